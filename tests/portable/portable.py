@@ -1,0 +1,49 @@
+# What the portable tests share on both interpreters: where things are, and how to skip.
+import os
+
+try:
+    import pytest
+
+    def skip(reason):
+        pytest.skip(reason)
+
+except ImportError:
+
+    class Skipped(Exception):
+        pass
+
+    def skip(reason):
+        raise Skipped(reason)
+
+
+def _dirname(path):
+    i = path.rfind("/")
+    return path[:i] if i > 0 else ("/" if i == 0 else ".")
+
+
+def project_root():
+    return os.getenv("PROJECT_ROOT") or _dirname(_dirname(_dirname(__file__)))
+
+
+def is_dir(path):
+    try:
+        return os.stat(path)[0] & 0o170000 == 0o040000
+    except OSError:
+        return False
+
+
+def vectors_dir():
+    """The shared test vectors (VECTORS_DIR overrides ../shared/vectors); skip when absent."""
+    path = os.getenv("VECTORS_DIR") or project_root() + "/../shared/vectors"
+    if not is_dir(path):
+        skip("test vectors not found at %s (set VECTORS_DIR)" % path)
+    return path
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def read_text(path):
+    return read_bytes(path).decode()
