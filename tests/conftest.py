@@ -6,11 +6,53 @@ for sub in ("firmware", "tests/portable", "tools"):
     path = os.path.join(ROOT, sub)
     if path not in sys.path:
         sys.path.insert(0, path)
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+import socket
 
 import pytest
 
+import certs
+from stub_http import StubServer
 
-@pytest.fixture
-def portable_env():
-    """Environment for portable tests run under MicroPython (extended by server fixtures)."""
-    return {}
+
+def _closed_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@pytest.fixture(scope="session")
+def local_ca(tmp_path_factory):
+    """A local CA with a server certificate for localhost and 127.0.0.1, and an unrelated CA."""
+    folder = str(tmp_path_factory.mktemp("pki"))
+    ca_pem, ca_der, ca_key = certs.make_ca(folder)
+    server_pem, server_key = certs.make_server_cert(folder, ca_pem, ca_key)
+    other_pem, other_der, _ = certs.make_ca(folder, "other", "Some Other CA")
+    wrong_pem, wrong_key = certs.make_server_cert(folder, ca_pem, ca_key, "wrongname", ("wrong.example",))
+    return {"ca_pem": ca_pem, "ca_der": ca_der, "server_pem": server_pem, "server_key": server_key,
+            "other_der": other_der, "wrongname_pem": wrong_pem, "wrongname_key": wrong_key,
+            "folder": folder}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def portable_env(local_ca):
+    """Scripted HTTP and HTTPS servers for the portable tests; their environment is set here
+    for CPython and passed to MicroPython by test_portable_on_micropython."""
+    https = StubServer(local_ca["server_pem"], local_ca["server_key"])
+    http = StubServer()
+    wrong_name = StubServer(local_ca["wrongname_pem"], local_ca["wrongname_key"])
+    env = {
+        "STUB_WRONGNAME_PORT": str(wrong_name.port),
+        "STUB_HTTPS_PORT": str(https.port),
+        "STUB_HTTP_PORT": str(http.port),
+        "STUB_CLOSED_PORT": str(_closed_port()),
+        "STUB_CA_DER": local_ca["ca_der"],
+        "STUB_OTHER_CA_DER": local_ca["other_der"],
+    }
+    os.environ.update(env)
+    yield env
+    for server in (https, http, wrong_name):
+        server.close()

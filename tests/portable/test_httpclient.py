@@ -1,0 +1,132 @@
+# The HTTP client against a scripted local server (tests/stub_http.py, started by conftest), on
+# both interpreters: TLS verification, keep-alive, body framings, bounds, timeouts.
+import json
+import os
+
+from httpclient import (
+    Connection, ConnectError, HttpTimeout, ProtocolError, ResponseTooLarge, TlsError,
+)
+from portable import read_bytes, skip
+
+
+def _env(name):
+    value = os.getenv(name)
+    if not value:
+        skip("stub HTTP server not running (%s unset)" % name)
+    return value
+
+
+def tls(host="localhost", ca="STUB_CA_DER", **kw):
+    return Connection(host, int(_env("STUB_HTTPS_PORT")), tls=True, ca_der=read_bytes(_env(ca)), **kw)
+
+
+def plain(**kw):
+    return Connection("127.0.0.1", int(_env("STUB_HTTP_PORT")), tls=False, **kw)
+
+
+def _raises(exc_type, fn, *args):
+    try:
+        fn(*args)
+    except exc_type as e:
+        return str(e)
+    raise AssertionError("%s not raised" % exc_type.__name__)
+
+
+def test_tls_request_is_sent_as_given_with_content_length_added():
+    c = tls()
+    r = c.request("POST", "/echo?a=1", [("Host", "localhost"), ("X-Amz-Target", "T.Put")], b'{"k":1}')
+    assert r.status == 200 and r.header("Content-Type") == "application/json"
+    doc = json.loads(r.body)
+    assert doc["method"] == "POST" and doc["target"] == "/echo?a=1" and doc["body"] == '{"k":1}'
+    assert doc["headers"] == [["Host", "localhost"], ["X-Amz-Target", "T.Put"], ["Content-Length", "7"]]
+    c.close()
+
+
+def test_connection_is_kept_alive_across_requests():
+    c = tls()
+    for _ in range(5):
+        assert c.request("GET", "/len", [("Host", "localhost")]).body == b"hello"
+    assert c.connects == 1
+    c.close()
+
+
+def test_ip_address_is_verified_against_the_certificate():
+    c = tls(host="127.0.0.1")
+    assert c.request("GET", "/len", [("Host", "127.0.0.1")]).body == b"hello"
+    c.close()
+
+
+def test_server_signed_by_another_ca_is_refused():
+    msg = _raises(TlsError, tls(ca="STUB_OTHER_CA_DER").request, "GET", "/len", [("Host", "localhost")])
+    assert "failed" in msg and "localhost:" in msg, msg
+
+
+def test_certificate_for_another_name_is_refused():
+    # Signed by the trusted CA, but for wrong.example only.
+    c = Connection("localhost", int(_env("STUB_WRONGNAME_PORT")), ca_der=read_bytes(_env("STUB_CA_DER")))
+    msg = _raises(TlsError, c.request, "GET", "/len", [("Host", "localhost")])
+    assert "localhost:" in msg, msg
+
+
+def test_tls_needs_a_ca():
+    _raises(ValueError, Connection, "localhost", 443)
+
+
+def test_chunked_body_with_extension_and_trailer():
+    c = plain()
+    assert c.request("GET", "/chunked", [("Host", "h")]).body == b"hello"
+    assert c.request("GET", "/len", [("Host", "h")]).body == b"hello"  # still in step
+    assert c.connects == 1
+    c.close()
+
+
+def test_connection_close_and_body_to_eof_reconnect_next_time():
+    c = plain()
+    assert c.request("GET", "/close", [("Host", "h")]).body == b"bye"
+    assert c.request("GET", "/eof", [("Host", "h")]).body == b"until the end"
+    assert c.request("GET", "/len", [("Host", "h")]).body == b"hello"
+    assert c.connects == 3
+    c.close()
+
+
+def test_stale_kept_alive_connection_is_reopened_once():
+    c = plain()
+    assert c.request("GET", "/drop-after", [("Host", "h")]).body == b"then gone"
+    assert c.request("GET", "/len", [("Host", "h")]).body == b"hello"
+    assert c.connects == 2
+    c.close()
+
+
+def test_no_content_and_interim_responses():
+    c = plain()
+    r = c.request("DELETE", "/no-content", [("Host", "h")])
+    assert r.status == 204 and r.body == b""
+    assert c.request("GET", "/continue", [("Host", "h")]).body == b"after 100"
+    assert c.request("GET", "/nothing-here", [("Host", "h")]).status == 404
+    c.close()
+
+
+def test_response_size_is_bounded():
+    msg = _raises(ResponseTooLarge, plain(max_response=16384).request, "GET", "/big", [("Host", "h")])
+    assert "16384" in msg
+    _raises(ResponseTooLarge, plain(max_response=16384).request, "GET", "/bigchunked", [("Host", "h")])
+
+
+def test_truncated_body_is_an_error():
+    msg = _raises(ProtocolError, plain().request, "GET", "/truncated", [("Host", "h")])
+    assert "truncated" in msg and "4 of 10" in msg, msg
+
+
+def test_not_http_is_an_error():
+    _raises(ProtocolError, plain().request, "GET", "/garbage", [("Host", "h")])
+
+
+def test_timeout():
+    msg = _raises(HttpTimeout, plain(timeout_s=1).request, "GET", "/slow", [("Host", "h")])
+    assert "127.0.0.1:" in msg
+
+
+def test_refused_connection_names_the_address():
+    port = _env("STUB_CLOSED_PORT")
+    msg = _raises(ConnectError, Connection("127.0.0.1", int(port), tls=False).request, "GET", "/", [])
+    assert msg == "cannot connect to 127.0.0.1:%s: connection refused" % port, msg

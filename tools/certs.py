@@ -1,0 +1,64 @@
+"""A local certificate authority and server certificates, made with the openssl command.
+
+The firmware loads CA certificates in DER form only (MicroPython's ssl takes no PEM), so every CA
+is written both as PEM (for CPython, boto3 and servers) and as DER (for the board).
+"""
+
+import argparse
+import os
+import subprocess
+
+
+def _openssl(*args):
+    subprocess.run(("openssl",) + args, check=True, capture_output=True)
+
+
+def make_ca(folder, name="ca", common_name="IoT SigV4 Local Test CA"):
+    """Writes <name>.pem, <name>.der and <name>.key in folder; returns the three paths."""
+    os.makedirs(folder, exist_ok=True)
+    key, pem, der = (os.path.join(folder, name + ext) for ext in (".key", ".pem", ".der"))
+    _openssl(
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", key, "-out", pem, "-days", "3650", "-subj", "/CN=" + common_name,
+        "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+    )
+    _openssl("x509", "-in", pem, "-outform", "DER", "-out", der)
+    return pem, der, key
+
+
+def make_server_cert(folder, ca_pem, ca_key, name="server", hosts=("localhost", "127.0.0.1")):
+    """A server certificate for `hosts` (DNS names and IP addresses) signed by the CA; returns
+    the paths of its PEM certificate and key."""
+    key, csr, pem, ext = (os.path.join(folder, name + e) for e in (".key", ".csr", ".pem", ".ext"))
+    sans = ",".join(("IP:" if h.replace(".", "").isdigit() else "DNS:") + h for h in hosts)
+    with open(ext, "w") as f:
+        f.write(
+            "subjectAltName=%s\nbasicConstraints=CA:FALSE\n"
+            "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n" % sans
+        )
+    _openssl(
+        "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", key, "-out", csr, "-subj", "/CN=" + hosts[0],
+    )
+    _openssl(
+        "x509", "-req", "-in", csr, "-CA", ca_pem, "-CAkey", ca_key, "-CAcreateserial",
+        "-out", pem, "-days", "825", "-extfile", ext,
+    )
+    os.remove(csr)
+    os.remove(ext)
+    return pem, key
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder")
+    parser.add_argument("--host", action="append", help="server name or IP (repeatable)")
+    args = parser.parse_args()
+    ca_pem, ca_der, ca_key = make_ca(args.folder)
+    pem, key = make_server_cert(args.folder, ca_pem, ca_key, hosts=args.host or ("localhost", "127.0.0.1"))
+    print("CA: %s (DER for the board: %s)\nserver: %s, key %s" % (ca_pem, ca_der, pem, key))
+
+
+if __name__ == "__main__":
+    main()
