@@ -1,0 +1,20 @@
+# Device configuration: copy this folder, fill it in, and put config.py (with the CA file) on the
+# board or pass the folder to `make unix CONFIG=<folder>`. Never commit real keys.
+
+# IAM access key of a user (or role session) allowed dynamodb:PutItem on the table.
+AWS_ACCESS_KEY = "AKIAXXXXXXXXXXXXXXXX"
+AWS_SECRET_KEY = "replace-with-the-40-character-secret-access-key"
+AWS_SESSION_TOKEN = None  # or the token of temporary credentials
+
+AWS_REGION = "eu-west-1"
+AWS_HOST = None  # host[:port]; None means dynamodb.<AWS_REGION>.amazonaws.com
+AWS_DYNAMODB_TABLE = "readings"  # partition key deviceId (S), sort key seq (N)
+
+# The CA that signed AWS_HOST's certificate, in DER form. For AWS: Amazon Root CA 1
+#   openssl x509 -in AmazonRootCA1.pem -outform DER -out AmazonRootCA1.der
+CA_FILE = "AmazonRootCA1.der"
+
+DEVICE_ID = "device-1"
+INTERVAL_S = 2  # seconds between readings
+READINGS = 0  # 0: run until stopped; N: stop after seq N (counted across restarts)
+STATE_DIR = "state"  # where the device keeps its seq counter

@@ -1,0 +1,53 @@
+# The unix port (and CPython) as a board: the OS keeps the clock and the network, the host's
+# /proc and /sys give real readings, and a simulated sensor stands in for a temperature probe
+# where the host has no thermal zone.
+import time
+
+import sensors
+import sensors_unix
+
+try:
+    _ticks_ms = time.ticks_ms
+    _ticks_diff = time.ticks_diff
+except AttributeError:  # CPython
+
+    def _ticks_ms():
+        return int(time.monotonic() * 1000)
+
+    def _ticks_diff(a, b):
+        return a - b
+
+
+class Board:
+    name = "unix"
+
+    def network_up(self):
+        return True
+
+    def sync_time(self):
+        pass  # the host's clock is kept by its OS
+
+    def time(self):
+        """Unix epoch seconds, UTC (the unix port's epoch is already 1970)."""
+        return time.time()
+
+    def ticks_ms(self):
+        return _ticks_ms()
+
+    def ticks_diff(self, a, b):
+        return _ticks_diff(a, b)
+
+    def sleep_ms(self, ms):
+        if ms > 0:
+            time.sleep(ms / 1000)
+
+    def state_dir(self):
+        return "state"
+
+    def sensors(self):
+        found = sensors_unix.available(
+            [sensors_unix.LoadAverage(), sensors_unix.FreeMemory(), sensors_unix.CpuTemperature()]
+        )
+        if not any(isinstance(s, sensors_unix.CpuTemperature) for s in found):
+            found.append(sensors.SimulatedTemperature(self.time))
+        return found

@@ -1,0 +1,148 @@
+# DynamoDB over its JSON 1.0 protocol: AttributeValue marshalling, signed calls, typed errors.
+import json
+from binascii import b2a_base64, crc32
+
+import sigv4
+import utc
+
+TARGET_PREFIX = "DynamoDB_20120810."
+CONTENT_TYPE = "application/x-amz-json-1.0"
+
+# Refusals that the AWS SDKs retry for DynamoDB; HTTP 5xx and 429 are retried whatever the code.
+RETRYABLE_CODES = (
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "TransactionInProgressException",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "CRC32Mismatch",
+)
+MAX_MESSAGE = 300
+
+
+class DynamoDBError(Exception):
+    """DynamoDB (or the server in its place) refused a request."""
+
+    def __init__(self, code, message, status, retryable=None):
+        super().__init__(code, message, status)
+        self.code = code
+        self.message = message
+        self.status = status
+        if retryable is None:
+            retryable = code in RETRYABLE_CODES or status >= 500 or status == 429
+        self.retryable = retryable
+
+    def __str__(self):
+        return "%s (HTTP %d): %s" % (self.code, self.status, self.message)
+
+
+def _between(text, start, end):
+    i = text.find(start)
+    if i < 0:
+        return None
+    i += len(start)
+    j = text.find(end, i)
+    return text[i:j] if j >= 0 else None
+
+
+def error_from_response(status, body):
+    """One typed error from AWS's JSON error body ({"__type": "...#Code", "message": ...}) or
+    the XML one that moto and AWS's front ends send (<Code>..</Code><Message>..</Message>)."""
+    try:
+        text = body.decode()
+    except UnicodeError:
+        text = ""
+    code = message = None
+    if text.startswith("{"):
+        try:
+            doc = json.loads(text)
+            code = doc.get("__type")
+            message = doc.get("message") or doc.get("Message")
+        except ValueError:
+            pass
+        if code:
+            code = code[code.rfind("#") + 1 :]
+    elif "<Code>" in text:
+        code = _between(text, "<Code>", "</Code>")
+        message = _between(text, "<Message>", "</Message>")
+    if not code:
+        code = "HTTP%d" % status
+    if not message:
+        message = text.strip()[:MAX_MESSAGE] or "no error message"
+    return DynamoDBError(code, message[:MAX_MESSAGE], status)
+
+
+def _number(value, where):
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError("%s: %r cannot be stored as a DynamoDB number" % (where, value))
+    return {"N": repr(value) if isinstance(value, float) else str(value)}
+
+
+def marshal(value, where="value"):
+    """A Python value as a DynamoDB AttributeValue."""
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, (int, float)):
+        return _number(value, where)
+    if isinstance(value, str):
+        return {"S": value}
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, (bytes, bytearray)):
+        return {"B": b2a_base64(value).decode().strip()}
+    if isinstance(value, dict):
+        return {"M": marshal_item(value, where + ".")}
+    if isinstance(value, (list, tuple)):
+        return {"L": [marshal(v, "%s[%d]" % (where, i)) for i, v in enumerate(value)]}
+    raise ValueError("%s: a %s cannot be stored in DynamoDB" % (where, type(value).__name__))
+
+
+def marshal_item(item, prefix=""):
+    out = {}
+    for name in item:
+        out[name] = marshal(item[name], prefix + name)
+    return out
+
+
+class Credentials:
+    def __init__(self, access_key, secret_key, session_token=None):
+        self.access_key = access_key
+        self.secret_key = secret_key
+        self.session_token = session_token
+
+    def __repr__(self):  # never the secret or the token
+        return "Credentials(%s, secret=***)" % self.access_key
+
+
+class Client:
+    def __init__(self, connection, credentials, region, host_header, now):
+        self.conn = connection
+        self.credentials = credentials
+        self.region = region
+        self.host_header = host_header
+        self.now = now  # Unix epoch seconds, UTC
+
+    def call(self, operation, payload):
+        """Make one signed call; return the decoded response or raise DynamoDBError/HttpError."""
+        body = json.dumps(payload).encode()
+        headers = [
+            ("Host", self.host_header),
+            ("Content-Type", CONTENT_TYPE),
+            ("X-Amz-Target", TARGET_PREFIX + operation),
+        ]
+        c = self.credentials
+        signed = sigv4.sign(
+            "POST", "/", "", headers, body, c.access_key, c.secret_key, self.region, "dynamodb",
+            utc.amz_date(self.now()), c.session_token,
+        )
+        resp = self.conn.request("POST", "/", signed, body)
+        if resp.status != 200:
+            raise error_from_response(resp.status, resp.body)
+        expected = resp.header("x-amz-crc32")
+        if expected is not None and str(crc32(resp.body) & 0xFFFFFFFF) != expected:
+            raise DynamoDBError("CRC32Mismatch", "response body does not match x-amz-crc32", resp.status)
+        return json.loads(resp.body) if resp.body else {}
+
+    def put_item(self, table, item):
+        return self.call("PutItem", {"TableName": table, "Item": marshal_item(item)})

@@ -1,0 +1,120 @@
+# The config module checked once at start: every field present and well formed, or one
+# ConfigError naming the field and what is wrong (never echoing a secret).
+
+
+class ConfigError(ValueError):
+    def __init__(self, field, problem):
+        super().__init__("%s: %s" % (field, problem))
+        self.field = field
+
+
+_MISSING = object()
+_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def _get(cfg, name, default=_MISSING):
+    value = getattr(cfg, name, default)
+    if value is _MISSING:
+        raise ConfigError(name, "missing")
+    return value
+
+
+def _text(cfg, name, default=_MISSING, secret=False):
+    value = _get(cfg, name, default)
+    if not isinstance(value, str):
+        raise ConfigError(name, "must be a string, got a %s" % type(value).__name__)
+    if not value.strip():
+        raise ConfigError(name, "is empty")
+    if value != value.strip() or "\n" in value:
+        raise ConfigError(name, "has surrounding whitespace or a line break" if secret else
+                          "has surrounding whitespace or a line break: %r" % value)
+    return value
+
+
+def _number(cfg, name, default, minimum, integer=False):
+    value = _get(cfg, name, default)
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        raise ConfigError(name, "must be %s, got %r" % ("a whole number" if integer else "a number", value))
+    if value < minimum:
+        raise ConfigError(name, "must be at least %s, got %r" % (minimum, value))
+    return value
+
+
+def _region(cfg):
+    value = _text(cfg, "AWS_REGION")
+    parts = value.split("-")
+    ok = len(parts) >= 3 and parts[-1].isdigit() and all(p.isalpha() and p.islower() for p in parts[:-1])
+    if not ok:
+        raise ConfigError("AWS_REGION", "must be a region name like 'us-east-1', got %r" % value)
+    return value
+
+
+def _host(cfg, region):
+    value = _text(cfg, "AWS_HOST", None) if getattr(cfg, "AWS_HOST", None) is not None else None
+    if value is None:
+        return "dynamodb.%s.amazonaws.com" % region, None
+    host, port = value, None
+    if value.count(":") == 1:
+        host, port_text = value.split(":")
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise ConfigError("AWS_HOST", "port must be 1-65535, got %r" % value)
+        port = int(port_text)
+    if not host or "/" in host or " " in host or ":" in host:
+        raise ConfigError("AWS_HOST", "must be host or host:port (no scheme or path), got %r" % value)
+    return host, port
+
+
+def _table(cfg):
+    value = _text(cfg, "AWS_DYNAMODB_TABLE")
+    if not 3 <= len(value) <= 255 or any(c not in _ALNUM + "_.-" for c in value):
+        raise ConfigError("AWS_DYNAMODB_TABLE", "must be 3-255 characters of a-z, A-Z, 0-9, '_', '-', '.', got %r" % value)
+    return value
+
+
+def _ca_file(cfg):
+    path = _text(cfg, "CA_FILE")
+    try:
+        with open(path, "rb") as f:
+            der = f.read()
+    except OSError:
+        raise ConfigError("CA_FILE", "cannot read %s" % path)
+    if der.startswith(b"-----BEGIN"):
+        raise ConfigError(
+            "CA_FILE", "%s is PEM; the board needs DER: openssl x509 -in ca.pem -outform DER -out ca.der" % path
+        )
+    if len(der) < 100 or der[0] != 0x30:
+        raise ConfigError("CA_FILE", "%s is not a DER certificate" % path)
+    return path, der
+
+
+class Settings:
+    """The validated config; attribute names follow the config module's."""
+
+
+def load(cfg, default_state_dir="state"):
+    s = Settings()
+    s.AWS_ACCESS_KEY = _text(cfg, "AWS_ACCESS_KEY")
+    if not 16 <= len(s.AWS_ACCESS_KEY) <= 128 or any(c not in _ALNUM for c in s.AWS_ACCESS_KEY):
+        raise ConfigError("AWS_ACCESS_KEY", "must be 16-128 letters and digits, like AKIA...")
+    s.AWS_SECRET_KEY = _text(cfg, "AWS_SECRET_KEY", secret=True)
+    if len(s.AWS_SECRET_KEY) < 16 or " " in s.AWS_SECRET_KEY:
+        raise ConfigError("AWS_SECRET_KEY", "does not look like a secret access key (40 characters, no spaces)")
+    token = _get(cfg, "AWS_SESSION_TOKEN", None)
+    s.AWS_SESSION_TOKEN = None if token is None else _text(cfg, "AWS_SESSION_TOKEN", secret=True)
+    s.AWS_REGION = _region(cfg)
+    s.host, s.port = _host(cfg, s.AWS_REGION)
+    s.AWS_HOST = s.host if s.port is None else "%s:%d" % (s.host, s.port)
+    s.AWS_DYNAMODB_TABLE = _table(cfg)
+    s.USE_TLS = _get(cfg, "USE_TLS", True)
+    if s.USE_TLS not in (True, False):
+        raise ConfigError("USE_TLS", "must be True or False")
+    s.CA_FILE, s.ca_der = _ca_file(cfg) if s.USE_TLS else (None, None)
+    s.DEVICE_ID = _text(cfg, "DEVICE_ID")
+    if len(s.DEVICE_ID) > 128:
+        raise ConfigError("DEVICE_ID", "longer than 128 characters")
+    s.INTERVAL_S = _number(cfg, "INTERVAL_S", 2, 0)
+    s.READINGS = _number(cfg, "READINGS", 0, 0, integer=True)
+    s.STATE_DIR = _text(cfg, "STATE_DIR", default_state_dir)
+    s.HTTP_TIMEOUT_S = _number(cfg, "HTTP_TIMEOUT_S", 10, 1)
+    return s
