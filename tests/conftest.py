@@ -38,13 +38,14 @@ def local_ca(tmp_path_factory):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def portable_env(local_ca):
+def portable_env(local_ca, tmp_path_factory):
     """Scripted HTTP and HTTPS servers for the portable tests; their environment is set here
     for CPython and passed to MicroPython by test_portable_on_micropython."""
     https = StubServer(local_ca["server_pem"], local_ca["server_key"])
     http = StubServer()
     wrong_name = StubServer(local_ca["wrongname_pem"], local_ca["wrongname_key"])
     env = {
+        "SCRATCH_DIR": str(tmp_path_factory.mktemp("scratch")),
         "STUB_WRONGNAME_PORT": str(wrong_name.port),
         "STUB_HTTPS_PORT": str(https.port),
         "STUB_HTTP_PORT": str(http.port),

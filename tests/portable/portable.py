@@ -47,3 +47,14 @@ def read_bytes(path):
 
 def read_text(path):
     return read_bytes(path).decode()
+
+
+def scratch(name):
+    """A path for a scratch file (SCRATCH_DIR, else /tmp), fresh for this name."""
+    folder = os.getenv("SCRATCH_DIR") or "/tmp"
+    path = "%s/iot-sigv4-test-%s" % (folder, name)
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+    return path

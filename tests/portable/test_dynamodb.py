@@ -1,0 +1,136 @@
+# Marshalling, error parsing and signed calls of the DynamoDB client, with a recording connection.
+import json
+from binascii import crc32
+
+from dynamodb import Client, Credentials, DynamoDBError, error_from_response, marshal, marshal_item
+from httpclient import Response
+
+SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+
+
+def _raises(exc_type, fn, *args):
+    try:
+        fn(*args)
+    except exc_type as e:
+        return str(e)
+    raise AssertionError("%s not raised" % exc_type.__name__)
+
+
+def test_marshal_every_supported_type():
+    assert marshal("a") == {"S": "a"}
+    assert marshal(7) == {"N": "7"}
+    assert marshal(-0.25) == {"N": "-0.25"}
+    assert marshal(True) == {"BOOL": True} and marshal(False) == {"BOOL": False}
+    assert marshal(None) == {"NULL": True}
+    assert marshal(b"\x00\xff") == {"B": "AP8="}
+    assert marshal({"x": 1}) == {"M": {"x": {"N": "1"}}}
+    assert marshal([1, "b", [None]]) == {"L": [{"N": "1"}, {"S": "b"}, {"L": [{"NULL": True}]}]}
+    assert marshal(12345678901234567890) == {"N": "12345678901234567890"}
+
+
+def test_nan_and_infinities_are_refused_naming_the_attribute():
+    item = {"deviceId": "d", "temp": float("nan")}
+    assert _raises(ValueError, marshal_item, item) == "temp: nan cannot be stored as a DynamoDB number"
+    msg = _raises(ValueError, marshal_item, {"m": {"list": [1, float("-inf")]}})
+    assert msg.startswith("m.list[1]: -inf cannot"), msg
+    _raises(ValueError, marshal, object())
+
+
+def test_json_error_with_type_prefix():
+    e = error_from_response(400, b'{"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException","message":"Requested resource not found"}')
+    assert (e.code, e.status, e.retryable) == ("ResourceNotFoundException", 400, False)
+    assert str(e) == "ResourceNotFoundException (HTTP 400): Requested resource not found"
+
+
+def test_moto_xml_error():
+    body = (b'<?xml version="1.0" encoding="utf-8"?>\n<ErrorResponse><Errors><Error><Code>SignatureDoesNotMatch'
+            b'</Code><Message>The request signature we calculated does not match</Message></Error></Errors></ErrorResponse>')
+    e = error_from_response(403, body)
+    assert (e.code, e.message, e.retryable) == ("SignatureDoesNotMatch", "The request signature we calculated does not match", False)
+
+
+def test_retry_classification():
+    for code in ("ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
+                 "TransactionInProgressException"):
+        body = ('{"__type":"com.amazonaws.dynamodb.v20120810#%s","message":"m"}' % code).encode()
+        assert error_from_response(400, body).retryable, code
+    for code in ("ValidationException", "UnrecognizedClientException", "AccessDeniedException",
+                 "InvalidSignatureException", "ResourceNotFoundException"):
+        body = ('{"__type":"com.amazonaws.dynamodb.v20120810#%s","message":"m"}' % code).encode()
+        assert not error_from_response(400, body).retryable, code
+    assert error_from_response(500, b"").retryable
+    assert error_from_response(503, b"<html>busy</html>").code == "HTTP503"
+    assert error_from_response(429, b"slow down").retryable
+    assert error_from_response(400, b"\xff\xfe").message == "no error message"
+
+
+class Recorder:
+    """A connection that records the request and answers with a canned response."""
+
+    def __init__(self, status=200, body=b"{}", crc=True):
+        self.status, self.body, self.crc = status, body, crc
+        self.sent = None
+
+    def request(self, method, target, headers, body):
+        self.sent = (method, target, headers, body)
+        headers = [("content-type", "application/x-amz-json-1.0")]
+        if self.crc is not None:
+            crc = crc32(self.body) & 0xFFFFFFFF if self.crc is True else self.crc
+            headers.append(("x-amz-crc32", str(crc)))
+        return Response(self.status, "", headers, self.body)
+
+
+def _client(conn, token=None):
+    creds = Credentials("AKIDEXAMPLE", SECRET, token)
+    return Client(conn, creds, "eu-west-1", "dynamodb.eu-west-1.amazonaws.com", lambda: 1440938160)
+
+
+def test_put_item_sends_a_signed_json_request():
+    conn = Recorder()
+    _client(conn).put_item("readings", {"deviceId": "d1", "seq": 3, "temp": 21.5})
+    method, target, headers, body = conn.sent
+    assert (method, target) == ("POST", "/")
+    names = dict(headers)
+    assert names["Host"] == "dynamodb.eu-west-1.amazonaws.com"
+    assert names["Content-Type"] == "application/x-amz-json-1.0"
+    assert names["X-Amz-Target"] == "DynamoDB_20120810.PutItem"
+    assert names["X-Amz-Date"] == "20150830T123600Z"
+    auth = names["Authorization"]
+    assert auth.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/eu-west-1/dynamodb/aws4_request, "
+                           "SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=")
+    assert json.loads(body) == {"TableName": "readings",
+                                "Item": {"deviceId": {"S": "d1"}, "seq": {"N": "3"}, "temp": {"N": "21.5"}}}
+    assert SECRET not in repr(headers)
+
+
+def test_session_token_is_sent_and_signed():
+    conn = Recorder()
+    _client(conn, token="TOKEN123").put_item("t1x", {"deviceId": "d"})
+    names = dict(conn.sent[2])
+    assert names["X-Amz-Security-Token"] == "TOKEN123"
+    assert "x-amz-security-token;x-amz-target" in names["Authorization"]
+
+
+def test_refusal_becomes_a_typed_error():
+    conn = Recorder(400, b'{"__type":"com.amazonaws.dynamodb.v20120810#ValidationException","message":"bad key"}')
+    msg = str(_raises_obj(lambda: _client(conn).put_item("tab", {"deviceId": "d"})))
+    assert msg == "ValidationException (HTTP 400): bad key"
+
+
+def test_crc32_mismatch_is_a_retryable_error():
+    e = _raises_obj(lambda: _client(Recorder(crc=12345)).put_item("tab", {"deviceId": "d"}))
+    assert e.code == "CRC32Mismatch" and e.retryable
+    _client(Recorder(crc=None)).put_item("tab", {"deviceId": "d"})  # no header: nothing to check
+
+
+def test_credentials_repr_hides_the_secret():
+    assert SECRET not in repr(Credentials("AKIDEXAMPLE", SECRET, "tok"))
+    assert "tok" not in repr(Credentials("AKIDEXAMPLE", SECRET, "tok"))
+
+
+def _raises_obj(fn):
+    try:
+        fn()
+    except DynamoDBError as e:
+        return e
+    raise AssertionError("DynamoDBError not raised")

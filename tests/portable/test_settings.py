@@ -1,0 +1,96 @@
+# Config validation: each field missing or malformed gives one ConfigError naming it.
+from portable import scratch
+from settings import ConfigError, load
+
+SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+
+
+class Cfg:
+    def __init__(self, **fields):
+        for k in fields:
+            setattr(self, k, fields[k])
+
+
+def _good(**over):
+    fields = {
+        "AWS_ACCESS_KEY": "AKIAIOSFODNN7EXAMPLE",
+        "AWS_SECRET_KEY": SECRET,
+        "AWS_SESSION_TOKEN": None,
+        "AWS_REGION": "eu-west-1",
+        "AWS_DYNAMODB_TABLE": "readings",
+        "CA_FILE": _der_path(),
+        "DEVICE_ID": "dev-1",
+    }
+    fields.update(over)
+    return Cfg(**{k: v for k, v in fields.items() if v is not _DROP})
+
+
+_DROP = object()
+
+
+def _der_path():
+    # Settings only checks that CA_FILE is readable and DER-shaped (TLS checks the rest).
+    path = scratch("settings-ca.der")
+    with open(path, "wb") as f:
+        f.write(b"\x30\x82\x01\x00" + b"\x00" * 256)
+    return path
+
+
+def _error(**over):
+    try:
+        load(_good(**over))
+    except ConfigError as e:
+        return e.field, str(e)
+    raise AssertionError("no ConfigError for %r" % (over,))
+
+
+def test_defaults():
+    s = load(_good())
+    assert (s.host, s.port, s.AWS_HOST) == ("dynamodb.eu-west-1.amazonaws.com", None, "dynamodb.eu-west-1.amazonaws.com")
+    assert (s.INTERVAL_S, s.READINGS, s.STATE_DIR, s.USE_TLS) == (2, 0, "state", True)
+    assert s.ca_der[0] == 0x30
+
+
+def test_host_with_port():
+    s = load(_good(AWS_HOST="localhost:4566"))
+    assert (s.host, s.port, s.AWS_HOST) == ("localhost", 4566, "localhost:4566")
+
+
+def test_each_required_field_missing_is_named():
+    for name in ("AWS_ACCESS_KEY", "AWS_SECRET_KEY", "AWS_REGION", "AWS_DYNAMODB_TABLE", "CA_FILE", "DEVICE_ID"):
+        assert _error(**{name: _DROP}) == (name, name + ": missing")
+
+
+def test_malformed_fields_are_named():
+    cases = (
+        ("AWS_REGION", "us_east_1"), ("AWS_REGION", "US-EAST-1"), ("AWS_REGION", 1),
+        ("AWS_HOST", "https://localhost"), ("AWS_HOST", "localhost:0"), ("AWS_HOST", "h:99999"),
+        ("AWS_DYNAMODB_TABLE", "ab"), ("AWS_DYNAMODB_TABLE", "has space"),
+        ("AWS_ACCESS_KEY", "AKIA-SHORT"), ("DEVICE_ID", ""), ("DEVICE_ID", "x" * 129),
+        ("INTERVAL_S", -1), ("INTERVAL_S", "2"), ("READINGS", 1.5), ("READINGS", True),
+        ("USE_TLS", "yes"), ("CA_FILE", "/nonexistent/ca.der"), ("AWS_SESSION_TOKEN", ""),
+        ("AWS_SECRET_KEY", "short"), ("AWS_SECRET_KEY", SECRET + "\n"),
+    )
+    for name, value in cases:
+        field, _ = _error(**{name: value})
+        assert field == name, (name, value, field)
+
+
+def test_secret_values_are_never_echoed():
+    for name, value in (("AWS_SECRET_KEY", "short-secret"), ("AWS_SECRET_KEY", " " + SECRET),
+                        ("AWS_SESSION_TOKEN", " token-value-xyz ")):
+        _, msg = _error(**{name: value})
+        assert value.strip() not in msg, msg
+
+
+def test_pem_ca_is_refused_with_the_fix():
+    path = scratch("settings-ca.pem")
+    with open(path, "w") as f:
+        f.write("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    field, msg = _error(CA_FILE=path)
+    assert field == "CA_FILE" and "is PEM" in msg and "-outform DER" in msg
+
+
+def test_plain_http_needs_no_ca():
+    s = load(_good(USE_TLS=False, CA_FILE=_DROP))
+    assert s.USE_TLS is False and s.ca_der is None

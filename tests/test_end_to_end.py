@@ -1,0 +1,120 @@
+# The firmware on the MicroPython unix port against moto's DynamoDB over HTTPS with SigV4
+# checking on (tools/localddb.py), read back with boto3.
+import os
+import re
+import time
+
+import pytest
+
+from localddb import LocalDynamoDB, free_port, run_firmware
+
+
+@pytest.fixture(scope="module")
+def ddb(tmp_path_factory):
+    server = LocalDynamoDB(str(tmp_path_factory.mktemp("localddb"))).start().provision()
+    yield server
+    server.stop()
+
+
+def firmware(ddb, folder, **config):
+    ddb.write_config(str(folder), **config)
+    result = run_firmware(str(folder), stdout=-1, timeout=120)
+    return result.returncode, result.stdout
+
+
+def seqs(ddb, device_id):
+    return sorted(int(item["seq"]["N"]) for item in ddb.readings(device_id))
+
+
+def assert_no_secret(ddb, out, *more):
+    for secret in (ddb.device_key[1],) + more:
+        assert secret not in out
+
+
+def test_readings_land_signed_and_verified(ddb, tmp_path):
+    code, out = firmware(ddb, tmp_path, device_id="e2e-land", readings=5, interval_s=0)
+    assert code == 0, out
+    assert len(re.findall(r"^delivered seq=\d+ ", out, re.M)) == 5, out
+    assert "done: 5 readings delivered, last seq 5" in out
+    items = ddb.readings("e2e-land")
+    assert [int(i["seq"]["N"]) for i in items] == [1, 2, 3, 4, 5]
+    for item in items:
+        assert abs(int(item["ts"]["N"]) - time.time()) < 120
+        values = set(item) - {"deviceId", "seq", "ts"}
+        assert values and all("N" in item[v] for v in values), item
+        assert "load1" in item and "mem_free_kb" in item
+    assert_no_secret(ddb, out)
+
+
+def test_seq_continues_across_restarts_and_stops_at_readings(ddb, tmp_path):
+    code, out = firmware(ddb, tmp_path, device_id="e2e-restart", readings=3, interval_s=0)
+    assert code == 0, out
+    code, out = firmware(ddb, tmp_path, device_id="e2e-restart", readings=6, interval_s=0)
+    assert code == 0, out
+    assert re.findall(r"^delivered seq=(\d+)", out, re.M) == ["4", "5", "6"]
+    code, out = firmware(ddb, tmp_path, device_id="e2e-restart", readings=6, interval_s=0)
+    assert code == 0 and "all 6 readings were delivered before" in out
+    assert seqs(ddb, "e2e-restart") == [1, 2, 3, 4, 5, 6]
+
+
+def test_interval_paces_the_readings(ddb, tmp_path):
+    started = time.monotonic()
+    code, out = firmware(ddb, tmp_path, device_id="e2e-interval", readings=3, interval_s=0.5)
+    assert code == 0, out
+    assert time.monotonic() - started >= 1.0  # readings at 0, 0.5 and 1.0 s
+    assert seqs(ddb, "e2e-interval") == [1, 2, 3]
+
+
+def test_wrong_secret_is_refused_with_signature_does_not_match(ddb, tmp_path):
+    wrong = "x" * 20 + ddb.device_key[1][20:][::-1]
+    code, out = firmware(ddb, tmp_path, device_id="e2e-wrong-secret", readings=2, interval_s=0,
+                         secret_key=wrong)
+    assert code == 1, out
+    assert re.search(r"^error: reading seq=1 not delivered: SignatureDoesNotMatch \(HTTP 403\)", out, re.M), out
+    assert seqs(ddb, "e2e-wrong-secret") == []
+    assert_no_secret(ddb, out, wrong)
+
+
+def test_unknown_access_key_is_refused(ddb, tmp_path):
+    code, out = firmware(ddb, tmp_path, device_id="e2e-unknown-key", readings=1, interval_s=0,
+                         access_key="AKIAUNKNOWNKEY000000")
+    assert code == 1, out
+    # moto's code for what DynamoDB calls UnrecognizedClientException
+    assert "not delivered: InvalidClientTokenId (HTTP 403)" in out, out
+    assert_no_secret(ddb, out)
+
+
+def test_ca_that_did_not_sign_the_server_is_refused(ddb, tmp_path, local_ca):
+    code, out = firmware(ddb, tmp_path, device_id="e2e-wrong-ca", readings=1, interval_s=0,
+                         ca_der=local_ca["other_der"])
+    assert code == 1, out
+    assert "not delivered: TLS handshake with localhost:%d failed: " % ddb.port in out, out
+    assert "not correctly signed by the trusted CA" in out, out
+    assert seqs(ddb, "e2e-wrong-ca") == []
+
+
+def test_refused_connection_names_the_address(ddb, tmp_path):
+    port = free_port()
+    code, out = firmware(ddb, tmp_path, device_id="e2e-refused", readings=1, interval_s=0,
+                         host="127.0.0.1:%d" % port)
+    assert code == 1, out
+    assert "not delivered: cannot connect to 127.0.0.1:%d: connection refused" % port in out, out
+    assert out.count("retry:") == 3  # a refused connection may be a server restarting
+
+
+def test_config_error_is_one_line_naming_the_field(ddb, tmp_path):
+    ddb.write_config(str(tmp_path), device_id="e2e-config")
+    path = os.path.join(str(tmp_path), "config.py")
+    with open(path) as f:
+        text = f.read()
+    with open(path, "w") as f:
+        f.write(re.sub(r"^AWS_REGION = .*$", "", text, flags=re.M))
+    result = run_firmware(str(tmp_path), stdout=-1, timeout=60)
+    assert result.returncode == 2
+    assert result.stdout.strip() == "config error: AWS_REGION: missing"
+
+
+def test_pem_ca_file_is_refused_with_the_conversion_command(ddb, tmp_path):
+    code, out = firmware(ddb, tmp_path, device_id="e2e-pem", readings=1, ca_der=ddb.ca_pem)
+    assert code == 2
+    assert out.startswith("config error: CA_FILE: %s is PEM; the board needs DER: openssl x509" % ddb.ca_pem)
