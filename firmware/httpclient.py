@@ -12,6 +12,7 @@ except ImportError:  # a build without TLS can still speak plain HTTP
 
 MICROPYTHON = sys.implementation.name == "micropython"
 MAX_LINE = 4096  # status and header lines
+LINE_PIECE = 256  # MicroPython's readline(n) allocates n bytes up front: read long lines in pieces
 MAX_HEADERS = 64
 
 
@@ -204,16 +205,21 @@ class Connection:
 
     def _readline(self, first=False):
         try:
-            line = self._stream.readline(MAX_LINE + 1)
+            line = self._stream.readline(LINE_PIECE)
         except OSError as e:
             if first and not _is_timeout(e):
                 raise _Stale()
             raise
         if first and not line:
             raise _Stale()
-        if not line.endswith(b"\n"):
-            if len(line) > MAX_LINE:
+        while line and not line.endswith(b"\n"):
+            if len(line) >= MAX_LINE:
                 raise ProtocolError("response line from %s longer than %d bytes" % (self.address(), MAX_LINE))
+            piece = self._stream.readline(LINE_PIECE)
+            if not piece:
+                break
+            line += piece
+        if not line.endswith(b"\n"):
             raise ProtocolError("response from %s truncated" % self.address())
         return line
 

@@ -111,6 +111,11 @@ class StubServer:
         elif path == "/drop-after":
             conn.sendall(_ok(b"then gone"))  # says keep-alive, then closes: a stale connection
             return False
+        elif path == "/long-header":
+            conn.sendall(_ok(b"ok", b"X-Long: " + b"a" * 1000 + b"\r\n"))
+        elif path == "/huge-header":
+            conn.sendall(_ok(b"ok", b"X-Huge: " + b"a" * 5000 + b"\r\n"))
+            return False
         elif path == "/garbage":
             conn.sendall(b"SMTP ready\r\n\r\n")
             return False

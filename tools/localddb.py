@@ -6,6 +6,7 @@ runs the firmware on the MicroPython unix port against it, checks the table and 
 """
 
 import argparse
+import ctypes
 import json
 import os
 import shutil
@@ -30,6 +31,15 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def _die_with_parent():
+    # The server runs in a session of its own (so Ctrl-C reaches only the firmware and us), yet
+    # must not outlive us even when we are killed: Linux's PR_SET_PDEATHSIG.
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
 
 
 def micropython_executable():
@@ -67,6 +77,7 @@ class LocalDynamoDB:
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port),
              "-c", os.path.join(pki, "server.pem"), "-k", os.path.join(pki, "server.key")],
             stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         self._wait_ready()
         return self
@@ -194,6 +205,7 @@ def main():
     parser.add_argument("--interval", type=float, default=2, help="seconds between readings")
     parser.add_argument("--workdir", default=os.path.join(ROOT, ".local"))
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server on the way out
 
     ddb = LocalDynamoDB(args.workdir)
     config_folder = os.path.join(ddb.workdir, "config")

@@ -117,6 +117,13 @@ def test_truncated_body_is_an_error():
     assert "truncated" in msg and "4 of 10" in msg, msg
 
 
+def test_header_lines_are_read_in_pieces_and_bounded():
+    c = plain()
+    assert c.request("GET", "/long-header", [("Host", "h")]).header("X-Long") == "a" * 1000
+    msg = _raises(ProtocolError, c.request, "GET", "/huge-header", [("Host", "h")])
+    assert "longer than 4096 bytes" in msg, msg
+
+
 def test_not_http_is_an_error():
     _raises(ProtocolError, plain().request, "GET", "/garbage", [("Host", "h")])
 
