@@ -1,54 +1,55 @@
-# The device's main job: a reading every INTERVAL_S seconds, each written to DynamoDB as one
-# item signed with SigV4 over verified TLS; one line printed per delivered reading.
+# The device's main job: a reading every INTERVAL_S seconds, appended to the spool before anything
+# is sent, and delivered to DynamoDB in batches signed with SigV4 over verified TLS. Taking
+# readings never waits for the network: sends are interleaved with the reading schedule.
+import json
+
 import dynamodb
 import httpclient
 import settings
-from seqstore import SeqStore
+from clock import Clock
+from delivery import MAX_BATCH, Delivery
+from spool import Spool
 
-RETRY_DELAYS_MS = (500, 1000, 2000)  # after the 1st, 2nd and 3rd failed attempt of a reading
-
-
-class NotDelivered(Exception):
-    pass
+RESERVED = ("deviceId", "seq", "ts", "dropped")
 
 
-def take_reading(board, sensors, device_id, seq):
-    item = {"deviceId": device_id, "seq": seq, "ts": int(board.time())}
+def read_sensors(sensors):
+    """{name: number} from every sensor that answers; a broken sensor or a value DynamoDB
+    cannot store (NaN, infinity) is left out with a warning, never a crash."""
+    values = {}
     for sensor in sensors:
         try:
-            values = sensor.read()
+            got = sensor.read()
         except Exception as e:  # one broken sensor must not stop the others
             print("warning: %s: %s" % (sensor.name, e))
             continue
+        for name in got:
+            v = got[name]
+            if name in RESERVED or name in values:
+                continue
+            if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
+                print("warning: %s: %s is %r, left out" % (sensor.name, name, v))
+                continue
+            values[name] = v
+    return values
+
+
+def reading_payload(device_id, ts, values):
+    """The spool's payload maker: the reading as DynamoDB AttributeValue JSON."""
+
+    def make(seq, dropped):
+        item = {"deviceId": device_id, "seq": seq, "ts": ts}
         for name in values:
-            if name not in item:
-                item[name] = values[name]
-    return item
+            item[name] = values[name]
+        if dropped:
+            item["dropped"] = dropped  # readings dropped for room just before this one
+        return json.dumps(dynamodb.marshal_item(item)).encode()
 
-
-def deliver(client, board, table, item):
-    """Put the item, retrying what a retry can fix; raise NotDelivered with the cause."""
-    attempt = 0
-    while True:
-        try:
-            client.put_item(table, item)
-            return attempt
-        except (dynamodb.DynamoDBError, httpclient.HttpError) as e:
-            if not e.retryable or attempt >= len(RETRY_DELAYS_MS):
-                raise NotDelivered(str(e))
-            print("retry: seq=%d: %s" % (item["seq"], e))
-            board.sleep_ms(RETRY_DELAYS_MS[attempt])
-            attempt += 1
-
-
-def _values(item):
-    return " ".join(
-        "%s=%s" % (k, item[k]) for k in sorted(item) if k not in ("deviceId", "seq", "ts")
-    )
+    return make
 
 
 def run(config, board):
-    """Returns the process exit code: 0 done or stopped, 1 a reading not delivered, 2 bad config."""
+    """Returns the process exit code: 0 done or stopped, 1 not delivered in time, 2 bad config."""
     try:
         s = settings.load(config, board.state_dir())
     except settings.ConfigError as e:
@@ -57,51 +58,70 @@ def run(config, board):
     board.network_up()
     board.sync_time()
     try:
-        seqs = SeqStore(s.STATE_DIR)
-        seq = seqs.last() + 1
+        spool = Spool(s.STATE_DIR, s.SPOOL_MAX_BYTES)
+        clock = Clock(board, s.STATE_DIR)
     except (OSError, ValueError) as e:
         print("state error: STATE_DIR: %s" % e)
         return 2
-    if s.READINGS and seq > s.READINGS:
-        print("done: all %d readings were delivered before (STATE_DIR %s)" % (s.READINGS, s.STATE_DIR))
-        return 0
+    if spool.skipped_bytes:
+        print("spool: skipped %d torn or corrupt bytes (a write cut by power loss)" % spool.skipped_bytes)
 
     conn = httpclient.Connection(s.host, s.port, s.USE_TLS, s.ca_der, s.HTTP_TIMEOUT_S)
     creds = dynamodb.Credentials(s.AWS_ACCESS_KEY, s.AWS_SECRET_KEY, s.AWS_SESSION_TOKEN)
-    client = dynamodb.Client(conn, creds, s.AWS_REGION, s.AWS_HOST, board.time)
+    client = dynamodb.Client(conn, creds, s.AWS_REGION, s.AWS_HOST, clock.now)
+    delivery = Delivery(client, spool, s.AWS_DYNAMODB_TABLE, clock, board, s.STATE_DIR + "/deadletter.jsonl")
+    taking = not s.READINGS or spool.next_seq() <= s.READINGS
+    if not taking and not delivery.has_work():
+        print("done: all %d readings were delivered before (STATE_DIR %s)" % (s.READINGS, s.STATE_DIR))
+        return 0
+
     sensors = board.sensors()
-    print("device %s: table %s at %s (%s), a reading every %ss, %s"
+    print("device %s: table %s at %s (%s), a reading every %ss, %s; %d waiting in the spool"
           % (s.DEVICE_ID, s.AWS_DYNAMODB_TABLE, s.AWS_HOST, "TLS" if s.USE_TLS else "plain HTTP",
-             s.INTERVAL_S, "%d readings" % s.READINGS if s.READINGS else "until stopped"))
+             s.INTERVAL_S, "%d readings" % s.READINGS if s.READINGS else "until stopped", spool.count))
     if not s.USE_TLS:
         print("warning: USE_TLS is False: requests and readings travel unencrypted")
 
     interval_ms = int(s.INTERVAL_S * 1000)
     due = board.ticks_ms()
-    delivered = 0
     try:
-        while not s.READINGS or seq <= s.READINGS:
-            board.sleep_ms(board.ticks_diff(due, board.ticks_ms()))
-            due += interval_ms
-            item = take_reading(board, sensors, s.DEVICE_ID, seq)
-            started = board.ticks_ms()
-            deliver(client, board, s.AWS_DYNAMODB_TABLE, item)
-            latency = board.ticks_diff(board.ticks_ms(), started)
-            seqs.save(seq)
-            delivered += 1
-            print("delivered seq=%d ts=%d %s latency_ms=%d" % (seq, item["ts"], _values(item), latency))
-            seq += 1
-    except NotDelivered as e:
-        print("error: reading seq=%d not delivered: %s" % (seq, e))
-        return 1
-    except ValueError as e:  # a value DynamoDB cannot store (NaN, ...): a sensor bug
-        print("error: reading seq=%d cannot be written: %s" % (seq, e))
-        return 1
+        while True:
+            taken = 0
+            while taking and taken < MAX_BATCH and board.ticks_diff(board.ticks_ms(), due) >= 0:
+                ts = int(clock.now())
+                seq = spool.append(reading_payload(s.DEVICE_ID, ts, read_sensors(sensors)))
+                delivery.note_taken(seq)
+                taken += 1
+                due += interval_ms
+                if s.READINGS and seq >= s.READINGS:
+                    taking = False
+            if interval_ms and board.ticks_diff(board.ticks_ms(), due) > interval_ms:
+                due = board.ticks_ms()  # a slow send made us miss slots: keep the rhythm, no burst
+            if delivery.wait_ms() == 0:
+                delivery.step()
+            if not taking and not delivery.has_work():
+                break
+            if s.READINGS and delivery.stalled_ms() > s.DELIVERY_TIMEOUT_S * 1000:
+                print("error: nothing delivered for %ds: %s; %d reading(s) kept in the spool for the next start"
+                      % (s.DELIVERY_TIMEOUT_S, delivery.last_error, delivery.queued()))
+                return 1
+            waits = [delivery.wait_ms()]
+            if taking:
+                waits.append(max(0, board.ticks_diff(due, board.ticks_ms())))
+            waits = [w for w in waits if w is not None]
+            if waits:
+                board.sleep_ms(min(min(waits), 1000))
     except KeyboardInterrupt:
-        print("stopped: %d readings delivered, last seq %d" % (delivered, seq - 1))
+        print("stopped: %s" % _summary(delivery, spool, conn, clock))
         return 0
     finally:
         conn.close()
-    print("done: %d readings delivered, last seq %d, %d connection(s) opened"
-          % (delivered, seq - 1, conn.connects))
+    print("done: %s" % _summary(delivery, spool, conn, clock))
     return 0
+
+
+def _summary(delivery, spool, conn, clock):
+    return ("%d readings delivered in this run (last seq %d), %d queued, %d retries, %d dead-lettered, "
+            "%d dropped, %d connection(s), clock offset %+ds"
+            % (delivery.delivered, spool.last_seq, delivery.queued(), delivery.retries, delivery.dead,
+               delivery.dropped, conn.connects, clock.offset))

@@ -32,6 +32,7 @@ class DynamoDBError(Exception):
         if retryable is None:
             retryable = code in RETRYABLE_CODES or status >= 500 or status == 429
         self.retryable = retryable
+        self.date = None  # the response's Date header
 
     def __str__(self):
         return "%s (HTTP %d): %s" % (self.code, self.status, self.message)
@@ -125,7 +126,9 @@ class Client:
 
     def call(self, operation, payload):
         """Make one signed call; return the decoded response or raise DynamoDBError/HttpError."""
-        body = json.dumps(payload).encode()
+        return self.call_body(operation, json.dumps(payload).encode())
+
+    def call_body(self, operation, body):
         headers = [
             ("Host", self.host_header),
             ("Content-Type", CONTENT_TYPE),
@@ -138,7 +141,9 @@ class Client:
         )
         resp = self.conn.request("POST", "/", signed, body)
         if resp.status != 200:
-            raise error_from_response(resp.status, resp.body)
+            err = error_from_response(resp.status, resp.body)
+            err.date = resp.header("date")  # the server's clock, for clock-skew recovery
+            raise err
         expected = resp.header("x-amz-crc32")
         if expected is not None and str(crc32(resp.body) & 0xFFFFFFFF) != expected:
             raise DynamoDBError("CRC32Mismatch", "response body does not match x-amz-crc32", resp.status)
@@ -146,3 +151,17 @@ class Client:
 
     def put_item(self, table, item):
         return self.call("PutItem", {"TableName": table, "Item": marshal_item(item)})
+
+    def put_raw(self, table, item_json):
+        """PutItem of an item already marshalled to AttributeValue JSON (bytes)."""
+        body = b'{"TableName":' + json.dumps(table).encode() + b',"Item":' + item_json + b"}"
+        return self.call_body("PutItem", body)
+
+    def batch_write_raw(self, table, items_json):
+        """BatchWriteItem of marshalled items (at most 25); returns the items DynamoDB left
+        unprocessed, decoded."""
+        name = json.dumps(table).encode()
+        puts = b",".join(b'{"PutRequest":{"Item":' + item + b"}}" for item in items_json)
+        resp = self.call_body("BatchWriteItem", b'{"RequestItems":{' + name + b":[" + puts + b"]}}")
+        left = resp.get("UnprocessedItems") or {}
+        return [req["PutRequest"]["Item"] for req in left.get(table, ())]

@@ -2,6 +2,9 @@
 # ConfigError naming the field and what is wrong (never echoing a secret).
 
 
+from spool import MIN_BUDGET as MIN_SPOOL_BYTES
+
+
 class ConfigError(ValueError):
     def __init__(self, field, problem):
         super().__init__("%s: %s" % (field, problem))
@@ -117,4 +120,6 @@ def load(cfg, default_state_dir="state"):
     s.READINGS = _number(cfg, "READINGS", 0, 0, integer=True)
     s.STATE_DIR = _text(cfg, "STATE_DIR", default_state_dir)
     s.HTTP_TIMEOUT_S = _number(cfg, "HTTP_TIMEOUT_S", 10, 1)
+    s.DELIVERY_TIMEOUT_S = _number(cfg, "DELIVERY_TIMEOUT_S", 120, 1)
+    s.SPOOL_MAX_BYTES = _number(cfg, "SPOOL_MAX_BYTES", 256 * 1024, MIN_SPOOL_BYTES, integer=True)
     return s

@@ -1,19 +1,8 @@
-# The main loop's pieces with a fake board, sensors and client: readings, retries, causes.
+# The pieces of the main loop: sensor values and the reading's payload.
+import json
+
 import app
-from dynamodb import DynamoDBError
-from httpclient import ConnectError, TlsError
 from sensors import Sensor, SensorError, SimulatedTemperature
-
-
-class FakeBoard:
-    def __init__(self):
-        self.slept = []
-
-    def time(self):
-        return 1795412461.7
-
-    def sleep_ms(self, ms):
-        self.slept.append(ms)
 
 
 class Fixed(Sensor):
@@ -33,52 +22,19 @@ class Broken(Sensor):
         raise SensorError("no answer on the bus")
 
 
-class FlakyClient:
-    def __init__(self, failures):
-        self.failures = list(failures)
-        self.puts = []
-
-    def put_item(self, table, item):
-        self.puts.append((table, item))
-        if self.failures:
-            raise self.failures.pop(0)
+def test_every_working_sensor_reports_and_reserved_or_bad_values_are_left_out():
+    values = app.read_sensors([
+        Fixed({"a": 1}), Broken(), Fixed({"b": 2.5, "seq": 99, "a": 7}),
+        Fixed({"c": float("nan"), "d": float("inf"), "e": -3}),
+    ])
+    assert values == {"a": 1, "b": 2.5, "e": -3}
 
 
-def test_reading_has_key_timestamp_and_every_working_sensor():
-    item = app.take_reading(FakeBoard(), [Fixed({"a": 1}), Broken(), Fixed({"b": 2.5, "seq": 99})], "dev", 7)
-    assert item == {"deviceId": "dev", "seq": 7, "ts": 1795412461, "a": 1, "b": 2.5}
-
-
-def test_retryable_failures_are_retried_with_growing_delays():
-    board = FakeBoard()
-    client = FlakyClient([DynamoDBError("ThrottlingException", "slow", 400), ConnectError("refused")])
-    assert app.deliver(client, board, "t", {"seq": 1}) == 2
-    assert len(client.puts) == 3 and board.slept == [500, 1000]
-
-
-def test_non_retryable_failure_stops_at_once_with_its_cause():
-    board = FakeBoard()
-    for failure in (DynamoDBError("SignatureDoesNotMatch", "sig", 403), TlsError("bad certificate")):
-        client = FlakyClient([failure])
-        try:
-            app.deliver(client, board, "t", {"seq": 1})
-        except app.NotDelivered as e:
-            assert str(e) == str(failure)
-        else:
-            raise AssertionError("delivered")
-        assert len(client.puts) == 1 and board.slept == []
-
-
-def test_retries_are_bounded():
-    board = FakeBoard()
-    client = FlakyClient([DynamoDBError("InternalServerError", "x", 500)] * 10)
-    try:
-        app.deliver(client, board, "t", {"seq": 1})
-    except app.NotDelivered as e:
-        assert "InternalServerError" in str(e)
-    else:
-        raise AssertionError("delivered")
-    assert len(client.puts) == 4 and board.slept == [500, 1000, 2000]
+def test_payload_is_the_marshalled_item_with_seq_and_dropped():
+    make = app.reading_payload("dev", 1795412461, {"t": 21.5})
+    assert json.loads(make(7, 0)) == {
+        "deviceId": {"S": "dev"}, "seq": {"N": "7"}, "ts": {"N": "1795412461"}, "t": {"N": "21.5"}}
+    assert json.loads(make(8, 3))["dropped"] == {"N": "3"}
 
 
 def test_simulated_sensor_stays_in_a_plausible_range():

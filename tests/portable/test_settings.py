@@ -48,6 +48,7 @@ def test_defaults():
     s = load(_good())
     assert (s.host, s.port, s.AWS_HOST) == ("dynamodb.eu-west-1.amazonaws.com", None, "dynamodb.eu-west-1.amazonaws.com")
     assert (s.INTERVAL_S, s.READINGS, s.STATE_DIR, s.USE_TLS) == (2, 0, "state", True)
+    assert (s.DELIVERY_TIMEOUT_S, s.SPOOL_MAX_BYTES, s.HTTP_TIMEOUT_S) == (120, 256 * 1024, 10)
     assert s.ca_der[0] == 0x30
 
 
@@ -70,6 +71,7 @@ def test_malformed_fields_are_named():
         ("INTERVAL_S", -1), ("INTERVAL_S", "2"), ("READINGS", 1.5), ("READINGS", True),
         ("USE_TLS", "yes"), ("CA_FILE", "/nonexistent/ca.der"), ("AWS_SESSION_TOKEN", ""),
         ("AWS_SECRET_KEY", "short"), ("AWS_SECRET_KEY", SECRET + "\n"),
+        ("SPOOL_MAX_BYTES", 1000), ("SPOOL_MAX_BYTES", 2.5e6), ("DELIVERY_TIMEOUT_S", 0),
     )
     for name, value in cases:
         field, _ = _error(**{name: value})

@@ -1,5 +1,5 @@
 # Calendar arithmetic against known instants, including leap days and the ESP32's 2000 epoch.
-from utc import amz_date, civil_from_days, days_from_civil, gmtime
+from utc import amz_date, civil_from_days, days_from_civil, gmtime, http_date, parse_http_date
 
 KNOWN = (
     (0, "19700101T000000Z"),
@@ -27,3 +27,17 @@ def test_days_round_trip_over_four_centuries():
 def test_gmtime_fields():
     assert gmtime(1440938160) == (2015, 8, 30, 12, 36, 0)
     assert gmtime(86399) == (1970, 1, 1, 23, 59, 59)
+
+
+def test_http_date_both_ways():
+    assert http_date(1440938160) == "Sun, 30 Aug 2015 12:36:00 GMT"
+    assert http_date(0) == "Thu, 01 Jan 1970 00:00:00 GMT"
+    assert parse_http_date("Mon, 23 Nov 2026 05:39:23 GMT") == 1795412363
+    for epoch in (0, 951782400, 1440938160, 1795412461, 4107542400):
+        assert parse_http_date(http_date(epoch)) == epoch
+
+
+def test_malformed_http_dates_give_none():
+    for text in (None, "", "Mon, 23 Nov 2026 05:39:23", "Mon, 23 Foo 2026 05:39:23 GMT",
+                 "Mon, 23 Nov 2026 05:39 GMT", "Monday, 23-Nov-26 05:39:23 GMT", "Mon, xx Nov 2026 05:39:23 GMT"):
+        assert parse_http_date(text) is None, text

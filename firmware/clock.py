@@ -1,0 +1,32 @@
+# The device clock as the firmware uses it: the board's Unix seconds plus an offset learned from
+# a server that refused a request as too far off in time (AWS allows 5 minutes). The offset is
+# kept in STATE_DIR, so a restarted device signs with the corrected time at once.
+import atomicfile
+import utc
+
+
+class Clock:
+    def __init__(self, board, state_dir):
+        self.board = board
+        self.path = state_dir + "/clock_offset"
+        atomicfile.recover(self.path)
+        try:
+            with open(self.path) as f:
+                self.offset = int(f.read())
+        except (OSError, ValueError):
+            self.offset = 0
+
+    def now(self):
+        return self.board.time() + self.offset
+
+    def correct(self, date_header):
+        """Take the offset from a response's Date header; True if the clock changed."""
+        server = utc.parse_http_date(date_header)
+        if server is None:
+            return False
+        offset = int(round(server - self.board.time()))
+        if abs(offset - self.offset) < 2:
+            return False
+        self.offset = offset
+        atomicfile.replace(self.path, ("%d\n" % offset).encode())
+        return True

@@ -1,0 +1,183 @@
+# Delivery of spooled readings: BatchWriteItem of up to 25 (PutItem when one waits), items left
+# unprocessed re-sent with backoff, failures handled as retry.classify says, an item DynamoDB will
+# never accept dead-lettered, and the spool acknowledged only for what DynamoDB accepted.
+import json
+
+import retry
+from dynamodb import DynamoDBError
+from httpclient import HttpError
+
+MAX_BATCH = 25  # BatchWriteItem's limit
+MAX_BATCH_BYTES = 16 * 1024  # well inside DynamoDB's 16 MB, and what a board can hold
+MAX_SKEW_FIXES = 3  # clock corrections in a row before the refusal is treated as transient
+MAX_TAKEN = 200  # readings whose taking time is kept for the latency figure
+
+
+def _values(item):
+    return " ".join(
+        "%s=%s" % (k, list(item[k].values())[0])
+        for k in sorted(item)
+        if k not in ("deviceId", "seq", "ts")
+    )
+
+
+class Delivery:
+    def __init__(self, client, spool, table, clock, board, deadletter_path):
+        self.client = client
+        self.spool = spool
+        self.table = table
+        self.clock = clock
+        self.board = board
+        self.deadletter_path = deadletter_path
+        self.pending = []  # [(seq, dropped, payload)] loaded from the spool and not yet done
+        self.loaded_upto = spool.acked
+        self.generation = spool.generation
+        self.single_until = 0  # send one at a time up to this seq, to find a refused item
+        self.attempt = 0  # failures in a row
+        self.next_at = board.ticks_ms()
+        self.failing_since = None
+        self.last_error = None
+        self.skew_fixes = 0
+        self.delivered = self.retries = self.dead = self.dropped = 0
+        self.taken = {}  # seq -> ticks_ms when taken in this run
+
+    def note_taken(self, seq):
+        if len(self.taken) < MAX_TAKEN:
+            self.taken[seq] = self.board.ticks_ms()
+
+    def has_work(self):
+        return bool(self.pending) or self.spool.last_seq > max(self.loaded_upto, self.spool.acked)
+
+    def wait_ms(self):
+        """Milliseconds until the next attempt is due (0: now); None when there is no work."""
+        if not self.has_work():
+            return None
+        return max(0, self.board.ticks_diff(self.next_at, self.board.ticks_ms()))
+
+    def stalled_ms(self):
+        if self.failing_since is None:
+            return 0
+        return self.board.ticks_diff(self.board.ticks_ms(), self.failing_since)
+
+    def step(self):
+        """Make at most one request."""
+        if self.spool.generation != self.generation:  # readings were dropped for room
+            self.generation = self.spool.generation
+            self.pending = []
+            self.loaded_upto = self.spool.acked
+        self._refill()
+        if not self.pending:
+            return
+        first = self.pending[0][0]
+        one = len(self.pending) == 1 or first <= self.single_until
+        batch = self.pending[:1] if one else self.pending[:]
+        try:
+            if one:
+                self.client.put_raw(self.table, batch[0][2])
+                left = ()
+            else:
+                items = self.client.batch_write_raw(self.table, [r[2] for r in batch])
+                left = [int(item["seq"]["N"]) for item in items]
+        except (DynamoDBError, HttpError) as e:
+            self._failed(e, batch)
+            return
+        self._succeeded(batch, left)
+
+    def _refill(self):
+        used = 0
+        for r in self.pending:
+            used += len(r[2])
+        if len(self.pending) < MAX_BATCH and used < MAX_BATCH_BYTES:
+            after = max(self.loaded_upto, self.spool.acked)
+            more = self.spool.read(MAX_BATCH - len(self.pending), MAX_BATCH_BYTES - used, after)
+            if more:
+                self.pending += more
+                self.loaded_upto = more[-1][0]
+
+    def _ack(self):
+        self.spool.ack(self.pending[0][0] - 1 if self.pending else self.loaded_upto)
+
+    def _succeeded(self, batch, left):
+        now = self.board.ticks_ms()
+        sent = set(r[0] for r in batch)
+        self.pending = [r for r in self.pending if r[0] not in sent or r[0] in left]
+        done = [r for r in batch if r[0] not in left]
+        for seq, dropped, payload in done:
+            self._print_delivered(seq, payload, now)
+            self.dropped += dropped
+        self.delivered += len(done)
+        self._ack()
+        if done:
+            self.failing_since = None
+        self.skew_fixes = 0
+        if left:  # throttled within the batch: re-send the rest after a backoff
+            self.retries += 1
+            delay = retry.backoff_ms(self.attempt)
+            self.attempt += 1
+            self.next_at = now + delay
+            if self.failing_since is None and not done:
+                self.failing_since = now
+            print("unprocessed: DynamoDB left %d of %d items; re-sending in %d ms" % (len(left), len(batch), delay))
+        else:
+            self.attempt = 0
+            self.next_at = now
+        if done:
+            print("batch: delivered %d (seq %d-%d) queued %d retries %d dropped %d clock_offset_s %+d"
+                  % (len(done), done[0][0], done[-1][0], self.queued(), self.retries, self.dropped,
+                     self.clock.offset))
+
+    def queued(self):
+        """Readings taken and not yet delivered."""
+        return len(self.pending) + max(0, self.spool.last_seq - max(self.loaded_upto, self.spool.acked))
+
+    def _print_delivered(self, seq, payload, now):
+        item = json.loads(payload)
+        if seq in self.taken:
+            when = "latency_ms=%d" % self.board.ticks_diff(now, self.taken.pop(seq))
+        else:  # taken before this start: only its age is known
+            when = "age_s=%d" % (self.clock.now() - int(item["ts"]["N"]))
+        print("delivered seq=%d ts=%s %s %s" % (seq, item["ts"]["N"], _values(item), when))
+
+    def _failed(self, err, batch):
+        now = self.board.ticks_ms()
+        self.client.conn.close()  # a failed connection is never reused
+        self.last_error = err
+        if self.failing_since is None:
+            self.failing_since = now
+        kind = retry.classify(err)
+        if kind == retry.CLOCK_SKEW and self.skew_fixes < MAX_SKEW_FIXES and self.clock.correct(err.date):
+            self.skew_fixes += 1
+            print("clock: refused as off by more than the server allows (%s); offset now %+ds, re-signing"
+                  % (err.code, self.clock.offset))
+            self.next_at = now
+            return
+        self.retries += 1
+        if kind == retry.ITEM_REFUSED:
+            if len(batch) > 1:
+                self.single_until = batch[-1][0]
+                print("refused: %s; sending seq %d-%d one by one to find the item" % (err, batch[0][0], batch[-1][0]))
+            else:
+                self._dead_letter(batch[0], err)
+            self.next_at = now
+            return
+        if kind == retry.BLOCKED:
+            delay = retry.backoff_ms(self.attempt, retry.BLOCKED_BACKOFF)
+            print("blocked: %s; %d reading(s) kept in the spool; retrying in %d s"
+                  % (err, self.spool.count, (delay + 999) // 1000))
+        else:
+            delay = retry.backoff_ms(self.attempt)
+            print("retry: %s; in %d ms" % (err, delay))
+        self.attempt += 1
+        self.next_at = now + delay
+
+    def _dead_letter(self, record, err):
+        seq, dropped, payload = record
+        line = json.dumps({"seq": seq, "error": str(err), "item": json.loads(payload)})
+        with open(self.deadletter_path, "a") as f:
+            f.write(line + "\n")
+        print("dead-letter: seq=%d refused for good: %s (kept in %s)" % (seq, err, self.deadletter_path))
+        self.pending = self.pending[1:]
+        self.single_until = 0  # found it: batch the rest again (one more bad item repeats this)
+        self.dead += 1
+        self.dropped += dropped
+        self._ack()

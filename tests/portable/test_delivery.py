@@ -1,0 +1,176 @@
+# The delivery engine with a scripted client, a real spool and a hand-driven clock.
+import json
+
+import retry
+from clock import Clock
+from delivery import Delivery
+from dynamodb import DynamoDBError
+from httpclient import ConnectError
+from spool import Spool
+from test_spool import fresh, reading
+from utc import http_date
+
+NOW = 1795412461
+
+
+class Board:
+    def __init__(self):
+        self.ms = 1000
+        self.epoch = NOW
+
+    def ticks_ms(self):
+        return self.ms
+
+    def ticks_diff(self, a, b):
+        return a - b
+
+    def time(self):
+        return self.epoch
+
+
+class Conn:
+    closed = 0
+
+    def close(self):
+        self.closed += 1
+
+
+class Client:
+    """Each call takes the next scripted outcome: an exception to raise, a list of seqs to leave
+    unprocessed, or None for success; a seq in `refuse` fails any batch that holds it."""
+
+    def __init__(self, script=(), refuse=()):
+        self.script = list(script)
+        self.refuse = refuse
+        self.calls = []
+        self.conn = Conn()
+
+    def _call(self, op, seqs):
+        self.calls.append((op, seqs))
+        for s in seqs:
+            if s in self.refuse:
+                raise DynamoDBError("ValidationException", "item %d is bad" % s, 400)
+        outcome = self.script.pop(0) if self.script else None
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome or []
+
+    def put_raw(self, table, payload):
+        self._call("PutItem", [int(json.loads(payload)["seq"]["N"])])
+
+    def batch_write_raw(self, table, payloads):
+        seqs = [int(json.loads(p)["seq"]["N"]) for p in payloads]
+        left = self._call("BatchWriteItem", seqs)
+        return [json.loads(p) for p in payloads if int(json.loads(p)["seq"]["N"]) in left]
+
+
+def setup(name, n, script=(), refuse=()):
+    d = fresh(name)
+    sp = Spool(d, 64 * 1024)
+    for _ in range(n):
+        sp.append(reading)
+    board = Board()
+    client = Client(script, refuse)
+    return Delivery(client, sp, "t", Clock(board, d), board, d + "/deadletter.jsonl"), client, sp, board
+
+
+def run_until_idle(dl, board, limit=100):
+    for _ in range(limit):
+        w = dl.wait_ms()
+        if w is None:
+            return
+        board.ms += w
+        dl.step()
+    raise AssertionError("still busy")
+
+
+def test_batches_of_25_then_the_rest():
+    dl, client, sp, board = setup("dl-batch", 30)
+    run_until_idle(dl, board)
+    assert [(op, len(s)) for op, s in client.calls] == [("BatchWriteItem", 25), ("BatchWriteItem", 5)]
+    assert sp.count == 0 and sp.acked == 30 and dl.delivered == 30
+
+
+def test_one_waiting_reading_goes_as_put_item():
+    dl, client, sp, board = setup("dl-one", 1)
+    run_until_idle(dl, board)
+    assert client.calls == [("PutItem", [1])]
+
+
+def test_unprocessed_items_are_resent_after_a_backoff_and_ack_waits_for_them():
+    dl, client, sp, board = setup("dl-unproc", 5, script=[[2, 4]])
+    dl.step()
+    assert sp.acked == 1 and [r[0] for r in dl.pending] == [2, 4]
+    assert dl.retries == 1 and 0 <= dl.wait_ms() <= retry.TRANSIENT_BACKOFF[0]
+    run_until_idle(dl, board)
+    assert client.calls[1] == ("BatchWriteItem", [2, 4])
+    assert sp.acked == 5 and sp.count == 0 and dl.delivered == 5
+
+
+def test_refused_item_is_dead_lettered_and_never_blocks_the_rest():
+    dl, client, sp, board = setup("dl-dead", 6, refuse=(3,))
+    run_until_idle(dl, board)
+    assert client.calls[0] == ("BatchWriteItem", [1, 2, 3, 4, 5, 6])
+    assert [c for c in client.calls[1:4]] == [("PutItem", [1]), ("PutItem", [2]), ("PutItem", [3])]
+    assert client.calls[-1] == ("BatchWriteItem", [4, 5, 6])  # batching again after the bad one
+    assert sp.count == 0 and dl.dead == 1 and dl.delivered == 5
+    with open(dl.deadletter_path) as f:
+        lines = [json.loads(line) for line in f]
+    assert len(lines) == 1 and lines[0]["seq"] == 3 and "ValidationException" in lines[0]["error"]
+    assert lines[0]["item"]["seq"] == {"N": "3"}
+
+
+def test_auth_failure_keeps_everything_and_waits_longer():
+    dl, client, sp, board = setup("dl-auth", 3, script=[DynamoDBError("SignatureDoesNotMatch", "bad", 403)] * 2)
+    dl.step()
+    assert sp.count == 3 and sp.acked == 0 and dl.failing_since == board.ms
+    assert client.conn.closed == 1  # re-opened after any failure
+    assert dl.wait_ms() <= retry.BLOCKED_BACKOFF[0]
+    board.ms += 5000
+    dl.step()
+    assert dl.stalled_ms() == 5000 and dl.wait_ms() <= 2 * retry.BLOCKED_BACKOFF[0]
+    run_until_idle(dl, board)
+    assert sp.count == 0 and dl.failing_since is None and dl.attempt == 0
+
+
+def test_transient_failures_back_off_exponentially():
+    dl, client, sp, board = setup("dl-transient", 2, script=[ConnectError("refused")] * 4)
+    bounds = []
+    for _ in range(4):
+        dl.step()
+        bounds.append(dl.wait_ms())
+        board.ms += dl.wait_ms()
+    for attempt, w in enumerate(bounds):
+        assert 0 <= w <= retry.TRANSIENT_BACKOFF[0] << attempt
+    run_until_idle(dl, board)
+    assert sp.count == 0 and dl.retries == 4
+
+
+def test_clock_skew_is_corrected_from_the_date_header_and_kept():
+    skewed = DynamoDBError("InvalidSignatureException", "Signature expired: 20261123T074101Z is now later than ...", 400)
+    skewed.date = http_date(NOW)
+    dl, client, sp, board = setup("dl-clock", 1, script=[skewed])
+    board.epoch = NOW + 7200  # the device runs two hours ahead
+    dl.step()
+    assert dl.clock.offset == -7200 and dl.wait_ms() == 0
+    assert abs(dl.clock.now() - NOW) <= 1
+    dl.step()
+    assert sp.count == 0
+    assert Clock(board, sp.path.rsplit("/", 1)[0]).offset == -7200  # persisted for the next start
+
+
+def test_clock_skew_without_date_is_retried_as_transient():
+    skewed = DynamoDBError("RequestTimeTooSkewed", "too skewed", 403)
+    dl, client, sp, board = setup("dl-nodate", 1, script=[skewed])
+    dl.step()
+    assert dl.clock.offset == 0 and dl.retries == 1 and sp.count == 1
+
+
+def test_readings_dropped_for_room_are_not_sent():
+    dl, client, sp, board = setup("dl-gen", 3, script=[ConnectError("down")])
+    dl.step()  # loads 1..3, fails
+    sp.generation += 1  # as after a drop: the sender must re-read the spool
+    sp.ack(2)
+    board.ms += 10000
+    dl.step()
+    assert client.calls[-1] == ("PutItem", [3])

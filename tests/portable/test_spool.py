@@ -1,0 +1,189 @@
+# The spool survives power cuts at every byte: torn appends, torn compactions, torn acks.
+import os
+
+import atomicfile
+import spool
+from portable import scratch
+from spool import HEAD_SIZE, MIN_BUDGET, Spool, encode
+
+BUDGET = 64 * 1024
+
+
+def fresh(name):
+    d = scratch(name)
+    if atomicfile.exists(d):
+        for f in os.listdir(d):
+            os.remove(d + "/" + f)
+        os.rmdir(d)
+    atomicfile.ensure_dir(d)
+    return d
+
+
+def reading(seq, dropped):
+    text = '{"seq":{"N":"%d"},"ts":{"N":"1795412461"},"v":{"N":"%d"}}' % (seq, seq * 10)
+    if dropped:
+        text = text[:-1] + ',"dropped":{"N":"%d"}}' % dropped
+    return text.encode()
+
+
+def seqs(sp, n=10000):
+    return [r[0] for r in sp.read(n, 1 << 30)]
+
+
+def raw(d):
+    with open(d + "/spool.dat", "rb") as f:
+        return f.read()
+
+
+def write_raw(d, data, name="spool.dat"):
+    with open(d + "/" + name, "wb") as f:
+        f.write(data)
+
+
+def test_append_read_ack_and_restart():
+    d = fresh("sp-basic")
+    sp = Spool(d, BUDGET)
+    assert sp.next_seq() == 1 and sp.read(25, 4096) == []
+    assert [sp.append(reading) for _ in range(5)] == [1, 2, 3, 4, 5]
+    batch = sp.read(3, 4096)
+    assert [(s, dr) for s, dr, _ in batch] == [(1, 0), (2, 0), (3, 0)]
+    assert batch[0][2] == reading(1, 0)
+    sp.ack(3)
+    assert seqs(sp) == [4, 5] and sp.count == 2
+    sp = Spool(d, BUDGET)  # restart
+    assert seqs(sp) == [4, 5] and sp.next_seq() == 6 and sp.acked == 3
+    sp.ack(5)
+    assert sp.count == 0 and raw(d) == b""  # all delivered: the file starts afresh
+    sp = Spool(d, BUDGET)
+    assert sp.next_seq() == 6  # numbering survives an empty spool
+
+
+def test_read_respects_item_and_byte_limits():
+    d = fresh("sp-limits")
+    sp = Spool(d, BUDGET)
+    for _ in range(30):
+        sp.append(reading)
+    assert len(sp.read(25, 1 << 20)) == 25
+    one = len(reading(1, 0))
+    assert len(sp.read(25, one * 3)) == 3
+    assert len(sp.read(25, 1)) == 1  # the first record always comes
+
+
+def test_torn_append_at_every_byte_is_skipped_and_nothing_else_lost():
+    d = fresh("sp-torn")
+    sp = Spool(d, BUDGET)
+    sp.append(reading)
+    sp.append(reading)
+    good = raw(d)
+    record = encode(3, 0, reading(3, 0))
+    for cut in range(1, len(record)):
+        write_raw(d, good + record[:cut])
+        sp = Spool(d, BUDGET)
+        assert seqs(sp) == [1, 2], cut
+        assert sp.skipped_bytes == 0 and raw(d) == good  # torn tail removed before any append
+        assert sp.append(reading) == 3
+        assert seqs(Spool(d, BUDGET)) == [1, 2, 3], cut
+
+
+def test_torn_record_in_the_middle_does_not_hide_what_follows():
+    d = fresh("sp-middle")
+    first = encode(1, 0, reading(1, 0))
+    torn = encode(2, 0, reading(2, 0))
+    after = encode(3, 0, reading(3, 0))
+    for cut in range(0, len(torn)):
+        write_raw(d, first + torn[:cut] + after)
+        assert seqs(Spool(d, BUDGET)) == [1, 3], cut
+
+
+def test_flipped_byte_anywhere_loses_only_that_record():
+    d = fresh("sp-flip")
+    recs = [encode(s, 0, reading(s, 0)) for s in (1, 2, 3)]
+    data = b"".join(recs)
+    start = len(recs[0])
+    for i in range(start, start + len(recs[1])):
+        bad = bytearray(data)
+        bad[i] ^= 0x40
+        write_raw(d, bytes(bad))
+        assert seqs(Spool(d, BUDGET)) == [1, 3], i
+
+
+def test_compaction_cut_at_every_byte_keeps_every_record():
+    d = fresh("sp-compact")
+    sp = Spool(d, BUDGET)
+    for _ in range(6):
+        sp.append(reading)
+    atomicfile.write_int(d + "/spool.ack", 2)  # 1 and 2 delivered
+    before = raw(d)
+    compacted = b"".join(encode(s, 0, reading(s, 0)) for s in (3, 4, 5, 6))
+    for cut in range(0, len(compacted) + 1):
+        write_raw(d, before)
+        write_raw(d, compacted[:cut], "spool.dat.tmp")  # cut while writing the new file
+        sp = Spool(d, BUDGET)
+        assert seqs(sp) == [3, 4, 5, 6] and sp.next_seq() == 7, cut
+        assert not atomicfile.exists(d + "/spool.dat.tmp")
+    # FAT's rename unlinks the target first: a cut there leaves a complete .tmp and no file
+    os.remove(d + "/spool.dat")
+    write_raw(d, compacted, "spool.dat.tmp")
+    assert seqs(Spool(d, BUDGET)) == [3, 4, 5, 6]
+
+
+def test_torn_ack_keeps_the_previous_ack():
+    d = fresh("sp-ack")
+    sp = Spool(d, BUDGET)
+    for _ in range(4):
+        sp.append(reading)
+    sp.ack(1)
+    for partial in (b"", b"3", b"3\n"):
+        write_raw(d, partial, "spool.ack.tmp")
+        assert seqs(Spool(d, BUDGET)) == [2, 3, 4]
+
+
+def test_budget_drops_the_oldest_and_reports_how_many():
+    d = fresh("sp-budget")
+    sp = Spool(d, MIN_BUDGET)
+    seen = []
+
+    def big(seq, dropped):
+        seen.append((seq, dropped))
+        return (('{"seq":{"N":"%d"},"dropped":{"N":"%d"},"pad":{"S":"' % (seq, dropped)) + "x" * 900 + '"}}').encode()
+
+    for _ in range(40):
+        sp.append(big)
+    kept = seqs(sp)
+    assert kept[-1] == 40 and sp.size <= MIN_BUDGET
+    records = sp.read(100, 1 << 30)
+    reported = sum(dr for _, dr, _ in records)
+    assert reported == 40 - len(kept), (reported, kept)  # every dropped reading is counted
+    assert kept == list(range(41 - len(kept), 41))  # the oldest went first
+    assert Spool(d, MIN_BUDGET).count == len(kept)
+
+
+def test_dropped_count_moves_on_when_its_record_is_dropped_too():
+    d = fresh("sp-carry")
+    sp = Spool(d, MIN_BUDGET)
+    pad = lambda s, dr: ('{"s":%d,"d":%d,"p":"%s"}' % (s, dr, "y" * 3000)).encode()
+    for _ in range(30):
+        sp.append(pad)
+    total = sum(dr for _, dr, _ in sp.read(100, 1 << 30))
+    assert total + sp.count == 30
+
+
+def test_budget_must_hold_a_few_records():
+    try:
+        Spool(fresh("sp-small"), MIN_BUDGET - 1)
+    except ValueError as e:
+        assert "at least" in str(e)
+    else:
+        raise AssertionError("tiny budget accepted")
+
+
+def test_record_size_limit():
+    sp = Spool(fresh("sp-big"), BUDGET)
+    try:
+        sp.append(lambda s, dr: b"z" * (spool.MAX_PAYLOAD + 1))
+    except ValueError as e:
+        assert "larger than a spool record" in str(e)
+    else:
+        raise AssertionError("oversized record accepted")
+    assert sp.count == 0 and sp.next_seq() == 1
+    assert HEAD_SIZE == 13
