@@ -10,10 +10,13 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1
 READINGS ?= 0
 INTERVAL ?= 2
 CONFIG ?=
+FAULTS ?= 0.3
+KILLS ?= 5
+SKEW ?= 7200
 
 export MICROPYTHON
 
-.PHONY: setup run unix test lock clean
+.PHONY: setup run unix test chaos lock clean
 
 setup: $(STAMP)
 
@@ -36,6 +39,10 @@ unix: setup
 
 test: setup
 	$(PY) -m pytest -q tests
+
+# Chaos run: faults injected by a proxy, SIGKILLs, a device clock SKEW seconds off; READINGS=0 means 1000.
+chaos: setup
+	$(PY) tools/chaos.py --readings $(if $(filter 0,$(READINGS)),1000,$(READINGS)) --faults $(FAULTS) --kills $(KILLS) --skew $(SKEW)
 
 lock:
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv

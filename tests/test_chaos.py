@@ -1,0 +1,58 @@
+# Nothing lost: a short chaos run (faults, SIGKILLs, a clock two hours off) and a server outage.
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+from chaos import chaos
+from chaosproxy import ChaosProxy
+from localddb import ROOT, LocalDynamoDB, micropython_executable
+
+
+def test_short_chaos_run_loses_and_duplicates_nothing(tmp_path):
+    lines = []
+    r = chaos(400, 0.3, 4, 7200, str(tmp_path / "chaos"), seed=7, out=lines.append)
+    report = "\n".join(lines)
+    assert r["exit_code"] == 0, report
+    assert r["lost"] == 0 and r["duplicated"] == 0 and r["missing"] == [], report
+    assert r["delivered"] == 400 and r["kills"] == 4, report
+    assert r["faults"]["clock_refusal"] >= 1, report  # the clock was off and got corrected
+    assert sum(r["faults"].values()) - r["faults"]["clock_refusal"] >= 10, report
+
+
+@pytest.fixture
+def outage_setup(tmp_path):
+    ddb = LocalDynamoDB(str(tmp_path / "ddb")).start().provision()
+    pki = os.path.join(ddb.workdir, "pki")
+    proxy = ChaosProxy(ddb.port, ddb.ca_pem, os.path.join(pki, "server.pem"), os.path.join(pki, "server.key"),
+                       credentials=ddb.device_key).start()
+    yield ddb, proxy
+    proxy.stop()
+    ddb.stop()
+
+
+def test_readings_taken_while_the_server_is_down_for_a_minute_all_arrive(outage_setup, tmp_path):
+    ddb, proxy = outage_setup
+    folder = str(tmp_path / "device")
+    ddb.write_config(folder, device_id="outage-1", readings=70, interval_s=1,
+                     host="localhost:%d" % proxy.port, extra="HTTP_TIMEOUT_S = 2\nDELIVERY_TIMEOUT_S = 120\n")
+    env = dict(os.environ, MICROPYPATH=":".join([folder, os.path.join(ROOT, "firmware"), ".frozen"]))
+    proc = subprocess.Popen([micropython_executable(), os.path.join(ROOT, "firmware", "main.py")],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(5)
+    proxy.down()
+    before = len(ddb.readings("outage-1"))
+    time.sleep(60)
+    during = len(ddb.readings("outage-1"))
+    proxy.up()
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out
+    assert during <= before + 1, out  # nothing got through while it was down
+    assert re.search(r"retry: cannot connect to localhost:%d: connection refused" % proxy.port, out), out
+    seqs = sorted(int(i["seq"]["N"]) for i in ddb.readings("outage-1"))
+    assert seqs == list(range(1, 71)), out
+    # the readings kept their schedule (one a second) while the sends failed
+    ts = sorted(int(i["ts"]["N"]) for i in ddb.readings("outage-1"))
+    assert ts[-1] - ts[0] <= 75, ts

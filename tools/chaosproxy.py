@@ -1,0 +1,286 @@
+"""A fault-injecting HTTPS proxy between the firmware and the local DynamoDB.
+
+It keeps the firmware's connections alive (as AWS does) and opens one upstream connection per
+request (moto closes each). At a configurable rate it injects one fault per request, chosen at
+random among the kinds that fit the request:
+
+  reset_before   the connection is reset before the request is forwarded
+  reset_during   forwarded, then reset halfway through the response
+  http_500       500 InternalServerError in AWS's JSON form, not forwarded
+  http_503       503 ServiceUnavailable, not forwarded
+  throttle       400 ProvisionedThroughputExceededException or ThrottlingException, not forwarded
+  partial_batch  a BatchWriteItem forwarded with only some of its items (re-signed for them),
+                 the rest returned as UnprocessedItems
+  delay          held past the client's timeout, then forwarded (the write happens late)
+  truncate       forwarded; the response body cut short and the connection closed
+  bad_crc        forwarded; the response's x-amz-crc32 corrupted
+
+Whatever the rate, a request whose X-Amz-Date is more than 5 minutes from this machine's clock is
+refused as AWS refuses it (400 InvalidSignatureException "Signature expired", with a Date header),
+and counted as clock_refusal. `down()` makes it refuse connections until `up()`.
+"""
+
+import calendar
+import http.client
+import json
+import random
+import socket
+import ssl
+import struct
+import threading
+import time
+import zlib
+from email.utils import formatdate
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+KINDS = ("reset_before", "reset_during", "http_500", "http_503", "throttle", "partial_batch",
+         "delay", "truncate", "bad_crc")
+SKEW_LIMIT_S = 300
+DDB = "com.amazonaws.dynamodb.v20120810#"
+
+
+def _aws_error(status, code, message, prefix=DDB):
+    body = json.dumps({"__type": prefix + code, "message": message}).encode()
+    return status, [("Content-Type", "application/x-amz-json-1.0")], body
+
+
+class ChaosProxy:
+    def __init__(self, upstream_port, upstream_ca_pem, cert, key, fault_rate=0.0, seed=None,
+                 client_timeout_s=2, credentials=None, region="us-east-1", upstream_host="localhost"):
+        self.upstream = (upstream_host, upstream_port)
+        self.upstream_ctx = ssl.create_default_context(cafile=upstream_ca_pem)
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert, key)
+        self.fault_rate = fault_rate
+        self.rand = random.Random(seed)
+        self.client_timeout_s = client_timeout_s
+        self.credentials = credentials  # (key id, secret) to re-sign a partial batch
+        self.region = region
+        self.faults = dict((k, 0) for k in KINDS + ("clock_refusal",))
+        self.requests = 0
+        self.connections = 0
+        self._lock = threading.Lock()
+        self._clients = set()
+        self._listener = None
+        self.port = None
+        self._stopped = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self):
+        self._listen(0)
+        return self
+
+    def _listen(self, port):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+        s.listen(32)
+        self._listener = s
+        self.port = s.getsockname()[1]
+        threading.Thread(target=self._accept, args=(s,), daemon=True).start()
+
+    def down(self):
+        """Refuse connections and cut the open ones, as a server that went away."""
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
+        except OSError:
+            pass
+        self._listener.close()
+        with self._lock:
+            for c in list(self._clients):
+                try:
+                    c.shutdown(socket.SHUT_RDWR)  # wakes its thread; the client reads the end
+                except OSError:
+                    pass
+
+    def up(self):
+        self._listen(self.port)
+
+    def stop(self):
+        self._stopped = True
+        self.down()
+
+    # -- serving ---------------------------------------------------------------------------
+    def _accept(self, listener):
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, raw):
+        conn = raw
+        reader = None
+        ending = "close"
+        try:
+            raw.settimeout(60)
+            conn = self.ctx.wrap_socket(raw, server_side=True)  # takes over raw's descriptor
+            with self._lock:
+                self._clients.add(conn)
+            reader = conn.makefile("rb")
+            while ending == "close":
+                request = _read_request(reader)
+                if request is None:
+                    break
+                ending = self._handle(conn, *request)
+                if ending == "keep":
+                    ending = "close"
+                    continue
+                break
+        except (OSError, ValueError):
+            pass
+        finally:
+            with self._lock:
+                self._clients.discard(conn)
+            if ending == "reset":  # an RST, as a dropped link or a crashed peer sends
+                try:
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                except OSError:
+                    pass
+            for obj in (reader, conn):  # the descriptor closes when both are closed
+                try:
+                    if obj is not None:
+                        obj.close()
+                except OSError:
+                    pass
+
+    def _pick_fault(self, target, body):
+        with self._lock:
+            self.requests += 1
+            if self.rand.random() >= self.fault_rate:
+                return None
+            kinds = [k for k in KINDS if k != "partial_batch" or _batch_size(target, body) > 1]
+            kind = self.rand.choice(kinds)
+            self.faults[kind] += 1
+            return kind
+
+    def _handle(self, conn, method, path, headers, body):
+        """Answer one request; say how the connection goes on: "keep", "close" or "reset"."""
+        amz_date = _header(headers, "x-amz-date")
+        if amz_date and abs(_parse_amz_date(amz_date) - time.time()) > SKEW_LIMIT_S:
+            with self._lock:
+                self.requests += 1
+                self.faults["clock_refusal"] += 1
+            now = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+            msg = "Signature expired: %s is now earlier than %s (%s - 5 min.)" % (amz_date, now, now)
+            if _parse_amz_date(amz_date) > time.time():
+                msg = "Signature not yet current: %s is still later than %s (%s + 5 min.)" % (amz_date, now, now)
+            status, hdrs, out = _aws_error(400, "InvalidSignatureException", msg, "com.amazon.coral.service#")
+            return _respond(conn, status, hdrs, out)
+        target = _header(headers, "x-amz-target") or ""
+        kind = self._pick_fault(target, body)
+        if kind == "reset_before":
+            return "reset"
+        if kind == "http_500":
+            return _respond(conn, *_aws_error(500, "InternalServerError", "Internal server error"))
+        if kind == "http_503":
+            return _respond(conn, *_aws_error(503, "ServiceUnavailable", "Service unavailable"))
+        if kind == "throttle":
+            code = self.rand.choice(("ProvisionedThroughputExceededException", "ThrottlingException"))
+            return _respond(conn, *_aws_error(400, code, "Rate of requests exceeds the allowed throughput."))
+        unprocessed = None
+        if kind == "partial_batch":
+            headers, body, unprocessed = self._split_batch(method, path, headers, body)
+        if kind == "delay":
+            time.sleep(self.client_timeout_s + 0.5)
+        status, hdrs, out = self._forward(method, path, headers, body)
+        if unprocessed is not None and status == 200:
+            out = json.dumps({"UnprocessedItems": unprocessed}).encode()
+            hdrs = [(n, v) for n, v in hdrs if n.lower() != "x-amz-crc32"]
+            hdrs.append(("x-amz-crc32", str(zlib.crc32(out) & 0xFFFFFFFF)))
+        if kind == "bad_crc":
+            hdrs = [(n, str((int(v) + 1) & 0xFFFFFFFF) if n.lower() == "x-amz-crc32" else v) for n, v in hdrs]
+        if kind == "reset_during":
+            _respond(conn, status, hdrs, out, cut=max(1, len(out) // 2))
+            return "reset"
+        if kind == "truncate":
+            _respond(conn, status, hdrs, out, cut=max(0, len(out) // 2))
+            return "close"
+        return _respond(conn, status, hdrs, out)
+
+    def _forward(self, method, path, headers, body):
+        up = http.client.HTTPSConnection(*self.upstream, context=self.upstream_ctx, timeout=30)
+        try:
+            up.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+            for name, value in headers:
+                if name.lower() not in ("connection", "content-length"):
+                    up.putheader(name, value)
+            up.putheader("Content-Length", str(len(body)))
+            up.endheaders(body)
+            resp = up.getresponse()
+            out = resp.read()
+            keep = ("content-type", "x-amz-crc32", "x-amzn-requestid", "date")
+            return resp.status, [(n, v) for n, v in resp.getheaders() if n.lower() in keep], out
+        finally:
+            up.close()
+
+    def _split_batch(self, method, path, headers, body):
+        doc = json.loads(body)
+        table, items = next(iter(doc["RequestItems"].items()))
+        keep = self.rand.randint(1, len(items) - 1)
+        doc["RequestItems"][table] = items[:keep]
+        new_body = json.dumps(doc).encode()
+        req = AWSRequest(method=method, url="https://%s%s" % (_header(headers, "host"), path), data=new_body)
+        for name, value in headers:
+            if name.lower() in ("host", "content-type", "x-amz-target", "x-amz-security-token"):
+                req.headers[name] = value
+        SigV4Auth(Credentials(*self.credentials), "dynamodb", self.region).add_auth(req)
+        return list(req.headers.items()), new_body, {table: items[keep:]}
+
+
+def _header(headers, name):
+    for n, v in headers:
+        if n.lower() == name:
+            return v
+    return None
+
+
+def _batch_size(target, body):
+    if not target.endswith(".BatchWriteItem"):
+        return 0
+    try:
+        return sum(len(v) for v in json.loads(body)["RequestItems"].values())
+    except (ValueError, KeyError, AttributeError):
+        return 0
+
+
+def _parse_amz_date(text):
+    try:
+        return calendar.timegm(time.strptime(text, "%Y%m%dT%H%M%SZ"))
+    except ValueError:
+        return 0
+
+
+def _read_request(reader):
+    line = reader.readline(8192)
+    if not line:
+        return None
+    method, path, _ = line.decode("latin-1").split(" ", 2)
+    headers = []
+    while True:
+        h = reader.readline(8192).decode("latin-1")
+        if h in ("\r\n", "\n", ""):
+            break
+        name, _, value = h.partition(":")
+        headers.append((name.strip(), value.strip()))
+    length = int(_header(headers, "content-length") or 0)
+    body = reader.read(length) if length else b""
+    return method, path, headers, body
+
+
+def _respond(conn, status, headers, body, cut=None):
+    head = ["HTTP/1.1 %d %s" % (status, http.client.responses.get(status, "Status"))]
+    names = set(n.lower() for n, _ in headers)
+    if "date" not in names:
+        headers = headers + [("Date", formatdate(usegmt=True))]
+    for name, value in headers:
+        head.append("%s: %s" % (name, value))
+    head.append("Content-Length: %d" % len(body))
+    data = ("\r\n".join(head) + "\r\n\r\n").encode() + (body if cut is None else body[:cut])
+    conn.sendall(data)
+    return "keep" if cut is None else "close"
