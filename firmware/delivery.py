@@ -8,7 +8,7 @@ from dynamodb import DynamoDBError
 from httpclient import HttpError
 
 MAX_BATCH = 25  # BatchWriteItem's limit
-MAX_BATCH_BYTES = 16 * 1024  # well inside DynamoDB's 16 MB, and what a board can hold
+MAX_BATCH_BYTES = 8 * 1024  # of items: far inside DynamoDB's 16 MB, and what a small heap can hold
 MAX_SKEW_FIXES = 3  # clock corrections in a row before the refusal is treated as transient
 MAX_TAKEN = 200  # readings whose taking time is kept for the latency figure
 

@@ -160,8 +160,10 @@ class Client:
     def batch_write_raw(self, table, items_json):
         """BatchWriteItem of marshalled items (at most 25); returns the items DynamoDB left
         unprocessed, decoded."""
-        name = json.dumps(table).encode()
-        puts = b",".join(b'{"PutRequest":{"Item":' + item + b"}}" for item in items_json)
-        resp = self.call_body("BatchWriteItem", b'{"RequestItems":{' + name + b":[" + puts + b"]}}")
+        parts = [b'{"RequestItems":{', json.dumps(table).encode(), b":["]
+        for i, item in enumerate(items_json):
+            parts += (b',{"PutRequest":{"Item":' if i else b'{"PutRequest":{"Item":', item, b"}}")
+        parts.append(b"]}}")
+        resp = self.call_body("BatchWriteItem", b"".join(parts))  # one allocation of the body
         left = resp.get("UnprocessedItems") or {}
         return [req["PutRequest"]["Item"] for req in left.get(table, ())]
