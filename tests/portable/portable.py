@@ -58,3 +58,12 @@ def scratch(name):
     except OSError:
         pass
     return path
+
+
+def raises(exc_type, fn, *args):
+    """The exception of type exc_type that fn(*args) raises (pytest.raises for both interpreters)."""
+    try:
+        fn(*args)
+    except exc_type as e:
+        return e
+    raise AssertionError("%s not raised" % exc_type.__name__)

@@ -4,16 +4,9 @@ from binascii import crc32
 
 from dynamodb import Client, Credentials, DynamoDBError, error_from_response, marshal, marshal_item
 from httpclient import Response
+from portable import raises
 
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
-
-
-def _raises(exc_type, fn, *args):
-    try:
-        fn(*args)
-    except exc_type as e:
-        return str(e)
-    raise AssertionError("%s not raised" % exc_type.__name__)
 
 
 def test_marshal_every_supported_type():
@@ -30,10 +23,10 @@ def test_marshal_every_supported_type():
 
 def test_nan_and_infinities_are_refused_naming_the_attribute():
     item = {"deviceId": "d", "temp": float("nan")}
-    assert _raises(ValueError, marshal_item, item) == "temp: nan cannot be stored as a DynamoDB number"
-    msg = _raises(ValueError, marshal_item, {"m": {"list": [1, float("-inf")]}})
+    assert str(raises(ValueError, marshal_item, item)) == "temp: nan cannot be stored as a DynamoDB number"
+    msg = str(raises(ValueError, marshal_item, {"m": {"list": [1, float("-inf")]}}))
     assert msg.startswith("m.list[1]: -inf cannot"), msg
-    _raises(ValueError, marshal, object())
+    raises(ValueError, marshal, object())
 
 
 def test_json_error_with_type_prefix():
@@ -113,12 +106,12 @@ def test_session_token_is_sent_and_signed():
 
 def test_refusal_becomes_a_typed_error():
     conn = Recorder(400, b'{"__type":"com.amazonaws.dynamodb.v20120810#ValidationException","message":"bad key"}')
-    msg = str(_raises_obj(lambda: _client(conn).put_item("tab", {"deviceId": "d"})))
+    msg = str(raises(DynamoDBError, _client(conn).put_item, "tab", {"deviceId": "d"}))
     assert msg == "ValidationException (HTTP 400): bad key"
 
 
 def test_crc32_mismatch_is_a_retryable_error():
-    e = _raises_obj(lambda: _client(Recorder(crc=12345)).put_item("tab", {"deviceId": "d"}))
+    e = raises(DynamoDBError, _client(Recorder(crc=12345)).put_item, "tab", {"deviceId": "d"})
     assert e.code == "CRC32Mismatch" and e.retryable
     _client(Recorder(crc=None)).put_item("tab", {"deviceId": "d"})  # no header: nothing to check
 
@@ -126,11 +119,3 @@ def test_crc32_mismatch_is_a_retryable_error():
 def test_credentials_repr_hides_the_secret():
     assert SECRET not in repr(Credentials("AKIDEXAMPLE", SECRET, "tok"))
     assert "tok" not in repr(Credentials("AKIDEXAMPLE", SECRET, "tok"))
-
-
-def _raises_obj(fn):
-    try:
-        fn()
-    except DynamoDBError as e:
-        return e
-    raise AssertionError("DynamoDBError not raised")

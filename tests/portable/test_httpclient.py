@@ -6,7 +6,7 @@ import os
 from httpclient import (
     Connection, ConnectError, HttpTimeout, ProtocolError, ResponseTooLarge, TlsError,
 )
-from portable import read_bytes, skip
+from portable import raises, read_bytes, skip
 
 
 def _env(name):
@@ -22,14 +22,6 @@ def tls(host="localhost", ca="STUB_CA_DER", **kw):
 
 def plain(**kw):
     return Connection("127.0.0.1", int(_env("STUB_HTTP_PORT")), tls=False, **kw)
-
-
-def _raises(exc_type, fn, *args):
-    try:
-        fn(*args)
-    except exc_type as e:
-        return str(e)
-    raise AssertionError("%s not raised" % exc_type.__name__)
 
 
 def test_tls_request_is_sent_as_given_with_content_length_added():
@@ -57,19 +49,19 @@ def test_ip_address_is_verified_against_the_certificate():
 
 
 def test_server_signed_by_another_ca_is_refused():
-    msg = _raises(TlsError, tls(ca="STUB_OTHER_CA_DER").request, "GET", "/len", [("Host", "localhost")])
+    msg = str(raises(TlsError, tls(ca="STUB_OTHER_CA_DER").request, "GET", "/len", [("Host", "localhost")]))
     assert "failed" in msg and "localhost:" in msg, msg
 
 
 def test_certificate_for_another_name_is_refused():
     # Signed by the trusted CA, but for wrong.example only.
     c = Connection("localhost", int(_env("STUB_WRONGNAME_PORT")), ca_der=read_bytes(_env("STUB_CA_DER")))
-    msg = _raises(TlsError, c.request, "GET", "/len", [("Host", "localhost")])
+    msg = str(raises(TlsError, c.request, "GET", "/len", [("Host", "localhost")]))
     assert "localhost:" in msg, msg
 
 
 def test_tls_needs_a_ca():
-    _raises(ValueError, Connection, "localhost", 443)
+    raises(ValueError, Connection, "localhost", 443)
 
 
 def test_chunked_body_with_extension_and_trailer():
@@ -107,33 +99,33 @@ def test_no_content_and_interim_responses():
 
 
 def test_response_size_is_bounded():
-    msg = _raises(ResponseTooLarge, plain(max_response=16384).request, "GET", "/big", [("Host", "h")])
+    msg = str(raises(ResponseTooLarge, plain(max_response=16384).request, "GET", "/big", [("Host", "h")]))
     assert "16384" in msg
-    _raises(ResponseTooLarge, plain(max_response=16384).request, "GET", "/bigchunked", [("Host", "h")])
+    raises(ResponseTooLarge, plain(max_response=16384).request, "GET", "/bigchunked", [("Host", "h")])
 
 
 def test_truncated_body_is_an_error():
-    msg = _raises(ProtocolError, plain().request, "GET", "/truncated", [("Host", "h")])
+    msg = str(raises(ProtocolError, plain().request, "GET", "/truncated", [("Host", "h")]))
     assert "truncated" in msg and "4 of 10" in msg, msg
 
 
 def test_header_lines_are_read_in_pieces_and_bounded():
     c = plain()
     assert c.request("GET", "/long-header", [("Host", "h")]).header("X-Long") == "a" * 1000
-    msg = _raises(ProtocolError, c.request, "GET", "/huge-header", [("Host", "h")])
+    msg = str(raises(ProtocolError, c.request, "GET", "/huge-header", [("Host", "h")]))
     assert "longer than 4096 bytes" in msg, msg
 
 
 def test_not_http_is_an_error():
-    _raises(ProtocolError, plain().request, "GET", "/garbage", [("Host", "h")])
+    raises(ProtocolError, plain().request, "GET", "/garbage", [("Host", "h")])
 
 
 def test_timeout():
-    msg = _raises(HttpTimeout, plain(timeout_s=1).request, "GET", "/slow", [("Host", "h")])
+    msg = str(raises(HttpTimeout, plain(timeout_s=1).request, "GET", "/slow", [("Host", "h")]))
     assert "127.0.0.1:" in msg
 
 
 def test_refused_connection_names_the_address():
     port = _env("STUB_CLOSED_PORT")
-    msg = _raises(ConnectError, Connection("127.0.0.1", int(port), tls=False).request, "GET", "/", [])
+    msg = str(raises(ConnectError, Connection("127.0.0.1", int(port), tls=False).request, "GET", "/", []))
     assert msg == "cannot connect to 127.0.0.1:%s: connection refused" % port, msg
