@@ -1,5 +1,14 @@
 # UTC calendar arithmetic on Unix epoch seconds, independent of the port's gmtime epoch
 # (1970 on unix, 2000 on ESP32) and of datetime, which MicroPython lacks.
+import time
+
+# Seconds from 1970 to the port's epoch: 0 on unix and CPython, 946684800 on ESP32 (2000).
+PORT_EPOCH = 946684800 if time.gmtime(0)[0] == 2000 else 0
+
+
+def now():
+    """Unix seconds, UTC, from the port's clock whatever its epoch."""
+    return time.time() + PORT_EPOCH
 
 
 def civil_from_days(days):

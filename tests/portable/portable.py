@@ -60,10 +60,11 @@ def scratch(name):
     return path
 
 
-def raises(exc_type, fn, *args):
-    """The exception of type exc_type that fn(*args) raises (pytest.raises for both interpreters)."""
+def raises(exc_type, fn, *args, **kwargs):
+    """The exception of type exc_type that fn(*args, **kwargs) raises (pytest.raises for both
+    interpreters)."""
     try:
-        fn(*args)
+        fn(*args, **kwargs)
     except exc_type as e:
         return e
     raise AssertionError("%s not raised" % exc_type.__name__)
