@@ -1,8 +1,6 @@
 # The device's main job: a reading every INTERVAL_S seconds, appended to the spool before anything
 # is sent, and delivered to DynamoDB in batches signed with SigV4 over verified TLS. Taking
 # readings never waits for the network: sends are interleaved with the reading schedule.
-import json
-
 import dynamodb
 import httpclient
 import settings
@@ -34,8 +32,9 @@ def read_sensors(sensors):
     return values
 
 
-def reading_payload(device_id, ts, values):
-    """The spool's payload maker: the reading as DynamoDB AttributeValue JSON."""
+def reading_payload(sink, device_id, ts, values):
+    """The spool's payload maker: the reading as the sink sends it (DynamoDB AttributeValue JSON,
+    or plain JSON)."""
 
     def make(seq, dropped):
         item = {"deviceId": device_id, "seq": seq, "ts": ts}
@@ -43,9 +42,20 @@ def reading_payload(device_id, ts, values):
             item[name] = values[name]
         if dropped:
             item["dropped"] = dropped  # readings dropped for room just before this one
-        return json.dumps(dynamodb.marshal_item(item)).encode()
+        return sink.encode(item)
 
     return make
+
+
+def make_sink(s, conn, clock):
+    if s.SINK == "http":
+        import httpsink
+
+        return httpsink.Sink(conn, s.HTTP_URL, s.HTTP_AUTH, s.HTTP_KEY_ID, s.HTTP_SECRET_B64,
+                             s.HTTP_MERCHANT_ID, clock.now)
+    creds = dynamodb.Credentials(s.AWS_ACCESS_KEY, s.AWS_SECRET_KEY, s.AWS_SESSION_TOKEN)
+    client = dynamodb.Client(conn, creds, s.AWS_REGION, s.AWS_HOST, clock.now)
+    return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE)
 
 
 def run(config, board):
@@ -67,17 +77,18 @@ def run(config, board):
         print("spool: skipped %d torn or corrupt bytes (a write cut by power loss)" % spool.skipped_bytes)
 
     conn = httpclient.Connection(s.host, s.port, s.USE_TLS, s.ca_der, s.HTTP_TIMEOUT_S)
-    creds = dynamodb.Credentials(s.AWS_ACCESS_KEY, s.AWS_SECRET_KEY, s.AWS_SESSION_TOKEN)
-    client = dynamodb.Client(conn, creds, s.AWS_REGION, s.AWS_HOST, clock.now)
-    delivery = Delivery(client, spool, s.AWS_DYNAMODB_TABLE, clock, board, s.STATE_DIR + "/deadletter.jsonl")
+    sink = make_sink(s, conn, clock)
+    delivery = Delivery(sink, spool, clock, board, s.STATE_DIR + "/deadletter.jsonl")
     taking = not s.READINGS or spool.next_seq() <= s.READINGS
     if not taking and not delivery.has_work():
         print("done: all %d readings were delivered before (STATE_DIR %s)" % (s.READINGS, s.STATE_DIR))
         return 0
 
     sensors = board.sensors()
-    print("device %s: table %s at %s (%s), a reading every %ss, %s; %d waiting in the spool"
-          % (s.DEVICE_ID, s.AWS_DYNAMODB_TABLE, s.AWS_HOST, "TLS" if s.USE_TLS else "plain HTTP",
+    where = ("table %s at %s" % (s.AWS_DYNAMODB_TABLE, s.AWS_HOST) if s.SINK == "dynamodb"
+             else "%s, signed %s" % (s.HTTP_URL, s.HTTP_AUTH))
+    print("device %s: %s (%s), a reading every %ss, %s; %d waiting in the spool"
+          % (s.DEVICE_ID, where, "TLS" if s.USE_TLS else "plain HTTP",
              s.INTERVAL_S, "%d readings" % s.READINGS if s.READINGS else "until stopped", spool.count))
     if not s.USE_TLS:
         print("warning: USE_TLS is False: requests and readings travel unencrypted")
@@ -89,7 +100,7 @@ def run(config, board):
             taken = 0
             while taking and taken < MAX_BATCH and board.ticks_diff(board.ticks_ms(), due) >= 0:
                 ts = int(clock.now())
-                seq = spool.append(reading_payload(s.DEVICE_ID, ts, read_sensors(sensors)))
+                seq = spool.append(reading_payload(sink, s.DEVICE_ID, ts, read_sensors(sensors)))
                 delivery.note_taken(seq)
                 taken += 1
                 due += interval_ms

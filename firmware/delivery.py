@@ -1,11 +1,12 @@
-# Delivery of spooled readings: BatchWriteItem of up to 25 (PutItem when one waits), items left
-# unprocessed re-sent with backoff, failures handled as retry.classify says, an item DynamoDB will
-# never accept dead-lettered, and the spool acknowledged only for what DynamoDB accepted.
+# Delivery of spooled readings to a sink (DynamoDB: BatchWriteItem of up to 25, PutItem when one
+# waits; or an HTTP endpoint): items left unprocessed re-sent with backoff, failures handled as
+# retry.classify says, an item the sink will never accept dead-lettered, and the spool
+# acknowledged only for what the sink accepted.
 import json
 
 import retry
-from dynamodb import DynamoDBError
 from httpclient import HttpError
+from refusal import Refusal
 
 MAX_BATCH = 25  # BatchWriteItem's limit
 MAX_BATCH_BYTES = 8 * 1024  # of items: far inside DynamoDB's 16 MB, and what a small heap can hold
@@ -14,18 +15,13 @@ MAX_TAKEN = 200  # readings whose taking time is kept for the latency figure
 
 
 def _values(item):
-    return " ".join(
-        "%s=%s" % (k, list(item[k].values())[0])
-        for k in sorted(item)
-        if k not in ("deviceId", "seq", "ts")
-    )
+    return " ".join("%s=%s" % (k, item[k]) for k in sorted(item) if k not in ("deviceId", "seq", "ts"))
 
 
 class Delivery:
-    def __init__(self, client, spool, table, clock, board, deadletter_path):
-        self.client = client
+    def __init__(self, sink, spool, clock, board, deadletter_path):
+        self.sink = sink
         self.spool = spool
-        self.table = table
         self.clock = clock
         self.board = board
         self.deadletter_path = deadletter_path
@@ -72,13 +68,8 @@ class Delivery:
         one = len(self.pending) == 1 or first <= self.single_until
         batch = self.pending[:1] if one else self.pending[:]
         try:
-            if one:
-                self.client.put_raw(self.table, batch[0][2])
-                left = ()
-            else:
-                items = self.client.batch_write_raw(self.table, [r[2] for r in batch])
-                left = [int(item["seq"]["N"]) for item in items]
-        except (DynamoDBError, HttpError) as e:
+            left = self.sink.send([r[2] for r in batch])
+        except (Refusal, HttpError) as e:
             self._failed(e, batch)
             return
         self._succeeded(batch, left)
@@ -131,16 +122,16 @@ class Delivery:
         return len(self.pending) + max(0, self.spool.last_seq - max(self.loaded_upto, self.spool.acked))
 
     def _print_delivered(self, seq, payload, now):
-        item = json.loads(payload)
+        item = self.sink.decode(payload)
         if seq in self.taken:
             when = "latency_ms=%d" % self.board.ticks_diff(now, self.taken.pop(seq))
         else:  # taken before this start: only its age is known
-            when = "age_s=%d" % (self.clock.now() - int(item["ts"]["N"]))
-        print("delivered seq=%d ts=%s %s %s" % (seq, item["ts"]["N"], _values(item), when))
+            when = "age_s=%d" % (self.clock.now() - int(item["ts"]))
+        print("delivered seq=%d ts=%s %s %s" % (seq, item["ts"], _values(item), when))
 
     def _failed(self, err, batch):
         now = self.board.ticks_ms()
-        self.client.conn.close()  # a failed connection is never reused
+        self.sink.conn.close()  # a failed connection is never reused
         self.last_error = err
         if self.failing_since is None:
             self.failing_since = now
@@ -172,7 +163,7 @@ class Delivery:
 
     def _dead_letter(self, record, err):
         seq, dropped, payload = record
-        line = json.dumps({"seq": seq, "error": str(err), "item": json.loads(payload)})
+        line = json.dumps({"seq": seq, "error": str(err), "item": self.sink.decode(payload)})
         with open(self.deadletter_path, "a") as f:
             f.write(line + "\n")
         print("dead-letter: seq=%d refused for good: %s (kept in %s)" % (seq, err, self.deadletter_path))

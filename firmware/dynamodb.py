@@ -4,6 +4,7 @@ from binascii import b2a_base64, crc32
 
 import sigv4
 import utc
+from refusal import Refusal
 
 TARGET_PREFIX = "DynamoDB_20120810."
 CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -21,21 +22,13 @@ RETRYABLE_CODES = (
 MAX_MESSAGE = 300
 
 
-class DynamoDBError(Exception):
+class DynamoDBError(Refusal):
     """DynamoDB (or the server in its place) refused a request."""
 
     def __init__(self, code, message, status, retryable=None):
-        super().__init__(code, message, status)
-        self.code = code
-        self.message = message
-        self.status = status
         if retryable is None:
             retryable = code in RETRYABLE_CODES or status >= 500 or status == 429
-        self.retryable = retryable
-        self.date = None  # the response's Date header
-
-    def __str__(self):
-        return "%s (HTTP %d): %s" % (self.code, self.status, self.message)
+        super().__init__(code, message, status, retryable)
 
 
 def _between(text, start, end):
@@ -167,3 +160,29 @@ class Client:
         resp = self.call_body("BatchWriteItem", b"".join(parts))  # one allocation of the body
         left = resp.get("UnprocessedItems") or {}
         return [req["PutRequest"]["Item"] for req in left.get(table, ())]
+
+
+class Sink:
+    """Readings to a table: PutItem when one is sent, BatchWriteItem for more."""
+
+    name = "DynamoDB"
+
+    def __init__(self, client, table):
+        self.client = client
+        self.conn = client.conn
+        self.table = table
+
+    def encode(self, item):
+        return json.dumps(marshal_item(item)).encode()
+
+    def decode(self, payload):
+        """The reading back as plain values (numbers stay in their text form)."""
+        item = json.loads(payload)
+        return dict((k, list(item[k].values())[0]) for k in item)
+
+    def send(self, payloads):
+        """Deliver the readings; return the seqs DynamoDB left unprocessed."""
+        if len(payloads) == 1:
+            self.client.put_raw(self.table, payloads[0])
+            return []
+        return [int(item["seq"]["N"]) for item in self.client.batch_write_raw(self.table, payloads)]

@@ -26,7 +26,7 @@ def b64(data):
 _B64_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 
-def _unb64(text, what):
+def unb64(text, what):
     # Strictly: CPython's decoder would skip stray characters, letting two texts verify alike.
     body = text.rstrip("=")
     if len(text) % 4 or len(text) - len(body) > 2 or any(c not in _B64_CHARS for c in body):
@@ -208,7 +208,7 @@ def verify_cavage(method, target, headers, secret, required=("(request-target)",
     if key is None:
         raise SignatureError("unknown keyId %r" % p["keyid"])
     expected = HmacSha256(key).digest(cavage_signing_string(method, target, headers, names, created, expires))
-    if not compare_digest(expected, _unb64(p["signature"], "signature")):
+    if not compare_digest(expected, unb64(p["signature"], "signature")):
         raise SignatureError("signature does not match (keyId %r, headers %r)" % (p["keyid"], " ".join(names)))
     now = _now(now)
     if created is not None:
@@ -243,7 +243,7 @@ def sign_cybersource(method, host, target, body, merchant_id, key_id, secret_b64
         names.append("digest")
     out.append(("v-c-merchant-id", merchant_id))
     names.append("v-c-merchant-id")
-    secret = _unb64(secret_b64, "the shared secret")
+    secret = unb64(secret_b64, "the shared secret")
     sig = b64(HmacSha256(secret).digest(cavage_signing_string(method, target, out, names)))
     out.append(("Signature", 'keyid="%s", algorithm="HmacSHA256", headers="%s", signature="%s"'
                 % (_quoted(key_id, "keyid"), " ".join(names), sig)))
@@ -254,7 +254,7 @@ def verify_cybersource(method, target, headers, secret_b64, body=None, max_age_s
     required = ["host", "date", "request-target", "v-c-merchant-id"]
     if body:
         required.append("digest")
-    return verify_cavage(method, target, headers, _unb64(secret_b64, "the shared secret"), required,
+    return verify_cavage(method, target, headers, unb64(secret_b64, "the shared secret"), required,
                          max_age_s, skew_s, now, body)
 
 

@@ -2,8 +2,8 @@
 # long to wait: capped exponential backoff with full jitter.
 import random
 
-from dynamodb import DynamoDBError
 from httpclient import HttpError
+from refusal import Refusal
 
 TRANSIENT = "transient"  # throttled, 5xx, 429, reset, timeout, truncated: back off and retry
 CLOCK_SKEW = "clock"  # the request's time is too far from the server's: fix the clock, re-sign
@@ -15,6 +15,9 @@ ITEM_CODES = (
     "ValidationException",
     "ItemCollectionSizeLimitExceededException",
     "ConditionalCheckFailedException",
+    "HTTP400",  # a plain HTTP endpoint refusing what it was sent
+    "HTTP413",
+    "HTTP422",
 )
 
 # (base, cap) in milliseconds: the SDKs' DynamoDB backoff, and a slower one while blocked.
@@ -34,7 +37,7 @@ def is_clock_skew(err):
 def classify(err):
     if isinstance(err, HttpError):
         return TRANSIENT if err.retryable else BLOCKED
-    if isinstance(err, DynamoDBError):
+    if isinstance(err, Refusal):
         if is_clock_skew(err):
             return CLOCK_SKEW
         if err.retryable:

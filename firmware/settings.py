@@ -4,6 +4,8 @@
 
 from spool import MIN_BUDGET as MIN_SPOOL_BYTES
 
+HTTP_SCHEMES = ("cavage", "cybersource", "rfc9421")
+
 
 class ConfigError(ValueError):
     def __init__(self, field, problem):
@@ -53,21 +55,6 @@ def _region(cfg):
     return value
 
 
-def _host(cfg, region):
-    value = _text(cfg, "AWS_HOST", None) if getattr(cfg, "AWS_HOST", None) is not None else None
-    if value is None:
-        return "dynamodb.%s.amazonaws.com" % region, None
-    host, port = value, None
-    if value.count(":") == 1:
-        host, port_text = value.split(":")
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise ConfigError("AWS_HOST", "port must be 1-65535, got %r" % value)
-        port = int(port_text)
-    if not host or "/" in host or " " in host or ":" in host:
-        raise ConfigError("AWS_HOST", "must be host or host:port (no scheme or path), got %r" % value)
-    return host, port
-
-
 def _table(cfg):
     value = _text(cfg, "AWS_DYNAMODB_TABLE")
     if not 3 <= len(value) <= 255 or any(c not in _ALNUM + "_.-" for c in value):
@@ -95,8 +82,20 @@ class Settings:
     """The validated config; attribute names follow the config module's."""
 
 
-def load(cfg, default_state_dir="state"):
-    s = Settings()
+def _split_host(field, value):
+    """(host, port or None) of host[:port]."""
+    host, port = value, None
+    if value.count(":") == 1:
+        host, port_text = value.split(":")
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise ConfigError(field, "port must be 1-65535, got %r" % value)
+        port = int(port_text)
+    if not host or "/" in host or " " in host or ":" in host:
+        raise ConfigError(field, "must be host or host:port (no scheme or path), got %r" % value)
+    return host, port
+
+
+def _aws(cfg, s):
     s.AWS_ACCESS_KEY = _text(cfg, "AWS_ACCESS_KEY")
     if not 16 <= len(s.AWS_ACCESS_KEY) <= 128 or any(c not in _ALNUM for c in s.AWS_ACCESS_KEY):
         raise ConfigError("AWS_ACCESS_KEY", "must be 16-128 letters and digits, like AKIA...")
@@ -106,12 +105,58 @@ def load(cfg, default_state_dir="state"):
     token = _get(cfg, "AWS_SESSION_TOKEN", None)
     s.AWS_SESSION_TOKEN = None if token is None else _text(cfg, "AWS_SESSION_TOKEN", secret=True)
     s.AWS_REGION = _region(cfg)
-    s.host, s.port = _host(cfg, s.AWS_REGION)
+    if getattr(cfg, "AWS_HOST", None) is None:
+        s.host, s.port = "dynamodb.%s.amazonaws.com" % s.AWS_REGION, None
+    else:
+        s.host, s.port = _split_host("AWS_HOST", _text(cfg, "AWS_HOST"))
     s.AWS_HOST = s.host if s.port is None else "%s:%d" % (s.host, s.port)
     s.AWS_DYNAMODB_TABLE = _table(cfg)
     s.USE_TLS = _get(cfg, "USE_TLS", True)
     if s.USE_TLS not in (True, False):
         raise ConfigError("USE_TLS", "must be True or False")
+
+
+def _http(cfg, s):
+    url = _text(cfg, "HTTP_URL")
+    scheme, _, rest = url.partition("://")
+    if scheme not in ("http", "https") or not rest or rest[0] in "/?":
+        raise ConfigError("HTTP_URL", "must be https://host[:port]/path (or http://), got %r" % url)
+    s.HTTP_URL = url
+    s.USE_TLS = scheme == "https"
+    authority = rest
+    for c in "/?#":
+        authority = authority.split(c)[0]
+    s.host, s.port = _split_host("HTTP_URL", authority)
+    s.HTTP_AUTH = _text(cfg, "HTTP_AUTH")
+    if s.HTTP_AUTH not in HTTP_SCHEMES:
+        raise ConfigError("HTTP_AUTH", "must be one of %s, got %r" % (", ".join(HTTP_SCHEMES), s.HTTP_AUTH))
+    s.HTTP_KEY_ID = _text(cfg, "HTTP_KEY_ID")
+    if '"' in s.HTTP_KEY_ID:
+        raise ConfigError("HTTP_KEY_ID", "may not contain a quote")
+    s.HTTP_SECRET_B64 = _text(cfg, "HTTP_SECRET_B64", secret=True)
+    try:
+        from httpsign import unb64
+
+        if len(unb64(s.HTTP_SECRET_B64, "HTTP_SECRET_B64")) < 16:
+            raise ConfigError("HTTP_SECRET_B64", "the decoded secret is shorter than 16 bytes")
+    except ValueError as e:
+        if isinstance(e, ConfigError):
+            raise
+        raise ConfigError("HTTP_SECRET_B64", "is not valid base64")
+    s.HTTP_MERCHANT_ID = None
+    if s.HTTP_AUTH == "cybersource":
+        s.HTTP_MERCHANT_ID = _text(cfg, "HTTP_MERCHANT_ID")
+
+
+def load(cfg, default_state_dir="state"):
+    s = Settings()
+    s.SINK = _get(cfg, "SINK", "dynamodb")
+    if s.SINK == "dynamodb":
+        _aws(cfg, s)
+    elif s.SINK == "http":
+        _http(cfg, s)
+    else:
+        raise ConfigError("SINK", "must be \"dynamodb\" or \"http\", got %r" % (s.SINK,))
     s.CA_FILE, s.ca_der = _ca_file(cfg) if s.USE_TLS else (None, None)
     s.DEVICE_ID = _text(cfg, "DEVICE_ID")
     if len(s.DEVICE_ID) > 128:

@@ -35,8 +35,8 @@ class Conn:
         self.closed += 1
 
 
-class Client:
-    """Each call takes the next scripted outcome: an exception to raise, a list of seqs to leave
+class Sink:
+    """Each send takes the next scripted outcome: an exception to raise, a list of seqs to leave
     unprocessed, or None for success; a seq in `refuse` fails any batch that holds it."""
 
     def __init__(self, script=(), refuse=()):
@@ -45,8 +45,13 @@ class Client:
         self.calls = []
         self.conn = Conn()
 
-    def _call(self, op, seqs):
-        self.calls.append((op, seqs))
+    def decode(self, payload):
+        item = json.loads(payload)
+        return dict((k, list(item[k].values())[0]) for k in item)
+
+    def send(self, payloads):
+        seqs = [int(json.loads(p)["seq"]["N"]) for p in payloads]
+        self.calls.append(("PutItem" if len(seqs) == 1 else "BatchWriteItem", seqs))
         for s in seqs:
             if s in self.refuse:
                 raise DynamoDBError("ValidationException", "item %d is bad" % s, 400)
@@ -55,14 +60,6 @@ class Client:
             raise outcome
         return outcome or []
 
-    def put_raw(self, table, payload):
-        self._call("PutItem", [int(json.loads(payload)["seq"]["N"])])
-
-    def batch_write_raw(self, table, payloads):
-        seqs = [int(json.loads(p)["seq"]["N"]) for p in payloads]
-        left = self._call("BatchWriteItem", seqs)
-        return [json.loads(p) for p in payloads if int(json.loads(p)["seq"]["N"]) in left]
-
 
 def setup(name, n, script=(), refuse=()):
     d = fresh(name)
@@ -70,8 +67,8 @@ def setup(name, n, script=(), refuse=()):
     for _ in range(n):
         sp.append(reading)
     board = Board()
-    client = Client(script, refuse)
-    return Delivery(client, sp, "t", Clock(board, d), board, d + "/deadletter.jsonl"), client, sp, board
+    sink = Sink(script, refuse)
+    return Delivery(sink, sp, Clock(board, d), board, d + "/deadletter.jsonl"), sink, sp, board
 
 
 def run_until_idle(dl, board, limit=100):
@@ -117,7 +114,7 @@ def test_refused_item_is_dead_lettered_and_never_blocks_the_rest():
     with open(dl.deadletter_path) as f:
         lines = [json.loads(line) for line in f]
     assert len(lines) == 1 and lines[0]["seq"] == 3 and "ValidationException" in lines[0]["error"]
-    assert lines[0]["item"]["seq"] == {"N": "3"}
+    assert lines[0]["item"]["seq"] == "3"
 
 
 def test_auth_failure_keeps_everything_and_waits_longer():

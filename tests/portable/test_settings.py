@@ -96,3 +96,37 @@ def test_pem_ca_is_refused_with_the_fix():
 def test_plain_http_needs_no_ca():
     s = load(_good(USE_TLS=False, CA_FILE=_DROP))
     assert s.USE_TLS is False and s.ca_der is None
+
+
+def _http(**over):
+    fields = {"SINK": "http", "HTTP_URL": "https://api.example.com:8443/readings?x=1", "HTTP_AUTH": "rfc9421",
+              "HTTP_KEY_ID": "k1", "HTTP_SECRET_B64": "c2VjcmV0LXNlY3JldC1zZWNyZXQ=", "CA_FILE": _der_path(),
+              "DEVICE_ID": "dev-1"}
+    fields.update(over)
+    return Cfg(**{k: v for k, v in fields.items() if v is not _DROP})
+
+
+def _http_error(**over):
+    try:
+        load(_http(**over))
+    except ConfigError as e:
+        return e.field, str(e)
+    raise AssertionError("no ConfigError for %r" % (over,))
+
+
+def test_http_sink_needs_no_aws_fields():
+    s = load(_http())
+    assert (s.SINK, s.host, s.port, s.USE_TLS, s.HTTP_AUTH) == ("http", "api.example.com", 8443, True, "rfc9421")
+    s = load(_http(HTTP_URL="http://127.0.0.1/r", CA_FILE=_DROP))
+    assert (s.USE_TLS, s.ca_der, s.port) == (False, None, None)
+
+
+def test_http_sink_fields_are_checked():
+    for name, value in (("HTTP_URL", "ftp://x/y"), ("HTTP_URL", "https:///path"), ("HTTP_AUTH", "sigv4"),
+                        ("HTTP_KEY_ID", 'a"b'), ("HTTP_SECRET_B64", "not base64!"), ("HTTP_SECRET_B64", "c2hvcnQ="),
+                        ("SINK", "mqtt"), ("HTTP_URL", _DROP), ("CA_FILE", _DROP)):
+        field, msg = _http_error(**{name: value})
+        assert field == name, (name, value, field, msg)
+    assert _http_error(HTTP_AUTH="cybersource")[0] == "HTTP_MERCHANT_ID"
+    _, msg = _http_error(HTTP_SECRET_B64="not base64!")
+    assert "not base64!" not in msg
