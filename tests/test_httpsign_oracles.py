@@ -95,7 +95,7 @@ def tampered(headers):
     out = list(headers)
     i = len([h for h in out if h[0].lower() not in ("authorization", "signature", "signature-input")]) - 1
     name, value = out[i]
-    out[i] = (name, value[:-1] + chr(ord(value[-1]) ^ 1))
+    out[i] = (name, value[:-1] + ("a" if value[-1] != "a" else "b"))
     return out
 
 
