@@ -29,3 +29,18 @@ def run(args, path, env=None, timeout=120, **kw):
 
 def portable_path():
     return [os.path.join(ROOT, "firmware"), os.path.join(ROOT, "tests", "portable")]
+
+
+def examples(strategy, n):
+    """n values drawn by hypothesis from strategy, for a batch that MicroPython runs in one go."""
+    from hypothesis import given, settings
+
+    out = []
+
+    @settings(max_examples=n, deadline=None, database=None)
+    @given(strategy)
+    def collect(value):
+        out.append(value)
+
+    collect()
+    return out

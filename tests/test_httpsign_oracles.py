@@ -125,37 +125,29 @@ def we_verify_rfc9421(case, headers):
         return False
 
 
+def both_ways(case, we_sign, they_verify, they_sign, we_verify):
+    ours = we_sign(case)
+    assert they_verify(case, ours)
+    assert not they_verify(case, tampered(ours)) and not we_verify(case, tampered(ours))
+    theirs = they_sign(case)
+    assert we_verify(case, theirs)
+    assert not we_verify(case, tampered(theirs))
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(requests_())
 def test_cavage_both_ways_with_httpsig(case):
-    ours = our_cavage(case)
-    assert httpsig_verifies(case, ours)
-    assert not httpsig_verifies(case, tampered(ours)) and not we_verify_cavage(case, tampered(ours))
-    theirs = httpsig_signs(case)
-    assert we_verify_cavage(case, theirs)
-    assert not we_verify_cavage(case, tampered(theirs))
+    both_ways(case, our_cavage, httpsig_verifies, httpsig_signs, we_verify_cavage)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(requests_())
 def test_rfc9421_both_ways_with_http_message_signatures(case):
-    ours = our_rfc9421(case)
-    assert hms_verifies(case, ours)
-    assert not hms_verifies(case, tampered(ours)) and not we_verify_rfc9421(case, tampered(ours))
-    theirs = hms_signs(case)
-    assert we_verify_rfc9421(case, theirs)
-    assert not we_verify_rfc9421(case, tampered(theirs))
+    both_ways(case, our_rfc9421, hms_verifies, hms_signs, we_verify_rfc9421)
 
 
 def test_oracles_both_ways_on_micropython(tmp_path):
-    cases = []
-
-    @settings(max_examples=60, deadline=None, database=None)
-    @given(requests_())
-    def collect(case):
-        cases.append(case)
-
-    collect()
+    cases = micropython.examples(requests_(), 60)
     ops, expect = [], []
     for c in cases:
         for op, headers, ok in (

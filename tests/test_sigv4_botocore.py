@@ -110,14 +110,7 @@ def test_cpython_signer_agrees_with_botocore(case):
 
 
 def test_micropython_signer_agrees_with_botocore(tmp_path):
-    cases = []
-
-    @settings(max_examples=400, deadline=None, database=None)
-    @given(requests())
-    def collect(case):
-        cases.append(case)
-
-    collect()
+    cases = micropython.examples(requests(), 400)
     expected = [botocore_authorization(c) for c in cases]
     path = tmp_path / "cases.json"
     path.write_text(json.dumps(cases, ensure_ascii=False), encoding="utf-8")
