@@ -116,22 +116,27 @@ class Client:
         self.region = region
         self.host_header = host_header
         self.now = now  # Unix epoch seconds, UTC
+        self._signers = {}
 
     def call(self, operation, payload):
         """Make one signed call; return the decoded response or raise DynamoDBError/HttpError."""
         return self.call_body(operation, json.dumps(payload).encode())
 
-    def call_body(self, operation, body):
-        headers = [
-            ("Host", self.host_header),
-            ("Content-Type", CONTENT_TYPE),
-            ("X-Amz-Target", TARGET_PREFIX + operation),
-        ]
+    def _signer(self, operation):
+        """One prepared signer per operation, made again when the credentials change."""
         c = self.credentials
-        signed = sigv4.sign(
-            "POST", "/", "", headers, body, c.access_key, c.secret_key, self.region, "dynamodb",
-            utc.amz_date(self.now()), c.session_token,
-        )
+        signer = self._signers.get(operation)
+        if signer is None or signer.credentials is not c:
+            headers = [("Host", self.host_header), ("Content-Type", CONTENT_TYPE),
+                       ("X-Amz-Target", TARGET_PREFIX + operation)]
+            signer = sigv4.Signer("POST", "/", "", headers, c.access_key, c.secret_key, self.region,
+                                  "dynamodb", c.session_token)
+            signer.credentials = c
+            self._signers[operation] = signer
+        return signer
+
+    def call_body(self, operation, body):
+        signed = self._signer(operation).sign(body, utc.amz_date(self.now()))
         resp = self.conn.request("POST", "/", signed, body)
         if resp.status != 200:
             err = error_from_response(resp.status, resp.body)

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import httpsign
-import micropython
+import unixport
 
 KEY = "an HMAC key the oracles share with us"
 HOST = "api.example.com"
@@ -147,7 +147,7 @@ def test_rfc9421_both_ways_with_http_message_signatures(case):
 
 
 def test_oracles_both_ways_on_micropython(tmp_path):
-    cases = micropython.examples(requests_(), 60)
+    cases = unixport.examples(requests_(), 60)
     ops, expect = [], []
     for c in cases:
         for op, headers, ok in (
@@ -159,8 +159,8 @@ def test_oracles_both_ways_on_micropython(tmp_path):
             expect.append((c, op, ok))
     path = tmp_path / "cases.json"
     path.write_text(json.dumps(ops))
-    result = micropython.run([os.path.join(micropython.ROOT, "tests", "portable", "httpsign_cases.py"), str(path)],
-                             micropython.portable_path())
+    result = unixport.run([os.path.join(unixport.ROOT, "tests", "portable", "httpsign_cases.py"), str(path)],
+                             unixport.portable_path())
     assert result.returncode == 0, result.stderr
     outs = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(outs) == len(ops) >= 300

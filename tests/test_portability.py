@@ -3,7 +3,7 @@ import ast
 import glob
 import os
 
-from micropython import ROOT
+from unixport import ROOT
 
 HARDWARE = {"machine", "network", "esp32", "ntptime", "esp", "rp2", "pyb"}
 BOARD_LAYER = ("board", "board_unix", "sensors_unix", "main")
