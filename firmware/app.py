@@ -53,9 +53,16 @@ def make_sink(s, conn, clock):
 
         return httpsink.Sink(conn, s.HTTP_URL, s.HTTP_AUTH, s.HTTP_KEY_ID, s.HTTP_SECRET_B64,
                              s.HTTP_MERCHANT_ID, clock.now)
-    creds = dynamodb.Credentials(s.AWS_ACCESS_KEY, s.AWS_SECRET_KEY, s.AWS_SESSION_TOKEN)
-    client = dynamodb.Client(conn, creds, s.AWS_REGION, s.AWS_HOST, clock.now)
-    return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE)
+    import credentials
+
+    if s.CREDENTIALS == "iot":
+        provider_conn = httpclient.Connection(s.iot_host, s.iot_port, True, s.ca_der, s.HTTP_TIMEOUT_S,
+                                              client_cert_der=s.device_cert, client_key_der=s.device_key)
+        provider = credentials.IotCredentials(provider_conn, s.IOT_ROLE_ALIAS, s.IOT_THING_NAME, clock)
+    else:
+        provider = credentials.StaticCredentials(s.AWS_ACCESS_KEY, s.AWS_SECRET_KEY, s.AWS_SESSION_TOKEN)
+    client = dynamodb.Client(conn, None, s.AWS_REGION, s.AWS_HOST, clock.now)
+    return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE, provider)
 
 
 def run(config, board):

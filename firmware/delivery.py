@@ -151,7 +151,10 @@ class Delivery:
                 self._dead_letter(batch[0], err)
             self.next_at = now
             return
-        if kind == retry.BLOCKED:
+        if kind == retry.BLOCKED and isinstance(err, Refusal) and err.code in retry.AUTH_CODES and self.sink.auth_refused():
+            delay = retry.backoff_ms(self.attempt)
+            print("credentials: refused (%s); fetching new ones, retrying in %d ms" % (err.code, delay))
+        elif kind == retry.BLOCKED:
             delay = retry.backoff_ms(self.attempt, retry.BLOCKED_BACKOFF)
             print("blocked: %s; %d reading(s) kept in the spool; retrying in %d s"
                   % (err, self.spool.count, (delay + 999) // 1000))

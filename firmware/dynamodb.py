@@ -172,10 +172,15 @@ class Sink:
 
     name = "DynamoDB"
 
-    def __init__(self, client, table):
+    def __init__(self, client, table, credentials=None):
         self.client = client
         self.conn = client.conn
         self.table = table
+        self.credentials = credentials  # a provider (credentials.py); None: the client's own
+
+    def auth_refused(self):
+        """DynamoDB refused our credentials: True when fresh ones may be had."""
+        return self.credentials is not None and self.credentials.refused()
 
     def encode(self, item):
         return json.dumps(marshal_item(item)).encode()
@@ -187,6 +192,8 @@ class Sink:
 
     def send(self, payloads):
         """Deliver the readings; return the seqs DynamoDB left unprocessed."""
+        if self.credentials is not None:
+            self.client.credentials = self.credentials.ensure_fresh()  # between requests only
         if len(payloads) == 1:
             self.client.put_raw(self.table, payloads[0])
             return []

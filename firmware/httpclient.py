@@ -70,6 +70,8 @@ def _reason(exc):
         return "connection refused"
     if code == errno.ECONNRESET:
         return "connection reset"
+    if code == 32:  # EPIPE, which MicroPython's errno does not name
+        return "broken pipe"
     if code == errno.ETIMEDOUT or type(exc).__name__ in ("timeout", "TimeoutError"):
         return "timed out"
     if code in errno.errorcode:
@@ -82,8 +84,32 @@ def _is_timeout(exc):
     return _reason(exc) == "timed out"
 
 
+def _load_client_cert(ctx, cert_der, key_der):
+    if MICROPYTHON:
+        ctx.load_cert_chain(cert_der, key_der)  # MicroPython takes DER bytes
+        return
+    # CPython loads PEM files only (host-side tools and tests): write them for the moment.
+    import os
+    import tempfile
+    from binascii import b2a_base64
+
+    def pem(kind, der):
+        b64 = b2a_base64(der, newline=False).decode()
+        lines = [b64[i : i + 64] for i in range(0, len(b64), 64)]
+        return "-----BEGIN %s-----\n%s\n-----END %s-----\n" % (kind, "\n".join(lines), kind)
+
+    fd, path = tempfile.mkstemp(suffix=".pem")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(pem("CERTIFICATE", cert_der) + pem("PRIVATE KEY", key_der))
+        ctx.load_cert_chain(path)
+    finally:
+        os.remove(path)
+
+
 class Connection:
-    def __init__(self, host, port=None, tls=True, ca_der=None, timeout_s=10, max_response=16384):
+    def __init__(self, host, port=None, tls=True, ca_der=None, timeout_s=10, max_response=16384,
+                 client_cert_der=None, client_key_der=None):
         if tls and ssl is None:
             raise ValueError("this build has no ssl module: TLS is not available")
         if tls and not ca_der:
@@ -94,6 +120,7 @@ class Connection:
         self.ca_der = ca_der
         self.timeout_s = timeout_s
         self.max_response = max_response
+        self.client_cert = (client_cert_der, client_key_der) if client_cert_der else None  # mutual TLS
         self.connects = 0  # connections opened (TLS handshakes when tls)
         self._sock = None
         self._stream = None
@@ -144,6 +171,12 @@ class Connection:
         except (ValueError, OSError) as e:
             sock.close()
             raise TlsError("CA certificate is not a valid DER certificate: %s" % _reason(e))
+        if self.client_cert:
+            try:
+                _load_client_cert(ctx, *self.client_cert)
+            except (ValueError, OSError) as e:
+                sock.close()
+                raise TlsError("client certificate or key is not a valid DER certificate/key pair: %s" % _reason(e))
         try:
             return ctx.wrap_socket(sock, server_hostname=self.host)
         except (ValueError, OSError) as e:
@@ -151,6 +184,8 @@ class Connection:
             why = getattr(e, "verify_message", None) or _reason(e)
             if _is_timeout(e):
                 raise HttpTimeout("TLS handshake with %s timed out" % self.address())
+            if self.client_cert and why in ("connection reset", "broken pipe"):
+                why = "the server closed the connection: it did not accept the device certificate"
             raise TlsError("TLS handshake with %s failed: %s" % (self.address(), why))
 
     def request(self, method, target, headers, body=b""):

@@ -32,6 +32,9 @@ class Sink:
     def encode(self, item):
         return json.dumps(item).encode()
 
+    def auth_refused(self):
+        return False  # the shared secret comes from the config: nothing to refresh
+
     def decode(self, payload):
         return json.loads(payload)
 

@@ -20,6 +20,17 @@ ITEM_CODES = (
     "HTTP422",
 )
 
+# Refusals of the credentials themselves: temporary ones may just have expired.
+AUTH_CODES = (
+    "ExpiredTokenException",
+    "ExpiredToken",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "InvalidSignatureException",
+    "MissingAuthenticationTokenException",
+)
+
 # (base, cap) in milliseconds: the SDKs' DynamoDB backoff, and a slower one while blocked.
 TRANSIENT_BACKOFF = (50, 20000)
 BLOCKED_BACKOFF = (2000, 60000)

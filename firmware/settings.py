@@ -62,20 +62,22 @@ def _table(cfg):
     return value
 
 
-def _ca_file(cfg):
-    path = _text(cfg, "CA_FILE")
+def _der_file(cfg, name, what="a DER certificate", pem_fix="openssl x509 -in ca.pem -outform DER -out ca.der"):
+    path = _text(cfg, name)
     try:
         with open(path, "rb") as f:
             der = f.read()
     except OSError:
-        raise ConfigError("CA_FILE", "cannot read %s" % path)
+        raise ConfigError(name, "cannot read %s" % path)
     if der.startswith(b"-----BEGIN"):
-        raise ConfigError(
-            "CA_FILE", "%s is PEM; the board needs DER: openssl x509 -in ca.pem -outform DER -out ca.der" % path
-        )
-    if len(der) < 100 or der[0] != 0x30:
-        raise ConfigError("CA_FILE", "%s is not a DER certificate" % path)
+        raise ConfigError(name, "%s is PEM; the board needs DER: %s" % (path, pem_fix))
+    if len(der) < 64 or der[0] != 0x30:
+        raise ConfigError(name, "%s is not %s" % (path, what))
     return path, der
+
+
+def _ca_file(cfg):
+    return _der_file(cfg, "CA_FILE")
 
 
 class Settings:
@@ -96,14 +98,20 @@ def _split_host(field, value):
 
 
 def _aws(cfg, s):
-    s.AWS_ACCESS_KEY = _text(cfg, "AWS_ACCESS_KEY")
-    if not 16 <= len(s.AWS_ACCESS_KEY) <= 128 or any(c not in _ALNUM for c in s.AWS_ACCESS_KEY):
-        raise ConfigError("AWS_ACCESS_KEY", "must be 16-128 letters and digits, like AKIA...")
-    s.AWS_SECRET_KEY = _text(cfg, "AWS_SECRET_KEY", secret=True)
-    if len(s.AWS_SECRET_KEY) < 16 or " " in s.AWS_SECRET_KEY:
-        raise ConfigError("AWS_SECRET_KEY", "does not look like a secret access key (40 characters, no spaces)")
-    token = _get(cfg, "AWS_SESSION_TOKEN", None)
-    s.AWS_SESSION_TOKEN = None if token is None else _text(cfg, "AWS_SESSION_TOKEN", secret=True)
+    s.CREDENTIALS = _get(cfg, "CREDENTIALS", "static")
+    if s.CREDENTIALS == "static":
+        s.AWS_ACCESS_KEY = _text(cfg, "AWS_ACCESS_KEY")
+        if not 16 <= len(s.AWS_ACCESS_KEY) <= 128 or any(c not in _ALNUM for c in s.AWS_ACCESS_KEY):
+            raise ConfigError("AWS_ACCESS_KEY", "must be 16-128 letters and digits, like AKIA...")
+        s.AWS_SECRET_KEY = _text(cfg, "AWS_SECRET_KEY", secret=True)
+        if len(s.AWS_SECRET_KEY) < 16 or " " in s.AWS_SECRET_KEY:
+            raise ConfigError("AWS_SECRET_KEY", "does not look like a secret access key (40 characters, no spaces)")
+        token = _get(cfg, "AWS_SESSION_TOKEN", None)
+        s.AWS_SESSION_TOKEN = None if token is None else _text(cfg, "AWS_SESSION_TOKEN", secret=True)
+    elif s.CREDENTIALS == "iot":
+        _iot(cfg, s)
+    else:
+        raise ConfigError("CREDENTIALS", "must be \"static\" or \"iot\", got %r" % (s.CREDENTIALS,))
     s.AWS_REGION = _region(cfg)
     if getattr(cfg, "AWS_HOST", None) is None:
         s.host, s.port = "dynamodb.%s.amazonaws.com" % s.AWS_REGION, None
@@ -114,6 +122,19 @@ def _aws(cfg, s):
     s.USE_TLS = _get(cfg, "USE_TLS", True)
     if s.USE_TLS not in (True, False):
         raise ConfigError("USE_TLS", "must be True or False")
+
+
+def _iot(cfg, s):
+    """The AWS IoT credentials provider: its host, the role alias, the device's certificate."""
+    s.iot_host, s.iot_port = _split_host("IOT_CREDENTIALS_HOST", _text(cfg, "IOT_CREDENTIALS_HOST"))
+    s.IOT_ROLE_ALIAS = _text(cfg, "IOT_ROLE_ALIAS")
+    if any(c not in _ALNUM + "=,@-_" for c in s.IOT_ROLE_ALIAS):
+        raise ConfigError("IOT_ROLE_ALIAS", "must be letters, digits and =,@-_ only, got %r" % s.IOT_ROLE_ALIAS)
+    thing = _get(cfg, "IOT_THING_NAME", None)
+    s.IOT_THING_NAME = None if thing is None else _text(cfg, "IOT_THING_NAME")
+    s.DEVICE_CERT_FILE, s.device_cert = _der_file(cfg, "DEVICE_CERT_FILE")
+    s.DEVICE_KEY_FILE, s.device_key = _der_file(
+        cfg, "DEVICE_KEY_FILE", "a DER private key", "openssl pkey -in device.key -outform DER -out device.key.der")
 
 
 def _http(cfg, s):
@@ -157,6 +178,8 @@ def load(cfg, default_state_dir="state"):
         _http(cfg, s)
     else:
         raise ConfigError("SINK", "must be \"dynamodb\" or \"http\", got %r" % (s.SINK,))
+    if getattr(s, "CREDENTIALS", None) == "iot" and not s.USE_TLS:
+        raise ConfigError("USE_TLS", "must be True with CREDENTIALS = \"iot\" (the provider is mutual TLS)")
     s.CA_FILE, s.ca_der = _ca_file(cfg) if s.USE_TLS else (None, None)
     s.DEVICE_ID = _text(cfg, "DEVICE_ID")
     if len(s.DEVICE_ID) > 128:

@@ -50,6 +50,24 @@ def make_server_cert(folder, ca_pem, ca_key, name="server", hosts=("localhost", 
     return pem, key
 
 
+def make_client_cert(folder, ca_pem, ca_key, name="device", common_name="device-1"):
+    """A TLS client certificate signed by the CA, for mutual TLS (the AWS IoT credentials provider).
+    Returns the paths of (cert PEM, cert DER, key PEM, key DER); the key in DER is PKCS#8."""
+    key, csr, pem, ext = (os.path.join(folder, name + e) for e in (".key", ".csr", ".pem", ".ext"))
+    der, key_der = os.path.join(folder, name + ".der"), os.path.join(folder, name + ".key.der")
+    with open(ext, "w") as f:
+        f.write("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n")
+    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", key, "-out", csr, "-subj", "/CN=" + common_name)
+    _openssl("x509", "-req", "-in", csr, "-CA", ca_pem, "-CAkey", ca_key, "-CAcreateserial",
+             "-out", pem, "-days", "825", "-extfile", ext)
+    _openssl("x509", "-in", pem, "-outform", "DER", "-out", der)
+    _openssl("pkey", "-in", key, "-outform", "DER", "-out", key_der)
+    os.remove(csr)
+    os.remove(ext)
+    return pem, der, key, key_der
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder")

@@ -58,6 +58,8 @@ class LocalDynamoDB:
         self.proc = None
         self.device_key = None  # (access key id, secret) allowed to write readings
         self.reader_key = None  # (access key id, secret) allowed to read them back
+        self.provider_key = None  # (access key id, secret) of the IoT credentials provider
+        self.device_role_arn = None
 
     @property
     def endpoint(self):
@@ -122,9 +124,20 @@ class LocalDynamoDB:
         key = iam.create_access_key(UserName=name)["AccessKey"]
         return key["AccessKeyId"], key["SecretAccessKey"]
 
-    def provision(self):
-        """Users, keys and table while authentication is off; then signature checking on."""
+    def provision(self, iot=False):
+        """Users, keys and table while authentication is off; then signature checking on. With
+        iot, also a role for devices and a user the IoT credentials provider assumes it as."""
         iam = self.client("iam")
+        if iot:
+            self.provider_key = self._user(iam, "iot-provider", ["sts:AssumeRole"])
+            provider_arn = iam.get_user(UserName="iot-provider")["User"]["Arn"]
+            trust = {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Principal": {"AWS": provider_arn}, "Action": "sts:AssumeRole"}]}
+            role = iam.create_role(RoleName="device-role", AssumeRolePolicyDocument=json.dumps(trust))
+            self.device_role_arn = role["Role"]["Arn"]
+            write = {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": ["dynamodb:PutItem", "dynamodb:BatchWriteItem"], "Resource": "*"}]}
+            iam.put_role_policy(RoleName="device-role", PolicyName="device-writes", PolicyDocument=json.dumps(write))
         self.device_key = self._user(iam, "device", ["dynamodb:PutItem", "dynamodb:BatchWriteItem"])
         self.reader_key = self._user(
             iam, "reader", ["dynamodb:Query", "dynamodb:GetItem", "dynamodb:Scan", "dynamodb:DescribeTable"]

@@ -45,6 +45,9 @@ class Sink:
         self.calls = []
         self.conn = Conn()
 
+    def auth_refused(self):
+        return False
+
     def decode(self, payload):
         item = json.loads(payload)
         return dict((k, list(item[k].values())[0]) for k in item)

@@ -131,3 +131,17 @@ def test_http_sink_fields_are_checked():
     assert _http_error(HTTP_AUTH="cybersource")[0] == "HTTP_MERCHANT_ID"
     _, msg = _http_error(HTTP_SECRET_B64="not base64!")
     assert "not base64!" not in msg
+
+
+def test_iot_credentials_need_the_provider_and_the_device_certificate():
+    der = _der_path()
+    iot = dict(CREDENTIALS="iot", AWS_ACCESS_KEY=_DROP, AWS_SECRET_KEY=_DROP, IOT_CREDENTIALS_HOST="c1.credentials.iot.eu-west-1.amazonaws.com",
+               IOT_ROLE_ALIAS="sensor-role-alias", DEVICE_CERT_FILE=der, DEVICE_KEY_FILE=der)
+    s = load(_good(**iot))
+    assert (s.CREDENTIALS, s.iot_host, s.iot_port, s.IOT_THING_NAME) == ("iot", "c1.credentials.iot.eu-west-1.amazonaws.com", None, None)
+    for name, value in (("IOT_CREDENTIALS_HOST", _DROP), ("IOT_ROLE_ALIAS", "bad alias"), ("DEVICE_CERT_FILE", "/nope"),
+                        ("DEVICE_KEY_FILE", _DROP), ("CREDENTIALS", "sso")):
+        over = dict(iot)
+        over[name] = value
+        assert _error(**over)[0] == name, (name, value)
+    assert _error(USE_TLS=False, CA_FILE=_DROP, **iot)[0] == "USE_TLS"

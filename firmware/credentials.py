@@ -1,0 +1,99 @@
+# Where the device's AWS credentials come from: the config (static keys, with or without a session
+# token), or the AWS IoT credentials provider, which hands out short-lived credentials to a device
+# that proves itself with its X.509 certificate over mutual TLS.
+import json
+
+import utc
+from dynamodb import Credentials
+from refusal import Refusal
+
+MAX_MARGIN_S = 300  # refresh this long before expiry at the most ...
+MARGIN_SHARE = 4  # ... and at a quarter of the lifetime for short-lived ones
+CLOCK_TOLERANCE_S = 30  # a provider Date further off than this corrects the clock
+
+
+class StaticCredentials:
+    kind = "static"
+
+    def __init__(self, access_key, secret_key, session_token=None):
+        self.current = Credentials(access_key, secret_key, session_token)
+
+    def ensure_fresh(self):
+        return self.current
+
+    def refused(self):
+        """An auth refusal: False, nothing here can change."""
+        return False
+
+
+def parse_iso8601(text):
+    """Unix seconds of '2026-11-23T07:41:01Z' (fractions and a +00:00 offset allowed)."""
+    try:
+        date, _, clock = text.strip().partition("T")
+        y, m, d = (int(x) for x in date.split("-"))
+        clock = clock.rstrip("Z").split("+")[0].split(".")[0]
+        hh, mm, ss = (int(x) for x in clock.split(":"))
+    except ValueError:
+        return None
+    return utc.days_from_civil(y, m, d) * 86400 + hh * 3600 + mm * 60 + ss
+
+
+class IotCredentials:
+    """Credentials from https://<host>/role-aliases/<alias>/credentials over mutual TLS, refreshed
+    before they expire and after an auth refusal (only between requests: the caller asks)."""
+
+    kind = "iot"
+
+    def __init__(self, conn, role_alias, thing_name, clock):
+        self.conn = conn
+        self.path = "/role-aliases/%s/credentials" % role_alias
+        self.thing_name = thing_name
+        self.clock = clock
+        self.current = None
+        self.expires = 0
+        self.refresh_at = 0
+        self.fetches = 0
+
+    def ensure_fresh(self):
+        if self.current is None or self.clock.now() >= self.refresh_at:
+            self.fetch()
+        return self.current
+
+    def refused(self):
+        """An auth refusal: fetch anew before the next request; True, a retry may help."""
+        self.refresh_at = 0
+        return True
+
+    def fetch(self):
+        headers = [("Host", self.conn.host if self.conn.port == 443 else "%s:%d" % (self.conn.host, self.conn.port))]
+        if self.thing_name:
+            headers.append(("x-amzn-iot-thingname", self.thing_name))
+        try:
+            resp = self.conn.request("GET", self.path, headers)
+        finally:
+            self.conn.close()  # a request an hour: no connection kept for it
+        server_time = utc.parse_http_date(resp.header("date"))
+        if server_time is not None and abs(server_time - self.clock.now()) > CLOCK_TOLERANCE_S:
+            self.clock.correct(resp.header("date"))
+            print("clock: the credentials provider's Date differs; offset now %+ds" % self.clock.offset)
+        if resp.status != 200:
+            try:
+                message = json.loads(resp.body).get("message") or ""
+            except (ValueError, AttributeError):
+                message = ""
+            raise Refusal("IotCredentials%d" % resp.status, message or "credentials refused", resp.status)
+        try:
+            doc = json.loads(resp.body)["credentials"]
+            creds = Credentials(doc["accessKeyId"], doc["secretAccessKey"], doc["sessionToken"])
+            expires = parse_iso8601(doc["expiration"])
+        except (ValueError, KeyError, TypeError):
+            raise Refusal("IotCredentialsMalformed", "the provider's answer has no usable credentials", resp.status)
+        if expires is None:
+            raise Refusal("IotCredentialsMalformed", "unreadable expiration", resp.status)
+        now = self.clock.now()
+        lifetime = max(0, expires - now)
+        self.current, self.expires = creds, expires
+        self.refresh_at = expires - min(MAX_MARGIN_S, lifetime // MARGIN_SHARE)
+        self.fetches += 1
+        print("credentials: fetched from the IoT credentials provider (key %s, valid %ds)" % (creds.access_key, lifetime))
+        return creds
