@@ -34,10 +34,11 @@ $(STAMP): requirements.txt
 run: setup
 	$(PY) tools/localddb.py run --readings $(READINGS) --interval $(INTERVAL)
 
-# The firmware on the unix port with the config module in CONFIG; starts no server.
+# The firmware on the unix port with the config module in CONFIG, run in that folder as on a board
+# (paths in config.py are relative to it); starts no server.
 unix: setup
 	@test -n "$(CONFIG)" || (echo "usage: make unix CONFIG=<folder with config.py>" >&2; exit 2)
-	MICROPYPATH=$(abspath $(CONFIG)):$(abspath firmware):.frozen $(MICROPYTHON) firmware/main.py
+	cd $(CONFIG) && MICROPYPATH=$(abspath $(CONFIG)):$(abspath firmware):.frozen $(MICROPYTHON) $(abspath firmware/main.py)
 
 test: setup
 	$(PY) -m pytest -q tests

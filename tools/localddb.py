@@ -59,6 +59,7 @@ class LocalDynamoDB:
         self.device_key = None  # (access key id, secret) allowed to write readings
         self.reader_key = None  # (access key id, secret) allowed to read them back
         self.provider_key = None  # (access key id, secret) of the IoT credentials provider
+        self.admin_key = None  # (access key id, secret) allowed every DynamoDB action
         self.device_role_arn = None
 
     @property
@@ -142,6 +143,7 @@ class LocalDynamoDB:
         self.reader_key = self._user(
             iam, "reader", ["dynamodb:Query", "dynamodb:GetItem", "dynamodb:Scan", "dynamodb:DescribeTable"]
         )
+        self.admin_key = self._user(iam, "admin", ["dynamodb:*"])  # for host tools: tables, imports
         ddb = self.client("dynamodb")
         ddb.create_table(
             TableName=self.table,
@@ -197,9 +199,11 @@ class LocalDynamoDB:
 
 
 def run_firmware(config_folder, stdout=None, timeout=None):
+    """The firmware on the unix port in the config's folder, as on a board: relative paths in
+    config.py are relative to it."""
     path = ":".join([os.path.abspath(config_folder), os.path.join(ROOT, "firmware"), ".frozen"])
     env = dict(os.environ, MICROPYPATH=path)
-    return subprocess.run([micropython_executable(), os.path.join(ROOT, "firmware", "main.py")],
+    return subprocess.run([micropython_executable(), os.path.join(ROOT, "firmware", "main.py")], cwd=config_folder,
                           env=env, stdout=stdout, stderr=subprocess.STDOUT, text=True, timeout=timeout)
 
 

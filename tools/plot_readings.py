@@ -1,0 +1,108 @@
+"""Read a device's readings back (Query by deviceId, a seq or time range) with the firmware's own
+DynamoDB client, and draw them as a PNG: one line per sensor value over time.
+
+  AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... plot_readings.py --table readings \\
+      --device device-1 --since 2026-11-23T05:00:00Z --out readings.png
+"""
+
+import argparse
+import datetime
+import sys
+
+import hostclient
+
+KEYS = ("deviceId", "seq", "ts", "dropped")
+
+
+def query(client, table, device, first_seq=None, last_seq=None, since=None, until=None):
+    """Every item of the device in the seq range, filtered to the ts range, in seq order."""
+    cond, values = "deviceId = :d", {":d": {"S": device}}
+    if first_seq is not None or last_seq is not None:
+        cond += " AND seq BETWEEN :a AND :b"
+        values[":a"] = {"N": str(first_seq or 0)}
+        values[":b"] = {"N": str(last_seq if last_seq is not None else 2 ** 53)}
+    request = {"TableName": table, "KeyConditionExpression": cond, "ExpressionAttributeValues": values}
+    if since is not None or until is not None:
+        request["FilterExpression"] = "ts BETWEEN :s AND :u"
+        request["ExpressionAttributeValues"][":s"] = {"N": str(int(since or 0))}
+        request["ExpressionAttributeValues"][":u"] = {"N": str(int(until if until is not None else 2 ** 53))}
+    items = []
+    while True:
+        page = client.call("Query", request)
+        items += page.get("Items", [])
+        if not page.get("LastEvaluatedKey"):
+            return items
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def series(items):
+    """{value name: ([time], [value])} of the N attributes other than the keys."""
+    out = {}
+    for item in items:
+        when = datetime.datetime.fromtimestamp(int(item["ts"]["N"]), datetime.timezone.utc)
+        for name, value in item.items():
+            if name in KEYS or "N" not in value:
+                continue
+            xs, ys = out.setdefault(name, ([], []))
+            xs.append(when)
+            ys.append(float(value["N"]))
+    return out
+
+
+def draw(device, data, path):
+    import matplotlib
+
+    matplotlib.use("Agg")  # no screen: straight to PNG
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    names = sorted(data)
+    fig, axes = plt.subplots(len(names), 1, figsize=(10, 2.2 * len(names) + 0.8), sharex=True, squeeze=False)
+    for ax, name in zip(axes[:, 0], names):
+        xs, ys = data[name]
+        ax.plot(xs, ys, marker=".", linewidth=1)
+        ax.set_ylabel(name)
+        ax.grid(True, alpha=0.3)
+    axes[-1, 0].xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S"))
+    axes[-1, 0].set_xlabel("time (UTC)")
+    fig.suptitle("%s: %d readings" % (device, max(len(v[0]) for v in data.values())))
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _instant(text):
+    if text is None:
+        return None
+    if text.isdigit():
+        return int(text)
+    return int(datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--table", required=True)
+    parser.add_argument("--device", required=True)
+    parser.add_argument("--first-seq", type=int)
+    parser.add_argument("--last-seq", type=int)
+    parser.add_argument("--since", help="ISO time (2026-11-23T05:00:00Z) or Unix seconds")
+    parser.add_argument("--until", help="ISO time or Unix seconds")
+    parser.add_argument("--out", default="readings.png")
+    hostclient.add_connection_args(parser)
+    args = parser.parse_args(argv)
+    client = hostclient.client_from_args(args)
+    items = query(client, args.table, args.device, args.first_seq, args.last_seq, _instant(args.since), _instant(args.until))
+    client.conn.close()
+    if not items:
+        print("no readings of %s in that range" % args.device)
+        return 1
+    data = series(items)
+    draw(args.device, data, args.out)
+    seqs = [int(i["seq"]["N"]) for i in items]
+    print("%s: %d readings (seq %d..%d), %d values plotted to %s" % (args.device, len(items), min(seqs), max(seqs),
+                                                                  len(data), args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Write a device's config folder: config.py and the certificates it names, in DER (the form the
+board loads), from arguments and the environment; optionally create the table.
+
+Static keys come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (never from the
+command line); with --iot the device gets no keys at all, only its certificate and key for the
+AWS IoT credentials provider. The folder is what `make unix CONFIG=<folder>` runs, or what goes
+on the board next to the firmware (paths in config.py are relative to it).
+
+  provision.py devices/d1 --device-id d1 --region eu-west-1 --table readings --ca AmazonRootCA1.pem
+  provision.py devices/d2 --device-id d2 --region eu-west-1 --table readings --ca AmazonRootCA1.pem \\
+      --iot --iot-host c1xyz.credentials.iot.eu-west-1.amazonaws.com --role-alias sensors \\
+      --cert d2.cert.pem --key d2.private.key
+"""
+
+import argparse
+import os
+import sys
+
+import hostclient
+from hostclient import dynamodb
+
+
+def write_file(path, data, private=False):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def create_table(args):
+    client = hostclient.client_from_args(args)
+    try:
+        client.call("CreateTable", {
+            "TableName": args.table,
+            "KeySchema": [{"AttributeName": "deviceId", "KeyType": "HASH"}, {"AttributeName": "seq", "KeyType": "RANGE"}],
+            "AttributeDefinitions": [{"AttributeName": "deviceId", "AttributeType": "S"},
+                                     {"AttributeName": "seq", "AttributeType": "N"}],
+            "BillingMode": "PAY_PER_REQUEST",
+        })
+        print("table %s created" % args.table)
+    except dynamodb.DynamoDBError as e:
+        if e.code != "ResourceInUseException":
+            raise SystemExit("cannot create table %s: %s" % (args.table, e))
+        print("table %s exists already" % args.table)
+    finally:
+        client.conn.close()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder")
+    parser.add_argument("--device-id", required=True)
+    parser.add_argument("--table", required=True)
+    parser.add_argument("--host", help="DynamoDB host[:port] (default dynamodb.<region>.amazonaws.com)")
+    parser.add_argument("--ca", required=True, help="CA certificate (PEM or DER) that verifies the hosts")
+    parser.add_argument("--interval", type=float, default=2)
+    parser.add_argument("--readings", type=int, default=0)
+    parser.add_argument("--iot", action="store_true", help="credentials from the AWS IoT credentials provider")
+    parser.add_argument("--iot-host")
+    parser.add_argument("--role-alias")
+    parser.add_argument("--thing-name")
+    parser.add_argument("--cert", help="device certificate (PEM or DER), with --iot")
+    parser.add_argument("--key", help="device private key (PEM PKCS#8 or DER), with --iot")
+    parser.add_argument("--create-table", action="store_true", help="create the table (with the environment's keys)")
+    hostclient.add_connection_args(parser, with_ca=False)  # --ca above verifies the endpoint too
+    args = parser.parse_args(argv)
+    if args.create_table and not args.endpoint and args.host:
+        args.endpoint = "https://" + args.host
+
+    os.makedirs(args.folder, exist_ok=True)
+    write_file(os.path.join(args.folder, "ca.der"), hostclient.read_der(args.ca))
+    lines = ["# Device %s, written by tools/provision.py. Holds credentials: keep it private." % args.device_id]
+    if args.iot:
+        for name in ("iot_host", "role_alias", "cert", "key"):
+            if not getattr(args, name):
+                raise SystemExit("--iot needs --%s" % name.replace("_", "-"))
+        write_file(os.path.join(args.folder, "device.der"), hostclient.read_der(args.cert))
+        write_file(os.path.join(args.folder, "device.key.der"), hostclient.read_der(args.key), private=True)
+        lines += ['CREDENTIALS = "iot"', "IOT_CREDENTIALS_HOST = %r" % args.iot_host,
+                  "IOT_ROLE_ALIAS = %r" % args.role_alias, "IOT_THING_NAME = %r" % (args.thing_name or args.device_id),
+                  'DEVICE_CERT_FILE = "device.der"', 'DEVICE_KEY_FILE = "device.key.der"']
+    else:
+        key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
+        if not key or not secret:
+            raise SystemExit("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the device (or use --iot)")
+        lines += ["AWS_ACCESS_KEY = %r" % key, "AWS_SECRET_KEY = %r" % secret,
+                  "AWS_SESSION_TOKEN = %r" % os.environ.get("AWS_SESSION_TOKEN")]
+    lines += ["AWS_REGION = %r" % args.region, "AWS_HOST = %r" % args.host, "AWS_DYNAMODB_TABLE = %r" % args.table,
+              'CA_FILE = "ca.der"', "DEVICE_ID = %r" % args.device_id,
+              "INTERVAL_S = %r" % (int(args.interval) if args.interval == int(args.interval) else args.interval),
+              "READINGS = %d" % args.readings, 'STATE_DIR = "state"']
+    write_file(os.path.join(args.folder, "config.py"), ("\n".join(lines) + "\n").encode(), private=True)
+    print("config for %s written to %s (%s credentials)" % (args.device_id, args.folder, "IoT" if args.iot else "static"))
+    if args.create_table:
+        create_table(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
