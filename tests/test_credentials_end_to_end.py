@@ -21,6 +21,13 @@ def site(tmp_path_factory):
     ddb.stop()
 
 
+def start_provider(ddb, lifetime_s):
+    """The local credentials provider, with the local server's certificate, trusting the local CA."""
+    pki = os.path.join(ddb.workdir, "pki")
+    return LocalIotCredentialsProvider(ddb, os.path.join(pki, "server.pem"), os.path.join(pki, "server.key"),
+                                       ddb.ca_pem, lifetime_s=lifetime_s)
+
+
 def iot_config(ddb, provider, device, folder, readings, interval_s, thing="thing-1"):
     extra = ('CREDENTIALS = "iot"\nIOT_CREDENTIALS_HOST = "localhost:%d"\nIOT_ROLE_ALIAS = "device-role-alias"\n'
              'IOT_THING_NAME = %r\nDEVICE_CERT_FILE = %r\nDEVICE_KEY_FILE = %r\nDELIVERY_TIMEOUT_S = 5\n'
@@ -48,9 +55,7 @@ def test_session_token_credentials_are_signed_and_accepted(site, tmp_path):
 
 def test_iot_credentials_are_refreshed_through_a_full_lifetime(site, tmp_path):
     ddb, device, _ = site
-    pki = os.path.join(ddb.workdir, "pki")
-    provider = LocalIotCredentialsProvider(ddb, os.path.join(pki, "server.pem"), os.path.join(pki, "server.key"),
-                                           ddb.ca_pem, lifetime_s=8)
+    provider = start_provider(ddb, lifetime_s=8)
     try:
         iot_config(ddb, provider, device, tmp_path, readings=40, interval_s=0.5)
         out = run_firmware(str(tmp_path), stdout=-1, timeout=120).stdout
@@ -67,9 +72,7 @@ def test_iot_credentials_are_refreshed_through_a_full_lifetime(site, tmp_path):
 
 def test_device_without_a_certificate_from_the_local_ca_is_refused(site, tmp_path):
     ddb, _, rogue = site
-    pki = os.path.join(ddb.workdir, "pki")
-    provider = LocalIotCredentialsProvider(ddb, os.path.join(pki, "server.pem"), os.path.join(pki, "server.key"),
-                                           ddb.ca_pem, lifetime_s=60)
+    provider = start_provider(ddb, lifetime_s=60)
     try:
         iot_config(ddb, provider, rogue, tmp_path, readings=1, interval_s=0, thing="thing-rogue")
         out = run_firmware(str(tmp_path), stdout=-1, timeout=60).stdout
