@@ -132,6 +132,9 @@ def run(config, board):
     except KeyboardInterrupt:
         print("stopped: %s" % _summary(delivery, spool, conn, clock))
         return 0
+    except OSError as e:  # the spool's storage failed (full, worn, unmounted): nothing else can go on
+        print("error: STATE_DIR %s: cannot write the spool: %s" % (s.STATE_DIR, e))
+        return 1
     finally:
         conn.close()
     print("done: %s" % _summary(delivery, spool, conn, clock))

@@ -145,7 +145,10 @@ class Client:
         expected = resp.header("x-amz-crc32")
         if expected is not None and str(crc32(resp.body) & 0xFFFFFFFF) != expected:
             raise DynamoDBError("CRC32Mismatch", "response body does not match x-amz-crc32", resp.status)
-        return json.loads(resp.body) if resp.body else {}
+        try:
+            return json.loads(resp.body) if resp.body else {}
+        except ValueError:  # a 200 whose body is not JSON: garbled on the way, worth a retry
+            raise DynamoDBError("MalformedResponse", "response body is not JSON", resp.status, True)
 
     def put_item(self, table, item):
         return self.call("PutItem", {"TableName": table, "Item": marshal_item(item)})
@@ -163,8 +166,11 @@ class Client:
             parts += (b',{"PutRequest":{"Item":' if i else b'{"PutRequest":{"Item":', item, b"}}")
         parts.append(b"]}}")
         resp = self.call_body("BatchWriteItem", b"".join(parts))  # one allocation of the body
-        left = resp.get("UnprocessedItems") or {}
-        return [req["PutRequest"]["Item"] for req in left.get(table, ())]
+        try:
+            left = resp.get("UnprocessedItems") or {}
+            return [req["PutRequest"]["Item"] for req in left.get(table, ())]
+        except (AttributeError, KeyError, TypeError):
+            raise DynamoDBError("MalformedResponse", "UnprocessedItems is not what BatchWriteItem returns", 200, True)
 
 
 class Sink:

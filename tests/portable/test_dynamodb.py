@@ -119,3 +119,11 @@ def test_crc32_mismatch_is_a_retryable_error():
 def test_credentials_repr_hides_the_secret():
     assert SECRET not in repr(Credentials("AKIDEXAMPLE", SECRET, "tok"))
     assert "tok" not in repr(Credentials("AKIDEXAMPLE", SECRET, "tok"))
+
+
+def test_malformed_success_bodies_are_retryable_errors():
+    e = raises(DynamoDBError, _client(Recorder(body=b"{not json")).put_item, "tab", {"deviceId": "d"})
+    assert e.code == "MalformedResponse" and e.retryable
+    bad = b'{"UnprocessedItems": {"tab": [{"DeleteRequest": {}}]}}'
+    e = raises(DynamoDBError, _client(Recorder(body=bad)).batch_write_raw, "tab", [b'{"a":{"S":"b"}}'] * 2)
+    assert e.code == "MalformedResponse" and e.retryable
