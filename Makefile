@@ -18,7 +18,7 @@ MPY_ARCH ?= x64
 
 export MICROPYTHON
 
-.PHONY: setup run unix test chaos bench mpy lock clean
+.PHONY: setup run unix test lint chaos bench mpy lock clean
 
 setup: $(STAMP)
 
@@ -40,8 +40,13 @@ unix: setup
 	@test -n "$(CONFIG)" || (echo "usage: make unix CONFIG=<folder with config.py>" >&2; exit 2)
 	cd $(CONFIG) && MICROPYPATH=$(abspath $(CONFIG)):$(abspath firmware):.frozen $(MICROPYTHON) $(abspath firmware/main.py)
 
-test: setup
+test: setup lint
 	$(PY) -m pytest -q tests
+
+# ruff's checks and formatting (ruff.toml) on everything
+lint: setup
+	$(VENV)/bin/ruff check firmware tools tests
+	$(VENV)/bin/ruff format --check firmware tools tests
 
 # Chaos run: faults injected by a proxy, SIGKILLs, a device clock SKEW seconds off; READINGS=0 means 1000.
 chaos: setup

@@ -51,13 +51,21 @@ def make_sink(s, conn, clock):
     if s.SINK == "http":
         import httpsink
 
-        return httpsink.Sink(conn, s.HTTP_URL, s.HTTP_AUTH, s.HTTP_KEY_ID, s.HTTP_SECRET_B64,
-                             s.HTTP_MERCHANT_ID, clock.now)
+        return httpsink.Sink(
+            conn, s.HTTP_URL, s.HTTP_AUTH, s.HTTP_KEY_ID, s.HTTP_SECRET_B64, s.HTTP_MERCHANT_ID, clock.now
+        )
     import credentials
 
     if s.CREDENTIALS == "iot":
-        provider_conn = httpclient.Connection(s.iot_host, s.iot_port, True, s.ca_der, s.HTTP_TIMEOUT_S,
-                                              client_cert_der=s.device_cert, client_key_der=s.device_key)
+        provider_conn = httpclient.Connection(
+            s.iot_host,
+            s.iot_port,
+            True,
+            s.ca_der,
+            s.HTTP_TIMEOUT_S,
+            client_cert_der=s.device_cert,
+            client_key_der=s.device_key,
+        )
         provider = credentials.IotCredentials(provider_conn, s.IOT_ROLE_ALIAS, s.IOT_THING_NAME, clock)
     else:
         provider = credentials.StaticCredentials(s.AWS_ACCESS_KEY, s.AWS_SECRET_KEY, s.AWS_SESSION_TOKEN)
@@ -92,11 +100,22 @@ def run(config, board):
         return 0
 
     sensors = board.sensors()
-    where = ("table %s at %s" % (s.AWS_DYNAMODB_TABLE, s.AWS_HOST) if s.SINK == "dynamodb"
-             else "%s, signed %s" % (s.HTTP_URL, s.HTTP_AUTH))
-    print("device %s: %s (%s), a reading every %ss, %s; %d waiting in the spool"
-          % (s.DEVICE_ID, where, "TLS" if s.USE_TLS else "plain HTTP",
-             s.INTERVAL_S, "%d readings" % s.READINGS if s.READINGS else "until stopped", spool.count))
+    where = (
+        "table %s at %s" % (s.AWS_DYNAMODB_TABLE, s.AWS_HOST)
+        if s.SINK == "dynamodb"
+        else "%s, signed %s" % (s.HTTP_URL, s.HTTP_AUTH)
+    )
+    print(
+        "device %s: %s (%s), a reading every %ss, %s; %d waiting in the spool"
+        % (
+            s.DEVICE_ID,
+            where,
+            "TLS" if s.USE_TLS else "plain HTTP",
+            s.INTERVAL_S,
+            "%d readings" % s.READINGS if s.READINGS else "until stopped",
+            spool.count,
+        )
+    )
     if not s.USE_TLS:
         print("warning: USE_TLS is False: requests and readings travel unencrypted")
 
@@ -120,8 +139,10 @@ def run(config, board):
             if not taking and not delivery.has_work():
                 break
             if s.READINGS and delivery.stalled_ms() > s.DELIVERY_TIMEOUT_S * 1000:
-                print("error: nothing delivered for %ds: %s; %d reading(s) kept in the spool for the next start"
-                      % (s.DELIVERY_TIMEOUT_S, delivery.last_error, delivery.queued()))
+                print(
+                    "error: nothing delivered for %ds: %s; %d reading(s) kept in the spool for the next start"
+                    % (s.DELIVERY_TIMEOUT_S, delivery.last_error, delivery.queued())
+                )
                 return 1
             waits = [delivery.wait_ms()]
             if taking:
@@ -142,7 +163,17 @@ def run(config, board):
 
 
 def _summary(delivery, spool, conn, clock):
-    return ("%d readings delivered in this run (last seq %d), %d queued, %d retries, %d dead-lettered, "
-            "%d dropped, %d connection(s), clock offset %+ds"
-            % (delivery.delivered, spool.last_seq, delivery.queued(), delivery.retries, delivery.dead,
-               delivery.dropped, conn.connects, clock.offset))
+    return (
+        "%d readings delivered in this run (last seq %d), %d queued, %d retries, %d dead-lettered, "
+        "%d dropped, %d connection(s), clock offset %+ds"
+        % (
+            delivery.delivered,
+            spool.last_seq,
+            delivery.queued(),
+            delivery.retries,
+            delivery.dead,
+            delivery.dropped,
+            conn.connects,
+            clock.offset,
+        )
+    )

@@ -95,5 +95,7 @@ class IotCredentials:
         self.current, self.expires = creds, expires
         self.refresh_at = expires - min(MAX_MARGIN_S, lifetime // MARGIN_SHARE)
         self.fetches += 1
-        print("credentials: fetched from the IoT credentials provider (key %s, valid %ds)" % (creds.access_key, lifetime))
+        print(
+            "credentials: fetched from the IoT credentials provider (key %s, valid %ds)" % (creds.access_key, lifetime)
+        )
         return creds

@@ -113,9 +113,10 @@ class Delivery:
             self.attempt = 0
             self.next_at = now
         if done:
-            print("batch: delivered %d (seq %d-%d) queued %d retries %d dropped %d clock_offset_s %+d"
-                  % (len(done), done[0][0], done[-1][0], self.queued(), self.retries, self.dropped,
-                     self.clock.offset))
+            print(
+                "batch: delivered %d (seq %d-%d) queued %d retries %d dropped %d clock_offset_s %+d"
+                % (len(done), done[0][0], done[-1][0], self.queued(), self.retries, self.dropped, self.clock.offset)
+            )
 
     def queued(self):
         """Readings taken and not yet delivered."""
@@ -138,8 +139,10 @@ class Delivery:
         kind = retry.classify(err)
         if kind == retry.CLOCK_SKEW and self.skew_fixes < MAX_SKEW_FIXES and self.clock.correct(err.date):
             self.skew_fixes += 1
-            print("clock: refused as off by more than the server allows (%s); offset now %+ds, re-signing"
-                  % (err.code, self.clock.offset))
+            print(
+                "clock: refused as off by more than the server allows (%s); offset now %+ds, re-signing"
+                % (err.code, self.clock.offset)
+            )
             self.next_at = now
             return
         self.retries += 1
@@ -151,13 +154,20 @@ class Delivery:
                 self._dead_letter(batch[0], err)
             self.next_at = now
             return
-        if kind == retry.BLOCKED and isinstance(err, Refusal) and err.code in retry.AUTH_CODES and self.sink.auth_refused():
+        if (
+            kind == retry.BLOCKED
+            and isinstance(err, Refusal)
+            and err.code in retry.AUTH_CODES
+            and self.sink.auth_refused()
+        ):
             delay = retry.backoff_ms(self.attempt)
             print("credentials: refused (%s); fetching new ones, retrying in %d ms" % (err.code, delay))
         elif kind == retry.BLOCKED:
             delay = retry.backoff_ms(self.attempt, retry.BLOCKED_BACKOFF)
-            print("blocked: %s; %d reading(s) kept in the spool; retrying in %d s"
-                  % (err, self.spool.count, (delay + 999) // 1000))
+            print(
+                "blocked: %s; %d reading(s) kept in the spool; retrying in %d s"
+                % (err, self.spool.count, (delay + 999) // 1000)
+            )
         else:
             delay = retry.backoff_ms(self.attempt)
             print("retry: %s; in %d ms" % (err, delay))

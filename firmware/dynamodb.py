@@ -127,10 +127,14 @@ class Client:
         c = self.credentials
         signer = self._signers.get(operation)
         if signer is None or signer.credentials is not c:
-            headers = [("Host", self.host_header), ("Content-Type", CONTENT_TYPE),
-                       ("X-Amz-Target", TARGET_PREFIX + operation)]
-            signer = sigv4.Signer("POST", "/", "", headers, c.access_key, c.secret_key, self.region,
-                                  "dynamodb", c.session_token)
+            headers = [
+                ("Host", self.host_header),
+                ("Content-Type", CONTENT_TYPE),
+                ("X-Amz-Target", TARGET_PREFIX + operation),
+            ]
+            signer = sigv4.Signer(
+                "POST", "/", "", headers, c.access_key, c.secret_key, self.region, "dynamodb", c.session_token
+            )
             signer.credentials = c
             self._signers[operation] = signer
         return signer

@@ -108,8 +108,17 @@ def _load_client_cert(ctx, cert_der, key_der):
 
 
 class Connection:
-    def __init__(self, host, port=None, tls=True, ca_der=None, timeout_s=10, max_response=16384,
-                 client_cert_der=None, client_key_der=None):
+    def __init__(
+        self,
+        host,
+        port=None,
+        tls=True,
+        ca_der=None,
+        timeout_s=10,
+        max_response=16384,
+        client_cert_der=None,
+        client_key_der=None,
+    ):
         if tls and ssl is None:
             raise ValueError("this build has no ssl module: TLS is not available")
         if tls and not ca_der:
@@ -266,9 +275,7 @@ class Connection:
         return data
 
     def _too_large(self, n):
-        raise ResponseTooLarge(
-            "response from %s is larger than %d bytes (%d)" % (self.address(), self.max_response, n)
-        )
+        raise ResponseTooLarge("response from %s is larger than %d bytes (%d)" % (self.address(), self.max_response, n))
 
     def _read_response(self, method):
         status, reason, version = self._status_line(self._readline(first=True))

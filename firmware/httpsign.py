@@ -90,8 +90,7 @@ def _quoted(value, what):
     return value
 
 
-def sign_cavage(method, target, headers, key_id, secret, names, algorithm="hmac-sha256",
-                created=None, expires=None):
+def sign_cavage(method, target, headers, key_id, secret, names, algorithm="hmac-sha256", created=None, expires=None):
     """The Signature parameters: keyId="...",algorithm="...",headers="...",signature="...".
     (created) and (expires) (draft 12) need algorithm hs2019; created defaults to now."""
     alg = algorithm.lower()
@@ -181,8 +180,17 @@ def _int_param(p, name):
     return int(p[name])
 
 
-def verify_cavage(method, target, headers, secret, required=("(request-target)",), max_age_s=MAX_AGE_S,
-                  skew_s=SKEW_S, now=None, body=None):
+def verify_cavage(
+    method,
+    target,
+    headers,
+    secret,
+    required=("(request-target)",),
+    max_age_s=MAX_AGE_S,
+    skew_s=SKEW_S,
+    now=None,
+    body=None,
+):
     """Check a draft-cavage signature; return its parameters. `secret` is the key's bytes or a
     function from keyId to bytes (None for an unknown key). Raises SignatureError."""
     p = parse_cavage_params(_signature_params_text(headers))
@@ -245,8 +253,13 @@ def sign_cybersource(method, host, target, body, merchant_id, key_id, secret_b64
     names.append("v-c-merchant-id")
     secret = unb64(secret_b64, "the shared secret")
     sig = b64(HmacSha256(secret).digest(cavage_signing_string(method, target, out, names)))
-    out.append(("Signature", 'keyid="%s", algorithm="HmacSHA256", headers="%s", signature="%s"'
-                % (_quoted(key_id, "keyid"), " ".join(names), sig)))
+    out.append(
+        (
+            "Signature",
+            'keyid="%s", algorithm="HmacSHA256", headers="%s", signature="%s"'
+            % (_quoted(key_id, "keyid"), " ".join(names), sig),
+        )
+    )
     return out
 
 
@@ -254,8 +267,9 @@ def verify_cybersource(method, target, headers, secret_b64, body=None, max_age_s
     required = ["host", "date", "request-target", "v-c-merchant-id"]
     if body:
         required.append("digest")
-    return verify_cavage(method, target, headers, unb64(secret_b64, "the shared secret"), required,
-                         max_age_s, skew_s, now, body)
+    return verify_cavage(
+        method, target, headers, unb64(secret_b64, "the shared secret"), required, max_age_s, skew_s, now, body
+    )
 
 
 # -- RFC 9530 Content-Digest -------------------------------------------------------------------
@@ -353,8 +367,20 @@ def signature_base(method, url, headers, components, params):
     return "\n".join(lines).encode(), params_line
 
 
-def sign_rfc9421(method, url, headers, components, key_id, secret, label="sig1", created=None,
-                 expires=None, nonce=None, tag=None, alg=None):
+def sign_rfc9421(
+    method,
+    url,
+    headers,
+    components,
+    key_id,
+    secret,
+    label="sig1",
+    created=None,
+    expires=None,
+    nonce=None,
+    tag=None,
+    alg=None,
+):
     """Signature-Input and Signature headers (hmac-sha256); created defaults to now."""
     if alg not in (None, "hmac-sha256"):
         raise SignatureError("unsupported alg %r (hmac-sha256)" % alg)
@@ -377,8 +403,19 @@ def _dictionary(headers, name):
         raise SignatureError("%s is malformed: %s" % (name, e))
 
 
-def verify_rfc9421(method, url, headers, secret, label=None, required=(), max_age_s=MAX_AGE_S,
-                   skew_s=SKEW_S, now=None, body=None, tag=None):
+def verify_rfc9421(
+    method,
+    url,
+    headers,
+    secret,
+    label=None,
+    required=(),
+    max_age_s=MAX_AGE_S,
+    skew_s=SKEW_S,
+    now=None,
+    body=None,
+    tag=None,
+):
     """Check an RFC 9421 hmac-sha256 signature; return {"label", "components", and its
     parameters}. `secret` is bytes or a function from keyid to bytes. Raises SignatureError."""
     inputs = _dictionary(headers, "Signature-Input")

@@ -42,18 +42,29 @@ class Sink:
         """The request's headers, signed with the configured scheme."""
         now = self.now()
         if self.scheme == "cybersource":
-            out = httpsign.sign_cybersource("POST", self.authority, self.target, body, self.merchant_id,
-                                            self.key_id, self.secret_b64, date=utc.http_date(now))
+            out = httpsign.sign_cybersource(
+                "POST",
+                self.authority,
+                self.target,
+                body,
+                self.merchant_id,
+                self.key_id,
+                self.secret_b64,
+                date=utc.http_date(now),
+            )
             return out + [("Content-Type", "application/json")]
         out = [("Host", self.authority), ("Content-Type", "application/json")]
         if self.scheme == "cavage":
             out.append(("Date", utc.http_date(now)))
             out.append(("Digest", "SHA-256=" + httpsign.b64(hashlib.sha256(body).digest())))
-            out.append(("Signature", httpsign.sign_cavage("POST", self.target, out, self.key_id, self.secret, CAVAGE_NAMES)))
+            out.append(
+                ("Signature", httpsign.sign_cavage("POST", self.target, out, self.key_id, self.secret, CAVAGE_NAMES))
+            )
             return out
         out.append(("Content-Digest", httpsign.content_digest(body)))
-        return out + httpsign.sign_rfc9421("POST", self.url, out, RFC9421_COMPONENTS, self.key_id, self.secret,
-                                           created=int(now))
+        return out + httpsign.sign_rfc9421(
+            "POST", self.url, out, RFC9421_COMPONENTS, self.key_id, self.secret, created=int(now)
+        )
 
     def send(self, payloads):
         """POST {"readings": [...]}; a 2xx answer accepts them all."""

@@ -31,8 +31,12 @@ def _text(cfg, name, default=_MISSING, secret=False):
     if not value.strip():
         raise ConfigError(name, "is empty")
     if value != value.strip() or "\n" in value:
-        raise ConfigError(name, "has surrounding whitespace or a line break" if secret else
-                          "has surrounding whitespace or a line break: %r" % value)
+        raise ConfigError(
+            name,
+            "has surrounding whitespace or a line break"
+            if secret
+            else "has surrounding whitespace or a line break: %r" % value,
+        )
     return value
 
 
@@ -58,7 +62,9 @@ def _region(cfg):
 def _table(cfg):
     value = _text(cfg, "AWS_DYNAMODB_TABLE")
     if not 3 <= len(value) <= 255 or any(c not in _ALNUM + "_.-" for c in value):
-        raise ConfigError("AWS_DYNAMODB_TABLE", "must be 3-255 characters of a-z, A-Z, 0-9, '_', '-', '.', got %r" % value)
+        raise ConfigError(
+            "AWS_DYNAMODB_TABLE", "must be 3-255 characters of a-z, A-Z, 0-9, '_', '-', '.', got %r" % value
+        )
     return value
 
 
@@ -111,7 +117,7 @@ def _aws(cfg, s):
     elif s.CREDENTIALS == "iot":
         _iot(cfg, s)
     else:
-        raise ConfigError("CREDENTIALS", "must be \"static\" or \"iot\", got %r" % (s.CREDENTIALS,))
+        raise ConfigError("CREDENTIALS", 'must be "static" or "iot", got %r' % (s.CREDENTIALS,))
     s.AWS_REGION = _region(cfg)
     if getattr(cfg, "AWS_HOST", None) is None:
         s.host, s.port = "dynamodb.%s.amazonaws.com" % s.AWS_REGION, None
@@ -134,7 +140,8 @@ def _iot(cfg, s):
     s.IOT_THING_NAME = None if thing is None else _text(cfg, "IOT_THING_NAME")
     s.DEVICE_CERT_FILE, s.device_cert = _der_file(cfg, "DEVICE_CERT_FILE")
     s.DEVICE_KEY_FILE, s.device_key = _der_file(
-        cfg, "DEVICE_KEY_FILE", "a DER private key", "openssl pkey -in device.key -outform DER -out device.key.der")
+        cfg, "DEVICE_KEY_FILE", "a DER private key", "openssl pkey -in device.key -outform DER -out device.key.der"
+    )
 
 
 def _http(cfg, s):
@@ -177,9 +184,9 @@ def load(cfg, default_state_dir="state"):
     elif s.SINK == "http":
         _http(cfg, s)
     else:
-        raise ConfigError("SINK", "must be \"dynamodb\" or \"http\", got %r" % (s.SINK,))
+        raise ConfigError("SINK", 'must be "dynamodb" or "http", got %r' % (s.SINK,))
     if getattr(s, "CREDENTIALS", None) == "iot" and not s.USE_TLS:
-        raise ConfigError("USE_TLS", "must be True with CREDENTIALS = \"iot\" (the provider is mutual TLS)")
+        raise ConfigError("USE_TLS", 'must be True with CREDENTIALS = "iot" (the provider is mutual TLS)')
     s.CA_FILE, s.ca_der = _ca_file(cfg) if s.USE_TLS else (None, None)
     s.DEVICE_ID = _text(cfg, "DEVICE_ID")
     if len(s.DEVICE_ID) > 128:

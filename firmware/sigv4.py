@@ -14,6 +14,7 @@ except ImportError:  # CPython: what MicroPython compiles to machine code runs a
         def native(fn):
             return fn
 
+
 ALGORITHM = "AWS4-HMAC-SHA256"
 
 # Headers that proxies and HTTP stacks add, drop or rewrite; botocore never signs them and
@@ -294,8 +295,9 @@ class Signer:
     the canonical request is computed once with marks where X-Amz-Date and the payload hash go,
     so each request costs the hashes, the HMAC and a few joins. Gives what sign() gives."""
 
-    def __init__(self, method, path, query, headers, access_key, secret_key, region, service,
-                 session_token=None, normalize=True):
+    def __init__(
+        self, method, path, query, headers, access_key, secret_key, region, service, session_token=None, normalize=True
+    ):
         headers = [h for h in headers if h[0].lower() not in ("authorization", "x-amz-date")]
         if session_token and not any(h[0].lower() == "x-amz-security-token" for h in headers):
             headers.append(("X-Amz-Security-Token", session_token))

@@ -32,9 +32,16 @@ def local_ca(tmp_path_factory):
     server_pem, server_key = certs.make_server_cert(folder, ca_pem, ca_key)
     other_pem, other_der, _ = certs.make_ca(folder, "other", "Some Other CA")
     wrong_pem, wrong_key = certs.make_server_cert(folder, ca_pem, ca_key, "wrongname", ("wrong.example",))
-    return {"ca_pem": ca_pem, "ca_der": ca_der, "server_pem": server_pem, "server_key": server_key,
-            "other_der": other_der, "wrongname_pem": wrong_pem, "wrongname_key": wrong_key,
-            "folder": folder}
+    return {
+        "ca_pem": ca_pem,
+        "ca_der": ca_der,
+        "server_pem": server_pem,
+        "server_key": server_key,
+        "other_der": other_der,
+        "wrongname_pem": wrong_pem,
+        "wrongname_key": wrong_key,
+        "folder": folder,
+    }
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -95,16 +95,24 @@ class SignedEndpoint:
         """None when the request verifies, else why not."""
         try:
             if self.scheme == "cavage":
-                ok = HeaderVerifier(dict(headers.items()), self.secret, required_headers=CAVAGE_REQUIRED, method=method,
-                                    path=path, sign_header="signature").verify()
+                ok = HeaderVerifier(
+                    dict(headers.items()),
+                    self.secret,
+                    required_headers=CAVAGE_REQUIRED,
+                    method=method,
+                    path=path,
+                    sign_header="signature",
+                ).verify()
                 ok = ok and headers["Digest"] == "SHA-256=" + base64.b64encode(hashlib.sha256(body).digest()).decode()
             elif self.scheme == "cybersource":
                 ok = _cybersource_ok(method, path, headers, body, self.secret_b64)
             else:
-                msg = requests.Request(method, "https://%s%s" % (headers["Host"], path), headers=dict(headers.items()),
-                                       data=body).prepare()
+                msg = requests.Request(
+                    method, "https://%s%s" % (headers["Host"], path), headers=dict(headers.items()), data=body
+                ).prepare()
                 HTTPMessageVerifier(signature_algorithm=algorithms.HMAC_SHA256, key_resolver=_Keys(self.secret)).verify(
-                    msg, body=body, require_components=("@method", "@target-uri", "content-digest"))
+                    msg, body=body, require_components=("@method", "@target-uri", "content-digest")
+                )
                 ok = True
             if ok and "Date" in headers:
                 ok = abs(time.time() - parsedate_to_datetime(headers["Date"]).timestamp()) < 300

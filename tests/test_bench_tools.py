@@ -15,10 +15,17 @@ def test_firmware_compiles_to_mpy(tmp_path):
 
 
 def test_signing_benchmark_reports_its_figures():
-    result = unixport.run([os.path.join(unixport.ROOT, "tools", "bench", "signing_mp.py")],
-                          [os.path.join(unixport.ROOT, "firmware")])
+    result = unixport.run(
+        [os.path.join(unixport.ROOT, "tools", "bench", "signing_mp.py")], [os.path.join(unixport.ROOT, "firmware")]
+    )
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout.strip().splitlines()[-1])
-    assert set(figures) == {"floor_us", "sign_us", "generic_sign_us", "sign_over_floor", "heap_per_sign",
-                            "heap_per_generic_sign"}
+    assert set(figures) == {
+        "floor_us",
+        "sign_us",
+        "generic_sign_us",
+        "sign_over_floor",
+        "heap_per_sign",
+        "heap_per_generic_sign",
+    }
     assert all(v > 0 for v in figures.values())

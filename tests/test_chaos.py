@@ -26,8 +26,13 @@ def test_short_chaos_run_loses_and_duplicates_nothing(tmp_path):
 def outage_setup(tmp_path):
     ddb = LocalDynamoDB(str(tmp_path / "ddb")).start().provision()
     pki = os.path.join(ddb.workdir, "pki")
-    proxy = ChaosProxy(ddb.port, ddb.ca_pem, os.path.join(pki, "server.pem"), os.path.join(pki, "server.key"),
-                       credentials=ddb.device_key).start()
+    proxy = ChaosProxy(
+        ddb.port,
+        ddb.ca_pem,
+        os.path.join(pki, "server.pem"),
+        os.path.join(pki, "server.key"),
+        credentials=ddb.device_key,
+    ).start()
     yield ddb, proxy
     proxy.stop()
     ddb.stop()
@@ -36,11 +41,22 @@ def outage_setup(tmp_path):
 def test_readings_taken_while_the_server_is_down_for_a_minute_all_arrive(outage_setup, tmp_path):
     ddb, proxy = outage_setup
     folder = str(tmp_path / "device")
-    ddb.write_config(folder, device_id="outage-1", readings=70, interval_s=1,
-                     host="localhost:%d" % proxy.port, extra="HTTP_TIMEOUT_S = 2\nDELIVERY_TIMEOUT_S = 120\n")
+    ddb.write_config(
+        folder,
+        device_id="outage-1",
+        readings=70,
+        interval_s=1,
+        host="localhost:%d" % proxy.port,
+        extra="HTTP_TIMEOUT_S = 2\nDELIVERY_TIMEOUT_S = 120\n",
+    )
     env = dict(os.environ, MICROPYPATH=":".join([folder, os.path.join(ROOT, "firmware"), ".frozen"]))
-    proc = subprocess.Popen([micropython_executable(), os.path.join(ROOT, "firmware", "main.py")],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [micropython_executable(), os.path.join(ROOT, "firmware", "main.py")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     time.sleep(5)
     proxy.down()
     before = len(ddb.readings("outage-1"))

@@ -24,14 +24,17 @@ def site(tmp_path_factory):
 def start_provider(ddb, lifetime_s):
     """The local credentials provider, with the local server's certificate, trusting the local CA."""
     pki = os.path.join(ddb.workdir, "pki")
-    return LocalIotCredentialsProvider(ddb, os.path.join(pki, "server.pem"), os.path.join(pki, "server.key"),
-                                       ddb.ca_pem, lifetime_s=lifetime_s)
+    return LocalIotCredentialsProvider(
+        ddb, os.path.join(pki, "server.pem"), os.path.join(pki, "server.key"), ddb.ca_pem, lifetime_s=lifetime_s
+    )
 
 
 def iot_config(ddb, provider, device, folder, readings, interval_s, thing="thing-1"):
-    extra = ('CREDENTIALS = "iot"\nIOT_CREDENTIALS_HOST = "localhost:%d"\nIOT_ROLE_ALIAS = "device-role-alias"\n'
-             'IOT_THING_NAME = %r\nDEVICE_CERT_FILE = %r\nDEVICE_KEY_FILE = %r\nDELIVERY_TIMEOUT_S = 5\n'
-             % (provider.port, thing, device[1], device[3]))
+    extra = (
+        'CREDENTIALS = "iot"\nIOT_CREDENTIALS_HOST = "localhost:%d"\nIOT_ROLE_ALIAS = "device-role-alias"\n'
+        "IOT_THING_NAME = %r\nDEVICE_CERT_FILE = %r\nDEVICE_KEY_FILE = %r\nDELIVERY_TIMEOUT_S = 5\n"
+        % (provider.port, thing, device[1], device[3])
+    )
     ddb.write_config(str(folder), device_id=thing, readings=readings, interval_s=interval_s, extra=extra)
     path = os.path.join(str(folder), "config.py")
     text = open(path).read()
@@ -41,9 +44,16 @@ def iot_config(ddb, provider, device, folder, readings, interval_s, thing="thing
 def test_session_token_credentials_are_signed_and_accepted(site, tmp_path):
     ddb, _, _ = site
     creds = ddb.client("sts", ddb.provider_key).assume_role(
-        RoleArn=ddb.device_role_arn, RoleSessionName="static-session", DurationSeconds=900)["Credentials"]
-    ddb.write_config(str(tmp_path), device_id="session-1", readings=3, interval_s=0,
-                     access_key=creds["AccessKeyId"], secret_key=creds["SecretAccessKey"])
+        RoleArn=ddb.device_role_arn, RoleSessionName="static-session", DurationSeconds=900
+    )["Credentials"]
+    ddb.write_config(
+        str(tmp_path),
+        device_id="session-1",
+        readings=3,
+        interval_s=0,
+        access_key=creds["AccessKeyId"],
+        secret_key=creds["SecretAccessKey"],
+    )
     path = os.path.join(str(tmp_path), "config.py")
     text = open(path).read().replace("AWS_SESSION_TOKEN = None", "AWS_SESSION_TOKEN = %r" % creds["SessionToken"])
     open(path, "w").write(text)
@@ -76,8 +86,10 @@ def test_device_without_a_certificate_from_the_local_ca_is_refused(site, tmp_pat
     try:
         iot_config(ddb, provider, rogue, tmp_path, readings=1, interval_s=0, thing="thing-rogue")
         out = run_firmware(str(tmp_path), stdout=-1, timeout=60).stdout
-        assert "error: nothing delivered for 5s: TLS handshake with localhost:%d failed: the server closed the " \
-               "connection: it did not accept the device certificate" % provider.port in out, out
+        assert (
+            "error: nothing delivered for 5s: TLS handshake with localhost:%d failed: the server closed the "
+            "connection: it did not accept the device certificate" % provider.port in out
+        ), out
         assert provider.issued == [] and ddb.readings("thing-rogue") == []
     finally:
         provider.stop()

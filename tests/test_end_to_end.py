@@ -68,11 +68,17 @@ def test_interval_paces_the_readings(ddb, tmp_path):
 
 def test_wrong_secret_is_refused_and_the_readings_wait_in_the_spool(ddb, tmp_path):
     wrong = "x" * 20 + ddb.device_key[1][20:][::-1]
-    code, out = firmware(ddb, tmp_path, device_id="e2e-wrong-secret", readings=2, interval_s=0,
-                         secret_key=wrong)
+    code, out = firmware(ddb, tmp_path, device_id="e2e-wrong-secret", readings=2, interval_s=0, secret_key=wrong)
     assert code == 1, out
-    assert re.search(r"^blocked: SignatureDoesNotMatch \(HTTP 403\): .*; 2 reading\(s\) kept in the spool", out, re.M), out
-    assert re.search(r"^error: nothing delivered for 3s: SignatureDoesNotMatch \(HTTP 403\).*; 2 reading\(s\) kept in the spool for the next start$", out, re.M), out
+    assert re.search(
+        r"^blocked: SignatureDoesNotMatch \(HTTP 403\): .*; 2 reading\(s\) kept in the spool", out, re.M
+    ), out
+    assert re.search(
+        r"^error: nothing delivered for 3s: SignatureDoesNotMatch \(HTTP 403\).*; "
+        r"2 reading\(s\) kept in the spool for the next start$",
+        out,
+        re.M,
+    ), out
     assert seqs(ddb, "e2e-wrong-secret") == []
     assert_no_secret(ddb, out, wrong)
     # the right secret at the next start delivers what was kept, with the seqs it had
@@ -82,8 +88,9 @@ def test_wrong_secret_is_refused_and_the_readings_wait_in_the_spool(ddb, tmp_pat
 
 
 def test_unknown_access_key_is_refused(ddb, tmp_path):
-    code, out = firmware(ddb, tmp_path, device_id="e2e-unknown-key", readings=1, interval_s=0,
-                         access_key="AKIAUNKNOWNKEY000000")
+    code, out = firmware(
+        ddb, tmp_path, device_id="e2e-unknown-key", readings=1, interval_s=0, access_key="AKIAUNKNOWNKEY000000"
+    )
     assert code == 1, out
     # moto's code for what DynamoDB calls UnrecognizedClientException
     assert "error: nothing delivered for 3s: InvalidClientTokenId (HTTP 403)" in out, out
@@ -91,8 +98,9 @@ def test_unknown_access_key_is_refused(ddb, tmp_path):
 
 
 def test_ca_that_did_not_sign_the_server_is_refused(ddb, tmp_path, local_ca):
-    code, out = firmware(ddb, tmp_path, device_id="e2e-wrong-ca", readings=1, interval_s=0,
-                         ca_der=local_ca["other_der"])
+    code, out = firmware(
+        ddb, tmp_path, device_id="e2e-wrong-ca", readings=1, interval_s=0, ca_der=local_ca["other_der"]
+    )
     assert code == 1, out
     assert "blocked: TLS handshake with localhost:%d failed: " % ddb.port in out, out
     assert "not correctly signed by the trusted CA" in out, out
@@ -101,8 +109,7 @@ def test_ca_that_did_not_sign_the_server_is_refused(ddb, tmp_path, local_ca):
 
 def test_refused_connection_names_the_address_and_is_retried(ddb, tmp_path):
     port = free_port()
-    code, out = firmware(ddb, tmp_path, device_id="e2e-refused", readings=1, interval_s=0,
-                         host="127.0.0.1:%d" % port)
+    code, out = firmware(ddb, tmp_path, device_id="e2e-refused", readings=1, interval_s=0, host="127.0.0.1:%d" % port)
     assert code == 1, out
     assert "error: nothing delivered for 3s: cannot connect to 127.0.0.1:%d: connection refused" % port in out, out
     assert out.count("retry: cannot connect") >= 3  # a refused connection may be a server restarting

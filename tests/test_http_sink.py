@@ -19,7 +19,8 @@ def config(folder, endpoint, scheme, readings, secret_b64=SECRET_B64, ca_der=Non
             'SINK = "http"\nHTTP_URL = %r\nHTTP_AUTH = %r\nHTTP_KEY_ID = "device-key-1"\n'
             'HTTP_SECRET_B64 = %r\nHTTP_MERCHANT_ID = "testmerchant"\nCA_FILE = %r\n'
             'DEVICE_ID = "http-%s"\nINTERVAL_S = 0\nREADINGS = %d\nSTATE_DIR = %r\nDELIVERY_TIMEOUT_S = 3\n'
-            % (endpoint.url, scheme, secret_b64, ca_der, scheme, readings, os.path.join(folder, "state")))
+            % (endpoint.url, scheme, secret_b64, ca_der, scheme, readings, os.path.join(folder, "state"))
+        )
 
 
 @pytest.mark.parametrize("scheme", ["cavage", "cybersource", "rfc9421"])

@@ -18,13 +18,20 @@ import unixport
 
 KEY = "an HMAC key the oracles share with us"
 HOST = "api.example.com"
-SEGMENT = st.text(alphabet="abcxyz019-._~", min_size=1, max_size=8).filter(lambda s: s.strip(".") != "")  # requests drops dot segments
+SEGMENT = st.text(alphabet="abcxyz019-._~", min_size=1, max_size=8).filter(
+    lambda s: s.strip(".") != ""
+)  # requests drops dot segments
 PATH = st.lists(SEGMENT, min_size=0, max_size=4).map(lambda s: "/" + "/".join(s))
 QUERY = st.lists(st.tuples(SEGMENT, SEGMENT), max_size=3).map(lambda p: "&".join("%s=%s" % kv for kv in p))
-NAMES = st.lists(st.sampled_from(["date", "content-type", "x-device", "x-seq", "digest", "accept"]),
-                 unique=True, min_size=1, max_size=4)
+NAMES = st.lists(
+    st.sampled_from(["date", "content-type", "x-device", "x-seq", "digest", "accept"]),
+    unique=True,
+    min_size=1,
+    max_size=4,
+)
 VALUE = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=20).map(
-    lambda v: v.replace('"', "").replace("\\", "") or "v")
+    lambda v: v.replace('"', "").replace("\\", "") or "v"
+)
 
 
 @st.composite
@@ -32,7 +39,9 @@ def requests_(draw):
     names = draw(NAMES)
     headers = [("Host", HOST)]
     for n in names:
-        headers.append((n.title(), time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime()) if n == "date" else draw(VALUE)))
+        headers.append(
+            (n.title(), time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime()) if n == "date" else draw(VALUE))
+        )
     query = draw(QUERY)
     path = draw(PATH)
     return {
@@ -61,8 +70,9 @@ def their_request(case, headers):
 
 def httpsig_verifies(case, headers):
     try:
-        return HeaderVerifier(dict(headers), KEY, required_headers=case["names"], method=case["method"],
-                              path=case["target"]).verify()
+        return HeaderVerifier(
+            dict(headers), KEY, required_headers=case["names"], method=case["method"], path=case["target"]
+        ).verify()
     except Exception:
         return False
 
@@ -70,7 +80,8 @@ def httpsig_verifies(case, headers):
 def hms_verifies(case, headers):
     try:
         HTTPMessageVerifier(signature_algorithm=algorithms.HMAC_SHA256, key_resolver=Keys()).verify(
-            their_request(case, headers), max_age=datetime.timedelta(minutes=5))
+            their_request(case, headers), max_age=datetime.timedelta(minutes=5)
+        )
         return True
     except InvalidSignature:
         return False
@@ -85,8 +96,12 @@ def httpsig_signs(case):
 def hms_signs(case):
     req = their_request(case, case["headers"])
     HTTPMessageSigner(signature_algorithm=algorithms.HMAC_SHA256, key_resolver=Keys()).sign(
-        req, key_id="k1", covered_component_ids=case["components"], label="theirs",
-        created=datetime.datetime.fromtimestamp(case["created"], datetime.timezone.utc))
+        req,
+        key_id="k1",
+        covered_component_ids=case["components"],
+        label="theirs",
+        created=datetime.datetime.fromtimestamp(case["created"], datetime.timezone.utc),
+    )
     return list(case["headers"]) + [(n, req.headers[n]) for n in ("Signature-Input", "Signature")]
 
 
@@ -100,13 +115,18 @@ def tampered(headers):
 
 
 def our_cavage(case):
-    return list(case["headers"]) + [httpsign.cavage_header(
-        httpsign.sign_cavage(case["method"], case["target"], case["headers"], "k1", KEY.encode(), case["names"]), True)]
+    return list(case["headers"]) + [
+        httpsign.cavage_header(
+            httpsign.sign_cavage(case["method"], case["target"], case["headers"], "k1", KEY.encode(), case["names"]),
+            True,
+        )
+    ]
 
 
 def our_rfc9421(case):
-    return list(case["headers"]) + httpsign.sign_rfc9421(case["method"], case["url"], case["headers"],
-                                                         case["components"], "k1", KEY.encode(), created=case["created"])
+    return list(case["headers"]) + httpsign.sign_rfc9421(
+        case["method"], case["url"], case["headers"], case["components"], "k1", KEY.encode(), created=case["created"]
+    )
 
 
 def we_verify_cavage(case, headers):
@@ -151,16 +171,20 @@ def test_oracles_both_ways_on_micropython(tmp_path):
     ops, expect = [], []
     for c in cases:
         for op, headers, ok in (
-            ("verify_cavage", httpsig_signs(c), True), ("verify_cavage", tampered(httpsig_signs(c)), False),
-            ("verify_rfc9421", hms_signs(c), True), ("verify_rfc9421", tampered(hms_signs(c)), False),
-            ("sign_cavage", c["headers"], None), ("sign_rfc9421", c["headers"], None),
+            ("verify_cavage", httpsig_signs(c), True),
+            ("verify_cavage", tampered(httpsig_signs(c)), False),
+            ("verify_rfc9421", hms_signs(c), True),
+            ("verify_rfc9421", tampered(hms_signs(c)), False),
+            ("sign_cavage", c["headers"], None),
+            ("sign_rfc9421", c["headers"], None),
         ):
             ops.append(dict(c, op=op, headers=headers))
             expect.append((c, op, ok))
     path = tmp_path / "cases.json"
     path.write_text(json.dumps(ops))
-    result = unixport.run([os.path.join(unixport.ROOT, "tests", "portable", "httpsign_cases.py"), str(path)],
-                             unixport.portable_path())
+    result = unixport.run(
+        [os.path.join(unixport.ROOT, "tests", "portable", "httpsign_cases.py"), str(path)], unixport.portable_path()
+    )
     assert result.returncode == 0, result.stderr
     outs = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(outs) == len(ops) >= 300

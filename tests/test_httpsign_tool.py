@@ -29,8 +29,20 @@ def test_sign_then_verify(scheme, tmp_path):
     body = tmp_path / "body.json"
     body.write_bytes(b'{"amount": "10.00"}')
     extra = ["--merchant-id", "testmerchant"] if scheme == "cybersource" else []
-    signed = tool("sign", "--scheme", scheme, "--url", URL, "--key-id", "kid-1", "--body-file", str(body),
-                  "-H", "Content-Type: application/json", *extra)
+    signed = tool(
+        "sign",
+        "--scheme",
+        scheme,
+        "--url",
+        URL,
+        "--key-id",
+        "kid-1",
+        "--body-file",
+        str(body),
+        "-H",
+        "Content-Type: application/json",
+        *extra,
+    )
     assert signed.returncode == 0, signed.stderr
     assert SECRET not in signed.stdout
     h = headers_of(signed.stdout)
@@ -55,6 +67,21 @@ def test_curl_command_carries_the_signed_headers(tmp_path):
 
 
 def test_bad_secret_is_refused_without_echo():
-    r = subprocess.run([sys.executable, TOOL, "sign", "--scheme", "cavage", "--url", URL, "--key-id", "k",
-                        "--secret-b64", "not*base64"], capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            sys.executable,
+            TOOL,
+            "sign",
+            "--scheme",
+            "cavage",
+            "--url",
+            URL,
+            "--key-id",
+            "k",
+            "--secret-b64",
+            "not*base64",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode != 0 and "not*base64" not in r.stdout + r.stderr

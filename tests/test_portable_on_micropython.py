@@ -9,8 +9,7 @@ import pytest
 import unixport
 
 MODULES = sorted(
-    os.path.basename(p)[:-3]
-    for p in glob.glob(os.path.join(unixport.ROOT, "tests", "portable", "test_*.py"))
+    os.path.basename(p)[:-3] for p in glob.glob(os.path.join(unixport.ROOT, "tests", "portable", "test_*.py"))
 )
 
 
@@ -18,7 +17,8 @@ MODULES = sorted(
 def test_portable_module_passes_on_micropython(module, portable_env):
     result = unixport.run(
         [os.path.join(unixport.ROOT, "tests", "portable", "mprunner.py"), module],
-        unixport.portable_path(), env=portable_env,
+        unixport.portable_path(),
+        env=portable_env,
     )
     out = result.stdout + result.stderr
     summary = re.search(r"^(\d+) passed, (\d+) failed, (\d+) skipped$", result.stdout, re.M)

@@ -14,14 +14,12 @@ from botocore.credentials import Credentials
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import unixport
 import sigv4
+import unixport
 
 HOST = "dynamodb.eu-west-1.amazonaws.com"
 TEXT = st.text(
-    alphabet=st.sampled_from(
-        list("abcXYZ019-_.~ !$&'()*+,;=:@/?#[]%\"<>\\^`{|}") + ["é", "ሴ", "€", "\U0001f600"]
-    ),
+    alphabet=st.sampled_from(list("abcXYZ019-_.~ !$&'()*+,;=:@/?#[]%\"<>\\^`{|}") + ["é", "ሴ", "€", "\U0001f600"]),
     max_size=8,
 )
 SEGMENT = st.one_of(
@@ -32,20 +30,29 @@ SEGMENT = st.one_of(
 PATH = st.lists(SEGMENT, max_size=6).map(lambda segs: "/" + "/".join(segs))
 PAIR = st.tuples(TEXT, st.one_of(st.none(), TEXT))
 QUERY = st.lists(PAIR, max_size=5).map(
-    lambda pairs: "&".join(
-        quote(k, safe="-_.~") + ("" if v is None else "=" + quote(v, safe="-_.~"))
-        for k, v in pairs
-    )
+    lambda pairs: "&".join(quote(k, safe="-_.~") + ("" if v is None else "=" + quote(v, safe="-_.~")) for k, v in pairs)
 )
 NAME = st.one_of(
     st.sampled_from(
-        ["Content-Type", "X-Amz-Target", "my-header", "My-Header", "User-Agent", "Connection",
-         "Expect", "Transfer-Encoding", "X-Amzn-Trace-Id", "traceparent", "Content-Length"]
+        [
+            "Content-Type",
+            "X-Amz-Target",
+            "my-header",
+            "My-Header",
+            "User-Agent",
+            "Connection",
+            "Expect",
+            "Transfer-Encoding",
+            "X-Amzn-Trace-Id",
+            "traceparent",
+            "Content-Length",
+        ]
     ),
-    st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-",
-            min_size=1, max_size=12).filter(
-        lambda n: n.lower() not in ("authorization", "x-amz-date", "x-amz-security-token", "date",
-                                    "host", "x-amz-content-sha256")
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-", min_size=1, max_size=12).filter(
+        lambda n: (
+            n.lower()
+            not in ("authorization", "x-amz-date", "x-amz-security-token", "date", "host", "x-amz-content-sha256")
+        )
     ),
 )
 VALUE = st.one_of(
@@ -61,8 +68,16 @@ INSTANT = st.datetimes(min_value=datetime.datetime(2000, 1, 1), max_value=dateti
 def requests(draw):
     headers = [("Host", HOST)] + draw(HEADERS)
     if draw(st.booleans()):
-        headers.append(("X-Amz-Content-SHA256", draw(st.sampled_from(
-            ["UNSIGNED-PAYLOAD", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"]))))
+        headers.append(
+            (
+                "X-Amz-Content-SHA256",
+                draw(
+                    st.sampled_from(
+                        ["UNSIGNED-PAYLOAD", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"]
+                    )
+                ),
+            )
+        )
     return {
         "method": draw(st.sampled_from(["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "get"])),
         "path": draw(PATH),
@@ -70,8 +85,9 @@ def requests(draw):
         "headers": draw(st.permutations(headers)),
         "body": hexlify(draw(st.one_of(st.just(b""), st.binary(max_size=300)))).decode(),
         "access_key": draw(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", min_size=16, max_size=20)),
-        "secret_key": draw(st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E),
-                                   min_size=1, max_size=40)),
+        "secret_key": draw(
+            st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=40)
+        ),
         "region": draw(st.sampled_from(["us-east-1", "eu-west-1", "ap-southeast-2", "cn-north-1"])),
         "service": draw(st.sampled_from(["dynamodb", "service", "execute-api", "iot"])),
         "amz_date": draw(INSTANT).strftime("%Y%m%dT%H%M%SZ"),
@@ -93,23 +109,39 @@ def botocore_authorization(case):
 
 def our_headers(case):
     return sigv4.sign(
-        case["method"], case["path"], case["query"], case["headers"], bytes.fromhex(case["body"]),
-        case["access_key"], case["secret_key"], case["region"], case["service"], case["amz_date"],
+        case["method"],
+        case["path"],
+        case["query"],
+        case["headers"],
+        bytes.fromhex(case["body"]),
+        case["access_key"],
+        case["secret_key"],
+        case["region"],
+        case["service"],
+        case["amz_date"],
         session_token=case["token"],
     )
 
 
 def our_signer(case):
     """The prepared signer the DynamoDB client uses: must give what sign() gives."""
-    return sigv4.Signer(case["method"], case["path"], case["query"], case["headers"], case["access_key"],
-                        case["secret_key"], case["region"], case["service"], case["token"])
+    return sigv4.Signer(
+        case["method"],
+        case["path"],
+        case["query"],
+        case["headers"],
+        case["access_key"],
+        case["secret_key"],
+        case["region"],
+        case["service"],
+        case["token"],
+    )
 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(requests())
 def test_cpython_signer_agrees_with_botocore(case):
-    ours = dict((n, v) for n, v in our_headers(case) if n in ("Authorization", "X-Amz-Date",
-                                                              "X-Amz-Security-Token"))
+    ours = dict((n, v) for n, v in our_headers(case) if n in ("Authorization", "X-Amz-Date", "X-Amz-Security-Token"))
     assert ours["Authorization"] == botocore_authorization(case)
     assert ours["X-Amz-Date"] == case["amz_date"]
     assert ours.get("X-Amz-Security-Token") == case["token"]

@@ -22,8 +22,13 @@ def run(args, path, env=None, timeout=120, **kw):
     full_env["PROJECT_ROOT"] = ROOT
     full_env.update(env or {})
     return subprocess.run(
-        [executable()] + list(args), env=full_env, capture_output=True, text=True,
-        timeout=timeout, cwd=ROOT, **kw,
+        [executable()] + list(args),
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        **kw,
     )
 
 

@@ -41,10 +41,15 @@ import sigv4  # noqa: E402
 
 BENCH = os.path.join(ROOT, "tools", "bench")
 FIRMWARE = os.path.join(ROOT, "firmware")
-BODY = (b'{"TableName":"readings","Item":{"deviceId":{"S":"device-1"},"seq":{"N":"1"},"ts":{"N":"1795412909"},'
-        b'"load1":{"N":"0.12"},"mem_free_kb":{"N":"24197456"},"sim_temp_c":{"N":"23.94"}}}')
-HEADERS = [("Host", "dynamodb.eu-west-1.amazonaws.com"), ("Content-Type", "application/x-amz-json-1.0"),
-           ("X-Amz-Target", "DynamoDB_20120810.PutItem")]
+BODY = (
+    b'{"TableName":"readings","Item":{"deviceId":{"S":"device-1"},"seq":{"N":"1"},"ts":{"N":"1795412909"},'
+    b'"load1":{"N":"0.12"},"mem_free_kb":{"N":"24197456"},"sim_temp_c":{"N":"23.94"}}}'
+)
+HEADERS = [
+    ("Host", "dynamodb.eu-west-1.amazonaws.com"),
+    ("Content-Type", "application/x-amz-json-1.0"),
+    ("X-Amz-Target", "DynamoDB_20120810.PutItem"),
+]
 KEY_ID, SECRET, DATE = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20261123T054101Z"
 
 
@@ -70,8 +75,12 @@ def cpython_signing(rounds=15, n=2000):
         signer.sign(BODY, DATE)
 
     def botocore():
-        request = AWSRequest(method="POST", url="https://dynamodb.eu-west-1.amazonaws.com/", data=BODY,
-                             headers={"Content-Type": HEADERS[1][1], "X-Amz-Target": HEADERS[2][1]})
+        request = AWSRequest(
+            method="POST",
+            url="https://dynamodb.eu-west-1.amazonaws.com/",
+            data=BODY,
+            headers={"Content-Type": HEADERS[1][1], "X-Amz-Target": HEADERS[2][1]},
+        )
         auth.add_auth(request)
 
     def per_call(fn):
@@ -114,15 +123,26 @@ class Site:
         if self.proxy:
             self.proxy.stop()
         pki = os.path.join(self.workdir, "pki")
-        self.proxy = ChaosProxy(self.ddb.port, None, os.path.join(pki, "server.pem"),
-                                os.path.join(pki, "server.key"), credentials=self.ddb.device_key).start()
+        self.proxy = ChaosProxy(
+            self.ddb.port,
+            None,
+            os.path.join(pki, "server.pem"),
+            os.path.join(pki, "server.key"),
+            credentials=self.ddb.device_key,
+        ).start()
         return self.proxy
 
     def config(self, name, readings, interval_s=0, extra=""):
         folder = os.path.join(self.workdir, name)
         shutil.rmtree(folder, ignore_errors=True)
-        self.ddb.write_config(folder, device_id=name, readings=readings, interval_s=interval_s,
-                              host="localhost:%d" % self.proxy.port, extra=extra)
+        self.ddb.write_config(
+            folder,
+            device_id=name,
+            readings=readings,
+            interval_s=interval_s,
+            host="localhost:%d" % self.proxy.port,
+            extra=extra,
+        )
         return folder
 
     def stop(self):
@@ -134,13 +154,19 @@ class Site:
 def run_firmware(folder, code_path, heap=None, timeout=600):
     t0 = time.perf_counter()
     # run in the device's folder, as a board does (from ROOT, -m would import config/ as a package)
-    r = mp(["-m", "main"] if code_path != FIRMWARE else [os.path.join(FIRMWARE, "main.py")],
-           [folder, code_path], heap=heap, timeout=timeout, cwd=folder)
+    r = mp(
+        ["-m", "main"] if code_path != FIRMWARE else [os.path.join(FIRMWARE, "main.py")],
+        [folder, code_path],
+        heap=heap,
+        timeout=timeout,
+        cwd=folder,
+    )
     return r, time.perf_counter() - t0
 
 
 def smallest_heap(site, mpy_dir, readings=60):
     """Bisect -X heapsize (KB) for a firmware run from .mpy files that delivers `readings`."""
+
     def ok(kb):
         site.fresh_proxy()
         folder = site.config("heap-%d" % kb, readings)
@@ -187,8 +213,13 @@ def main():
         proxy = site.fresh_proxy()
         folder = site.config("seed", args.seed_readings)
         seed = last_json(mp([os.path.join(BENCH, "seed_client_mp.py"), str(args.seed_readings)], [folder, FIRMWARE]))
-        figures["seed"] = {"readings": args.seed_readings, "seconds": seed["seconds"],
-                           "handshakes": proxy.connections, "bytes_in": proxy.bytes_in, "bytes_out": proxy.bytes_out}
+        figures["seed"] = {
+            "readings": args.seed_readings,
+            "seconds": seed["seconds"],
+            "handshakes": proxy.connections,
+            "bytes_in": proxy.bytes_in,
+            "bytes_out": proxy.bytes_out,
+        }
 
         print("bench: the firmware, %d readings ..." % args.readings, flush=True)
         proxy = site.fresh_proxy()
@@ -196,22 +227,31 @@ def main():
         r, seconds = run_firmware(folder, FIRMWARE)
         if r.returncode != 0:
             raise RuntimeError("firmware failed: " + r.stdout[-2000:])
-        figures["ours"] = {"readings": args.readings, "seconds": seconds, "handshakes": proxy.connections,
-                           "bytes_in": proxy.bytes_in, "bytes_out": proxy.bytes_out}
+        figures["ours"] = {
+            "readings": args.readings,
+            "seconds": seconds,
+            "handshakes": proxy.connections,
+            "bytes_in": proxy.bytes_in,
+            "bytes_out": proxy.bytes_out,
+        }
 
         print("bench: end-to-end latency ...", flush=True)
         site.fresh_proxy()
         folder = site.config("latency", 300, interval_s=0.05)
         r, _ = run_firmware(folder, FIRMWARE)
         lat = sorted(int(x) for x in re.findall(r"latency_ms=(\d+)", r.stdout))
-        figures["latency_ms"] = {"n": len(lat), "median": statistics.median(lat),
-                                 "p99": lat[min(len(lat) - 1, int(len(lat) * 0.99))]}
+        figures["latency_ms"] = {
+            "n": len(lat),
+            "median": statistics.median(lat),
+            "p99": lat[min(len(lat) - 1, int(len(lat) * 0.99))],
+        }
 
         print("bench: heap per delivered reading ...", flush=True)
         site.fresh_proxy()
         folder = site.config("heap-reading", 0)
         figures["heap_per_reading"] = last_json(
-            mp([os.path.join(BENCH, "delivery_heap_mp.py"), "25"], [folder, FIRMWARE], heap="4M"))["heap_per_reading"]
+            mp([os.path.join(BENCH, "delivery_heap_mp.py"), "25"], [folder, FIRMWARE], heap="4M")
+        )["heap_per_reading"]
 
         print("bench: smallest heap for the firmware from .mpy ...", flush=True)
         figures["min_heap_kb"] = smallest_heap(site, mpy_dir)
@@ -232,42 +272,112 @@ def print_table(f):
     ours_rps = ours["readings"] / ours["seconds"]
     hs_per_1000 = ours["handshakes"] * 1000 / ours["readings"]
     rows = [
-        row("1. sign PutItem, MicroPython vs botocore on CPython (us)", "%.1f" % m["sign_us"],
-            "%.1f" % f["botocore_sign_us"], "%.2f" % (m["sign_us"] / f["botocore_sign_us"]), "<= 1.0",
-            m["sign_us"] <= f["botocore_sign_us"]),
-        row("1. sign PutItem, CPython vs botocore (us; ratio = botocore/ours)", "%.1f" % f["cpython_sign_us"],
-            "%.1f" % f["botocore_sign_us"], "%.1fx" % (f["botocore_sign_us"] / f["cpython_sign_us"]), ">= 3x",
-            f["botocore_sign_us"] >= 3 * f["cpython_sign_us"]),
-        row("2. sign vs SHA-256 floor, MicroPython (us)", "%.1f" % m["sign_us"], "%.1f" % m["floor_us"],
-            "%.2f" % m["sign_over_floor"], "<= 3", m["sign_over_floor"] <= 3),
+        row(
+            "1. sign PutItem, MicroPython vs botocore on CPython (us)",
+            "%.1f" % m["sign_us"],
+            "%.1f" % f["botocore_sign_us"],
+            "%.2f" % (m["sign_us"] / f["botocore_sign_us"]),
+            "<= 1.0",
+            m["sign_us"] <= f["botocore_sign_us"],
+        ),
+        row(
+            "1. sign PutItem, CPython vs botocore (us; ratio = botocore/ours)",
+            "%.1f" % f["cpython_sign_us"],
+            "%.1f" % f["botocore_sign_us"],
+            "%.1fx" % (f["botocore_sign_us"] / f["cpython_sign_us"]),
+            ">= 3x",
+            f["botocore_sign_us"] >= 3 * f["cpython_sign_us"],
+        ),
+        row(
+            "2. sign vs SHA-256 floor, MicroPython (us)",
+            "%.1f" % m["sign_us"],
+            "%.1f" % m["floor_us"],
+            "%.2f" % m["sign_over_floor"],
+            "<= 3",
+            m["sign_over_floor"] <= 3,
+        ),
         row("   generic sigv4.sign(), MicroPython (us)", "%.1f" % m["generic_sign_us"], "", "", "", None),
-        row("3. heap per signed request, MicroPython (bytes)", "%d" % m["heap_per_sign"], "", "", "<= 4096",
-            m["heap_per_sign"] <= 4096),
+        row(
+            "3. heap per signed request, MicroPython (bytes)",
+            "%d" % m["heap_per_sign"],
+            "",
+            "",
+            "<= 4096",
+            m["heap_per_sign"] <= 4096,
+        ),
         row("3. heap per delivered reading, MicroPython (bytes)", "%d" % f["heap_per_reading"], "", "", "", None),
-        row("3. smallest -X heapsize for the firmware from .mpy", "%sK" % f["min_heap_kb"], "", "", "32K",
-            f["min_heap_kb"] is not None and f["min_heap_kb"] <= 32),
-        row("4. flash: firmware as .mpy (bytes; peer = .py source)", "%d" % sum(f["mpy"].values()),
-            "%d" % f["py_bytes"], "%.2f" % (sum(f["mpy"].values()) / f["py_bytes"]), "", None),
-        row("5. delivery, readings per second (peer = seed-style client)", "%.0f" % ours_rps, "%.1f" % seed_rps,
-            "%.0fx" % (ours_rps / seed_rps), ">= 25x", ours_rps >= 25 * seed_rps),
-        row("5. HTTP bytes sent per reading", "%.0f" % (ours["bytes_in"] / ours["readings"]),
-            "%.0f" % (seed["bytes_in"] / seed["readings"]), "%.2f" % ((ours["bytes_in"] / ours["readings"]) / (seed["bytes_in"] / seed["readings"])), "", None),
-        row("5. HTTP bytes received per reading", "%.0f" % (ours["bytes_out"] / ours["readings"]),
-            "%.0f" % (seed["bytes_out"] / seed["readings"]), "%.2f" % ((ours["bytes_out"] / ours["readings"]) / (seed["bytes_out"] / seed["readings"])), "", None),
-        row("5. TLS handshakes per 1000 readings", "%.1f" % hs_per_1000,
-            "%.0f" % (seed["handshakes"] * 1000 / seed["readings"]), "", "<= 1", hs_per_1000 <= 1),
-        row("6. reading taken -> acknowledged, median / p99 (ms)",
-            "%d / %d" % (f["latency_ms"]["median"], f["latency_ms"]["p99"]), "", "", "", None),
+        row(
+            "3. smallest -X heapsize for the firmware from .mpy",
+            "%sK" % f["min_heap_kb"],
+            "",
+            "",
+            "32K",
+            f["min_heap_kb"] is not None and f["min_heap_kb"] <= 32,
+        ),
+        row(
+            "4. flash: firmware as .mpy (bytes; peer = .py source)",
+            "%d" % sum(f["mpy"].values()),
+            "%d" % f["py_bytes"],
+            "%.2f" % (sum(f["mpy"].values()) / f["py_bytes"]),
+            "",
+            None,
+        ),
+        row(
+            "5. delivery, readings per second (peer = seed-style client)",
+            "%.0f" % ours_rps,
+            "%.1f" % seed_rps,
+            "%.0fx" % (ours_rps / seed_rps),
+            ">= 25x",
+            ours_rps >= 25 * seed_rps,
+        ),
+        row(
+            "5. HTTP bytes sent per reading",
+            "%.0f" % (ours["bytes_in"] / ours["readings"]),
+            "%.0f" % (seed["bytes_in"] / seed["readings"]),
+            "%.2f" % ((ours["bytes_in"] / ours["readings"]) / (seed["bytes_in"] / seed["readings"])),
+            "",
+            None,
+        ),
+        row(
+            "5. HTTP bytes received per reading",
+            "%.0f" % (ours["bytes_out"] / ours["readings"]),
+            "%.0f" % (seed["bytes_out"] / seed["readings"]),
+            "%.2f" % ((ours["bytes_out"] / ours["readings"]) / (seed["bytes_out"] / seed["readings"])),
+            "",
+            None,
+        ),
+        row(
+            "5. TLS handshakes per 1000 readings",
+            "%.1f" % hs_per_1000,
+            "%.0f" % (seed["handshakes"] * 1000 / seed["readings"]),
+            "",
+            "<= 1",
+            hs_per_1000 <= 1,
+        ),
+        row(
+            "6. reading taken -> acknowledged, median / p99 (ms)",
+            "%d / %d" % (f["latency_ms"]["median"], f["latency_ms"]["p99"]),
+            "",
+            "",
+            "",
+            None,
+        ),
     ]
     widths = [max(len(r[i]) for r in rows + [("figure", "ours", "peer", "ratio", "target", "met")]) for i in range(6)]
-    line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
+
+    def line(r):
+        return "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
+
     print()
     print("figures of this machine (%s, %d cores), medians" % (os.uname().machine, os.cpu_count()))
     print(line(("figure", "ours", "peer", "ratio", "target", "met")))
     for r in rows:
         print(line(r))
     print()
-    print("flash per module (.mpy bytes): " + ", ".join("%s %d" % kv for kv in sorted(f["mpy"].items(), key=lambda kv: -kv[1])))
+    print(
+        "flash per module (.mpy bytes): "
+        + ", ".join("%s %d" % kv for kv in sorted(f["mpy"].items(), key=lambda kv: -kv[1]))
+    )
 
 
 if __name__ == "__main__":

@@ -18,10 +18,25 @@ def make_ca(folder, name="ca", common_name="IoT SigV4 Local Test CA"):
     os.makedirs(folder, exist_ok=True)
     key, pem, der = (os.path.join(folder, name + ext) for ext in (".key", ".pem", ".der"))
     _openssl(
-        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", key, "-out", pem, "-days", "3650", "-subj", "/CN=" + common_name,
-        "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        key,
+        "-out",
+        pem,
+        "-days",
+        "3650",
+        "-subj",
+        "/CN=" + common_name,
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
     )
     _openssl("x509", "-in", pem, "-outform", "DER", "-out", der)
     return pem, der, key
@@ -38,12 +53,35 @@ def make_server_cert(folder, ca_pem, ca_key, name="server", hosts=("localhost", 
             "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n" % sans
         )
     _openssl(
-        "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", key, "-out", csr, "-subj", "/CN=" + hosts[0],
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        key,
+        "-out",
+        csr,
+        "-subj",
+        "/CN=" + hosts[0],
     )
     _openssl(
-        "x509", "-req", "-in", csr, "-CA", ca_pem, "-CAkey", ca_key, "-CAcreateserial",
-        "-out", pem, "-days", "825", "-extfile", ext,
+        "x509",
+        "-req",
+        "-in",
+        csr,
+        "-CA",
+        ca_pem,
+        "-CAkey",
+        ca_key,
+        "-CAcreateserial",
+        "-out",
+        pem,
+        "-days",
+        "825",
+        "-extfile",
+        ext,
     )
     os.remove(csr)
     os.remove(ext)
@@ -57,10 +95,37 @@ def make_client_cert(folder, ca_pem, ca_key, name="device", common_name="device-
     der, key_der = os.path.join(folder, name + ".der"), os.path.join(folder, name + ".key.der")
     with open(ext, "w") as f:
         f.write("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n")
-    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-             "-keyout", key, "-out", csr, "-subj", "/CN=" + common_name)
-    _openssl("x509", "-req", "-in", csr, "-CA", ca_pem, "-CAkey", ca_key, "-CAcreateserial",
-             "-out", pem, "-days", "825", "-extfile", ext)
+    _openssl(
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        key,
+        "-out",
+        csr,
+        "-subj",
+        "/CN=" + common_name,
+    )
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        csr,
+        "-CA",
+        ca_pem,
+        "-CAkey",
+        ca_key,
+        "-CAcreateserial",
+        "-out",
+        pem,
+        "-days",
+        "825",
+        "-extfile",
+        ext,
+    )
     _openssl("x509", "-in", pem, "-outform", "DER", "-out", der)
     _openssl("pkey", "-in", key, "-outform", "DER", "-out", key_der)
     os.remove(csr)

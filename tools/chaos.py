@@ -27,8 +27,12 @@ def start_firmware(config_folder, skew_s, log):
     env = dict(os.environ, MICROPYPATH=":".join([config_folder, os.path.join(ROOT, "firmware"), ".frozen"]))
     if skew_s:
         env["UNIX_CLOCK_SKEW_S"] = str(skew_s)
-    return subprocess.Popen([micropython_executable(), os.path.join(ROOT, "firmware", "main.py")],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [micropython_executable(), os.path.join(ROOT, "firmware", "main.py")],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def chaos(readings, faults, kills, skew_s, workdir, seed=None, interval_s=0.01, timeout_s=1800, out=print):
@@ -37,16 +41,30 @@ def chaos(readings, faults, kills, skew_s, workdir, seed=None, interval_s=0.01, 
     ddb = LocalDynamoDB(workdir).start().provision()
     proxy = None
     try:
-        proxy = ChaosProxy(ddb.port, ddb.ca_pem, os.path.join(workdir, "pki", "server.pem"),
-                           os.path.join(workdir, "pki", "server.key"), fault_rate=faults,
-                           seed=rand.random(), client_timeout_s=2, credentials=ddb.device_key,
-                           region=ddb.region).start()
+        proxy = ChaosProxy(
+            ddb.port,
+            ddb.ca_pem,
+            os.path.join(workdir, "pki", "server.pem"),
+            os.path.join(workdir, "pki", "server.key"),
+            fault_rate=faults,
+            seed=rand.random(),
+            client_timeout_s=2,
+            credentials=ddb.device_key,
+            region=ddb.region,
+        ).start()
         folder = os.path.join(workdir, "device")
-        ddb.write_config(folder, device_id=DEVICE, readings=readings, interval_s=interval_s,
-                         host="localhost:%d" % proxy.port,
-                         extra="HTTP_TIMEOUT_S = 2\nDELIVERY_TIMEOUT_S = 600\n")
-        out("chaos: %d readings through %s, faults %.0f%%, %d kills, device clock %+ds"
-            % (readings, "localhost:%d" % proxy.port, faults * 100, kills, skew_s))
+        ddb.write_config(
+            folder,
+            device_id=DEVICE,
+            readings=readings,
+            interval_s=interval_s,
+            host="localhost:%d" % proxy.port,
+            extra="HTTP_TIMEOUT_S = 2\nDELIVERY_TIMEOUT_S = 600\n",
+        )
+        out(
+            "chaos: %d readings through %s, faults %.0f%%, %d kills, device clock %+ds"
+            % (readings, "localhost:%d" % proxy.port, faults * 100, kills, skew_s)
+        )
         # kills spread over the time the readings take, each at a random moment
         kill_gap_s = max(0.3, readings * interval_s / (kills + 1))
         log_path = os.path.join(workdir, "firmware.log")
@@ -92,10 +110,14 @@ def chaos(readings, faults, kills, skew_s, workdir, seed=None, interval_s=0.01, 
             "faults": dict(proxy.faults),
             "missing": missing[:20],
         }
-        out("taken %(taken)d  delivered %(delivered)d  lost %(lost)d  duplicated %(duplicated)d  "
-            "dropped %(dropped)d  dead-lettered %(dead_lettered)d  retries %(retries)d" % result)
-        out("firmware runs %(runs)d (%(kills)d killed with SIGKILL), last exit %(exit_code)s, %(seconds)ss; "
-            "%(requests)d requests over %(connections)d TLS connections" % result)
+        out(
+            "taken %(taken)d  delivered %(delivered)d  lost %(lost)d  duplicated %(duplicated)d  "
+            "dropped %(dropped)d  dead-lettered %(dead_lettered)d  retries %(retries)d" % result
+        )
+        out(
+            "firmware runs %(runs)d (%(kills)d killed with SIGKILL), last exit %(exit_code)s, %(seconds)ss; "
+            "%(requests)d requests over %(connections)d TLS connections" % result
+        )
         out("faults injected: " + ", ".join("%s %d" % kv for kv in sorted(result["faults"].items())))
         if missing:
             out("missing seqs (first 20): %s" % missing[:20])

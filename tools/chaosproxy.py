@@ -36,8 +36,17 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-KINDS = ("reset_before", "reset_during", "http_500", "http_503", "throttle", "partial_batch",
-         "delay", "truncate", "bad_crc")
+KINDS = (
+    "reset_before",
+    "reset_during",
+    "http_500",
+    "http_503",
+    "throttle",
+    "partial_batch",
+    "delay",
+    "truncate",
+    "bad_crc",
+)
 SKEW_LIMIT_S = 300
 DDB = "com.amazonaws.dynamodb.v20120810#"
 
@@ -48,8 +57,19 @@ def _aws_error(status, code, message, prefix=DDB):
 
 
 class ChaosProxy:
-    def __init__(self, upstream_port, upstream_ca_pem, cert, key, fault_rate=0.0, seed=None,
-                 client_timeout_s=2, credentials=None, region="us-east-1", upstream_host="localhost"):
+    def __init__(
+        self,
+        upstream_port,
+        upstream_ca_pem,
+        cert,
+        key,
+        fault_rate=0.0,
+        seed=None,
+        client_timeout_s=2,
+        credentials=None,
+        region="us-east-1",
+        upstream_host="localhost",
+    ):
         self.upstream = (upstream_host, upstream_port)
         # upstream_ca_pem None: the upstream speaks plain HTTP on this machine (make bench)
         self.upstream_ctx = ssl.create_default_context(cafile=upstream_ca_pem) if upstream_ca_pem else None

@@ -31,9 +31,13 @@ def read_der(path):
 
 def add_connection_args(parser, with_ca=True):
     parser.add_argument("--endpoint", help="https://host[:port] (default: https://dynamodb.<region>.amazonaws.com)")
-    parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1")
+    parser.add_argument(
+        "--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    )
     if with_ca:
-        parser.add_argument("--ca", help="CA certificate (PEM or DER) that verifies the endpoint; default: the system's")
+        parser.add_argument(
+            "--ca", help="CA certificate (PEM or DER) that verifies the endpoint; default: the system's"
+        )
     parser.add_argument("--timeout", type=float, default=30)
 
 

@@ -63,8 +63,17 @@ def sign(args):
     secret = httpsign.unb64(secret_b64, "the secret")
     if args.scheme == "cybersource":
         out = [h for h in headers if h[0].lower() not in ("host", "date", "digest", "signature")]
-        out += httpsign.sign_cybersource(method, authority, target, body, args.merchant_id or "", args.key_id,
-                                         secret_b64, date=args.date, legacy=args.legacy)
+        out += httpsign.sign_cybersource(
+            method,
+            authority,
+            target,
+            body,
+            args.merchant_id or "",
+            args.key_id,
+            secret_b64,
+            date=args.date,
+            legacy=args.legacy,
+        )
         if not args.merchant_id:
             raise SystemExit("cybersource needs --merchant-id")
     else:
@@ -87,8 +96,19 @@ def sign(args):
             if body or method in ("POST", "PUT", "PATCH"):
                 out.append(("Content-Digest", httpsign.content_digest(body)))
             names = [n for n in (args.names or RFC9421_DEFAULT).split() if n.startswith("@") or _has(out, n)]
-            out += httpsign.sign_rfc9421(method, args.url, out, names, args.key_id, secret, label=args.label,
-                                         created=args.created, expires=args.expires, nonce=args.nonce, tag=args.tag)
+            out += httpsign.sign_rfc9421(
+                method,
+                args.url,
+                out,
+                names,
+                args.key_id,
+                secret,
+                label=args.label,
+                created=args.created,
+                expires=args.expires,
+                nonce=args.nonce,
+                tag=args.tag,
+            )
     if args.curl:
         parts = ["curl", "-X", method, args.url]
         for name, value in out:
@@ -114,13 +134,26 @@ def verify(args):
         if args.scheme == "cybersource":
             p = httpsign.verify_cybersource(method, target, headers, secret_b64, body, max_age_s=args.max_age)
         elif args.scheme == "cavage":
-            p = httpsign.verify_cavage(method, target, headers, httpsign.unb64(secret_b64, "the secret"),
-                                       required=(args.required or "(request-target)").split(),
-                                       max_age_s=args.max_age, body=body)
+            p = httpsign.verify_cavage(
+                method,
+                target,
+                headers,
+                httpsign.unb64(secret_b64, "the secret"),
+                required=(args.required or "(request-target)").split(),
+                max_age_s=args.max_age,
+                body=body,
+            )
         else:
-            p = httpsign.verify_rfc9421(method, args.url, headers, httpsign.unb64(secret_b64, "the secret"),
-                                        label=args.label, required=(args.required or "").split(),
-                                        max_age_s=args.max_age, body=body)
+            p = httpsign.verify_rfc9421(
+                method,
+                args.url,
+                headers,
+                httpsign.unb64(secret_b64, "the secret"),
+                label=args.label,
+                required=(args.required or "").split(),
+                max_age_s=args.max_age,
+                body=body,
+            )
     except httpsign.SignatureError as e:
         print("does not verify: %s" % e)
         return 1

@@ -56,13 +56,18 @@ class LocalIotCredentialsProvider:
             self.refused += 1
             return 404, {"message": "Role alias does not exist"}
         sts = self.ddb.client("sts", self.ddb.provider_key)
-        assumed = sts.assume_role(RoleArn=self.ddb.device_role_arn, RoleSessionName=thing_name or "device",
-                                  DurationSeconds=max(900, self.lifetime_s))["Credentials"]
+        assumed = sts.assume_role(
+            RoleArn=self.ddb.device_role_arn,
+            RoleSessionName=thing_name or "device",
+            DurationSeconds=max(900, self.lifetime_s),
+        )["Credentials"]
         expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=self.lifetime_s)
         self.issued.append((thing_name, assumed["AccessKeyId"]))
-        return 200, {"credentials": {
-            "accessKeyId": assumed["AccessKeyId"],
-            "secretAccessKey": assumed["SecretAccessKey"],
-            "sessionToken": assumed["SessionToken"],
-            "expiration": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }}
+        return 200, {
+            "credentials": {
+                "accessKeyId": assumed["AccessKeyId"],
+                "secretAccessKey": assumed["SecretAccessKey"],
+                "sessionToken": assumed["SessionToken"],
+                "expiration": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+        }

@@ -48,7 +48,7 @@ def write(client, table, batch, report, retries=8):
             left = client.batch_write_raw(table, [item for _, item in pending])
         except dynamodb.DynamoDBError as e:
             if e.retryable:
-                time.sleep(min(2.0, 0.05 * 2 ** attempt))
+                time.sleep(min(2.0, 0.05 * 2**attempt))
                 continue
             if len(pending) == 1:
                 report(pending[0][0], str(e))
@@ -56,13 +56,13 @@ def write(client, table, batch, report, retries=8):
             # one item spoils the batch: find it by writing them one at a time
             return sum(write(client, table, [one], report) for one in pending) + len(batch) - len(pending)
         except httpclient.HttpError:
-            time.sleep(min(2.0, 0.05 * 2 ** attempt))
+            time.sleep(min(2.0, 0.05 * 2**attempt))
             continue
         if not left:
             return len(batch)
         left_json = set(json.dumps(item, sort_keys=True) for item in left)
         pending = [(n, item) for n, item in pending if json.dumps(json.loads(item), sort_keys=True) in left_json]
-        time.sleep(min(2.0, 0.05 * 2 ** attempt))
+        time.sleep(min(2.0, 0.05 * 2**attempt))
     for n, _ in pending:
         report(n, "still unprocessed after %d attempts" % retries)
     return len(batch) - len(pending)

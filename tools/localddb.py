@@ -80,7 +80,10 @@ class LocalDynamoDB:
         tls_args = ["-c", os.path.join(pki, "server.pem"), "-k", os.path.join(pki, "server.key")] if self.tls else []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)] + tls_args,
-            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
             preexec_fn=_die_with_parent,
         )
         self._wait_ready()
@@ -111,16 +114,19 @@ class LocalDynamoDB:
     def client(self, service, key=None):
         key = key or ("AKIAIOSFODNN7SETUP00", "setup-does-not-sign-before-auth-is-on0000")
         return boto3.client(
-            service, endpoint_url=self.endpoint, region_name=self.region, verify=self.ca_pem if self.tls else None,
-            aws_access_key_id=key[0], aws_secret_access_key=key[1],
+            service,
+            endpoint_url=self.endpoint,
+            region_name=self.region,
+            verify=self.ca_pem if self.tls else None,
+            aws_access_key_id=key[0],
+            aws_secret_access_key=key[1],
         )
 
     def _user(self, iam, name, actions):
         iam.create_user(UserName=name)
         # moto checks DynamoDB actions against resource "*" only, so a policy naming the table's
         # ARN (what the README advises on AWS) would deny everything here.
-        policy = {"Version": "2012-10-17",
-                  "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}
+        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}
         iam.put_user_policy(UserName=name, PolicyName=name + "-dynamodb", PolicyDocument=json.dumps(policy))
         key = iam.create_access_key(UserName=name)["AccessKey"]
         return key["AccessKeyId"], key["SecretAccessKey"]
@@ -132,12 +138,18 @@ class LocalDynamoDB:
         if iot:
             self.provider_key = self._user(iam, "iot-provider", ["sts:AssumeRole"])
             provider_arn = iam.get_user(UserName="iot-provider")["User"]["Arn"]
-            trust = {"Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Principal": {"AWS": provider_arn}, "Action": "sts:AssumeRole"}]}
+            trust = {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"AWS": provider_arn}, "Action": "sts:AssumeRole"}],
+            }
             role = iam.create_role(RoleName="device-role", AssumeRolePolicyDocument=json.dumps(trust))
             self.device_role_arn = role["Role"]["Arn"]
-            write = {"Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Action": ["dynamodb:PutItem", "dynamodb:BatchWriteItem"], "Resource": "*"}]}
+            write = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": ["dynamodb:PutItem", "dynamodb:BatchWriteItem"], "Resource": "*"}
+                ],
+            }
             iam.put_role_policy(RoleName="device-role", PolicyName="device-writes", PolicyDocument=json.dumps(write))
         self.device_key = self._user(iam, "device", ["dynamodb:PutItem", "dynamodb:BatchWriteItem"])
         self.reader_key = self._user(
@@ -147,20 +159,33 @@ class LocalDynamoDB:
         ddb = self.client("dynamodb")
         ddb.create_table(
             TableName=self.table,
-            KeySchema=[{"AttributeName": "deviceId", "KeyType": "HASH"},
-                       {"AttributeName": "seq", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": "deviceId", "AttributeType": "S"},
-                                  {"AttributeName": "seq", "AttributeType": "N"}],
+            KeySchema=[{"AttributeName": "deviceId", "KeyType": "HASH"}, {"AttributeName": "seq", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "deviceId", "AttributeType": "S"},
+                {"AttributeName": "seq", "AttributeType": "N"},
+            ],
             BillingMode="PAY_PER_REQUEST",
         )
         ctx = ssl.create_default_context(cafile=self.ca_pem)
-        req = urllib.request.Request(self.endpoint + "/moto-api/reset-auth", data=b"0", method="POST",
-                                     headers={"Content-Type": "text/plain"})
+        req = urllib.request.Request(
+            self.endpoint + "/moto-api/reset-auth", data=b"0", method="POST", headers={"Content-Type": "text/plain"}
+        )
         urllib.request.urlopen(req, context=ctx, timeout=10).read()
         return self
 
-    def write_config(self, folder, device_id="device-1", readings=0, interval_s=2, state_dir=None,
-                     secret_key=None, access_key=None, ca_der=None, host=None, extra=""):
+    def write_config(
+        self,
+        folder,
+        device_id="device-1",
+        readings=0,
+        interval_s=2,
+        state_dir=None,
+        secret_key=None,
+        access_key=None,
+        ca_der=None,
+        host=None,
+        extra="",
+    ):
         """A config.py for the firmware in `folder`; keyword arguments override what is right."""
         os.makedirs(folder, exist_ok=True)
         values = {
@@ -190,8 +215,12 @@ class LocalDynamoDB:
         items, start = [], None
         while True:
             kw = {"ExclusiveStartKey": start} if start else {}
-            page = ddb.query(TableName=self.table, KeyConditionExpression="deviceId = :d",
-                             ExpressionAttributeValues={":d": {"S": device_id}}, **kw)
+            page = ddb.query(
+                TableName=self.table,
+                KeyConditionExpression="deviceId = :d",
+                ExpressionAttributeValues={":d": {"S": device_id}},
+                **kw,
+            )
             items += page["Items"]
             start = page.get("LastEvaluatedKey")
             if not start:
@@ -203,8 +232,15 @@ def run_firmware(config_folder, stdout=None, timeout=None):
     config.py are relative to it."""
     path = ":".join([os.path.abspath(config_folder), os.path.join(ROOT, "firmware"), ".frozen"])
     env = dict(os.environ, MICROPYPATH=path)
-    return subprocess.run([micropython_executable(), os.path.join(ROOT, "firmware", "main.py")], cwd=config_folder,
-                          env=env, stdout=stdout, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    return subprocess.run(
+        [micropython_executable(), os.path.join(ROOT, "firmware", "main.py")],
+        cwd=config_folder,
+        env=env,
+        stdout=stdout,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def _summary(ddb, device_id):
@@ -213,7 +249,12 @@ def _summary(ddb, device_id):
         return "table check: no items for %s" % device_id
     gaps = len(seqs) != seqs[-1] - seqs[0] + 1
     return "table check (boto3 Query): %d items for %s, seq %d..%d%s" % (
-        len(seqs), device_id, seqs[0], seqs[-1], ", with gaps" if gaps else "")
+        len(seqs),
+        device_id,
+        seqs[0],
+        seqs[-1],
+        ", with gaps" if gaps else "",
+    )
 
 
 def main():
@@ -235,11 +276,17 @@ def main():
         shutil.rmtree(os.path.join(config_folder, "state"), ignore_errors=True)
         interval = int(args.interval) if args.interval == int(args.interval) else args.interval
         ddb.write_config(config_folder, readings=args.readings, interval_s=interval)
-        print("local DynamoDB: %s, table %s, signature checking on; config in %s"
-              % (ddb.endpoint, ddb.table, config_folder), flush=True)
+        print(
+            "local DynamoDB: %s, table %s, signature checking on; config in %s"
+            % (ddb.endpoint, ddb.table, config_folder),
+            flush=True,
+        )
         if args.command == "serve":
-            print("run the firmware with: make unix CONFIG=%s   (Ctrl-C here stops the server)"
-                  % os.path.relpath(config_folder), flush=True)
+            print(
+                "run the firmware with: make unix CONFIG=%s   (Ctrl-C here stops the server)"
+                % os.path.relpath(config_folder),
+                flush=True,
+            )
             ddb.proc.wait()
             return 1
         try:

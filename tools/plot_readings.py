@@ -20,12 +20,12 @@ def query(client, table, device, first_seq=None, last_seq=None, since=None, unti
     if first_seq is not None or last_seq is not None:
         cond += " AND seq BETWEEN :a AND :b"
         values[":a"] = {"N": str(first_seq or 0)}
-        values[":b"] = {"N": str(last_seq if last_seq is not None else 2 ** 53)}
+        values[":b"] = {"N": str(last_seq if last_seq is not None else 2**53)}
     request = {"TableName": table, "KeyConditionExpression": cond, "ExpressionAttributeValues": values}
     if since is not None or until is not None:
         request["FilterExpression"] = "ts BETWEEN :s AND :u"
         request["ExpressionAttributeValues"][":s"] = {"N": str(int(since or 0))}
-        request["ExpressionAttributeValues"][":u"] = {"N": str(int(until if until is not None else 2 ** 53))}
+        request["ExpressionAttributeValues"][":u"] = {"N": str(int(until if until is not None else 2**53))}
     items = []
     while True:
         page = client.call("Query", request)
@@ -91,7 +91,9 @@ def main(argv=None):
     hostclient.add_connection_args(parser)
     args = parser.parse_args(argv)
     client = hostclient.client_from_args(args)
-    items = query(client, args.table, args.device, args.first_seq, args.last_seq, _instant(args.since), _instant(args.until))
+    items = query(
+        client, args.table, args.device, args.first_seq, args.last_seq, _instant(args.since), _instant(args.until)
+    )
     client.conn.close()
     if not items:
         print("no readings of %s in that range" % args.device)
@@ -99,8 +101,10 @@ def main(argv=None):
     data = series(items)
     draw(args.device, data, args.out)
     seqs = [int(i["seq"]["N"]) for i in items]
-    print("%s: %d readings (seq %d..%d), %d values plotted to %s" % (args.device, len(items), min(seqs), max(seqs),
-                                                                  len(data), args.out))
+    print(
+        "%s: %d readings (seq %d..%d), %d values plotted to %s"
+        % (args.device, len(items), min(seqs), max(seqs), len(data), args.out)
+    )
     return 0
 
 

@@ -29,13 +29,21 @@ def write_file(path, data, private=False):
 def create_table(args):
     client = hostclient.client_from_args(args)
     try:
-        client.call("CreateTable", {
-            "TableName": args.table,
-            "KeySchema": [{"AttributeName": "deviceId", "KeyType": "HASH"}, {"AttributeName": "seq", "KeyType": "RANGE"}],
-            "AttributeDefinitions": [{"AttributeName": "deviceId", "AttributeType": "S"},
-                                     {"AttributeName": "seq", "AttributeType": "N"}],
-            "BillingMode": "PAY_PER_REQUEST",
-        })
+        client.call(
+            "CreateTable",
+            {
+                "TableName": args.table,
+                "KeySchema": [
+                    {"AttributeName": "deviceId", "KeyType": "HASH"},
+                    {"AttributeName": "seq", "KeyType": "RANGE"},
+                ],
+                "AttributeDefinitions": [
+                    {"AttributeName": "deviceId", "AttributeType": "S"},
+                    {"AttributeName": "seq", "AttributeType": "N"},
+                ],
+                "BillingMode": "PAY_PER_REQUEST",
+            },
+        )
         print("table %s created" % args.table)
     except dynamodb.DynamoDBError as e:
         if e.code != "ResourceInUseException":
@@ -75,21 +83,37 @@ def main(argv=None):
                 raise SystemExit("--iot needs --%s" % name.replace("_", "-"))
         write_file(os.path.join(args.folder, "device.der"), hostclient.read_der(args.cert))
         write_file(os.path.join(args.folder, "device.key.der"), hostclient.read_der(args.key), private=True)
-        lines += ['CREDENTIALS = "iot"', "IOT_CREDENTIALS_HOST = %r" % args.iot_host,
-                  "IOT_ROLE_ALIAS = %r" % args.role_alias, "IOT_THING_NAME = %r" % (args.thing_name or args.device_id),
-                  'DEVICE_CERT_FILE = "device.der"', 'DEVICE_KEY_FILE = "device.key.der"']
+        lines += [
+            'CREDENTIALS = "iot"',
+            "IOT_CREDENTIALS_HOST = %r" % args.iot_host,
+            "IOT_ROLE_ALIAS = %r" % args.role_alias,
+            "IOT_THING_NAME = %r" % (args.thing_name or args.device_id),
+            'DEVICE_CERT_FILE = "device.der"',
+            'DEVICE_KEY_FILE = "device.key.der"',
+        ]
     else:
         key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
         if not key or not secret:
             raise SystemExit("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the device (or use --iot)")
-        lines += ["AWS_ACCESS_KEY = %r" % key, "AWS_SECRET_KEY = %r" % secret,
-                  "AWS_SESSION_TOKEN = %r" % os.environ.get("AWS_SESSION_TOKEN")]
-    lines += ["AWS_REGION = %r" % args.region, "AWS_HOST = %r" % args.host, "AWS_DYNAMODB_TABLE = %r" % args.table,
-              'CA_FILE = "ca.der"', "DEVICE_ID = %r" % args.device_id,
-              "INTERVAL_S = %r" % (int(args.interval) if args.interval == int(args.interval) else args.interval),
-              "READINGS = %d" % args.readings, 'STATE_DIR = "state"']
+        lines += [
+            "AWS_ACCESS_KEY = %r" % key,
+            "AWS_SECRET_KEY = %r" % secret,
+            "AWS_SESSION_TOKEN = %r" % os.environ.get("AWS_SESSION_TOKEN"),
+        ]
+    lines += [
+        "AWS_REGION = %r" % args.region,
+        "AWS_HOST = %r" % args.host,
+        "AWS_DYNAMODB_TABLE = %r" % args.table,
+        'CA_FILE = "ca.der"',
+        "DEVICE_ID = %r" % args.device_id,
+        "INTERVAL_S = %r" % (int(args.interval) if args.interval == int(args.interval) else args.interval),
+        "READINGS = %d" % args.readings,
+        'STATE_DIR = "state"',
+    ]
     write_file(os.path.join(args.folder, "config.py"), ("\n".join(lines) + "\n").encode(), private=True)
-    print("config for %s written to %s (%s credentials)" % (args.device_id, args.folder, "IoT" if args.iot else "static"))
+    print(
+        "config for %s written to %s (%s credentials)" % (args.device_id, args.folder, "IoT" if args.iot else "static")
+    )
     if args.create_table:
         create_table(args)
     return 0

@@ -14,8 +14,11 @@ def run(c):
         if op == "sign_cavage":
             return {"value": httpsign.sign_cavage(c["method"], c["target"], headers, "k1", key, c["names"])}
         if op == "sign_rfc9421":
-            return {"headers": httpsign.sign_rfc9421(c["method"], c["url"], headers, c["components"], "k1", key,
-                                                     created=c["created"])}
+            return {
+                "headers": httpsign.sign_rfc9421(
+                    c["method"], c["url"], headers, c["components"], "k1", key, created=c["created"]
+                )
+            }
         if op == "verify_cavage":
             httpsign.verify_cavage(c["method"], c["target"], headers, key, required=(), max_age_s=None)
         elif op == "verify_rfc9421":

@@ -10,11 +10,28 @@ with open(sys.argv[1]) as f:
     cases = json.load(f)
 for c in cases:
     out = sigv4.sign(
-        c["method"], c["path"], c["query"], [tuple(h) for h in c["headers"]],
-        unhexlify(c["body"]), c["access_key"], c["secret_key"], c["region"], c["service"],
-        c["amz_date"], session_token=c["token"],
+        c["method"],
+        c["path"],
+        c["query"],
+        [tuple(h) for h in c["headers"]],
+        unhexlify(c["body"]),
+        c["access_key"],
+        c["secret_key"],
+        c["region"],
+        c["service"],
+        c["amz_date"],
+        session_token=c["token"],
     )
     print([v for n, v in out if n == "Authorization"][0])
-    fast = sigv4.Signer(c["method"], c["path"], c["query"], [tuple(h) for h in c["headers"]], c["access_key"],
-                        c["secret_key"], c["region"], c["service"], c["token"])
+    fast = sigv4.Signer(
+        c["method"],
+        c["path"],
+        c["query"],
+        [tuple(h) for h in c["headers"]],
+        c["access_key"],
+        c["secret_key"],
+        c["region"],
+        c["service"],
+        c["token"],
+    )
     print([v for n, v in fast.sign(unhexlify(c["body"]), c["amz_date"]) if n == "Authorization"][0])

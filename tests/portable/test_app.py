@@ -25,10 +25,14 @@ class Broken(Sensor):
 
 
 def test_every_working_sensor_reports_and_reserved_or_bad_values_are_left_out():
-    values = app.read_sensors([
-        Fixed({"a": 1}), Broken(), Fixed({"b": 2.5, "seq": 99, "a": 7}),
-        Fixed({"c": float("nan"), "d": float("inf"), "e": -3}),
-    ])
+    values = app.read_sensors(
+        [
+            Fixed({"a": 1}),
+            Broken(),
+            Fixed({"b": 2.5, "seq": 99, "a": 7}),
+            Fixed({"c": float("nan"), "d": float("inf"), "e": -3}),
+        ]
+    )
     assert values == {"a": 1, "b": 2.5, "e": -3}
 
 
@@ -39,10 +43,18 @@ class _Client:
 def test_payload_is_the_item_with_seq_and_dropped_as_each_sink_sends_it():
     make = app.reading_payload(dynamodb.Sink(_Client(), "t"), "dev", 1795412461, {"t": 21.5})
     assert json.loads(make(7, 0)) == {
-        "deviceId": {"S": "dev"}, "seq": {"N": "7"}, "ts": {"N": "1795412461"}, "t": {"N": "21.5"}}
+        "deviceId": {"S": "dev"},
+        "seq": {"N": "7"},
+        "ts": {"N": "1795412461"},
+        "t": {"N": "21.5"},
+    }
     assert json.loads(make(8, 3))["dropped"] == {"N": "3"}
-    plain = app.reading_payload(httpsink.Sink(None, "https://h/r", "rfc9421", "k", "c2VjcmV0LXNlY3JldC1zZWNyZXQ=", None, None),
-                                "dev", 1795412461, {"t": 21.5})
+    plain = app.reading_payload(
+        httpsink.Sink(None, "https://h/r", "rfc9421", "k", "c2VjcmV0LXNlY3JldC1zZWNyZXQ=", None, None),
+        "dev",
+        1795412461,
+        {"t": 21.5},
+    )
     assert json.loads(plain(9, 2)) == {"deviceId": "dev", "seq": 9, "ts": 1795412461, "t": 21.5, "dropped": 2}
 
 

@@ -43,9 +43,15 @@ class Conn:
 
 
 def answer(key, expires_at, date=NOW, status=200):
-    doc = {"credentials": {"accessKeyId": key, "secretAccessKey": "s" * 40, "sessionToken": "tok-" + key,
-                           "expiration": "2026-11-23T%02d:%02d:%02dZ" % ((expires_at % 86400) // 3600,
-                                                                        (expires_at % 3600) // 60, expires_at % 60)}}
+    doc = {
+        "credentials": {
+            "accessKeyId": key,
+            "secretAccessKey": "s" * 40,
+            "sessionToken": "tok-" + key,
+            "expiration": "2026-11-23T%02d:%02d:%02dZ"
+            % ((expires_at % 86400) // 3600, (expires_at % 3600) // 60, expires_at % 60),
+        }
+    }
     return Response(status, "OK", [("date", http_date(date))], json.dumps(doc).encode())
 
 

@@ -147,7 +147,9 @@ def test_transient_failures_back_off_exponentially():
 
 
 def test_clock_skew_is_corrected_from_the_date_header_and_kept():
-    skewed = DynamoDBError("InvalidSignatureException", "Signature expired: 20261123T074101Z is now later than ...", 400)
+    skewed = DynamoDBError(
+        "InvalidSignatureException", "Signature expired: 20261123T074101Z is now later than ...", 400
+    )
     skewed.date = http_date(NOW)
     dl, client, sp, board = setup("dl-clock", 1, script=[skewed])
     board.epoch = NOW + 7200  # the device runs two hours ahead

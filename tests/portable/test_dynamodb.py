@@ -30,25 +30,44 @@ def test_nan_and_infinities_are_refused_naming_the_attribute():
 
 
 def test_json_error_with_type_prefix():
-    e = error_from_response(400, b'{"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException","message":"Requested resource not found"}')
+    e = error_from_response(
+        400,
+        b'{"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException",'
+        b'"message":"Requested resource not found"}',
+    )
     assert (e.code, e.status, e.retryable) == ("ResourceNotFoundException", 400, False)
     assert str(e) == "ResourceNotFoundException (HTTP 400): Requested resource not found"
 
 
 def test_moto_xml_error():
-    body = (b'<?xml version="1.0" encoding="utf-8"?>\n<ErrorResponse><Errors><Error><Code>SignatureDoesNotMatch'
-            b'</Code><Message>The request signature we calculated does not match</Message></Error></Errors></ErrorResponse>')
+    body = (
+        b'<?xml version="1.0" encoding="utf-8"?>\n<ErrorResponse><Errors><Error><Code>SignatureDoesNotMatch'
+        b"</Code><Message>The request signature we calculated does not match</Message></Error></Errors></ErrorResponse>"
+    )
     e = error_from_response(403, body)
-    assert (e.code, e.message, e.retryable) == ("SignatureDoesNotMatch", "The request signature we calculated does not match", False)
+    assert (e.code, e.message, e.retryable) == (
+        "SignatureDoesNotMatch",
+        "The request signature we calculated does not match",
+        False,
+    )
 
 
 def test_retry_classification():
-    for code in ("ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
-                 "TransactionInProgressException"):
+    for code in (
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "TransactionInProgressException",
+    ):
         body = ('{"__type":"com.amazonaws.dynamodb.v20120810#%s","message":"m"}' % code).encode()
         assert error_from_response(400, body).retryable, code
-    for code in ("ValidationException", "UnrecognizedClientException", "AccessDeniedException",
-                 "InvalidSignatureException", "ResourceNotFoundException"):
+    for code in (
+        "ValidationException",
+        "UnrecognizedClientException",
+        "AccessDeniedException",
+        "InvalidSignatureException",
+        "ResourceNotFoundException",
+    ):
         body = ('{"__type":"com.amazonaws.dynamodb.v20120810#%s","message":"m"}' % code).encode()
         assert not error_from_response(400, body).retryable, code
     assert error_from_response(500, b"").retryable
@@ -89,10 +108,14 @@ def test_put_item_sends_a_signed_json_request():
     assert names["X-Amz-Target"] == "DynamoDB_20120810.PutItem"
     assert names["X-Amz-Date"] == "20150830T123600Z"
     auth = names["Authorization"]
-    assert auth.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/eu-west-1/dynamodb/aws4_request, "
-                           "SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=")
-    assert json.loads(body) == {"TableName": "readings",
-                                "Item": {"deviceId": {"S": "d1"}, "seq": {"N": "3"}, "temp": {"N": "21.5"}}}
+    assert auth.startswith(
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/eu-west-1/dynamodb/aws4_request, "
+        "SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature="
+    )
+    assert json.loads(body) == {
+        "TableName": "readings",
+        "Item": {"deviceId": {"S": "d1"}, "seq": {"N": "3"}, "temp": {"N": "21.5"}},
+    }
     assert SECRET not in repr(headers)
 
 

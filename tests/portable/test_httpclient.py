@@ -4,7 +4,12 @@ import json
 import os
 
 from httpclient import (
-    Connection, ConnectError, HttpTimeout, ProtocolError, ResponseTooLarge, TlsError,
+    ConnectError,
+    Connection,
+    HttpTimeout,
+    ProtocolError,
+    ResponseTooLarge,
+    TlsError,
 )
 from portable import raises, read_bytes, skip
 

@@ -13,7 +13,10 @@ B2_HEADERS = [
     ("Host", "example.com"),
     ("Date", "Tue, 20 Apr 2021 02:07:55 GMT"),
     ("Content-Type", "application/json"),
-    ("Content-Digest", "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:"),
+    (
+        "Content-Digest",
+        "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:",
+    ),
     ("Content-Length", "18"),
 ]
 B15_KEY = a2b_base64("uzvJfB4u3N0Jy4T7NZ75MDVcr8zSTInedJtkgcu46YW4XByzNJjxBdtjUkdJPBtbmHhIDi6pcl8jsasjlTMtDQ==")
@@ -22,10 +25,21 @@ KEY = b"a shared secret of some length, 32+"
 
 
 def test_rfc9421_b25_hmac_sha256_vector():
-    out = httpsign.sign_rfc9421("POST", B2_URL, B2_HEADERS, ["date", "@authority", "content-type"],
-                                "test-shared-secret", B15_KEY, label="sig-b25", created=B25_CREATED)
+    out = httpsign.sign_rfc9421(
+        "POST",
+        B2_URL,
+        B2_HEADERS,
+        ["date", "@authority", "content-type"],
+        "test-shared-secret",
+        B15_KEY,
+        label="sig-b25",
+        created=B25_CREATED,
+    )
     assert out == [
-        ("Signature-Input", 'sig-b25=("date" "@authority" "content-type");created=1618884473;keyid="test-shared-secret"'),
+        (
+            "Signature-Input",
+            'sig-b25=("date" "@authority" "content-type");created=1618884473;keyid="test-shared-secret"',
+        ),
         ("Signature", "sig-b25=:pxcQw6G3AjtMBQjwo8XzkZf/bws5LelbaMk5rGIGtE8=:"),
     ]
     p = httpsign.verify_rfc9421("POST", B2_URL, B2_HEADERS + out, B15_KEY, now=B25_CREATED + 10)
@@ -37,7 +51,8 @@ def test_rfc9421_b2_content_digest_sha512():
     httpsign.check_content_digest(B2_HEADERS[3][1], B2_BODY)
     raises(SignatureError, httpsign.check_content_digest, B2_HEADERS[3][1], B2_BODY + b" ")
     assert httpsign.content_digest(b"hello", ("sha-256", "sha-512")).startswith(
-        "sha-256=:LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=:, sha-512=:")
+        "sha-256=:LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=:, sha-512=:"
+    )
 
 
 def test_rfc9421_derived_components():
@@ -53,27 +68,49 @@ def test_rfc9421_derived_components():
 
 
 def _signed_9421(**kw):
-    headers = [("Host", "api.example"), ("Content-Type", "application/json"),
-               ("Content-Digest", httpsign.content_digest(B2_BODY))]
+    headers = [
+        ("Host", "api.example"),
+        ("Content-Type", "application/json"),
+        ("Content-Digest", httpsign.content_digest(B2_BODY)),
+    ]
     args = dict(created=1000, key_id="k1")
     args.update(kw)
     return headers + httpsign.sign_rfc9421(
-        "POST", "https://api.example/r?a=1", headers, ["@method", "@target-uri", "content-digest", "content-type"],
-        args.pop("key_id"), KEY, **args)
+        "POST",
+        "https://api.example/r?a=1",
+        headers,
+        ["@method", "@target-uri", "content-digest", "content-type"],
+        args.pop("key_id"),
+        KEY,
+        **args,
+    )
 
 
 def test_rfc9421_round_trip_with_every_parameter():
     h = _signed_9421(expires=1300, nonce="n-1", tag="app", alg="hmac-sha256", label="reading")
-    assert 'reading=("@method" "@target-uri" "content-digest" "content-type");created=1000;expires=1300;nonce="n-1";alg="hmac-sha256";keyid="k1";tag="app"' in [v for n, v in h]
-    p = httpsign.verify_rfc9421("POST", "https://api.example/r?a=1", h, {"k1": KEY}.get, now=1100,
-                                body=B2_BODY, tag="app", required=("@method", "content-digest"))
+    assert (
+        'reading=("@method" "@target-uri" "content-digest" "content-type");created=1000;expires=1300;'
+        'nonce="n-1";alg="hmac-sha256";keyid="k1";tag="app"' in [v for n, v in h]
+    )
+    p = httpsign.verify_rfc9421(
+        "POST",
+        "https://api.example/r?a=1",
+        h,
+        {"k1": KEY}.get,
+        now=1100,
+        body=B2_BODY,
+        tag="app",
+        required=("@method", "content-digest"),
+    )
     assert p["nonce"] == "n-1" and p["components"][0] == "@method"
 
 
 def test_rfc9421_refusals():
     url = "https://api.example/r?a=1"
     good = _signed_9421()
-    verify = lambda h, **kw: httpsign.verify_rfc9421("POST", kw.pop("url", url), h, kw.pop("key", KEY), now=kw.pop("now", 1010), **kw)
+    verify = lambda h, **kw: httpsign.verify_rfc9421(
+        "POST", kw.pop("url", url), h, kw.pop("key", KEY), now=kw.pop("now", 1010), **kw
+    )
     verify(good)
     cases = (
         (dict(url="https://api.example/r?a=2"), good, "does not match"),
@@ -91,13 +128,13 @@ def test_rfc9421_refusals():
         assert expect in msg, (kw, msg)
     tweak = lambda name, old, new: [(n, v.replace(old, new) if n == name else v) for n, v in good]
     bad_headers = (
-        (tweak("Signature-Input", ";created=1000", ";created=1000;alg=\"rsa-pss-sha512\""), "unknown algorithm"),
+        (tweak("Signature-Input", ";created=1000", ';created=1000;alg="rsa-pss-sha512"'), "unknown algorithm"),
         (tweak("Signature-Input", ";created=1000", ";created=1000;created=1001"), "given twice"),
-        (tweak("Signature-Input", ";created=1000", ";created=1000;color=\"red\""), "unknown signature parameter"),
+        (tweak("Signature-Input", ";created=1000", ';created=1000;color="red"'), "unknown signature parameter"),
         (tweak("Signature-Input", '"@method"', '"@method";req'), "component parameters"),
         (tweak("Signature-Input", '"content-type"', '"@method"'), "covered twice"),
         (tweak("Signature-Input", "sig1=", "sig1=sig2=("), "malformed"),
-        (tweak("Signature-Input", ";created=1000", ";created=\"1000\""), "wrong type"),
+        (tweak("Signature-Input", ";created=1000", ';created="1000"'), "wrong type"),
         (tweak("Signature", "sig1=:", "sig1=:!"), "malformed"),
         (tweak("Signature-Input", ";created=1000", ""), "no created time"),
         (tweak("Content-Type", "json", "xml"), "does not match"),
@@ -115,7 +152,7 @@ def test_rfc9421_one_byte_changed_anywhere_fails():
     for i, (name, value) in enumerate(good):
         for j in range(len(value)):
             bad = list(good)
-            bad[i] = (name, value[:j] + chr(ord(value[j]) ^ 1) + value[j + 1:])
+            bad[i] = (name, value[:j] + chr(ord(value[j]) ^ 1) + value[j + 1 :])
             try:
                 httpsign.verify_rfc9421("POST", "https://api.example/r?a=1", bad, KEY, now=1010, body=B2_BODY)
             except SignatureError:
@@ -136,25 +173,37 @@ def _same_signature(a, b):
         return False
 
 
-CAVAGE_HEADERS = [("Host", "example.org"), ("Date", "Sun, 05 Jan 2014 21:31:40 GMT"),
-                  ("Content-Type", "application/json"), ("X-Rep", "a"), ("x-rep", " b ")]
+CAVAGE_HEADERS = [
+    ("Host", "example.org"),
+    ("Date", "Sun, 05 Jan 2014 21:31:40 GMT"),
+    ("Content-Type", "application/json"),
+    ("X-Rep", "a"),
+    ("x-rep", " b "),
+]
 CAVAGE_NOW = 1388957500  # 2014-01-05T21:31:40Z
 
 
 def test_cavage_signing_string():
-    text = httpsign.cavage_signing_string("POST", "/foo?param=value&pet=dog", CAVAGE_HEADERS,
-                                          ["(request-target)", "host", "date", "x-rep"])
-    assert text == (b"(request-target): post /foo?param=value&pet=dog\nhost: example.org\n"
-                    b"date: Sun, 05 Jan 2014 21:31:40 GMT\nx-rep: a, b")
+    text = httpsign.cavage_signing_string(
+        "POST", "/foo?param=value&pet=dog", CAVAGE_HEADERS, ["(request-target)", "host", "date", "x-rep"]
+    )
+    assert text == (
+        b"(request-target): post /foo?param=value&pet=dog\nhost: example.org\n"
+        b"date: Sun, 05 Jan 2014 21:31:40 GMT\nx-rep: a, b"
+    )
 
 
 def test_cavage_round_trip_as_signature_and_authorization():
     names = ["(request-target)", "host", "date", "content-type"]
     params = httpsign.sign_cavage("POST", "/foo?a=1", CAVAGE_HEADERS, "key-1", KEY, names)
-    assert params.startswith('keyId="key-1",algorithm="hmac-sha256",headers="(request-target) host date content-type",signature="')
+    assert params.startswith(
+        'keyId="key-1",algorithm="hmac-sha256",headers="(request-target) host date content-type",signature="'
+    )
     for authorization in (False, True):
         headers = CAVAGE_HEADERS + [httpsign.cavage_header(params, authorization)]
-        p = httpsign.verify_cavage("POST", "/foo?a=1", headers, KEY, required=("(request-target)", "date"), now=CAVAGE_NOW + 5)
+        p = httpsign.verify_cavage(
+            "POST", "/foo?a=1", headers, KEY, required=("(request-target)", "date"), now=CAVAGE_NOW + 5
+        )
         assert p["keyid"] == "key-1"
 
 
@@ -172,8 +221,9 @@ def test_cavage_hs2019_created_and_expires():
 def test_cavage_refusals():
     params = httpsign.sign_cavage("POST", "/p", CAVAGE_HEADERS, "k", KEY, ["(request-target)", "date", "host"])
     good = CAVAGE_HEADERS + [("Signature", params)]
-    verify = lambda h, **kw: httpsign.verify_cavage(kw.pop("method", "POST"), kw.pop("target", "/p"), h,
-                                                    kw.pop("key", KEY), now=kw.pop("now", CAVAGE_NOW), **kw)
+    verify = lambda h, **kw: httpsign.verify_cavage(
+        kw.pop("method", "POST"), kw.pop("target", "/p"), h, kw.pop("key", KEY), now=kw.pop("now", CAVAGE_NOW), **kw
+    )
     verify(good)
     swap = lambda old, new: CAVAGE_HEADERS + [("Signature", params.replace(old, new))]
     cases = (
@@ -186,7 +236,7 @@ def test_cavage_refusals():
         (good, dict(required=("(request-target)", "digest")), "required but not signed"),
         (swap('algorithm="hmac-sha256"', 'algorithm="rsa-sha256"'), {}, "unknown algorithm"),
         (swap('keyId="k",', 'keyId="k",keyId="j",'), {}, "given twice"),
-        (swap('keyId="k",', 'keyId=k,'), {}, "quoted"),
+        (swap('keyId="k",', "keyId=k,"), {}, "quoted"),
         (swap('headers="(request-target) date host"', 'headers="date date host"'), {}, "twice"),
         (swap('signature="', 'signature="!!'), {}, "base64"),
         (swap(",signature=", ",,signature="), {}, "malformed"),
@@ -203,19 +253,42 @@ def test_cybersource_post_and_get():
     secret = "c2VjcmV0LWtleS1vZi1hLW1lcmNoYW50LTEyMzQ1Ng=="
     date = "Thu, 18 Jul 2019 00:18:03 GMT"
     body = b'{"clientReferenceInformation":{"code":"TC50171_3"}}'
-    out = httpsign.sign_cybersource("POST", "apitest.cybersource.com", "/pts/v2/payments/", body,
-                                    "mymerchantid", "6d75ffad-ed36-4a6d-85af-5609185494f4", secret, date=date)
+    out = httpsign.sign_cybersource(
+        "POST",
+        "apitest.cybersource.com",
+        "/pts/v2/payments/",
+        body,
+        "mymerchantid",
+        "6d75ffad-ed36-4a6d-85af-5609185494f4",
+        secret,
+        date=date,
+    )
     names = [n for n, _ in out]
     assert names == ["Host", "Date", "Digest", "v-c-merchant-id", "Signature"]
     sig = dict(out)["Signature"]
-    assert sig.startswith('keyid="6d75ffad-ed36-4a6d-85af-5609185494f4", algorithm="HmacSHA256", '
-                          'headers="host date request-target digest v-c-merchant-id", signature="')
+    assert sig.startswith(
+        'keyid="6d75ffad-ed36-4a6d-85af-5609185494f4", algorithm="HmacSHA256", '
+        'headers="host date request-target digest v-c-merchant-id", signature="'
+    )
     assert dict(out)["Digest"].startswith("SHA-256=")
     now = 1563409083 + 10
     httpsign.verify_cybersource("POST", "/pts/v2/payments/", out, secret, body, now=now)
-    assert "Digest" in str(raises(SignatureError, httpsign.verify_cybersource, "POST", "/pts/v2/payments/", out, secret, body + b" ", now=now))
-    legacy = httpsign.sign_cybersource("GET", "apitest.cybersource.com", "/reporting/v3/reports", b"",
-                                       "mymerchantid", "kid", secret, date=date, legacy=True)
+    assert "Digest" in str(
+        raises(
+            SignatureError, httpsign.verify_cybersource, "POST", "/pts/v2/payments/", out, secret, body + b" ", now=now
+        )
+    )
+    legacy = httpsign.sign_cybersource(
+        "GET",
+        "apitest.cybersource.com",
+        "/reporting/v3/reports",
+        b"",
+        "mymerchantid",
+        "kid",
+        secret,
+        date=date,
+        legacy=True,
+    )
     assert 'headers="host date (request-target) v-c-merchant-id"' in dict(legacy)["Signature"]
     assert "Digest" not in dict(legacy)
     httpsign.verify_cybersource("GET", "/reporting/v3/reports", legacy, secret, now=now)

@@ -22,7 +22,10 @@ def test_every_code_is_classified():
         (ConnectError("refused"), retry.TRANSIENT),
         (HttpTimeout("slow"), retry.TRANSIENT),
         (ProtocolError("truncated"), retry.TRANSIENT),
-        (err("InvalidSignatureException", 400, "Signature expired: 20261123T034101Z is now earlier than ..."), retry.CLOCK_SKEW),
+        (
+            err("InvalidSignatureException", 400, "Signature expired: 20261123T034101Z is now earlier than ..."),
+            retry.CLOCK_SKEW,
+        ),
         (err("InvalidSignatureException", 400, "Signature not yet current: ..."), retry.CLOCK_SKEW),
         (err("RequestTimeTooSkewed", 403), retry.CLOCK_SKEW),
         (err("InvalidSignatureException", 400, "The request signature we calculated does not match"), retry.BLOCKED),
@@ -45,7 +48,7 @@ def test_backoff_is_full_jitter_under_a_capped_exponential():
     for policy in (retry.TRANSIENT_BACKOFF, retry.BLOCKED_BACKOFF):
         base, cap = policy
         for attempt in range(40):
-            ceiling = min(cap, base * 2 ** attempt)
+            ceiling = min(cap, base * 2**attempt)
             assert retry.backoff_ms(attempt, policy, 0) == 0
             assert retry.backoff_ms(attempt, policy, 0xFFFF) == ceiling
             for _ in range(20):

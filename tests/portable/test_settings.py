@@ -51,7 +51,11 @@ def _error(**over):
 
 def test_defaults():
     s = load(_good())
-    assert (s.host, s.port, s.AWS_HOST) == ("dynamodb.eu-west-1.amazonaws.com", None, "dynamodb.eu-west-1.amazonaws.com")
+    assert (s.host, s.port, s.AWS_HOST) == (
+        "dynamodb.eu-west-1.amazonaws.com",
+        None,
+        "dynamodb.eu-west-1.amazonaws.com",
+    )
     assert (s.INTERVAL_S, s.READINGS, s.STATE_DIR, s.USE_TLS) == (2, 0, "state", True)
     assert (s.DELIVERY_TIMEOUT_S, s.SPOOL_MAX_BYTES, s.HTTP_TIMEOUT_S) == (120, 256 * 1024, 10)
     assert s.ca_der[0] == 0x30
@@ -69,14 +73,29 @@ def test_each_required_field_missing_is_named():
 
 def test_malformed_fields_are_named():
     cases = (
-        ("AWS_REGION", "us_east_1"), ("AWS_REGION", "US-EAST-1"), ("AWS_REGION", 1),
-        ("AWS_HOST", "https://localhost"), ("AWS_HOST", "localhost:0"), ("AWS_HOST", "h:99999"),
-        ("AWS_DYNAMODB_TABLE", "ab"), ("AWS_DYNAMODB_TABLE", "has space"),
-        ("AWS_ACCESS_KEY", "AKIA-SHORT"), ("DEVICE_ID", ""), ("DEVICE_ID", "x" * 129),
-        ("INTERVAL_S", -1), ("INTERVAL_S", "2"), ("READINGS", 1.5), ("READINGS", True),
-        ("USE_TLS", "yes"), ("CA_FILE", "/nonexistent/ca.der"), ("AWS_SESSION_TOKEN", ""),
-        ("AWS_SECRET_KEY", "short"), ("AWS_SECRET_KEY", SECRET + "\n"),
-        ("SPOOL_MAX_BYTES", 1000), ("SPOOL_MAX_BYTES", 2.5e6), ("DELIVERY_TIMEOUT_S", 0),
+        ("AWS_REGION", "us_east_1"),
+        ("AWS_REGION", "US-EAST-1"),
+        ("AWS_REGION", 1),
+        ("AWS_HOST", "https://localhost"),
+        ("AWS_HOST", "localhost:0"),
+        ("AWS_HOST", "h:99999"),
+        ("AWS_DYNAMODB_TABLE", "ab"),
+        ("AWS_DYNAMODB_TABLE", "has space"),
+        ("AWS_ACCESS_KEY", "AKIA-SHORT"),
+        ("DEVICE_ID", ""),
+        ("DEVICE_ID", "x" * 129),
+        ("INTERVAL_S", -1),
+        ("INTERVAL_S", "2"),
+        ("READINGS", 1.5),
+        ("READINGS", True),
+        ("USE_TLS", "yes"),
+        ("CA_FILE", "/nonexistent/ca.der"),
+        ("AWS_SESSION_TOKEN", ""),
+        ("AWS_SECRET_KEY", "short"),
+        ("AWS_SECRET_KEY", SECRET + "\n"),
+        ("SPOOL_MAX_BYTES", 1000),
+        ("SPOOL_MAX_BYTES", 2.5e6),
+        ("DELIVERY_TIMEOUT_S", 0),
     )
     for name, value in cases:
         field, _ = _error(**{name: value})
@@ -84,8 +103,11 @@ def test_malformed_fields_are_named():
 
 
 def test_secret_values_are_never_echoed():
-    for name, value in (("AWS_SECRET_KEY", "short-secret"), ("AWS_SECRET_KEY", " " + SECRET),
-                        ("AWS_SESSION_TOKEN", " token-value-xyz ")):
+    for name, value in (
+        ("AWS_SECRET_KEY", "short-secret"),
+        ("AWS_SECRET_KEY", " " + SECRET),
+        ("AWS_SESSION_TOKEN", " token-value-xyz "),
+    ):
         _, msg = _error(**{name: value})
         assert value.strip() not in msg, msg
 
@@ -104,9 +126,15 @@ def test_plain_http_needs_no_ca():
 
 
 def _http(**over):
-    fields = {"SINK": "http", "HTTP_URL": "https://api.example.com:8443/readings?x=1", "HTTP_AUTH": "rfc9421",
-              "HTTP_KEY_ID": "k1", "HTTP_SECRET_B64": "c2VjcmV0LXNlY3JldC1zZWNyZXQ=", "CA_FILE": _der_path(),
-              "DEVICE_ID": "dev-1"}
+    fields = {
+        "SINK": "http",
+        "HTTP_URL": "https://api.example.com:8443/readings?x=1",
+        "HTTP_AUTH": "rfc9421",
+        "HTTP_KEY_ID": "k1",
+        "HTTP_SECRET_B64": "c2VjcmV0LXNlY3JldC1zZWNyZXQ=",
+        "CA_FILE": _der_path(),
+        "DEVICE_ID": "dev-1",
+    }
     fields.update(over)
     return Cfg(**{k: v for k, v in fields.items() if v is not _DROP})
 
@@ -123,9 +151,17 @@ def test_http_sink_needs_no_aws_fields():
 
 
 def test_http_sink_fields_are_checked():
-    for name, value in (("HTTP_URL", "ftp://x/y"), ("HTTP_URL", "https:///path"), ("HTTP_AUTH", "sigv4"),
-                        ("HTTP_KEY_ID", 'a"b'), ("HTTP_SECRET_B64", "not base64!"), ("HTTP_SECRET_B64", "c2hvcnQ="),
-                        ("SINK", "mqtt"), ("HTTP_URL", _DROP), ("CA_FILE", _DROP)):
+    for name, value in (
+        ("HTTP_URL", "ftp://x/y"),
+        ("HTTP_URL", "https:///path"),
+        ("HTTP_AUTH", "sigv4"),
+        ("HTTP_KEY_ID", 'a"b'),
+        ("HTTP_SECRET_B64", "not base64!"),
+        ("HTTP_SECRET_B64", "c2hvcnQ="),
+        ("SINK", "mqtt"),
+        ("HTTP_URL", _DROP),
+        ("CA_FILE", _DROP),
+    ):
         field, msg = _http_error(**{name: value})
         assert field == name, (name, value, field, msg)
     assert _http_error(HTTP_AUTH="cybersource")[0] == "HTTP_MERCHANT_ID"
@@ -135,12 +171,29 @@ def test_http_sink_fields_are_checked():
 
 def test_iot_credentials_need_the_provider_and_the_device_certificate():
     der = _der_path()
-    iot = dict(CREDENTIALS="iot", AWS_ACCESS_KEY=_DROP, AWS_SECRET_KEY=_DROP, IOT_CREDENTIALS_HOST="c1.credentials.iot.eu-west-1.amazonaws.com",
-               IOT_ROLE_ALIAS="sensor-role-alias", DEVICE_CERT_FILE=der, DEVICE_KEY_FILE=der)
+    iot = dict(
+        CREDENTIALS="iot",
+        AWS_ACCESS_KEY=_DROP,
+        AWS_SECRET_KEY=_DROP,
+        IOT_CREDENTIALS_HOST="c1.credentials.iot.eu-west-1.amazonaws.com",
+        IOT_ROLE_ALIAS="sensor-role-alias",
+        DEVICE_CERT_FILE=der,
+        DEVICE_KEY_FILE=der,
+    )
     s = load(_good(**iot))
-    assert (s.CREDENTIALS, s.iot_host, s.iot_port, s.IOT_THING_NAME) == ("iot", "c1.credentials.iot.eu-west-1.amazonaws.com", None, None)
-    for name, value in (("IOT_CREDENTIALS_HOST", _DROP), ("IOT_ROLE_ALIAS", "bad alias"), ("DEVICE_CERT_FILE", "/nope"),
-                        ("DEVICE_KEY_FILE", _DROP), ("CREDENTIALS", "sso")):
+    assert (s.CREDENTIALS, s.iot_host, s.iot_port, s.IOT_THING_NAME) == (
+        "iot",
+        "c1.credentials.iot.eu-west-1.amazonaws.com",
+        None,
+        None,
+    )
+    for name, value in (
+        ("IOT_CREDENTIALS_HOST", _DROP),
+        ("IOT_ROLE_ALIAS", "bad alias"),
+        ("DEVICE_CERT_FILE", "/nope"),
+        ("DEVICE_KEY_FILE", _DROP),
+        ("CREDENTIALS", "sso"),
+    ):
         over = dict(iot)
         over[name] = value
         assert _error(**over)[0] == name, (name, value)

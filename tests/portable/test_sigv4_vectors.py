@@ -5,8 +5,15 @@ from binascii import hexlify
 
 import sigv4
 from sigv4_vectors import (
-    ACCESS_KEY, AMZ_DATE, REGION, SECRET_KEY, SERVICE,
-    crt_case, crt_cases, legacy_case, legacy_cases,
+    ACCESS_KEY,
+    AMZ_DATE,
+    REGION,
+    SECRET_KEY,
+    SERVICE,
+    crt_case,
+    crt_cases,
+    legacy_case,
+    legacy_cases,
 )
 
 
@@ -16,10 +23,21 @@ def check(case):
     headers = list(headers)
     if case["sign_body"]:
         headers.append(("x-amz-content-sha256", hexlify(hashlib.sha256(body).digest()).decode()))
-    out = sigv4.sign(method, path, query, headers, body, ACCESS_KEY, SECRET_KEY, REGION,
-                     SERVICE, AMZ_DATE, session_token=case["token"], normalize=case["normalize"])
-    creq, _ = sigv4.canonical_request(method, path, query, out[:-1],
-                                      sigv4.payload_hash(out, body), case["normalize"])
+    out = sigv4.sign(
+        method,
+        path,
+        query,
+        headers,
+        body,
+        ACCESS_KEY,
+        SECRET_KEY,
+        REGION,
+        SERVICE,
+        AMZ_DATE,
+        session_token=case["token"],
+        normalize=case["normalize"],
+    )
+    creq, _ = sigv4.canonical_request(method, path, query, out[:-1], sigv4.payload_hash(out, body), case["normalize"])
     problems = []
     if creq.decode() != case["creq"]:
         problems.append("canonical request:\n%s\n--- expected:\n%s" % (creq.decode(), case["creq"]))

@@ -38,6 +38,13 @@ def test_http_date_both_ways():
 
 
 def test_malformed_http_dates_give_none():
-    for text in (None, "", "Mon, 23 Nov 2026 05:39:23", "Mon, 23 Foo 2026 05:39:23 GMT",
-                 "Mon, 23 Nov 2026 05:39 GMT", "Monday, 23-Nov-26 05:39:23 GMT", "Mon, xx Nov 2026 05:39:23 GMT"):
+    for text in (
+        None,
+        "",
+        "Mon, 23 Nov 2026 05:39:23",
+        "Mon, 23 Foo 2026 05:39:23 GMT",
+        "Mon, 23 Nov 2026 05:39 GMT",
+        "Monday, 23-Nov-26 05:39:23 GMT",
+        "Mon, xx Nov 2026 05:39:23 GMT",
+    ):
         assert parse_http_date(text) is None, text

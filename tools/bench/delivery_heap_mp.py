@@ -4,6 +4,7 @@ import gc
 import json
 import sys
 
+import board
 import config
 import httpclient
 from app import make_sink, reading_payload
@@ -11,8 +12,6 @@ from clock import Clock
 from delivery import Delivery
 from settings import load
 from spool import Spool
-
-import board
 
 s = load(config)
 b = board.current()

@@ -18,7 +18,9 @@ t0 = time.ticks_ms()
 for seq in range(1, n + 1):
     conn = httpclient.Connection(host, int(port), True, ca, 10)
     client = dynamodb.Client(conn, creds, config.AWS_REGION, config.AWS_HOST, utc.now)
-    client.put_item(config.AWS_DYNAMODB_TABLE, {"deviceId": config.DEVICE_ID, "seq": seq, "ts": int(utc.now()),
-                                               "load1": 0.12, "sim_temp_c": 21.5})
+    client.put_item(
+        config.AWS_DYNAMODB_TABLE,
+        {"deviceId": config.DEVICE_ID, "seq": seq, "ts": int(utc.now()), "load1": 0.12, "sim_temp_c": 21.5},
+    )
     conn.close()
 print(json.dumps({"seconds": time.ticks_diff(time.ticks_ms(), t0) / 1000}))
