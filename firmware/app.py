@@ -81,7 +81,9 @@ def run(config, board):
         print("config error: %s" % e)
         return 2
     board.network_up()
-    board.sync_time()
+    if not board.sync_time() and not board.time_is_set():
+        print("error: the clock was never set (NTP failed): refusing to sign requests dated 2000")
+        return 1
     try:
         spool = Spool(s.STATE_DIR, s.SPOOL_MAX_BYTES)
         clock = Clock(board, s.STATE_DIR)
@@ -136,6 +138,7 @@ def run(config, board):
                 due = board.ticks_ms()  # a slow send made us miss slots: keep the rhythm, no burst
             if delivery.wait_ms() == 0:
                 delivery.step()
+            board.feed_watchdog()  # the loop went round: readings and sends are not stuck
             if not taking and not delivery.has_work():
                 break
             if s.READINGS and delivery.stalled_ms() > s.DELIVERY_TIMEOUT_S * 1000:

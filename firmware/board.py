@@ -2,9 +2,13 @@
 import sys
 
 
-def current():
+def current(config=None):
     if sys.platform in ("linux", "darwin"):
         import board_unix
 
         return board_unix.Board()
+    if sys.platform == "esp32":
+        import board_esp32
+
+        return board_esp32.Board(config)
     raise RuntimeError("no board layer for platform %r yet" % sys.platform)

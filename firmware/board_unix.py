@@ -32,7 +32,13 @@ class Board:
         return True
 
     def sync_time(self):
-        pass  # the host's clock is kept by its OS
+        return True  # the host's clock is kept by its OS
+
+    def time_is_set(self):
+        return True
+
+    def feed_watchdog(self):
+        pass  # no watchdog: the OS supervises a process
 
     def time(self):
         """Unix epoch seconds, UTC (the unix port's epoch is already 1970)."""

@@ -14,7 +14,7 @@ def main():
     except Exception as e:  # a syntax or runtime error inside config.py
         print("config error: config.py cannot be loaded: %s: %s" % (type(e).__name__, e))
         return 2
-    return app.run(config, board.current())
+    return app.run(config, board.current(config))
 
 
 sys.exit(main())

@@ -6,7 +6,7 @@ import os
 from unixport import ROOT
 
 HARDWARE = {"machine", "network", "esp32", "ntptime", "esp", "rp2", "pyb"}
-BOARD_LAYER = ("board", "board_unix", "sensors_unix", "main")
+BOARD_LAYER = ("board", "board_unix", "board_esp32", "sensors_unix", "main")
 
 
 def imports(path):

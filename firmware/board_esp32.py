@@ -1,0 +1,160 @@
+# The ESP32 as a board: Wi-Fi station with reconnect and backoff, the clock set by NTP (the RTC
+# counts from 2000; utc.PORT_EPOCH turns that into Unix time), the watchdog, sleep, the chip's
+# unique id, flash storage and the status LED. Everything board-specific is here; the portable
+# modules only see the Board interface that board_unix.Board also has.
+import time
+from binascii import hexlify
+
+import machine
+import network
+import ntptime
+
+import utc
+
+CLOCK_VALID_FROM = 1704067200  # 2024-01-01: a clock earlier than this was never set
+NTP_RESYNC_MS = 3 * 3600 * 1000  # the RTC drifts: set it again every few hours
+WIFI_BACKOFF_MS = (1000, 60000)  # between connection attempts: from 1 s, doubling, up to a minute
+
+
+class ClockNotSet(Exception):
+    pass
+
+
+class Board:
+    name = "esp32"
+
+    def __init__(self, config=None):
+        self.ssid = getattr(config, "WIFI_SSID", None)
+        self.password = getattr(config, "WIFI_PASSWORD", None)
+        self.ntp_host = getattr(config, "NTP_HOST", "pool.ntp.org")
+        self.led_pin = getattr(config, "LED_PIN", None)
+        self.sensor_names = getattr(config, "SENSORS", ("mcu_temp",))
+        self.config = config
+        self.wlan = None
+        self.wdt = None
+        self.synced_at = None
+        self._led = None
+
+    # -- network ---------------------------------------------------------------------------
+    def network_up(self, timeout_ms=20000):
+        """Connect the station (again, after a drop); True once connected. Attempts back off
+        from 1 s to a minute so a missing access point does not keep the radio busy."""
+        if self.wlan is None:
+            self.wlan = network.WLAN(network.STA_IF)
+            self.wlan.active(True)
+        if self.wlan.isconnected():
+            return True
+        if not self.ssid:
+            raise ValueError("WIFI_SSID is not set in config")
+        delay = WIFI_BACKOFF_MS[0]
+        start = time.ticks_ms()
+        while True:
+            self.wlan.connect(self.ssid, self.password)
+            waited = 0
+            while waited < delay:
+                if self.wlan.isconnected():
+                    return True
+                self.feed_watchdog()
+                time.sleep_ms(100)
+                waited += 100
+            if time.ticks_diff(time.ticks_ms(), start) >= timeout_ms:
+                return False
+            delay = min(delay * 2, WIFI_BACKOFF_MS[1])
+
+    # -- clock -----------------------------------------------------------------------------
+    def sync_time(self, attempts=3):
+        """Set the RTC from NTP (UTC). The first TLS handshake needs it: mbedtls checks
+        certificate dates against the RTC. True when set."""
+        ntptime.host = self.ntp_host
+        for _ in range(attempts):
+            try:
+                ntptime.settime()
+                self.synced_at = time.ticks_ms()
+                return True
+            except (OSError, OverflowError):
+                self.feed_watchdog()
+                time.sleep_ms(1000)
+        return False
+
+    def maybe_resync(self):
+        if self.synced_at is None or time.ticks_diff(time.ticks_ms(), self.synced_at) > NTP_RESYNC_MS:
+            self.sync_time(attempts=1)
+
+    def time_is_set(self):
+        return time.time() + utc.PORT_EPOCH >= CLOCK_VALID_FROM
+
+    def time(self):
+        """Unix seconds, UTC. Refuses a clock that was never set rather than let requests be
+        signed (and readings stamped) in 2000."""
+        t = time.time() + utc.PORT_EPOCH
+        if t < CLOCK_VALID_FROM:
+            raise ClockNotSet("the clock was never set (NTP failed?): not signing requests dated %d" % t)
+        return t
+
+    def ticks_ms(self):
+        return time.ticks_ms()
+
+    def ticks_diff(self, a, b):
+        return time.ticks_diff(a, b)
+
+    def sleep_ms(self, ms):
+        while ms > 0:  # in slices, feeding the watchdog: a long wait is not a hang
+            step = min(ms, 1000)
+            time.sleep_ms(step)
+            self.feed_watchdog()
+            ms -= step
+
+    # -- watchdog, power, identity, storage ---------------------------------------------------
+    def start_watchdog(self, timeout_s):
+        self.wdt = machine.WDT(timeout=int(timeout_s * 1000))
+
+    def feed_watchdog(self):
+        if self.wdt is not None:
+            self.wdt.feed()
+
+    def deep_sleep(self, ms):
+        machine.deepsleep(ms)
+
+    def woke_from_deep_sleep(self):
+        return machine.reset_cause() == machine.DEEPSLEEP_RESET
+
+    def device_id(self):
+        return "esp32-" + hexlify(machine.unique_id()).decode()
+
+    def state_dir(self):
+        return "/state"  # on the flash filesystem
+
+    def led(self, on):
+        if self.led_pin is None:
+            return
+        if self._led is None:
+            self._led = machine.Pin(self.led_pin, machine.Pin.OUT)
+        self._led.value(1 if on else 0)
+
+    def sensors(self):
+        """The sensors config SENSORS names (drivers for more come with their own modules)."""
+        import sensors
+
+        out = []
+        for name in self.sensor_names:
+            if name == "mcu_temp":
+                out.append(McuTemperature())
+            elif name == "simulated":
+                out.append(sensors.SimulatedTemperature(self.time))
+            else:
+                raise ValueError("SENSORS: unknown sensor %r (mcu_temp, simulated)" % (name,))
+        return out
+
+
+class McuTemperature:
+    """The chip's own temperature sensor: esp32.mcu_temperature() (C, S2/S3/C3/C6) or, on the
+    original ESP32, esp32.raw_temperature() (F)."""
+
+    name = "MCU temperature"
+
+    def read(self):
+        import esp32
+
+        if hasattr(esp32, "mcu_temperature"):
+            return {"mcu_temp_c": esp32.mcu_temperature()}
+        return {"mcu_temp_c": round((esp32.raw_temperature() - 32) / 1.8, 1)}

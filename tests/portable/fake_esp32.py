@@ -1,0 +1,100 @@
+# Fakes of the ESP32's machine, network, ntptime and esp32 modules, installed in sys.modules so
+# board_esp32 can be tested on the host (CPython and the unix port alike).
+import sys
+import time
+
+
+class Clock:
+    """The RTC: seconds since the port's epoch; settime() sets it to `ntp_now`."""
+
+    def __init__(self):
+        self.rtc = 0
+        self.ticks = 0
+
+
+CLOCK = Clock()
+
+
+class WLAN:
+    instances = []
+
+    def __init__(self, interface):
+        self.connected = False
+        self.connect_calls = []
+        self.connects_after = 0  # connect() calls until the access point answers
+        self.active_state = False
+        WLAN.instances.append(self)
+
+    def active(self, on):
+        self.active_state = on
+
+    def isconnected(self):
+        return self.connected
+
+    def connect(self, ssid, password):
+        self.connect_calls.append((ssid, password, CLOCK.ticks))
+        if len(self.connect_calls) > self.connects_after:
+            self.connected = True
+
+
+class WDT:
+    created = []
+
+    def __init__(self, timeout):
+        self.timeout = timeout
+        self.feeds = 0
+        WDT.created.append(self)
+
+    def feed(self):
+        self.feeds += 1
+
+
+class Module:
+    pass
+
+
+def install(ntp_now=None, ntp_fails=0, mcu_c=None, raw_f=None):
+    machine = Module()
+    machine.WDT = WDT
+    machine.DEEPSLEEP_RESET = 4
+    machine.reset_cause = lambda: 1
+    machine.unique_id = lambda: b"\x24\x0a\xc4\x12\x34\x56"
+    machine.deepsleep = lambda ms: setattr(machine, "slept", ms)
+    network = Module()
+    network.STA_IF = 0
+    network.WLAN = WLAN
+    ntptime = Module()
+    ntptime.host = None
+    state = {"fails": ntp_fails}
+
+    def settime():
+        if state["fails"]:
+            state["fails"] -= 1
+            raise OSError(110)
+        CLOCK.rtc = ntp_now
+
+    ntptime.settime = settime
+    esp32 = Module()
+    if mcu_c is not None:
+        esp32.mcu_temperature = lambda: mcu_c
+    if raw_f is not None:
+        esp32.raw_temperature = lambda: raw_f
+    for name, mod in (("machine", machine), ("network", network), ("ntptime", ntptime), ("esp32", esp32)):
+        sys.modules[name] = mod
+    return machine, network, ntptime
+
+
+def patch_time(board_module):
+    """Point the board module's clock at CLOCK: time() from the RTC, ticks and sleeps simulated."""
+    fake = Module()
+    fake.time = lambda: CLOCK.rtc
+    fake.ticks_ms = lambda: CLOCK.ticks
+    fake.ticks_diff = lambda a, b: a - b
+
+    def sleep_ms(ms):
+        CLOCK.ticks += ms
+        CLOCK.rtc += ms // 1000
+
+    fake.sleep_ms = sleep_ms
+    board_module.time = fake
+    return time

@@ -1,0 +1,93 @@
+# The ESP32 board layer on the host, with fakes of machine, network, ntptime and esp32.
+import sys
+
+import fake_esp32
+
+import utc
+from portable import raises
+
+ESP32_EPOCH = 946684800
+
+
+def fresh_board(config=None, **fakes):
+    fake_esp32.install(**fakes)
+    sys.modules.pop("board_esp32", None)
+    import board_esp32
+
+    fake_esp32.patch_time(board_esp32)
+    fake_esp32.CLOCK.rtc = 0
+    fake_esp32.CLOCK.ticks = 0
+    return board_esp32, board_esp32.Board(config)
+
+
+class Config:
+    WIFI_SSID = "field-ap"
+    WIFI_PASSWORD = "pw"
+    NTP_HOST = "time.example"
+
+
+def test_clock_never_set_is_refused_not_used():
+    mod, board = fresh_board(Config, ntp_now=None, ntp_fails=5)
+    assert board.sync_time() is False and not board.time_is_set()
+    msg = str(raises(mod.ClockNotSet, board.time))
+    assert "never set" in msg
+
+
+def test_ntp_sets_the_clock_in_one_place_for_both_epochs():
+    unix_now = 1795412461
+    mod, board = fresh_board(Config, ntp_now=unix_now - utc.PORT_EPOCH, ntp_fails=1)
+    assert board.sync_time() is True and sys.modules["ntptime"].host == "time.example"
+    assert board.time() == unix_now  # the RTC count plus the port's epoch, whatever it is
+    # on an ESP32 the RTC counts from 2000: the same instant is 946684800 s fewer there
+    assert utc.amz_date(board.time()) == "20261123T054101Z"
+    assert ESP32_EPOCH == utc.days_from_civil(2000, 1, 1) * 86400
+
+
+def test_wifi_connects_with_backoff_and_reconnects_after_a_drop():
+    mod, board = fresh_board(Config, ntp_now=0)
+    import network
+
+    assert board.network_up(timeout_ms=120000) is True  # first attempt succeeds
+    wlan = network.WLAN.instances[-1]
+    assert wlan.active_state and wlan.connect_calls[0][:2] == ("field-ap", "pw")
+    wlan.connected = False
+    wlan.connects_after = 4  # counted from the first connect: this reconnect succeeds at its 4th try
+    start = fake_esp32.CLOCK.ticks
+    assert board.network_up(timeout_ms=120000) is True
+    times = [t - start for _, _, t in wlan.connect_calls[1:]]
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert gaps == [1000, 2000, 4000], gaps  # doubling from 1 s
+
+
+def test_wifi_gives_up_after_the_timeout():
+    mod, board = fresh_board(Config, ntp_now=0)
+    import network
+
+    board.network_up()
+    wlan = network.WLAN.instances[-1]
+    wlan.connected = False
+    wlan.connects_after = 10**6
+    assert board.network_up(timeout_ms=30000) is False
+
+
+def test_watchdog_is_fed_while_waiting_and_identity_storage_and_sleep():
+    mod, board = fresh_board(Config, ntp_now=0)
+    board.start_watchdog(60)
+    wdt = sys.modules["machine"].WDT.created[-1]
+    assert wdt.timeout == 60000
+    board.sleep_ms(5500)
+    assert wdt.feeds == 6  # a long wait is fed in slices: not a hang
+    assert board.device_id() == "esp32-240ac4123456"
+    assert board.state_dir() == "/state"
+    board.deep_sleep(30000)
+    assert sys.modules["machine"].slept == 30000
+    assert board.woke_from_deep_sleep() is False
+
+
+def test_mcu_temperature_in_celsius_on_every_chip():
+    mod, board = fresh_board(type("C", (Config,), {"SENSORS": ("mcu_temp",)}), ntp_now=0, mcu_c=41.5)
+    assert [s.read() for s in board.sensors()] == [{"mcu_temp_c": 41.5}]
+    mod, board = fresh_board(type("C", (Config,), {"SENSORS": ("mcu_temp",)}), ntp_now=0, raw_f=122)
+    assert board.sensors()[0].read() == {"mcu_temp_c": 50.0}
+    mod, board = fresh_board(type("C", (Config,), {"SENSORS": ("bogus",)}), ntp_now=0)
+    assert "bogus" in str(raises(ValueError, board.sensors))
