@@ -132,17 +132,32 @@ class Board:
         self._led.value(1 if on else 0)
 
     def sensors(self):
-        """The sensors config SENSORS names (drivers for more come with their own modules)."""
+        """The drivers for the sensors config SENSORS names, in order."""
         import sensors
 
+        cfg = self.config
         out = []
         for name in self.sensor_names:
             if name == "mcu_temp":
                 out.append(McuTemperature())
+            elif name == "bme280":
+                import bme280
+
+                i2c = machine.I2C(
+                    0, sda=machine.Pin(getattr(cfg, "I2C_SDA", 21)), scl=machine.Pin(getattr(cfg, "I2C_SCL", 22))
+                )
+                out.append(bme280.BME280(i2c, getattr(cfg, "BME280_ADDRESS", 0x76)))
+            elif name == "dht22":
+                if getattr(cfg, "DHT22_PIN", None) is None:
+                    raise ValueError("SENSORS: dht22 needs DHT22_PIN in config")
+                import dht22
+                import esp
+
+                out.append(dht22.DHT22(machine.Pin(cfg.DHT22_PIN, machine.Pin.OPEN_DRAIN), esp.dht_readinto))
             elif name == "simulated":
                 out.append(sensors.SimulatedTemperature(self.time))
             else:
-                raise ValueError("SENSORS: unknown sensor %r (mcu_temp, simulated)" % (name,))
+                raise ValueError("SENSORS: unknown sensor %r (mcu_temp, bme280, dht22, simulated)" % (name,))
         return out
 
 

@@ -91,3 +91,7 @@ def test_mcu_temperature_in_celsius_on_every_chip():
     assert board.sensors()[0].read() == {"mcu_temp_c": 50.0}
     mod, board = fresh_board(type("C", (Config,), {"SENSORS": ("bogus",)}), ntp_now=0)
     assert "bogus" in str(raises(ValueError, board.sensors))
+    mod, board = fresh_board(type("C", (Config,), {"SENSORS": ("dht22",)}), ntp_now=0)
+    assert "DHT22_PIN" in str(raises(ValueError, board.sensors))
+    mod, board = fresh_board(type("C", (Config,), {"SENSORS": ("dht22",), "DHT22_PIN": 4}), ntp_now=0)
+    assert board.sensors()[0].read() == {"humidity_pct": 65.2, "temp_c": 35.1}
