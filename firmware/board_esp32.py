@@ -112,6 +112,14 @@ class Board:
         if self.wdt is not None:
             self.wdt.feed()
 
+    def restart(self):
+        machine.reset()
+
+    def safe_mode(self):
+        """SAFE_MODE_PIN held low at boot: skip the app so a person gets the REPL."""
+        pin = getattr(self.config, "SAFE_MODE_PIN", None)
+        return pin is not None and machine.Pin(pin, machine.Pin.IN, machine.Pin.PULL_UP).value() == 0
+
     def deep_sleep(self, ms):
         machine.deepsleep(ms)
 

@@ -54,6 +54,12 @@ class Board:
         if ms > 0:
             time.sleep(ms / 1000)
 
+    def restart(self):
+        return 3  # the process ends with this code; whoever started it decides what next
+
+    def safe_mode(self):
+        return False
+
     def state_dir(self):
         return "state"
 

@@ -54,13 +54,16 @@ class Module:
 
 
 class Pin:
-    OUT, OPEN_DRAIN = 1, 2
+    IN, OUT, OPEN_DRAIN, PULL_UP = 0, 1, 2, 3
+    held_low = ()  # pins a person holds to ground
 
     def __init__(self, *args):
         self.args = args
         self.level = None
 
-    def value(self, v):
+    def value(self, v=None):
+        if v is None:
+            return 0 if self.args[0] in Pin.held_low else 1
         self.level = v
 
 
@@ -71,6 +74,7 @@ def install(ntp_now=None, ntp_fails=0, mcu_c=None, raw_f=None):
     machine.reset_cause = lambda: 1
     machine.unique_id = lambda: b"\x24\x0a\xc4\x12\x34\x56"
     machine.deepsleep = lambda ms: setattr(machine, "slept", ms)
+    machine.reset = lambda: setattr(machine, "was_reset", True)
     network = Module()
     network.STA_IF = 0
     network.WLAN = WLAN

@@ -1,0 +1,72 @@
+# Never a crash loop: failures are logged, restarts back off, a clean run clears the count; the
+# safe-mode pin keeps the app from starting.
+import os
+import sys
+
+import fake_esp32
+import supervisor
+
+from portable import scratch
+
+
+class Board:
+    def __init__(self):
+        self.slept = []
+        self.restarts = 0
+
+    def time(self):
+        return 1795412461
+
+    def sleep_ms(self, ms):
+        self.slept.append(ms)
+
+    def restart(self):
+        self.restarts += 1
+        return 3
+
+
+def paths(name):
+    return scratch(name + ".log"), scratch(name + ".count")
+
+
+def boom():
+    raise RuntimeError("sensor bus stuck")
+
+
+def test_crashes_are_logged_and_restarts_back_off():
+    log, count = paths("sv-a")
+    board = Board()
+    for _ in range(4):
+        assert supervisor.supervise(boom, board, log, count) == 3
+    assert board.slept == [1000, 2000, 4000, 8000] and board.restarts == 4
+    with open(log) as f:
+        text = f.read()
+    assert text.count("--- crash at 1795412461") == 4 and "RuntimeError: sensor bus stuck" in text
+    assert supervisor.supervise(lambda: 0, board, log, count) == 0
+    assert supervisor.crashes(count) == 0  # a clean run clears the count
+    supervisor.supervise(boom, board, log, count)
+    assert board.slept[-1] == 1000
+
+
+def test_backoff_is_capped_and_the_log_bounded():
+    assert supervisor.backoff_ms(1) == 1000 and supervisor.backoff_ms(20) == 300000
+    log, count = paths("sv-b")
+    board = Board()
+    for _ in range(200):
+        supervisor.supervise(boom, board, log, count)
+    assert os.stat(log)[6] <= supervisor.MAX_LOG
+
+
+def test_safe_mode_pin_held_low():
+    fake_esp32.install()
+    sys.modules.pop("board_esp32", None)
+    import board_esp32
+
+    class Config:
+        SAFE_MODE_PIN = 0
+
+    fake_esp32.Pin.held_low = (0,)
+    assert board_esp32.Board(Config).safe_mode() is True
+    fake_esp32.Pin.held_low = ()
+    assert board_esp32.Board(Config).safe_mode() is False
+    assert board_esp32.Board(None).safe_mode() is False
