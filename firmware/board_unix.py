@@ -37,8 +37,11 @@ class Board:
     def time_is_set(self):
         return True
 
-    def feed_watchdog(self):
+    def start_watchdog(self, timeout_s):
         pass  # no watchdog: the OS supervises a process
+
+    def feed_watchdog(self):
+        pass
 
     def time(self):
         """Unix epoch seconds, UTC (the unix port's epoch is already 1970)."""

@@ -96,6 +96,8 @@ def test_malformed_fields_are_named():
         ("SPOOL_MAX_BYTES", 1000),
         ("SPOOL_MAX_BYTES", 2.5e6),
         ("DELIVERY_TIMEOUT_S", 0),
+        ("WATCHDOG_S", 30),  # under 4 x HTTP_TIMEOUT_S: it would fire during a slow request
+        ("WATCHDOG_S", -1),
     )
     for name, value in cases:
         field, _ = _error(**{name: value})
