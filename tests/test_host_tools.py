@@ -40,27 +40,10 @@ def conn_args(ddb):
 
 def test_provision_writes_a_folder_the_firmware_runs_from(ddb, tmp_path):
     folder = str(tmp_path / "d1")
-    r = tool(
-        "provision.py",
-        [
-            folder,
-            "--device-id",
-            "prov-1",
-            "--table",
-            "made-by-provision",
-            "--host",
-            "localhost:%d" % ddb.port,
-            "--ca",
-            ddb.ca_pem,
-            "--readings",
-            "3",
-            "--interval",
-            "0",
-            "--create-table",
-        ]
-        + conn_args(ddb),
-        ddb.admin_key,
-    )
+    device = [folder, "--device-id", "prov-1", "--table", "made-by-provision", "--host", "localhost:%d" % ddb.port]
+    device += ["--ca", ddb.ca_pem]
+    r = tool("provision.py", device + ["--readings", "3", "--interval", "0", "--create-table"] + conn_args(ddb),
+             ddb.admin_key)  # fmt: skip
     assert r.returncode == 0, r.stdout + r.stderr
     assert "table made-by-provision created" in r.stdout and ddb.admin_key[1] not in r.stdout
     assert sorted(os.listdir(folder)) == ["ca.der", "config.py"]
@@ -70,23 +53,7 @@ def test_provision_writes_a_folder_the_firmware_runs_from(ddb, tmp_path):
     # the device writes with the admin key here (the table is new); the firmware runs as is
     out = run_firmware(folder, stdout=-1, timeout=60).stdout
     assert "done: 3 readings delivered" in out, out
-    again = tool(
-        "provision.py",
-        [
-            folder,
-            "--device-id",
-            "prov-1",
-            "--table",
-            "made-by-provision",
-            "--host",
-            "localhost:%d" % ddb.port,
-            "--ca",
-            ddb.ca_pem,
-            "--create-table",
-        ]
-        + conn_args(ddb),
-        ddb.admin_key,
-    )
+    again = tool("provision.py", device + ["--create-table"] + conn_args(ddb), ddb.admin_key)
     assert "exists already" in again.stdout
 
 

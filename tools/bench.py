@@ -41,16 +41,8 @@ import sigv4  # noqa: E402
 
 BENCH = os.path.join(ROOT, "tools", "bench")
 FIRMWARE = os.path.join(ROOT, "firmware")
-BODY = (
-    b'{"TableName":"readings","Item":{"deviceId":{"S":"device-1"},"seq":{"N":"1"},"ts":{"N":"1795412909"},'
-    b'"load1":{"N":"0.12"},"mem_free_kb":{"N":"24197456"},"sim_temp_c":{"N":"23.94"}}}'
-)
-HEADERS = [
-    ("Host", "dynamodb.eu-west-1.amazonaws.com"),
-    ("Content-Type", "application/x-amz-json-1.0"),
-    ("X-Amz-Target", "DynamoDB_20120810.PutItem"),
-]
-KEY_ID, SECRET, DATE = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20261123T054101Z"
+sys.path.insert(0, BENCH)
+from putitem import BODY, DATE, HEADERS, KEY_ID, SECRET  # noqa: E402
 
 
 def mp(args, path, heap=None, timeout=600, cwd=ROOT):
@@ -199,7 +191,7 @@ def main():
 
     figures = {}
     print("bench: signing on MicroPython ...", flush=True)
-    figures["mp"] = last_json(mp([os.path.join(BENCH, "signing_mp.py")], [FIRMWARE]))
+    figures["mp"] = last_json(mp([os.path.join(BENCH, "signing_mp.py")], [FIRMWARE, BENCH]))
     print("bench: signing on CPython and botocore ...", flush=True)
     figures["cpython_sign_us"], figures["botocore_sign_us"] = cpython_signing()
     print("bench: .mpy sizes ...", flush=True)

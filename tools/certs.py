@@ -42,94 +42,39 @@ def make_ca(folder, name="ca", common_name="IoT SigV4 Local Test CA"):
     return pem, der, key
 
 
-def make_server_cert(folder, ca_pem, ca_key, name="server", hosts=("localhost", "127.0.0.1")):
-    """A server certificate for `hosts` (DNS names and IP addresses) signed by the CA; returns
-    the paths of its PEM certificate and key."""
+def _signed_leaf(folder, name, ca_pem, ca_key, common_name, extensions):
+    """A new P-256 key and a certificate for it signed by the CA; returns (cert PEM path, key PEM path)."""
     key, csr, pem, ext = (os.path.join(folder, name + e) for e in (".key", ".csr", ".pem", ".ext"))
-    sans = ",".join(("IP:" if h.replace(".", "").isdigit() else "DNS:") + h for h in hosts)
     with open(ext, "w") as f:
-        f.write(
-            "subjectAltName=%s\nbasicConstraints=CA:FALSE\n"
-            "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n" % sans
-        )
-    _openssl(
-        "req",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        key,
-        "-out",
-        csr,
-        "-subj",
-        "/CN=" + hosts[0],
-    )
-    _openssl(
-        "x509",
-        "-req",
-        "-in",
-        csr,
-        "-CA",
-        ca_pem,
-        "-CAkey",
-        ca_key,
-        "-CAcreateserial",
-        "-out",
-        pem,
-        "-days",
-        "825",
-        "-extfile",
-        ext,
-    )
+        f.write(extensions)
+    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", key, "-out", csr, "-subj", "/CN=" + common_name)  # fmt: skip
+    _openssl("x509", "-req", "-in", csr, "-CA", ca_pem, "-CAkey", ca_key, "-CAcreateserial",
+             "-out", pem, "-days", "825", "-extfile", ext)  # fmt: skip
     os.remove(csr)
     os.remove(ext)
     return pem, key
 
 
+def make_server_cert(folder, ca_pem, ca_key, name="server", hosts=("localhost", "127.0.0.1")):
+    """A server certificate for `hosts` (DNS names and IP addresses) signed by the CA; returns
+    the paths of its PEM certificate and key."""
+    sans = ",".join(("IP:" if h.replace(".", "").isdigit() else "DNS:") + h for h in hosts)
+    extensions = (
+        "subjectAltName=%s\nbasicConstraints=CA:FALSE\n"
+        "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n" % sans
+    )
+    return _signed_leaf(folder, name, ca_pem, ca_key, hosts[0], extensions)
+
+
 def make_client_cert(folder, ca_pem, ca_key, name="device", common_name="device-1"):
     """A TLS client certificate signed by the CA, for mutual TLS (the AWS IoT credentials provider).
     Returns the paths of (cert PEM, cert DER, key PEM, key DER); the key in DER is PKCS#8."""
-    key, csr, pem, ext = (os.path.join(folder, name + e) for e in (".key", ".csr", ".pem", ".ext"))
+    extensions = "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n"
+    pem, key = _signed_leaf(folder, name, ca_pem, ca_key, common_name, extensions)
     der, key_der = os.path.join(folder, name + ".der"), os.path.join(folder, name + ".key.der")
-    with open(ext, "w") as f:
-        f.write("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n")
-    _openssl(
-        "req",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        key,
-        "-out",
-        csr,
-        "-subj",
-        "/CN=" + common_name,
-    )
-    _openssl(
-        "x509",
-        "-req",
-        "-in",
-        csr,
-        "-CA",
-        ca_pem,
-        "-CAkey",
-        ca_key,
-        "-CAcreateserial",
-        "-out",
-        pem,
-        "-days",
-        "825",
-        "-extfile",
-        ext,
-    )
     _openssl("x509", "-in", pem, "-outform", "DER", "-out", der)
     _openssl("pkey", "-in", key, "-outform", "DER", "-out", key_der)
-    os.remove(csr)
-    os.remove(ext)
     return pem, der, key, key_der
 
 

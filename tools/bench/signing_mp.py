@@ -6,19 +6,11 @@ import hashlib
 import json
 import time
 
+from putitem import BODY, DATE, HEADERS, KEY_ID, SECRET
+
 import sigv4
 
 ROUNDS, N = 15, 1000
-BODY = (
-    b'{"TableName":"readings","Item":{"deviceId":{"S":"device-1"},"seq":{"N":"1"},"ts":{"N":"1795412909"},'
-    b'"load1":{"N":"0.12"},"mem_free_kb":{"N":"24197456"},"sim_temp_c":{"N":"23.94"}}}'
-)
-HEADERS = [
-    ("Host", "dynamodb.eu-west-1.amazonaws.com"),
-    ("Content-Type", "application/x-amz-json-1.0"),
-    ("X-Amz-Target", "DynamoDB_20120810.PutItem"),
-]
-KEY_ID, SECRET, DATE = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20261123T054101Z"
 
 signer = sigv4.Signer("POST", "/", "", HEADERS, KEY_ID, SECRET, "eu-west-1", "dynamodb")
 signer.sign(BODY, DATE)
