@@ -1,9 +1,10 @@
 # The device's main job: a reading every INTERVAL_S seconds, appended to the spool before anything
 # is sent, and delivered to DynamoDB in batches signed with SigV4 over verified TLS. Taking
 # readings never waits for the network: sends are interleaved with the reading schedule.
+import sys
+
 import dynamodb
 import httpclient
-import settings
 from clock import Clock
 from delivery import MAX_BATCH, Delivery
 from spool import Spool
@@ -73,12 +74,24 @@ def make_sink(s, conn, clock):
     return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE, provider)
 
 
-def run(config, board):
-    """Returns the process exit code: 0 done or stopped, 1 not delivered in time, 2 bad config."""
+def load_settings(config, board):
+    """The validated config, or None after printing the one line that names the bad field. The
+    validation runs once: its module is dropped afterwards so its code does not hold RAM."""
+    import settings
+
     try:
-        s = settings.load(config, board.state_dir())
+        return settings.load(config, board.state_dir())
     except settings.ConfigError as e:
         print("config error: %s" % e)
+        return None
+    finally:
+        sys.modules.pop("settings", None)
+
+
+def run(config, board):
+    """Returns the process exit code: 0 done or stopped, 1 not delivered in time, 2 bad config."""
+    s = load_settings(config, board)
+    if s is None:
         return 2
     if s.WATCHDOG_S:
         board.start_watchdog(s.WATCHDOG_S)
