@@ -162,10 +162,20 @@ class Board:
                 import esp
 
                 out.append(dht22.DHT22(machine.Pin(cfg.DHT22_PIN, machine.Pin.OPEN_DRAIN), esp.dht_readinto))
+            elif name == "battery":
+                import battery
+
+                pin = getattr(cfg, "BATTERY_PIN", None)
+                if pin is None:
+                    raise ValueError("SENSORS: battery needs BATTERY_PIN in config")
+                adc = machine.ADC(machine.Pin(pin), atten=machine.ADC.ATTN_11DB)  # up to about 3.1 V at the pin
+                r_top, r_bottom = getattr(cfg, "BATTERY_DIVIDER", (100000, 100000))
+                out.append(battery.Battery(adc, r_top, r_bottom, getattr(cfg, "BATTERY_GAIN", 1.0),
+                                           getattr(cfg, "BATTERY_OFFSET_V", 0.0)))  # fmt: skip
             elif name == "simulated":
                 out.append(sensors.SimulatedTemperature(self.time))
             else:
-                raise ValueError("SENSORS: unknown sensor %r (mcu_temp, bme280, dht22, simulated)" % (name,))
+                raise ValueError("SENSORS: unknown sensor %r (mcu_temp, bme280, dht22, battery, simulated)" % (name,))
         return out
 
 

@@ -53,6 +53,16 @@ class Module:
     pass
 
 
+class ADC:
+    ATTN_11DB = 3
+
+    def __init__(self, pin, atten=None):
+        self.pin, self.atten = pin, atten
+
+    def read_uv(self):
+        return 1850000
+
+
 class Pin:
     IN, OUT, OPEN_DRAIN, PULL_UP = 0, 1, 2, 3
     held_low = ()  # pins a person holds to ground
@@ -101,6 +111,7 @@ def install(ntp_now=None, ntp_fails=0, mcu_c=None, raw_f=None):
 
     esp.dht_readinto = dht_readinto
     machine.Pin = Pin
+    machine.ADC = ADC
     for name, mod in (("machine", machine), ("network", network), ("ntptime", ntptime), ("esp32", esp32), ("esp", esp)):
         sys.modules[name] = mod
     return machine, network, ntptime

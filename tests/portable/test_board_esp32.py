@@ -95,3 +95,5 @@ def test_mcu_temperature_in_celsius_on_every_chip():
     assert "DHT22_PIN" in str(raises(ValueError, board.sensors))
     mod, board = fresh_board(type("C", (Config,), {"SENSORS": ("dht22",), "DHT22_PIN": 4}), ntp_now=0)
     assert board.sensors()[0].read() == {"humidity_pct": 65.2, "temp_c": 35.1}
+    mod, board = fresh_board(type("C", (Config,), {"SENSORS": ("battery",), "BATTERY_PIN": 35}), ntp_now=0)
+    assert board.sensors()[0].read() == {"battery_v": 3.7}

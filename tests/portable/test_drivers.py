@@ -136,3 +136,34 @@ def test_dht22_driver_with_a_bit_reader():
         raise OSError(116)
 
     assert "does not answer" in str(raises(SensorError, dht22.DHT22(4, silent).read))
+
+
+class FakeADC:
+    def __init__(self, values_uv):
+        self.values = list(values_uv)
+
+    def read_uv(self):
+        v = self.values.pop(0)
+        self.values.append(v)
+        return v
+
+
+def test_battery_voltage_through_a_divider_averaged_and_calibrated():
+    import battery
+
+    # 100k over 100k halves the battery: 1.85 V at the pin is 3.7 V; the noise averages out
+    adc = FakeADC([1840000, 1860000])
+    assert battery.Battery(adc, 100000, 100000).read() == {"battery_v": 3.7}
+    # a multimeter said 3.75 V where the ADC made 3.70 V: calibrate with gain and offset
+    assert battery.Battery(adc, 100000, 100000, gain=1.0, offset_v=0.05).read() == {"battery_v": 3.75}
+    assert "r_bottom" in str(raises(ValueError, battery.Battery, adc, 1, 0))
+
+
+def test_battery_adc_failure_is_a_sensor_error():
+    import battery
+
+    class Broken:
+        def read_uv(self):
+            raise OSError(5)
+
+    assert "does not read" in str(raises(SensorError, battery.Battery(Broken(), 1, 1).read))
