@@ -95,10 +95,13 @@ def run(config, board):
         return 2
     if s.WATCHDOG_S:
         board.start_watchdog(s.WATCHDOG_S)
-    board.network_up()
-    if not board.sync_time() and not board.time_is_set():
-        print("error: the clock was never set (NTP failed): refusing to sign requests dated 2000")
-        return 1
+    # Awake for good, the network comes up now; waking from deep sleep, only when it sends
+    # (the RTC kept the time while it slept).
+    if s.POWER_MODE == "always_on" or not board.time_is_set():
+        board.network_up()
+        if not board.sync_time() and not board.time_is_set():
+            print("error: the clock was never set (NTP failed): refusing to sign requests dated 2000")
+            return 1
     try:
         spool = Spool(s.STATE_DIR, s.SPOOL_MAX_BYTES)
         clock = Clock(board, s.STATE_DIR)
@@ -117,6 +120,11 @@ def run(config, board):
         return 0
 
     sensors = board.sensors()
+    if s.POWER_MODE == "deep_sleep":
+        try:
+            return wake_cycle(s, board, spool, delivery, sensors, sink, clock, taking)
+        finally:
+            conn.close()
     where = (
         "table %s at %s" % (s.AWS_DYNAMODB_TABLE, s.AWS_HOST)
         if s.SINK == "dynamodb"
@@ -177,6 +185,36 @@ def run(config, board):
     finally:
         conn.close()
     print("done: %s" % _summary(delivery, spool, conn, clock))
+    return 0
+
+
+def wake_cycle(s, board, spool, delivery, sensors, sink, clock, taking):
+    """Deep-sleep mode: each wake takes one reading into the spool; every SEND_EVERY-th wake (and
+    the last) brings the network up and delivers what waits; then the board sleeps INTERVAL_S."""
+    wake = board.wake_count() + 1
+    seq = None
+    if taking:
+        seq = spool.append(reading_payload(sink, s.DEVICE_ID, int(clock.now()), read_sensors(sensors)))
+        taking = not s.READINGS or seq < s.READINGS
+    sent = 0
+    if wake % s.SEND_EVERY == 0 or not taking:
+        board.network_up()
+        board.maybe_resync()
+        while delivery.has_work():
+            board.sleep_ms(delivery.wait_ms() or 0)
+            delivery.step()
+            board.feed_watchdog()
+            if delivery.stalled_ms() > s.DELIVERY_TIMEOUT_S * 1000:
+                print("deliver later: %s; %d reading(s) wait in the spool" % (delivery.last_error, delivery.queued()))
+                break
+        sent = delivery.delivered
+    board.set_wake_count(wake)
+    print("wake %d: %s, %d delivered, %d waiting" % (wake, "took seq %d" % seq if seq else "no reading", sent,
+                                                     delivery.queued()))  # fmt: skip
+    if not taking and not delivery.has_work():
+        print("done: all %d readings delivered" % s.READINGS)
+        return 0
+    board.deep_sleep(int(s.INTERVAL_S * 1000))
     return 0
 
 

@@ -121,7 +121,17 @@ class Board:
         return pin is not None and machine.Pin(pin, machine.Pin.IN, machine.Pin.PULL_UP).value() == 0
 
     def deep_sleep(self, ms):
-        machine.deepsleep(ms)
+        machine.deepsleep(ms)  # does not return: the next wake starts at boot
+
+    def wake_count(self):
+        """Wakes so far, kept in RTC memory, which deep sleep keeps and a power cut clears."""
+        try:
+            return int(machine.RTC().memory() or b"0")
+        except ValueError:
+            return 0
+
+    def set_wake_count(self, n):
+        machine.RTC().memory(("%d" % n).encode())
 
     def woke_from_deep_sleep(self):
         return machine.reset_cause() == machine.DEEPSLEEP_RESET

@@ -57,6 +57,24 @@ class Board:
         if ms > 0:
             time.sleep(ms / 1000)
 
+    def maybe_resync(self):
+        pass
+
+    def wake_count(self):
+        """Wakes from deep sleep so far (on unix: a file beside config.py stands in for RTC memory)."""
+        try:
+            with open("wake.count") as f:
+                return int(f.read())
+        except (OSError, ValueError):
+            return 0
+
+    def set_wake_count(self, n):
+        with open("wake.count", "w") as f:
+            f.write("%d" % n)
+
+    def deep_sleep(self, ms):
+        print("deep sleep for %d ms (unix: the process ends; run it again to wake)" % ms)
+
     def restart(self):
         return 3  # the process ends with this code; whoever started it decides what next
 

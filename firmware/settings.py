@@ -197,6 +197,10 @@ def load(cfg, default_state_dir="state"):
     s.HTTP_TIMEOUT_S = _number(cfg, "HTTP_TIMEOUT_S", 10, 1)
     s.DELIVERY_TIMEOUT_S = _number(cfg, "DELIVERY_TIMEOUT_S", 120, 1)
     s.SPOOL_MAX_BYTES = _number(cfg, "SPOOL_MAX_BYTES", 256 * 1024, MIN_SPOOL_BYTES, integer=True)
+    s.POWER_MODE = _get(cfg, "POWER_MODE", "always_on")
+    if s.POWER_MODE not in ("always_on", "deep_sleep"):
+        raise ConfigError("POWER_MODE", 'must be "always_on" or "deep_sleep", got %r' % (s.POWER_MODE,))
+    s.SEND_EVERY = _number(cfg, "SEND_EVERY", 1, 1, integer=True)
     s.WATCHDOG_S = _number(cfg, "WATCHDOG_S", 0, 0)
     if s.WATCHDOG_S and s.WATCHDOG_S < 4 * s.HTTP_TIMEOUT_S:
         # connect, handshake and response may each take HTTP_TIMEOUT_S before the loop turns again

@@ -131,3 +131,18 @@ def test_pem_ca_file_is_refused_with_the_conversion_command(ddb, tmp_path):
     code, out = firmware(ddb, tmp_path, device_id="e2e-pem", readings=1, ca_der=ddb.ca_pem)
     assert code == 2
     assert out.startswith("config error: CA_FILE: %s is PEM; the board needs DER: openssl x509" % ddb.ca_pem)
+
+
+def test_deep_sleep_mode_spools_each_wake_and_sends_every_third(ddb, tmp_path):
+    extra = 'POWER_MODE = "deep_sleep"\nSEND_EVERY = 3\nDELIVERY_TIMEOUT_S = 10\n'
+    ddb.write_config(str(tmp_path), device_id="e2e-sleepy", readings=7, interval_s=60, extra=extra)
+    seen = []
+    for wake in range(1, 8):
+        result = run_firmware(str(tmp_path), stdout=-1, timeout=60)
+        assert result.returncode == 0, result.stdout
+        seen.append(len(seqs(ddb, "e2e-sleepy")))
+        if wake < 7:
+            assert "deep sleep for 60000 ms" in result.stdout, result.stdout
+    assert seen == [0, 0, 3, 3, 3, 6, 7]  # sent on wakes 3 and 6, and the last
+    assert "done: all 7 readings delivered" in result.stdout
+    assert seqs(ddb, "e2e-sleepy") == list(range(1, 8))

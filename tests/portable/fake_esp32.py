@@ -53,6 +53,15 @@ class Module:
     pass
 
 
+class RTC:
+    kept = b""  # RTC memory: survives deep sleep
+
+    def memory(self, data=None):
+        if data is None:
+            return RTC.kept
+        RTC.kept = bytes(data)
+
+
 class ADC:
     ATTN_11DB = 3
 
@@ -112,6 +121,7 @@ def install(ntp_now=None, ntp_fails=0, mcu_c=None, raw_f=None):
     esp.dht_readinto = dht_readinto
     machine.Pin = Pin
     machine.ADC = ADC
+    machine.RTC = RTC
     for name, mod in (("machine", machine), ("network", network), ("ntptime", ntptime), ("esp32", esp32), ("esp", esp)):
         sys.modules[name] = mod
     return machine, network, ntptime

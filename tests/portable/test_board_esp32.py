@@ -81,6 +81,10 @@ def test_watchdog_is_fed_while_waiting_and_identity_storage_and_sleep():
     assert board.state_dir() == "/state"
     board.deep_sleep(30000)
     assert sys.modules["machine"].slept == 30000
+    fake_esp32.RTC.kept = b""
+    assert board.wake_count() == 0
+    board.set_wake_count(7)
+    assert board.wake_count() == 7 and fake_esp32.RTC.kept == b"7"
     assert board.woke_from_deep_sleep() is False
 
 

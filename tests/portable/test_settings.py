@@ -98,6 +98,8 @@ def test_malformed_fields_are_named():
         ("DELIVERY_TIMEOUT_S", 0),
         ("WATCHDOG_S", 30),  # under 4 x HTTP_TIMEOUT_S: it would fire during a slow request
         ("WATCHDOG_S", -1),
+        ("POWER_MODE", "sometimes"),
+        ("SEND_EVERY", 0),
     )
     for name, value in cases:
         field, _ = _error(**{name: value})
