@@ -8,20 +8,11 @@ for sub in ("firmware", "tests/portable", "tools"):
         sys.path.insert(0, path)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
-import socket
-
 import pytest
 
 import certs
+from localddb import free_port
 from stub_http import StubServer
-
-
-def _closed_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +47,7 @@ def portable_env(local_ca, tmp_path_factory):
         "STUB_WRONGNAME_PORT": str(wrong_name.port),
         "STUB_HTTPS_PORT": str(https.port),
         "STUB_HTTP_PORT": str(http.port),
-        "STUB_CLOSED_PORT": str(_closed_port()),
+        "STUB_CLOSED_PORT": str(free_port()),  # nothing listens there
         "STUB_CA_DER": local_ca["ca_der"],
         "STUB_OTHER_CA_DER": local_ca["other_der"],
     }

@@ -1,8 +1,9 @@
 # Runs on MicroPython: heap allocated per delivered reading (25 readings spooled and delivered in
 # one batch through the local server), gc disabled around the measured block. Prints JSON.
-import gc
 import json
 import sys
+
+from putitem import heap_used
 
 import board
 import config
@@ -32,10 +33,5 @@ def round_trip():
 
 
 round_trip()  # warm: connection open, signer prepared
-gc.collect()
-gc.disable()
-before = gc.mem_alloc()
-round_trip()
-used = gc.mem_alloc() - before
-gc.enable()
+used = heap_used(round_trip)
 print(json.dumps({"heap_per_reading": used / n, "delivered": delivery.delivered}))

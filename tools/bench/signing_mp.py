@@ -6,7 +6,7 @@ import hashlib
 import json
 import time
 
-from putitem import BODY, DATE, HEADERS, KEY_ID, SECRET
+from putitem import BODY, DATE, HEADERS, KEY_ID, SECRET, heap_used
 
 import sigv4
 
@@ -50,16 +50,6 @@ def per_call_us(fn):
     return time.ticks_diff(time.ticks_us(), t0) / N
 
 
-def heap(fn):
-    gc.collect()
-    gc.disable()
-    before = gc.mem_alloc()
-    fn()
-    used = gc.mem_alloc() - before
-    gc.enable()
-    return used
-
-
 def median(xs):
     xs = sorted(xs)
     return xs[len(xs) // 2]
@@ -79,8 +69,8 @@ print(
             "sign_us": median(t_prepared),
             "generic_sign_us": median(t_generic),
             "sign_over_floor": median(ratio),
-            "heap_per_sign": heap(prepared),
-            "heap_per_generic_sign": heap(generic),
+            "heap_per_sign": heap_used(prepared),
+            "heap_per_generic_sign": heap_used(generic),
         }
     )
 )
