@@ -5,16 +5,15 @@ implementation independent of ours: PyPI httpsig (draft-cavage), http-message-si
 import base64
 import hashlib
 import hmac
-import http.server
 import json
-import ssl
-import threading
 import time
 from email.utils import parsedate_to_datetime
 
 import requests
 from http_message_signatures import HTTPMessageVerifier, HTTPSignatureKeyResolver, algorithms
 from httpsig import HeaderVerifier
+
+from jsonserver import JsonServer
 
 CAVAGE_REQUIRED = ["(request-target)", "host", "date", "digest", "content-type"]
 
@@ -54,42 +53,21 @@ class SignedEndpoint:
         self.scheme, self.key_id, self.secret_b64 = scheme, key_id, secret_b64
         self.secret = base64.b64decode(secret_b64)
         self.readings, self.accepted, self.refused = [], 0, []
-        endpoint = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                why = endpoint.check(self.command, self.path, self.headers, body)
-                if why is None:
-                    endpoint.accepted += 1
-                    endpoint.readings += json.loads(body)["readings"]
-                    self._reply(200, b'{"stored": true}')
-                else:
-                    endpoint.refused.append(why)
-                    self._reply(401, json.dumps({"error": why}).encode())
-
-            def _reply(self, status, data):
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(cert, key)
-        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
-        self.port = self.server.server_address[1]
+        self.server = JsonServer(self._answer, cert, key)
+        self.port = self.server.port
         self.url = "https://localhost:%d/readings?source=device" % self.port
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self):
-        self.server.shutdown()
+        self.server.stop()
+
+    def _answer(self, method, path, headers, body):
+        why = self.check(method, path, headers, body)
+        if why is not None:
+            self.refused.append(why)
+            return 401, {"error": why}
+        self.accepted += 1
+        self.readings += json.loads(body)["readings"]
+        return 200, {"stored": True}
 
     def check(self, method, path, headers, body):
         """None when the request verifies, else why not."""

@@ -9,10 +9,8 @@ so a short test sees a device refresh on schedule.
 """
 
 import datetime
-import http.server
-import json
-import ssl
-import threading
+
+from jsonserver import JsonServer
 
 
 class LocalIotCredentialsProvider:
@@ -22,34 +20,15 @@ class LocalIotCredentialsProvider:
         self.lifetime_s = lifetime_s
         self.issued = []  # (thing name, access key id)
         self.refused = 0
-        provider = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                status, doc = provider.answer(self.path, self.headers.get("x-amzn-iot-thingname"))
-                body = json.dumps(doc).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(server_cert, server_key)
-        ctx.verify_mode = ssl.CERT_REQUIRED  # the device proves itself with its certificate
-        ctx.load_verify_locations(client_ca_pem)
-        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # the device proves itself with a certificate the local CA signed
+        self.server = JsonServer(self._answer, server_cert, server_key, client_ca_pem)
+        self.port = self.server.port
 
     def stop(self):
-        self.server.shutdown()
+        self.server.stop()
+
+    def _answer(self, method, path, headers, body):
+        return self.answer(path, headers.get("x-amzn-iot-thingname"))
 
     def answer(self, path, thing_name):
         if path != "/role-aliases/%s/credentials" % self.role_alias:
