@@ -257,6 +257,12 @@ def main():
     return 0
 
 
+def per_reading(what, ours, peer, key):
+    """A row comparing one counter of two delivery runs, per reading."""
+    o, p = ours[key] / ours["readings"], peer[key] / peer["readings"]
+    return row(what, "%.0f" % o, "%.0f" % p, "%.2f" % (o / p), "", None)
+
+
 def print_table(f):
     m = f["mp"]
     seed, ours = f["seed"], f["ours"]
@@ -322,22 +328,8 @@ def print_table(f):
             ">= 25x",
             ours_rps >= 25 * seed_rps,
         ),
-        row(
-            "5. HTTP bytes sent per reading",
-            "%.0f" % (ours["bytes_in"] / ours["readings"]),
-            "%.0f" % (seed["bytes_in"] / seed["readings"]),
-            "%.2f" % ((ours["bytes_in"] / ours["readings"]) / (seed["bytes_in"] / seed["readings"])),
-            "",
-            None,
-        ),
-        row(
-            "5. HTTP bytes received per reading",
-            "%.0f" % (ours["bytes_out"] / ours["readings"]),
-            "%.0f" % (seed["bytes_out"] / seed["readings"]),
-            "%.2f" % ((ours["bytes_out"] / ours["readings"]) / (seed["bytes_out"] / seed["readings"])),
-            "",
-            None,
-        ),
+        per_reading("5. HTTP bytes sent per reading", ours, seed, "bytes_in"),
+        per_reading("5. HTTP bytes received per reading", ours, seed, "bytes_out"),
         row(
             "5. TLS handshakes per 1000 readings",
             "%.1f" % hs_per_1000,
