@@ -1,8 +1,6 @@
 # The device's main job: a reading every INTERVAL_S seconds, appended to the spool before anything
 # is sent, and delivered to DynamoDB in batches signed with SigV4 over verified TLS. Taking
 # readings never waits for the network: sends are interleaved with the reading schedule.
-import sys
-
 import dynamodb
 import httpclient
 from clock import Clock
@@ -55,44 +53,29 @@ def make_sink(s, conn, clock):
         return httpsink.Sink(
             conn, s.HTTP_URL, s.HTTP_AUTH, s.HTTP_KEY_ID, s.HTTP_SECRET_B64, s.HTTP_MERCHANT_ID, clock.now
         )
+    if s.CREDENTIALS != "iot":  # static keys: the client holds them, no provider module in RAM
+        keys = dynamodb.Credentials(s.AWS_ACCESS_KEY, s.AWS_SECRET_KEY, s.AWS_SESSION_TOKEN)
+        client = dynamodb.Client(conn, keys, s.AWS_REGION, s.AWS_HOST, clock.now)
+        return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE)
     import credentials
 
-    if s.CREDENTIALS == "iot":
-        provider_conn = httpclient.Connection(
-            s.iot_host,
-            s.iot_port,
-            True,
-            s.ca_der,
-            s.HTTP_TIMEOUT_S,
-            client_cert_der=s.device_cert,
-            client_key_der=s.device_key,
-        )
-        provider = credentials.IotCredentials(provider_conn, s.IOT_ROLE_ALIAS, s.IOT_THING_NAME, clock)
-    else:
-        provider = credentials.StaticCredentials(s.AWS_ACCESS_KEY, s.AWS_SECRET_KEY, s.AWS_SESSION_TOKEN)
+    provider_conn = httpclient.Connection(
+        s.iot_host,
+        s.iot_port,
+        True,
+        s.ca_der,
+        s.HTTP_TIMEOUT_S,
+        client_cert_der=s.device_cert,
+        client_key_der=s.device_key,
+    )
+    provider = credentials.IotCredentials(provider_conn, s.IOT_ROLE_ALIAS, s.IOT_THING_NAME, clock)
     client = dynamodb.Client(conn, None, s.AWS_REGION, s.AWS_HOST, clock.now)
     return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE, provider)
 
 
-def load_settings(config, board):
-    """The validated config, or None after printing the one line that names the bad field. The
-    validation runs once: its module is dropped afterwards so its code does not hold RAM."""
-    import settings
-
-    try:
-        return settings.load(config, board.state_dir())
-    except settings.ConfigError as e:
-        print("config error: %s" % e)
-        return None
-    finally:
-        sys.modules.pop("settings", None)
-
-
-def run(config, board):
-    """Returns the process exit code: 0 done or stopped, 1 not delivered in time, 2 bad config."""
-    s = load_settings(config, board)
-    if s is None:
-        return 2
+def run(s, board):
+    """Runs with the validated settings; returns the process exit code: 0 done or stopped, 1 not
+    delivered in time, 2 bad STATE_DIR."""
     if s.WATCHDOG_S:
         board.start_watchdog(s.WATCHDOG_S)
     # Awake for good, the network comes up now; waking from deep sleep, only when it sends

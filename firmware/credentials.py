@@ -1,6 +1,6 @@
-# Where the device's AWS credentials come from: the config (static keys, with or without a session
-# token), or the AWS IoT credentials provider, which hands out short-lived credentials to a device
-# that proves itself with its X.509 certificate over mutual TLS.
+# Short-lived AWS credentials from the AWS IoT credentials provider, which hands them to a device
+# that proves itself with its X.509 certificate over mutual TLS. (Static keys from the config need
+# no provider: the DynamoDB client holds them, and this module is not loaded.)
 import json
 
 import utc
@@ -10,20 +10,6 @@ from refusal import Refusal
 MAX_MARGIN_S = 300  # refresh this long before expiry at the most ...
 MARGIN_SHARE = 4  # ... and at a quarter of the lifetime for short-lived ones
 CLOCK_TOLERANCE_S = 30  # a provider Date further off than this corrects the clock
-
-
-class StaticCredentials:
-    kind = "static"
-
-    def __init__(self, access_key, secret_key, session_token=None):
-        self.current = Credentials(access_key, secret_key, session_token)
-
-    def ensure_fresh(self):
-        return self.current
-
-    def refused(self):
-        """An auth refusal: False, nothing here can change."""
-        return False
 
 
 def parse_iso8601(text):
@@ -41,8 +27,6 @@ def parse_iso8601(text):
 class IotCredentials:
     """Credentials from https://<host>/role-aliases/<alias>/credentials over mutual TLS, refreshed
     before they expire and after an auth refusal (only between requests: the caller asks)."""
-
-    kind = "iot"
 
     def __init__(self, conn, role_alias, thing_name, clock):
         self.conn = conn

@@ -3,8 +3,29 @@ import sys
 
 import supervisor
 
-import app
 import board
+
+
+def load_settings(config, b):
+    """The validated config, or None after printing the one line that names the bad field."""
+    import settings
+
+    try:
+        return settings.load(config, b.state_dir())
+    except settings.ConfigError as e:
+        print("config error: %s" % e)
+        return None
+    finally:
+        sys.modules.pop("settings", None)  # validation runs once: its code must not hold RAM
+
+
+def start(config, b):
+    s = load_settings(config, b)
+    if s is None:
+        return 2
+    import app  # only now: the validation's code is gone before the app's comes in
+
+    return app.run(s, b)
 
 
 def main():
@@ -20,7 +41,7 @@ def main():
     if b.safe_mode():
         print("safe mode (SAFE_MODE_PIN held low): the app does not start; the REPL is yours")
         return 0
-    return supervisor.supervise(lambda: app.run(config, b), b)
+    return supervisor.supervise(lambda: start(config, b), b)
 
 
 sys.exit(main())

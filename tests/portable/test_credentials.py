@@ -2,7 +2,7 @@
 # what it does with the provider's clock and with a bad answer.
 import json
 
-from credentials import IotCredentials, StaticCredentials, parse_iso8601
+from credentials import IotCredentials, parse_iso8601
 from httpclient import Response
 from portable import raises
 from refusal import Refusal
@@ -107,8 +107,3 @@ def test_bad_answers_are_refusals():
     assert e.code == "IotCredentialsMalformed"
     e = raises(Refusal, IotCredentials(Conn([Response(503, "", [], b"")]), "a", None, clock).ensure_fresh)
     assert e.retryable
-
-
-def test_static_credentials_never_refresh():
-    s = StaticCredentials("AKIDEXAMPLE", "secret", "token")
-    assert s.ensure_fresh().session_token == "token" and s.refused() is False
