@@ -21,7 +21,7 @@ MPY_ARCH ?= x64
 
 export MICROPYTHON
 
-.PHONY: setup run unix test lint chaos bench mpy deploy shell lock clean
+.PHONY: setup run unix test lint chaos bench membudget mpy deploy shell lock clean
 
 setup: $(STAMP)
 
@@ -60,6 +60,11 @@ chaos: setup
 # Benchmarks against botocore, the hash floor and the seed-style client (minutes, not part of make test).
 bench: setup
 	$(PY) tools/bench.py --json build/bench.json
+
+# The firmware from .mpy files in HEAP (default: the budget make test holds it to) for 200 readings
+# over TLS; prints the peak live heap and the smallest heap that works.
+membudget: setup
+	$(PY) tools/membudget.py $(if $(HEAP),--heap $(HEAP))
 
 # The firmware compiled to .mpy files in build/mpy (for MPY_ARCH), with their sizes.
 mpy: setup

@@ -56,6 +56,8 @@ def make_sink(s, conn, clock):
     if s.CREDENTIALS != "iot":  # static keys: the client holds them, no provider module in RAM
         keys = dynamodb.Credentials(s.AWS_ACCESS_KEY, s.AWS_SECRET_KEY, s.AWS_SESSION_TOKEN)
         client = dynamodb.Client(conn, keys, s.AWS_REGION, s.AWS_HOST, clock.now)
+        for operation in ("PutItem", "BatchWriteItem"):
+            client.ready(operation)  # while the heap is young: preparing loads the spec module
         return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE)
     import credentials
 
@@ -95,6 +97,12 @@ def run(s, board):
         print("spool: skipped %d torn or corrupt bytes (a write cut by power loss)" % spool.skipped_bytes)
 
     conn = httpclient.Connection(s.host, s.port, s.USE_TLS, s.ca_der, s.HTTP_TIMEOUT_S)
+    if s.USE_TLS:
+        try:
+            conn.tls_context()
+        except httpclient.TlsError as e:
+            print("config error: CA_FILE: %s" % e)
+            return 2
     sink = make_sink(s, conn, clock)
     delivery = Delivery(sink, spool, clock, board, s.STATE_DIR + "/deadletter.jsonl")
     taking = not s.READINGS or spool.next_seq() <= s.READINGS

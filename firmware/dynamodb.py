@@ -2,7 +2,7 @@
 import json
 from binascii import b2a_base64, crc32
 
-import sigv4
+import sigv4signer
 import utc
 from refusal import Refusal
 
@@ -84,7 +84,7 @@ def marshal(value, where="value"):
     if value is None:
         return {"NULL": True}
     if isinstance(value, (bytes, bytearray)):
-        return {"B": b2a_base64(value).decode().strip()}
+        return {"B": b2a_base64(value).decode().strip()}  # pyright: ignore[reportArgumentType]  # stubs say bytes only
     if isinstance(value, dict):
         return {"M": marshal_item(value, where + ".")}
     if isinstance(value, (list, tuple)):
@@ -132,14 +132,19 @@ class Client:
                 ("Content-Type", CONTENT_TYPE),
                 ("X-Amz-Target", TARGET_PREFIX + operation),
             ]
-            signer = sigv4.Signer(
+            signer = sigv4signer.Signer(
                 "POST", "/", "", headers, c.access_key, c.secret_key, self.region, "dynamodb", c.session_token
             )
             signer.credentials = c
             self._signers[operation] = signer
         return signer
 
+    def ready(self, operation):
+        """Prepare the operation's signer and today's key before a body is built (see Sink.send)."""
+        self._signer(operation).ready(utc.amz_date(self.now()))
+
     def call_body(self, operation, body):
+        """body: bytes, or a list of bytes parts that make it."""
         signed = self._signer(operation).sign(body, utc.amz_date(self.now()))
         resp = self.conn.request("POST", "/", signed, body)
         if resp.status != 200:
@@ -165,11 +170,16 @@ class Client:
     def batch_write_raw(self, table, items_json):
         """BatchWriteItem of marshalled items (at most 25); returns the items DynamoDB left
         unprocessed, decoded."""
-        parts = [b'{"RequestItems":{', json.dumps(table).encode(), b":["]
-        for i, item in enumerate(items_json):
-            parts += (b',{"PutRequest":{"Item":' if i else b'{"PutRequest":{"Item":', item, b"}}")
-        parts.append(b"]}}")
-        resp = self.call_body("BatchWriteItem", b"".join(parts))  # one allocation of the body
+        parts = [b"]}}"] * (3 * len(items_json) + 2)  # sized once: no list growing in the heap
+        parts[0] = b'{"RequestItems":{' + json.dumps(table).encode() + b":["
+        i = 1
+        for item in items_json:
+            parts[i] = b',{"PutRequest":{"Item":' if i > 1 else b'{"PutRequest":{"Item":'
+            parts[i + 1] = item
+            parts[i + 2] = b"}}"
+            i += 3
+        # the body is never joined: the signer hashes the parts and the connection sends them
+        resp = self.call_body("BatchWriteItem", parts)
         try:
             left = resp.get("UnprocessedItems") or {}
             return [req["PutRequest"]["Item"] for req in left.get(table, ())]
@@ -204,6 +214,9 @@ class Sink:
         """Deliver the readings; return the seqs DynamoDB left unprocessed."""
         if self.credentials is not None:
             self.client.credentials = self.credentials.ensure_fresh()  # between requests only
+        # The signer is made ready first: its one-off work (a module loaded for it) and the body
+        # are then never in a small heap at the same time.
+        self.client.ready("PutItem" if len(payloads) == 1 else "BatchWriteItem")
         if len(payloads) == 1:
             self.client.put_raw(self.table, payloads[0])
             return []

@@ -14,6 +14,7 @@ MICROPYTHON = sys.implementation.name == "micropython"
 MAX_LINE = 4096  # status and header lines
 LINE_PIECE = 256  # MicroPython's readline(n) allocates n bytes up front: read long lines in pieces
 MAX_HEADERS = 64
+WRITE_BUFFER = 1024  # a body given in parts goes out in records of up to this size
 
 
 class HttpError(Exception):
@@ -80,6 +81,15 @@ def _reason(exc):
     return text or type(exc).__name__
 
 
+def _length(body):
+    if isinstance(body, list):
+        n = 0
+        for part in body:
+            n += len(part)
+        return n
+    return len(body)
+
+
 def _is_timeout(exc):
     return _reason(exc) == "timed out"
 
@@ -90,7 +100,7 @@ def _load_client_cert(ctx, cert_der, key_der):
         return
     # CPython loads PEM files only (host-side tools and tests): write them for the moment.
     import os
-    import tempfile
+    import tempfile  # pyright: ignore[reportMissingImports]  # CPython only
     from binascii import b2a_base64
 
     def pem(kind, der):
@@ -131,8 +141,11 @@ class Connection:
         self.max_response = max_response
         self.client_cert = (client_cert_der, client_key_der) if client_cert_der else None  # mutual TLS
         self.connects = 0  # connections opened (TLS handshakes when tls)
+        # None while closed; reads and writes run only on an open connection (their pyright ignores say so)
         self._sock = None
         self._stream = None
+        self._ctx = None
+        self._wbuf = None
 
     def address(self):
         return "%s:%d" % (self.host, self.port)
@@ -169,23 +182,36 @@ class Connection:
             sock = self._handshake(sock)
         self.connects += 1
         self._sock = sock
-        # CPython's sockets need a buffered reader; MicroPython's are streams with readline.
-        self._stream = sock if MICROPYTHON else sock.makefile("rb")
+        # CPython's sockets need a buffered reader (makefile: the CPython branch, not in the stubs);
+        # MicroPython's are streams with readline.
+        self._stream = sock if MICROPYTHON else sock.makefile("rb")  # pyright: ignore[reportAttributeAccessIssue]
+
+    def tls_context(self):
+        """The SSL context, made once per connection object and reused for every handshake: the
+        CA is parsed once, and its few KB of heap are taken while the heap is young (the app asks
+        for it at start) rather than looked for again in a fragmented heap at each reconnect."""
+        if self._ctx is None:
+            assert ssl is not None  # the constructor refused TLS without it
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.verify_mode = ssl.CERT_REQUIRED  # MicroPython's default is CERT_NONE
+            try:
+                ctx.load_verify_locations(cadata=self.ca_der)
+            except (ValueError, OSError) as e:
+                raise TlsError("CA certificate is not a valid DER certificate: %s" % _reason(e))
+            if self.client_cert:
+                try:
+                    _load_client_cert(ctx, *self.client_cert)
+                except (ValueError, OSError) as e:
+                    raise TlsError("client certificate or key is not a valid DER certificate/key pair: %s" % _reason(e))
+            self._ctx = ctx
+        return self._ctx
 
     def _handshake(self, sock):
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.verify_mode = ssl.CERT_REQUIRED  # MicroPython's default is CERT_NONE
         try:
-            ctx.load_verify_locations(cadata=self.ca_der)
-        except (ValueError, OSError) as e:
+            ctx = self.tls_context()
+        except TlsError:
             sock.close()
-            raise TlsError("CA certificate is not a valid DER certificate: %s" % _reason(e))
-        if self.client_cert:
-            try:
-                _load_client_cert(ctx, *self.client_cert)
-            except (ValueError, OSError) as e:
-                sock.close()
-                raise TlsError("client certificate or key is not a valid DER certificate/key pair: %s" % _reason(e))
+            raise
         try:
             return ctx.wrap_socket(sock, server_hostname=self.host)
         except (ValueError, OSError) as e:
@@ -199,7 +225,9 @@ class Connection:
 
     def request(self, method, target, headers, body=b""):
         """Send one request (headers as given, plus Content-Length when the body needs one) and
-        return its Response. A kept-alive connection the server had closed is reopened once."""
+        return its Response. body: bytes, or a list of bytes parts, sent without joining them
+        (no allocation the size of the body). A kept-alive connection the server had closed is
+        reopened once."""
         head = self._head(method, target, headers, body)
         for attempt in (0, 1):
             reused = self._sock is not None
@@ -229,14 +257,16 @@ class Connection:
                 has_length = True
             lines.append("%s: %s\r\n" % (name, value))
         if not has_length and (body or method in ("POST", "PUT", "PATCH")):
-            lines.append("Content-Length: %d\r\n" % len(body))
+            lines.append("Content-Length: %d\r\n" % _length(body))
         lines.append("\r\n")
         return "".join(lines).encode()
 
     def _send(self, head, body):
-        write = getattr(self._sock, "sendall", None) or self._sock.write
+        write = getattr(self._sock, "sendall", None) or self._sock.write  # pyright: ignore[reportOptionalMemberAccess]
         try:
-            if body and len(body) <= 2048:
+            if isinstance(body, list):
+                self._send_parts(write, head, body)
+            elif body and len(body) <= 2048:
                 write(head + body)  # one TLS record for a small request
             else:
                 write(head)
@@ -247,9 +277,34 @@ class Connection:
                 raise
             raise _Stale()
 
+    def _send_parts(self, write, head, parts):
+        """The head and the parts gathered into one small buffer, written each time it fills: few
+        TLS records, and no allocation the size of the body."""
+        if self._wbuf is None:
+            self._wbuf = bytearray(WRITE_BUFFER)
+        buf = self._wbuf
+        n = 0
+        i = -1
+        while i < len(parts):
+            part = head if i < 0 else parts[i]  # the head first, without a new list for it
+            i += 1
+            size = len(part)
+            if n + size > WRITE_BUFFER:
+                if n:
+                    write(memoryview(buf)[:n])
+                    n = 0
+                if size > WRITE_BUFFER:
+                    write(part)
+                    continue
+            buf[n : n + size] = part
+            n += size
+        if n:
+            write(memoryview(buf)[:n])
+
     def _readline(self, first=False):
+        # the stubs' readline() lacks the size MicroPython's streams take
         try:
-            line = self._stream.readline(LINE_PIECE)
+            line = self._stream.readline(LINE_PIECE)  # pyright: ignore[reportOptionalMemberAccess, reportCallIssue]
         except OSError as e:
             if first and not _is_timeout(e):
                 raise _Stale()
@@ -259,7 +314,7 @@ class Connection:
         while line and not line.endswith(b"\n"):
             if len(line) >= MAX_LINE:
                 raise ProtocolError("response line from %s longer than %d bytes" % (self.address(), MAX_LINE))
-            piece = self._stream.readline(LINE_PIECE)
+            piece = self._stream.readline(LINE_PIECE)  # pyright: ignore[reportOptionalMemberAccess, reportCallIssue]
             if not piece:
                 break
             line += piece
@@ -268,7 +323,7 @@ class Connection:
         return line
 
     def _read_exact(self, n):
-        data = self._stream.read(n)
+        data = self._stream.read(n)  # pyright: ignore[reportOptionalMemberAccess]
         if data is None or len(data) < n:
             got = 0 if data is None else len(data)
             raise ProtocolError("response body from %s truncated (%d of %d bytes)" % (self.address(), got, n))
@@ -351,7 +406,7 @@ class Connection:
         parts = []
         total = 0
         while True:
-            chunk = self._stream.read(1024)
+            chunk = self._stream.read(1024)  # pyright: ignore[reportOptionalMemberAccess]
             if not chunk:
                 return b"".join(parts)
             total += len(chunk)

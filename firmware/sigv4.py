@@ -3,17 +3,9 @@
 import hashlib
 from binascii import hexlify
 
-from hmac_sha256 import HmacSha256
-
-try:
-    import micropython
-except ImportError:  # CPython: what MicroPython compiles to machine code runs as it is
-
-    class micropython:
-        @staticmethod
-        def native(fn):
-            return fn
-
+# The signing key and the date check live with the prepared signer, which needs them without
+# this module; they are part of this module's interface all the same.
+from sigv4signer import check_amz_date, signing_key  # noqa: F401
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 
@@ -201,37 +193,8 @@ def string_to_sign(amz_date, scope, creq):
     )
 
 
-_key_cache = [None, None]  # (secret, date, region, service), HmacSha256 of the signing key
-
-
-def signing_key(secret_key, date, region, service):
-    """kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request"),
-    ready for HMAC; derived once per (date, region, service) and reused."""
-    ident = (secret_key, date, region, service)
-    if _key_cache[0] != ident:
-        k = HmacSha256(("AWS4" + secret_key).encode()).digest(date.encode())
-        k = HmacSha256(k).digest(region.encode())
-        k = HmacSha256(k).digest(service.encode())
-        k = HmacSha256(k).digest(b"aws4_request")
-        _key_cache[1] = HmacSha256(k)
-        _key_cache[0] = ident
-    return _key_cache[1]
-
-
 def signature(key, sts):
     return hexlify(key.digest(sts)).decode()
-
-
-def _check_amz_date(amz_date):
-    ok = (
-        isinstance(amz_date, str)
-        and len(amz_date) == 16
-        and amz_date[8] == "T"
-        and amz_date[15] == "Z"
-        and (amz_date[:8] + amz_date[9:15]).isdigit()
-    )
-    if not ok:
-        raise ValueError("amz_date must be YYYYMMDDTHHMMSSZ")
 
 
 def sign(
@@ -251,7 +214,7 @@ def sign(
     """Sign a request; return the headers to send: `headers` (any Authorization dropped),
     X-Amz-Date unless present, X-Amz-Security-Token when a token is given and not present,
     and Authorization."""
-    _check_amz_date(amz_date)
+    check_amz_date(amz_date)
     out = []
     has_date = has_token = False
     for pair in headers:
@@ -282,78 +245,3 @@ def sign(
         )
     )
     return out
-
-
-_sha256 = hashlib.sha256
-_STS_HEAD = b"AWS4-HMAC-SHA256\n"
-_DATE_MARK = b"\x00" * 16
-_HASH_MARK = b"\x01" * 64
-
-
-class Signer:
-    """Signs many requests that differ only in body and time, as a device's client sends them:
-    the canonical request is computed once with marks where X-Amz-Date and the payload hash go,
-    so each request costs the hashes, the HMAC and a few joins. Gives what sign() gives."""
-
-    def __init__(
-        self, method, path, query, headers, access_key, secret_key, region, service, session_token=None, normalize=True
-    ):
-        headers = [h for h in headers if h[0].lower() not in ("authorization", "x-amz-date")]
-        if session_token and not any(h[0].lower() == "x-amz-security-token" for h in headers):
-            headers.append(("X-Amz-Security-Token", session_token))
-        self.headers = headers
-        fixed_hash = None
-        for name, value in headers:
-            if name.lower() == "x-amz-content-sha256":
-                fixed_hash = value.encode()
-        marked = headers + [("X-Amz-Date", _DATE_MARK.decode())]
-        creq, signed = canonical_request(method, path, query, marked, fixed_hash or _HASH_MARK, normalize)
-        d = creq.find(_DATE_MARK)
-        self._before_date = creq[:d]
-        self._after_date = creq[d + len(_DATE_MARK) : -len(fixed_hash or _HASH_MARK)]
-        self._fixed_hash = fixed_hash
-        self._secret = secret_key
-        self._region = region
-        self._service = service
-        self._auth_head = "%s Credential=%s/" % (ALGORITHM, access_key)
-        self._auth_tail = "/%s/%s/aws4_request, SignedHeaders=%s, Signature=" % (region, service, signed.decode())
-        self._scope_tail = ("/%s/%s/aws4_request\n" % (region, service)).encode()
-        self._day = None
-
-    @micropython.native
-    def sign(self, body, amz_date):
-        """The headers to send for this body at this time (X-Amz-Date and Authorization last)."""
-        if amz_date[:8] != self._day:
-            self._new_day(amz_date)
-        before, after, ipad_head, opad, day_scope, auth_head, headers, fixed_hash = self._state
-        date = amz_date.encode()
-        # The pieces are hashed in place, not joined: the canonical request is never built.
-        c = _sha256(before)
-        c.update(date)
-        c.update(after)
-        c.update(fixed_hash or hexlify(_sha256(body).digest()))
-        h = _sha256(ipad_head)  # HMAC with its pads ready; "AWS4-HMAC-SHA256\n" follows the ipad
-        h.update(date)
-        h.update(day_scope)
-        h.update(hexlify(c.digest()))
-        inner = h.digest()
-        h = _sha256(opad)
-        h.update(inner)
-        out = headers + [("X-Amz-Date", amz_date), ("Authorization", auth_head + hexlify(h.digest()).decode())]
-        return out
-
-    def _new_day(self, amz_date):
-        _check_amz_date(amz_date)
-        day = amz_date[:8]
-        key = signing_key(self._secret, day, self._region, self._service)
-        self._day = day
-        self._state = (
-            self._before_date,
-            self._after_date,
-            key._ipad + _STS_HEAD,
-            key._opad,
-            b"\n" + day.encode() + self._scope_tail,
-            self._auth_head + day + self._auth_tail,
-            self.headers,
-            self._fixed_hash,
-        )

@@ -37,7 +37,7 @@ from chaosproxy import ChaosProxy
 from localddb import ROOT, LocalDynamoDB, micropython_executable
 
 sys.path.insert(0, os.path.join(ROOT, "firmware"))
-import sigv4  # noqa: E402
+import sigv4signer  # noqa: E402
 
 BENCH = os.path.join(ROOT, "tools", "bench")
 FIRMWARE = os.path.join(ROOT, "firmware")
@@ -59,7 +59,7 @@ def last_json(result):
 
 def cpython_signing(rounds=15, n=2000):
     """µs per signature: our prepared signer on CPython, and botocore's add_auth."""
-    signer = sigv4.Signer("POST", "/", "", HEADERS, KEY_ID, SECRET, "eu-west-1", "dynamodb")
+    signer = sigv4signer.Signer("POST", "/", "", HEADERS, KEY_ID, SECRET, "eu-west-1", "dynamodb")
     auth = SigV4Auth(Credentials(KEY_ID, SECRET), "dynamodb", "eu-west-1")
     now = datetime.datetime(2026, 11, 23, 5, 41, 1)
 
@@ -156,27 +156,6 @@ def run_firmware(folder, code_path, heap=None, timeout=600):
     return r, time.perf_counter() - t0
 
 
-def smallest_heap(site, mpy_dir, readings=60):
-    """Bisect -X heapsize (KB) for a firmware run from .mpy files that delivers `readings`."""
-
-    def ok(kb):
-        site.fresh_proxy()
-        folder = site.config("heap-%d" % kb, readings)
-        r, _ = run_firmware(folder, mpy_dir, heap="%dK" % kb, timeout=120)
-        return r.returncode == 0 and "done: %d readings delivered" % readings in r.stdout
-
-    lo, hi = 8, 256  # lo fails, hi works
-    if not ok(hi):
-        return None
-    while hi - lo > 4:
-        mid = (lo + hi) // 2
-        if ok(mid):
-            hi = mid
-        else:
-            lo = mid
-    return hi
-
-
 def row(what, ours, peer, ratio, target, met):
     return (what, ours, peer, ratio, target, "yes" if met else ("NO" if met is not None else ""))
 
@@ -246,7 +225,9 @@ def main():
         )["heap_per_reading"]
 
         print("bench: smallest heap for the firmware from .mpy ...", flush=True)
-        figures["min_heap_kb"] = smallest_heap(site, mpy_dir)
+        import membudget  # it builds on this module's Site
+
+        figures["min_heap_kb"] = membudget.smallest_heap(site, 200, mpy_dir=mpy_dir)
     finally:
         site.stop()
 

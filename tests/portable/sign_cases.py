@@ -1,10 +1,11 @@
-# Signs the requests in a JSON file (argv[1]) with sigv4.sign and with sigv4.Signer and prints the
+# Signs the requests in a JSON file (argv[1]) with sigv4.sign and with sigv4signer.Signer and prints the
 # two Authorization headers, a line each; the botocore differential test runs it on MicroPython.
 import json
 import sys
 from binascii import unhexlify
 
 import sigv4
+import sigv4signer
 
 with open(sys.argv[1]) as f:
     cases = json.load(f)
@@ -23,7 +24,7 @@ for c in cases:
         session_token=c["token"],
     )
     print([v for n, v in out if n == "Authorization"][0])
-    fast = sigv4.Signer(
+    fast = sigv4signer.Signer(
         c["method"],
         c["path"],
         c["query"],

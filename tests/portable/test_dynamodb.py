@@ -1,7 +1,9 @@
 # Marshalling, error parsing and signed calls of the DynamoDB client, with a recording connection.
+import hashlib
 import json
-from binascii import crc32
+from binascii import crc32, hexlify
 
+import sigv4signer
 from dynamodb import Client, Credentials, DynamoDBError, error_from_response, marshal, marshal_item
 from httpclient import Response
 from portable import raises
@@ -137,6 +139,18 @@ def test_crc32_mismatch_is_a_retryable_error():
     e = raises(DynamoDBError, _client(Recorder(crc=12345)).put_item, "tab", {"deviceId": "d"})
     assert e.code == "CRC32Mismatch" and e.retryable
     _client(Recorder(crc=None)).put_item("tab", {"deviceId": "d"})  # no header: nothing to check
+
+
+def test_batch_write_sends_the_items_as_one_batch_write_item_body():
+    conn = Recorder(body=b'{"UnprocessedItems":{}}')
+    items = [b'{"deviceId":{"S":"d"},"seq":{"N":"%d"}}' % i for i in (1, 2, 3)]
+    assert _client(conn).batch_write_raw("readings", items) == []
+    method, target, headers, body = conn.sent
+    sent = json.loads(b"".join(body) if isinstance(body, list) else body)
+    assert sent == {"RequestItems": {"readings": [{"PutRequest": {"Item": json.loads(i)}} for i in items]}}
+    names = dict(headers)
+    assert names["X-Amz-Target"] == "DynamoDB_20120810.BatchWriteItem"
+    assert sigv4signer.body_hash(body) == hexlify(hashlib.sha256(b"".join(body)).digest())
 
 
 def test_credentials_repr_hides_the_secret():

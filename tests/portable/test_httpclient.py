@@ -39,6 +39,17 @@ def test_tls_request_is_sent_as_given_with_content_length_added():
     c.close()
 
 
+def test_body_in_parts_is_sent_whole_without_being_joined():
+    # small parts gathered, one part larger than the write buffer sent as it is
+    parts = [b'{"a":"', b"x" * 1500, b'","b":"'] + [b"y" * 100] * 30 + [b'"}']
+    c = tls()
+    r = c.request("POST", "/echo", [("Host", "localhost")], parts)
+    doc = json.loads(r.body)
+    assert doc["body"] == b"".join(parts).decode()
+    assert doc["headers"][-1] == ["Content-Length", str(len(b"".join(parts)))]
+    c.close()
+
+
 def test_connection_is_kept_alive_across_requests():
     c = tls()
     for _ in range(5):
@@ -63,6 +74,11 @@ def test_certificate_for_another_name_is_refused():
     c = Connection("localhost", int(_env("STUB_WRONGNAME_PORT")), ca_der=read_bytes(_env("STUB_CA_DER")))
     msg = str(raises(TlsError, c.request, "GET", "/len", [("Host", "localhost")]))
     assert "localhost:" in msg, msg
+
+
+def test_bad_ca_is_refused_when_the_context_is_made():
+    c = Connection("localhost", 443, tls=True, ca_der=b"not a certificate")
+    assert "not a valid DER certificate" in str(raises(TlsError, c.tls_context))
 
 
 def test_tls_needs_a_ca():

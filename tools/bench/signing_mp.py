@@ -9,10 +9,11 @@ import time
 from putitem import BODY, DATE, HEADERS, KEY_ID, SECRET, heap_used
 
 import sigv4
+import sigv4signer
 
 ROUNDS, N = 15, 1000
 
-signer = sigv4.Signer("POST", "/", "", HEADERS, KEY_ID, SECRET, "eu-west-1", "dynamodb")
+signer = sigv4signer.Signer("POST", "/", "", HEADERS, KEY_ID, SECRET, "eu-west-1", "dynamodb")
 signer.sign(BODY, DATE)
 creq, _ = sigv4.canonical_request("POST", "/", "", HEADERS + [("X-Amz-Date", DATE)], sigv4.payload_hash(HEADERS, BODY))
 sts = sigv4.string_to_sign(DATE, sigv4.credential_scope(DATE, "eu-west-1", "dynamodb"), creq)
