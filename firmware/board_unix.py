@@ -8,12 +8,13 @@ import sensors
 import sensors_unix
 
 try:
-    _ticks_ms = time.ticks_ms
-    _ticks_diff = time.ticks_diff
+    # the stubs type ticks apart from int; the CPython fallback below works in plain ints
+    _ticks_ms = time.ticks_ms  # pyright: ignore[reportAssignmentType]
+    _ticks_diff = time.ticks_diff  # pyright: ignore[reportAssignmentType]
 except AttributeError:  # CPython
 
     def _ticks_ms():
-        return int(time.monotonic() * 1000)
+        return int(time.monotonic() * 1000)  # pyright: ignore[reportAttributeAccessIssue]  # CPython only
 
     def _ticks_diff(a, b):
         return a - b

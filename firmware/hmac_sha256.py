@@ -23,9 +23,9 @@ class HmacSha256:
 
     def digest(self, msg):
         if self._inner is not None:
-            inner = self._inner.copy()
+            inner = self._inner.copy()  # pyright: ignore[reportAttributeAccessIssue]  # only where hashes copy
             inner.update(msg)
-            outer = self._outer.copy()
+            outer = self._outer.copy()  # pyright: ignore[reportAttributeAccessIssue]  # as above
         else:
             inner = hashlib.sha256(self._ipad)
             inner.update(msg)

@@ -384,7 +384,7 @@ def sign_rfc9421(
     """Signature-Input and Signature headers (hmac-sha256); created defaults to now."""
     if alg not in (None, "hmac-sha256"):
         raise SignatureError("unsupported alg %r (hmac-sha256)" % alg)
-    params = [("created", int(utc.now()) if created is None else int(created))]
+    params: list[tuple[str, int | str]] = [("created", int(utc.now()) if created is None else int(created))]
     for name, value in (("expires", expires), ("nonce", nonce), ("alg", alg), ("keyid", key_id), ("tag", tag)):
         if value is not None:
             params.append((name, int(value) if name == "expires" else value))

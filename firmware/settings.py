@@ -89,6 +89,49 @@ def _ca_file(cfg):
 class Settings:
     """The validated config; attribute names follow the config module's."""
 
+    # Declared for the type checker only (no value: an attribute the config did not set stays absent).
+    SINK: str
+    # SINK "dynamodb"
+    CREDENTIALS: str
+    AWS_ACCESS_KEY: str
+    AWS_SECRET_KEY: str
+    AWS_SESSION_TOKEN: str | None
+    AWS_REGION: str
+    AWS_HOST: str
+    AWS_DYNAMODB_TABLE: str
+    # CREDENTIALS "iot"
+    iot_host: str
+    iot_port: int | None
+    IOT_ROLE_ALIAS: str
+    IOT_THING_NAME: str | None
+    DEVICE_CERT_FILE: str
+    device_cert: bytes
+    DEVICE_KEY_FILE: str
+    device_key: bytes
+    # SINK "http"
+    HTTP_URL: str
+    HTTP_AUTH: str
+    HTTP_KEY_ID: str
+    HTTP_SECRET_B64: str
+    HTTP_MERCHANT_ID: str | None
+    # every sink
+    host: str
+    port: int | None
+    USE_TLS: bool
+    CA_FILE: str | None
+    ca_der: bytes | None
+    DEVICE_ID: str
+    STATE_DIR: str
+    POWER_MODE: str
+    # numbers as _number gives them (READINGS, SPOOL_MAX_BYTES and SEND_EVERY are checked to be whole)
+    INTERVAL_S: float
+    READINGS: float
+    HTTP_TIMEOUT_S: float
+    DELIVERY_TIMEOUT_S: float
+    SPOOL_MAX_BYTES: float
+    SEND_EVERY: float
+    WATCHDOG_S: float
+
 
 def _split_host(field, value):
     """(host, port or None) of host[:port]."""
@@ -178,13 +221,14 @@ def _http(cfg, s):
 
 def load(cfg, default_state_dir="state"):
     s = Settings()
-    s.SINK = _get(cfg, "SINK", "dynamodb")
-    if s.SINK == "dynamodb":
+    sink = _get(cfg, "SINK", "dynamodb")
+    if sink not in ("dynamodb", "http"):
+        raise ConfigError("SINK", 'must be "dynamodb" or "http", got %r' % (sink,))
+    s.SINK = sink
+    if sink == "dynamodb":
         _aws(cfg, s)
-    elif s.SINK == "http":
-        _http(cfg, s)
     else:
-        raise ConfigError("SINK", 'must be "dynamodb" or "http", got %r' % (s.SINK,))
+        _http(cfg, s)
     if getattr(s, "CREDENTIALS", None) == "iot" and not s.USE_TLS:
         raise ConfigError("USE_TLS", 'must be True with CREDENTIALS = "iot" (the provider is mutual TLS)')
     s.CA_FILE, s.ca_der = _ca_file(cfg) if s.USE_TLS else (None, None)
@@ -197,9 +241,10 @@ def load(cfg, default_state_dir="state"):
     s.HTTP_TIMEOUT_S = _number(cfg, "HTTP_TIMEOUT_S", 10, 1)
     s.DELIVERY_TIMEOUT_S = _number(cfg, "DELIVERY_TIMEOUT_S", 120, 1)
     s.SPOOL_MAX_BYTES = _number(cfg, "SPOOL_MAX_BYTES", 256 * 1024, MIN_SPOOL_BYTES, integer=True)
-    s.POWER_MODE = _get(cfg, "POWER_MODE", "always_on")
-    if s.POWER_MODE not in ("always_on", "deep_sleep"):
-        raise ConfigError("POWER_MODE", 'must be "always_on" or "deep_sleep", got %r' % (s.POWER_MODE,))
+    mode = _get(cfg, "POWER_MODE", "always_on")
+    if mode not in ("always_on", "deep_sleep"):
+        raise ConfigError("POWER_MODE", 'must be "always_on" or "deep_sleep", got %r' % (mode,))
+    s.POWER_MODE = mode
     s.SEND_EVERY = _number(cfg, "SEND_EVERY", 1, 1, integer=True)
     s.WATCHDOG_S = _number(cfg, "WATCHDOG_S", 0, 0)
     if s.WATCHDOG_S and s.WATCHDOG_S < 4 * s.HTTP_TIMEOUT_S:

@@ -128,5 +128,5 @@ def sha512_pure(data):
 
 def sha512(data):
     if hasattr(hashlib, "sha512"):
-        return hashlib.sha512(data).digest()
+        return hashlib.sha512(data).digest()  # pyright: ignore[reportAttributeAccessIssue]  # CPython only
     return sha512_pure(data)

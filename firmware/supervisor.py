@@ -33,12 +33,12 @@ def log_failure(log_path, when, exc):
 
         buf = io.StringIO()
         if hasattr(sys, "print_exception"):
-            sys.print_exception(exc, buf)  # MicroPython
+            sys.print_exception(exc, buf)  # pyright: ignore[reportArgumentType]  # MicroPython; stubs' StringIO is bare
         else:
-            import traceback
+            import traceback  # pyright: ignore[reportMissingImports]  # CPython only
 
             traceback.print_exception(type(exc), exc, exc.__traceback__, file=buf)
-        text = buf.getvalue()
+        text = buf.getvalue()  # pyright: ignore[reportAttributeAccessIssue]  # the stubs' StringIO lacks it
     except Exception:  # the log must not fail the board
         text = "%s: %s\n" % (type(exc).__name__, exc)
     entry = ("--- crash at %s\n%s" % (when, text)).encode()
