@@ -29,3 +29,15 @@ def test_portable_modules_import_no_hardware_module():
         assert not used & {"hmac", "logging", "datetime", "functools", "typing"}, (name, used)
         checked += 1
     assert checked >= 8
+
+
+def test_mip_package_brings_every_firmware_module_its_modules_import():
+    import json
+
+    with open(os.path.join(ROOT, "package.json")) as f:
+        listed = {os.path.basename(dst)[:-3]: src for dst, src in json.load(f)["urls"]}
+    ours = {os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ROOT, "firmware", "*.py"))}
+    for name, src in listed.items():
+        assert os.path.isfile(os.path.join(ROOT, src)), src
+        missing = (set(imports(os.path.join(ROOT, src))) & ours) - set(listed)
+        assert not missing, (name, missing)
