@@ -56,8 +56,9 @@ def make_sink(s, conn, clock):
     if s.CREDENTIALS != "iot":  # static keys: the client holds them, no provider module in RAM
         keys = dynamodb.Credentials(s.AWS_ACCESS_KEY, s.AWS_SECRET_KEY, s.AWS_SESSION_TOKEN)
         client = dynamodb.Client(conn, keys, s.AWS_REGION, s.AWS_HOST, clock.now)
-        for operation in ("PutItem", "BatchWriteItem"):
-            client.ready(operation)  # while the heap is young: preparing loads the spec module
+        if s.POWER_MODE == "always_on":  # a sleeper's wakes mostly send nothing: it prepares at send
+            for operation in ("PutItem", "BatchWriteItem"):
+                client.ready(operation)  # while the heap is young: preparing loads the spec module
         return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE)
     import credentials
 
