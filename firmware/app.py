@@ -71,6 +71,7 @@ def make_sink(s, conn, clock):
         client_cert_der=s.device_cert,
         client_key_der=s.device_key,
     )
+    provider_conn.tls_context()  # at start too: the device certificate and key are checked now
     provider = credentials.IotCredentials(provider_conn, s.IOT_ROLE_ALIAS, s.IOT_THING_NAME, clock)
     client = dynamodb.Client(conn, None, s.AWS_REGION, s.AWS_HOST, clock.now)
     return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE, provider)
@@ -98,13 +99,13 @@ def run(s, board):
         print("spool: skipped %d torn or corrupt bytes (a write cut by power loss)" % spool.skipped_bytes)
 
     conn = httpclient.Connection(s.host, s.port, s.USE_TLS, s.ca_der, s.HTTP_TIMEOUT_S)
-    if s.USE_TLS:
-        try:
-            conn.tls_context()
-        except httpclient.TlsError as e:
-            print("config error: CA_FILE: %s" % e)
-            return 2
-    sink = make_sink(s, conn, clock)
+    try:
+        if s.USE_TLS:
+            conn.tls_context()  # made while the heap is young; a CA that does not load is a config error
+        sink = make_sink(s, conn, clock)
+    except httpclient.TlsError as e:
+        print("config error: %s" % e)
+        return 2
     delivery = Delivery(sink, spool, clock, board, s.STATE_DIR + "/deadletter.jsonl")
     taking = not s.READINGS or spool.next_seq() <= s.READINGS
     if not taking and not delivery.has_work():

@@ -93,3 +93,17 @@ def test_device_without_a_certificate_from_the_local_ca_is_refused(site, tmp_pat
         assert provider.issued == [] and ddb.readings("thing-rogue") == []
     finally:
         provider.stop()
+
+
+def test_a_device_key_that_does_not_load_is_a_config_error_at_start(site, tmp_path):
+    ddb, device, _ = site
+    provider = start_provider(ddb, lifetime_s=60)
+    try:
+        cert_as_key = (None, device[1], None, device[1])  # DER-shaped, but a certificate, not a key
+        iot_config(ddb, provider, cert_as_key, tmp_path, readings=1, interval_s=0)
+        r = run_firmware(str(tmp_path), stdout=-1, timeout=60)
+        assert r.returncode == 2, r.stdout
+        assert "config error: client certificate or key is not a valid DER certificate/key pair" in r.stdout
+        assert provider.issued == []
+    finally:
+        provider.stop()
