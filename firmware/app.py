@@ -79,7 +79,7 @@ def make_sink(s, conn, clock):
 
 def run(s, board):
     """Runs with the validated settings; returns the process exit code: 0 done or stopped, 1 not
-    delivered in time, 2 bad STATE_DIR."""
+    delivered in time, 2 a STATE_DIR, CA or device key found unusable at start."""
     if s.WATCHDOG_S:
         board.start_watchdog(s.WATCHDOG_S)
     # Awake for good, the network comes up now; waking from deep sleep, only when it sends
