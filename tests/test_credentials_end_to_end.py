@@ -29,6 +29,15 @@ def start_provider(ddb, lifetime_s):
     )
 
 
+@pytest.fixture
+def provider(site):
+    """A provider issuing credentials for a minute: longer than the tests that use it run."""
+    ddb, _, _ = site
+    p = start_provider(ddb, lifetime_s=60)
+    yield p
+    p.stop()
+
+
 def iot_config(ddb, provider, device, folder, readings, interval_s, thing="thing-1"):
     extra = (
         'CREDENTIALS = "iot"\nIOT_CREDENTIALS_HOST = "localhost:%d"\nIOT_ROLE_ALIAS = "device-role-alias"\n'
@@ -80,30 +89,22 @@ def test_iot_credentials_are_refreshed_through_a_full_lifetime(site, tmp_path):
         provider.stop()
 
 
-def test_device_without_a_certificate_from_the_local_ca_is_refused(site, tmp_path):
+def test_device_without_a_certificate_from_the_local_ca_is_refused(site, provider, tmp_path):
     ddb, _, rogue = site
-    provider = start_provider(ddb, lifetime_s=60)
-    try:
-        iot_config(ddb, provider, rogue, tmp_path, readings=1, interval_s=0, thing="thing-rogue")
-        out = run_firmware(str(tmp_path), stdout=-1, timeout=60).stdout
-        assert (
-            "error: nothing delivered for 5s: TLS handshake with localhost:%d failed: the server closed the "
-            "connection: it did not accept the device certificate" % provider.port in out
-        ), out
-        assert provider.issued == [] and ddb.readings("thing-rogue") == []
-    finally:
-        provider.stop()
+    iot_config(ddb, provider, rogue, tmp_path, readings=1, interval_s=0, thing="thing-rogue")
+    out = run_firmware(str(tmp_path), stdout=-1, timeout=60).stdout
+    assert (
+        "error: nothing delivered for 5s: TLS handshake with localhost:%d failed: the server closed the "
+        "connection: it did not accept the device certificate" % provider.port in out
+    ), out
+    assert provider.issued == [] and ddb.readings("thing-rogue") == []
 
 
-def test_a_device_key_that_does_not_load_is_a_config_error_at_start(site, tmp_path):
+def test_a_device_key_that_does_not_load_is_a_config_error_at_start(site, provider, tmp_path):
     ddb, device, _ = site
-    provider = start_provider(ddb, lifetime_s=60)
-    try:
-        cert_as_key = (None, device[1], None, device[1])  # DER-shaped, but a certificate, not a key
-        iot_config(ddb, provider, cert_as_key, tmp_path, readings=1, interval_s=0)
-        r = run_firmware(str(tmp_path), stdout=-1, timeout=60)
-        assert r.returncode == 2, r.stdout
-        assert "config error: client certificate or key is not a valid DER certificate/key pair" in r.stdout
-        assert provider.issued == []
-    finally:
-        provider.stop()
+    cert_as_key = (None, device[1], None, device[1])  # DER-shaped, but a certificate, not a key
+    iot_config(ddb, provider, cert_as_key, tmp_path, readings=1, interval_s=0)
+    r = run_firmware(str(tmp_path), stdout=-1, timeout=60)
+    assert r.returncode == 2, r.stdout
+    assert "config error: client certificate or key is not a valid DER certificate/key pair" in r.stdout
+    assert provider.issued == []
