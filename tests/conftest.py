@@ -2,11 +2,10 @@ import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-for sub in ("firmware", "tests/portable", "tools"):
-    path = os.path.join(ROOT, sub)
-    if path not in sys.path:
-        sys.path.insert(0, path)
-sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path[:0] = [os.path.join(ROOT, "tests"), os.path.join(ROOT, "tools")]
+import helpers  # noqa: E402  (the tools folder is on the path now)
+
+sys.path[:0] = [p for p in helpers.portable_path() if p not in sys.path]
 
 import pytest
 

@@ -1,23 +1,19 @@
 # The benchmark pieces still run (their figures are make bench's business, not a test's): the
 # firmware compiles with mpy-cross, and the MicroPython signing benchmark reports every figure.
 import json
-import os
 
 import bench
-import unixport
+import layout
 
 
 def test_firmware_compiles_to_mpy(tmp_path):
-    sizes = bench.build_mpy(str(tmp_path / "mpy"))
-    sources = [f[:-3] for f in os.listdir(os.path.join(unixport.ROOT, "firmware")) if f.endswith(".py")]
-    assert sorted(sizes) == sorted(sources)
+    sizes = layout.build_mpy(str(tmp_path / "mpy"))
+    assert sorted(sizes) == sorted(layout.board_modules("unix"))
     assert all(size > 100 for size in sizes.values())
 
 
 def test_signing_benchmark_reports_its_figures():
-    result = unixport.run(
-        [os.path.join(unixport.ROOT, "tools", "bench", "signing_mp.py")], [os.path.join(unixport.ROOT, "firmware")]
-    )
+    result = bench.probe("signing_mp.py")
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert set(figures) == {

@@ -6,9 +6,10 @@ import time
 
 import pytest
 
+import unixport
 from chaos import chaos
 from chaosproxy import ChaosProxy
-from localddb import ROOT, LocalDynamoDB, micropython_executable
+from localddb import LocalDynamoDB
 
 
 def test_short_chaos_run_loses_and_duplicates_nothing(tmp_path):
@@ -49,14 +50,7 @@ def test_readings_taken_while_the_server_is_down_for_a_minute_all_arrive(outage_
         host="localhost:%d" % proxy.port,
         extra="HTTP_TIMEOUT_S = 2\nDELIVERY_TIMEOUT_S = 120\n",
     )
-    env = dict(os.environ, MICROPYPATH=":".join([folder, os.path.join(ROOT, "firmware"), ".frozen"]))
-    proc = subprocess.Popen(
-        [micropython_executable(), os.path.join(ROOT, "firmware", "main.py")],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = unixport.start_firmware(folder, subprocess.PIPE)
     time.sleep(5)
     proxy.down()
     before = len(ddb.readings("outage-1"))

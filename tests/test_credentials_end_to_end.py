@@ -6,8 +6,9 @@ import re
 import pytest
 
 import certs
+import unixport
 from iotcreds import LocalIotCredentialsProvider
-from localddb import LocalDynamoDB, run_firmware
+from localddb import LocalDynamoDB
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +67,7 @@ def test_session_token_credentials_are_signed_and_accepted(site, tmp_path):
     path = os.path.join(str(tmp_path), "config.py")
     text = open(path).read().replace("AWS_SESSION_TOKEN = None", "AWS_SESSION_TOKEN = %r" % creds["SessionToken"])
     open(path, "w").write(text)
-    out = run_firmware(str(tmp_path), stdout=-1, timeout=60).stdout
+    out = unixport.run_firmware(str(tmp_path), timeout=60).stdout
     assert "done: 3 readings delivered" in out, out
     assert creds["SessionToken"] not in out and creds["SecretAccessKey"] not in out
     assert len(ddb.readings("session-1")) == 3
@@ -77,7 +78,7 @@ def test_iot_credentials_are_refreshed_through_a_full_lifetime(site, tmp_path):
     provider = start_provider(ddb, lifetime_s=8)
     try:
         iot_config(ddb, provider, device, tmp_path, readings=40, interval_s=0.5)
-        out = run_firmware(str(tmp_path), stdout=-1, timeout=120).stdout
+        out = unixport.run_firmware(str(tmp_path), timeout=120).stdout
         assert "done: 40 readings delivered" in out, out
         assert [int(i["seq"]["N"]) for i in ddb.readings("thing-1")] == list(range(1, 41))
         # 20 s of readings with credentials that last 8 s: fetched at start, refreshed twice or more
@@ -92,7 +93,7 @@ def test_iot_credentials_are_refreshed_through_a_full_lifetime(site, tmp_path):
 def test_device_without_a_certificate_from_the_local_ca_is_refused(site, provider, tmp_path):
     ddb, _, rogue = site
     iot_config(ddb, provider, rogue, tmp_path, readings=1, interval_s=0, thing="thing-rogue")
-    out = run_firmware(str(tmp_path), stdout=-1, timeout=60).stdout
+    out = unixport.run_firmware(str(tmp_path), timeout=60).stdout
     assert (
         "error: nothing delivered for 5s: TLS handshake with localhost:%d failed: the server closed the "
         "connection: it did not accept the device certificate" % provider.port in out
@@ -104,7 +105,7 @@ def test_a_device_key_that_does_not_load_is_a_config_error_at_start(site, provid
     ddb, device, _ = site
     cert_as_key = (None, device[1], None, device[1])  # DER-shaped, but a certificate, not a key
     iot_config(ddb, provider, cert_as_key, tmp_path, readings=1, interval_s=0)
-    r = run_firmware(str(tmp_path), stdout=-1, timeout=60)
+    r = unixport.run_firmware(str(tmp_path), timeout=60)
     assert r.returncode == 2, r.stdout
     assert "config error: client certificate or key is not a valid DER certificate/key pair" in r.stdout
     assert provider.issued == []

@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from localddb import LocalDynamoDB, free_port, run_firmware
+import unixport
+from localddb import LocalDynamoDB, free_port
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +20,7 @@ def ddb(tmp_path_factory):
 def firmware(ddb, folder, delivery_timeout_s=3, **config):
     config.setdefault("extra", "DELIVERY_TIMEOUT_S = %d\n" % delivery_timeout_s)
     ddb.write_config(str(folder), **config)
-    result = run_firmware(str(folder), stdout=-1, timeout=120)
+    result = unixport.run_firmware(str(folder), timeout=120)
     return result.returncode, result.stdout
 
 
@@ -122,7 +123,7 @@ def test_config_error_is_one_line_naming_the_field(ddb, tmp_path):
         text = f.read()
     with open(path, "w") as f:
         f.write(re.sub(r"^AWS_REGION = .*$", "", text, flags=re.M))
-    result = run_firmware(str(tmp_path), stdout=-1, timeout=60)
+    result = unixport.run_firmware(str(tmp_path), timeout=60)
     assert result.returncode == 2
     assert result.stdout.strip() == "config error: AWS_REGION: missing"
 
@@ -138,7 +139,7 @@ def test_deep_sleep_mode_spools_each_wake_and_sends_every_third(ddb, tmp_path):
     ddb.write_config(str(tmp_path), device_id="e2e-sleepy", readings=7, interval_s=60, extra=extra)
     seen = []
     for wake in range(1, 8):
-        result = run_firmware(str(tmp_path), stdout=-1, timeout=60)
+        result = unixport.run_firmware(str(tmp_path), timeout=60)
         assert result.returncode == 0, result.stdout
         seen.append(len(seqs(ddb, "e2e-sleepy")))
         if wake < 7:

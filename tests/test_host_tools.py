@@ -8,7 +8,8 @@ import sys
 import pytest
 
 import certs
-from localddb import ROOT, LocalDynamoDB, run_firmware
+import unixport
+from localddb import ROOT, LocalDynamoDB
 from settings import load
 
 TOOLS = os.path.join(ROOT, "tools")
@@ -51,7 +52,7 @@ def test_provision_writes_a_folder_the_firmware_runs_from(ddb, tmp_path):
     with open(os.path.join(folder, "ca.der"), "rb") as f:
         assert f.read(1) == b"\x30"
     # the device writes with the admin key here (the table is new); the firmware runs as is
-    out = run_firmware(folder, stdout=-1, timeout=60).stdout
+    out = unixport.run_firmware(folder, timeout=60).stdout
     assert "done: 3 readings delivered" in out, out
     again = tool("provision.py", device + ["--create-table"] + conn_args(ddb), ddb.admin_key)
     assert "exists already" in again.stdout
@@ -120,7 +121,7 @@ def test_json_lines_are_put_and_refusals_reported(ddb, tmp_path):
 
 def test_plot_draws_every_value_of_a_device(ddb, tmp_path):
     ddb.write_config(str(tmp_path / "dev"), device_id="plot-1", readings=12, interval_s=0)
-    assert "done: 12 readings delivered" in run_firmware(str(tmp_path / "dev"), stdout=-1, timeout=60).stdout
+    assert "done: 12 readings delivered" in unixport.run_firmware(str(tmp_path / "dev"), timeout=60).stdout
     png = str(tmp_path / "plot.png")
     r = tool(
         "plot_readings.py",

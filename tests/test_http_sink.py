@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from localddb import run_firmware
+import unixport
 from signed_endpoint import SignedEndpoint
 
 SECRET_B64 = base64.b64encode(b"device-secret-shared-with-the-endpoint").decode()
@@ -28,7 +28,7 @@ def test_readings_are_accepted_by_an_independent_verifier(scheme, local_ca, tmp_
     endpoint = SignedEndpoint(local_ca["server_pem"], local_ca["server_key"], scheme, "device-key-1", SECRET_B64)
     try:
         config(str(tmp_path), endpoint, scheme, 30, ca_der=local_ca["ca_der"])
-        out = run_firmware(str(tmp_path), stdout=-1, timeout=60).stdout
+        out = unixport.run_firmware(str(tmp_path), timeout=60).stdout
         assert "done: 30 readings delivered" in out, out
         assert endpoint.refused == [], endpoint.refused
         assert sorted(r["seq"] for r in endpoint.readings) == list(range(1, 31))
@@ -44,12 +44,12 @@ def test_a_wrong_secret_is_refused_and_readings_wait_in_the_spool(local_ca, tmp_
     wrong = base64.b64encode(b"not-the-secret-the-endpoint-has").decode()
     try:
         config(str(tmp_path), endpoint, "rfc9421", 2, secret_b64=wrong, ca_der=local_ca["ca_der"])
-        result = run_firmware(str(tmp_path), stdout=-1, timeout=60)
+        result = unixport.run_firmware(str(tmp_path), timeout=60)
         assert result.returncode == 1, result.stdout
         assert re.search(r"^blocked: HTTP401 \(HTTP 401\): .*InvalidSignature", result.stdout, re.M), result.stdout
         assert endpoint.readings == [] and endpoint.refused
         config(str(tmp_path), endpoint, "rfc9421", 2, ca_der=local_ca["ca_der"])
-        result = run_firmware(str(tmp_path), stdout=-1, timeout=60)
+        result = unixport.run_firmware(str(tmp_path), timeout=60)
         assert result.returncode == 0 and sorted(r["seq"] for r in endpoint.readings) == [1, 2]
         assert wrong not in result.stdout
     finally:

@@ -3,7 +3,6 @@
 # changed in any covered part fails on both sides. The MicroPython leg runs the same cases.
 import datetime
 import json
-import os
 import time
 
 import requests
@@ -13,8 +12,8 @@ from httpsig import HeaderSigner, HeaderVerifier
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import helpers
 import httpsign
-import unixport
 
 KEY = "an HMAC key the oracles share with us"
 HOST = "api.example.com"
@@ -167,7 +166,7 @@ def test_rfc9421_both_ways_with_http_message_signatures(case):
 
 
 def test_oracles_both_ways_on_micropython(tmp_path):
-    cases = unixport.examples(requests_(), 60)
+    cases = helpers.examples(requests_(), 60)
     ops, expect = [], []
     for c in cases:
         for op, headers, ok in (
@@ -182,9 +181,7 @@ def test_oracles_both_ways_on_micropython(tmp_path):
             expect.append((c, op, ok))
     path = tmp_path / "cases.json"
     path.write_text(json.dumps(ops))
-    result = unixport.run(
-        [os.path.join(unixport.ROOT, "tests", "portable", "httpsign_cases.py"), str(path)], unixport.portable_path()
-    )
+    result = helpers.run_portable("httpsign_cases.py", [str(path)])
     assert result.returncode == 0, result.stderr
     outs = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(outs) == len(ops) >= 300

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from unixport import ROOT
+from layout import ROOT
 
 TOOL = os.path.join(ROOT, "tools", "httpsign_tool.py")
 SECRET = base64.b64encode(b"integration-test-secret-0123456789").decode()

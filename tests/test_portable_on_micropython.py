@@ -6,20 +6,14 @@ import re
 
 import pytest
 
-import unixport
+import helpers
 
-MODULES = sorted(
-    os.path.basename(p)[:-3] for p in glob.glob(os.path.join(unixport.ROOT, "tests", "portable", "test_*.py"))
-)
+MODULES = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(helpers.PORTABLE, "test_*.py")))
 
 
 @pytest.mark.parametrize("module", MODULES)
 def test_portable_module_passes_on_micropython(module, portable_env):
-    result = unixport.run(
-        [os.path.join(unixport.ROOT, "tests", "portable", "mprunner.py"), module],
-        unixport.portable_path(),
-        env=portable_env,
-    )
+    result = helpers.run_portable("mprunner.py", [module], env=portable_env)
     out = result.stdout + result.stderr
     summary = re.search(r"^(\d+) passed, (\d+) failed, (\d+) skipped$", result.stdout, re.M)
     assert summary, out

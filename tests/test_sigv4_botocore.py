@@ -3,7 +3,6 @@
 # own serializer builds them (quote(x, safe="-_.~")), reserved and non-ASCII characters included.
 import datetime
 import json
-import os
 from binascii import hexlify
 from unittest import mock
 from urllib.parse import quote
@@ -14,9 +13,9 @@ from botocore.credentials import Credentials
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import helpers
 import sigv4
 import sigv4signer
-import unixport
 
 HOST = "dynamodb.eu-west-1.amazonaws.com"
 TEXT = st.text(
@@ -152,14 +151,11 @@ def test_cpython_signer_agrees_with_botocore(case):
 
 
 def test_micropython_signer_agrees_with_botocore(tmp_path):
-    cases = unixport.examples(requests(), 400)
+    cases = helpers.examples(requests(), 400)
     expected = [botocore_authorization(c) for c in cases]
     path = tmp_path / "cases.json"
     path.write_text(json.dumps(cases, ensure_ascii=False), encoding="utf-8")
-    result = unixport.run(
-        [os.path.join(unixport.ROOT, "tests", "portable", "sign_cases.py"), str(path)],
-        unixport.portable_path(),
-    )
+    result = helpers.run_portable("sign_cases.py", [str(path)])
     assert result.returncode == 0, result.stderr
     got = result.stdout.splitlines()
     assert len(got) == 2 * len(cases) >= 200

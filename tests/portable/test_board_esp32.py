@@ -2,7 +2,6 @@
 import sys
 
 import fake_esp32
-
 import utc
 from portable import raises
 

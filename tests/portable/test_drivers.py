@@ -3,7 +3,6 @@ import struct
 
 import bme280
 import dht22
-
 from portable import raises
 from sensors import SensorError
 

@@ -3,7 +3,7 @@ import hashlib
 import json
 from binascii import crc32, hexlify
 
-import sigv4signer
+import sigv4base
 from dynamodb import Client, Credentials, DynamoDBError, error_from_response, marshal, marshal_item
 from httpclient import Response
 from portable import raises
@@ -150,7 +150,7 @@ def test_batch_write_sends_the_items_as_one_batch_write_item_body():
     assert sent == {"RequestItems": {"readings": [{"PutRequest": {"Item": json.loads(i)}} for i in items]}}
     names = dict(headers)
     assert names["X-Amz-Target"] == "DynamoDB_20120810.BatchWriteItem"
-    assert sigv4signer.body_hash(body) == hexlify(hashlib.sha256(b"".join(body)).digest())
+    assert sigv4base.body_hash(body) == hexlify(hashlib.sha256(b"".join(body)).digest())
 
 
 def test_credentials_repr_hides_the_secret():

@@ -5,7 +5,6 @@ import sys
 
 import fake_esp32
 import supervisor
-
 from portable import scratch
 
 

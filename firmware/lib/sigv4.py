@@ -3,11 +3,8 @@
 import hashlib
 from binascii import hexlify
 
-# The signing key and the date check live with the prepared signer, which needs them without
-# this module; they are part of this module's interface all the same.
-from sigv4signer import check_amz_date, signing_key  # noqa: F401
-
-ALGORITHM = "AWS4-HMAC-SHA256"
+# Shared with the prepared signer, and part of this module's interface all the same.
+from sigv4base import ALGORITHM, check_amz_date, payload_hash, signing_key  # noqa: F401
 
 # Headers that proxies and HTTP stacks add, drop or rewrite; botocore never signs them and
 # servers that verify with botocore (moto) reject a signature that covers them.
@@ -153,13 +150,6 @@ def canonical_headers(headers):
     names = sorted(values)
     block = "".join(name + ":" + values[name] + "\n" for name in names)
     return block.encode(), ";".join(names).encode()
-
-
-def payload_hash(headers, body):
-    for name, value in headers:
-        if name.lower() == "x-amz-content-sha256":
-            return value.encode()
-    return hexlify(hashlib.sha256(body).digest())
 
 
 def canonical_request(method, path, query, headers, body_hash, normalize=True):

@@ -18,7 +18,7 @@ signer.sign(BODY, DATE)
 creq, _ = sigv4.canonical_request("POST", "/", "", HEADERS + [("X-Amz-Date", DATE)], sigv4.payload_hash(HEADERS, BODY))
 sts = sigv4.string_to_sign(DATE, sigv4.credential_scope(DATE, "eu-west-1", "dynamodb"), creq)
 key = sigv4.signing_key(SECRET, DATE[:8], "eu-west-1", "dynamodb")
-ipad, opad = key._ipad, key._opad
+ipad, opad = key.pads()
 sha256 = hashlib.sha256
 
 

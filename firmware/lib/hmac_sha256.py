@@ -1,4 +1,6 @@
-# HMAC-SHA256 (RFC 2104) from hashlib alone: MicroPython has no hmac module.
+# HMAC-SHA256 (RFC 2104) from hashlib, with the key's padded blocks prepared once and handed out:
+# SigV4's prepared signer feeds the pads to sha256 itself, so one HMAC costs two hashes and no copy
+# (MicroPython has no hmac module, and its hashes cannot be copied).
 import hashlib
 
 BLOCK_SIZE = 64
@@ -20,6 +22,10 @@ class HmacSha256:
             self._outer = hashlib.sha256(self._opad)
         else:
             self._inner = None
+
+    def pads(self):
+        """(key XOR ipad, key XOR opad), 64 bytes each: HMAC(key, m) = H(opad + H(ipad + m))."""
+        return self._ipad, self._opad
 
     def digest(self, msg):
         if self._inner is not None:

@@ -4,7 +4,7 @@ import sys
 from binascii import hexlify
 from hashlib import sha256
 
-from hmac_sha256 import HmacSha256
+from sigv4base import ALGORITHM, body_hash, check_amz_date, declared_payload_hash, signing_key
 
 try:
     import micropython  # pyright: ignore[reportAssignmentType]  # the module here, the stand-in below on CPython
@@ -16,7 +16,7 @@ except ImportError:  # CPython: what MicroPython compiles to machine code runs a
             return fn
 
 
-_STS_HEAD = b"AWS4-HMAC-SHA256\n"
+_STS_HEAD = (ALGORITHM + "\n").encode()
 _DATE_MARK = b"\x00" * 16
 _HASH_MARK = b"\x01" * 64
 
@@ -34,46 +34,6 @@ def _with_spec(use):
             sys.modules.pop("sigv4", None)
 
 
-_key_cache: list = [None, None]  # (secret, date, region, service), HmacSha256 of the signing key
-
-
-def signing_key(secret_key, date, region, service):
-    """kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request"),
-    ready for HMAC; derived once per (date, region, service) and reused."""
-    ident = (secret_key, date, region, service)
-    if _key_cache[0] != ident:
-        k = HmacSha256(("AWS4" + secret_key).encode()).digest(date.encode())
-        k = HmacSha256(k).digest(region.encode())
-        k = HmacSha256(k).digest(service.encode())
-        k = HmacSha256(k).digest(b"aws4_request")
-        _key_cache[1] = HmacSha256(k)
-        _key_cache[0] = ident
-    return _key_cache[1]
-
-
-def check_amz_date(amz_date):
-    ok = (
-        isinstance(amz_date, str)
-        and len(amz_date) == 16
-        and amz_date[8] == "T"
-        and amz_date[15] == "Z"
-        and (amz_date[:8] + amz_date[9:15]).isdigit()
-    )
-    if not ok:
-        raise ValueError("amz_date must be YYYYMMDDTHHMMSSZ")
-
-
-def body_hash(body):
-    """Hex SHA-256 of the body: bytes, or a list of parts (hashed in turn, never joined)."""
-    if isinstance(body, list):
-        h = sha256()
-        for part in body:
-            h.update(part)
-    else:
-        h = sha256(body)
-    return hexlify(h.digest())
-
-
 class Signer:
     """Signs many requests that differ only in body and time, as a device's client sends them:
     the canonical request is computed once with marks where X-Amz-Date and the payload hash go,
@@ -88,10 +48,7 @@ class Signer:
         if session_token and not any(h[0].lower() == "x-amz-security-token" for h in headers):
             headers.append(("X-Amz-Security-Token", session_token))
         self.headers = headers
-        fixed_hash = None
-        for name, value in headers:
-            if name.lower() == "x-amz-content-sha256":
-                fixed_hash = value.encode()
+        fixed_hash = declared_payload_hash(headers)
         marked = headers + [("X-Amz-Date", _DATE_MARK.decode())]
         creq, signed = _with_spec(
             lambda spec: spec.canonical_request(method, path, query, marked, fixed_hash or _HASH_MARK, normalize)
@@ -103,7 +60,7 @@ class Signer:
         self._secret = secret_key
         self._region = region
         self._service = service
-        self._auth_head = "AWS4-HMAC-SHA256 Credential=%s/" % access_key
+        self._auth_head = "%s Credential=%s/" % (ALGORITHM, access_key)
         self._auth_tail = "/%s/%s/aws4_request, SignedHeaders=%s, Signature=" % (region, service, signed.decode())
         self._scope_tail = ("/%s/%s/aws4_request\n" % (region, service)).encode()
         self._day = None
@@ -140,13 +97,13 @@ class Signer:
         day = amz_date[:8]
 
         check_amz_date(amz_date)
-        key = signing_key(self._secret, day, self._region, self._service)
+        ipad, opad = signing_key(self._secret, day, self._region, self._service).pads()
         self._day = day
         self._state = (
             self._before_date,
             self._after_date,
-            key._ipad + _STS_HEAD,
-            key._opad,
+            ipad + _STS_HEAD,
+            opad,
             b"\n" + day.encode() + self._scope_tail,
             self._auth_head + day + self._auth_tail,
             self.headers,
