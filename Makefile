@@ -29,7 +29,7 @@ JOBS ?= 2
 # make image: MicroPython's source, unpacked under build/; the 32-bit unix port built from it
 MICROPY_SRC ?= ../shared/micropython/micropython-1.28.0.tar.gz
 MP_DIR := build/micropython
-IMAGE := build/image/micropython
+IMAGE_BIN := build/image/micropython
 IMAGE_FLAGS := VARIANT=standard MICROPY_FORCE_32BIT=1 MICROPY_PY_FFI=0 MICROPY_PY_BTREE=0 MPY_CROSS_FLAGS=-march=x86
 FIRMWARE_FILES := $(shell find firmware -name '*.py')
 
@@ -100,7 +100,7 @@ package.json: firmware/lib/manifest.py
 # The 32-bit unix port of MicroPython v1.28.0 with the firmware frozen in (firmware/boards/unix/
 # manifest.py), built from MICROPY_SRC (a .tar.gz or a folder) under build/, with mpy-cross from
 # the same source. Rebuilt when the firmware, a manifest or the source changes.
-image: $(IMAGE)
+image: $(IMAGE_BIN)
 
 $(MP_DIR)/.unpacked: $(MICROPY_SRC)
 	@test -e "$(MICROPY_SRC)" || (echo "error: MICROPY_SRC=$(MICROPY_SRC): no MicroPython source there" >&2; exit 2)
@@ -109,15 +109,15 @@ $(MP_DIR)/.unpacked: $(MICROPY_SRC)
 	else tar xzf "$(MICROPY_SRC)" -C $(MP_DIR) --strip-components=1; fi
 	touch $@
 
-$(IMAGE): $(MP_DIR)/.unpacked $(FIRMWARE_FILES)
+$(IMAGE_BIN): $(MP_DIR)/.unpacked $(FIRMWARE_FILES)
 	@echo 'int main(void){return 0;}' | gcc -m32 -x c - -o /dev/null 2>/dev/null || \
 	  (apt-get update -qq && apt-get install -y -qq gcc-multilib)
 	$(MAKE) -s -C $(MP_DIR)/mpy-cross -j$(JOBS)
 	$(MAKE) -s -C $(MP_DIR)/ports/unix -j$(JOBS) $(IMAGE_FLAGS) FROZEN_MANIFEST=$(abspath firmware/boards/unix/manifest.py)
-	mkdir -p $(dir $(IMAGE))
-	cp $(MP_DIR)/ports/unix/build-standard/micropython $(IMAGE)
-	cp $(MP_DIR)/mpy-cross/build/mpy-cross $(dir $(IMAGE))mpy-cross
-	@size $(IMAGE) | tail -1
+	mkdir -p $(dir $(IMAGE_BIN))
+	cp $(MP_DIR)/ports/unix/build-standard/micropython $(IMAGE_BIN)
+	cp $(MP_DIR)/mpy-cross/build/mpy-cross $(dir $(IMAGE_BIN))mpy-cross
+	@size $(IMAGE_BIN) | tail -1
 
 # The board: copy the .mpy files (MPY_ARCH=xtensawin) of the ESP32's modules, config.py and the
 # files it names with mpremote, then reset it; make shell opens its REPL.

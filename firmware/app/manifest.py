@@ -1,10 +1,6 @@
 # The device's job: settings, the spool, delivery with retries, the clock, credentials, the HTTP
 # sink, the crash supervisor and the sensor interface drivers implement. Builds on the library;
 # reaches a board only through the board picker (board.py).
-metadata(
-    version="0.2.0",
-    description="Readings on a timer, spooled on flash, delivered to DynamoDB or a signed HTTP endpoint",
-)
 
 include("../lib")
 

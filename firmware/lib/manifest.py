@@ -1,6 +1,7 @@
 # The portable library: SigV4, HMAC, UTC, an HTTP/1.1 client over verified TLS, DynamoDB, HTTP
 # Signatures. Runs unchanged on MicroPython and CPython; imports nothing of the app or a board.
 # This file is the one list of its modules: mip's package.json is made from it (make package.json).
+# Its metadata() is the only one: the other parts include() it, and a build allows one call.
 metadata(
     version="0.2.0",
     description="SigV4 signing, an HTTP/1.1 client over verified TLS, DynamoDB and HTTP Signatures for MicroPython",

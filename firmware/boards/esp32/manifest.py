@@ -1,7 +1,6 @@
 # An ESP32 image: the port's own frozen modules, the device, the ESP32 board layer and its drivers.
 #   make -C ports/esp32 BOARD=ESP32_GENERIC FROZEN_MANIFEST=<project>/firmware/boards/esp32/manifest.py
 # (ESP-IDF needed; not built on the project's machines: see the README, "On an ESP32").
-metadata(version="0.2.0", description="The firmware for ESP32 boards: board layer, BME280/BMP280, DHT22, battery")
 
 include("$(PORT_DIR)/boards/manifest.py")
 include("../..")

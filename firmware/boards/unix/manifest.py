@@ -1,6 +1,5 @@
 # The unix port standing in for a board: the device, its unix board layer and simulated sensors.
 # make image freezes it into a 32-bit unix MicroPython (build/image/micropython).
-metadata(version="0.2.0", description="The firmware for MicroPython's unix port")
 
 include("../..")
 
