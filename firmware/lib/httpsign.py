@@ -41,14 +41,19 @@ def _now(now):
     return utc.now() if now is None else now
 
 
+# HTTP's optional whitespace (RFC 9110 5.6.3): what a field value is trimmed of. Named, not strip()'s
+# default, which differs between CPython (Unicode) and MicroPython (ASCII).
+OWS = " \t"
+
+
 def field_value(headers, name):
-    """A header as signed: each line's value trimmed (an obsolete line fold made one space), the
-    lines of a repeated name joined with ", "; None when absent."""
+    """A header as signed: each line's value trimmed of OWS (an obsolete line fold made one
+    space), the lines of a repeated name joined with ", "; None when absent."""
     name = name.lower()
     values = []
     for n, v in headers:
         if n.lower() == name:
-            values.append(" ".join(part.strip() for part in v.split("\n")).strip())
+            values.append(" ".join(part.strip(OWS + "\r") for part in v.split("\n")).strip(OWS))
     return ", ".join(values) if values else None
 
 
@@ -123,12 +128,12 @@ def parse_cavage_params(text):
     parameters are refused."""
     out = {}
     i = 0
-    text = text.strip()
+    text = text.strip(OWS)
     while i < len(text):
         eq = text.find("=", i)
         if eq < 0:
             raise SignatureError("malformed signature parameters near %r" % text[i : i + 20])
-        name = text[i:eq].strip().lower()
+        name = text[i:eq].strip(OWS).lower()
         if not name or not name.replace("-", "").isalpha():
             raise SignatureError("malformed signature parameter name %r" % text[i:eq])
         if name in out:
@@ -142,7 +147,7 @@ def parse_cavage_params(text):
         else:
             end = text.find(",", eq + 1)
             end = len(text) if end < 0 else end
-            value = text[eq + 1 : end].strip()
+            value = text[eq + 1 : end].strip(OWS)
             if not value.isdigit():
                 raise SignatureError("signature parameter %r must be quoted or a number" % name)
             i = end

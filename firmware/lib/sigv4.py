@@ -28,6 +28,14 @@ UNSIGNED_HEADERS = (
 
 _HEX = b"0123456789ABCDEF"
 
+# What CPython's str.split() splits on beyond what MicroPython's does (ASCII space and \t-\r):
+# botocore's canonical value is " ".join(value.split()) on CPython's str, so these must count as
+# whitespace on both interpreters for the two to sign alike.
+_ASCII_SEPARATORS = "\x1c\x1d\x1e\x1f"
+_UNICODE_SPACES = (
+    "\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
 
 def _byte_table(chars):
     table = bytearray(256)
@@ -133,16 +141,34 @@ def canonical_query(query):
     return b"&".join(name + b"=" + value for name, value in pairs)
 
 
+def canonical_value(value):
+    """A header value trimmed, each run of whitespace made one space: CPython's whitespace on
+    every interpreter, as botocore has it."""
+    extra = _ASCII_SEPARATORS if len(value.encode()) == len(value) else _ASCII_SEPARATORS + _UNICODE_SPACES
+    for c in extra:
+        if c in value:
+            value = value.replace(c, " ")
+    return " ".join(value.split())
+
+
+def canonical_name(name):
+    """A header name lowercased; HTTP names are ASCII tokens, and only ASCII lowercases alike on
+    both interpreters."""
+    if len(name.encode()) != len(name):
+        raise ValueError("header name %r is not ASCII" % name)
+    return name.lower()
+
+
 def canonical_headers(headers):
     """(canonical header block, signed header names) from (name, value) pairs: names
     lowercased and sorted, values trimmed with inner whitespace runs (and line folds) made
     one space, a repeated name's values joined with commas in the order given."""
     values = {}
     for name, value in headers:
-        lname = name.lower()
+        lname = canonical_name(name)
         if lname in UNSIGNED_HEADERS:
             continue
-        value = " ".join(value.split())
+        value = canonical_value(value)
         if lname in values:
             values[lname] += "," + value
         else:

@@ -303,3 +303,9 @@ def test_long_keys_are_hashed_first():
     long_key = b"\xaa" * 131  # RFC 4231 cases 6 and 7: longer than the SHA-256 block
     params = httpsign.sign_cavage("GET", "/", CAVAGE_HEADERS, "k", long_key, ["(request-target)", "date"])
     httpsign.verify_cavage("GET", "/", CAVAGE_HEADERS + [("Signature", params)], long_key, now=CAVAGE_NOW)
+
+
+def test_field_values_are_trimmed_of_http_whitespace_only_alike_on_both_interpreters():
+    # CPython's strip() would also take the no-break space and the separators; MicroPython's not
+    headers = [("X-A", " \t\xa0a\x1f \t"), ("X-A", "b\r\n  \u3000c ")]
+    assert httpsign.field_value(headers, "x-a") == "\xa0a\x1f, b \u3000c"

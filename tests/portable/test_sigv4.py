@@ -1,0 +1,28 @@
+# SigV4's canonical header rules that differ between interpreters unless the signer pins them:
+# CPython's whitespace (what botocore squashes), on CPython and MicroPython alike.
+import sigv4
+from portable import raises
+
+# botocore: " ".join(value.split()) on CPython's str, whose whitespace includes these
+CPYTHON_WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
+def test_every_whitespace_cpython_knows_is_squashed():
+    for c in CPYTHON_WHITESPACE:
+        assert sigv4.canonical_value(c + "a" + c + c + "b" + c) == "a b", hex(ord(c))
+
+
+def test_other_characters_stay_as_they_are():
+    for value in ("é€ሴ", "a\u200bb", "x\x7fy", "a-b_c", "\x1b[0m"):  # zero-width space is not whitespace
+        assert sigv4.canonical_value(value) == value, value
+
+
+def test_signed_headers_agree_whatever_the_whitespace():
+    plain = sigv4.canonical_headers([("X-A", "1 2"), ("Host", "h")])
+    odd = sigv4.canonical_headers([("X-A", "\xa01\x1f\u3000 2\x85"), ("Host", "\u2028h")])
+    assert odd == plain == (b"host:h\nx-a:1 2\n", b"host;x-a")
+
+
+def test_a_header_name_that_is_not_ascii_is_refused_alike_on_both():
+    e = raises(ValueError, sigv4.canonical_headers, [("X-Ä", "1")])
+    assert "not ASCII" in str(e)
