@@ -30,11 +30,13 @@ _HEX = b"0123456789ABCDEF"
 
 # What CPython's str.split() splits on beyond what MicroPython's does (ASCII space and \t-\r):
 # botocore's canonical value is " ".join(value.split()) on CPython's str, so these must count as
-# whitespace on both interpreters for the two to sign alike.
-_ASCII_SEPARATORS = "\x1c\x1d\x1e\x1f"
-_UNICODE_SPACES = (
+# whitespace on both interpreters for the two to sign alike. Tuples of constants: looking through
+# them allocates nothing.
+_ASCII_SEPARATORS = ("\x1c", "\x1d", "\x1e", "\x1f")
+_UNICODE_SPACES = tuple(
     "\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
+_SQUASHED = ("  ", "\t", "\n", "\r", "\x0b", "\x0c") + _ASCII_SEPARATORS
 
 
 def _byte_table(chars):
@@ -103,6 +105,8 @@ def remove_dot_segments(path):
     """RFC 3986 5.2.4, plus the AWS rule that empty segments (double slashes) go too."""
     if not path:
         return b"/"
+    if path[0] == 0x2F and b"//" not in path and b"/." not in path:
+        return path  # no dot or empty segment: already normal
     segments = []
     for seg in path.split(b"/"):
         if seg == b".." and segments:
@@ -141,72 +145,90 @@ def canonical_query(query):
     return b"&".join(name + b"=" + value for name, value in pairs)
 
 
-def canonical_value(value):
+def canonical_value(value, ascii=None):
     """A header value trimmed, each run of whitespace made one space: CPython's whitespace on
-    every interpreter, as botocore has it."""
-    extra = _ASCII_SEPARATORS if len(value.encode()) == len(value) else _ASCII_SEPARATORS + _UNICODE_SPACES
-    for c in extra:
+    every interpreter, as botocore has it. ascii: whether the value is known to be ASCII (then
+    its non-ASCII spaces need no search)."""
+    if ascii is None:
+        ascii = len(value.encode()) == len(value)
+    for c in _SQUASHED if ascii else _SQUASHED + _UNICODE_SPACES:
+        if c in value:
+            break
+    else:
+        if value.strip() == value:  # most values: nothing to do, nothing allocated
+            return value
+    for c in _ASCII_SEPARATORS if ascii else _ASCII_SEPARATORS + _UNICODE_SPACES:
         if c in value:
             value = value.replace(c, " ")
     return " ".join(value.split())
 
 
-def canonical_name(name):
-    """A header name lowercased; HTTP names are ASCII tokens, and only ASCII lowercases alike on
-    both interpreters."""
-    if len(name.encode()) != len(name):
-        raise ValueError("header name %r is not ASCII" % name)
-    return name.lower()
-
-
 def canonical_headers(headers):
     """(canonical header block, signed header names) from (name, value) pairs: names
     lowercased and sorted, values trimmed with inner whitespace runs (and line folds) made
-    one space, a repeated name's values joined with commas in the order given."""
+    one space, a repeated name's values joined with commas in the order given. Names must be
+    ASCII (HTTP's tokens): only ASCII lowercases alike on both interpreters."""
+    block, names = _canonical_headers(headers, True)
+    raw = block.encode()
+    if len(raw) != len(block):  # something not ASCII: a name (refused) or a value's own spaces
+        for name, _ in headers:
+            if len(name.encode()) != len(name):
+                raise ValueError("header name %r is not ASCII" % name)
+        block, names = _canonical_headers(headers, False)
+        raw = block.encode()
+    return raw, names.encode()
+
+
+def _canonical_headers(headers, ascii):
     values = {}
     for name, value in headers:
-        lname = canonical_name(name)
+        lname = name.lower()
         if lname in UNSIGNED_HEADERS:
             continue
-        value = canonical_value(value)
+        value = canonical_value(value, ascii)
         if lname in values:
             values[lname] += "," + value
         else:
             values[lname] = value
     names = sorted(values)
-    block = "".join(name + ":" + values[name] + "\n" for name in names)
-    return block.encode(), ";".join(names).encode()
+    parts = []
+    for name in names:
+        parts.append(name)
+        parts.append(":")
+        parts.append(values[name])
+        parts.append("\n")
+    return "".join(parts), ";".join(names)
+
+
+def canonical_request_lines(method, path, query, headers, body_hash, normalize=True):
+    """The six lines of the canonical request (bytes, without their newlines): method, URI,
+    query, header block (which ends in a newline of its own), signed header names, payload hash."""
+    block, signed = canonical_headers(headers)
+    return (method.upper().encode(), canonical_uri(path, normalize), canonical_query(query), block, signed, body_hash)
 
 
 def canonical_request(method, path, query, headers, body_hash, normalize=True):
     """(canonical request, signed header names), both bytes."""
-    block, signed = canonical_headers(headers)
-    creq = b"\n".join(
-        (
-            method.upper().encode(),
-            canonical_uri(path, normalize),
-            canonical_query(query),
-            block,
-            signed,
-            body_hash,
-        )
-    )
-    return creq, signed
+    lines = canonical_request_lines(method, path, query, headers, body_hash, normalize)
+    return b"\n".join(lines), lines[4]
+
+
+def canonical_request_hash(lines):
+    """Hex SHA-256 of the canonical request, hashed line by line: the request is never joined."""
+    h = hashlib.sha256(lines[0])
+    for line in lines[1:]:
+        h.update(b"\n")
+        h.update(line)
+    return hexlify(h.digest())
 
 
 def credential_scope(amz_date, region, service):
     return "%s/%s/%s/aws4_request" % (amz_date[:8], region, service)
 
 
-def string_to_sign(amz_date, scope, creq):
-    return b"\n".join(
-        (
-            ALGORITHM.encode(),
-            amz_date.encode(),
-            scope.encode(),
-            hexlify(hashlib.sha256(creq).digest()),
-        )
-    )
+def string_to_sign(amz_date, scope, creq_hash):
+    """Algorithm, request date, credential scope and the hex hash of the canonical request."""
+    return ("%s\n%s\n%s\n" % (ALGORITHM, amz_date, scope)).encode() + creq_hash
 
 
 def signature(key, sts):
@@ -249,10 +271,11 @@ def sign(
     if session_token and not has_token:
         out.append(("X-Amz-Security-Token", session_token))
 
-    creq, signed = canonical_request(method, path, query, out, payload_hash(out, body), normalize)
+    lines = canonical_request_lines(method, path, query, out, payload_hash(out, body), normalize)
     scope = credential_scope(amz_date, region, service)
-    sts = string_to_sign(amz_date, scope, creq)
+    sts = string_to_sign(amz_date, scope, canonical_request_hash(lines))
     sig = signature(signing_key(secret_key, amz_date[:8], region, service), sts)
+    signed = lines[4]
     out.append(
         (
             "Authorization",

@@ -9,13 +9,12 @@ ALGORITHM = "AWS4-HMAC-SHA256"
 
 
 def check_amz_date(amz_date):
-    ok = (
-        isinstance(amz_date, str)
-        and len(amz_date) == 16
-        and amz_date[8] == "T"
-        and amz_date[15] == "Z"
-        and (amz_date[:8] + amz_date[9:15]).isdigit()
-    )
+    ok = isinstance(amz_date, str) and len(amz_date) == 16 and amz_date[8] == "T" and amz_date[15] == "Z"
+    if ok:
+        raw = amz_date.encode()  # bytes index to ints: no slice or joined copy to check
+        for i in (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14):
+            if not 0x30 <= raw[i] <= 0x39:
+                ok = False
     if not ok:
         raise ValueError("amz_date must be YYYYMMDDTHHMMSSZ")
 
@@ -24,7 +23,7 @@ def declared_payload_hash(headers):
     """The X-Amz-Content-Sha256 header's value (S3's UNSIGNED-PAYLOAD, a precomputed hash) as
     bytes, or None: when it is there, the body is not hashed."""
     for name, value in headers:
-        if name.lower() == "x-amz-content-sha256":
+        if len(name) == 20 and name.lower() == "x-amz-content-sha256":  # lowercase only what may match
             return value.encode()
     return None
 

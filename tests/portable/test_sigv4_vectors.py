@@ -37,12 +37,16 @@ def check(case):
         session_token=case["token"],
         normalize=case["normalize"],
     )
+    lines = sigv4.canonical_request_lines(
+        method, path, query, out[:-1], sigv4.payload_hash(out, body), case["normalize"]
+    )
     creq, _ = sigv4.canonical_request(method, path, query, out[:-1], sigv4.payload_hash(out, body), case["normalize"])
+    assert sigv4.canonical_request_hash(lines) == hexlify(hashlib.sha256(creq).digest())
     problems = []
     if creq.decode() != case["creq"]:
         problems.append("canonical request:\n%s\n--- expected:\n%s" % (creq.decode(), case["creq"]))
     scope = sigv4.credential_scope(AMZ_DATE, REGION, SERVICE)
-    sts = sigv4.string_to_sign(AMZ_DATE, scope, creq).decode()
+    sts = sigv4.string_to_sign(AMZ_DATE, scope, sigv4.canonical_request_hash(lines)).decode()
     if sts != case["sts"]:
         problems.append("string to sign:\n%s\n--- expected:\n%s" % (sts, case["sts"]))
     authz = [v for n, v in out if n == "Authorization"]

@@ -15,8 +15,13 @@ ROUNDS, N = 15, 1000
 
 signer = sigv4signer.Signer("POST", "/", "", HEADERS, KEY_ID, SECRET, "eu-west-1", "dynamodb")
 signer.sign(BODY, DATE)
-creq, _ = sigv4.canonical_request("POST", "/", "", HEADERS + [("X-Amz-Date", DATE)], sigv4.payload_hash(HEADERS, BODY))
-sts = sigv4.string_to_sign(DATE, sigv4.credential_scope(DATE, "eu-west-1", "dynamodb"), creq)
+lines = sigv4.canonical_request_lines(
+    "POST", "/", "", HEADERS + [("X-Amz-Date", DATE)], sigv4.payload_hash(HEADERS, BODY)
+)
+creq = b"\n".join(lines)
+sts = sigv4.string_to_sign(
+    DATE, sigv4.credential_scope(DATE, "eu-west-1", "dynamodb"), sigv4.canonical_request_hash(lines)
+)
 key = sigv4.signing_key(SECRET, DATE[:8], "eu-west-1", "dynamodb")
 ipad, opad = key.pads()
 sha256 = hashlib.sha256
