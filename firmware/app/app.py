@@ -3,6 +3,7 @@
 # readings never waits for the network: sends are interleaved with the reading schedule.
 import dynamodb
 import httpclient
+import numtext
 from clock import Clock
 from delivery import MAX_BATCH, Delivery
 from spool import Spool
@@ -24,7 +25,7 @@ def read_sensors(sensors):
             v = got[name]
             if name in RESERVED or name in values:
                 continue
-            if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
+            if isinstance(v, float) and not numtext.is_finite(v):
                 print("warning: %s: %s is %r, left out" % (sensor.name, name, v))
                 continue
             values[name] = v

@@ -4,6 +4,7 @@ import hashlib
 import json
 
 import httpsign
+import numtext
 import utc
 from refusal import Refusal
 
@@ -30,7 +31,14 @@ class Sink:
         self.now = now
 
     def encode(self, item):
-        return json.dumps(item).encode()
+        """The reading as a JSON object, its numbers written by numtext (json.dumps would write
+        MicroPython's long float repr)."""
+        parts = []
+        for name in item:
+            v = item[name]
+            number = isinstance(v, (int, float)) and not isinstance(v, bool)
+            parts.append(json.dumps(name) + ":" + (numtext.text(v) if number else json.dumps(v)))
+        return ("{" + ",".join(parts) + "}").encode()
 
     def auth_refused(self):
         return False  # the shared secret comes from the config: nothing to refresh

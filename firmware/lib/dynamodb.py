@@ -2,6 +2,7 @@
 import json
 from binascii import b2a_base64, crc32
 
+import numtext
 import sigv4signer
 import utc
 from refusal import Refusal
@@ -68,9 +69,9 @@ def error_from_response(status, body):
 
 
 def _number(value, where):
-    if value != value or value in (float("inf"), float("-inf")):
+    if not numtext.is_finite(value):
         raise ValueError("%s: %r cannot be stored as a DynamoDB number" % (where, value))
-    return {"N": repr(value) if isinstance(value, float) else str(value)}
+    return {"N": numtext.text(value)}
 
 
 def marshal(value, where="value"):

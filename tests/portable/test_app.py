@@ -63,3 +63,14 @@ def test_simulated_sensor_stays_in_a_plausible_range():
     for _ in range(50):
         v = s.read()["sim_temp_c"]
         assert 17.0 < v < 25.0
+
+
+def test_both_sinks_write_the_numbers_a_person_reads():
+    values = {"load1": 0.07000000000000001, "sum": 0.1 + 0.2, "t": -40.0, "n": 3, "on": True, "name": 'a"b'}
+    ddb = json.loads(app.reading_payload(dynamodb.Sink(_Client(), "t"), "dev", 1795412461, values)(1, 0))
+    assert (ddb["load1"], ddb["sum"], ddb["t"], ddb["n"]) == ({"N": "0.07"}, {"N": "0.3"}, {"N": "-40"}, {"N": "3"})
+    sink = httpsink.Sink(None, "https://h/r", "rfc9421", "k", "c2VjcmV0LXNlY3JldC1zZWNyZXQ=", None, None)
+    raw = app.reading_payload(sink, "dev", 1795412461, values)(1, 0)
+    assert b'"load1":0.07' in raw and b'"load1":0.070' not in raw and b'"sum":0.3' in raw and b'"t":-40' in raw
+    assert json.loads(raw) == {"deviceId": "dev", "seq": 1, "ts": 1795412461, "load1": 0.07, "sum": 0.3, "t": -40,
+                               "n": 3, "on": True, "name": 'a"b'}  # fmt: skip

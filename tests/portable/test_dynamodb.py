@@ -164,3 +164,22 @@ def test_malformed_success_bodies_are_retryable_errors():
     bad = b'{"UnprocessedItems": {"tab": [{"DeleteRequest": {}}]}}'
     e = raises(DynamoDBError, _client(Recorder(body=bad)).batch_write_raw, "tab", [b'{"a":{"S":"b"}}'] * 2)
     assert e.code == "MalformedResponse" and e.retryable
+
+
+def test_numbers_are_stored_as_a_person_reads_them():
+    # values from the drivers' ranges, and sums whose binary error would show in a float repr
+    for value, text in (
+        (0.07000000000000001, "0.07"),  # MicroPython's repr of 0.07
+        (0.1 + 0.2, "0.3"),
+        (23.94, "23.94"),
+        (-40.0, "-40"),
+        (1013.25, "1013.25"),
+        (4.187, "4.187"),
+        (85.0 / 3, "28.3333333333333"),
+        (1e-7, "1e-07"),
+        (24197456, "24197456"),
+        (-3, "-3"),
+    ):
+        assert marshal(value) == {"N": text}, (value, marshal(value))
+    assert float(marshal(0.1 + 0.2)["N"]) == 0.3
+    assert marshal(True) == {"BOOL": True}  # a bool is not a number
