@@ -1,6 +1,7 @@
 """A scripted HTTP/1.1 server (plain or TLS) for testing the firmware's HTTP client byte by byte.
 
-Each request's path picks a canned behaviour; /echo answers with what the server received.
+Each request's path picks a canned behaviour; /echo answers with what the server received,
+/trickle and /trickle-body send a response (or its body) one byte at a time.
 """
 
 import json
@@ -15,7 +16,8 @@ def _ok(body, extra=b"", status=b"200 OK"):
 
 
 class StubServer:
-    def __init__(self, cert=None, key=None):
+    def __init__(self, cert=None, key=None, trickle_gap_s=None):
+        self.trickle_gap_s = trickle_gap_s  # set: every request is answered as /trickle, at this pace
         self.ctx = None
         if cert:
             self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -74,6 +76,8 @@ class StubServer:
 
     def _respond(self, conn, method, target, headers, body):
         """Send the canned response; False closes the connection."""
+        if self.trickle_gap_s:
+            target = "/trickle?gap=%s" % self.trickle_gap_s
         path = target.split("?")[0]
         if path == "/echo":
             doc = {"method": method, "target": target, "headers": headers, "body": body.decode("latin-1")}
@@ -104,6 +108,18 @@ class StubServer:
         elif path == "/slow":
             time.sleep(3)
             conn.sendall(_ok(b"late"))
+        elif path in ("/trickle", "/trickle-body"):
+            # one byte every ?gap= seconds (0.3 by default): each read gets a byte well inside any
+            # timeout, so only a deadline on the whole request ends it
+            gap = float(target.partition("gap=")[2] or 0.3)
+            data = _ok(b"x" * 200)
+            if path == "/trickle-body":
+                head = data.index(b"\r\n\r\n") + 4
+                conn.sendall(data[:head])
+                data = data[head:]
+            for i in range(len(data)):
+                time.sleep(gap)
+                conn.sendall(data[i : i + 1])  # raises once the client has given up
         elif path == "/no-content":
             conn.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
         elif path == "/continue":

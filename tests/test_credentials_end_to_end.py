@@ -95,7 +95,7 @@ def test_device_without_a_certificate_from_the_local_ca_is_refused(site, provide
     iot_config(ddb, provider, rogue, tmp_path, readings=1, interval_s=0, thing="thing-rogue")
     out = unixport.run_firmware(str(tmp_path), timeout=60).stdout
     assert (
-        "error: nothing delivered for 5s: TLS handshake with localhost:%d failed: the server closed the "
+        "(DELIVERY_TIMEOUT_S=5): TLS handshake with localhost:%d failed: the server closed the "
         "connection: it did not accept the device certificate" % provider.port in out
     ), out
     assert provider.issued == [] and ddb.readings("thing-rogue") == []

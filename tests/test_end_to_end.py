@@ -75,7 +75,7 @@ def test_wrong_secret_is_refused_and_the_readings_wait_in_the_spool(ddb, tmp_pat
         r"^blocked: SignatureDoesNotMatch \(HTTP 403\): .*; 2 reading\(s\) kept in the spool", out, re.M
     ), out
     assert re.search(
-        r"^error: nothing delivered for 3s: SignatureDoesNotMatch \(HTTP 403\).*; "
+        r"^error: nothing delivered for \d+s \(DELIVERY_TIMEOUT_S=3\): SignatureDoesNotMatch \(HTTP 403\).*; "
         r"2 reading\(s\) kept in the spool for the next start$",
         out,
         re.M,
@@ -94,7 +94,9 @@ def test_unknown_access_key_is_refused(ddb, tmp_path):
     )
     assert code == 1, out
     # moto's code for what DynamoDB calls UnrecognizedClientException
-    assert "error: nothing delivered for 3s: InvalidClientTokenId (HTTP 403)" in out, out
+    assert re.search(
+        r"error: nothing delivered for \d+s \(DELIVERY_TIMEOUT_S=3\): InvalidClientTokenId \(HTTP 403\)", out
+    ), out
     assert_no_secret(ddb, out)
 
 
@@ -112,7 +114,7 @@ def test_refused_connection_names_the_address_and_is_retried(ddb, tmp_path):
     port = free_port()
     code, out = firmware(ddb, tmp_path, device_id="e2e-refused", readings=1, interval_s=0, host="127.0.0.1:%d" % port)
     assert code == 1, out
-    assert "error: nothing delivered for 3s: cannot connect to 127.0.0.1:%d: connection refused" % port in out, out
+    assert "(DELIVERY_TIMEOUT_S=3): cannot connect to 127.0.0.1:%d: connection refused" % port in out, out
     assert out.count("retry: cannot connect") >= 3  # a refused connection may be a server restarting
 
 

@@ -18,3 +18,8 @@ DEVICE_ID = "device-1"
 INTERVAL_S = 2  # seconds between readings
 READINGS = 0  # 0: run until stopped; N: stop after seq N (counted across restarts)
 STATE_DIR = "state"  # where the device keeps its seq counter
+
+HTTP_TIMEOUT_S = 10  # the longest wait for connect, the TLS handshake and each read or write
+# The deadline of one whole request (connect, handshake, send, response), however slowly the server
+# answers; at least HTTP_TIMEOUT_S. Default: 3 x HTTP_TIMEOUT_S.
+REQUEST_TIMEOUT_S = 30

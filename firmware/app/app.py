@@ -71,6 +71,7 @@ def make_sink(s, conn, clock):
         s.HTTP_TIMEOUT_S,
         client_cert_der=s.device_cert,
         client_key_der=s.device_key,
+        request_timeout_s=s.REQUEST_TIMEOUT_S,
     )
     provider_conn.tls_context()  # at start too: the device certificate and key are checked now
     provider = credentials.IotCredentials(provider_conn, s.IOT_ROLE_ALIAS, s.IOT_THING_NAME, clock)
@@ -99,7 +100,9 @@ def run(s, board):
     if spool.skipped_bytes:
         print("spool: skipped %d torn or corrupt bytes (a write cut by power loss)" % spool.skipped_bytes)
 
-    conn = httpclient.Connection(s.host, s.port, s.USE_TLS, s.ca_der, s.HTTP_TIMEOUT_S)
+    conn = httpclient.Connection(
+        s.host, s.port, s.USE_TLS, s.ca_der, s.HTTP_TIMEOUT_S, request_timeout_s=s.REQUEST_TIMEOUT_S
+    )
     try:
         if s.USE_TLS:
             conn.tls_context()  # made while the heap is young; a CA that does not load is a config error
@@ -160,8 +163,8 @@ def run(s, board):
                 break
             if s.READINGS and delivery.stalled_ms() > s.DELIVERY_TIMEOUT_S * 1000:
                 print(
-                    "error: nothing delivered for %ds: %s; %d reading(s) kept in the spool for the next start"
-                    % (s.DELIVERY_TIMEOUT_S, delivery.last_error, delivery.queued())
+                    "error: %s; %d reading(s) kept in the spool for the next start"
+                    % (delivery.stall(s.DELIVERY_TIMEOUT_S), delivery.queued())
                 )
                 return 1
             waits = [delivery.wait_ms()]
@@ -199,7 +202,10 @@ def wake_cycle(s, board, spool, delivery, sensors, sink, clock, taking):
             delivery.step()
             board.feed_watchdog()
             if delivery.stalled_ms() > s.DELIVERY_TIMEOUT_S * 1000:
-                print("deliver later: %s; %d reading(s) wait in the spool" % (delivery.last_error, delivery.queued()))
+                print(
+                    "deliver later: %s; %d reading(s) wait in the spool"
+                    % (delivery.stall(s.DELIVERY_TIMEOUT_S), delivery.queued())
+                )
                 break
         sent = delivery.delivered
     board.set_wake_count(wake)

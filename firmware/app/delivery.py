@@ -31,7 +31,7 @@ class Delivery:
         self.single_until = 0  # send one at a time up to this seq, to find a refused item
         self.attempt = 0  # failures in a row
         self.next_at = board.ticks_ms()
-        self.failing_since = None
+        self.failing_since = None  # ticks_ms when the first failed attempt since a success began
         self.last_error = None
         self.skew_fixes = 0
         self.delivered = self.retries = self.dead = self.dropped = 0
@@ -51,9 +51,19 @@ class Delivery:
         return max(0, self.board.ticks_diff(self.next_at, self.board.ticks_ms()))
 
     def stalled_ms(self):
+        """How long nothing has been delivered: from the start of the first attempt that failed
+        since the last delivery (a request that hung for a minute counts its minute)."""
         if self.failing_since is None:
             return 0
         return self.board.ticks_diff(self.board.ticks_ms(), self.failing_since)
+
+    def stall(self, limit_s):
+        """The stall as printed: the measured figure, the limit it passed, and the last cause."""
+        return "nothing delivered for %ds (DELIVERY_TIMEOUT_S=%s): %s" % (
+            self.stalled_ms() // 1000,
+            limit_s,
+            self.last_error,
+        )
 
     def step(self):
         """Make at most one request."""
@@ -67,12 +77,13 @@ class Delivery:
         first = self.pending[0][0]
         one = len(self.pending) == 1 or first <= self.single_until
         batch = self.pending[:1] if one else self.pending[:]
+        started = self.board.ticks_ms()  # a failure counts from when its attempt began
         try:
             left = self.sink.send([r[2] for r in batch])
         except (Refusal, HttpError) as e:
-            self._failed(e, batch)
+            self._failed(e, batch, started)
             return
-        self._succeeded(batch, left)
+        self._succeeded(batch, left, started)
 
     def _refill(self):
         used = 0
@@ -88,7 +99,7 @@ class Delivery:
     def _ack(self):
         self.spool.ack(self.pending[0][0] - 1 if self.pending else self.loaded_upto)
 
-    def _succeeded(self, batch, left):
+    def _succeeded(self, batch, left, started):
         now = self.board.ticks_ms()
         sent = set(r[0] for r in batch)
         self.pending = [r for r in self.pending if r[0] not in sent or r[0] in left]
@@ -107,7 +118,7 @@ class Delivery:
             self.attempt += 1
             self.next_at = now + delay
             if self.failing_since is None and not done:
-                self.failing_since = now
+                self.failing_since = started
             print("unprocessed: DynamoDB left %d of %d items; re-sending in %d ms" % (len(left), len(batch), delay))
         else:
             self.attempt = 0
@@ -130,12 +141,12 @@ class Delivery:
             when = "age_s=%d" % (self.clock.now() - int(item["ts"]))
         print("delivered seq=%d ts=%s %s %s" % (seq, item["ts"], _values(item), when))
 
-    def _failed(self, err, batch):
+    def _failed(self, err, batch, started):
         now = self.board.ticks_ms()
         self.sink.conn.close()  # a failed connection is never reused
         self.last_error = err
         if self.failing_since is None:
-            self.failing_since = now
+            self.failing_since = started
         kind = retry.classify(err)
         if kind == retry.CLOCK_SKEW and self.skew_fixes < MAX_SKEW_FIXES and self.clock.correct(err.date):
             self.skew_fixes += 1

@@ -127,6 +127,7 @@ class Settings:
     INTERVAL_S: float
     READINGS: float
     HTTP_TIMEOUT_S: float
+    REQUEST_TIMEOUT_S: float
     DELIVERY_TIMEOUT_S: float
     SPOOL_MAX_BYTES: float
     SEND_EVERY: float
@@ -239,6 +240,14 @@ def load(cfg, default_state_dir="state"):
     s.READINGS = _number(cfg, "READINGS", 0, 0, integer=True)
     s.STATE_DIR = _text(cfg, "STATE_DIR", default_state_dir)
     s.HTTP_TIMEOUT_S = _number(cfg, "HTTP_TIMEOUT_S", 10, 1)
+    # The whole request (connect, TLS handshake, send, response): by default room for each of the
+    # three waits to take its full HTTP_TIMEOUT_S once, while a server trickling bytes is cut off.
+    s.REQUEST_TIMEOUT_S = _number(cfg, "REQUEST_TIMEOUT_S", 3 * s.HTTP_TIMEOUT_S, 1)
+    if s.REQUEST_TIMEOUT_S < s.HTTP_TIMEOUT_S:
+        raise ConfigError(
+            "REQUEST_TIMEOUT_S",
+            "must be at least HTTP_TIMEOUT_S (%s), got %r" % (s.HTTP_TIMEOUT_S, s.REQUEST_TIMEOUT_S),
+        )
     s.DELIVERY_TIMEOUT_S = _number(cfg, "DELIVERY_TIMEOUT_S", 120, 1)
     s.SPOOL_MAX_BYTES = _number(cfg, "SPOOL_MAX_BYTES", 256 * 1024, MIN_SPOOL_BYTES, integer=True)
     mode = _get(cfg, "POWER_MODE", "always_on")

@@ -1,9 +1,22 @@
 # A small HTTP/1.1 client over socket + ssl for MicroPython and CPython: TLS verified against a
 # DER CA with SNI, one connection kept alive across requests, Content-Length and chunked bodies,
-# socket timeouts and a bound on what a response may make us hold in memory.
+# socket timeouts, an overall deadline per request, and a bound on what a response may make us
+# hold in memory.
 import errno
 import socket
 import sys
+
+try:  # MicroPython: small-int ticks that wrap, only ever compared through ticks_diff
+    from time import ticks_diff, ticks_ms  # pyright: ignore[reportAttributeAccessIssue]
+except ImportError:  # CPython
+    from time import monotonic
+
+    def ticks_ms():
+        return int(monotonic() * 1000)
+
+    def ticks_diff(a, b):
+        return a - b
+
 
 try:
     import ssl
@@ -11,8 +24,11 @@ except ImportError:  # a build without TLS can still speak plain HTTP
     ssl = None
 
 MICROPYTHON = sys.implementation.name == "micropython"
+if MICROPYTHON:
+    import select  # after connecting, sockets are non-blocking and each wait is a poll
 MAX_LINE = 4096  # status and header lines
-LINE_PIECE = 256  # MicroPython's readline(n) allocates n bytes up front: read long lines in pieces
+LINE_PIECE = 256  # MicroPython's read(n) allocates n bytes up front: read lines in small pieces
+BODY_PIECE = 1024
 MAX_HEADERS = 64
 WRITE_BUFFER = 1024  # a body given in parts goes out in records of up to this size
 
@@ -128,6 +144,7 @@ class Connection:
         max_response=16384,
         client_cert_der=None,
         client_key_der=None,
+        request_timeout_s=None,
     ):
         if tls and ssl is None:
             raise ValueError("this build has no ssl module: TLS is not available")
@@ -137,27 +154,99 @@ class Connection:
         self.port = port or (443 if tls else 80)
         self.tls = tls
         self.ca_der = ca_der
-        self.timeout_s = timeout_s
+        self.timeout_s = timeout_s  # each connect, handshake, read and write
+        # the whole request: a server trickling bytes keeps every read under timeout_s, not this
+        self.request_timeout_s = request_timeout_s or 3 * timeout_s
         self.max_response = max_response
         self.client_cert = (client_cert_der, client_key_der) if client_cert_der else None  # mutual TLS
         self.connects = 0  # connections opened (TLS handshakes when tls)
         # None while closed; reads and writes run only on an open connection (their pyright ignores say so)
         self._sock = None
-        self._stream = None
+        self._poller = None
         self._ctx = None
         self._wbuf = None
+        self._rbuf = b""  # received and not yet parsed: self._rbuf[self._rpos:]
+        self._rpos = 0
+        self._started = 0  # ticks_ms when the request began
 
     def address(self):
         return "%s:%d" % (self.host, self.port)
 
     def close(self):
-        for obj in (self._stream, self._sock):
-            if obj is not None:
-                try:
-                    obj.close()
-                except OSError:
-                    pass
-        self._sock = self._stream = None
+        if self._sock is not None:
+            try:
+                self._sock.close()
+            except OSError:
+                pass
+        self._sock = self._poller = None
+        self._rbuf = b""
+        self._rpos = 0
+
+    # -- time: every wait is at most min(timeout_s, what is left of request_timeout_s) --------
+    def _wait_ms(self):
+        """How long the next socket operation may wait; the deadline error once it has passed."""
+        left = int(self.request_timeout_s * 1000) - ticks_diff(ticks_ms(), self._started)
+        if left <= 0:
+            raise self._deadline()
+        return min(int(self.timeout_s * 1000), left)
+
+    def _deadline(self):
+        return HttpTimeout(
+            "response from %s not complete after %ss (REQUEST_TIMEOUT_S)" % (self.address(), self.request_timeout_s)
+        )
+
+    def _timed_out(self, wait_ms):
+        """The error of a wait that ran out: the deadline's when it was what shortened the wait."""
+        if wait_ms < int(self.timeout_s * 1000):
+            return self._deadline()
+        return HttpTimeout("no response from %s within %ss" % (self.address(), self.timeout_s))
+
+    def _poll(self, event, wait_ms):
+        self._poller.modify(self._sock, event)  # pyright: ignore[reportOptionalMemberAccess]
+        return self._poller.poll(wait_ms)  # pyright: ignore[reportOptionalMemberAccess]
+
+    def _recv(self, n):
+        """Up to n bytes, whatever came first (b"" at the end of the stream), after one wait of at
+        most _wait_ms(): a trickling server cannot stretch a read, and the deadline is checked
+        between reads."""
+        while True:
+            wait = self._wait_ms()
+            if MICROPYTHON:  # non-blocking: read(n) gives what is there, None when nothing is
+                data = self._sock.read(n)  # pyright: ignore[reportOptionalMemberAccess]
+                if data is not None:
+                    return data
+                if not self._poll(select.POLLIN, wait):
+                    raise self._timed_out(wait)
+                continue
+            self._sock.settimeout(wait / 1000)  # pyright: ignore[reportOptionalMemberAccess]
+            try:
+                return self._sock.recv(n)  # pyright: ignore[reportOptionalMemberAccess]
+            except OSError as e:
+                if _is_timeout(e):
+                    raise self._timed_out(wait)
+                raise
+
+    def _write(self, data):
+        """All of data, each wait at most _wait_ms()."""
+        if not MICROPYTHON:
+            wait = self._wait_ms()
+            self._sock.settimeout(wait / 1000)  # pyright: ignore[reportOptionalMemberAccess]
+            try:
+                self._sock.sendall(data)  # pyright: ignore[reportOptionalMemberAccess]
+            except OSError as e:
+                if _is_timeout(e):
+                    raise self._timed_out(wait)
+                raise
+            return
+        view = memoryview(data)
+        done = 0
+        while done < len(view):
+            wait = self._wait_ms()
+            n = self._sock.write(view[done:])  # pyright: ignore[reportOptionalMemberAccess]
+            if n:
+                done += n
+            elif not self._poll(select.POLLOUT, wait):
+                raise self._timed_out(wait)
 
     def _connect(self):
         try:
@@ -167,8 +256,9 @@ class Connection:
         sock = None
         last = None
         for info in infos:
+            wait = self._wait_ms()
             sock = socket.socket(info[0], socket.SOCK_STREAM)
-            sock.settimeout(self.timeout_s)
+            sock.settimeout(wait / 1000)
             try:
                 sock.connect(info[-1])
                 break
@@ -176,15 +266,24 @@ class Connection:
                 sock.close()
                 sock = None
                 last = e
+                if _is_timeout(e) and wait < int(self.timeout_s * 1000):
+                    raise self._deadline()
         if sock is None:
             raise ConnectError("cannot connect to %s: %s" % (self.address(), _reason(last)))
         if self.tls:
+            # The handshake is one call: on MicroPython each of its reads waits at most this long
+            # (set on the plain socket: MicroPython's TLS socket has no settimeout); CPython bounds
+            # the whole handshake by it. The deadline is checked again when it returns.
+            sock.settimeout(self._wait_ms() / 1000)
             sock = self._handshake(sock)
         self.connects += 1
         self._sock = sock
-        # CPython's sockets need a buffered reader (makefile: the CPython branch, not in the stubs);
-        # MicroPython's are streams with readline.
-        self._stream = sock if MICROPYTHON else sock.makefile("rb")  # pyright: ignore[reportAttributeAccessIssue]
+        self._rbuf = b""
+        self._rpos = 0
+        if MICROPYTHON:
+            sock.setblocking(False)  # on a TLS socket this sets its plain socket
+            self._poller = select.poll()
+            self._poller.register(sock, select.POLLIN)
 
     def tls_context(self):
         """The SSL context, made once per connection object and reused for every handshake: the
@@ -218,6 +317,9 @@ class Connection:
             sock.close()
             why = getattr(e, "verify_message", None) or _reason(e)
             if _is_timeout(e):
+                left = int(self.request_timeout_s * 1000) - ticks_diff(ticks_ms(), self._started)
+                if left < int(self.timeout_s * 1000):
+                    raise self._deadline()
                 raise HttpTimeout("TLS handshake with %s timed out" % self.address())
             if self.client_cert and why in ("connection reset", "broken pipe"):
                 why = "the server closed the connection: it did not accept the device certificate"
@@ -227,7 +329,9 @@ class Connection:
         """Send one request (headers as given, plus Content-Length when the body needs one) and
         return its Response. body: bytes, or a list of bytes parts, sent without joining them
         (no allocation the size of the body). A kept-alive connection the server had closed is
-        reopened once."""
+        reopened once. All of it, reopening included, ends within request_timeout_s, or raises
+        HttpTimeout saying so."""
+        self._started = ticks_ms()
         head = self._head(method, target, headers, body)
         for attempt in (0, 1):
             reused = self._sock is not None
@@ -262,7 +366,7 @@ class Connection:
         return "".join(lines).encode()
 
     def _send(self, head, body):
-        write = getattr(self._sock, "sendall", None) or self._sock.write  # pyright: ignore[reportOptionalMemberAccess]
+        write = self._write
         try:
             if isinstance(body, list):
                 self._send_parts(write, head, body)
@@ -302,32 +406,45 @@ class Connection:
             write(memoryview(buf)[:n])
 
     def _readline(self, first=False):
-        # the stubs' readline() lacks the size MicroPython's streams take
-        try:
-            line = self._stream.readline(LINE_PIECE)  # pyright: ignore[reportOptionalMemberAccess, reportCallIssue]
-        except OSError as e:
-            if first and not _is_timeout(e):
-                raise _Stale()
-            raise
-        if first and not line:
-            raise _Stale()
-        while line and not line.endswith(b"\n"):
-            if len(line) >= MAX_LINE:
+        while True:
+            buf, pos = self._rbuf, self._rpos
+            end = buf.find(b"\n", pos)
+            if end >= 0:
+                self._rpos = end + 1
+                return buf[pos : end + 1]
+            if len(buf) - pos >= MAX_LINE:
                 raise ProtocolError("response line from %s longer than %d bytes" % (self.address(), MAX_LINE))
-            piece = self._stream.readline(LINE_PIECE)  # pyright: ignore[reportOptionalMemberAccess, reportCallIssue]
-            if not piece:
-                break
-            line += piece
-        if not line.endswith(b"\n"):
-            raise ProtocolError("response from %s truncated" % self.address())
-        return line
+            try:
+                more = self._recv(LINE_PIECE)
+            except OSError:
+                if first and pos == len(buf):
+                    raise _Stale()
+                raise
+            if not more:
+                if first and pos == len(buf):
+                    raise _Stale()
+                raise ProtocolError("response from %s truncated" % self.address())
+            self._rbuf = buf[pos:] + more if pos < len(buf) else more
+            self._rpos = 0
+
+    def _buffered(self, n):
+        """Up to n bytes already received, taken out of the buffer."""
+        pos = self._rpos
+        data = self._rbuf[pos : pos + n]
+        self._rpos = pos + len(data)
+        return data
 
     def _read_exact(self, n):
-        data = self._stream.read(n)  # pyright: ignore[reportOptionalMemberAccess]
-        if data is None or len(data) < n:
-            got = 0 if data is None else len(data)
-            raise ProtocolError("response body from %s truncated (%d of %d bytes)" % (self.address(), got, n))
-        return data
+        part = self._buffered(n)
+        parts = [part]
+        got = len(part)
+        while got < n:
+            part = self._recv(min(n - got, BODY_PIECE))
+            if not part:
+                raise ProtocolError("response body from %s truncated (%d of %d bytes)" % (self.address(), got, n))
+            parts.append(part)
+            got += len(part)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def _too_large(self, n):
         raise ResponseTooLarge("response from %s is larger than %d bytes (%d)" % (self.address(), self.max_response, n))
@@ -405,11 +522,14 @@ class Connection:
     def _body_to_eof(self):
         parts = []
         total = 0
+        chunk = self._buffered(self.max_response + 1)
         while True:
-            chunk = self._stream.read(1024)  # pyright: ignore[reportOptionalMemberAccess]
+            if not chunk:
+                chunk = self._recv(BODY_PIECE)
             if not chunk:
                 return b"".join(parts)
             total += len(chunk)
             if total > self.max_response:
                 self._too_large(total)
             parts.append(chunk)
+            chunk = b""

@@ -176,3 +176,52 @@ def test_readings_dropped_for_room_are_not_sent():
     board.ms += 10000
     dl.step()
     assert client.calls[-1] == ("PutItem", [3])
+
+
+class SlowSink(Sink):
+    """A sink whose every send takes `ms` of the board's time before its outcome."""
+
+    def __init__(self, board, ms, script=()):
+        Sink.__init__(self, script)
+        self.board, self.ms = board, ms
+
+    def send(self, payloads):
+        self.board.ms += self.ms
+        return Sink.send(self, payloads)
+
+
+def test_stall_counts_from_the_start_of_the_first_failed_attempt():
+    dl, _, sp, board = setup("dl-stall", 2)
+    slow = SlowSink(board, 20000, [ConnectError("hung")] * 2)
+    dl.sink = slow
+    board.ms += 60000  # idle time before the first attempt is no stall
+    started = board.ms
+    dl.step()  # the request hangs 20 s, then fails
+    assert dl.failing_since == started and dl.stalled_ms() == 20000
+    board.ms += dl.wait_ms()
+    dl.step()  # a second one: the stall runs on from the first
+    assert dl.stalled_ms() == board.ms - started >= 40000
+    assert dl.stall(15) == "nothing delivered for %ds (DELIVERY_TIMEOUT_S=15): hung" % (dl.stalled_ms() // 1000)
+    run_until_idle(dl, board)  # delivered: no stall any more
+    assert dl.stalled_ms() == 0 and sp.count == 0
+
+
+def test_stall_after_a_delivery_counts_from_the_next_failure_not_the_delivery():
+    dl, _, sp, board = setup("dl-stall-again", 1)
+    slow = SlowSink(board, 5000, [None, ConnectError("down")])
+    dl.sink = slow
+    dl.step()  # delivered after 5 s
+    sp.append(reading)
+    board.ms += 30000  # the next reading waits 30 s before its attempt
+    started = board.ms
+    dl.step()
+    assert dl.failing_since == started and dl.stalled_ms() == 5000
+
+
+def test_unprocessed_batch_counts_its_stall_from_its_start():
+    dl, _, sp, board = setup("dl-stall-unproc", 3)
+    slow = SlowSink(board, 7000, [[1, 2, 3]])
+    dl.sink = slow
+    started = board.ms
+    dl.step()
+    assert dl.failing_since == started and dl.stalled_ms() == 7000

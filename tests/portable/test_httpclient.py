@@ -2,6 +2,7 @@
 # both interpreters: TLS verification, keep-alive, body framings, bounds, timeouts.
 import json
 import os
+import time
 
 from httpclient import (
     ConnectError,
@@ -144,6 +145,39 @@ def test_not_http_is_an_error():
 def test_timeout():
     msg = str(raises(HttpTimeout, plain(timeout_s=1).request, "GET", "/slow", [("Host", "h")]))
     assert "127.0.0.1:" in msg
+
+
+def _monotonic():
+    return time.ticks_ms() / 1000 if hasattr(time, "ticks_ms") else time.monotonic()
+
+
+def _trickled(conn, path):
+    """The deadline error of a request answered one byte per 0.3 s, and how long it took."""
+    started = _monotonic()
+    err = raises(HttpTimeout, conn.request, "GET", path, [("Host", "localhost")])
+    return str(err), _monotonic() - started
+
+
+def test_trickled_response_ends_at_the_request_deadline():
+    # every read gets a byte within 0.3 s, far inside the 1 s timeout: the 2 s deadline ends it
+    for conn in (plain(timeout_s=1, request_timeout_s=2), tls(timeout_s=1, request_timeout_s=2)):
+        msg, took = _trickled(conn, "/trickle")
+        assert msg == "response from %s not complete after 2s (REQUEST_TIMEOUT_S)" % conn.address(), msg
+        assert 1.9 <= took <= 2.6, took
+        assert conn._sock is None  # closed: the next request starts a new connection
+
+
+def test_trickled_body_ends_at_the_request_deadline():
+    conn = tls(timeout_s=1, request_timeout_s=2)
+    msg, took = _trickled(conn, "/trickle-body")
+    assert "not complete after 2s (REQUEST_TIMEOUT_S)" in msg and 1.9 <= took <= 2.6, (msg, took)
+    assert conn.request("GET", "/len", [("Host", "localhost")]).body == b"hello"  # the next one works
+    conn.close()
+
+
+def test_request_deadline_defaults_to_three_timeouts():
+    assert plain(timeout_s=4).request_timeout_s == 12
+    assert plain(timeout_s=4, request_timeout_s=5).request_timeout_s == 5
 
 
 def test_refused_connection_names_the_address():
