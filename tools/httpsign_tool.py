@@ -88,9 +88,7 @@ def sign(args):
             if not _has(out, "date"):
                 out.append(("Date", args.date or utc.http_date(utc.now())))
             if body or method in ("POST", "PUT", "PATCH"):
-                import hashlib
-
-                out.append(("Digest", "SHA-256=" + httpsign.b64(hashlib.sha256(body).digest())))
+                out.append(("Digest", httpsign.digest(body)))
             names = [n for n in (args.names or CAVAGE_DEFAULT).split() if n.startswith("(") or _has(out, n)]
             params = httpsign.sign_cavage(method, target, out, args.key_id, secret, names, args.algorithm)
             out.append(httpsign.cavage_header(params, args.authorization))

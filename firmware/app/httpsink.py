@@ -1,6 +1,5 @@
 # Readings to an HTTP(S) endpoint as JSON, each request signed with HTTP Signatures: draft-cavage,
 # CyberSource's profile of it, or RFC 9421. Used by the delivery engine like the DynamoDB sink.
-import hashlib
 import json
 
 import httpsign
@@ -64,7 +63,7 @@ class Sink:
         out = [("Host", self.authority), ("Content-Type", "application/json")]
         if self.scheme == "cavage":
             out.append(("Date", utc.http_date(now)))
-            out.append(("Digest", "SHA-256=" + httpsign.b64(hashlib.sha256(body).digest())))
+            out.append(("Digest", httpsign.digest(body)))
             out.append(
                 ("Signature", httpsign.sign_cavage("POST", self.target, out, self.key_id, self.secret, CAVAGE_NAMES))
             )

@@ -236,7 +236,7 @@ def verify_cavage(
     elif created is None and max_age_s is not None:
         raise SignatureError("neither Date nor (created) is signed: the signature's age is unknown")
     if body is not None and "digest" in names:
-        if field_value(headers, "digest") != "SHA-256=" + b64(hashlib.sha256(body).digest()):
+        if field_value(headers, "digest") != digest(body):
             raise SignatureError("Digest does not match the body")
     return p
 
@@ -244,15 +244,26 @@ def verify_cavage(
 # -- CyberSource ---------------------------------------------------------------------------------
 
 
+def digest(body):
+    """The Digest header's value (RFC 3230, as draft-cavage and CyberSource sign it)."""
+    return "SHA-256=" + b64(hashlib.sha256(body).digest())
+
+
+# CyberSource's SDKs (HTTPSignatureToken) put a Digest in the signature for these methods only: a
+# DELETE's body, if any, is not signed.
+CYBERSOURCE_DIGEST_METHODS = ("POST", "PUT", "PATCH")
+
+
 def sign_cybersource(method, host, target, body, merchant_id, key_id, secret_b64, date=None, legacy=False):
-    """Headers for a CyberSource REST request: Date (now unless given), Digest when there is a
-    body, v-c-merchant-id and Signature (keyid, algorithm="HmacSHA256", headers, signature) with
-    the base64 shared secret. legacy=True signs "(request-target)" instead of "request-target"."""
+    """Headers for a CyberSource REST request: Date (now unless given), Digest for POST, PUT and
+    PATCH (of the body, empty or not), v-c-merchant-id and Signature (keyid,
+    algorithm="HmacSHA256", headers, signature) with the base64 shared secret. legacy=True signs
+    "(request-target)" instead of "request-target"."""
     date = date or utc.http_date(utc.now())
     out = [("Host", host), ("Date", date)]
     names = ["host", "date", "(request-target)" if legacy else "request-target"]
-    if body or method.upper() in ("POST", "PUT", "PATCH"):
-        out.append(("Digest", "SHA-256=" + b64(hashlib.sha256(body or b"").digest())))
+    if method.upper() in CYBERSOURCE_DIGEST_METHODS:
+        out.append(("Digest", digest(body or b"")))
         names.append("digest")
     out.append(("v-c-merchant-id", merchant_id))
     names.append("v-c-merchant-id")
@@ -270,7 +281,7 @@ def sign_cybersource(method, host, target, body, merchant_id, key_id, secret_b64
 
 def verify_cybersource(method, target, headers, secret_b64, body=None, max_age_s=MAX_AGE_S, skew_s=SKEW_S, now=None):
     required = ["host", "date", "request-target", "v-c-merchant-id"]
-    if body:
+    if method.upper() in CYBERSOURCE_DIGEST_METHODS:
         required.append("digest")
     return verify_cavage(
         method, target, headers, unb64(secret_b64, "the shared secret"), required, max_age_s, skew_s, now, body
