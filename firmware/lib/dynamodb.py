@@ -5,12 +5,13 @@ from binascii import b2a_base64, crc32
 import numtext
 import sigv4signer
 import utc
-from refusal import Refusal
+from refusal import Refusal, retryable_status
 
 TARGET_PREFIX = "DynamoDB_20120810."
 CONTENT_TYPE = "application/x-amz-json-1.0"
 
-# Refusals that the AWS SDKs retry for DynamoDB; HTTP 5xx and 429 are retried whatever the code.
+# Refusals that the AWS SDKs retry for DynamoDB; refusal.retryable_status says which HTTP statuses
+# are retried whatever the code.
 RETRYABLE_CODES = (
     "ThrottlingException",
     "ProvisionedThroughputExceededException",
@@ -26,10 +27,10 @@ MAX_MESSAGE = 300
 class DynamoDBError(Refusal):
     """DynamoDB (or the server in its place) refused a request."""
 
-    def __init__(self, code, message, status, retryable=None):
+    def __init__(self, code, message, status, retryable=None, date=None):
         if retryable is None:
-            retryable = code in RETRYABLE_CODES or status >= 500 or status == 429
-        super().__init__(code, message, status, retryable)
+            retryable = code in RETRYABLE_CODES or retryable_status(status)
+        super().__init__(code, message, status, retryable, date)
 
 
 def _between(text, start, end):
@@ -41,9 +42,10 @@ def _between(text, start, end):
     return text[i:j] if j >= 0 else None
 
 
-def error_from_response(status, body):
+def error_from_response(status, body, date=None):
     """One typed error from AWS's JSON error body ({"__type": "...#Code", "message": ...}) or
-    the XML one that moto and AWS's front ends send (<Code>..</Code><Message>..</Message>)."""
+    the XML one that moto and AWS's front ends send (<Code>..</Code><Message>..</Message>);
+    date: the response's Date header."""
     try:
         text = body.decode()
     except UnicodeError:
@@ -65,7 +67,7 @@ def error_from_response(status, body):
         code = "HTTP%d" % status
     if not message:
         message = text.strip()[:MAX_MESSAGE] or "no error message"
-    return DynamoDBError(code, message[:MAX_MESSAGE], status)
+    return DynamoDBError(code, message[:MAX_MESSAGE], status, date=date)
 
 
 def _number(value, where):
@@ -149,9 +151,7 @@ class Client:
         signed = self._signer(operation).sign(body, utc.amz_date(self.now()))
         resp = self.conn.request("POST", "/", signed, body)
         if resp.status != 200:
-            err = error_from_response(resp.status, resp.body)
-            err.date = resp.header("date")  # the server's clock, for clock-skew recovery
-            raise err
+            raise error_from_response(resp.status, resp.body, resp.header("date"))
         expected = resp.header("x-amz-crc32")
         if expected is not None and str(crc32(resp.body) & 0xFFFFFFFF) != expected:
             raise DynamoDBError("CRC32Mismatch", "response body does not match x-amz-crc32", resp.status)

@@ -1,19 +1,25 @@
 # A server's refusal of a request, whatever the service: what a retry policy decides on.
 
 
+def retryable_status(status):
+    """The HTTP statuses worth a retry whatever the service says: a timeout (408), throttling
+    (429) and every server error (5xx), as the AWS SDKs retry them."""
+    return status >= 500 or status in (408, 429)
+
+
 class Refusal(Exception):
     """code (the service's error code, or HTTPnnn), message, HTTP status, and whether a retry
-    could help; `date` is the response's Date header (the server's clock)."""
+    could help; `date` is the response's Date header (the server's clock), for clock-skew recovery."""
 
-    def __init__(self, code, message, status, retryable=None):
+    def __init__(self, code, message, status, retryable=None, date=None):
         super().__init__(code, message, status)
         self.code = code
         self.message = message
         self.status = status
         if retryable is None:
-            retryable = status >= 500 or status in (408, 429)
+            retryable = retryable_status(status)
         self.retryable = retryable
-        self.date = None
+        self.date = date
 
     def __str__(self):
         return "%s (HTTP %d): %s" % (self.code, self.status, self.message)

@@ -183,3 +183,16 @@ def test_numbers_are_stored_as_a_person_reads_them():
         assert marshal(value) == {"N": text}, (value, marshal(value))
     assert float(marshal(0.1 + 0.2)["N"]) == 0.3
     assert marshal(True) == {"BOOL": True}  # a bool is not a number
+
+
+def test_a_request_timeout_from_dynamodb_is_retried_like_any_other_service_s():
+    # 408 was retried by refusal.Refusal and not by DynamoDBError: a 408 blocked sending
+    e = error_from_response(408, b"")
+    assert (e.code, e.status, e.retryable) == ("HTTP408", 408, True)
+    assert error_from_response(408, b'{"__type":"x#RequestTimeout","message":"slow"}').retryable
+    assert not error_from_response(403, b"").retryable
+
+
+def test_the_server_date_comes_with_the_refusal():
+    e = error_from_response(400, b'{"__type":"x#InvalidSignatureException"}', "Mon, 30 Nov 2026 10:00:00 GMT")
+    assert e.date == "Mon, 30 Nov 2026 10:00:00 GMT"

@@ -58,3 +58,9 @@ def test_backoff_is_full_jitter_under_a_capped_exponential():
 def test_backoff_spreads_out():
     waits = set(retry.backoff_ms(10) for _ in range(50))
     assert len(waits) > 10  # jitter, not a fixed delay
+
+
+def test_a_408_from_dynamodb_is_transient_not_blocking():
+    from dynamodb import error_from_response
+
+    assert retry.classify(error_from_response(408, b"")) == retry.TRANSIENT
