@@ -99,6 +99,13 @@ def run(s, board):
         return 2
     if spool.skipped_bytes:
         print("spool: skipped %d torn or corrupt bytes (a write cut by power loss)" % spool.skipped_bytes)
+    if spool.ack_torn:
+        print(
+            "spool: spool.ack was torn (a write cut by power loss): treating nothing as acknowledged; "
+            "already-sent readings may be sent again (harmless: same key)"
+        )
+    if clock.torn:
+        print("clock: clock_offset was torn (a write cut by power loss): offset 0 until a server corrects it")
 
     conn = httpclient.Connection(
         s.host, s.port, s.USE_TLS, s.ca_der, s.HTTP_TIMEOUT_S, request_timeout_s=s.REQUEST_TIMEOUT_S

@@ -1,5 +1,13 @@
 # Small files that are replaced whole or not at all, on littlefs, FAT and POSIX alike.
+#
+# A replace writes path.tmp, flushes it and renames it over path. A power cut can still leave
+# a .tmp torn at any byte (or empty: cut after it was created), or, on FAT (whose rename unlinks
+# the target first), a .tmp and no target. So the small state files check themselves: an int is
+# written "123 884863d2\n", its decimal text, the CRC32 of that text in hex and a newline, and a
+# reader that finds a torn, empty or garbled one falls back to the default and says it did,
+# rather than refusing to start. The old "123\n" is read too.
 import os
+from binascii import crc32
 
 
 def exists(path):
@@ -31,36 +39,95 @@ def remove(path):
         pass
 
 
-def recover(path):
-    """Finish or undo a replace that a power cut interrupted. The new content is written whole
-    to path.tmp before it is renamed over path; FAT's rename unlinks the target first, so a cut
-    can leave a complete .tmp and no target."""
+def _read(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def sync(f):
+    """Push what was written to f down to the storage, before a rename makes it current (POSIX
+    has fsync; MicroPython's littlefs and FAT commit on flush and close)."""
+    f.flush()
+    if hasattr(os, "fsync"):
+        os.fsync(f.fileno())
+
+
+def recover(path, check=None):
+    """Finish or undo a replace that a power cut interrupted; True if content was lost: a torn
+    or garbled file (check(data) false) was thrown away and nothing complete took its place,
+    so the caller goes on from its default. Without check (the content checks itself, as the
+    spool's records do) a .tmp with no target is taken as it is."""
+
+    def ok(p):
+        return check is None or check(_read(p))
+
     tmp = path + ".tmp"
+    lost = False
+    if exists(path) and not ok(path):
+        remove(path)  # torn in place (an older firmware renamed a torn .tmp) or corrupted
+        lost = True
     if exists(tmp):
         if exists(path):
-            remove(tmp)  # cut while writing .tmp: the old content stands
-        else:
+            remove(tmp)  # cut before the rename: the old content stands
+        elif ok(tmp):
             os.rename(tmp, path)  # cut between FAT's unlink and rename: .tmp is complete
+            lost = False
+        else:
+            remove(tmp)  # cut while writing the .tmp, and no old content to fall back on
+            lost = True
+    return lost
 
 
 def replace(path, data):
     tmp = path + ".tmp"
     with open(tmp, "wb") as f:
         f.write(data)
+        sync(f)  # renamed only once the data is down
     os.rename(tmp, path)
 
 
-def read_int(path, default=0):
-    recover(path)
+def _crc_hex(text):
+    return "%08x" % (crc32(text.encode()) & 0xFFFFFFFF)
+
+
+def parse_int(data):
+    """The int in a complete state file ("123 884863d2\\n", or the old "123\\n"), else None."""
+    if not data or data[-1:] != b"\n":
+        return None  # no terminator: torn, empty or not ours
     try:
-        with open(path) as f:
-            text = f.read()
-    except OSError:
-        return default
-    if not text.strip().isdigit():
-        raise ValueError("%s is corrupt (%r)" % (path, text[:20]))
-    return int(text)
+        parts = data[:-1].decode().split(" ")
+    except (UnicodeError, ValueError):
+        return None
+    text = parts[0]
+    digits = text[1:] if text[:1] == "-" else text
+    if not digits.isdigit() or len(parts) > 2 or (len(parts) == 2 and parts[1] != _crc_hex(text)):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def _is_int(data):
+    return parse_int(data) is not None
+
+
+def load_int(path, default=0):
+    """(value, lost): the int kept in path, or default when there is none; lost is True when a
+    torn or garbled file was found (and thrown away) instead: the caller says so. Never raises
+    on content."""
+    lost = recover(path, _is_int)
+    value = parse_int(_read(path))
+    return (default if value is None else value), lost
+
+
+def read_int(path, default=0):
+    return load_int(path, default)[0]
 
 
 def write_int(path, value):
-    replace(path, ("%d\n" % value).encode())
+    text = "%d" % value
+    replace(path, ("%s %s\n" % (text, _crc_hex(text))).encode())

@@ -9,12 +9,8 @@ class Clock:
     def __init__(self, board, state_dir):
         self.board = board
         self.path = state_dir + "/clock_offset"
-        atomicfile.recover(self.path)
-        try:
-            with open(self.path) as f:
-                self.offset = int(f.read())
-        except (OSError, ValueError):
-            self.offset = 0
+        # a torn file (a write cut by power loss) means no offset: a server corrects it again
+        self.offset, self.torn = atomicfile.load_int(self.path, 0)
 
     def now(self):
         return self.board.time() + self.offset
@@ -28,5 +24,5 @@ class Clock:
         if abs(offset - self.offset) < 2:
             return False
         self.offset = offset
-        atomicfile.replace(self.path, ("%d\n" % offset).encode())
+        atomicfile.write_int(self.path, offset)
         return True

@@ -5,7 +5,9 @@
 # CRC covers length, seq, dropped and payload, so a record torn by a power cut at any byte, or
 # corrupted, is found and skipped at start and what follows it is still read. `dropped` counts
 # the readings dropped to make room just before this one. Delivered records are acknowledged by
-# seq in STATE_DIR/spool.ack; compaction rewrites the file without them.
+# seq in STATE_DIR/spool.ack; compaction rewrites the file without them. An ack that cannot be
+# read (torn by a power cut) counts as nothing acknowledged: readings may be sent twice, under
+# the same key, but none is lost and the device starts (ack_torn says so).
 import os
 import struct
 from binascii import crc32
@@ -49,7 +51,7 @@ class Spool:
         self.generation = 0  # changes whenever records are dropped (a sender re-reads then)
         self.skipped_bytes = 0  # torn or corrupt bytes found at start
         atomicfile.recover(self.path)
-        self.acked = atomicfile.read_int(self.ack_path, 0)
+        self.acked, self.ack_torn = atomicfile.load_int(self.ack_path, 0)
         self._scan()
         if self.skipped_bytes or self.read_pos >= COMPACT_AT:
             self._rewrite([], None)  # garbage out, so no append ever lands behind a torn tail
@@ -152,6 +154,7 @@ class Spool:
                         out.write(chunk)
             if record:
                 out.write(record)
+            atomicfile.sync(out)  # renamed only once the data is down
         os.rename(tmp, self.path)
         self._scan()
 

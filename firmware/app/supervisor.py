@@ -11,10 +11,7 @@ BACKOFF_MS = (1000, 300000)
 
 
 def crashes(count_path):
-    try:
-        return atomicfile.read_int(count_path, 0)
-    except ValueError:
-        return 0
+    return atomicfile.read_int(count_path, 0)  # a torn count reads 0: the backoff starts over
 
 
 def backoff_ms(crash_count):

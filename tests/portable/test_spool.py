@@ -127,15 +127,60 @@ def test_compaction_cut_at_every_byte_keeps_every_record():
     assert seqs(Spool(d, BUDGET)) == [3, 4, 5, 6]
 
 
+def ack_text(seq):
+    path = scratch("sp-ack-text")
+    atomicfile.write_int(path, seq)
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def test_torn_ack_keeps_the_previous_ack():
     d = fresh("sp-ack")
     sp = Spool(d, BUDGET)
     for _ in range(4):
         sp.append(reading)
     sp.ack(1)
-    for partial in (b"", b"3", b"3\n"):
-        write_raw(d, partial, "spool.ack.tmp")
-        assert seqs(Spool(d, BUDGET)) == [2, 3, 4]
+    new = ack_text(3)
+    for partial in [b"", b"3", b"3\n"] + [new[:cut] for cut in range(len(new) + 1)]:
+        write_raw(d, partial, "spool.ack.tmp")  # cut before the rename: the old ack stands
+        sp = Spool(d, BUDGET)
+        assert seqs(sp) == [2, 3, 4] and not sp.ack_torn, partial
+        assert not atomicfile.exists(d + "/spool.ack.tmp")
+
+
+def test_unreadable_ack_means_nothing_acknowledged_and_is_said_once():
+    d = fresh("sp-ack-bad")
+    sp = Spool(d, BUDGET)
+    for _ in range(3):
+        sp.append(reading)
+    good = raw(d)
+    new = ack_text(2)
+    for bad in [b"", b"\x00\x00\x00\x00", b"two\n", b"2 00000000\n", b"+2\n"] + [new[:cut] for cut in range(len(new))]:
+        for name in ("spool.ack.tmp", "spool.ack"):  # cut in the first ack; or renamed in by an older firmware
+            write_raw(d, good)
+            atomicfile.remove(d + "/spool.ack")
+            write_raw(d, bad, name)
+            sp = Spool(d, BUDGET)
+            assert sp.ack_torn and sp.acked == 0, (bad, name)
+            assert seqs(sp) == [1, 2, 3] and sp.next_seq() == 4, (bad, name)  # no reading stranded
+            assert not Spool(d, BUDGET).ack_torn, (bad, name)
+    write_raw(d, new, "spool.ack.tmp")  # FAT: cut between unlinking spool.ack and the rename
+    sp = Spool(d, BUDGET)
+    assert seqs(sp) == [3] and not sp.ack_torn
+
+
+def test_ack_is_text_that_checks_itself_and_the_old_one_still_reads():
+    d = fresh("sp-ack-format")
+    sp = Spool(d, BUDGET)
+    for _ in range(3):
+        sp.append(reading)
+    sp.ack(2)
+    with open(d + "/spool.ack", "rb") as f:
+        text = f.read()
+    assert text == ack_text(2) and text.startswith(b"2 ") and text.endswith(b"\n") and len(text) == 11
+    write_raw(d, b"2\n", "spool.ack")  # what the firmware wrote before
+    sp = Spool(d, BUDGET)
+    assert sp.acked == 2 and seqs(sp) == [3] and not sp.ack_torn
 
 
 def test_budget_drops_the_oldest_and_reports_how_many():
