@@ -27,14 +27,35 @@ def start(config, b):
     return app.run(s, b)
 
 
+def config_line(e):
+    """The line of config.py an error was raised at, where the interpreter tells: a SyntaxError's
+    lineno on CPython, the traceback's last config.py frame on MicroPython; else None."""
+    line = getattr(e, "lineno", None)
+    if line is None and hasattr(sys, "print_exception"):
+        import io
+
+        buf = io.StringIO()
+        sys.print_exception(e, buf)  # pyright: ignore[reportArgumentType]  # MicroPython; stubs' StringIO is bare
+        for text in buf.getvalue().split("\n"):  # pyright: ignore[reportAttributeAccessIssue]  # as above
+            if '"config.py", line ' in text:
+                line = text.split('"config.py", line ', 1)[1].split(",")[0]
+    return line
+
+
 def main():
     try:
         import config
     except ImportError as e:
+        if "'config'" not in str(e):  # config.py itself imports a module that is not there
+            print("config error: config.py cannot be loaded: ImportError: %s" % e)
+            return 2
         print("config error: no config module on the import path (%s); start from config/example/config.py" % e)
         return 2
     except Exception as e:  # a syntax or runtime error inside config.py
-        print("config error: config.py cannot be loaded: %s: %s" % (type(e).__name__, e))
+        line = config_line(e)
+        where = "config.py, line %s" % line if line else "config.py"
+        what = getattr(e, "msg", None) or e  # CPython's SyntaxError repeats the place in str(e)
+        print("config error: %s cannot be loaded: %s: %s" % (where, type(e).__name__, what))
         return 2
     b = board.current(config)
     if b.safe_mode():

@@ -37,6 +37,11 @@ def interpreter(code="source"):
     if code in ("image", "mpy32"):
         if not os.path.exists(IMAGE):
             raise RuntimeError("no image at %s: run 'make image'" % IMAGE)
+        if code == "image":  # what it froze must be what the tree holds, or a run tests old code
+            built = os.path.getmtime(IMAGE)
+            for src in layout.board_modules("unix").values():
+                if os.path.getmtime(src) > built:
+                    raise RuntimeError("%s is newer than the image: run 'make image'" % os.path.relpath(src, ROOT))
         return IMAGE
     found = os.environ.get("MICROPYTHON") or os.path.join(os.path.dirname(sys.executable), "micropython")
     if not os.path.exists(found):
@@ -83,6 +88,19 @@ def run(args, path, heap=None, code="source", env=None, cwd=ROOT, timeout=600, *
         timeout=timeout,
         cwd=cwd,
         **kw,
+    )
+
+
+def run_probe(name, args=(), path=(), heap=None, code="source", cwd=ROOT):
+    """A probe script of tools/probes (one that imports the firmware's modules and measures them)
+    on the unix port, with `path` (a device folder), the probes and the firmware of `code` on the
+    import path."""
+    return run(
+        [os.path.join(PROBES, name)] + list(args),
+        list(path) + [PROBES] + code_path(code),
+        heap=heap,
+        code=code,
+        cwd=cwd,
     )
 
 
