@@ -93,7 +93,7 @@ def row(what, ours, peer, ratio, target, met):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--readings", type=int, default=1000, help="readings for the delivery comparison")
     parser.add_argument("--seed-readings", type=int, default=150, help="readings for the seed-style client")
     parser.add_argument("--workdir", default=os.path.join(ROOT, ".local", "bench"))

@@ -8,6 +8,8 @@ import argparse
 import os
 import subprocess
 
+import tooldoc
+
 
 def _openssl(*args):
     subprocess.run(("openssl",) + args, check=True, capture_output=True)
@@ -79,7 +81,7 @@ def make_client_cert(folder, ca_pem, ca_key, name="device", common_name="device-
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=tooldoc.description(__doc__))
     parser.add_argument("folder")
     parser.add_argument("--host", action="append", help="server name or IP (repeatable)")
     args = parser.parse_args()

@@ -118,7 +118,7 @@ def chaos(readings, faults, kills, skew_s, workdir, seed=None, interval_s=0.01, 
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--readings", type=int, default=1000)
     parser.add_argument("--faults", type=float, default=0.3, help="fault rate per request, 0-1")
     parser.add_argument("--kills", type=int, default=5, help="SIGKILLs of the firmware")

@@ -12,6 +12,7 @@ import sys
 import time
 
 import hostclient
+import tooldoc
 from hostclient import dynamodb, httpclient
 
 BATCH = 25
@@ -69,7 +70,7 @@ def write(client, table, batch, report, retries=8):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=tooldoc.description(__doc__))
     parser.add_argument("file", nargs="?", help="JSON lines (default: stdin)")
     parser.add_argument("--table", required=True)
     hostclient.add_connection_args(parser)

@@ -21,6 +21,7 @@ import urllib.request
 import boto3
 
 import certs
+import tooldoc
 import unixport
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -238,7 +239,7 @@ def _summary(ddb, device_id):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=tooldoc.description(__doc__))
     parser.add_argument("command", choices=("run", "serve"))
     parser.add_argument("--readings", type=int, default=0, help="stop after this many (0: until Ctrl-C)")
     parser.add_argument("--interval", type=float, default=2, help="seconds between readings")

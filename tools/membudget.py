@@ -64,7 +64,7 @@ def build(code):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--readings", type=int, default=READINGS)
     parser.add_argument("--code", action="append", choices=sorted(BUDGETS), help="only these (default: all)")
     parser.add_argument("--workdir", default=os.path.join(layout.ROOT, ".local", "membudget"))

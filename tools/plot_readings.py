@@ -10,6 +10,7 @@ import datetime
 import sys
 
 import hostclient
+import tooldoc
 
 KEYS = ("deviceId", "seq", "ts", "dropped")
 
@@ -80,7 +81,7 @@ def _instant(text):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=tooldoc.description(__doc__))
     parser.add_argument("--table", required=True)
     parser.add_argument("--device", required=True)
     parser.add_argument("--first-seq", type=int)

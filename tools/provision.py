@@ -17,6 +17,7 @@ import os
 import sys
 
 import hostclient
+import tooldoc
 from hostclient import dynamodb
 
 
@@ -54,7 +55,7 @@ def create_table(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=tooldoc.description(__doc__))
     parser.add_argument("folder")
     parser.add_argument("--device-id", required=True)
     parser.add_argument("--table", required=True)
