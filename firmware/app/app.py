@@ -4,6 +4,7 @@
 import dynamodb
 import httpclient
 import numtext
+import oserror
 from clock import Clock
 from delivery import MAX_BATCH, Delivery
 from spool import Spool
@@ -95,7 +96,7 @@ def run(s, board):
         spool = Spool(s.STATE_DIR, s.SPOOL_MAX_BYTES)
         clock = Clock(board, s.STATE_DIR)
     except (OSError, ValueError) as e:
-        print("state error: STATE_DIR: %s" % e)
+        print("state error: STATE_DIR: %s" % oserror.describe(e))
         return 2
     if spool.skipped_bytes:
         print("spool: skipped %d torn or corrupt bytes (a write cut by power loss)" % spool.skipped_bytes)
@@ -184,7 +185,7 @@ def run(s, board):
         print("stopped: %s" % _summary(delivery, spool, conn, clock))
         return 0
     except OSError as e:  # the spool's storage failed (full, worn, unmounted): nothing else can go on
-        print("error: STATE_DIR %s: cannot write the spool: %s" % (s.STATE_DIR, e))
+        print("error: STATE_DIR %s: cannot write the spool: %s" % (s.STATE_DIR, oserror.describe(e)))
         return 1
     finally:
         conn.close()

@@ -2,9 +2,10 @@
 # DER CA with SNI, one connection kept alive across requests, Content-Length and chunked bodies,
 # socket timeouts, an overall deadline per request, and a bound on what a response may make us
 # hold in memory.
-import errno
 import socket
 import sys
+
+import oserror
 
 try:  # MicroPython: small-int ticks that wrap, only ever compared through ticks_diff
     from time import ticks_diff, ticks_ms  # pyright: ignore[reportAttributeAccessIssue]
@@ -79,22 +80,11 @@ class Response:
 
 
 def _reason(exc):
-    """A short, stable description of a socket error on either interpreter."""
-    code = getattr(exc, "errno", None)
-    if code is None and exc.args and isinstance(exc.args[0], int):
-        code = exc.args[0]
-    if code == errno.ECONNREFUSED:
-        return "connection refused"
-    if code == errno.ECONNRESET:
-        return "connection reset"
-    if code == 32:  # EPIPE, which MicroPython's errno does not name
-        return "broken pipe"
-    if code == errno.ETIMEDOUT or type(exc).__name__ in ("timeout", "TimeoutError"):
+    """A short, stable description of a socket error on either interpreter (errno values named
+    by oserror, which knows the ones MicroPython's errno does not, such as EPIPE)."""
+    if _is_timeout(exc):
         return "timed out"
-    if code in errno.errorcode:
-        return errno.errorcode[code]
-    text = str(exc).strip()
-    return text or type(exc).__name__
+    return oserror.describe(exc)
 
 
 def _length(body):
@@ -107,7 +97,7 @@ def _length(body):
 
 
 def _is_timeout(exc):
-    return _reason(exc) == "timed out"
+    return oserror.code(exc) == oserror.number("ETIMEDOUT") or type(exc).__name__ in ("timeout", "TimeoutError")
 
 
 def _load_client_cert(ctx, cert_der, key_der):
@@ -321,7 +311,7 @@ class Connection:
                 if left < int(self.timeout_s * 1000):
                     raise self._deadline()
                 raise HttpTimeout("TLS handshake with %s timed out" % self.address())
-            if self.client_cert and why in ("connection reset", "broken pipe"):
+            if self.client_cert and oserror.code(e) in (oserror.number("ECONNRESET"), oserror.number("EPIPE")):
                 why = "the server closed the connection: it did not accept the device certificate"
             raise TlsError("TLS handshake with %s failed: %s" % (self.address(), why))
 

@@ -183,4 +183,4 @@ def test_request_deadline_defaults_to_three_timeouts():
 def test_refused_connection_names_the_address():
     port = _env("STUB_CLOSED_PORT")
     msg = str(raises(ConnectError, Connection("127.0.0.1", int(port), tls=False).request, "GET", "/", []))
-    assert msg == "cannot connect to 127.0.0.1:%s: connection refused" % port, msg
+    assert msg == "cannot connect to 127.0.0.1:%s: connection refused (ECONNREFUSED)" % port, msg
