@@ -1,5 +1,5 @@
-"""Sign or verify an HTTP request with the firmware's HTTP Signatures module, to debug an
-integration before flashing a board.
+"""Sign or verify an HTTP request with the firmware's HTTP Signatures modules (httpsign signs, as
+a board does; httpverify verifies), to debug an integration before flashing a board.
 
   sign    prints the headers to send (or, with --curl, a ready curl command)
   verify  checks a signed request's headers; exit 0 when it verifies, 1 with the reason when not
@@ -15,11 +15,13 @@ import shlex
 import sys
 
 import layout
+import tooldoc
 
 ROOT = layout.ROOT
 sys.path.insert(0, layout.LIB)
 
 import httpsign  # noqa: E402
+import httpverify  # noqa: E402
 import utc  # noqa: E402
 
 CAVAGE_DEFAULT = "(request-target) host date digest content-type"
@@ -132,9 +134,9 @@ def verify(args):
     secret_b64 = _secret_b64(args)
     try:
         if args.scheme == "cybersource":
-            p = httpsign.verify_cybersource(method, target, headers, secret_b64, body, max_age_s=args.max_age)
+            p = httpverify.verify_cybersource(method, target, headers, secret_b64, body, max_age_s=args.max_age)
         elif args.scheme == "cavage":
-            p = httpsign.verify_cavage(
+            p = httpverify.verify_cavage(
                 method,
                 target,
                 headers,
@@ -144,7 +146,7 @@ def verify(args):
                 body=body,
             )
         else:
-            p = httpsign.verify_rfc9421(
+            p = httpverify.verify_rfc9421(
                 method,
                 args.url,
                 headers,
@@ -163,7 +165,7 @@ def verify(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=tooldoc.description(__doc__))
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("sign", "verify"):
         p = sub.add_parser(name)

@@ -1,9 +1,10 @@
-# Runs signing and verification cases from a JSON file (argv[1]) through httpsign and prints one
-# JSON result per case; the oracle test runs it on MicroPython.
+# Runs signing and verification cases from a JSON file (argv[1]) through httpsign and httpverify
+# and prints one JSON result per case; the oracle test runs it on MicroPython.
 import json
 import sys
 
 import httpsign
+import httpverify
 
 
 def run(c):
@@ -20,9 +21,9 @@ def run(c):
                 )
             }
         if op == "verify_cavage":
-            httpsign.verify_cavage(c["method"], c["target"], headers, key, required=(), max_age_s=None)
+            httpverify.verify_cavage(c["method"], c["target"], headers, key, required=(), max_age_s=None)
         elif op == "verify_rfc9421":
-            httpsign.verify_rfc9421(c["method"], c["url"], headers, key, max_age_s=None)
+            httpverify.verify_rfc9421(c["method"], c["url"], headers, key, max_age_s=None)
         return {"ok": True}
     except httpsign.SignatureError as e:
         return {"ok": False, "error": str(e)}

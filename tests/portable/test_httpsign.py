@@ -1,8 +1,9 @@
 # HTTP Signatures: the RFC 9421 B.2.5 vector, RFC 9530 digests, draft-cavage and CyberSource
-# signing, and every refusal of the verifiers.
+# signing (httpsign), and every refusal of the verifiers (httpverify).
 from binascii import a2b_base64
 
 import httpsign
+import httpverify
 from httpsign import SignatureError
 from portable import raises
 
@@ -42,14 +43,14 @@ def test_rfc9421_b25_hmac_sha256_vector():
         ),
         ("Signature", "sig-b25=:pxcQw6G3AjtMBQjwo8XzkZf/bws5LelbaMk5rGIGtE8=:"),
     ]
-    p = httpsign.verify_rfc9421("POST", B2_URL, B2_HEADERS + out, B15_KEY, now=B25_CREATED + 10)
+    p = httpverify.verify_rfc9421("POST", B2_URL, B2_HEADERS + out, B15_KEY, now=B25_CREATED + 10)
     assert (p["label"], p["keyid"], p["created"]) == ("sig-b25", "test-shared-secret", B25_CREATED)
 
 
 def test_rfc9421_b2_content_digest_sha512():
     assert httpsign.content_digest(B2_BODY, ("sha-512",)) == B2_HEADERS[3][1]
-    httpsign.check_content_digest(B2_HEADERS[3][1], B2_BODY)
-    raises(SignatureError, httpsign.check_content_digest, B2_HEADERS[3][1], B2_BODY + b" ")
+    httpverify.check_content_digest(B2_HEADERS[3][1], B2_BODY)
+    raises(SignatureError, httpverify.check_content_digest, B2_HEADERS[3][1], B2_BODY + b" ")
     assert httpsign.content_digest(b"hello", ("sha-256", "sha-512")).startswith(
         "sha-256=:LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=:, sha-512=:"
     )
@@ -92,7 +93,7 @@ def test_rfc9421_round_trip_with_every_parameter():
         'reading=("@method" "@target-uri" "content-digest" "content-type");created=1000;expires=1300;'
         'nonce="n-1";alg="hmac-sha256";keyid="k1";tag="app"' in [v for n, v in h]
     )
-    p = httpsign.verify_rfc9421(
+    p = httpverify.verify_rfc9421(
         "POST",
         "https://api.example/r?a=1",
         h,
@@ -108,7 +109,7 @@ def test_rfc9421_round_trip_with_every_parameter():
 def test_rfc9421_refusals():
     url = "https://api.example/r?a=1"
     good = _signed_9421()
-    verify = lambda h, **kw: httpsign.verify_rfc9421(
+    verify = lambda h, **kw: httpverify.verify_rfc9421(
         "POST", kw.pop("url", url), h, kw.pop("key", KEY), now=kw.pop("now", 1010), **kw
     )
     verify(good)
@@ -154,7 +155,7 @@ def test_rfc9421_one_byte_changed_anywhere_fails():
             bad = list(good)
             bad[i] = (name, value[:j] + chr(ord(value[j]) ^ 1) + value[j + 1 :])
             try:
-                httpsign.verify_rfc9421("POST", "https://api.example/r?a=1", bad, KEY, now=1010, body=B2_BODY)
+                httpverify.verify_rfc9421("POST", "https://api.example/r?a=1", bad, KEY, now=1010, body=B2_BODY)
             except SignatureError:
                 continue
             if name.lower() == "host":
@@ -166,9 +167,10 @@ def test_rfc9421_one_byte_changed_anywhere_fails():
 
 def _same_signature(a, b):
     import structfield
+    import structparse
 
     try:
-        return structfield.parse_dictionary(a) == structfield.parse_dictionary(b)
+        return structparse.parse_dictionary(a) == structparse.parse_dictionary(b)
     except structfield.StructError:
         return False
 
@@ -201,7 +203,7 @@ def test_cavage_round_trip_as_signature_and_authorization():
     )
     for authorization in (False, True):
         headers = CAVAGE_HEADERS + [httpsign.cavage_header(params, authorization)]
-        p = httpsign.verify_cavage(
+        p = httpverify.verify_cavage(
             "POST", "/foo?a=1", headers, KEY, required=("(request-target)", "date"), now=CAVAGE_NOW + 5
         )
         assert p["keyid"] == "key-1"
@@ -212,8 +214,8 @@ def test_cavage_hs2019_created_and_expires():
     params = httpsign.sign_cavage("GET", "/x", CAVAGE_HEADERS, "k", KEY, names, "hs2019", created=2000, expires=2060)
     assert ",created=2000,expires=2060," in params
     h = CAVAGE_HEADERS + [("Signature", params)]
-    httpsign.verify_cavage("GET", "/x", h, KEY, now=2030)
-    assert "expired" in str(raises(SignatureError, httpsign.verify_cavage, "GET", "/x", h, KEY, now=2100))
+    httpverify.verify_cavage("GET", "/x", h, KEY, now=2030)
+    assert "expired" in str(raises(SignatureError, httpverify.verify_cavage, "GET", "/x", h, KEY, now=2100))
     msg = str(raises(SignatureError, httpsign.sign_cavage, "GET", "/x", CAVAGE_HEADERS, "k", KEY, names))
     assert "hs2019" in msg
 
@@ -221,7 +223,7 @@ def test_cavage_hs2019_created_and_expires():
 def test_cavage_refusals():
     params = httpsign.sign_cavage("POST", "/p", CAVAGE_HEADERS, "k", KEY, ["(request-target)", "date", "host"])
     good = CAVAGE_HEADERS + [("Signature", params)]
-    verify = lambda h, **kw: httpsign.verify_cavage(
+    verify = lambda h, **kw: httpverify.verify_cavage(
         kw.pop("method", "POST"), kw.pop("target", "/p"), h, kw.pop("key", KEY), now=kw.pop("now", CAVAGE_NOW), **kw
     )
     verify(good)
@@ -272,12 +274,10 @@ def test_cybersource_post_and_get():
     )
     assert dict(out)["Digest"].startswith("SHA-256=")
     now = 1563409083 + 10
-    httpsign.verify_cybersource("POST", "/pts/v2/payments/", out, secret, body, now=now)
-    assert "Digest" in str(
-        raises(
-            SignatureError, httpsign.verify_cybersource, "POST", "/pts/v2/payments/", out, secret, body + b" ", now=now
-        )
-    )
+    httpverify.verify_cybersource("POST", "/pts/v2/payments/", out, secret, body, now=now)
+    tampered = body + b" "
+    verify = httpverify.verify_cybersource
+    assert "Digest" in str(raises(SignatureError, verify, "POST", "/pts/v2/payments/", out, secret, tampered, now=now))
     legacy = httpsign.sign_cybersource(
         "GET",
         "apitest.cybersource.com",
@@ -291,7 +291,7 @@ def test_cybersource_post_and_get():
     )
     assert 'headers="host date (request-target) v-c-merchant-id"' in dict(legacy)["Signature"]
     assert "Digest" not in dict(legacy)
-    httpsign.verify_cybersource("GET", "/reporting/v3/reports", legacy, secret, now=now)
+    httpverify.verify_cybersource("GET", "/reporting/v3/reports", legacy, secret, now=now)
 
 
 def test_cybersource_date_defaults_to_now_in_rfc1123():
@@ -302,7 +302,12 @@ def test_cybersource_date_defaults_to_now_in_rfc1123():
 def test_long_keys_are_hashed_first():
     long_key = b"\xaa" * 131  # RFC 4231 cases 6 and 7: longer than the SHA-256 block
     params = httpsign.sign_cavage("GET", "/", CAVAGE_HEADERS, "k", long_key, ["(request-target)", "date"])
-    httpsign.verify_cavage("GET", "/", CAVAGE_HEADERS + [("Signature", params)], long_key, now=CAVAGE_NOW)
+    httpverify.verify_cavage("GET", "/", CAVAGE_HEADERS + [("Signature", params)], long_key, now=CAVAGE_NOW)
+
+
+def test_the_verifiers_raise_the_signing_side_s_error():
+    assert httpverify.SignatureError is httpsign.SignatureError
+    raises(httpsign.SignatureError, httpverify.verify_cavage, "GET", "/", CAVAGE_HEADERS, KEY)
 
 
 def test_field_values_are_trimmed_of_http_whitespace_only_alike_on_both_interpreters():
