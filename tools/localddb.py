@@ -1,4 +1,5 @@
-"""A local DynamoDB for the firmware: moto's server over HTTPS, checking every SigV4 signature.
+"""A local DynamoDB for the firmware: moto's server over HTTPS, checking every SigV4 signature and
+keeping connections alive as AWS does.
 
 `run` starts it, provisions it (IAM users, access keys, policy, table), writes a device config,
 runs the firmware on the MicroPython unix port against it, checks the table and stops the server.
@@ -74,9 +75,12 @@ class LocalDynamoDB:
         env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="1000000000")
         self.log_path = os.path.join(self.workdir, "moto.log")
         log = open(self.log_path, "w")
-        tls_args = ["-c", os.path.join(pki, "server.pem"), "-k", os.path.join(pki, "server.key")] if self.tls else []
+        tls_args = []
+        if self.tls:
+            tls_args = ["--cert", os.path.join(pki, "server.pem"), "--key", os.path.join(pki, "server.key")]
+        # moto's app under a handler that keeps connections alive, as AWS does (moto.server's closes each)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)] + tls_args,
+            [sys.executable, os.path.join(ROOT, "tools", "motoserver.py"), "--port", str(self.port)] + tls_args,
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
