@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -22,9 +23,15 @@ def ddb(tmp_path_factory):
     server.stop()
 
 
-def tool(name, args, key, stdin=None):
-    env = dict(os.environ, AWS_ACCESS_KEY_ID=key[0], AWS_SECRET_ACCESS_KEY=key[1])
-    env.pop("AWS_SESSION_TOKEN", None)
+def tool(name, args, key, stdin=None, env=None):
+    """A host tool run with `key` in the environment (None: no keys there), never this machine's
+    ~/.aws or an instance role."""
+    isolated = {"AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    env = dict(os.environ, AWS_EC2_METADATA_DISABLED="true", **dict(isolated, **(env or {})))
+    for name_ in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        env.pop(name_, None)
+    if key:
+        env.update(AWS_ACCESS_KEY_ID=key[0], AWS_SECRET_ACCESS_KEY=key[1])
     return subprocess.run(
         [sys.executable, os.path.join(TOOLS, name)] + args,
         input=stdin,
@@ -84,7 +91,7 @@ def test_provision_for_iot_copies_the_device_certificate_in_der(ddb, tmp_path):
             "--key",
             key_pem,
         ],
-        ("", ""),
+        None,
     )
     assert r.returncode == 0, r.stderr
     assert sorted(os.listdir(folder)) == ["ca.der", "config.py", "device.der", "device.key.der"]
@@ -137,3 +144,54 @@ def test_plot_draws_every_value_of_a_device(ddb, tmp_path):
         "plot_readings.py", ["--table", "readings", "--device", "nobody", "--out", png] + conn_args(ddb), ddb.reader_key
     )
     assert none.returncode == 1 and "no readings" in none.stdout
+
+
+def aws_files(tmp_path, profile, key, region):
+    """A credentials and a config file as `aws configure` writes them, in the environment's names."""
+    credentials, config = tmp_path / "credentials", tmp_path / "config"
+    credentials.write_text("[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n" % (profile, key[0], key[1]))
+    config.write_text("[profile %s]\nregion = %s\n" % (profile, region))
+    return {"AWS_SHARED_CREDENTIALS_FILE": str(credentials), "AWS_CONFIG_FILE": str(config)}
+
+
+def test_host_tools_take_a_profile_as_the_aws_cli_does(ddb, tmp_path):
+    env = aws_files(tmp_path, "ops", ddb.admin_key, ddb.region)
+    line = json.dumps({"deviceId": "profile-1", "seq": 1, "ts": 1795412461, "t": 20.5})
+    where = ["--endpoint", ddb.endpoint, "--ca", ddb.ca_der]  # the region from the profile; the CA in DER
+    r = tool("json2ddb.py", ["--profile", "ops", "--table", "readings"] + where, None, stdin=line + "\n", env=env)
+    assert r.returncode == 0 and r.stdout.splitlines()[-1] == "1 written, 0 refused", r.stdout + r.stderr
+    assert [i["t"] for i in ddb.readings("profile-1")] == [{"N": "20.5"}]
+    env = aws_files(tmp_path, "ops", ddb.reader_key, ddb.region)
+    png = str(tmp_path / "p.png")
+    r = tool("plot_readings.py", ["--profile", "ops", "--table", "readings", "--device", "profile-1", "--out", png]
+             + where, None, env=env)  # fmt: skip
+    assert r.returncode == 0 and "profile-1: 1 readings" in r.stdout, r.stdout + r.stderr
+
+
+def test_the_device_and_json2ddb_write_the_same_items(ddb):
+    """The firmware's own client (as a board sends readings) and the host tool (boto3), one reading
+    each way: the items in the table are the same but for deviceId."""
+
+    import httpclient
+    from hostclient import dynamodb
+
+    readings = [
+        {"seq": 1, "ts": 1795412461, "load1": 0.07, "mem_free_kb": 24197456, "sim_temp_c": 23.94},
+        {"seq": 2, "ts": 1795412462, "load1": 1e-7, "big": 2**53 + 1, "neg": -40.125, "name": "porch"},
+        {"seq": 3, "ts": 1795412463, "ok": True, "nested": {"a": [1, 2.5, "x"]}, "none": None},
+    ]
+    conn = httpclient.Connection(ddb.host, ddb.port, True, open(ddb.ca_der, "rb").read())
+    device = dynamodb.Client(conn, dynamodb.Credentials(*ddb.device_key), ddb.region, "%s:%d" % (ddb.host, ddb.port),
+                             time.time)  # fmt: skip
+    sink = dynamodb.Sink(device, "readings")
+    assert sink.send([sink.encode(dict(r, deviceId="same-device")) for r in readings]) == []
+    conn.close()
+    lines = "".join(json.dumps(dict(r, deviceId="same-host")) + "\n" for r in readings)
+    r = tool("json2ddb.py", ["--table", "readings"] + conn_args(ddb), ddb.admin_key, stdin=lines)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+    def without_device(items):
+        return [{k: v for k, v in item.items() if k != "deviceId"} for item in items]
+
+    from_device, from_host = ddb.readings("same-device"), ddb.readings("same-host")
+    assert len(from_device) == 3 and without_device(from_device) == without_device(from_host)

@@ -1,9 +1,9 @@
-"""Put JSON records into a DynamoDB table, signed with the firmware's SigV4 code: one JSON object per
-line, from a file or stdin, converted to items, written with BatchWriteItem (25 at a time, the
+"""Put JSON records into a DynamoDB table: one JSON object per line, from a file or stdin, converted
+to items as the firmware converts readings, written with BatchWriteItem (25 at a time, the
 unprocessed re-sent with backoff). Lines DynamoDB or the conversion refuses are reported with the
 reason, and the rest still written. Exit 0 when every line was written, 1 when some were not.
 
-  AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... json2ddb.py --table readings records.jsonl
+  json2ddb.py --profile ops --region eu-west-1 --table readings records.jsonl
 """
 
 import argparse
@@ -11,11 +11,13 @@ import json
 import sys
 import time
 
+import botocore.exceptions
+
 import hostclient
 import tooldoc
-from hostclient import dynamodb, httpclient
 
 BATCH = 25
+ITEM_REFUSALS = ("ValidationException", "ItemCollectionSizeLimitExceededException")  # the item, not the call
 
 
 def records(stream):
@@ -33,39 +35,43 @@ def records(stream):
             yield n, None, "not a JSON object"
             continue
         try:
-            yield n, json.dumps(dynamodb.marshal_item(doc)).encode(), None
+            yield n, hostclient.item_of(doc), None
         except ValueError as e:
             yield n, None, str(e)
 
 
+def refusal(e):
+    error = e.response.get("Error", {})
+    status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return "%s (HTTP %s): %s" % (error.get("Code"), status, error.get("Message"))
+
+
 def write(client, table, batch, report, retries=8):
-    """Write [(line, item)]; returns how many were written."""
+    """Write [(line, item)]; returns how many were written. botocore retries throttling, 5xx and
+    connection errors; what it cannot overcome ends the run (a ClientError, a connection error)."""
     pending = list(batch)
     for attempt in range(retries):
         try:
             if len(pending) == 1:
-                client.put_raw(table, pending[0][1])
+                client.put_item(TableName=table, Item=pending[0][1])
                 return len(batch)
-            left = client.batch_write_raw(table, [item for _, item in pending])
-        except dynamodb.DynamoDBError as e:
-            if e.retryable:
-                time.sleep(min(2.0, 0.05 * 2**attempt))
-                continue
+            answer = client.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": i}} for _, i in pending]})
+        except botocore.exceptions.ClientError as e:
+            if e.response.get("Error", {}).get("Code") not in ITEM_REFUSALS:
+                raise
             if len(pending) == 1:
-                report(pending[0][0], str(e))
+                report(pending[0][0], refusal(e))
                 return len(batch) - 1
             # one item spoils the batch: find it by writing them one at a time
             return sum(write(client, table, [one], report) for one in pending) + len(batch) - len(pending)
-        except httpclient.HttpError:
-            time.sleep(min(2.0, 0.05 * 2**attempt))
-            continue
+        left = [req["PutRequest"]["Item"] for req in answer.get("UnprocessedItems", {}).get(table, ())]
         if not left:
             return len(batch)
         left_json = set(json.dumps(item, sort_keys=True) for item in left)
-        pending = [(n, item) for n, item in pending if json.dumps(json.loads(item), sort_keys=True) in left_json]
+        pending = [(n, item) for n, item in pending if json.dumps(item, sort_keys=True) in left_json]
         time.sleep(min(2.0, 0.05 * 2**attempt))
     for n, _ in pending:
-        report(n, "still unprocessed after %d attempts" % retries)
+        report(n, "still unprocessed after %d attempts (throttled)" % retries)
     return len(batch) - len(pending)
 
 
@@ -95,7 +101,6 @@ def main(argv=None):
             batch = []
     if batch:
         written += write(client, args.table, batch, report)
-    client.conn.close()
     print("%d written, %d refused" % (written, len(refused)))
     return 1 if refused else 0
 

@@ -1,8 +1,8 @@
-"""Read a device's readings back (Query by deviceId, a seq or time range) with the firmware's own
-DynamoDB client, and draw them as a PNG: one line per sensor value over time.
+"""Read a device's readings back (Query by deviceId, a seq or time range) and draw them as a PNG: one
+line per sensor value over time.
 
-  AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... plot_readings.py --table readings \\
-      --device device-1 --since 2026-11-23T05:00:00Z --out readings.png
+  plot_readings.py --profile ops --table readings --device device-1 --since 2026-11-23T05:00:00Z \\
+      --out readings.png
 """
 
 import argparse
@@ -29,7 +29,7 @@ def query(client, table, device, first_seq=None, last_seq=None, since=None, unti
         request["ExpressionAttributeValues"][":u"] = {"N": str(int(until if until is not None else 2**53))}
     items = []
     while True:
-        page = client.call("Query", request)
+        page = client.query(**request)
         items += page.get("Items", [])
         if not page.get("LastEvaluatedKey"):
             return items
@@ -95,7 +95,6 @@ def main(argv=None):
     items = query(
         client, args.table, args.device, args.first_seq, args.last_seq, _instant(args.since), _instant(args.until)
     )
-    client.conn.close()
     if not items:
         print("no readings of %s in that range" % args.device)
         return 1

@@ -18,7 +18,6 @@ import sys
 
 import hostclient
 import tooldoc
-from hostclient import dynamodb
 
 
 def write_file(path, data, private=False):
@@ -27,31 +26,25 @@ def write_file(path, data, private=False):
         f.write(data)
 
 
-def create_table(args):
-    client = hostclient.client_from_args(args)
+def create_table(args, session):
+    """The table (deviceId S, seq N, on demand) with the operator's credentials; True when new."""
+    client = hostclient.client_from_args(args, session)
     try:
-        client.call(
-            "CreateTable",
-            {
-                "TableName": args.table,
-                "KeySchema": [
-                    {"AttributeName": "deviceId", "KeyType": "HASH"},
-                    {"AttributeName": "seq", "KeyType": "RANGE"},
-                ],
-                "AttributeDefinitions": [
-                    {"AttributeName": "deviceId", "AttributeType": "S"},
-                    {"AttributeName": "seq", "AttributeType": "N"},
-                ],
-                "BillingMode": "PAY_PER_REQUEST",
-            },
+        client.create_table(
+            TableName=args.table,
+            KeySchema=[
+                {"AttributeName": "deviceId", "KeyType": "HASH"},
+                {"AttributeName": "seq", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "deviceId", "AttributeType": "S"},
+                {"AttributeName": "seq", "AttributeType": "N"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
         )
-        print("table %s created" % args.table)
-    except dynamodb.DynamoDBError as e:
-        if e.code != "ResourceInUseException":
-            raise SystemExit("cannot create table %s: %s" % (args.table, e))
-        print("table %s exists already" % args.table)
-    finally:
-        client.conn.close()
+        return True
+    except client.exceptions.ResourceInUseException:
+        return False
 
 
 def main(argv=None):
@@ -69,9 +62,10 @@ def main(argv=None):
     parser.add_argument("--thing-name")
     parser.add_argument("--cert", help="device certificate (PEM or DER), with --iot")
     parser.add_argument("--key", help="device private key (PEM PKCS#8 or DER), with --iot")
-    parser.add_argument("--create-table", action="store_true", help="create the table (with the environment's keys)")
+    parser.add_argument("--create-table", action="store_true", help="create the table with the operator's credentials")
     hostclient.add_connection_args(parser, with_ca=False)  # --ca above verifies the endpoint too
     args = parser.parse_args(argv)
+    session = hostclient.session_from_args(args)  # the operator's; also resolves the region
     if args.create_table and not args.endpoint and args.host:
         args.endpoint = "https://" + args.host
 
@@ -116,7 +110,7 @@ def main(argv=None):
         "config for %s written to %s (%s credentials)" % (args.device_id, args.folder, "IoT" if args.iot else "static")
     )
     if args.create_table:
-        create_table(args)
+        print("table %s %s" % (args.table, "created" if create_table(args, session) else "exists already"))
     return 0
 
 
