@@ -159,7 +159,7 @@ def run(s, board):
                 seq = spool.append(reading_payload(sink, s.DEVICE_ID, ts, read_sensors(sensors)))
                 delivery.note_taken(seq)
                 taken += 1
-                due += interval_ms
+                due = board.ticks_add(due, interval_ms)
                 if s.READINGS and seq >= s.READINGS:
                     taking = False
             if interval_ms and board.ticks_diff(board.ticks_ms(), due) > interval_ms:

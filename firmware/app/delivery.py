@@ -116,7 +116,7 @@ class Delivery:
             self.retries += 1
             delay = retry.backoff_ms(self.attempt)
             self.attempt += 1
-            self.next_at = now + delay
+            self.next_at = self.board.ticks_add(now, delay)
             if self.failing_since is None and not done:
                 self.failing_since = started
             print("unprocessed: DynamoDB left %d of %d items; re-sending in %d ms" % (len(left), len(batch), delay))
@@ -183,7 +183,7 @@ class Delivery:
             delay = retry.backoff_ms(self.attempt)
             print("retry: %s; in %d ms" % (err, delay))
         self.attempt += 1
-        self.next_at = now + delay
+        self.next_at = self.board.ticks_add(now, delay)
 
     def _dead_letter(self, record, err):
         seq, dropped, payload = record

@@ -133,6 +133,7 @@ def patch_time(board_module):
     fake.time = lambda: CLOCK.rtc
     fake.ticks_ms = lambda: CLOCK.ticks
     fake.ticks_diff = lambda a, b: a - b
+    fake.ticks_add = lambda a, d: a + d
 
     def sleep_ms(ms):
         CLOCK.ticks += ms

@@ -24,6 +24,9 @@ class Board:
     def ticks_diff(self, a, b):
         return a - b
 
+    def ticks_add(self, a, delta_ms):
+        return a + delta_ms
+
     def time(self):
         return self.epoch
 

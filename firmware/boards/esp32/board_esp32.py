@@ -97,6 +97,11 @@ class Board:
     def ticks_diff(self, a, b):
         return time.ticks_diff(a, b)
 
+    def ticks_add(self, a, delta_ms):
+        """a + delta_ms on the ticks circle: a plain + grows past the 2**30 wrap (12.4 days of
+        uptime) into a big int that ticks_diff then misreads."""
+        return time.ticks_add(a, delta_ms)
+
     def sleep_ms(self, ms):
         while ms > 0:  # in slices, feeding the watchdog: a long wait is not a hang
             step = min(ms, 1000)

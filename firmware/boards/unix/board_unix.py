@@ -11,6 +11,7 @@ try:
     # the stubs type ticks apart from int; the CPython fallback below works in plain ints
     _ticks_ms = time.ticks_ms  # pyright: ignore[reportAssignmentType]
     _ticks_diff = time.ticks_diff  # pyright: ignore[reportAssignmentType]
+    _ticks_add = time.ticks_add  # pyright: ignore[reportAssignmentType]
 except AttributeError:  # CPython
 
     def _ticks_ms():
@@ -18,6 +19,9 @@ except AttributeError:  # CPython
 
     def _ticks_diff(a, b):
         return a - b
+
+    def _ticks_add(a, delta_ms):
+        return a + delta_ms
 
 
 class Board:
@@ -28,6 +32,12 @@ class Board:
         self.skew = int(os.getenv("UNIX_CLOCK_SKEW_S") or 0)
         if self.skew:
             print("warning: UNIX_CLOCK_SKEW_S: this board's clock is %+d s off the host's" % self.skew)
+        # For testing the ticks wrap (2**30 ms on a 32-bit build: 12.4 days of a board's uptime):
+        # ticks start this many ms before it.
+        self.ticks_offset = 0
+        wrap_in = int(os.getenv("UNIX_TICKS_WRAP_IN_MS") or -1)
+        if wrap_in >= 0:
+            self.ticks_offset = _ticks_diff(_ticks_add(0, -wrap_in), _ticks_ms())
 
     def network_up(self):
         return True
@@ -49,10 +59,14 @@ class Board:
         return time.time() + self.skew
 
     def ticks_ms(self):
-        return _ticks_ms()
+        return _ticks_add(_ticks_ms(), self.ticks_offset) if self.ticks_offset else _ticks_ms()
 
     def ticks_diff(self, a, b):
         return _ticks_diff(a, b)
+
+    def ticks_add(self, a, delta_ms):
+        """a + delta_ms on the ticks circle (a plain + grows past the wrap into a big int)."""
+        return _ticks_add(a, delta_ms)
 
     def sleep_ms(self, ms):
         if ms > 0:
