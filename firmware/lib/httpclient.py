@@ -2,18 +2,21 @@
 # DER CA with SNI, one connection kept alive across requests, Content-Length and chunked bodies,
 # socket timeouts, an overall deadline per request, and a bound on what a response may make us
 # hold in memory.
+import select  # after connecting, MicroPython's sockets are non-blocking and each wait is a poll
 import socket
 import sys
+import time
 
 import oserror
 
 try:  # MicroPython: small-int ticks that wrap, only ever compared through ticks_diff
-    from time import ticks_diff, ticks_ms  # pyright: ignore[reportAttributeAccessIssue]
-except ImportError:  # CPython
-    from time import monotonic
+    # the stubs type ticks apart from int; the CPython fallback below works in plain ints
+    ticks_ms = time.ticks_ms  # pyright: ignore[reportAssignmentType]
+    ticks_diff = time.ticks_diff  # pyright: ignore[reportAssignmentType]
+except AttributeError:  # CPython
 
     def ticks_ms():
-        return int(monotonic() * 1000)
+        return int(time.monotonic() * 1000)  # pyright: ignore[reportAttributeAccessIssue]  # CPython only
 
     def ticks_diff(a, b):
         return a - b
@@ -25,8 +28,6 @@ except ImportError:  # a build without TLS can still speak plain HTTP
     ssl = None
 
 MICROPYTHON = sys.implementation.name == "micropython"
-if MICROPYTHON:
-    import select  # after connecting, sockets are non-blocking and each wait is a poll
 MAX_LINE = 4096  # status and header lines
 LINE_PIECE = 256  # MicroPython's read(n) allocates n bytes up front: read lines in small pieces
 BODY_PIECE = 1024
@@ -208,7 +209,7 @@ class Connection:
                 if not self._poll(select.POLLIN, wait):
                     raise self._timed_out(wait)
                 continue
-            self._sock.settimeout(wait / 1000)  # pyright: ignore[reportOptionalMemberAccess]
+            self._sock.settimeout(wait / 1000)  # pyright: ignore[reportOptionalMemberAccess, reportAttributeAccessIssue]  # CPython
             try:
                 return self._sock.recv(n)  # pyright: ignore[reportOptionalMemberAccess]
             except OSError as e:
@@ -220,7 +221,7 @@ class Connection:
         """All of data, each wait at most _wait_ms()."""
         if not MICROPYTHON:
             wait = self._wait_ms()
-            self._sock.settimeout(wait / 1000)  # pyright: ignore[reportOptionalMemberAccess]
+            self._sock.settimeout(wait / 1000)  # pyright: ignore[reportOptionalMemberAccess, reportAttributeAccessIssue]  # CPython
             try:
                 self._sock.sendall(data)  # pyright: ignore[reportOptionalMemberAccess]
             except OSError as e:
