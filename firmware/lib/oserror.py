@@ -3,40 +3,47 @@
 # OSError prints a bare number ("28") for the rest.
 import errno
 
-# (name, number, words). The number is used only where this interpreter's errno lacks the name:
-# it is Linux's, which MicroPython's own MP_E* values (py/mperrno.h) copy; a port built on its
+# "NAME number words" a line. The number is used only where this interpreter's errno lacks the
+# name: it is Linux's, which MicroPython's own MP_E* values (py/mperrno.h) copy; a port built on its
 # system's errno (ESP32: newlib and lwIP) agrees below 35 and differs for the network ones
-# (newlib's ETIMEDOUT is 116), so a name errno has is always looked up there first.
-_TABLE = (
-    ("ENOENT", 2, "no such file or directory"),
-    ("EIO", 5, "input/output error: the storage or bus failed"),
-    ("EBADF", 9, "bad file descriptor"),
-    ("EAGAIN", 11, "try again: the operation would block"),
-    ("ENOMEM", 12, "out of memory"),
-    ("EACCES", 13, "permission denied"),
-    ("EEXIST", 17, "already exists"),
-    ("ENODEV", 19, "no such device"),
-    ("ENOTDIR", 20, "not a directory"),
-    ("EISDIR", 21, "is a directory"),
-    ("EINVAL", 22, "invalid argument"),
-    ("ENOSPC", 28, "no space left on the device"),
-    ("EROFS", 30, "read-only file system"),
-    ("EPIPE", 32, "broken pipe"),
-    ("ECONNABORTED", 103, "connection aborted"),
-    ("ECONNRESET", 104, "connection reset"),
-    ("ENOTCONN", 107, "not connected"),
-    ("ETIMEDOUT", 110, "timed out"),
-    ("ECONNREFUSED", 111, "connection refused"),
-    ("EHOSTUNREACH", 113, "host unreachable"),
-    ("EINPROGRESS", 115, "operation in progress"),
-)
+# (newlib's ETIMEDOUT is 116), so a name errno has is always looked up there first. One string, not
+# a table of tuples: loaded from a .mpy that is one object instead of sixty (and no interned names).
+_TABLE = """ENOENT 2 no such file or directory
+EIO 5 input/output error: the storage or bus failed
+EBADF 9 bad file descriptor
+EAGAIN 11 try again: the operation would block
+ENOMEM 12 out of memory
+EACCES 13 permission denied
+EEXIST 17 already exists
+ENODEV 19 no such device
+ENOTDIR 20 not a directory
+EISDIR 21 is a directory
+EINVAL 22 invalid argument
+ENOSPC 28 no space left on the device
+EROFS 30 read-only file system
+EPIPE 32 broken pipe
+ECONNABORTED 103 connection aborted
+ECONNRESET 104 connection reset
+ENOTCONN 107 not connected
+ETIMEDOUT 110 timed out
+ECONNREFUSED 111 connection refused
+EHOSTUNREACH 113 host unreachable
+EINPROGRESS 115 operation in progress"""
+
+
+def _entries():
+    """(name, number on this interpreter, words) of each line of _TABLE (parsed when an error is
+    described: nothing of it is held in between)."""
+    for line in _TABLE.split("\n"):
+        name, default, words = line.split(" ", 2)
+        yield name, getattr(errno, name, int(default)), words
 
 
 def number(name):
     """The errno value of a name in _TABLE on this interpreter."""
-    for n, default, _ in _TABLE:
+    for n, value, _ in _entries():
         if n == name:
-            return getattr(errno, n, default)
+            return value
     raise KeyError(name)
 
 
@@ -54,8 +61,8 @@ def describe(exc):
     that is a bare number; for any other exception, its text."""
     value = code(exc)
     if value is not None:
-        for n, default, words in _TABLE:
-            if getattr(errno, n, default) == value:
+        for n, number_here, words in _entries():
+            if number_here == value:
                 return "%s (%s)" % (words, n)
         name = getattr(errno, "errorcode", {}).get(value)
         if name:

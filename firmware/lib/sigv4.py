@@ -30,13 +30,15 @@ _HEX = b"0123456789ABCDEF"
 
 # What CPython's str.split() splits on beyond what MicroPython's does (ASCII space and \t-\r):
 # botocore's canonical value is " ".join(value.split()) on CPython's str, so these must count as
-# whitespace on both interpreters for the two to sign alike. Tuples of constants: looking through
-# them allocates nothing.
+# whitespace on both interpreters for the two to sign alike. The ASCII ones are a tuple of
+# constants (looked through for every value, allocating nothing); the others a string, looked
+# through only for a value that is not ASCII.
 _ASCII_SEPARATORS = ("\x1c", "\x1d", "\x1e", "\x1f")
-_UNICODE_SPACES = tuple(
+_UNICODE_SPACES = (
     "\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
-_SQUASHED = ("  ", "\t", "\n", "\r", "\x0b", "\x0c") + _ASCII_SEPARATORS
+# what makes a value need squashing: a double space, a tab or line break, a separator
+_SQUASHED = ("  ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f")
 
 
 def _byte_table(chars):
@@ -151,16 +153,26 @@ def canonical_value(value, ascii=None):
     its non-ASCII spaces need no search)."""
     if ascii is None:
         ascii = len(value.encode()) == len(value)
-    for c in _SQUASHED if ascii else _SQUASHED + _UNICODE_SPACES:
-        if c in value:
-            break
-    else:
-        if value.strip() == value:  # most values: nothing to do, nothing allocated
-            return value
-    for c in _ASCII_SEPARATORS if ascii else _ASCII_SEPARATORS + _UNICODE_SPACES:
+    odd = None if ascii else _unicode_spaces_in(value)
+    if not odd:
+        for c in _SQUASHED:
+            if c in value:
+                break
+        else:
+            if value.strip() == value:
+                return value  # most values: nothing to do, nothing allocated
+    for c in _ASCII_SEPARATORS:
         if c in value:
             value = value.replace(c, " ")
+    if odd:
+        for c in odd:
+            value = value.replace(c, " ")
     return " ".join(value.split())
+
+
+def _unicode_spaces_in(value):
+    # a function of its own: a comprehension inline would cost every ASCII value a closure
+    return [c for c in _UNICODE_SPACES if c in value]
 
 
 def canonical_headers(headers):
