@@ -2,6 +2,7 @@
 # JSON lines into a table with a report of what was refused, and plotting a device's readings.
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -10,7 +11,7 @@ import pytest
 
 import certs
 import unixport
-from localddb import ROOT, LocalDynamoDB
+from localddb import ROOT, LocalDynamoDB, free_port
 from settings import load
 
 TOOLS = os.path.join(ROOT, "tools")
@@ -195,3 +196,71 @@ def test_the_device_and_json2ddb_write_the_same_items(ddb):
 
     from_device, from_host = ddb.readings("same-device"), ddb.readings("same-host")
     assert len(from_device) == 3 and without_device(from_device) == without_device(from_host)
+
+
+def one_line_error(r, code=1):
+    """The tool failed with `code` and said why on one stderr line, no traceback."""
+    assert r.returncode == code and "Traceback" not in r.stderr, r.stdout + r.stderr
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    return lines[0]
+
+
+PLOT = ["--table", "readings", "--device", "d"]
+
+
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("bad --since", r"error: --since: 'yesterday' is neither an ISO time \(\S+\) nor Unix seconds$"),
+        ("missing table", r"error: ResourceNotFoundException: \S.*"),
+        ("refused key", r"error: (SignatureDoesNotMatch|InvalidSignatureException): \S.*"),
+        ("unknown key", r"error: (InvalidClientTokenId|UnrecognizedClientException): \S.*"),
+        ("no credentials", r"error: no AWS credentials \(environment, --profile, ~/.aws, SSO or an instance role\)$"),
+        ("no such profile", r"error: AWS profile nosuch not found \(~/.aws/config, AWS_CONFIG_FILE\)$"),
+        ("unreachable", r"error: cannot connect to https://127.0.0.1:\d+: connection refused$"),
+        ("CA not given", r"error: certificate of https://localhost:\d+ not trusted \(--ca\?\): .*verify failed.*"),
+        ("CA missing", r"error: --ca: cannot read /nonexistent/ca.pem: No such file or directory$"),
+    ],
+)
+def test_every_failure_is_one_line_and_an_exit_code(ddb, case, expected):
+    key, args, code = ddb.reader_key, PLOT + conn_args(ddb), 1
+    if case == "bad --since":
+        args, code = args + ["--since", "yesterday"], 2
+    elif case == "missing table":
+        args[1] = "no-such-table"
+    elif case == "refused key":
+        key = (key[0], "x" * len(key[1]))
+    elif case == "unknown key":
+        key = ("AKIAUNKNOWNKEY000000", key[1])
+    elif case == "no credentials":
+        key = None
+    elif case == "no such profile":
+        args += ["--profile", "nosuch"]
+    elif case == "unreachable":
+        args[args.index("--endpoint") + 1] = "https://127.0.0.1:%d" % free_port()
+    elif case == "CA not given":
+        args = PLOT + ["--endpoint", ddb.endpoint, "--region", ddb.region]
+    elif case == "CA missing":
+        args[args.index("--ca") + 1] = "/nonexistent/ca.pem"
+    line = one_line_error(tool("plot_readings.py", args, key), code)
+    assert re.match(expected, line), line
+    assert key is None or key[1] not in line
+
+
+def test_json2ddb_says_why_nothing_could_be_written(ddb):
+    gone = ["--endpoint", "https://127.0.0.1:%d" % free_port(), "--ca", ddb.ca_pem, "--region", ddb.region]
+    r = tool("json2ddb.py", ["--table", "readings"] + gone, ddb.admin_key, stdin='{"deviceId": "x", "seq": 1}\n')
+    assert re.match(r"error: cannot connect to https://127.0.0.1:\d+: connection refused$", one_line_error(r))
+    untrusted = ["--endpoint", ddb.endpoint, "--region", ddb.region]  # no --ca: the system's CAs
+    r = tool("json2ddb.py", ["--table", "readings"] + untrusted, ddb.admin_key, stdin='{"deviceId": "x", "seq": 1}\n')
+    assert one_line_error(r).startswith("error: certificate of %s not trusted (--ca?)" % ddb.endpoint)
+
+
+def test_provision_writes_nothing_when_the_table_cannot_be_made(ddb, tmp_path):
+    folder = tmp_path / "never"
+    gone = "127.0.0.1:%d" % free_port()
+    args = [str(folder), "--device-id", "d", "--table", "t", "--host", gone, "--ca", ddb.ca_pem, "--create-table"]
+    r = tool("provision.py", args, ddb.admin_key)
+    assert one_line_error(r) == "error: cannot connect to https://%s: connection refused" % gone
+    assert not folder.exists() and r.stdout == ""

@@ -12,6 +12,7 @@ import tempfile
 
 import boto3
 import botocore.config
+import botocore.exceptions as bx
 
 import layout
 
@@ -31,9 +32,15 @@ def der_of(data):
     return data
 
 
-def read_der(path):
-    with open(path, "rb") as f:
-        return der_of(f.read())
+def read_der(path, option="--ca"):
+    """DER bytes of the certificate or key file an option names; ToolError when it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            return der_of(f.read())
+    except OSError as e:
+        raise ToolError("%s: cannot read %s: %s" % (option, path, e.strerror))
+    except ValueError as e:
+        raise ToolError("%s: %s: %s" % (option, path, e))
 
 
 def add_connection_args(parser, with_ca=True):
@@ -64,8 +71,11 @@ def session_from_args(args):
 def ca_bundle(path):
     """A PEM file of the CA at `path` for botocore's verify: the file itself when PEM, else a
     temporary PEM copy of the DER certificate (removed at exit)."""
-    with open(path, "rb") as f:
-        data = f.read()
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise ToolError("--ca: cannot read %s: %s" % (path, e.strerror))
     if data.lstrip().startswith(b"-----BEGIN"):
         return path
     fd, pem = tempfile.mkstemp(prefix="ca-", suffix=".pem")
@@ -99,3 +109,65 @@ def item_of(record):
     """A JSON object (dict) as a DynamoDB item, converted by the firmware's own code (what a board
     writes for the same reading); ValueError when a value cannot be stored."""
     return dynamodb.marshal_item(record)
+
+
+class ToolError(Exception):
+    """A failure the tool explains in one line (exit 1); usage=True: a bad option value (exit 2)."""
+
+    def __init__(self, message, usage=False):
+        super().__init__(message)
+        self.usage = usage
+
+
+def _reason(error):
+    """The socket's words for a connection error ("connection refused"), else its text."""
+    found = re.search(r"\[Errno -?\d+\] ([^)\]]+)", str(error))
+    text = found.group(1) if found else re.sub(r"\[SSL: \w+\] | \(_ssl\.c:\d+\)", "", str(error))
+    return text[:1].lower() + text[1:]
+
+
+def explain(e):
+    """The one line that says why a host tool failed, or None for an error it does not know."""
+    if isinstance(e, ToolError):
+        return str(e)
+    if isinstance(e, bx.ClientError):
+        error = e.response.get("Error", {})
+        code, message = error.get("Code", "?"), error.get("Message") or "no message"
+        xml = re.search(r"<Code>(.*?)</Code>.*?<Message>(.*?)</Message>", message, re.S)
+        if xml:  # an XML error body where JSON was expected (moto's auth errors): botocore kept it whole
+            code, message = xml.groups()
+        return "%s: %s" % (code, " ".join(message.split()))
+    if isinstance(e, bx.SSLError):
+        return "certificate of %s not trusted (--ca?): %s" % (
+            e.kwargs.get("endpoint_url", "the endpoint").rstrip("/"),
+            _reason(e.kwargs.get("error", "")),
+        )
+    if isinstance(e, bx.ConnectTimeoutError):
+        return "cannot connect to %s: timed out" % e.kwargs.get("endpoint_url", "the endpoint").rstrip("/")
+    if isinstance(e, bx.EndpointConnectionError):
+        return "cannot connect to %s: %s" % (e.kwargs["endpoint_url"].rstrip("/"), _reason(e.kwargs.get("error")))
+    if isinstance(e, bx.ReadTimeoutError):
+        return "%s did not answer in time (--timeout)" % e.kwargs.get("endpoint_url", "the endpoint").rstrip("/")
+    if isinstance(e, (bx.NoCredentialsError, bx.PartialCredentialsError)):
+        return "no AWS credentials (environment, --profile, ~/.aws, SSO or an instance role)"
+    if isinstance(e, bx.ProfileNotFound):
+        return "AWS profile %s not found (~/.aws/config, AWS_CONFIG_FILE)" % e.kwargs.get("profile")
+    if isinstance(e, bx.BotoCoreError):
+        return str(e)
+    if isinstance(e, OSError) and e.filename:
+        return "%s: %s" % (e.filename, e.strerror)
+    return None
+
+
+def run(main, argv=None):
+    """main(argv) with every failure one line on stderr, never a traceback: exit 1, 2 for usage."""
+    try:
+        return main(argv)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:
+        why = explain(e)
+        if why is None:
+            raise
+        print("error: %s" % why, file=sys.stderr)
+        return 2 if getattr(e, "usage", False) else 1

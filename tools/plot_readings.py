@@ -72,12 +72,17 @@ def draw(device, data, path):
     plt.close(fig)
 
 
-def _instant(text):
+def _instant(text, option):
+    """Unix seconds of an ISO time or of Unix seconds."""
     if text is None:
         return None
     if text.isdigit():
         return int(text)
-    return int(datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+    try:
+        return int(datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        raise hostclient.ToolError("%s: %r is neither an ISO time (2026-11-23T05:00:00Z) nor Unix seconds"
+                                   % (option, text), usage=True)  # fmt: skip
 
 
 def main(argv=None):
@@ -91,10 +96,9 @@ def main(argv=None):
     parser.add_argument("--out", default="readings.png")
     hostclient.add_connection_args(parser)
     args = parser.parse_args(argv)
+    since, until = _instant(args.since, "--since"), _instant(args.until, "--until")
     client = hostclient.client_from_args(args)
-    items = query(
-        client, args.table, args.device, args.first_seq, args.last_seq, _instant(args.since), _instant(args.until)
-    )
+    items = query(client, args.table, args.device, args.first_seq, args.last_seq, since, until)
     if not items:
         print("no readings of %s in that range" % args.device)
         return 1
@@ -109,4 +113,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(hostclient.run(main))

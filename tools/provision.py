@@ -69,15 +69,16 @@ def main(argv=None):
     if args.create_table and not args.endpoint and args.host:
         args.endpoint = "https://" + args.host
 
-    os.makedirs(args.folder, exist_ok=True)
-    write_file(os.path.join(args.folder, "ca.der"), hostclient.read_der(args.ca))
+    # Everything is read and checked, and the table made, before anything is written: a failure
+    # leaves no half-provisioned folder behind.
+    files = {"ca.der": (hostclient.read_der(args.ca), False)}
     lines = ["# Device %s, written by tools/provision.py. Holds credentials: keep it private." % args.device_id]
     if args.iot:
         for name in ("iot_host", "role_alias", "cert", "key"):
             if not getattr(args, name):
-                raise SystemExit("--iot needs --%s" % name.replace("_", "-"))
-        write_file(os.path.join(args.folder, "device.der"), hostclient.read_der(args.cert))
-        write_file(os.path.join(args.folder, "device.key.der"), hostclient.read_der(args.key), private=True)
+                raise hostclient.ToolError("--iot needs --%s" % name.replace("_", "-"), usage=True)
+        files["device.der"] = (hostclient.read_der(args.cert, "--cert"), False)
+        files["device.key.der"] = (hostclient.read_der(args.key, "--key"), True)
         lines += [
             'CREDENTIALS = "iot"',
             "IOT_CREDENTIALS_HOST = %r" % args.iot_host,
@@ -89,7 +90,7 @@ def main(argv=None):
     else:
         key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
         if not key or not secret:
-            raise SystemExit("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the device (or use --iot)")
+            raise hostclient.ToolError("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the device (or use --iot)")
         lines += [
             "AWS_ACCESS_KEY = %r" % key,
             "AWS_SECRET_KEY = %r" % secret,
@@ -105,14 +106,17 @@ def main(argv=None):
         "READINGS = %d" % args.readings,
         'STATE_DIR = "state"',
     ]
-    write_file(os.path.join(args.folder, "config.py"), ("\n".join(lines) + "\n").encode(), private=True)
+    files["config.py"] = (("\n".join(lines) + "\n").encode(), True)
+    if args.create_table:
+        print("table %s %s" % (args.table, "created" if create_table(args, session) else "exists already"))
+    os.makedirs(args.folder, exist_ok=True)
+    for name, (data, private) in files.items():
+        write_file(os.path.join(args.folder, name), data, private)
     print(
         "config for %s written to %s (%s credentials)" % (args.device_id, args.folder, "IoT" if args.iot else "static")
     )
-    if args.create_table:
-        print("table %s %s" % (args.table, "created" if create_table(args, session) else "exists already"))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(hostclient.run(main))
