@@ -50,20 +50,48 @@ def conn_args(ddb):
 def test_provision_writes_a_folder_the_firmware_runs_from(ddb, tmp_path):
     folder = str(tmp_path / "d1")
     device = [folder, "--device-id", "prov-1", "--table", "made-by-provision", "--host", "localhost:%d" % ddb.port]
-    device += ["--ca", ddb.ca_pem]
+    device += ["--ca", ddb.ca_pem, "--device-key-id", ddb.device_key[0]]
+    secret = {"DEVICE_SECRET_ACCESS_KEY": ddb.device_key[1]}
+    # the operator (admin) creates the table; the device gets its own keys, allowed only to write
     r = tool("provision.py", device + ["--readings", "3", "--interval", "0", "--create-table"] + conn_args(ddb),
-             ddb.admin_key)  # fmt: skip
+             ddb.admin_key, env=secret)  # fmt: skip
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "table made-by-provision created" in r.stdout and ddb.admin_key[1] not in r.stdout
+    assert "table made-by-provision created" in r.stdout
+    assert ddb.admin_key[1] not in r.stdout + r.stderr and ddb.device_key[1] not in r.stdout + r.stderr
     assert sorted(os.listdir(folder)) == ["ca.der", "config.py"]
     assert oct(os.stat(os.path.join(folder, "config.py")).st_mode & 0o777) == "0o600"
     with open(os.path.join(folder, "ca.der"), "rb") as f:
         assert f.read(1) == b"\x30"
-    # the device writes with the admin key here (the table is new); the firmware runs as is
+    config = {}
+    exec(open(os.path.join(folder, "config.py")).read(), config)
+    assert (config["AWS_ACCESS_KEY"], config["AWS_SECRET_KEY"]) == ddb.device_key
+    assert ddb.admin_key[0] not in open(os.path.join(folder, "config.py")).read()
     out = unixport.run_firmware(folder, timeout=60).stdout
     assert "done: 3 readings delivered" in out, out
-    again = tool("provision.py", device + ["--create-table"] + conn_args(ddb), ddb.admin_key)
+    again = tool("provision.py", device + ["--create-table"] + conn_args(ddb), ddb.admin_key, env=secret)
     assert "exists already" in again.stdout
+    # the secret from a file instead of the environment
+    secret_file = tmp_path / "device.secret"
+    secret_file.write_text(ddb.device_key[1] + "\n")
+    args = [str(tmp_path / "d3")] + device[1:] + ["--device-secret-file", str(secret_file)]
+    r = tool("provision.py", args, None)
+    assert r.returncode == 0, r.stderr
+    assert "AWS_SECRET_KEY = %r" % ddb.device_key[1] in open(str(tmp_path / "d3" / "config.py")).read()
+
+
+def test_provision_refuses_to_give_the_device_the_operators_keys(ddb, tmp_path):
+    folder = tmp_path / "admin-device"
+    args = [str(folder), "--device-id", "d", "--table", "readings", "--ca", ddb.ca_pem, "--create-table"]
+    args += conn_args(ddb)
+    r = tool("provision.py", args + ["--device-key-id", ddb.admin_key[0]], ddb.admin_key,
+             env={"DEVICE_SECRET_ACCESS_KEY": ddb.admin_key[1]})  # fmt: skip
+    line = one_line_error(r)
+    assert line.startswith("error: %s is the operator's own access key: " % ddb.admin_key[0]), line
+    assert ddb.admin_key[1] not in r.stdout + r.stderr and not folder.exists()
+    # no device keys at all: a usage error, not the operator's keys copied
+    assert "--device-key-id" in one_line_error(tool("provision.py", args, ddb.admin_key), 2)
+    r = tool("provision.py", args + ["--device-key-id", ddb.device_key[0]], ddb.admin_key)
+    assert "DEVICE_SECRET_ACCESS_KEY" in one_line_error(r, 2) and not folder.exists()
 
 
 def test_provision_for_iot_copies_the_device_certificate_in_der(ddb, tmp_path):
@@ -261,6 +289,7 @@ def test_provision_writes_nothing_when_the_table_cannot_be_made(ddb, tmp_path):
     folder = tmp_path / "never"
     gone = "127.0.0.1:%d" % free_port()
     args = [str(folder), "--device-id", "d", "--table", "t", "--host", gone, "--ca", ddb.ca_pem, "--create-table"]
-    r = tool("provision.py", args, ddb.admin_key)
+    args += ["--device-key-id", ddb.device_key[0]]
+    r = tool("provision.py", args, ddb.admin_key, env={"DEVICE_SECRET_ACCESS_KEY": ddb.device_key[1]})
     assert one_line_error(r) == "error: cannot connect to https://%s: connection refused" % gone
     assert not folder.exists() and r.stdout == ""

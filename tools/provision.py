@@ -1,12 +1,16 @@
 """Write a device's config folder: config.py and the certificates it names, in DER (the form the
-board loads), from arguments and the environment; optionally create the table.
+board loads), from arguments; optionally create the table.
 
-Static keys come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (never from the
-command line); with --iot the device gets no keys at all, only its certificate and key for the
-AWS IoT credentials provider. The folder is what `make unix CONFIG=<folder>` runs, or what goes
-on the board next to the firmware (paths in config.py are relative to it).
+The device gets credentials of its own, never the operator's: a static device the access key of an
+IAM user allowed only to write readings (--device-key-id, its secret from DEVICE_SECRET_ACCESS_KEY
+or --device-secret-file, never the command line); with --iot no keys at all, only its certificate
+and key for the AWS IoT credentials provider. --create-table uses the operator's credentials (the
+environment, --profile, ... as the AWS CLI takes them). The folder is what `make unix
+CONFIG=<folder>` runs, or what goes on the board next to the firmware (paths in config.py are
+relative to it).
 
-  provision.py devices/d1 --device-id d1 --region eu-west-1 --table readings --ca AmazonRootCA1.pem
+  DEVICE_SECRET_ACCESS_KEY=... provision.py devices/d1 --device-id d1 --region eu-west-1 \\
+      --table readings --ca AmazonRootCA1.pem --device-key-id AKIA...
   provision.py devices/d2 --device-id d2 --region eu-west-1 --table readings --ca AmazonRootCA1.pem \\
       --iot --iot-host c1xyz.credentials.iot.eu-west-1.amazonaws.com --role-alias sensors \\
       --cert d2.cert.pem --key d2.private.key
@@ -15,6 +19,8 @@ on the board next to the firmware (paths in config.py are relative to it).
 import argparse
 import os
 import sys
+
+import botocore.exceptions
 
 import hostclient
 import tooldoc
@@ -47,6 +53,38 @@ def create_table(args, session):
         return False
 
 
+def device_keys(args, session):
+    """The static device's (access key id, secret): from --device-key-id and DEVICE_SECRET_ACCESS_KEY
+    or --device-secret-file; refused when they are the operator's own."""
+    if not args.device_key_id:
+        raise hostclient.ToolError(
+            "a static device needs --device-key-id (its secret in DEVICE_SECRET_ACCESS_KEY or"
+            " --device-secret-file), or --iot",
+            usage=True,
+        )
+    if args.device_secret_file:
+        try:
+            with open(args.device_secret_file) as f:
+                secret = f.read().strip()
+        except OSError as e:
+            raise hostclient.ToolError("--device-secret-file: cannot read %s: %s" % (e.filename, e.strerror))
+    else:
+        secret = os.environ.get("DEVICE_SECRET_ACCESS_KEY", "").strip()
+    if not secret:
+        raise hostclient.ToolError("no secret for %s: set DEVICE_SECRET_ACCESS_KEY or give --device-secret-file"
+                                   % args.device_key_id, usage=True)  # fmt: skip
+    try:
+        operator = session.get_credentials()
+    except botocore.exceptions.BotoCoreError:  # none to be had: they cannot be the device's
+        operator = None
+    if operator is not None and (args.device_key_id == operator.access_key or secret == operator.secret_key):
+        raise hostclient.ToolError(
+            "%s is the operator's own access key: the device needs keys of its own, allowed only"
+            " dynamodb:PutItem and dynamodb:BatchWriteItem on the table" % args.device_key_id
+        )
+    return args.device_key_id, secret
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=tooldoc.description(__doc__))
     parser.add_argument("folder")
@@ -62,6 +100,8 @@ def main(argv=None):
     parser.add_argument("--thing-name")
     parser.add_argument("--cert", help="device certificate (PEM or DER), with --iot")
     parser.add_argument("--key", help="device private key (PEM PKCS#8 or DER), with --iot")
+    parser.add_argument("--device-key-id", help="the device's own access key id (static credentials)")
+    parser.add_argument("--device-secret-file", help="a file holding its secret (else DEVICE_SECRET_ACCESS_KEY)")
     parser.add_argument("--create-table", action="store_true", help="create the table with the operator's credentials")
     hostclient.add_connection_args(parser, with_ca=False)  # --ca above verifies the endpoint too
     args = parser.parse_args(argv)
@@ -88,14 +128,8 @@ def main(argv=None):
             'DEVICE_KEY_FILE = "device.key.der"',
         ]
     else:
-        key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
-        if not key or not secret:
-            raise hostclient.ToolError("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the device (or use --iot)")
-        lines += [
-            "AWS_ACCESS_KEY = %r" % key,
-            "AWS_SECRET_KEY = %r" % secret,
-            "AWS_SESSION_TOKEN = %r" % os.environ.get("AWS_SESSION_TOKEN"),
-        ]
+        key, secret = device_keys(args, session)
+        lines += ["AWS_ACCESS_KEY = %r" % key, "AWS_SECRET_KEY = %r" % secret, "AWS_SESSION_TOKEN = None"]
     lines += [
         "AWS_REGION = %r" % args.region,
         "AWS_HOST = %r" % args.host,
