@@ -3,11 +3,15 @@ keeping connections alive as AWS does.
 
 `run` starts it, provisions it (IAM users, access keys, policy, table), writes a device config,
 runs the firmware on the MicroPython unix port against it, checks the table and stops the server.
-`serve` starts and provisions it and keeps it up for `make unix CONFIG=.local/config`.
+`serve` starts and provisions it and keeps it up for `make unix CONFIG=.local/serve/config`, with
+AWS profiles `local-reader` and `local-admin` for the host tools in .local/serve/aws/. Each keeps
+its files in a folder of its own (.local/run/, .local/serve/), so both can run at once; the CA in
+.local/pki/ is shared.
 """
 
 import argparse
 import ctypes
+import fcntl
 import json
 import os
 import shutil
@@ -46,8 +50,9 @@ def _die_with_parent():
 
 
 class LocalDynamoDB:
-    def __init__(self, workdir, region="us-east-1", table="readings", host="localhost", tls=True):
+    def __init__(self, workdir, region="us-east-1", table="readings", host="localhost", tls=True, pki=None):
         self.workdir = os.path.abspath(workdir)
+        self.pki = os.path.abspath(pki or os.path.join(self.workdir, "pki"))  # the CA and server certificate
         self.tls = tls  # plain HTTP only behind a TLS-terminating proxy on this machine (make bench)
         self.region = region
         self.table = table
@@ -65,7 +70,8 @@ class LocalDynamoDB:
         return "%s://%s:%d" % ("https" if self.tls else "http", self.host, self.port)
 
     def start(self):
-        pki = os.path.join(self.workdir, "pki")
+        pki = self.pki
+        os.makedirs(self.workdir, exist_ok=True)
         if not os.path.exists(os.path.join(pki, "server.pem")):
             ca_pem, _, ca_key = certs.make_ca(pki)
             certs.make_server_cert(pki, ca_pem, ca_key)
@@ -210,6 +216,22 @@ class LocalDynamoDB:
             f.write(extra)
         return path
 
+    def write_aws_profiles(self, folder):
+        """An AWS credentials and config file with profiles local-reader and local-admin (the users
+        of provision()), for the host tools' --profile; returns their paths."""
+        os.makedirs(folder, exist_ok=True)
+        credentials, config = os.path.join(folder, "credentials"), os.path.join(folder, "config")
+        users = (("local-reader", self.reader_key), ("local-admin", self.admin_key))
+        fd = os.open(credentials, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("# Written by tools/localddb.py serve for the local DynamoDB at %s.\n" % self.endpoint)
+            for name, key in users:
+                f.write("[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n" % (name, key[0], key[1]))
+        with open(config, "w") as f:
+            for name, _ in users:
+                f.write("[profile %s]\nregion = %s\n" % (name, self.region))
+        return credentials, config
+
     def readings(self, device_id):
         """Every item of the device, read back with boto3 Query (signed by botocore)."""
         ddb = self.client("dynamodb", self.reader_key)
@@ -242,17 +264,31 @@ def _summary(ddb, device_id):
     )
 
 
+def _lock(folder, command):
+    """Hold folder/lock while we live: a second `run` or `serve` in the same folder would overwrite
+    the config the first handed out."""
+    os.makedirs(folder, exist_ok=True)
+    f = open(os.path.join(folder, "lock"), "w")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        raise SystemExit("error: another `localddb.py %s` is using %s" % (command, os.path.relpath(folder)))
+    return f
+
+
 def main():
     parser = argparse.ArgumentParser(description=tooldoc.description(__doc__))
     parser.add_argument("command", choices=("run", "serve"))
     parser.add_argument("--readings", type=int, default=0, help="stop after this many (0: until Ctrl-C)")
     parser.add_argument("--interval", type=float, default=2, help="seconds between readings")
-    parser.add_argument("--workdir", default=os.path.join(ROOT, ".local"))
+    parser.add_argument("--workdir", default=os.path.join(ROOT, ".local"), help="run/, serve/ and pki/ go here")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server on the way out
 
-    ddb = LocalDynamoDB(args.workdir)
-    config_folder = os.path.join(ddb.workdir, "config")
+    home = os.path.join(os.path.abspath(args.workdir), args.command)
+    lock = _lock(home, args.command)
+    ddb = LocalDynamoDB(home, pki=os.path.join(os.path.abspath(args.workdir), "pki"))
+    config_folder = os.path.join(home, "config")
     code = 1
     try:
         print("local DynamoDB: starting moto over HTTPS ...", flush=True)
@@ -263,10 +299,18 @@ def main():
         ddb.write_config(config_folder, readings=args.readings, interval_s=interval)
         print(
             "local DynamoDB: %s, table %s, signature checking on; config in %s"
-            % (ddb.endpoint, ddb.table, config_folder),
+            % (ddb.endpoint, ddb.table, os.path.relpath(config_folder)),
             flush=True,
         )
         if args.command == "serve":
+            credentials, config = ddb.write_aws_profiles(os.path.join(home, "aws"))
+            print(
+                "host tools: export AWS_SHARED_CREDENTIALS_FILE=%s AWS_CONFIG_FILE=%s\n"
+                "  then e.g. tools/plot_readings.py --profile local-reader --endpoint %s --ca %s"
+                " --table %s --device device-1 --out readings.png   (local-admin may do everything)"
+                % (credentials, config, ddb.endpoint, os.path.relpath(ddb.ca_pem), ddb.table),
+                flush=True,
+            )
             print(
                 "run the firmware with: make unix CONFIG=%s   (Ctrl-C here stops the server)"
                 % os.path.relpath(config_folder),
@@ -283,6 +327,7 @@ def main():
         code = 0
     finally:
         ddb.stop()
+        lock.close()
         print("local DynamoDB: stopped", flush=True)
     return code
 
