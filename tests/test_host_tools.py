@@ -293,3 +293,35 @@ def test_provision_writes_nothing_when_the_table_cannot_be_made(ddb, tmp_path):
     r = tool("provision.py", args, ddb.admin_key, env={"DEVICE_SECRET_ACCESS_KEY": ddb.device_key[1]})
     assert one_line_error(r) == "error: cannot connect to https://%s: connection refused" % gone
     assert not folder.exists() and r.stdout == ""
+
+
+def test_readings_that_share_a_time_are_plotted_by_seq_in_plain_numbers(tmp_path):
+    """What make run READINGS=20 INTERVAL=0 leaves: 20 readings in the same second. Drawn by seq, every
+    axis in plain numbers: no offset (+2.406e7), no 00:00:00 ticks."""
+    import plot_readings
+
+    def item(s):
+        values = {"mem_free_kb": 24060000 + s, "sim_temp_c": "%.2f" % (23 + s / 100), "load1": 0.12}
+        keys = {"deviceId": {"S": "d"}, "seq": {"N": str(s)}, "ts": {"N": "1795412909"}}
+        return dict(keys, **{name: {"N": str(v)} for name, v in values.items()})
+
+    items = [item(s) for s in range(1, 21)]
+    assert plot_readings.by_seq(items)
+    data = plot_readings.series(items, seq=True)
+    assert data["mem_free_kb"][0] == list(range(1, 21))
+    fig = plot_readings.figure("d", data, seq=True)
+    fig.canvas.draw()
+    axes = fig.axes
+    assert axes[-1].get_xlabel().startswith("seq")
+    assert [ax.get_ylabel() for ax in axes] == ["load1", "mem_free_kb (KB)", "sim_temp_c (°C)"]
+    for axis in [ax.yaxis for ax in axes] + [axes[-1].xaxis]:  # the panels above share the bottom's x
+        formatter = axis.get_major_formatter()
+        assert formatter.get_useOffset() is False and formatter.get_offset() == ""
+        labels = [t.get_text() for t in axis.get_ticklabels() if t.get_text()]
+        assert labels and not any("e" in t or ":" in t for t in labels), labels
+    assert "24060010" in [t.get_text() for t in axes[1].yaxis.get_ticklabels()]
+    # readings a time apart keep their time axis
+    apart = [dict(item, ts={"N": str(1795412909 + 2 * i)}) for i, item in enumerate(items)]
+    assert not plot_readings.by_seq(apart)
+    fig = plot_readings.figure("d", plot_readings.series(apart), seq=False)
+    assert fig.axes[-1].get_xlabel() == "time (UTC)"

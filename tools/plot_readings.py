@@ -1,5 +1,5 @@
 """Read a device's readings back (Query by deviceId, a seq or time range) and draw them as a PNG: one
-line per sensor value over time.
+line per sensor value over time (over seq when readings share a time).
 
   plot_readings.py --profile ops --table readings --device device-1 --since 2026-11-23T05:00:00Z \\
       --out readings.png
@@ -36,38 +36,80 @@ def query(client, table, device, first_seq=None, last_seq=None, since=None, unti
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def series(items):
-    """{value name: ([time], [value])} of the N attributes other than the keys."""
+# units by the name's suffix, as the firmware names its values (sim_temp_c, mem_free_kb, latency_ms)
+UNITS = (("_c", "°C"), ("_kb", "KB"), ("_ms", "ms"), ("_s", "s"), ("_pct", "%"), ("_v", "V"))
+
+
+def by_seq(items):
+    """True when readings share a ts (back to back, INTERVAL_S=0): time cannot tell them apart, so
+    they are drawn by seq."""
+    return len(set(item["ts"]["N"] for item in items)) < len(items)
+
+
+def series(items, seq=False):
+    """{value name: ([time or seq], [value])} of the N attributes other than the keys."""
     out = {}
     for item in items:
-        when = datetime.datetime.fromtimestamp(int(item["ts"]["N"]), datetime.timezone.utc)
+        if seq:
+            x = int(item["seq"]["N"])
+        else:
+            x = datetime.datetime.fromtimestamp(int(item["ts"]["N"]), datetime.timezone.utc)
         for name, value in item.items():
             if name in KEYS or "N" not in value:
                 continue
             xs, ys = out.setdefault(name, ([], []))
-            xs.append(when)
+            xs.append(x)
             ys.append(float(value["N"]))
     return out
 
 
-def draw(device, data, path):
+def label(name):
+    """`sim_temp_c (°C)`: the value's name and its unit when the name says it."""
+    for suffix, unit in UNITS:
+        if name.endswith(suffix):
+            return "%s (%s)" % (name, unit)
+    return name
+
+
+def figure(device, data, seq=False):
+    """The figure: one panel per value, y in plain numbers (no offset, no scientific notation),
+    x in UTC time, or in seq when by_seq."""
     import matplotlib
 
     matplotlib.use("Agg")  # no screen: straight to PNG
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
     names = sorted(data)
     fig, axes = plt.subplots(len(names), 1, figsize=(10, 2.2 * len(names) + 0.8), sharex=True, squeeze=False)
     for ax, name in zip(axes[:, 0], names):
         xs, ys = data[name]
         ax.plot(xs, ys, marker=".", linewidth=1)
-        ax.set_ylabel(name)
+        ax.set_ylabel(label(name))
+        plain = ScalarFormatter(useOffset=False)
+        plain.set_scientific(False)
+        ax.yaxis.set_major_formatter(plain)
         ax.grid(True, alpha=0.3)
-    axes[-1, 0].xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S"))
-    axes[-1, 0].set_xlabel("time (UTC)")
+    bottom = axes[-1, 0]
+    if seq:
+        plain = ScalarFormatter(useOffset=False)
+        plain.set_scientific(False)
+        bottom.xaxis.set_major_formatter(plain)
+        bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
+        bottom.set_xlabel("seq (readings share their time: drawn in the order taken)")
+    else:
+        bottom.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S"))
+        bottom.set_xlabel("time (UTC)")
     fig.suptitle("%s: %d readings" % (device, max(len(v[0]) for v in data.values())))
     fig.tight_layout()
+    return fig
+
+
+def draw(device, data, path, seq=False):
+    import matplotlib.pyplot as plt
+
+    fig = figure(device, data, seq)
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
@@ -102,8 +144,9 @@ def main(argv=None):
     if not items:
         print("no readings of %s in that range" % args.device)
         return 1
-    data = series(items)
-    draw(args.device, data, args.out)
+    seq = by_seq(items)
+    data = series(items, seq)
+    draw(args.device, data, args.out, seq)
     seqs = [int(i["seq"]["N"]) for i in items]
     print(
         "%s: %d readings (seq %d..%d), %d values plotted to %s"
