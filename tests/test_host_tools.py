@@ -325,3 +325,19 @@ def test_readings_that_share_a_time_are_plotted_by_seq_in_plain_numbers(tmp_path
     assert not plot_readings.by_seq(apart)
     fig = plot_readings.figure("d", plot_readings.series(apart), seq=False)
     assert fig.axes[-1].get_xlabel() == "time (UTC)"
+
+
+def test_certs_keeps_a_ca_the_folder_holds_unless_forced(tmp_path):
+    def certs_tool(*more):
+        return subprocess.run([sys.executable, os.path.join(TOOLS, "certs.py"), str(tmp_path)] + list(more),
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+
+    assert certs_tool().returncode == 0
+    before = (tmp_path / "ca.der").read_bytes()
+    line = one_line_error(certs_tool())
+    assert line == (
+        "error: %s holds a CA already (ca.pem, ca.der, ca.key): boards trusting it would stop trusting the server;"
+        " --force replaces it" % tmp_path
+    )
+    assert (tmp_path / "ca.der").read_bytes() == before
+    assert certs_tool("--force").returncode == 0 and (tmp_path / "ca.der").read_bytes() != before

@@ -7,6 +7,7 @@ is written both as PEM (for CPython, boto3 and servers) and as DER (for the boar
 import argparse
 import os
 import subprocess
+import sys
 
 import tooldoc
 
@@ -80,15 +81,22 @@ def make_client_cert(folder, ca_pem, ca_key, name="device", common_name="device-
     return pem, der, key, key_der
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=tooldoc.description(__doc__))
     parser.add_argument("folder")
     parser.add_argument("--host", action="append", help="server name or IP (repeatable)")
-    args = parser.parse_args()
+    parser.add_argument("--force", action="store_true", help="replace a CA the folder holds already")
+    args = parser.parse_args(argv)
+    held = [n for n in ("ca.pem", "ca.der", "ca.key") if os.path.exists(os.path.join(args.folder, n))]
+    if held and not args.force:
+        print("error: %s holds a CA already (%s): boards trusting it would stop trusting the server;"
+              " --force replaces it" % (args.folder, ", ".join(held)), file=sys.stderr)  # fmt: skip
+        return 1
     ca_pem, ca_der, ca_key = make_ca(args.folder)
     pem, key = make_server_cert(args.folder, ca_pem, ca_key, hosts=args.host or ("localhost", "127.0.0.1"))
     print("CA: %s (DER for the board: %s)\nserver: %s, key %s" % (ca_pem, ca_der, pem, key))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
