@@ -68,7 +68,7 @@ def _table(cfg):
     return value
 
 
-def _der_file(cfg, name, what="a DER certificate", pem_fix="openssl x509 -in ca.pem -outform DER -out ca.der"):
+def _der_file(cfg, name, what="a DER certificate", tool="x509"):
     path = _text(cfg, name)
     try:
         with open(path, "rb") as f:
@@ -76,7 +76,11 @@ def _der_file(cfg, name, what="a DER certificate", pem_fix="openssl x509 -in ca.
     except OSError:
         raise ConfigError(name, "cannot read %s" % path)
     if der.startswith(b"-----BEGIN"):
-        raise ConfigError(name, "%s is PEM; the board needs DER: %s" % (path, pem_fix))
+        # the command for this very file: x.pem becomes x.der, any other name gets .der added
+        # (device.crt and device.key must not both become device.der)
+        out = (path[:-4] if path.endswith(".pem") else path) + ".der"
+        fix = "openssl %s -in %s -outform DER -out %s" % (tool, path, out)
+        raise ConfigError(name, "%s is PEM; the board needs DER: %s" % (path, fix))
     if len(der) < 64 or der[0] != 0x30:
         raise ConfigError(name, "%s is not %s" % (path, what))
     return path, der
@@ -183,9 +187,7 @@ def _iot(cfg, s):
     thing = _get(cfg, "IOT_THING_NAME", None)
     s.IOT_THING_NAME = None if thing is None else _text(cfg, "IOT_THING_NAME")
     s.DEVICE_CERT_FILE, s.device_cert = _der_file(cfg, "DEVICE_CERT_FILE")
-    s.DEVICE_KEY_FILE, s.device_key = _der_file(
-        cfg, "DEVICE_KEY_FILE", "a DER private key", "openssl pkey -in device.key -outform DER -out device.key.der"
-    )
+    s.DEVICE_KEY_FILE, s.device_key = _der_file(cfg, "DEVICE_KEY_FILE", "a DER private key", "pkey")
 
 
 def _http(cfg, s):

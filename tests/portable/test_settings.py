@@ -116,12 +116,29 @@ def test_secret_values_are_never_echoed():
         assert value.strip() not in msg, msg
 
 
-def test_pem_ca_is_refused_with_the_fix():
-    path = scratch("settings-ca.pem")
+def _pem(name, kind="CERTIFICATE"):
+    path = scratch(name)
     with open(path, "w") as f:
-        f.write("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
-    field, msg = _error(CA_FILE=path)
-    assert field == "CA_FILE" and "is PEM" in msg and "-outform DER" in msg
+        f.write("-----BEGIN %s-----\nMIIB\n-----END %s-----\n" % (kind, kind))
+    return path
+
+
+def test_pem_is_refused_with_the_command_that_converts_that_file():
+    path = _pem("AmazonRootCA1.pem")
+    out = path[: -len(".pem")] + ".der"
+    fix = "is PEM; the board needs DER: openssl x509 -in %s -outform DER -out %s" % (path, out)
+    assert _error(CA_FILE=path) == ("CA_FILE", "CA_FILE: %s %s" % (path, fix))
+    der = _der_path()
+    iot = dict(CREDENTIALS="iot", AWS_ACCESS_KEY=_DROP, AWS_SECRET_KEY=_DROP, IOT_CREDENTIALS_HOST="c1.example")
+    iot.update(IOT_ROLE_ALIAS="alias", DEVICE_CERT_FILE=der, DEVICE_KEY_FILE=der)
+    cert = _pem("thing-certificate.pem.crt")
+    iot["DEVICE_CERT_FILE"] = cert
+    _, msg = _error(**iot)
+    assert msg.endswith(": openssl x509 -in %s -outform DER -out %s.der" % (cert, cert)), msg
+    key = _pem("device.key", "PRIVATE KEY")
+    iot.update(DEVICE_CERT_FILE=der, DEVICE_KEY_FILE=key)
+    _, msg = _error(**iot)
+    assert msg.endswith(": openssl pkey -in %s -outform DER -out %s.der" % (key, key)), msg
 
 
 def test_plain_http_needs_no_ca():
