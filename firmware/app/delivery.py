@@ -14,10 +14,6 @@ MAX_SKEW_FIXES = 3  # clock corrections in a row before the refusal is treated a
 MAX_TAKEN = 200  # readings whose taking time is kept for the latency figure
 
 
-def _values(item):
-    return " ".join("%s=%s" % (k, item[k]) for k in sorted(item) if k not in ("deviceId", "seq", "ts"))
-
-
 class Delivery:
     def __init__(self, sink, spool, clock, board, deadletter_path):
         self.sink = sink
@@ -134,12 +130,12 @@ class Delivery:
         return len(self.pending) + max(0, self.spool.last_seq - max(self.loaded_upto, self.spool.acked))
 
     def _print_delivered(self, seq, payload, now):
-        item = self.sink.decode(payload)
+        ts, values = self.sink.summary(payload)
         if seq in self.taken:
             when = "latency_ms=%d" % self.board.ticks_diff(now, self.taken.pop(seq))
         else:  # taken before this start: only its age is known
-            when = "age_s=%d" % (self.clock.now() - int(item["ts"]))
-        print("delivered seq=%d ts=%s %s %s" % (seq, item["ts"], _values(item), when))
+            when = "age_s=%d" % (self.clock.now() - int(ts))
+        print("delivered seq=%d ts=%s %s %s" % (seq, ts, values, when))
 
     def _failed(self, err, batch, started):
         now = self.board.ticks_ms()

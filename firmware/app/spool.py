@@ -27,9 +27,13 @@ def _crc(length, seq, dropped, payload):
     return crc32(payload, crc32(struct.pack("<HIH", length, seq, dropped))) & 0xFFFFFFFF
 
 
-def encode(seq, dropped, payload):
+def _head(seq, dropped, payload):
     n = len(payload)
-    return struct.pack(_HEAD, MAGIC, n, seq, dropped, _crc(n, seq, dropped, payload)) + payload
+    return struct.pack(_HEAD, MAGIC, n, seq, dropped, _crc(n, seq, dropped, payload))
+
+
+def encode(seq, dropped, payload):
+    return _head(seq, dropped, payload) + payload
 
 
 def _size(path):
@@ -107,7 +111,8 @@ class Spool:
             self._append_dropping_oldest(seq, make_payload)
             return seq
         with open(self.path, "ab") as f:
-            f.write(encode(seq, 0, payload))
+            f.write(_head(seq, 0, payload))  # head and payload apart: no copy of the two joined
+            f.write(payload)
         if not self.count:
             self.read_pos = self.size
         self.size += HEAD_SIZE + len(payload)
@@ -182,17 +187,17 @@ class Spool:
             return
         atomicfile.write_int(self.ack_path, seq)
         self.acked = seq
+        head = bytearray(HEAD_SIZE)  # read into, fields taken byte by byte: nothing allocated a record
         with open(self.path, "rb") as f:
             pos = self.read_pos
             while pos < self.size:
                 f.seek(pos)
-                head = f.read(HEAD_SIZE)
-                if len(head) < HEAD_SIZE:
+                if f.readinto(head) < HEAD_SIZE:
                     break
-                _, n, rec_seq, _, _ = struct.unpack(_HEAD, head)
+                rec_seq = head[3] | head[4] << 8 | head[5] << 16 | head[6] << 24  # little-endian, as _HEAD
                 if rec_seq > seq:
                     break
-                pos += HEAD_SIZE + n
+                pos += HEAD_SIZE + (head[1] | head[2] << 8)
                 self.count -= 1
         self.read_pos = pos
         if not self.count:

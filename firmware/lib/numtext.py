@@ -17,3 +17,39 @@ def text(x):
             raise ValueError("%r is not a finite number" % x)
         return "%.15g" % x
     return "%d" % x
+
+
+_NUMBER_BYTES = b"0123456789+-.eE"
+
+
+def numbers_in(payload, before):
+    """(ts, "name=value ...") read off a reading's JSON text as its sink wrote it: each number
+    follows its name's closing quote and `before`. The text is scanned and copied out through a
+    memoryview, where decoding it would build a dict per attribute and slicing it a string per
+    piece (the log line is printed for every reading). ts is the "ts" number's text; "seq" and
+    what is not a number are left out; the order is the payload's."""
+    view = memoryview(payload)
+    ts = None
+    out = bytearray()
+    i = 0
+    while True:
+        j = payload.find(before, i)
+        if j < 0:
+            break
+        start = payload.rfind(b'"', 0, j) + 1  # the name's opening quote (names have no quotes)
+        i = end = j + len(before)
+        while end < len(payload) and payload[end] in _NUMBER_BYTES:
+            end += 1
+        if end == i:
+            continue  # a string, a boolean, an object: not a number
+        n = j - start
+        if n == 2 and payload[start] == 0x74 and payload[start + 1] == 0x73:  # "ts"
+            ts = bytes(view[i:end]).decode()
+        elif not (n == 3 and payload[start : start + 3] == b"seq"):
+            if out:
+                out += b" "
+            out += view[start:j]
+            out += b"="
+            out += view[i:end]
+        i = end
+    return ts, out.decode()

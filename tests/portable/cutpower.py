@@ -44,6 +44,9 @@ class _File:
     def read(self, *n):
         return self.f.read(*n)
 
+    def readinto(self, buf):
+        return self.f.readinto(buf)
+
     def seek(self, *a):
         return self.f.seek(*a)
 

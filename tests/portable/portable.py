@@ -68,3 +68,25 @@ def raises(exc_type, fn, *args, **kwargs):
     except exc_type as e:
         return e
     raise AssertionError("%s not raised" % exc_type.__name__)
+
+
+def fresh(name):
+    """An empty scratch folder for this name (a STATE_DIR)."""
+    import atomicfile
+
+    d = scratch(name)
+    if atomicfile.exists(d):
+        for f in os.listdir(d):
+            os.remove(d + "/" + f)
+        os.rmdir(d)
+    atomicfile.ensure_dir(d)
+    return d
+
+
+def reading(seq, dropped):
+    """A spool payload maker: a small DynamoDB item for seq (and its dropped count), spaced as
+    json.dumps writes it (what dynamodb.Sink.encode gives)."""
+    text = '{"seq": {"N": "%d"}, "ts": {"N": "1795412461"}, "v": {"N": "%d"}}' % (seq, seq * 10)
+    if dropped:
+        text = text[:-1] + ', "dropped": {"N": "%d"}}' % dropped
+    return text.encode()

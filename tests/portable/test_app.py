@@ -74,3 +74,15 @@ def test_both_sinks_write_the_numbers_a_person_reads():
     assert b'"load1":0.07' in raw and b'"load1":0.070' not in raw and b'"sum":0.3' in raw and b'"t":-40' in raw
     assert json.loads(raw) == {"deviceId": "dev", "seq": 1, "ts": 1795412461, "load1": 0.07, "sum": 0.3, "t": -40,
                                "n": 3, "on": True, "name": 'a"b'}  # fmt: skip
+
+
+def test_the_log_line_reads_the_numbers_off_each_sinks_payload():
+    values = {"t": -4.5, "n": 3, "name": 'a":{"N":"9', "big": 1e-07, "on": False}
+    ddb = dynamodb.Sink(_Client(), "t")
+    sink = httpsink.Sink(None, "https://h/r", "rfc9421", "k", "c2VjcmV0LXNlY3JldC1zZWNyZXQ=", None, None)
+    for s in (ddb, sink):
+        payload = app.reading_payload(s, "dev", 1795412461, values)(7, 2)
+        ts, text = s.summary(payload)
+        assert ts == "1795412461" and sorted(text.split()) == ["big=1e-07", "dropped=2", "n=3", "t=-4.5"], payload
+    # the plain-JSON sink writes the same bytes whatever the dict order: names sorted
+    assert sink.encode({"b": 1, "a": 2.5}) == sink.encode({"a": 2.5, "b": 1}) == b'{"a":2.5,"b":1}'

@@ -1,13 +1,14 @@
 # The delivery engine with a scripted client, a real spool and a hand-driven clock.
 import json
 
+import dynamodb
 import retry
 from clock import Clock
 from delivery import Delivery
 from dynamodb import DynamoDBError
 from httpclient import ConnectError
+from portable import fresh, reading
 from spool import Spool
-from test_spool import fresh, reading
 from utc import http_date
 
 NOW = 1795412461
@@ -38,22 +39,17 @@ class Conn:
         self.closed += 1
 
 
-class Sink:
-    """Each send takes the next scripted outcome: an exception to raise, a list of seqs to leave
-    unprocessed, or None for success; a seq in `refuse` fails any batch that holds it."""
+class Sink(dynamodb.Sink):
+    """The DynamoDB sink (its payload reading: decode, summary) with a scripted send: each send
+    takes the next outcome: an exception to raise, a list of seqs to leave unprocessed, or None
+    for success; a seq in `refuse` fails any batch that holds it."""
 
     def __init__(self, script=(), refuse=()):
         self.script = list(script)
         self.refuse = refuse
         self.calls = []
         self.conn = Conn()
-
-    def auth_refused(self):
-        return False
-
-    def decode(self, payload):
-        item = json.loads(payload)
-        return dict((k, list(item[k].values())[0]) for k in item)
+        self.credentials = None
 
     def send(self, payloads):
         seqs = [int(json.loads(p)["seq"]["N"]) for p in payloads]

@@ -3,27 +3,10 @@ import os
 
 import atomicfile
 import spool
-from portable import scratch
+from portable import fresh, reading, scratch
 from spool import HEAD_SIZE, MIN_BUDGET, Spool, encode
 
 BUDGET = 64 * 1024
-
-
-def fresh(name):
-    d = scratch(name)
-    if atomicfile.exists(d):
-        for f in os.listdir(d):
-            os.remove(d + "/" + f)
-        os.rmdir(d)
-    atomicfile.ensure_dir(d)
-    return d
-
-
-def reading(seq, dropped):
-    text = '{"seq":{"N":"%d"},"ts":{"N":"1795412461"},"v":{"N":"%d"}}' % (seq, seq * 10)
-    if dropped:
-        text = text[:-1] + ',"dropped":{"N":"%d"}}' % dropped
-    return text.encode()
 
 
 def seqs(sp, n=10000):
