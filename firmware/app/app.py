@@ -60,7 +60,7 @@ def make_sink(s, conn, clock):
         client = dynamodb.Client(conn, keys, s.AWS_REGION, s.AWS_HOST, clock.now)
         if s.POWER_MODE == "always_on":  # a sleeper's wakes mostly send nothing: it prepares at send
             for operation in ("PutItem", "BatchWriteItem"):
-                client.ready(operation)  # while the heap is young: preparing loads the spec module
+                client.prepare(operation)  # while the heap is young: preparing loads the spec module
         return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE)
     import credentials
 

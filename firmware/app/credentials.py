@@ -34,9 +34,7 @@ class IotCredentials:
         self.thing_name = thing_name
         self.clock = clock
         self.current = None
-        self.expires = 0
         self.refresh_at = 0
-        self.fetches = 0
 
     def ensure_fresh(self):
         if self.current is None or self.clock.now() >= self.refresh_at:
@@ -76,9 +74,8 @@ class IotCredentials:
             raise Refusal("IotCredentialsMalformed", "unreadable expiration", resp.status)
         now = self.clock.now()
         lifetime = max(0, expires - now)
-        self.current, self.expires = creds, expires
+        self.current = creds
         self.refresh_at = expires - min(MAX_MARGIN_S, lifetime // MARGIN_SHARE)
-        self.fetches += 1
         print(
             "credentials: fetched from the IoT credentials provider (key %s, valid %ds)" % (creds.access_key, lifetime)
         )

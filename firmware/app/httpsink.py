@@ -14,7 +14,7 @@ RFC9421_COMPONENTS = ["@method", "@target-uri", "content-type", "content-digest"
 
 
 class Sink:
-    name = "HTTP"
+    """Readings to an HTTP(S) endpoint, {"readings": [...]} a request, signed with HTTP Signatures."""
 
     def __init__(self, conn, url, scheme, key_id, secret_b64, merchant_id, now):
         if scheme not in SCHEMES:

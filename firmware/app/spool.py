@@ -1,5 +1,6 @@
 # Store and forward: every reading is appended to STATE_DIR/spool.dat before anything is sent,
-# and leaves it only once DynamoDB has accepted it (or it was dead-lettered, or dropped for room).
+# and leaves it only once the sink (DynamoDB or the HTTP endpoint) has accepted it, or it was
+# dead-lettered, or dropped for room.
 #
 # A record is  magic(1) length(2) seq(4) dropped(2) crc32(4) payload(length), little-endian; the
 # CRC covers length, seq, dropped and payload, so a record torn by a power cut at any byte, or

@@ -142,9 +142,9 @@ class Client:
             self._signers[operation] = signer
         return signer
 
-    def ready(self, operation):
+    def prepare(self, operation):
         """Prepare the operation's signer and today's key before a body is built (see Sink.send)."""
-        self._signer(operation).ready(utc.amz_date(self.now()))
+        self._signer(operation).prepare(utc.amz_date(self.now()))
 
     def call_body(self, operation, body):
         """body: bytes, or a list of bytes parts that make it."""
@@ -191,8 +191,6 @@ class Client:
 class Sink:
     """Readings to a table: PutItem when one is sent, BatchWriteItem for more."""
 
-    name = "DynamoDB"
-
     def __init__(self, client, table, credentials=None):
         self.client = client
         self.conn = client.conn
@@ -220,9 +218,9 @@ class Sink:
         """Deliver the readings; return the seqs DynamoDB left unprocessed."""
         if self.credentials is not None:
             self.client.credentials = self.credentials.ensure_fresh()  # between requests only
-        # The signer is made ready first: its one-off work (a module loaded for it) and the body
+        # The signer is prepared first: its one-off work (a module loaded for it) and the body
         # are then never in a small heap at the same time.
-        self.client.ready("PutItem" if len(payloads) == 1 else "BatchWriteItem")
+        self.client.prepare("PutItem" if len(payloads) == 1 else "BatchWriteItem")
         if len(payloads) == 1:
             self.client.put_raw(self.table, payloads[0])
             return []

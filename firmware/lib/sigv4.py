@@ -120,14 +120,14 @@ def remove_dot_segments(path):
     return first + b"/".join(segments) + last
 
 
-def canonical_uri(path, normalize=True):
+def canonical_uri(path, s3=False):
     """The path of the canonical request. AWS services other than S3 normalize the path and
-    encode it as given, so an escape in it is encoded again; S3 (normalize=False) keeps the
-    path and only encodes what is not yet encoded."""
+    encode it as given, so an escape in it is encoded again; S3's rules (s3=True) keep the
+    path and only encode what is not yet encoded."""
     raw = path.encode() if isinstance(path, str) else path
-    if normalize:
-        return uri_encode(remove_dot_segments(raw), _SAFE_IN_PATH)
-    return uri_encode(raw or b"/", _SAFE_IN_PATH, True)
+    if s3:
+        return uri_encode(raw or b"/", _SAFE_IN_PATH, True)
+    return uri_encode(remove_dot_segments(raw), _SAFE_IN_PATH)
 
 
 def canonical_query(query):
@@ -212,16 +212,16 @@ def _canonical_headers(headers, ascii):
     return "".join(parts), ";".join(names)
 
 
-def canonical_request_lines(method, path, query, headers, body_hash, normalize=True):
+def canonical_request_lines(method, path, query, headers, body_hash, s3=False):
     """The six lines of the canonical request (bytes, without their newlines): method, URI,
     query, header block (which ends in a newline of its own), signed header names, payload hash."""
     block, signed = canonical_headers(headers)
-    return (method.upper().encode(), canonical_uri(path, normalize), canonical_query(query), block, signed, body_hash)
+    return (method.upper().encode(), canonical_uri(path, s3), canonical_query(query), block, signed, body_hash)
 
 
-def canonical_request(method, path, query, headers, body_hash, normalize=True):
+def canonical_request(method, path, query, headers, body_hash, s3=False):
     """(canonical request, signed header names), both bytes."""
-    lines = canonical_request_lines(method, path, query, headers, body_hash, normalize)
+    lines = canonical_request_lines(method, path, query, headers, body_hash, s3)
     return b"\n".join(lines), lines[4]
 
 
@@ -259,7 +259,7 @@ def sign(
     service,
     amz_date,
     session_token=None,
-    normalize=True,
+    s3=False,
 ):
     """Sign a request; return the headers to send: `headers` (any Authorization dropped),
     X-Amz-Date unless present, X-Amz-Security-Token when a token is given and not present,
@@ -283,7 +283,7 @@ def sign(
     if session_token and not has_token:
         out.append(("X-Amz-Security-Token", session_token))
 
-    lines = canonical_request_lines(method, path, query, out, payload_hash(out, body), normalize)
+    lines = canonical_request_lines(method, path, query, out, payload_hash(out, body), s3)
     scope = credential_scope(amz_date, region, service)
     sts = string_to_sign(amz_date, scope, canonical_request_hash(lines))
     sig = signature(signing_key(secret_key, amz_date[:8], region, service), sts)

@@ -42,7 +42,7 @@ class Signer:
     credentials: object  # not set here: a tag its owner may attach (dynamodb.Client: the credentials it signs with)
 
     def __init__(
-        self, method, path, query, headers, access_key, secret_key, region, service, session_token=None, normalize=True
+        self, method, path, query, headers, access_key, secret_key, region, service, session_token=None, s3=False
     ):
         headers = [h for h in headers if h[0].lower() not in ("authorization", "x-amz-date")]
         if session_token and not any(h[0].lower() == "x-amz-security-token" for h in headers):
@@ -51,7 +51,7 @@ class Signer:
         fixed_hash = declared_payload_hash(headers)
         marked = headers + [("X-Amz-Date", _DATE_MARK.decode())]
         creq, signed = _with_spec(
-            lambda spec: spec.canonical_request(method, path, query, marked, fixed_hash or _HASH_MARK, normalize)
+            lambda spec: spec.canonical_request(method, path, query, marked, fixed_hash or _HASH_MARK, s3)
         )
         d = creq.find(_DATE_MARK)
         self._before_date = creq[:d]
@@ -65,7 +65,7 @@ class Signer:
         self._scope_tail = ("/%s/%s/aws4_request\n" % (region, service)).encode()
         self._day = None
 
-    def ready(self, amz_date):
+    def prepare(self, amz_date):
         """Derive the day's signing key now (once a day), before the caller gathers a body."""
         if amz_date[:8] != self._day:
             self._new_day(amz_date)

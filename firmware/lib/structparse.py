@@ -155,11 +155,3 @@ class _Parser:
 def parse_dictionary(text):
     """[(key, member)] in order; a key given twice is an error (it would let one label hide another)."""
     return _Parser(text.strip(" ")).dictionary()  # RFC 8941 4.2: leading and trailing SP only
-
-
-def parse_item(text):
-    p = _Parser(text.strip(" "))
-    item = (p.bare_item(), p.params())
-    if p.i != len(p.s):
-        p.fail("unexpected text after the item")
-    return item

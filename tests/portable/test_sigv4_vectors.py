@@ -35,12 +35,14 @@ def check(case):
         SERVICE,
         AMZ_DATE,
         session_token=case["token"],
-        normalize=case["normalize"],
+        s3=not case["normalize"],
     )
     lines = sigv4.canonical_request_lines(
-        method, path, query, out[:-1], sigv4.payload_hash(out, body), case["normalize"]
+        method, path, query, out[:-1], sigv4.payload_hash(out, body), not case["normalize"]
     )
-    creq, _ = sigv4.canonical_request(method, path, query, out[:-1], sigv4.payload_hash(out, body), case["normalize"])
+    creq, _ = sigv4.canonical_request(
+        method, path, query, out[:-1], sigv4.payload_hash(out, body), not case["normalize"]
+    )
     assert sigv4.canonical_request_hash(lines) == hexlify(hashlib.sha256(creq).digest())
     problems = []
     if creq.decode() != case["creq"]:
