@@ -10,7 +10,7 @@ def load_settings(config, b):
     import settings
 
     try:
-        return settings.load(config, b.state_dir())
+        return settings.load(config, b.state_dir(), b.FIELDS)  # the running board's fields too
     except settings.ConfigError as e:
         print("config error: %s" % e)
         return None

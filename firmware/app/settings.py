@@ -16,16 +16,102 @@ class ConfigError(ValueError):
 _MISSING = object()
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
+# Every field the validation below reads, declared once: (name, kind, the kind's argument, default,
+# required). A board layer declares its own fields the same way (Board.FIELDS) and load() checks
+# them with these same kinds. Kinds: "text"; "secret" (a text never echoed); "number" and "whole"
+# (argument: the minimum, None for none); "bool"; "choice" (argument: the values); "names" (a tuple
+# of values from the argument); "pair" (two numbers of at least the argument). A field whose default
+# is None may be set to None. Required: missing is an error where the field applies (the AWS fields
+# only with SINK "dynamodb", ...); a board's field may instead be required when (field, value):
+# that field's value is or holds value.
+FIELDS = (
+    ("SINK", "choice", ("dynamodb", "http"), "dynamodb", False),
+    ("CREDENTIALS", "choice", ("static", "iot"), "static", False),
+    ("AWS_ACCESS_KEY", "text", None, None, True),
+    ("AWS_SECRET_KEY", "secret", None, None, True),
+    ("AWS_SESSION_TOKEN", "secret", None, None, False),
+    ("AWS_REGION", "text", None, None, True),
+    ("AWS_HOST", "text", None, None, False),
+    ("AWS_DYNAMODB_TABLE", "text", None, None, True),
+    ("USE_TLS", "bool", None, True, False),
+    ("IOT_CREDENTIALS_HOST", "text", None, None, True),
+    ("IOT_ROLE_ALIAS", "text", None, None, True),
+    ("IOT_THING_NAME", "text", None, None, False),
+    ("DEVICE_CERT_FILE", "text", None, None, True),
+    ("DEVICE_KEY_FILE", "text", None, None, True),
+    ("HTTP_URL", "text", None, None, True),
+    ("HTTP_AUTH", "choice", HTTP_SCHEMES, None, True),
+    ("HTTP_KEY_ID", "text", None, None, True),
+    ("HTTP_SECRET_B64", "secret", None, None, True),
+    ("HTTP_MERCHANT_ID", "text", None, None, True),
+    ("CA_FILE", "text", None, None, True),
+    ("DEVICE_ID", "text", None, None, True),
+    ("INTERVAL_S", "number", 0, 2, False),
+    ("READINGS", "whole", 0, 0, False),
+    ("STATE_DIR", "text", None, "state", False),  # load() passes the board's
+    ("HTTP_TIMEOUT_S", "number", 1, 10, False),
+    ("REQUEST_TIMEOUT_S", "number", 1, 30, False),  # load() passes 3 x HTTP_TIMEOUT_S
+    ("DELIVERY_TIMEOUT_S", "number", 1, 120, False),
+    ("SPOOL_MAX_BYTES", "whole", MIN_SPOOL_BYTES, 256 * 1024, False),
+    ("POWER_MODE", "choice", ("always_on", "deep_sleep"), "always_on", False),
+    ("SEND_EVERY", "whole", 1, 1, False),
+    ("WATCHDOG_S", "number", 0, 0, False),
+)
 
-def _get(cfg, name, default=_MISSING):
-    value = getattr(cfg, name, default)
+
+def _set(cfg, s, name, default=_MISSING):
+    """s.<name>: the config's value of a field FIELDS declares, checked as declared; its default
+    when absent. (Settings declares the attribute's type.)"""
+    for row in FIELDS:
+        if row[0] == name:
+            setattr(s, name, _check(cfg, row, default))
+            return
+    raise KeyError(name)  # the validation reads no field FIELDS does not declare
+
+
+def _check(cfg, row, default=_MISSING):
+    name, kind, arg, declared, required = row
+    if default is _MISSING:
+        default = declared
+    value = getattr(cfg, name, _MISSING)
     if value is _MISSING:
-        raise ConfigError(name, "missing")
+        if required is True:
+            raise ConfigError(name, "missing")
+        return default
+    if value is None and default is None and required is not True:
+        return None
+    if kind == "text" or kind == "secret":
+        return _text(name, value, kind == "secret")
+    if kind == "number" or kind == "whole":
+        return _number(name, value, arg, kind == "whole")
+    if kind == "bool":
+        if value is not True and value is not False:
+            raise ConfigError(name, "must be True or False")
+    elif kind == "choice":
+        if value not in arg:
+            raise ConfigError(name, "must be %s, got %r" % (_either(arg), value))
+    elif kind == "names":
+        if not isinstance(value, (tuple, list)):
+            raise ConfigError(name, "must be a tuple like (%r,), got %r" % (arg[0], value))
+        for v in value:
+            if v not in arg:
+                raise ConfigError(name, "%r is not one of %s" % (v, _either(arg)))
+    elif kind == "pair":
+        if not isinstance(value, (tuple, list)) or len(value) != 2:
+            raise ConfigError(name, "must be a pair of numbers (a, b), got %r" % (value,))
+        for v in value:
+            _number(name, v, arg)
+    else:
+        raise ValueError("%s: no field kind %r" % (name, kind))
     return value
 
 
-def _text(cfg, name, default=_MISSING, secret=False):
-    value = _get(cfg, name, default)
+def _either(values):
+    quoted = ['"%s"' % v for v in values]
+    return ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
+def _text(name, value, secret=False):
     if not isinstance(value, str):
         raise ConfigError(name, "must be a string, got a %s" % type(value).__name__)
     if not value.strip():
@@ -40,36 +126,37 @@ def _text(cfg, name, default=_MISSING, secret=False):
     return value
 
 
-def _number(cfg, name, default, minimum, integer=False):
-    value = _get(cfg, name, default)
+def _number(name, value, minimum, integer=False):
     kinds = (int,) if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, kinds):
         raise ConfigError(name, "must be %s, got %r" % ("a whole number" if integer else "a number", value))
-    if value < minimum:
+    if minimum is not None and value < minimum:
         raise ConfigError(name, "must be at least %s, got %r" % (minimum, value))
     return value
 
 
-def _region(cfg):
-    value = _text(cfg, "AWS_REGION")
+def _region(cfg, s):
+    _set(cfg, s, "AWS_REGION")
+    value = s.AWS_REGION
     parts = value.split("-")
     ok = len(parts) >= 3 and parts[-1].isdigit() and all(p.isalpha() and p.islower() for p in parts[:-1])
     if not ok:
         raise ConfigError("AWS_REGION", "must be a region name like 'us-east-1', got %r" % value)
-    return value
 
 
-def _table(cfg):
-    value = _text(cfg, "AWS_DYNAMODB_TABLE")
+def _table(cfg, s):
+    _set(cfg, s, "AWS_DYNAMODB_TABLE")
+    value = s.AWS_DYNAMODB_TABLE
     if not 3 <= len(value) <= 255 or any(c not in _ALNUM + "_.-" for c in value):
         raise ConfigError(
             "AWS_DYNAMODB_TABLE", "must be 3-255 characters of a-z, A-Z, 0-9, '_', '-', '.', got %r" % value
         )
-    return value
 
 
-def _der_file(cfg, name, what="a DER certificate", tool="x509"):
-    path = _text(cfg, name)
+def _der_file(cfg, s, name, what="a DER certificate", tool="x509"):
+    """The bytes of the DER file field `name` names (set as s.<name>)."""
+    _set(cfg, s, name)
+    path = getattr(s, name)
     try:
         with open(path, "rb") as f:
             der = f.read()
@@ -83,11 +170,7 @@ def _der_file(cfg, name, what="a DER certificate", tool="x509"):
         raise ConfigError(name, "%s is PEM; the board needs DER: %s" % (path, fix))
     if len(der) < 64 or der[0] != 0x30:
         raise ConfigError(name, "%s is not %s" % (path, what))
-    return path, der
-
-
-def _ca_file(cfg):
-    return _der_file(cfg, "CA_FILE")
+    return der
 
 
 class Settings:
@@ -104,6 +187,7 @@ class Settings:
     AWS_HOST: str
     AWS_DYNAMODB_TABLE: str
     # CREDENTIALS "iot"
+    IOT_CREDENTIALS_HOST: str
     iot_host: str
     iot_port: int | None
     IOT_ROLE_ALIAS: str
@@ -152,62 +236,56 @@ def _split_host(field, value):
 
 
 def _aws(cfg, s):
-    s.CREDENTIALS = _get(cfg, "CREDENTIALS", "static")
+    _set(cfg, s, "CREDENTIALS")
     if s.CREDENTIALS == "static":
-        s.AWS_ACCESS_KEY = _text(cfg, "AWS_ACCESS_KEY")
+        _set(cfg, s, "AWS_ACCESS_KEY")
         if not 16 <= len(s.AWS_ACCESS_KEY) <= 128 or any(c not in _ALNUM for c in s.AWS_ACCESS_KEY):
             raise ConfigError("AWS_ACCESS_KEY", "must be 16-128 letters and digits, like AKIA...")
-        s.AWS_SECRET_KEY = _text(cfg, "AWS_SECRET_KEY", secret=True)
+        _set(cfg, s, "AWS_SECRET_KEY")
         if len(s.AWS_SECRET_KEY) < 16 or " " in s.AWS_SECRET_KEY:
             raise ConfigError("AWS_SECRET_KEY", "does not look like a secret access key (40 characters, no spaces)")
-        token = _get(cfg, "AWS_SESSION_TOKEN", None)
-        s.AWS_SESSION_TOKEN = None if token is None else _text(cfg, "AWS_SESSION_TOKEN", secret=True)
-    elif s.CREDENTIALS == "iot":
-        _iot(cfg, s)
+        _set(cfg, s, "AWS_SESSION_TOKEN")
     else:
-        raise ConfigError("CREDENTIALS", 'must be "static" or "iot", got %r' % (s.CREDENTIALS,))
-    s.AWS_REGION = _region(cfg)
-    if getattr(cfg, "AWS_HOST", None) is None:
+        _iot(cfg, s)
+    _region(cfg, s)
+    _set(cfg, s, "AWS_HOST")
+    if s.AWS_HOST is None:
         s.host, s.port = "dynamodb.%s.amazonaws.com" % s.AWS_REGION, None
     else:
-        s.host, s.port = _split_host("AWS_HOST", _text(cfg, "AWS_HOST"))
+        s.host, s.port = _split_host("AWS_HOST", s.AWS_HOST)
     s.AWS_HOST = s.host if s.port is None else "%s:%d" % (s.host, s.port)
-    s.AWS_DYNAMODB_TABLE = _table(cfg)
-    s.USE_TLS = _get(cfg, "USE_TLS", True)
-    if s.USE_TLS not in (True, False):
-        raise ConfigError("USE_TLS", "must be True or False")
+    _table(cfg, s)
+    _set(cfg, s, "USE_TLS")
 
 
 def _iot(cfg, s):
     """The AWS IoT credentials provider: its host, the role alias, the device's certificate."""
-    s.iot_host, s.iot_port = _split_host("IOT_CREDENTIALS_HOST", _text(cfg, "IOT_CREDENTIALS_HOST"))
-    s.IOT_ROLE_ALIAS = _text(cfg, "IOT_ROLE_ALIAS")
+    _set(cfg, s, "IOT_CREDENTIALS_HOST")
+    s.iot_host, s.iot_port = _split_host("IOT_CREDENTIALS_HOST", s.IOT_CREDENTIALS_HOST)
+    _set(cfg, s, "IOT_ROLE_ALIAS")
     if any(c not in _ALNUM + "=,@-_" for c in s.IOT_ROLE_ALIAS):
         raise ConfigError("IOT_ROLE_ALIAS", "must be letters, digits and =,@-_ only, got %r" % s.IOT_ROLE_ALIAS)
-    thing = _get(cfg, "IOT_THING_NAME", None)
-    s.IOT_THING_NAME = None if thing is None else _text(cfg, "IOT_THING_NAME")
-    s.DEVICE_CERT_FILE, s.device_cert = _der_file(cfg, "DEVICE_CERT_FILE")
-    s.DEVICE_KEY_FILE, s.device_key = _der_file(cfg, "DEVICE_KEY_FILE", "a DER private key", "pkey")
+    _set(cfg, s, "IOT_THING_NAME")
+    s.device_cert = _der_file(cfg, s, "DEVICE_CERT_FILE")
+    s.device_key = _der_file(cfg, s, "DEVICE_KEY_FILE", "a DER private key", "pkey")
 
 
 def _http(cfg, s):
-    url = _text(cfg, "HTTP_URL")
+    _set(cfg, s, "HTTP_URL")
+    url = s.HTTP_URL
     scheme, _, rest = url.partition("://")
     if scheme not in ("http", "https") or not rest or rest[0] in "/?":
         raise ConfigError("HTTP_URL", "must be https://host[:port]/path (or http://), got %r" % url)
-    s.HTTP_URL = url
     s.USE_TLS = scheme == "https"
     authority = rest
     for c in "/?#":
         authority = authority.split(c)[0]
     s.host, s.port = _split_host("HTTP_URL", authority)
-    s.HTTP_AUTH = _text(cfg, "HTTP_AUTH")
-    if s.HTTP_AUTH not in HTTP_SCHEMES:
-        raise ConfigError("HTTP_AUTH", "must be one of %s, got %r" % (", ".join(HTTP_SCHEMES), s.HTTP_AUTH))
-    s.HTTP_KEY_ID = _text(cfg, "HTTP_KEY_ID")
+    _set(cfg, s, "HTTP_AUTH")
+    _set(cfg, s, "HTTP_KEY_ID")
     if '"' in s.HTTP_KEY_ID:
         raise ConfigError("HTTP_KEY_ID", "may not contain a quote")
-    s.HTTP_SECRET_B64 = _text(cfg, "HTTP_SECRET_B64", secret=True)
+    _set(cfg, s, "HTTP_SECRET_B64")
     try:
         from httpsign import unb64
 
@@ -219,46 +297,48 @@ def _http(cfg, s):
         raise ConfigError("HTTP_SECRET_B64", "is not valid base64")
     s.HTTP_MERCHANT_ID = None
     if s.HTTP_AUTH == "cybersource":
-        s.HTTP_MERCHANT_ID = _text(cfg, "HTTP_MERCHANT_ID")
+        _set(cfg, s, "HTTP_MERCHANT_ID")
 
 
-def load(cfg, default_state_dir="state"):
+def load(cfg, default_state_dir="state", board_fields=()):
+    """The validated Settings of config module cfg, or a ConfigError; board_fields: the running
+    board's own fields (its Board.FIELDS, rows as in FIELDS), set on the Settings too."""
     s = Settings()
-    sink = _get(cfg, "SINK", "dynamodb")
-    if sink not in ("dynamodb", "http"):
-        raise ConfigError("SINK", 'must be "dynamodb" or "http", got %r' % (sink,))
-    s.SINK = sink
-    if sink == "dynamodb":
+    _set(cfg, s, "SINK")
+    if s.SINK == "dynamodb":
         _aws(cfg, s)
     else:
         _http(cfg, s)
     if getattr(s, "CREDENTIALS", None) == "iot" and not s.USE_TLS:
         raise ConfigError("USE_TLS", 'must be True with CREDENTIALS = "iot" (the provider is mutual TLS)')
-    s.CA_FILE, s.ca_der = _ca_file(cfg) if s.USE_TLS else (None, None)
-    s.DEVICE_ID = _text(cfg, "DEVICE_ID")
+    s.CA_FILE, s.ca_der = None, None
+    if s.USE_TLS:
+        s.ca_der = _der_file(cfg, s, "CA_FILE")
+    _set(cfg, s, "DEVICE_ID")
     if len(s.DEVICE_ID) > 128:
         raise ConfigError("DEVICE_ID", "longer than 128 characters")
-    s.INTERVAL_S = _number(cfg, "INTERVAL_S", 2, 0)
-    s.READINGS = _number(cfg, "READINGS", 0, 0, integer=True)
-    s.STATE_DIR = _text(cfg, "STATE_DIR", default_state_dir)
-    s.HTTP_TIMEOUT_S = _number(cfg, "HTTP_TIMEOUT_S", 10, 1)
+    _set(cfg, s, "INTERVAL_S")
+    _set(cfg, s, "READINGS")
+    _set(cfg, s, "STATE_DIR", default_state_dir)
+    _set(cfg, s, "HTTP_TIMEOUT_S")
     # The whole request (connect, TLS handshake, send, response): by default room for each of the
     # three waits to take its full HTTP_TIMEOUT_S once, while a server trickling bytes is cut off.
-    s.REQUEST_TIMEOUT_S = _number(cfg, "REQUEST_TIMEOUT_S", 3 * s.HTTP_TIMEOUT_S, 1)
+    _set(cfg, s, "REQUEST_TIMEOUT_S", 3 * s.HTTP_TIMEOUT_S)
     if s.REQUEST_TIMEOUT_S < s.HTTP_TIMEOUT_S:
         raise ConfigError(
             "REQUEST_TIMEOUT_S",
             "must be at least HTTP_TIMEOUT_S (%s), got %r" % (s.HTTP_TIMEOUT_S, s.REQUEST_TIMEOUT_S),
         )
-    s.DELIVERY_TIMEOUT_S = _number(cfg, "DELIVERY_TIMEOUT_S", 120, 1)
-    s.SPOOL_MAX_BYTES = _number(cfg, "SPOOL_MAX_BYTES", 256 * 1024, MIN_SPOOL_BYTES, integer=True)
-    mode = _get(cfg, "POWER_MODE", "always_on")
-    if mode not in ("always_on", "deep_sleep"):
-        raise ConfigError("POWER_MODE", 'must be "always_on" or "deep_sleep", got %r' % (mode,))
-    s.POWER_MODE = mode
-    s.SEND_EVERY = _number(cfg, "SEND_EVERY", 1, 1, integer=True)
-    s.WATCHDOG_S = _number(cfg, "WATCHDOG_S", 0, 0)
+    for name in ("DELIVERY_TIMEOUT_S", "SPOOL_MAX_BYTES", "POWER_MODE", "SEND_EVERY", "WATCHDOG_S"):
+        _set(cfg, s, name)
     if s.WATCHDOG_S and s.WATCHDOG_S < 4 * s.HTTP_TIMEOUT_S:
         # connect, handshake and response may each take HTTP_TIMEOUT_S before the loop turns again
         raise ConfigError("WATCHDOG_S", "must be 0 (off) or at least 4 x HTTP_TIMEOUT_S = %s" % (4 * s.HTTP_TIMEOUT_S))
+    for row in board_fields:  # in order: a field required by another's value comes after that one
+        name, when = row[0], row[4]
+        if isinstance(when, tuple) and getattr(cfg, name, None) is None:
+            value = getattr(s, when[0])
+            if value == when[1] or (isinstance(value, (tuple, list)) and when[1] in value):
+                raise ConfigError(name, "missing (%s has %r)" % (when[0], when[1]))
+        setattr(s, name, _check(cfg, row))
     return s

@@ -2,8 +2,10 @@
 import sys
 
 import fake_esp32
+import settings
 import utc
 from portable import raises
+from test_settings import _DROP, _good
 
 ESP32_EPOCH = 946684800
 
@@ -93,10 +95,78 @@ def test_mcu_temperature_in_celsius_on_every_chip():
     mod, board = fresh_board(type("C", (Config,), {"SENSORS": ("mcu_temp",)}), ntp_now=0, raw_f=122)
     assert board.sensors()[0].read() == {"mcu_temp_c": 50.0}
     mod, board = fresh_board(type("C", (Config,), {"SENSORS": ("bogus",)}), ntp_now=0)
-    assert "bogus" in str(raises(ValueError, board.sensors))
-    mod, board = fresh_board(type("C", (Config,), {"SENSORS": ("dht22",)}), ntp_now=0)
-    assert "DHT22_PIN" in str(raises(ValueError, board.sensors))
+    assert "bogus" in str(raises(ValueError, board.sensors))  # settings refuses it first (below)
     mod, board = fresh_board(type("C", (Config,), {"SENSORS": ("dht22",), "DHT22_PIN": 4}), ntp_now=0)
     assert board.sensors()[0].read() == {"humidity_pct": 65.2, "temp_c": 35.1}
     mod, board = fresh_board(type("C", (Config,), {"SENSORS": ("battery",), "BATTERY_PIN": 35}), ntp_now=0)
     assert board.sensors()[0].read() == {"battery_v": 3.7}
+
+
+def _board_error(**over):
+    """(field, message) of the ConfigError settings gives for the ESP32 board's fields in over."""
+    mod, _ = fresh_board(None, ntp_now=0)
+    fields = {"WIFI_SSID": "field-ap"}
+    fields.update(over)
+    try:
+        settings.load(_good(**fields), "/state", mod.Board.FIELDS)
+    except settings.ConfigError as e:
+        return e.field, str(e)
+    raise AssertionError("no ConfigError for %r" % (over,))
+
+
+def test_the_board_fields_are_checked_at_start_like_the_others():
+    mod, _ = fresh_board(None, ntp_now=0)
+    s = settings.load(_good(WIFI_SSID="field-ap"), "/state", mod.Board.FIELDS)
+    assert (s.WIFI_SSID, s.WIFI_PASSWORD, s.NTP_HOST, s.SENSORS, s.LED_PIN) == (
+        "field-ap",
+        None,
+        "pool.ntp.org",
+        ("mcu_temp",),
+        None,
+    )
+    assert _board_error(WIFI_SSID=_DROP) == ("WIFI_SSID", "WIFI_SSID: missing")
+    assert _board_error(SENSORS=("dht22",)) == ("DHT22_PIN", "DHT22_PIN: missing (SENSORS has 'dht22')")
+    assert _board_error(SENSORS=("mcu_temp", "battery"))[0] == "BATTERY_PIN"
+    assert _board_error(SENSORS="bme280") == ("SENSORS", "SENSORS: must be a tuple like ('mcu_temp',), got 'bme280'")
+    _, msg = _board_error(SENSORS=("mcu_temp", "bogus"))
+    assert msg.startswith('SENSORS: \'bogus\' is not one of "mcu_temp", "bme280"'), msg
+    for name, value in (
+        ("WIFI_SSID", ""),
+        ("NTP_HOST", None),
+        ("LED_PIN", "2"),
+        ("SAFE_MODE_PIN", -1),
+        ("I2C_SDA", 21.5),
+        ("BME280_ADDRESS", True),
+        ("BATTERY_DIVIDER", (100000,)),
+        ("BATTERY_DIVIDER", (100000, 0)),
+        ("BATTERY_GAIN", "1.0"),
+    ):
+        assert _board_error(**{name: value})[0] == name, (name, value)
+    _, msg = _board_error(WIFI_PASSWORD=" hunter2-secret")
+    assert "hunter2" not in msg, msg
+    # what the board reads is the same value, or the one default its FIELDS declares
+    assert (
+        settings.load(_good(WIFI_SSID="ap", BATTERY_OFFSET_V=-0.05), "/s", mod.Board.FIELDS).BATTERY_OFFSET_V == -0.05
+    )
+    board = mod.Board(type("C", (Config,), {"I2C_SDA": 4}))
+    assert (board.field("I2C_SDA"), board.field("I2C_SCL"), board.ntp_host) == (4, 22, "time.example")
+    assert mod.Board(None).field("BATTERY_DIVIDER") == (100000, 100000)
+
+
+def test_a_malformed_safe_mode_pin_is_no_safe_mode():
+    # safe mode is asked before settings checks config: a pin that is not one must not crash it
+    mod, _ = fresh_board(None, ntp_now=0)
+    fake_esp32.Pin.held_low = (0,)
+    try:
+        for pin in ("0", None, -1, 0.0):
+            assert mod.Board(type("C", (), {"SAFE_MODE_PIN": pin})).safe_mode() is False, pin
+        assert mod.Board(type("C", (), {"SAFE_MODE_PIN": 0})).safe_mode() is True
+    finally:
+        fake_esp32.Pin.held_low = ()
+
+
+def test_the_unix_board_has_no_fields_of_its_own():
+    import board_unix
+
+    assert board_unix.Board.FIELDS == ()
+    assert settings.load(_good(), "state", board_unix.Board.FIELDS).DEVICE_ID == "dev-1"

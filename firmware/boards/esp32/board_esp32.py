@@ -20,20 +20,48 @@ class ClockNotSet(Exception):
     pass
 
 
+SENSOR_NAMES = ("mcu_temp", "bme280", "dht22", "battery", "simulated")
+
+
 class Board:
     name = "esp32"
+    # This board's config fields, checked at start with all the others (settings.FIELDS says how:
+    # name, kind, the kind's argument, default, required); the board then reads them with field().
+    FIELDS: tuple = (
+        ("WIFI_SSID", "text", None, None, True),
+        ("WIFI_PASSWORD", "secret", None, None, False),  # None: an open network
+        ("NTP_HOST", "text", None, "pool.ntp.org", False),
+        ("SENSORS", "names", SENSOR_NAMES, ("mcu_temp",), False),
+        ("I2C_SDA", "whole", 0, 21, False),
+        ("I2C_SCL", "whole", 0, 22, False),
+        ("BME280_ADDRESS", "whole", 0, 0x76, False),
+        ("DHT22_PIN", "whole", 0, None, ("SENSORS", "dht22")),
+        ("BATTERY_PIN", "whole", 0, None, ("SENSORS", "battery")),
+        ("BATTERY_DIVIDER", "pair", 1, (100000, 100000), False),
+        ("BATTERY_GAIN", "number", 0, 1.0, False),
+        ("BATTERY_OFFSET_V", "number", None, 0.0, False),
+        ("SAFE_MODE_PIN", "whole", 0, None, False),
+        ("LED_PIN", "whole", 0, None, False),
+    )
 
     def __init__(self, config=None):
-        self.ssid = getattr(config, "WIFI_SSID", None)
-        self.password = getattr(config, "WIFI_PASSWORD", None)
-        self.ntp_host = getattr(config, "NTP_HOST", "pool.ntp.org")
-        self.led_pin = getattr(config, "LED_PIN", None)
-        self.sensor_names = getattr(config, "SENSORS", ("mcu_temp",))
         self.config = config
+        self.ssid = self.field("WIFI_SSID")
+        self.password = self.field("WIFI_PASSWORD")
+        self.ntp_host = self.field("NTP_HOST")
+        self.led_pin = self.field("LED_PIN")
+        self.sensor_names = self.field("SENSORS")
         self.wlan = None
         self.wdt = None
         self.synced_at = None
         self._led = None
+
+    def field(self, name):
+        """A field of FIELDS as config sets it, else its default: the one copy of the defaults."""
+        for row in self.FIELDS:
+            if row[0] == name:
+                return getattr(self.config, name, row[3])
+        raise KeyError(name)
 
     # -- network ---------------------------------------------------------------------------
     def network_up(self, timeout_ms=20000):
@@ -44,8 +72,6 @@ class Board:
             self.wlan.active(True)
         if self.wlan.isconnected():
             return True
-        if not self.ssid:
-            raise ValueError("WIFI_SSID is not set in config")
         delay = WIFI_BACKOFF_MS[0]
         start = time.ticks_ms()
         while True:
@@ -122,8 +148,9 @@ class Board:
 
     def safe_mode(self):
         """SAFE_MODE_PIN held low at boot: skip the app so a person gets the REPL."""
-        pin = getattr(self.config, "SAFE_MODE_PIN", None)
-        return pin is not None and machine.Pin(pin, machine.Pin.IN, machine.Pin.PULL_UP).value() == 0
+        pin = self.field("SAFE_MODE_PIN")
+        # read before settings checks config: a malformed pin is no safe mode (settings then names it)
+        return type(pin) is int and pin >= 0 and machine.Pin(pin, machine.Pin.IN, machine.Pin.PULL_UP).value() == 0
 
     def deep_sleep(self, ms):
         machine.deepsleep(ms)  # does not return: the next wake starts at boot
@@ -155,10 +182,11 @@ class Board:
         self._led.value(1 if on else 0)
 
     def sensors(self):
-        """The drivers for the sensors config SENSORS names, in order."""
+        """The drivers for the sensors config SENSORS names, in order (settings checked the names
+        and that each one's pin is set)."""
         import sensors
 
-        cfg = self.config
+        field = self.field
         out = []
         for name in self.sensor_names:
             if name == "mcu_temp":
@@ -166,14 +194,9 @@ class Board:
             elif name == "bme280":
                 import bme280
 
-                i2c = machine.I2C(
-                    0, sda=machine.Pin(getattr(cfg, "I2C_SDA", 21)), scl=machine.Pin(getattr(cfg, "I2C_SCL", 22))
-                )
-                out.append(bme280.BME280(i2c, getattr(cfg, "BME280_ADDRESS", 0x76)))
+                i2c = machine.I2C(0, sda=machine.Pin(field("I2C_SDA")), scl=machine.Pin(field("I2C_SCL")))
+                out.append(bme280.BME280(i2c, field("BME280_ADDRESS")))
             elif name == "dht22":
-                pin = getattr(cfg, "DHT22_PIN", None)
-                if pin is None:
-                    raise ValueError("SENSORS: dht22 needs DHT22_PIN in config")
                 import dht22
 
                 # the same C function: in machine on current firmware (1.29's stubs), in esp only on older ones
@@ -182,21 +205,18 @@ class Board:
                     import esp
 
                     readinto = esp.dht_readinto  # pyright: ignore[reportAttributeAccessIssue]  # older firmware only
-                out.append(dht22.DHT22(machine.Pin(pin, machine.Pin.OPEN_DRAIN), readinto))
+                out.append(dht22.DHT22(machine.Pin(field("DHT22_PIN"), machine.Pin.OPEN_DRAIN), readinto))
             elif name == "battery":
                 import battery
 
-                pin = getattr(cfg, "BATTERY_PIN", None)
-                if pin is None:
-                    raise ValueError("SENSORS: battery needs BATTERY_PIN in config")
-                adc = machine.ADC(machine.Pin(pin), atten=machine.ADC.ATTN_11DB)  # up to about 3.1 V at the pin
-                r_top, r_bottom = getattr(cfg, "BATTERY_DIVIDER", (100000, 100000))
-                out.append(battery.Battery(adc, r_top, r_bottom, getattr(cfg, "BATTERY_GAIN", 1.0),
-                                           getattr(cfg, "BATTERY_OFFSET_V", 0.0)))  # fmt: skip
+                pin = machine.Pin(field("BATTERY_PIN"))
+                adc = machine.ADC(pin, atten=machine.ADC.ATTN_11DB)  # up to about 3.1 V at the pin
+                r_top, r_bottom = field("BATTERY_DIVIDER")
+                out.append(battery.Battery(adc, r_top, r_bottom, field("BATTERY_GAIN"), field("BATTERY_OFFSET_V")))
             elif name == "simulated":
                 out.append(sensors.SimulatedTemperature(self.time))
-            else:
-                raise ValueError("SENSORS: unknown sensor %r (mcu_temp, bme280, dht22, battery, simulated)" % (name,))
+            else:  # a name SENSORS lists without a driver here
+                raise ValueError("SENSORS: no driver for %r" % (name,))
         return out
 
 

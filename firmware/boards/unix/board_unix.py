@@ -26,6 +26,7 @@ except AttributeError:  # CPython
 
 class Board:
     name = "unix"
+    FIELDS = ()  # no config fields of its own (board_esp32.Board.FIELDS says what one declares)
 
     def __init__(self):
         # For testing clock recovery: the unix board's clock runs this many seconds off the host's.
