@@ -1,5 +1,7 @@
 # Device configuration: copy this folder, fill it in, and put config.py (with the CA file) on the
 # board or pass the folder to `make unix CONFIG=<folder>`. Never commit real keys.
+# Upper-case names are config fields (one that is not, say a misspelling, stops the start); name
+# your own helpers in lower case or with a leading "_".
 
 # IAM access key of a user (or role session) allowed dynamodb:PutItem on the table.
 AWS_ACCESS_KEY = "AKIAXXXXXXXXXXXXXXXX"

@@ -1,5 +1,6 @@
-# The config module checked once at start: every field present and well formed, or one
-# ConfigError naming the field and what is wrong (never echoing a secret).
+# The config module checked once at start: every field present and well formed, and no upper-case
+# name that is not a field, or one ConfigError naming the field and what is wrong (never echoing a
+# secret).
 
 
 from spool import MIN_BUDGET as MIN_SPOOL_BYTES
@@ -300,9 +301,34 @@ def _http(cfg, s):
         _set(cfg, s, "HTTP_MERCHANT_ID")
 
 
+def _distance(a, b):
+    """Levenshtein distance: the insertions, deletions and substitutions that turn a into b."""
+    row = list(range(len(b) + 1))
+    for i in range(len(a)):
+        prev, row[0] = row[0], i + 1
+        for j in range(len(b)):
+            prev, row[j + 1] = row[j + 1], min(row[j + 1] + 1, row[j] + 1, prev + (a[i] != b[j]))
+    return row[-1]
+
+
+def _unknown(cfg, board_fields):
+    """Refuse an upper-case name in config that no field declares: a misspelled field would
+    otherwise be ignored for its default. Other names (helpers, "_x") are the user's."""
+    fields = [row[0] for row in FIELDS] + [row[0] for row in board_fields]
+    for name in sorted(dir(cfg)):
+        if name[0] != "_" and name.isupper() and name not in fields:
+            near, best = None, max(1, len(name) // 3) + 1  # a third of the name may be wrong
+            for field in fields:
+                d = _distance(name, field)
+                if d < best:
+                    near, best = field, d
+            raise ConfigError(name, "not a config field" + ("; did you mean %s?" % near if near else ""))
+
+
 def load(cfg, default_state_dir="state", board_fields=()):
     """The validated Settings of config module cfg, or a ConfigError; board_fields: the running
     board's own fields (its Board.FIELDS, rows as in FIELDS), set on the Settings too."""
+    _unknown(cfg, board_fields)
     s = Settings()
     _set(cfg, s, "SINK")
     if s.SINK == "dynamodb":

@@ -219,3 +219,65 @@ def test_iot_credentials_need_the_provider_and_the_device_certificate():
         over[name] = value
         assert _error(**over)[0] == name, (name, value)
     assert _error(USE_TLS=False, CA_FILE=_DROP, **iot)[0] == "USE_TLS"
+
+
+def test_an_upper_case_name_that_is_no_field_is_refused_with_the_nearest():
+    assert _error(INTERVAL=60) == ("INTERVAL", "INTERVAL: not a config field; did you mean INTERVAL_S?")
+    assert _error(READING=3) == ("READING", "READING: not a config field; did you mean READINGS?")
+    assert _error(INTERVALS_S=5) == ("INTERVALS_S", "INTERVALS_S: not a config field; did you mean INTERVAL_S?")
+    assert _error(AWS_REGON="eu-west-1")[1].endswith("did you mean AWS_REGION?")
+    assert _error(FOO=1) == ("FOO", "FOO: not a config field")
+    assert _error(PIN=1) == ("PIN", "PIN: not a config field")  # SINK is 2 edits away: too far for 3 letters
+    # the user's own helpers: lower-case, mixed-case or "_" names
+    s = load(_good(helper=1, Helper=2, _KEY_DIR="/certs", key_dir="/certs"))
+    assert s.DEVICE_ID == "dev-1"
+
+
+def test_the_running_boards_fields_are_fields_there_only():
+    board = (("WIFI_SSID", "text", None, None, True),)
+    assert load(_good(WIFI_SSID="ap"), "state", board).WIFI_SSID == "ap"
+    assert _error(WIFI_SSID="ap") == ("WIFI_SSID", "WIFI_SSID: not a config field")  # no such field on this board
+    try:
+        load(_good(WIFI_SSD="ap"), "state", board)
+    except ConfigError as e:
+        assert str(e) == "WIFI_SSD: not a config field; did you mean WIFI_SSID?"
+    else:
+        raise AssertionError("WIFI_SSD accepted")
+
+
+def test_edit_distance():
+    from settings import _distance
+
+    assert _distance("kitten", "sitting") == 3
+    assert _distance("", "abc") == _distance("abc", "") == 3
+    assert _distance("INTERVAL", "INTERVAL_S") == 2 and _distance("SAME", "SAME") == 0
+
+
+class _Reads:
+    """A config that records the names read from it."""
+
+    def __init__(self, cfg, read):
+        self._cfg, self._read = cfg, read
+
+    def __getattr__(self, name):
+        self._read.append(name)
+        return getattr(self._cfg, name)
+
+
+def test_every_declared_field_is_read_by_the_validation():
+    # a field FIELDS declares but nothing reads would be accepted and ignored (and reading one it
+    # does not declare is a KeyError)
+    import settings
+
+    read = []
+    der = _der_path()
+    iot = dict(CREDENTIALS="iot", AWS_ACCESS_KEY=_DROP, AWS_SECRET_KEY=_DROP, IOT_CREDENTIALS_HOST="c1.example")
+    iot.update(IOT_ROLE_ALIAS="alias", DEVICE_CERT_FILE=der, DEVICE_KEY_FILE=der)
+    unknown = settings._unknown
+    settings._unknown = lambda cfg, fields: None  # MicroPython's dir() would try every name on _Reads
+    try:
+        for cfg in (_good(), _good(**iot), _http(HTTP_AUTH="cybersource", HTTP_MERCHANT_ID="m")):
+            load(_Reads(cfg, read))
+    finally:
+        settings._unknown = unknown
+    assert sorted(set(read)) == sorted(row[0] for row in settings.FIELDS)
