@@ -48,7 +48,8 @@ def reading_payload(sink, device_id, ts, values):
     return make
 
 
-def make_sink(s, conn, clock):
+def make_sink(settings, conn, clock):
+    s = settings
     if s.SINK == "http":
         import httpsink
 
@@ -80,24 +81,212 @@ def make_sink(s, conn, clock):
     return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE, provider)
 
 
-def run(s, board):
+def run(settings, board):
     """Runs with the validated settings; returns the process exit code: 0 done or stopped, 1 not
-    delivered in time, 2 a STATE_DIR, CA or device key found unusable at start."""
-    if s.WATCHDOG_S:
-        board.start_watchdog(s.WATCHDOG_S)
-    # Awake for good, the network comes up now; waking from deep sleep, only when it sends
-    # (the RTC kept the time while it slept).
-    if s.POWER_MODE == "always_on" or not board.time_is_set():
-        board.network_up()
-        if not board.sync_time() and not board.time_is_set():
-            print("error: the clock was never set (NTP failed): refusing to sign requests dated 2000")
-            return 1
+    delivered in time (or the clock never set), 2 a STATE_DIR, CA or device key found unusable
+    at start."""
+    if settings.WATCHDOG_S:
+        board.start_watchdog(settings.WATCHDOG_S)
+    if not clock_is_set(settings, board):
+        print("error: the clock was never set (NTP failed): refusing to sign requests dated 2000")
+        return 1
+    device = Device.start(settings, board)
+    if isinstance(device, int):
+        return device
     try:
-        spool = Spool(s.STATE_DIR, s.SPOOL_MAX_BYTES)
-        clock = Clock(board, s.STATE_DIR)
-    except (OSError, ValueError) as e:
-        print("state error: STATE_DIR: %s" % oserror.describe(e))
-        return 2
+        if not device.has_work():
+            print(
+                "done: all %d readings were delivered before (STATE_DIR %s)" % (settings.READINGS, settings.STATE_DIR)
+            )
+            return 0
+        device.sensors = board.sensors()
+        if settings.POWER_MODE == "deep_sleep":
+            return device.wake_cycle()
+        return device.always_on()
+    finally:
+        device.conn.close()
+
+
+def clock_is_set(settings, board):
+    """Awake for good, the network comes up now; waking from deep sleep, only when it sends (the
+    RTC kept the time while it slept)."""
+    if settings.POWER_MODE == "always_on" or not board.time_is_set():
+        board.network_up()
+        return board.sync_time() or board.time_is_set()
+    return True
+
+
+class Device:
+    """What run() sets up (spool, clock, connection, sink, delivery, sensors) and the steps of
+    the device's life: readings taken on schedule, deliveries between them."""
+
+    def __init__(self, settings, board, spool, clock, conn, sink):
+        self.settings = settings
+        self.board = board
+        self.spool = spool
+        self.clock = clock
+        self.conn = conn
+        self.sink = sink
+        self.delivery = Delivery(sink, spool, clock, board, settings.STATE_DIR + "/deadletter.jsonl")
+        self.taking = not settings.READINGS or spool.next_seq() <= settings.READINGS
+        self.sensors = []  # the board's, asked for once there is work
+
+    @classmethod
+    def start(cls, settings, board):
+        """The device, or the exit code (2) of a STATE_DIR, CA or device key that cannot be used."""
+        s = settings
+        try:
+            spool = Spool(s.STATE_DIR, s.SPOOL_MAX_BYTES)
+            clock = Clock(board, s.STATE_DIR)
+        except (OSError, ValueError) as e:
+            print("state error: STATE_DIR: %s" % oserror.describe(e))
+            return 2
+        report_recovery(spool, clock)
+        conn = httpclient.Connection(
+            s.host, s.port, s.USE_TLS, s.ca_der, s.HTTP_TIMEOUT_S, request_timeout_s=s.REQUEST_TIMEOUT_S
+        )
+        try:
+            if s.USE_TLS:
+                conn.tls_context()  # made while the heap is young; a CA that does not load is a config error
+            sink = make_sink(s, conn, clock)
+        except httpclient.TlsError as e:
+            conn.close()
+            print("config error: %s" % e)
+            return 2
+        return cls(settings, board, spool, clock, conn, sink)
+
+    def has_work(self):
+        return self.taking or self.delivery.has_work()
+
+    def take_reading(self):
+        """One reading into the spool; its seq. Taking ends at READINGS."""
+        s = self.settings
+        values = read_sensors(self.sensors)
+        seq = self.spool.append(reading_payload(self.sink, s.DEVICE_ID, int(self.clock.now()), values))
+        if s.READINGS and seq >= s.READINGS:
+            self.taking = False
+        return seq
+
+    def stalled(self):
+        return self.delivery.stalled_ms() > self.settings.DELIVERY_TIMEOUT_S * 1000
+
+    def always_on(self):
+        """Readings every INTERVAL_S, deliveries between them, until READINGS are delivered (or
+        Ctrl-C, or nothing delivered for DELIVERY_TIMEOUT_S with READINGS set)."""
+        s, board, delivery = self.settings, self.board, self.delivery
+        self.announce()
+        interval_ms = int(s.INTERVAL_S * 1000)
+        due = board.ticks_ms()
+        try:
+            while True:
+                taken = 0
+                while self.taking and taken < MAX_BATCH and board.ticks_diff(board.ticks_ms(), due) >= 0:
+                    delivery.note_taken(self.take_reading())
+                    taken += 1
+                    due = board.ticks_add(due, interval_ms)
+                if interval_ms and board.ticks_diff(board.ticks_ms(), due) > interval_ms:
+                    due = board.ticks_ms()  # a slow send made us miss slots: keep the rhythm, no burst
+                if delivery.wait_ms() == 0:
+                    delivery.step()
+                board.feed_watchdog()  # the loop went round: readings and sends are not stuck
+                if not self.has_work():
+                    break
+                if s.READINGS and self.stalled():
+                    print(
+                        "error: %s; %d reading(s) kept in the spool for the next start"
+                        % (delivery.stall(s.DELIVERY_TIMEOUT_S), delivery.queued())
+                    )
+                    return 1
+                board.sleep_ms(self.idle_ms(due))
+        except KeyboardInterrupt:
+            print("stopped: %s" % self.summary())
+            return 0
+        except OSError as e:  # the spool's storage failed (full, worn, unmounted): nothing else can go on
+            print("error: STATE_DIR %s: cannot write the spool: %s" % (s.STATE_DIR, oserror.describe(e)))
+            return 1
+        print("done: %s" % self.summary())
+        return 0
+
+    def idle_ms(self, due):
+        """How long to sleep: until the next reading or the next attempt, at most a second."""
+        waits = [1000]
+        wait = self.delivery.wait_ms()
+        if wait is not None:
+            waits.append(wait)
+        if self.taking:
+            waits.append(max(0, self.board.ticks_diff(due, self.board.ticks_ms())))
+        return min(waits)
+
+    def wake_cycle(self):
+        """Deep-sleep mode: each wake takes one reading into the spool; every SEND_EVERY-th wake
+        (and the last) brings the network up and delivers what waits; then the board sleeps
+        INTERVAL_S."""
+        s, board, delivery = self.settings, self.board, self.delivery
+        wake = board.wake_count() + 1
+        seq = self.take_reading() if self.taking else None
+        if wake % s.SEND_EVERY == 0 or not self.taking:
+            board.network_up()
+            board.maybe_resync()
+            while delivery.has_work():
+                board.sleep_ms(delivery.wait_ms() or 0)
+                delivery.step()
+                board.feed_watchdog()
+                if self.stalled():
+                    print(
+                        "deliver later: %s; %d reading(s) wait in the spool"
+                        % (delivery.stall(s.DELIVERY_TIMEOUT_S), delivery.queued())
+                    )
+                    break
+        board.set_wake_count(wake)
+        took = "took seq %d" % seq if seq else "no reading"
+        print("wake %d: %s, %d delivered, %d waiting" % (wake, took, delivery.delivered, delivery.queued()))
+        if not self.has_work():
+            print("done: all %d readings delivered" % s.READINGS)
+            return 0
+        board.deep_sleep(int(s.INTERVAL_S * 1000))
+        return 0
+
+    def announce(self):
+        s = self.settings
+        where = (
+            "table %s at %s" % (s.AWS_DYNAMODB_TABLE, s.AWS_HOST)
+            if s.SINK == "dynamodb"
+            else "%s, signed %s" % (s.HTTP_URL, s.HTTP_AUTH)
+        )
+        print(
+            "device %s: %s (%s), a reading every %ss, %s; %d waiting in the spool"
+            % (
+                s.DEVICE_ID,
+                where,
+                "TLS" if s.USE_TLS else "plain HTTP",
+                s.INTERVAL_S,
+                "%d readings" % s.READINGS if s.READINGS else "until stopped",
+                self.spool.count,
+            )
+        )
+        if not s.USE_TLS:
+            print("warning: USE_TLS is False: requests and readings travel unencrypted")
+
+    def summary(self):
+        d = self.delivery
+        return (
+            "%d readings delivered in this run (last seq %d), %d queued, %d retries, %d dead-lettered, "
+            "%d dropped, %d connection(s), clock offset %+ds"
+            % (
+                d.delivered,
+                self.spool.last_seq,
+                d.queued(),
+                d.retries,
+                d.dead,
+                d.dropped,
+                self.conn.connects,
+                self.clock.offset,
+            )
+        )
+
+
+def report_recovery(spool, clock):
+    """One line for each state file a power cut left torn, and what the device took instead."""
     if spool.skipped_bytes:
         print("spool: skipped %d torn or corrupt bytes (a write cut by power loss)" % spool.skipped_bytes)
     if spool.ack_torn:
@@ -107,137 +296,3 @@ def run(s, board):
         )
     if clock.torn:
         print("clock: clock_offset was torn (a write cut by power loss): offset 0 until a server corrects it")
-
-    conn = httpclient.Connection(
-        s.host, s.port, s.USE_TLS, s.ca_der, s.HTTP_TIMEOUT_S, request_timeout_s=s.REQUEST_TIMEOUT_S
-    )
-    try:
-        if s.USE_TLS:
-            conn.tls_context()  # made while the heap is young; a CA that does not load is a config error
-        sink = make_sink(s, conn, clock)
-    except httpclient.TlsError as e:
-        print("config error: %s" % e)
-        return 2
-    delivery = Delivery(sink, spool, clock, board, s.STATE_DIR + "/deadletter.jsonl")
-    taking = not s.READINGS or spool.next_seq() <= s.READINGS
-    if not taking and not delivery.has_work():
-        print("done: all %d readings were delivered before (STATE_DIR %s)" % (s.READINGS, s.STATE_DIR))
-        return 0
-
-    sensors = board.sensors()
-    if s.POWER_MODE == "deep_sleep":
-        try:
-            return wake_cycle(s, board, spool, delivery, sensors, sink, clock, taking)
-        finally:
-            conn.close()
-    where = (
-        "table %s at %s" % (s.AWS_DYNAMODB_TABLE, s.AWS_HOST)
-        if s.SINK == "dynamodb"
-        else "%s, signed %s" % (s.HTTP_URL, s.HTTP_AUTH)
-    )
-    print(
-        "device %s: %s (%s), a reading every %ss, %s; %d waiting in the spool"
-        % (
-            s.DEVICE_ID,
-            where,
-            "TLS" if s.USE_TLS else "plain HTTP",
-            s.INTERVAL_S,
-            "%d readings" % s.READINGS if s.READINGS else "until stopped",
-            spool.count,
-        )
-    )
-    if not s.USE_TLS:
-        print("warning: USE_TLS is False: requests and readings travel unencrypted")
-
-    interval_ms = int(s.INTERVAL_S * 1000)
-    due = board.ticks_ms()
-    try:
-        while True:
-            taken = 0
-            while taking and taken < MAX_BATCH and board.ticks_diff(board.ticks_ms(), due) >= 0:
-                ts = int(clock.now())
-                seq = spool.append(reading_payload(sink, s.DEVICE_ID, ts, read_sensors(sensors)))
-                delivery.note_taken(seq)
-                taken += 1
-                due = board.ticks_add(due, interval_ms)
-                if s.READINGS and seq >= s.READINGS:
-                    taking = False
-            if interval_ms and board.ticks_diff(board.ticks_ms(), due) > interval_ms:
-                due = board.ticks_ms()  # a slow send made us miss slots: keep the rhythm, no burst
-            if delivery.wait_ms() == 0:
-                delivery.step()
-            board.feed_watchdog()  # the loop went round: readings and sends are not stuck
-            if not taking and not delivery.has_work():
-                break
-            if s.READINGS and delivery.stalled_ms() > s.DELIVERY_TIMEOUT_S * 1000:
-                print(
-                    "error: %s; %d reading(s) kept in the spool for the next start"
-                    % (delivery.stall(s.DELIVERY_TIMEOUT_S), delivery.queued())
-                )
-                return 1
-            waits = [delivery.wait_ms()]
-            if taking:
-                waits.append(max(0, board.ticks_diff(due, board.ticks_ms())))
-            waits = [w for w in waits if w is not None]
-            if waits:
-                board.sleep_ms(min(min(waits), 1000))
-    except KeyboardInterrupt:
-        print("stopped: %s" % _summary(delivery, spool, conn, clock))
-        return 0
-    except OSError as e:  # the spool's storage failed (full, worn, unmounted): nothing else can go on
-        print("error: STATE_DIR %s: cannot write the spool: %s" % (s.STATE_DIR, oserror.describe(e)))
-        return 1
-    finally:
-        conn.close()
-    print("done: %s" % _summary(delivery, spool, conn, clock))
-    return 0
-
-
-def wake_cycle(s, board, spool, delivery, sensors, sink, clock, taking):
-    """Deep-sleep mode: each wake takes one reading into the spool; every SEND_EVERY-th wake (and
-    the last) brings the network up and delivers what waits; then the board sleeps INTERVAL_S."""
-    wake = board.wake_count() + 1
-    seq = None
-    if taking:
-        seq = spool.append(reading_payload(sink, s.DEVICE_ID, int(clock.now()), read_sensors(sensors)))
-        taking = not s.READINGS or seq < s.READINGS
-    sent = 0
-    if wake % s.SEND_EVERY == 0 or not taking:
-        board.network_up()
-        board.maybe_resync()
-        while delivery.has_work():
-            board.sleep_ms(delivery.wait_ms() or 0)
-            delivery.step()
-            board.feed_watchdog()
-            if delivery.stalled_ms() > s.DELIVERY_TIMEOUT_S * 1000:
-                print(
-                    "deliver later: %s; %d reading(s) wait in the spool"
-                    % (delivery.stall(s.DELIVERY_TIMEOUT_S), delivery.queued())
-                )
-                break
-        sent = delivery.delivered
-    board.set_wake_count(wake)
-    print("wake %d: %s, %d delivered, %d waiting" % (wake, "took seq %d" % seq if seq else "no reading", sent,
-                                                     delivery.queued()))  # fmt: skip
-    if not taking and not delivery.has_work():
-        print("done: all %d readings delivered" % s.READINGS)
-        return 0
-    board.deep_sleep(int(s.INTERVAL_S * 1000))
-    return 0
-
-
-def _summary(delivery, spool, conn, clock):
-    return (
-        "%d readings delivered in this run (last seq %d), %d queued, %d retries, %d dead-lettered, "
-        "%d dropped, %d connection(s), clock offset %+ds"
-        % (
-            delivery.delivered,
-            spool.last_seq,
-            delivery.queued(),
-            delivery.retries,
-            delivery.dead,
-            delivery.dropped,
-            conn.connects,
-            clock.offset,
-        )
-    )
