@@ -16,6 +16,9 @@ def load_settings(config, b):
         return None
     finally:
         sys.modules.pop("settings", None)  # validation runs once: its code must not hold RAM
+        import gc
+
+        gc.collect()  # now: the app's code then fills the hole settings leaves, not the heap's top
 
 
 def start(config, b):
