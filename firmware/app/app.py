@@ -6,7 +6,6 @@ import httpclient
 import numtext
 import oserror
 from clock import Clock
-from delivery import MAX_BATCH, Delivery
 from spool import Spool
 
 RESERVED = ("deviceId", "seq", "ts", "dropped")
@@ -127,6 +126,11 @@ class Device:
         self.clock = clock
         self.conn = conn
         self.sink = sink
+        # only now, after make_sink: the signers' preparation (which loads SigV4's canonicalization
+        # for a moment) is the fullest the heap gets at start, and the delivery engine is not in it
+        from delivery import MAX_BATCH, Delivery
+
+        self.max_batch = MAX_BATCH
         self.delivery = Delivery(sink, spool, clock, board, settings.STATE_DIR + "/deadletter.jsonl")
         self.taking = not settings.READINGS or spool.next_seq() <= settings.READINGS
         self.sensors = []  # the board's, asked for once there is work
@@ -180,7 +184,7 @@ class Device:
         try:
             while True:
                 taken = 0
-                while self.taking and taken < MAX_BATCH and board.ticks_diff(board.ticks_ms(), due) >= 0:
+                while self.taking and taken < self.max_batch and board.ticks_diff(board.ticks_ms(), due) >= 0:
                     delivery.note_taken(self.take_reading())
                     taken += 1
                     due = board.ticks_add(due, interval_ms)

@@ -35,16 +35,17 @@ class Sink:
         MicroPython's long float repr); written piece by piece into one buffer, which allocates
         less than joining the pieces."""
         out = io.StringIO()
+        write = out.write  # pyright: ignore[reportAttributeAccessIssue]  # the stubs' StringIO is bare
         sep = "{"
         for name in sorted(item):  # the same bytes on every interpreter
             v = item[name]
-            out.write(sep)
-            out.write(json.dumps(name))
-            out.write(":")
+            write(sep)
+            write(json.dumps(name))
+            write(":")
             number = isinstance(v, (int, float)) and not isinstance(v, bool)
-            out.write(numtext.text(v) if number else json.dumps(v))
+            write(numtext.text(v) if number else json.dumps(v))
             sep = ","
-        out.write("}")
+        write("}")
         return out.getvalue().encode()  # pyright: ignore[reportAttributeAccessIssue]  # the stubs' StringIO lacks it
 
     def auth_refused(self):

@@ -155,7 +155,9 @@ class Connection:
         self._sock = None
         self._poller = None
         self._ctx = None
-        self._wbuf = None
+        # made with the connection object, at start, while the heap is young: asked for at the
+        # first request, a KB in one piece may no longer be there
+        self._wbuf = bytearray(WRITE_BUFFER)
         self._rbuf = b""  # received and not yet parsed: self._rbuf[self._rpos:]
         self._rpos = 0
         self._started = 0  # ticks_ms when the request began
@@ -375,8 +377,6 @@ class Connection:
     def _send_parts(self, write, head, parts):
         """The head and the parts gathered into one small buffer, written each time it fills: few
         TLS records, and no allocation the size of the body."""
-        if self._wbuf is None:
-            self._wbuf = bytearray(WRITE_BUFFER)
         buf = self._wbuf
         n = 0
         i = -1
