@@ -81,7 +81,7 @@ chaos: setup
 	$(PY) tools/chaos.py --readings $(if $(filter 0,$(READINGS)),1000,$(READINGS)) --faults $(FAULTS) --kills $(KILLS) --skew $(SKEW)
 
 # Benchmarks against botocore, the hash floor and the seed-style client (minutes, not part of make test).
-bench: setup
+bench: setup image
 	$(PY) tools/bench.py --json build/bench.json
 
 # The firmware for 200 readings over TLS on each interpreter (64-bit .mpy, 32-bit .mpy, the 32-bit

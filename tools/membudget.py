@@ -42,6 +42,27 @@ def peak_live_heap(site, readings, code, heap="4M"):
     return json.loads(r.stdout.strip().splitlines()[-1])["peak_live_heap"]
 
 
+def heap_map(site, code, readings=25):
+    """Where the heap goes after start ([(stage, bytes)]), what stays resident, and the heap
+    allocated per delivered reading."""
+    site.fresh_proxy()
+    folder = site.config("map-%s" % code, 0)
+    r = unixport.run_probe("delivery_heap_mp.py", [str(readings)], [folder], heap="4M", code=code, cwd=folder)
+    if r.returncode != 0:
+        raise RuntimeError("the heap probe failed: %s" % (r.stdout + r.stderr)[-2000:])
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def churn(site, code):
+    """[(part, bytes allocated per reading)] of taking and delivering readings."""
+    site.fresh_proxy()
+    folder = site.config("churn-%s" % code, 0)
+    r = unixport.run_probe("churn_mp.py", [], [folder], heap="4M", code=code, cwd=folder)
+    if r.returncode != 0:
+        raise RuntimeError("the churn probe failed: %s" % (r.stdout + r.stderr)[-2000:])
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
 def smallest_heap(site, readings, code, lo=16, hi=256, step=4):
     """Bisect -X heapsize in KB between lo (assumed to fail) and hi; None when hi fails too."""
     if not delivers(site, "%dK" % hi, readings, code)[0]:
@@ -77,16 +98,27 @@ def main():
         for code in args.code or ("mpy", "mpy32", "image"):
             build(code)
             ok, out = delivers(site, BUDGETS[code], args.readings, code)
+            where = heap_map(site, code)
             figures[code] = {
                 "budget": BUDGETS[code],
                 "delivers_in_budget": ok,
                 "peak_live_heap": peak_live_heap(site, args.readings, code),
                 "smallest_heap_kb": smallest_heap(site, args.readings, code),
+                "after_start": where["after_start"],
+                "resident": where["resident"],
+                "heap_per_reading": where["heap_per_reading"],
+                "churn": churn(site, code),
             }
             f = figures[code]
             print("%s, %d readings over TLS in batches of up to 25:" % (WHAT[code], args.readings))
             print("  budget -X heapsize=%s: %s" % (f["budget"], "delivered" if ok else "FAILED"))
-            print("  peak live heap: %.1f KB" % (f["peak_live_heap"] / 1024))
+            print("  peak live heap: %.1f KB (resident between requests %.1f KB)" % (f["peak_live_heap"] / 1024,
+                                                                                   f["resident"] / 1024))  # fmt: skip
+            for name, size in f["after_start"]:
+                print("    %+7.1f KB  %s" % (size / 1024, name))
+            print("  allocated per delivered reading: %d bytes" % f["heap_per_reading"])
+            for part, size in f["churn"]:
+                print("    %6d  %s" % (size, part))
             print(
                 "  smallest -X heapsize: %s" % ("%dK" % f["smallest_heap_kb"] if f["smallest_heap_kb"] else "over 256K")
             )

@@ -1,0 +1,48 @@
+# Runs on MicroPython: the heap allocated per reading by each part of taking and delivering it, 25
+# readings a batch through the local server (gc off around each measured call). Prints one JSON
+# list: [part, bytes per reading], in order (parts indented are within the one above).
+import json
+
+from putitem import heap_used
+
+import board
+import config
+import httpclient
+import settings
+from app import make_sink, reading_payload
+from clock import Clock
+from delivery import Delivery
+from spool import Spool
+
+N = 25
+s = settings.load(config)
+b = board.current()
+spool = Spool(s.STATE_DIR, s.SPOOL_MAX_BYTES)
+clock = Clock(b, s.STATE_DIR)
+sink = make_sink(s, httpclient.Connection(s.host, s.port, s.USE_TLS, s.ca_der, s.HTTP_TIMEOUT_S), clock)
+delivery = Delivery(sink, spool, clock, b, s.STATE_DIR + "/deadletter.jsonl")
+values = {"load1": 0.12, "mem_free_kb": 24197456, "sim_temp_c": 23.94}
+
+
+def take():
+    for _ in range(N):
+        spool.append(reading_payload(sink, s.DEVICE_ID, int(clock.now()), values))
+
+
+def deliver():
+    while delivery.has_work():
+        delivery.step()
+
+
+take()
+deliver()  # warm: connection open, signers ready
+out = [["take (payload and spool append)", heap_used(take) / N]]
+out.append(["  the payload", heap_used(lambda: reading_payload(sink, s.DEVICE_ID, 1796116616, values)(1, 0))])
+out.append(["deliver (read, send, log line, ack)", heap_used(deliver) / N])
+take()
+batch = spool.read(N, 8192)
+out.append(["  spool read", heap_used(lambda: spool.read(N, 8192)) / N])
+out.append(["  request and response", heap_used(lambda: sink.send([r[2] for r in batch])) / N])
+out.append(["  log line's values", heap_used(lambda: [sink.summary(r[2]) for r in batch]) / N])
+out.append(["  acknowledgement", heap_used(lambda: spool.ack(spool.last_seq)) / N])
+print(json.dumps(out))
