@@ -85,3 +85,20 @@ def test_bad_secret_is_refused_without_echo():
         text=True,
     )
     assert r.returncode != 0 and "not*base64" not in r.stdout + r.stderr
+
+
+@pytest.mark.parametrize(
+    "secret, why",
+    [
+        (None, "give the secret"),
+        ("not*base64", "not valid base64"),
+        (base64.b64encode(b"five!").decode(), "shorter than 16 bytes"),  # the firmware refuses it too
+    ],
+)
+def test_a_secret_the_firmware_would_refuse_is_refused_alike_exit_2(secret, why):
+    env = dict(os.environ)
+    env.pop("HTTPSIG_SECRET_B64", None)
+    args = [sys.executable, TOOL, "sign", "--scheme", "cavage", "--url", URL, "--key-id", "k"]
+    r = subprocess.run(args + (["--secret-b64", secret] if secret else []), capture_output=True, text=True, env=env)
+    assert r.returncode == 2 and r.stderr.startswith("error: ") and why in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and (not secret or secret not in r.stdout + r.stderr)

@@ -24,6 +24,11 @@ import httpsign  # noqa: E402
 import httpverify  # noqa: E402
 import utc  # noqa: E402
 
+
+class UsageError(Exception):
+    """What was given cannot be used (exit 2, as a refused secret)."""
+
+
 CAVAGE_DEFAULT = "(request-target) host date digest content-type"
 RFC9421_DEFAULT = "@method @target-uri content-type content-digest"
 
@@ -33,7 +38,7 @@ def _headers(args):
     for h in args.header or ():
         name, sep, value = h.partition(":")
         if not sep:
-            raise SystemExit("header %r is not 'Name: value'" % h)
+            raise UsageError("header %r is not 'Name: value'" % h)
         out.append((name.strip(), value.strip()))
     return out
 
@@ -50,10 +55,11 @@ def _body(args):
 
 
 def _secret_b64(args):
+    """The secret's base64 text, checked by the firmware's own rule (httpsign.shared_secret)."""
     value = args.secret_b64 or os.environ.get("HTTPSIG_SECRET_B64")
     if not value:
-        raise SystemExit("give the secret with --secret-b64 or HTTPSIG_SECRET_B64")
-    httpsign.unb64(value, "the secret")
+        raise UsageError("give the secret with --secret-b64 or HTTPSIG_SECRET_B64")
+    httpsign.shared_secret(value, "the secret")
     return value
 
 
@@ -79,7 +85,7 @@ def sign(args):
             legacy=args.legacy,
         )
         if not args.merchant_id:
-            raise SystemExit("cybersource needs --merchant-id")
+            raise UsageError("cybersource needs --merchant-id")
     else:
         out = list(headers)
         if not _has(out, "host"):
@@ -194,7 +200,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return sign(args) if args.command == "sign" else verify(args)
-    except httpsign.SignatureError as e:
+    except (httpsign.SignatureError, UsageError) as e:  # what was given cannot be used: one line, exit 2
         print("error: %s" % e, file=sys.stderr)
         return 2
 

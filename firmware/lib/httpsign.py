@@ -36,6 +36,18 @@ def unb64(text, what):
         raise SignatureError("%s is not valid base64" % what)
 
 
+MIN_SECRET_BYTES = 16  # an HMAC key shorter than this is guessable; RFC 2104 asks for the hash's length
+
+
+def shared_secret(text, what):
+    """The HMAC key from its base64 text: strict base64, at least MIN_SECRET_BYTES once decoded
+    (the one rule for the firmware's config and the host tool)."""
+    secret = unb64(text, what)
+    if len(secret) < MIN_SECRET_BYTES:
+        raise SignatureError("%s: the decoded secret is shorter than %d bytes" % (what, MIN_SECRET_BYTES))
+    return secret
+
+
 # HTTP's optional whitespace (RFC 9110 5.6.3): what a field value is trimmed of. Named, not strip()'s
 # default, which differs between CPython (Unicode) and MicroPython (ASCII).
 OWS = " \t"
