@@ -2,6 +2,7 @@
 # longer after each crash in a row (1 s doubling to 5 minutes) and starts again; a clean run
 # clears the count. The count and the log sit beside config.py (the board's root), apart from
 # STATE_DIR, so a broken STATE_DIR is logged too.
+import gc
 import sys
 
 import atomicfile
@@ -50,13 +51,17 @@ def supervise(run, board, log_path="crash.log", count_path="crash.count"):
     except KeyboardInterrupt:
         raise
     except Exception as e:
+        gc.collect()  # what the app held is garbage now: a crash in a full heap must still be logged
         n = crashes(count_path) + 1
-        atomicfile.write_int(count_path, n)
         try:
-            when = int(board.time())
-        except Exception:
-            when = "unknown time"
-        log_failure(log_path, when, e)
+            atomicfile.write_int(count_path, n)
+            try:
+                when = int(board.time())
+            except Exception:
+                when = "unknown time"
+            log_failure(log_path, when, e)
+        except Exception as log_error:  # no room to log (memory, flash): the restart still comes
+            print("crash log not written: %s: %s" % (type(log_error).__name__, log_error))
         delay = backoff_ms(n)
         print(
             "crash %d in a row: %s: %s (logged to %s); restarting in %d s"

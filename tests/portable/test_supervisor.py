@@ -69,3 +69,19 @@ def test_safe_mode_pin_held_low():
     fake_esp32.Pin.held_low = ()
     assert board_esp32.Board(Config).safe_mode() is False
     assert board_esp32.Board(None).safe_mode() is False
+
+
+def test_a_crash_that_cannot_be_logged_still_restarts():
+    log, count = paths("sv-nolog")
+    board = Board()
+    real = supervisor.log_failure
+
+    def no_room(*args):
+        raise MemoryError("memory allocation failed, allocating 752 bytes")
+
+    supervisor.log_failure = no_room
+    try:
+        assert supervisor.supervise(boom, board, log, count) == 3
+    finally:
+        supervisor.log_failure = real
+    assert board.restarts == 1 and board.slept == [1000] and supervisor.crashes(count) == 1
