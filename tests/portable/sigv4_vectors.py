@@ -105,3 +105,21 @@ def crt_case(folder):
         "normalize": ctx["normalize"],
         "sign_body": ctx["sign_body"],
     }
+
+
+def crt_query_case(folder):
+    """A case of aws-c-auth-v4 for query signing (presigned URLs): the request, its query-*
+    files, and the target of the signed request line."""
+    ctx = json.loads(read_text(folder + "/context.json"))
+    line = read_text(folder + "/query-signed-request.txt").split("\n", 1)[0]
+    return {
+        "request": parse_request(read_bytes(folder + "/request.txt")),
+        "creq": read_text(folder + "/query-canonical-request.txt"),
+        "sts": read_text(folder + "/query-string-to-sign.txt"),
+        "signature": read_text(folder + "/query-signature.txt").strip(),
+        "target": line[line.find(" ") + 1 : line.rfind(" ")],
+        "token": ctx["credentials"].get("token"),
+        "sign_token": not ctx.get("omit_session_token"),
+        "expires_s": ctx["expiration_in_seconds"],
+        "normalize": ctx["normalize"],
+    }
