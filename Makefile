@@ -73,6 +73,7 @@ test: setup lint image
 lint: setup
 	$(VENV)/bin/ruff check firmware tools tests
 	$(VENV)/bin/ruff format --check firmware tools tests
+	$(VENV)/bin/cfn-lint config/aws/stack.yaml
 	$(PYRIGHT) -p typecheck/esp32.json
 	$(PYRIGHT) -p typecheck/unix.json
 
