@@ -32,6 +32,44 @@ def write_file(path, data, private=False):
         f.write(data)
 
 
+def write_folder(folder, files):
+    """The device folder: files maps a name to (bytes, private); private ones are mode 600."""
+    os.makedirs(folder, exist_ok=True)
+    for name, (data, private) in files.items():
+        write_file(os.path.join(folder, name), data, private)
+
+
+def iot_device(iot_host, role_alias, thing_name, cert_der, key_der):
+    """(config lines, files) of a device with credentials from the AWS IoT credentials provider."""
+    lines = [
+        'CREDENTIALS = "iot"',
+        "IOT_CREDENTIALS_HOST = %r" % iot_host,
+        "IOT_ROLE_ALIAS = %r" % role_alias,
+        "IOT_THING_NAME = %r" % thing_name,
+        'DEVICE_CERT_FILE = "device.der"',
+        'DEVICE_KEY_FILE = "device.key.der"',
+    ]
+    return lines, {"device.der": (cert_der, False), "device.key.der": (key_der, True)}
+
+
+def config_py(args, credentials, by="tools/provision.py"):
+    """config.py (bytes) of the device args describe (device_id, region, host, table, interval,
+    readings), with its credential lines; CA_FILE is ca.der."""
+    lines = ["# Device %s, written by %s. Holds credentials: keep it private." % (args.device_id, by)]
+    lines += credentials
+    lines += [
+        "AWS_REGION = %r" % args.region,
+        "AWS_HOST = %r" % args.host,
+        "AWS_DYNAMODB_TABLE = %r" % args.table,
+        'CA_FILE = "ca.der"',
+        "DEVICE_ID = %r" % args.device_id,
+        "INTERVAL_S = %r" % (int(args.interval) if args.interval == int(args.interval) else args.interval),
+        "READINGS = %d" % args.readings,
+        'STATE_DIR = "state"',
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
 def create_table(args, session):
     """The table (deviceId S, seq N, on demand) with the operator's credentials; True when new."""
     client = hostclient.client_from_args(args, session)
@@ -112,40 +150,20 @@ def main(argv=None):
     # Everything is read and checked, and the table made, before anything is written: a failure
     # leaves no half-provisioned folder behind.
     files = {"ca.der": (hostclient.read_der(args.ca), False)}
-    lines = ["# Device %s, written by tools/provision.py. Holds credentials: keep it private." % args.device_id]
     if args.iot:
         for name in ("iot_host", "role_alias", "cert", "key"):
             if not getattr(args, name):
                 raise hostclient.ToolError("--iot needs --%s" % name.replace("_", "-"), usage=True)
-        files["device.der"] = (hostclient.read_der(args.cert, "--cert"), False)
-        files["device.key.der"] = (hostclient.read_der(args.key, "--key"), True)
-        lines += [
-            'CREDENTIALS = "iot"',
-            "IOT_CREDENTIALS_HOST = %r" % args.iot_host,
-            "IOT_ROLE_ALIAS = %r" % args.role_alias,
-            "IOT_THING_NAME = %r" % (args.thing_name or args.device_id),
-            'DEVICE_CERT_FILE = "device.der"',
-            'DEVICE_KEY_FILE = "device.key.der"',
-        ]
+        cert, key = hostclient.read_der(args.cert, "--cert"), hostclient.read_der(args.key, "--key")
+        lines, device_files = iot_device(args.iot_host, args.role_alias, args.thing_name or args.device_id, cert, key)
+        files.update(device_files)
     else:
         key, secret = device_keys(args, session)
-        lines += ["AWS_ACCESS_KEY = %r" % key, "AWS_SECRET_KEY = %r" % secret, "AWS_SESSION_TOKEN = None"]
-    lines += [
-        "AWS_REGION = %r" % args.region,
-        "AWS_HOST = %r" % args.host,
-        "AWS_DYNAMODB_TABLE = %r" % args.table,
-        'CA_FILE = "ca.der"',
-        "DEVICE_ID = %r" % args.device_id,
-        "INTERVAL_S = %r" % (int(args.interval) if args.interval == int(args.interval) else args.interval),
-        "READINGS = %d" % args.readings,
-        'STATE_DIR = "state"',
-    ]
-    files["config.py"] = (("\n".join(lines) + "\n").encode(), True)
+        lines = ["AWS_ACCESS_KEY = %r" % key, "AWS_SECRET_KEY = %r" % secret, "AWS_SESSION_TOKEN = None"]
+    files["config.py"] = (config_py(args, lines), True)
     if args.create_table:
         print("table %s %s" % (args.table, "created" if create_table(args, session) else "exists already"))
-    os.makedirs(args.folder, exist_ok=True)
-    for name, (data, private) in files.items():
-        write_file(os.path.join(args.folder, name), data, private)
+    write_folder(args.folder, files)
     print(
         "config for %s written to %s (%s credentials)" % (args.device_id, args.folder, "IoT" if args.iot else "static")
     )
