@@ -3,6 +3,7 @@
 # no provider: the DynamoDB client holds them, and this module is not loaded.)
 import json
 
+import url
 import utc
 from dynamodb import Credentials
 from refusal import Refusal
@@ -47,7 +48,7 @@ class IotCredentials:
         return True
 
     def fetch(self):
-        headers = [("Host", self.conn.host if self.conn.port == 443 else "%s:%d" % (self.conn.host, self.conn.port))]
+        headers = [("Host", url.authority(self.conn.host, self.conn.port, 443))]
         if self.thing_name:
             headers.append(("x-amzn-iot-thingname", self.thing_name))
         try:

@@ -3,6 +3,7 @@
 # secret).
 
 
+import url
 from spool import MIN_BUDGET as MIN_SPOOL_BYTES
 
 HTTP_SCHEMES = ("cavage", "cybersource", "rfc9421")
@@ -225,15 +226,10 @@ class Settings:
 
 def _split_host(field, value):
     """(host, port or None) of host[:port]."""
-    host, port = value, None
-    if value.count(":") == 1:
-        host, port_text = value.split(":")
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise ConfigError(field, "port must be 1-65535, got %r" % value)
-        port = int(port_text)
-    if not host or "/" in host or " " in host or ":" in host:
-        raise ConfigError(field, "must be host or host:port (no scheme or path), got %r" % value)
-    return host, port
+    try:
+        return url.split_authority(value)
+    except ValueError as e:
+        raise ConfigError(field, "%s, got %r" % (e, value))
 
 
 def _aws(cfg, s):
@@ -254,7 +250,7 @@ def _aws(cfg, s):
         s.host, s.port = "dynamodb.%s.amazonaws.com" % s.AWS_REGION, None
     else:
         s.host, s.port = _split_host("AWS_HOST", s.AWS_HOST)
-    s.AWS_HOST = s.host if s.port is None else "%s:%d" % (s.host, s.port)
+    s.AWS_HOST = url.authority(s.host, s.port)
     _table(cfg, s)
     _set(cfg, s, "USE_TLS")
 
@@ -273,14 +269,13 @@ def _iot(cfg, s):
 
 def _http(cfg, s):
     _set(cfg, s, "HTTP_URL")
-    url = s.HTTP_URL
-    scheme, _, rest = url.partition("://")
-    if scheme not in ("http", "https") or not rest or rest[0] in "/?":
-        raise ConfigError("HTTP_URL", "must be https://host[:port]/path (or http://), got %r" % url)
+    try:
+        scheme, authority, _, _ = url.split_url(s.HTTP_URL)
+    except ValueError:
+        scheme = authority = ""
+    if scheme not in ("http", "https") or not authority:
+        raise ConfigError("HTTP_URL", "must be https://host[:port]/path (or http://), got %r" % s.HTTP_URL)
     s.USE_TLS = scheme == "https"
-    authority = rest
-    for c in "/?#":
-        authority = authority.split(c)[0]
     s.host, s.port = _split_host("HTTP_URL", authority)
     _set(cfg, s, "HTTP_AUTH")
     _set(cfg, s, "HTTP_KEY_ID")

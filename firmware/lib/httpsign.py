@@ -8,6 +8,7 @@ from binascii import a2b_base64, b2a_base64
 import structfield as sf
 import utc
 from hmac_sha256 import HmacSha256
+from url import split_url as url_parts
 
 # CyberSource's SDKs (HTTPSignatureToken) put a Digest in the signature for these methods only: a
 # DELETE's body, if any, is not signed.
@@ -189,22 +190,10 @@ def content_digest(body, algorithms=("sha-256",)):
 
 def split_url(url):
     """(scheme, authority, path, query or None) of an absolute URL; the fragment is dropped."""
-    sep = url.find("://")
-    if sep <= 0:
-        raise SignatureError("not an absolute URL: %r" % url)
-    scheme = url[:sep].lower()
-    rest = url[sep + 3 :].split("#")[0]
-    end = len(rest)
-    for c in "/?":
-        i = rest.find(c)
-        if 0 <= i < end:
-            end = i
-    authority, rest = rest[:end].lower(), rest[end:]
-    default = {"http": ":80", "https": ":443"}.get(scheme)
-    if default and authority.endswith(default):
-        authority = authority[: -len(default)]
-    path, q, query = rest.partition("?")
-    return scheme, authority, path or "/", query if q else None
+    try:
+        return url_parts(url)
+    except ValueError as e:
+        raise SignatureError(str(e))
 
 
 def component_value(name, method, url, headers):

@@ -90,3 +90,54 @@ def reading(seq, dropped):
     if dropped:
         text = text[:-1] + ', "dropped": {"N": "%d"}}' % dropped
     return text.encode()
+
+
+# -- a config.py to validate (settings, and the board layers' fields) --------------------------
+
+SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+
+
+class Cfg:
+    def __init__(self, **fields):
+        for k in fields:
+            setattr(self, k, fields[k])
+
+
+def _good(**over):
+    fields = {
+        "AWS_ACCESS_KEY": "AKIAIOSFODNN7EXAMPLE",
+        "AWS_SECRET_KEY": SECRET,
+        "AWS_SESSION_TOKEN": None,
+        "AWS_REGION": "eu-west-1",
+        "AWS_DYNAMODB_TABLE": "readings",
+        "CA_FILE": _der_path(),
+        "DEVICE_ID": "dev-1",
+    }
+    fields.update(over)
+    return Cfg(**{k: v for k, v in fields.items() if v is not _DROP})
+
+
+_DROP = object()
+
+
+def _der_path():
+    # Settings only checks that CA_FILE is readable and DER-shaped (TLS checks the rest).
+    path = scratch("settings-ca.der")
+    with open(path, "wb") as f:
+        f.write(b"\x30\x82\x01\x00" + b"\x00" * 256)
+    return path
+
+
+def _refusal(cfg):
+    """(field, message) of the ConfigError that loading cfg raises."""
+    from settings import ConfigError, load
+
+    try:
+        load(cfg)
+    except ConfigError as e:
+        return e.field, str(e)
+    raise AssertionError("no ConfigError for %r" % (cfg.__dict__,))
+
+
+def _error(**over):
+    return _refusal(_good(**over))

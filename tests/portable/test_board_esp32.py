@@ -4,8 +4,7 @@ import sys
 import fake_esp32
 import settings
 import utc
-from portable import raises
-from test_settings import _DROP, _good
+from portable import _DROP, _good, raises
 
 ESP32_EPOCH = 946684800
 

@@ -1,52 +1,6 @@
 # Config validation: each field missing or malformed gives one ConfigError naming it.
-from portable import scratch
+from portable import _DROP, SECRET, Cfg, _der_path, _error, _good, _refusal, raises, scratch
 from settings import ConfigError, load
-
-SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
-
-
-class Cfg:
-    def __init__(self, **fields):
-        for k in fields:
-            setattr(self, k, fields[k])
-
-
-def _good(**over):
-    fields = {
-        "AWS_ACCESS_KEY": "AKIAIOSFODNN7EXAMPLE",
-        "AWS_SECRET_KEY": SECRET,
-        "AWS_SESSION_TOKEN": None,
-        "AWS_REGION": "eu-west-1",
-        "AWS_DYNAMODB_TABLE": "readings",
-        "CA_FILE": _der_path(),
-        "DEVICE_ID": "dev-1",
-    }
-    fields.update(over)
-    return Cfg(**{k: v for k, v in fields.items() if v is not _DROP})
-
-
-_DROP = object()
-
-
-def _der_path():
-    # Settings only checks that CA_FILE is readable and DER-shaped (TLS checks the rest).
-    path = scratch("settings-ca.der")
-    with open(path, "wb") as f:
-        f.write(b"\x30\x82\x01\x00" + b"\x00" * 256)
-    return path
-
-
-def _refusal(cfg):
-    """(field, message) of the ConfigError that loading cfg raises."""
-    try:
-        load(cfg)
-    except ConfigError as e:
-        return e.field, str(e)
-    raise AssertionError("no ConfigError for %r" % (cfg.__dict__,))
-
-
-def _error(**over):
-    return _refusal(_good(**over))
 
 
 def test_defaults():
@@ -281,3 +235,13 @@ def test_every_declared_field_is_read_by_the_validation():
     finally:
         settings._unknown = unknown
     assert sorted(set(read)) == sorted(row[0] for row in settings.FIELDS)
+
+
+def test_hosts_and_urls_are_parsed_by_the_library_s_one_parser():
+    import url
+
+    assert url.split_authority("h.example:8443") == ("h.example", 8443) and url.split_authority("h") == ("h", None)
+    assert url.split_url("HTTPS://H.example:443/p?q#f") == ("https", "h.example", "/p", "q")
+    assert url.authority("h", 443, 443) == "h" and url.authority("h", 8443, 443) == "h:8443"
+    for bad in ("h:0", "h:x", "a/b", ""):
+        assert raises(ValueError, url.split_authority, bad)
