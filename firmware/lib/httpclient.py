@@ -65,6 +65,15 @@ class _Stale(Exception):
     """A kept-alive connection the server had already closed: nothing of a response came."""
 
 
+class _SinkFailed(Exception):
+    """The caller's sink raised (args[0]): passed on as it is, not taken for a network failure."""
+
+
+def _is_stream(body):
+    """A body read from a file (anything with readinto), not held in memory."""
+    return hasattr(body, "readinto")
+
+
 class Response:
     def __init__(self, status, reason, headers, body):
         self.status = status
@@ -89,6 +98,8 @@ def _reason(exc):
 
 
 def _length(body):
+    if _is_stream(body):
+        raise ValueError("a body read from a file needs its Content-Length header")
     if isinstance(body, list):
         n = 0
         for part in body:
@@ -318,21 +329,32 @@ class Connection:
                 why = "the server closed the connection: it did not accept the device certificate"
             raise TlsError("TLS handshake with %s failed: %s" % (self.address(), why))
 
-    def request(self, method, target, headers, body=b""):
+    def request(self, method, target, headers, body=b"", sink=None):
         """Send one request (headers as given, plus Content-Length when the body needs one) and
         return its Response. body: bytes, or a list of bytes parts, sent without joining them
-        (no allocation the size of the body). A kept-alive connection the server had closed is
-        reopened once. All of it, reopening included, ends within request_timeout_s, or raises
-        HttpTimeout saying so."""
+        (no allocation the size of the body), or a file opened "rb" (anything with readinto and
+        seek: sent from where it stands to its end through the write buffer, with the
+        Content-Length header the caller gives). sink: a function that takes the body of a 2xx
+        response piece by piece (up to BODY_PIECE bytes each) instead of its being gathered
+        (resp.body is then b"" and max_response does not bound it; other statuses are read as
+        usual); what the sink raises ends the request as it is. A kept-alive connection the
+        server had closed is reopened once (a file body sent again from where it stood). All of
+        it, reopening included, ends within request_timeout_s, or raises HttpTimeout saying so."""
         self._started = ticks_ms()
         head = self._head(method, target, headers, body)
+        start = body.tell() if _is_stream(body) else None  # pyright: ignore[reportAttributeAccessIssue]  # a file
         for attempt in (0, 1):
             reused = self._sock is not None
             if not reused:
                 self._connect()
             try:
+                if attempt and start is not None:
+                    body.seek(start)  # pyright: ignore[reportAttributeAccessIssue]  # a file
                 self._send(head, body)
-                return self._read_response(method)
+                return self._read_response(method, sink)
+            except _SinkFailed as e:
+                self.close()  # the rest of the body is still on its way
+                raise e.args[0]
             except _Stale:
                 self.close()
                 if not reused or attempt:
@@ -363,6 +385,9 @@ class Connection:
         try:
             if isinstance(body, list):
                 self._send_parts(write, head, body)
+            elif _is_stream(body):
+                write(head)
+                self._send_stream(write, body)
             elif body and len(body) <= 2048:
                 write(head + body)  # one TLS record for a small request
             else:
@@ -395,6 +420,19 @@ class Connection:
             n += size
         if n:
             write(memoryview(buf)[:n])
+
+    def _send_stream(self, write, source):
+        """A file's bytes through the write buffer, a buffer's worth at a time."""
+        buf = self._wbuf
+        view = memoryview(buf)
+        while True:
+            try:
+                n = source.readinto(buf)
+            except OSError as e:
+                raise ProtocolError("cannot read the request body: %s" % _reason(e))
+            if not n:
+                return
+            write(view[:n])
 
     def _readline(self, first=False):
         while True:
@@ -437,10 +475,27 @@ class Connection:
             got += len(part)
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
+    def _stream_exact(self, n, sink):
+        """n bytes of the body to the sink, as they come (at most BODY_PIECE at a time)."""
+        got = 0
+        part = self._buffered(n)
+        while True:
+            if part:
+                got += len(part)
+                try:
+                    sink(part)
+                except Exception as e:
+                    raise _SinkFailed(e)
+            if got >= n:
+                return
+            part = self._recv(min(n - got, BODY_PIECE))
+            if not part:
+                raise ProtocolError("response body from %s truncated (%d of %d bytes)" % (self.address(), got, n))
+
     def _too_large(self, n):
         raise ResponseTooLarge("response from %s is larger than %d bytes (%d)" % (self.address(), self.max_response, n))
 
-    def _read_response(self, method):
+    def _read_response(self, method, sink=None):
         status, reason, version = self._status_line(self._readline(first=True))
         while 100 <= status < 200:  # interim responses carry no body
             self._headers()
@@ -450,20 +505,25 @@ class Connection:
         conn = (resp.header("connection") or "").lower()
         keep_alive = "close" not in conn and (version == b"HTTP/1.1" or "keep-alive" in conn)
         length = resp.header("content-length")
+        if not 200 <= status < 300:
+            sink = None  # an error's body is read whole (and bounded): the caller parses it
         if method == "HEAD" or status in (204, 304):
             pass
         elif "chunked" in (resp.header("transfer-encoding") or "").lower():
-            resp.body = self._chunked_body()
+            resp.body = self._chunked_body(sink)
         elif length is not None:
             try:
                 n = int(length)
             except ValueError:
                 raise ProtocolError("bad Content-Length from %s: %r" % (self.address(), length))
-            if n > self.max_response:
-                self._too_large(n)
-            resp.body = self._read_exact(n) if n else b""
+            if sink is not None:
+                self._stream_exact(n, sink)
+            else:
+                if n > self.max_response:
+                    self._too_large(n)
+                resp.body = self._read_exact(n) if n else b""
         else:
-            resp.body = self._body_to_eof()
+            resp.body = self._body_to_eof(sink)
             keep_alive = False
         if not keep_alive:
             self.close()
@@ -489,7 +549,7 @@ class Connection:
                 raise ProtocolError("malformed response header from %s: %r" % (self.address(), line[:40]))
             headers.append((line[:colon].strip().lower().decode(), line[colon + 1 :].strip().decode()))
 
-    def _chunked_body(self):
+    def _chunked_body(self, sink=None):
         parts = []
         total = 0
         while True:
@@ -500,17 +560,20 @@ class Connection:
                 raise ProtocolError("bad chunk size from %s: %r" % (self.address(), size_line[:20]))
             if size == 0:
                 break
-            total += size
-            if total > self.max_response:
-                self._too_large(total)
-            parts.append(self._read_exact(size))
+            if sink is not None:
+                self._stream_exact(size, sink)
+            else:
+                total += size
+                if total > self.max_response:
+                    self._too_large(total)
+                parts.append(self._read_exact(size))
             if self._readline() not in (b"\r\n", b"\n"):
                 raise ProtocolError("chunk from %s not followed by CRLF" % self.address())
         while self._readline() not in (b"\r\n", b"\n"):  # trailers, ignored
             pass
         return b"".join(parts)
 
-    def _body_to_eof(self):
+    def _body_to_eof(self, sink=None):
         parts = []
         total = 0
         chunk = self._buffered(self.max_response + 1)
@@ -519,6 +582,13 @@ class Connection:
                 chunk = self._recv(BODY_PIECE)
             if not chunk:
                 return b"".join(parts)
+            if sink is not None:
+                try:
+                    sink(chunk)
+                except Exception as e:
+                    raise _SinkFailed(e)
+                chunk = b""
+                continue
             total += len(chunk)
             if total > self.max_response:
                 self._too_large(total)

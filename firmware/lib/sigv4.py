@@ -103,6 +103,13 @@ def uri_decode(raw):
     return bytes(out)
 
 
+def encode_path(path):
+    """A path percent-encoded for the request line: "/" and A-Z a-z 0-9 - _ . ~ kept, every other
+    byte as %XX (a "%" too): an S3 key as S3 wants it."""
+    raw = path.encode() if isinstance(path, str) else path
+    return uri_encode(raw, _SAFE_IN_PATH).decode()
+
+
 def remove_dot_segments(path):
     """RFC 3986 5.2.4, plus the AWS rule that empty segments (double slashes) go too."""
     if not path:
