@@ -157,6 +157,7 @@ class Device:
             conn.close()
             print("config error: %s" % e)
             return 2
+        s.ca_der = None  # the TLS contexts hold the CA parsed now: its DER bytes (a KB) need not stay
         return cls(settings, board, spool, clock, conn, sink)
 
     def has_work(self):

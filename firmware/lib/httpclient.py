@@ -161,6 +161,7 @@ class Connection:
         self.request_timeout_s = request_timeout_s or 3 * timeout_s
         self.max_response = max_response
         self.client_cert = (client_cert_der, client_key_der) if client_cert_der else None  # mutual TLS
+        self.mutual = self.client_cert is not None
         self.connects = 0  # connections opened (TLS handshakes when tls)
         # None while closed; reads and writes run only on an open connection (their pyright ignores say so)
         self._sock = None
@@ -307,6 +308,7 @@ class Connection:
                 except (ValueError, OSError) as e:
                     raise TlsError("client certificate or key is not a valid DER certificate/key pair: %s" % _reason(e))
             self._ctx = ctx
+            self.ca_der = self.client_cert = None  # parsed into the context: the DER copies can go
         return self._ctx
 
     def _handshake(self, sock):
@@ -325,7 +327,7 @@ class Connection:
                 if left < int(self.timeout_s * 1000):
                     raise self._deadline()
                 raise HttpTimeout("TLS handshake with %s timed out" % self.address())
-            if self.client_cert and oserror.code(e) in (oserror.number("ECONNRESET"), oserror.number("EPIPE")):
+            if self.mutual and oserror.code(e) in (oserror.number("ECONNRESET"), oserror.number("EPIPE")):
                 why = "the server closed the connection: it did not accept the device certificate"
             raise TlsError("TLS handshake with %s failed: %s" % (self.address(), why))
 
@@ -369,55 +371,49 @@ class Connection:
                 raise ProtocolError("connection to %s failed: %s" % (self.address(), _reason(e)))
 
     def _head(self, method, target, headers, body):
-        lines = [method, " ", target, " HTTP/1.1\r\n"]
+        """The request line and headers as a list of small bytes lines, never joined: they go
+        into the write buffer one by one, so no allocation is the size of the whole head."""
+        lines = [("%s %s HTTP/1.1\r\n" % (method, target)).encode()]
         has_length = False
         for name, value in headers:
             if name.lower() == "content-length":
                 has_length = True
-            lines.append("%s: %s\r\n" % (name, value))
+            lines.append(("%s: %s\r\n" % (name, value)).encode())
         if not has_length and (body or method in ("POST", "PUT", "PATCH")):
-            lines.append("Content-Length: %d\r\n" % _length(body))
-        lines.append("\r\n")
-        return "".join(lines).encode()
+            lines.append(b"Content-Length: %d\r\n" % _length(body))
+        lines.append(b"\r\n")
+        return lines
 
     def _send(self, head, body):
         write = self._write
         try:
-            if isinstance(body, list):
-                self._send_parts(write, head, body)
-            elif _is_stream(body):
-                write(head)
+            if _is_stream(body):
+                self._send_parts(write, head, ())
                 self._send_stream(write, body)
-            elif body and len(body) <= 2048:
-                write(head + body)  # one TLS record for a small request
-            else:
-                write(head)
-                if body:
-                    write(body)
+            else:  # a small request goes as one TLS record
+                self._send_parts(write, head, body if isinstance(body, list) else (body,))
         except OSError as e:
             if _is_timeout(e):
                 raise
             raise _Stale()
 
     def _send_parts(self, write, head, parts):
-        """The head and the parts gathered into one small buffer, written each time it fills: few
-        TLS records, and no allocation the size of the body."""
+        """The head's lines and the body's parts gathered into one small buffer, written each
+        time it fills: few TLS records, and no allocation the size of the head or the body."""
         buf = self._wbuf
         n = 0
-        i = -1
-        while i < len(parts):
-            part = head if i < 0 else parts[i]  # the head first, without a new list for it
-            i += 1
-            size = len(part)
-            if n + size > WRITE_BUFFER:
-                if n:
-                    write(memoryview(buf)[:n])
-                    n = 0
-                if size > WRITE_BUFFER:
-                    write(part)
-                    continue
-            buf[n : n + size] = part
-            n += size
+        for pieces in (head, parts):
+            for part in pieces:
+                size = len(part)
+                if n + size > WRITE_BUFFER:
+                    if n:
+                        write(memoryview(buf)[:n])
+                        n = 0
+                    if size > WRITE_BUFFER:
+                        write(part)
+                        continue
+                buf[n : n + size] = part
+                n += size
         if n:
             write(memoryview(buf)[:n])
 

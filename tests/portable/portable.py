@@ -84,11 +84,11 @@ def fresh(name):
 
 
 def reading(seq, dropped):
-    """A spool payload maker: a small DynamoDB item for seq (and its dropped count), spaced as
-    json.dumps writes it (what dynamodb.Sink.encode gives)."""
-    text = '{"seq": {"N": "%d"}, "ts": {"N": "1795412461"}, "v": {"N": "%d"}}' % (seq, seq * 10)
+    """A spool payload maker: a small DynamoDB item for seq (and its dropped count), compact as
+    dynamodb.Sink.encode writes it."""
+    text = '{"seq":{"N":"%d"},"ts":{"N":"1795412461"},"v":{"N":"%d"}}' % (seq, seq * 10)
     if dropped:
-        text = text[:-1] + ', "dropped": {"N": "%d"}}' % dropped
+        text = text[:-1] + ',"dropped":{"N":"%d"}}' % dropped
     return text.encode()
 
 

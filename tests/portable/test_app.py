@@ -86,3 +86,8 @@ def test_the_log_line_reads_the_numbers_off_each_sinks_payload():
         assert ts == "1795412461" and sorted(text.split()) == ["big=1e-07", "dropped=2", "n=3", "t=-4.5"], payload
     # the plain-JSON sink writes the same bytes whatever the dict order: names sorted
     assert sink.encode({"b": 1, "a": 2.5}) == sink.encode({"a": 2.5, "b": 1}) == b'{"a":2.5,"b":1}'
+
+
+def test_a_reading_spooled_by_an_earlier_version_still_has_its_log_line():
+    spaced = b'{"deviceId": {"S": "dev"}, "seq": {"N": "4"}, "ts": {"N": "1795412461"}, "t": {"N": "21.5"}}'
+    assert dynamodb.Sink(_Client(), "t").summary(spaced) == ("1795412461", "t=21.5")
