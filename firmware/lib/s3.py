@@ -1,17 +1,19 @@
 # S3 from a device in bounded memory: an object streamed into a file and a file streamed into an
 # object, a piece of at most a KB at a time, the SHA-256 computed as the bytes pass; requests
 # signed with SigV4 under S3's path rules, addressed path-style (/bucket/key) or virtual-hosted
-# (bucket.s3.<region>.amazonaws.com/key).
+# (bucket.s3.<region>.amazonaws.com/key). sigv4 (10 KB of heap from .mpy on a 64-bit port) is
+# loaded to sign a request and dropped again unless it was loaded before, as sigv4signer does:
+# the heap a transfer streams through is not shared with the canonicalization's code.
 import os
+import sys
 from binascii import hexlify
 from hashlib import sha256
 
-import sigv4
 import utc
 from refusal import Refusal
 
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-UNSIGNED_PAYLOAD = sigv4.UNSIGNED_PAYLOAD
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 PIECE = 1024  # the file is hashed in pieces of this size
 MAX_MESSAGE = 200
 
@@ -49,13 +51,29 @@ def host_of(bucket, region, path_style=True):
     return host if path_style else bucket + "." + host
 
 
-def object_path(bucket, key, path_style=True):
-    """The request path of an object: /bucket/key (path-style) or /key, the key percent-encoded
-    as S3 wants it ("/" kept, every byte but A-Z a-z 0-9 - _ . ~ as %XX, a "%" included)."""
+def _with_sigv4(use):
+    """use(sigv4), with sigv4 loaded for the call and dropped after it unless it was loaded before."""
+    loaded_here = "sigv4" not in sys.modules
+    import sigv4
+
+    try:
+        return use(sigv4)
+    finally:
+        if loaded_here:
+            sys.modules.pop("sigv4", None)
+
+
+def _object_path(sigv4, bucket, key, path_style):
     if not key:
         raise ValueError("an object key must not be empty")
     path = sigv4.encode_path(key)
     return ("/" + bucket + "/" + path) if path_style else "/" + path
+
+
+def object_path(bucket, key, path_style=True):
+    """The request path of an object: /bucket/key (path-style) or /key, the key percent-encoded
+    as S3 wants it ("/" kept, every byte but A-Z a-z 0-9 - _ . ~ as %XX, a "%" included)."""
+    return _with_sigv4(lambda sigv4: _object_path(sigv4, bucket, key, path_style))
 
 
 def _host_header(conn):
@@ -63,22 +81,34 @@ def _host_header(conn):
     return conn.host if conn.port == default else "%s:%d" % (conn.host, conn.port)
 
 
-def _signed(conn, credentials, region, method, path, headers, payload, amz_date):
+def signed_request(conn, credentials, region, method, bucket, key, headers, payload, amz_date=None, path_style=True):
+    """(target, headers to send) of a request for an object on conn, signed with S3's rules:
+    Host and X-Amz-Content-SHA256 (payload: the body's hex SHA-256 or UNSIGNED-PAYLOAD) first,
+    then `headers`. sigv4 is loaded once for both (a module dropped and loaded again within one
+    call can stay reachable from the stack, so its heap is not free for the second load)."""
     headers = [("Host", _host_header(conn)), ("X-Amz-Content-SHA256", payload)] + headers
-    return sigv4.sign(
-        method,
-        path,
-        "",
-        headers,
-        b"",
-        credentials.access_key,
-        credentials.secret_key,
-        region,
-        "s3",
-        amz_date or utc.amz_date(utc.now()),
-        credentials.session_token,
-        s3=True,
-    )
+    amz_date = amz_date or utc.amz_date(utc.now())
+
+    def use(sigv4):
+        target = _object_path(sigv4, bucket, key, path_style)
+        c = credentials
+        signed = sigv4.sign(
+            method,
+            target,
+            "",
+            headers,
+            b"",
+            c.access_key,
+            c.secret_key,
+            region,
+            "s3",
+            amz_date,
+            c.session_token,
+            s3=True,
+        )
+        return target, signed
+
+    return _with_sigv4(use)
 
 
 class _FileSink:
@@ -105,8 +135,9 @@ def get_to_file(conn, credentials, region, bucket, key, path, amz_date=None, pat
     httpclient's HttpError for the network (a truncated body included). credentials: access_key,
     secret_key, session_token (dynamodb.Credentials, the IoT provider's). progress(size): called
     after each piece."""
-    target = object_path(bucket, key, path_style)
-    headers = _signed(conn, credentials, region, "GET", target, [], EMPTY_SHA256, amz_date)
+    target, headers = signed_request(
+        conn, credentials, region, "GET", bucket, key, [], EMPTY_SHA256, amz_date, path_style
+    )
     f = open(path, "wb")
     try:
         sink = _FileSink(f, progress)
@@ -122,6 +153,29 @@ def get_to_file(conn, credentials, region, bucket, key, path, amz_date=None, pat
             pass
         raise
     return sink.size, hexlify(sink.hash.digest()).decode()
+
+
+class _Reader:
+    """A file as an upload reads it, calling progress(sent so far) after each piece."""
+
+    def __init__(self, f, progress):
+        self.f = f
+        self.progress = progress
+        self.size = 0
+
+    def readinto(self, buf):
+        n = self.f.readinto(buf)
+        if n:
+            self.size += n
+            self.progress(self.size)
+        return n
+
+    def tell(self):
+        return self.f.tell()
+
+    def seek(self, pos):
+        self.size = pos
+        return self.f.seek(pos)
 
 
 def file_sha256(path):
@@ -151,20 +205,24 @@ def put_file(
     path_style=True,
     content_type="application/octet-stream",
     unsigned_payload=False,
+    progress=None,
 ):
     """PUT the file at `path` as an object, streamed from the file (it may be larger than the
     heap). Its SHA-256 is computed in a first pass over the file and signed as the payload hash,
     so S3 refuses a body that changed on the way; unsigned_payload=True skips that pass and signs
-    UNSIGNED-PAYLOAD (TLS then protects the body). Returns (size, hex SHA-256 or None, ETag)."""
+    UNSIGNED-PAYLOAD (TLS then protects the body). Returns (size, hex SHA-256 or None, ETag).
+    progress(size): called after each piece sent."""
     if unsigned_payload:
         size, digest = os.stat(path)[6], None
     else:
         size, digest = file_sha256(path)
-    target = object_path(bucket, key, path_style)
     extra = [("Content-Length", str(size)), ("Content-Type", content_type)]
-    headers = _signed(conn, credentials, region, "PUT", target, extra, digest or UNSIGNED_PAYLOAD, amz_date)
+    payload = digest or UNSIGNED_PAYLOAD
+    target, headers = signed_request(
+        conn, credentials, region, "PUT", bucket, key, extra, payload, amz_date, path_style
+    )
     with open(path, "rb") as f:
-        resp = conn.request("PUT", target, headers, f)
+        resp = conn.request("PUT", target, headers, _Reader(f, progress) if progress else f)
     if resp.status != 200:
         raise error_from_response(resp.status, resp.body, resp.header("date"))
     return size, digest, (resp.header("etag") or "").strip('"')

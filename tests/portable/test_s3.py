@@ -133,18 +133,13 @@ def test_put_streams_the_file_with_its_hash_signed():
         size, digest, etag = s3.put_file(conn, Keys, "us-east-1", "bucket", "echo", path, AMZ_DATE, False, "text/plain")
         assert (size, digest, etag) == (len(data), _hex(data), "")
         # the stub answers PUT /echo with what it got; the same again through put's own request
-        signed = s3._signed(
-            conn,
-            Keys,
-            "us-east-1",
-            "PUT",
-            "/echo",
-            [("Content-Length", str(len(data))), ("Content-Type", "text/plain")],
-            digest,
-            AMZ_DATE,
+        extra = [("Content-Length", str(len(data))), ("Content-Type", "text/plain")]
+        target, signed = s3.signed_request(
+            conn, Keys, "us-east-1", "PUT", "bucket", "echo", extra, digest, AMZ_DATE, False
         )
+        assert target == "/echo"
         with open(path, "rb") as f:
-            doc = json.loads(conn.request("PUT", "/echo", signed, f).body)
+            doc = json.loads(conn.request("PUT", target, signed, f).body)
         assert doc["body"] == data.decode() and doc["method"] == "PUT"
         headers = dict(doc["headers"])
         assert headers["X-Amz-Content-SHA256"] == _hex(data) and headers["Content-Length"] == str(len(data))
