@@ -1,0 +1,92 @@
+"""Print a presigned URL for an S3 object: anyone holding it may GET (or, with --put, PUT) that
+object until it expires, without credentials of their own.
+
+The URL is signed by the firmware's own sigv4.presign (the code a board signs with), with the
+operator's AWS credentials taken as the AWS CLI takes them (environment, --profile, SSO, instance
+roles); a session token is signed into the URL. Nothing is sent to AWS.
+
+  presign.py s3://firmware/releases/app-1.2.bin [--put] [--expires 3600] [--region R]
+             [--endpoint https://host:port]   (path-style; default: virtual-hosted on AWS)
+"""
+
+import argparse
+import sys
+import time
+from urllib.parse import urlsplit
+
+import hostclient  # puts the firmware's library on the path
+import sigv4
+import tooldoc
+import utc
+from hostclient import ToolError
+
+
+def parse_s3_url(text):
+    """(bucket, key) of s3://bucket/key; ToolError (usage) otherwise."""
+    if not text.startswith("s3://"):
+        raise ToolError("%s: not an s3://bucket/key URL" % text, usage=True)
+    bucket, _, key = text[5:].partition("/")
+    if not bucket or not key:
+        raise ToolError("%s: not an s3://bucket/key URL (bucket and key both needed)" % text, usage=True)
+    return bucket, key
+
+
+def presigned_url(bucket, key, method, expires_s, credentials, region, endpoint=None, now=None):
+    """The URL: virtual-hosted on AWS (https://bucket.s3.region.amazonaws.com/key), path-style at
+    an --endpoint (https://host:port/bucket/key)."""
+    if endpoint:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ToolError("--endpoint: %s: not an http(s)://host[:port] URL" % endpoint, usage=True)
+        base, host, path = "%s://%s" % (parts.scheme, parts.netloc), parts.netloc, "/" + bucket + "/"
+    else:
+        host = "%s.s3.%s.amazonaws.com" % (bucket, region)
+        base, path = "https://" + host, "/"
+    path += sigv4.encode_path(key)
+    try:
+        target = sigv4.presign(
+            method,
+            path,
+            "",
+            [("Host", host)],
+            credentials.access_key,
+            credentials.secret_key,
+            region,
+            "s3",
+            utc.amz_date(int(time.time() if now is None else now)),
+            expires_s,
+            session_token=credentials.token,
+            s3=True,
+        )
+    except ValueError as e:
+        raise ToolError("--expires: %s" % e, usage=True)
+    return base + target
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=tooldoc.description(__doc__))
+    parser.add_argument("url", help="s3://bucket/key")
+    parser.add_argument("--put", action="store_true", help="a URL to upload the object (default: to download it)")
+    parser.add_argument(
+        "--expires", type=int, default=3600, help="seconds the URL is valid, 1 to 604800 (7 days); default 3600"
+    )
+    parser.add_argument("--profile", help="AWS profile (~/.aws/config, AWS_CONFIG_FILE); default: as the AWS CLI")
+    parser.add_argument("--region", help="default: the profile's, AWS_REGION, AWS_DEFAULT_REGION or us-east-1")
+    parser.add_argument("--endpoint", help="http(s)://host[:port] of an S3-compatible server, path-style")
+    args = parser.parse_args(argv)
+    bucket, key = parse_s3_url(args.url)
+    if not 1 <= args.expires <= sigv4.MAX_EXPIRES_S:
+        raise ToolError(
+            "--expires: must be 1 to %d seconds (7 days), got %d" % (sigv4.MAX_EXPIRES_S, args.expires), True
+        )
+    session = hostclient.session_from_args(args)
+    credentials = session.get_credentials()
+    if credentials is None:
+        raise ToolError("no AWS credentials (environment, --profile, ~/.aws, SSO or an instance role)")
+    frozen = credentials.get_frozen_credentials()
+    print(presigned_url(bucket, key, "PUT" if args.put else "GET", args.expires, frozen, args.region, args.endpoint))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(hostclient.run(main))
