@@ -5,22 +5,10 @@
 import select  # after connecting, MicroPython's sockets are non-blocking and each wait is a poll
 import socket
 import sys
-import time
 
 import oserror
-
-try:  # MicroPython: small-int ticks that wrap, only ever compared through ticks_diff
-    # the stubs type ticks apart from int; the CPython fallback below works in plain ints
-    ticks_ms = time.ticks_ms  # pyright: ignore[reportAssignmentType]
-    ticks_diff = time.ticks_diff  # pyright: ignore[reportAssignmentType]
-except AttributeError:  # CPython
-
-    def ticks_ms():
-        return int(time.monotonic() * 1000)  # pyright: ignore[reportAttributeAccessIssue]  # CPython only
-
-    def ticks_diff(a, b):
-        return a - b
-
+from ticks import diff as ticks_diff
+from ticks import ms as ticks_ms
 
 try:
     import ssl

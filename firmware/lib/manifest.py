@@ -9,6 +9,7 @@ metadata(
 
 module("hmac_sha256.py")
 module("utc.py")
+module("ticks.py")
 module("url.py")
 module("sigv4base.py")
 module("sigv4signer.py")

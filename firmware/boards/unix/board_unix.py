@@ -6,26 +6,10 @@ import time
 
 import sensors
 import sensors_unix
-
-try:
-    # the stubs type ticks apart from int; the CPython fallback below works in plain ints
-    _ticks_ms = time.ticks_ms  # pyright: ignore[reportAssignmentType]
-    _ticks_diff = time.ticks_diff  # pyright: ignore[reportAssignmentType]
-    _ticks_add = time.ticks_add  # pyright: ignore[reportAssignmentType]
-except AttributeError:  # CPython
-
-    def _ticks_ms():
-        return int(time.monotonic() * 1000)  # pyright: ignore[reportAttributeAccessIssue]  # CPython only
-
-    def _ticks_diff(a, b):
-        return a - b
-
-    def _ticks_add(a, delta_ms):
-        return a + delta_ms
+import ticks
 
 
 class Board:
-    name = "unix"
     FIELDS = ()  # no config fields of its own (board_esp32.Board.FIELDS says what one declares)
 
     def __init__(self):
@@ -38,7 +22,7 @@ class Board:
         self.ticks_offset = 0
         wrap_in = int(os.getenv("UNIX_TICKS_WRAP_IN_MS") or -1)
         if wrap_in >= 0:
-            self.ticks_offset = _ticks_diff(_ticks_add(0, -wrap_in), _ticks_ms())
+            self.ticks_offset = ticks.diff(ticks.add(0, -wrap_in), ticks.ms())
 
     def network_up(self):
         return True
@@ -60,14 +44,17 @@ class Board:
         return time.time() + self.skew
 
     def ticks_ms(self):
-        return _ticks_add(_ticks_ms(), self.ticks_offset) if self.ticks_offset else _ticks_ms()
+        return ticks.add(ticks.ms(), self.ticks_offset) if self.ticks_offset else ticks.ms()
 
     def ticks_diff(self, a, b):
-        return _ticks_diff(a, b)
+        return ticks.diff(a, b)
 
     def ticks_add(self, a, delta_ms):
         """a + delta_ms on the ticks circle (a plain + grows past the wrap into a big int)."""
-        return _ticks_add(a, delta_ms)
+        return ticks.add(a, delta_ms)
+
+    def led(self, on):
+        pass  # no status LED on the unix port
 
     def sleep_ms(self, ms):
         if ms > 0:
