@@ -172,6 +172,14 @@ class Device:
             self.taking = False
         return seq
 
+    def send(self):
+        """One delivery step, the status LED lit while its request is in flight."""
+        self.board.led(True)
+        try:
+            self.delivery.step()
+        finally:
+            self.board.led(False)
+
     def stalled(self):
         return self.delivery.stalled_ms() > self.settings.DELIVERY_TIMEOUT_S * 1000
 
@@ -192,7 +200,7 @@ class Device:
                 if interval_ms and board.ticks_diff(board.ticks_ms(), due) > interval_ms:
                     due = board.ticks_ms()  # a slow send made us miss slots: keep the rhythm, no burst
                 if delivery.wait_ms() == 0:
-                    delivery.step()
+                    self.send()
                 board.feed_watchdog()  # the loop went round: readings and sends are not stuck
                 if not self.has_work():
                     break
@@ -234,7 +242,7 @@ class Device:
             board.maybe_resync()
             while delivery.has_work():
                 board.sleep_ms(delivery.wait_ms() or 0)
-                delivery.step()
+                self.send()
                 board.feed_watchdog()
                 if self.stalled():
                     print(

@@ -4,6 +4,7 @@ import json
 import app
 import dynamodb
 import httpsink
+from portable import raises
 from sensors import Sensor, SensorError, SimulatedTemperature
 
 
@@ -91,3 +92,23 @@ def test_the_log_line_reads_the_numbers_off_each_sinks_payload():
 def test_a_reading_spooled_by_an_earlier_version_still_has_its_log_line():
     spaced = b'{"deviceId": {"S": "dev"}, "seq": {"N": "4"}, "ts": {"N": "1795412461"}, "t": {"N": "21.5"}}'
     assert dynamodb.Sink(_Client(), "t").summary(spaced) == ("1795412461", "t=21.5")
+
+
+def test_the_status_led_is_lit_while_a_request_is_in_flight():
+    seen = []
+
+    class Board:
+        def led(self, on):
+            seen.append(("led", on))
+
+    class Delivery:
+        def step(self):
+            seen.append("step")
+            raise OSError(5)  # even a failing step puts the LED out
+
+    class Bare(app.Device):
+        def __init__(self):  # only what send() uses
+            self.board, self.delivery = Board(), Delivery()
+
+    assert raises(OSError, Bare().send)
+    assert seen == [("led", True), "step", ("led", False)]

@@ -169,3 +169,17 @@ def test_the_unix_board_has_no_fields_of_its_own():
 
     assert board_unix.Board.FIELDS == ()
     assert settings.load(_good(), "state", board_unix.Board.FIELDS).DEVICE_ID == "dev-1"
+
+
+def test_the_status_led_pin_follows_led():
+    class WithLed(Config):
+        LED_PIN = 2
+
+    _, board = fresh_board(WithLed)
+    board.led(True)
+    assert (board._led.args[0], board._led.level) == (2, 1)
+    board.led(False)
+    assert board._led.level == 0
+    _, board = fresh_board(Config)
+    board.led(True)  # no LED_PIN: nothing to light, no error
+    assert board._led is None

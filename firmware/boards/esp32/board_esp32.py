@@ -24,7 +24,6 @@ SENSOR_NAMES = ("mcu_temp", "bme280", "dht22", "battery", "simulated")
 
 
 class Board:
-    name = "esp32"
     # This board's config fields, checked at start with all the others (settings.FIELDS says how:
     # name, kind, the kind's argument, default, required); the board then reads them with field().
     FIELDS: tuple = (
@@ -175,6 +174,7 @@ class Board:
         return "/state"  # on the flash filesystem
 
     def led(self, on):
+        """The status LED (LED_PIN): lit while a request is in flight."""
         if self.led_pin is None:
             return
         if self._led is None:
