@@ -5,7 +5,7 @@ from binascii import b2a_base64, crc32
 import numtext
 import sigv4signer
 import utc
-from refusal import Refusal, retryable_status
+from refusal import Refusal, retryable_status, xml_field
 
 TARGET_PREFIX = "DynamoDB_20120810."
 CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -33,15 +33,6 @@ class DynamoDBError(Refusal):
         super().__init__(code, message, status, retryable, date)
 
 
-def _between(text, start, end):
-    i = text.find(start)
-    if i < 0:
-        return None
-    i += len(start)
-    j = text.find(end, i)
-    return text[i:j] if j >= 0 else None
-
-
 def error_from_response(status, body, date=None):
     """One typed error from AWS's JSON error body ({"__type": "...#Code", "message": ...}) or
     the XML one that moto and AWS's front ends send (<Code>..</Code><Message>..</Message>);
@@ -61,8 +52,8 @@ def error_from_response(status, body, date=None):
         if code:
             code = code[code.rfind("#") + 1 :]
     elif "<Code>" in text:
-        code = _between(text, "<Code>", "</Code>")
-        message = _between(text, "<Message>", "</Message>")
+        code = xml_field(text, "Code")
+        message = xml_field(text, "Message")
     if not code:
         code = "HTTP%d" % status
     if not message:

@@ -23,3 +23,14 @@ class Refusal(Exception):
 
     def __str__(self):
         return "%s (HTTP %d): %s" % (self.code, self.status, self.message)
+
+
+def xml_field(text, tag):
+    """The text of <tag>...</tag> in an XML error body (S3's, moto's, AWS's front ends'), or None."""
+    start = "<%s>" % tag
+    i = text.find(start)
+    if i < 0:
+        return None
+    i += len(start)
+    j = text.find("</%s>" % tag, i)
+    return text[i:j] if j >= 0 else None

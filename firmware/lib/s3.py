@@ -5,12 +5,12 @@
 # loaded to sign a request and dropped again unless it was loaded before, as sigv4signer does:
 # the heap a transfer streams through is not shared with the canonicalization's code.
 import os
-import sys
 from binascii import hexlify
 from hashlib import sha256
 
 import utc
-from refusal import Refusal
+from refusal import Refusal, xml_field
+from transient import call_with
 
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
@@ -22,15 +22,6 @@ class S3Error(Refusal):
     """S3 (or the server in its place) refused a request: its <Code> and <Message>, the status."""
 
 
-def _between(text, start, end):
-    i = text.find(start)
-    if i < 0:
-        return None
-    i += len(start)
-    j = text.find(end, i)
-    return text[i:j] if j >= 0 else None
-
-
 def error_from_response(status, body, date=None):
     """The S3Error of an XML error body (<Error><Code>..</Code><Message>..</Message>); HTTPnnn and
     the body's text when it is no such body (a HEAD's empty one, a proxy's page)."""
@@ -38,8 +29,8 @@ def error_from_response(status, body, date=None):
         text = body.decode()
     except UnicodeError:
         text = ""
-    code = _between(text, "<Code>", "</Code>")
-    message = _between(text, "<Message>", "</Message>") if code else text  # not XML: the text itself
+    code = xml_field(text, "Code")
+    message = xml_field(text, "Message") if code else text  # not XML: the text itself
     message = " ".join((message or "").split())[:MAX_MESSAGE]
     return S3Error(code or "HTTP%d" % status, message or "no message", status, None, date)
 
@@ -49,18 +40,6 @@ def host_of(bucket, region, path_style=True):
     <bucket>.s3.<region>.amazonaws.com (virtual-hosted, what AWS recommends)."""
     host = "s3.%s.amazonaws.com" % region
     return host if path_style else bucket + "." + host
-
-
-def _with_sigv4(use):
-    """use(sigv4), with sigv4 loaded for the call and dropped after it unless it was loaded before."""
-    loaded_here = "sigv4" not in sys.modules
-    import sigv4
-
-    try:
-        return use(sigv4)
-    finally:
-        if loaded_here:
-            sys.modules.pop("sigv4", None)
 
 
 def _object_path(sigv4, bucket, key, path_style):
@@ -73,7 +52,7 @@ def _object_path(sigv4, bucket, key, path_style):
 def object_path(bucket, key, path_style=True):
     """The request path of an object: /bucket/key (path-style) or /key, the key percent-encoded
     as S3 wants it ("/" kept, every byte but A-Z a-z 0-9 - _ . ~ as %XX, a "%" included)."""
-    return _with_sigv4(lambda sigv4: _object_path(sigv4, bucket, key, path_style))
+    return call_with("sigv4", lambda sigv4: _object_path(sigv4, bucket, key, path_style))
 
 
 def _host_header(conn):
@@ -108,7 +87,7 @@ def signed_request(conn, credentials, region, method, bucket, key, headers, payl
         )
         return target, signed
 
-    return _with_sigv4(use)
+    return call_with("sigv4", use)
 
 
 class _FileSink:

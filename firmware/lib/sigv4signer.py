@@ -1,10 +1,10 @@
 # SigV4 for a device's repeated requests: one Signer per request shape (method, path, headers,
 # credentials), prepared once, signs each body at each time with the hashes and the HMAC only.
-import sys
 from binascii import hexlify
 from hashlib import sha256
 
 from sigv4base import ALGORITHM, body_hash, check_amz_date, declared_payload_hash, signing_key
+from transient import call_with
 
 try:
     import micropython  # pyright: ignore[reportAssignmentType]  # the module here, the stand-in below on CPython
@@ -19,19 +19,6 @@ except ImportError:  # CPython: what MicroPython compiles to machine code runs a
 _STS_HEAD = (ALGORITHM + "\n").encode()
 _DATE_MARK = b"\x00" * 16
 _HASH_MARK = b"\x01" * 64
-
-
-def _with_spec(use):
-    """use(sigv4): the canonical request is needed only to prepare a signer, so sigv4 is loaded
-    for that and dropped again (unless it was loaded before): a board's RAM holds the fast path."""
-    loaded_here = "sigv4" not in sys.modules
-    import sigv4
-
-    try:
-        return use(sigv4)
-    finally:
-        if loaded_here:
-            sys.modules.pop("sigv4", None)
 
 
 class Signer:
@@ -50,8 +37,8 @@ class Signer:
         self.headers = headers
         fixed_hash = declared_payload_hash(headers)
         marked = headers + [("X-Amz-Date", _DATE_MARK.decode())]
-        creq, signed = _with_spec(
-            lambda spec: spec.canonical_request(method, path, query, marked, fixed_hash or _HASH_MARK, s3)
+        creq, signed = call_with(  # the canonical request only to prepare: sigv4 is dropped after
+            "sigv4", lambda spec: spec.canonical_request(method, path, query, marked, fixed_hash or _HASH_MARK, s3)
         )
         d = creq.find(_DATE_MARK)
         self._before_date = creq[:d]

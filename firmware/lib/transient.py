@@ -1,0 +1,15 @@
+# A module wanted for one call only: loaded for it and dropped again (unless it was loaded before),
+# so a board's RAM holds only what runs all the time (SigV4's canonicalization is needed to
+# prepare a signer or sign an S3 request, not to sign each reading).
+import sys
+
+
+def call_with(name, use):
+    """use(module) with the module `name` loaded for the call."""
+    loaded_here = name not in sys.modules
+    module = __import__(name)
+    try:
+        return use(module)
+    finally:
+        if loaded_here:
+            sys.modules.pop(name, None)
