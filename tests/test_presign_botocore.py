@@ -17,55 +17,7 @@ from hypothesis import strategies as st
 import helpers
 import sigv4
 import unixport
-
-# The request parts test_sigv4_botocore draws (a test module imports no other).
-TEXT = st.text(
-    alphabet=st.sampled_from(list("abcXYZ019-_.~ !$&'()*+,;=:@/?#[]%\"<>\\^`{|}") + ["é", "ሴ", "€", "\U0001f600"]),
-    max_size=8,
-)
-SEGMENT = st.one_of(
-    st.sampled_from(["", ".", "..", "a", "ሴ", "example space", "$delete", "%2F", "50%"]),
-    TEXT.map(lambda s: quote(s, safe="")),
-    st.text(alphabet="abcXYZ09-_.~!$'()*+,;=:@ é€", max_size=6),
-)
-PATH = st.lists(SEGMENT, max_size=6).map(lambda segs: "/" + "/".join(segs))
-PAIR = st.tuples(TEXT, st.one_of(st.none(), TEXT))
-QUERY = st.lists(PAIR, max_size=5).map(
-    lambda pairs: "&".join(quote(k, safe="-_.~") + ("" if v is None else "=" + quote(v, safe="-_.~")) for k, v in pairs)
-)
-NAME = st.one_of(
-    st.sampled_from(
-        [
-            "Content-Type",
-            "X-Amz-Target",
-            "my-header",
-            "My-Header",
-            "User-Agent",
-            "Connection",
-            "Expect",
-            "Transfer-Encoding",
-            "X-Amzn-Trace-Id",
-            "traceparent",
-            "Content-Length",
-        ]
-    ),
-    st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-", min_size=1, max_size=12).filter(
-        lambda n: (
-            n.lower()
-            not in ("authorization", "x-amz-date", "x-amz-security-token", "date", "host", "x-amz-content-sha256")
-        )
-    ),
-)
-# Whitespace CPython's str.split() knows and MicroPython's does not (separators, no-break and wide
-# spaces): botocore squashes it, so the signer must on both interpreters.
-ODD_SPACE = "\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2003\u2028\u202f\u3000\x0b\x0c"
-VALUE = st.one_of(
-    st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=20),
-    st.lists(st.text(alphabet="ab c\t", max_size=6), min_size=2, max_size=3).map("\n  ".join),
-    st.text(alphabet=st.sampled_from(list("ab é€\t") + list(ODD_SPACE)), max_size=12),
-)
-TOKEN = st.one_of(st.none(), st.text(alphabet="ABCabc0123+/=", min_size=1, max_size=60))
-INSTANT = st.datetimes(min_value=datetime.datetime(2000, 1, 1), max_value=datetime.datetime(2099, 12, 31))
+from helpers import INSTANT, NAME, PATH, TEXT, TOKEN, VALUE
 
 HOST = "service.eu-west-1.amazonaws.com"
 S3_HOST = "examplebucket.s3.amazonaws.com"
