@@ -9,20 +9,10 @@ import cutpower
 import supervisor
 from clock import Clock
 from cutpower import VARIANTS, Cutter
-from portable import scratch
+from portable import fresh, scratch
 from spool import MIN_BUDGET, Spool, encode
 
 BUDGET = 64 * 1024
-
-
-def fresh(name):
-    d = scratch(name)
-    if atomicfile.exists(d):
-        for f in os.listdir(d):
-            os.remove(d + "/" + f)
-        os.rmdir(d)
-    atomicfile.ensure_dir(d)
-    return d
 
 
 def files(d):
