@@ -9,6 +9,15 @@ from spool import HEAD_SIZE, MIN_BUDGET, Spool, encode
 BUDGET = 64 * 1024
 
 
+def spool_of(n, name):
+    """A fresh spool in STATE_DIR `name` with n readings appended: (its folder, the spool)."""
+    d = fresh(name)
+    sp = Spool(d, BUDGET)
+    for _ in range(n):
+        sp.append(reading)
+    return d, sp
+
+
 def seqs(sp, n=10000):
     return [r[0] for r in sp.read(n, 1 << 30)]
 
@@ -42,10 +51,7 @@ def test_append_read_ack_and_restart():
 
 
 def test_read_respects_item_and_byte_limits():
-    d = fresh("sp-limits")
-    sp = Spool(d, BUDGET)
-    for _ in range(30):
-        sp.append(reading)
+    d, sp = spool_of(30, "sp-limits")
     assert len(sp.read(25, 1 << 20)) == 25
     one = len(reading(1, 0))
     assert len(sp.read(25, one * 3)) == 3
@@ -91,10 +97,7 @@ def test_flipped_byte_anywhere_loses_only_that_record():
 
 
 def test_compaction_cut_at_every_byte_keeps_every_record():
-    d = fresh("sp-compact")
-    sp = Spool(d, BUDGET)
-    for _ in range(6):
-        sp.append(reading)
+    d, sp = spool_of(6, "sp-compact")
     atomicfile.write_int(d + "/spool.ack", 2)  # 1 and 2 delivered
     before = raw(d)
     compacted = b"".join(encode(s, 0, reading(s, 0)) for s in (3, 4, 5, 6))
@@ -118,10 +121,7 @@ def ack_text(seq):
 
 
 def test_torn_ack_keeps_the_previous_ack():
-    d = fresh("sp-ack")
-    sp = Spool(d, BUDGET)
-    for _ in range(4):
-        sp.append(reading)
+    d, sp = spool_of(4, "sp-ack")
     sp.ack(1)
     new = ack_text(3)
     for partial in [b"", b"3", b"3\n"] + [new[:cut] for cut in range(len(new) + 1)]:
@@ -132,10 +132,7 @@ def test_torn_ack_keeps_the_previous_ack():
 
 
 def test_unreadable_ack_means_nothing_acknowledged_and_is_said_once():
-    d = fresh("sp-ack-bad")
-    sp = Spool(d, BUDGET)
-    for _ in range(3):
-        sp.append(reading)
+    d, sp = spool_of(3, "sp-ack-bad")
     good = raw(d)
     new = ack_text(2)
     for bad in [b"", b"\x00\x00\x00\x00", b"two\n", b"2 00000000\n", b"+2\n"] + [new[:cut] for cut in range(len(new))]:
@@ -153,10 +150,7 @@ def test_unreadable_ack_means_nothing_acknowledged_and_is_said_once():
 
 
 def test_ack_is_text_that_checks_itself_and_the_old_one_still_reads():
-    d = fresh("sp-ack-format")
-    sp = Spool(d, BUDGET)
-    for _ in range(3):
-        sp.append(reading)
+    d, sp = spool_of(3, "sp-ack-format")
     sp.ack(2)
     with open(d + "/spool.ack", "rb") as f:
         text = f.read()
