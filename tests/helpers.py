@@ -28,6 +28,28 @@ def run_portable(script, args=(), env=None, code="source", timeout=120):
                         timeout=timeout)  # fmt: skip
 
 
+def folder_config(folder):
+    """The names config.py in a device folder sets."""
+    config = {}
+    with open(os.path.join(folder, "config.py")) as f:
+        exec(f.read(), config)
+    return config
+
+
+def folder_settings(folder):
+    """(folder_config(folder), the firmware's validated settings of it), read in the folder as the
+    board reads it (paths in config.py are relative to it)."""
+    from settings import load
+
+    config = folder_config(folder)
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        return config, load(type("Cfg", (), config))
+    finally:
+        os.chdir(cwd)
+
+
 def examples(strategy, n):
     """n values drawn by hypothesis from strategy, for a batch that MicroPython runs in one go."""
     from hypothesis import given, settings

@@ -10,9 +10,9 @@ import time
 import pytest
 
 import certs
+import helpers
 import unixport
 from localddb import ROOT, LocalDynamoDB, free_port
-from settings import load
 
 TOOLS = os.path.join(ROOT, "tools")
 
@@ -62,8 +62,7 @@ def test_provision_writes_a_folder_the_firmware_runs_from(ddb, tmp_path):
     assert oct(os.stat(os.path.join(folder, "config.py")).st_mode & 0o777) == "0o600"
     with open(os.path.join(folder, "ca.der"), "rb") as f:
         assert f.read(1) == b"\x30"
-    config = {}
-    exec(open(os.path.join(folder, "config.py")).read(), config)
+    config = helpers.folder_config(folder)
     assert (config["AWS_ACCESS_KEY"], config["AWS_SECRET_KEY"]) == ddb.device_key
     assert ddb.admin_key[0] not in open(os.path.join(folder, "config.py")).read()
     out = unixport.run_firmware(folder, timeout=60).stdout
@@ -124,15 +123,8 @@ def test_provision_for_iot_copies_the_device_certificate_in_der(ddb, tmp_path):
     )
     assert r.returncode == 0, r.stderr
     assert sorted(os.listdir(folder)) == ["ca.der", "config.py", "device.der", "device.key.der"]
-    config = {}
-    exec(open(os.path.join(folder, "config.py")).read(), config)
+    config, s = helpers.folder_settings(folder)
     assert config["CREDENTIALS"] == "iot" and "AWS_SECRET_KEY" not in config
-    cwd = os.getcwd()
-    os.chdir(folder)
-    try:
-        s = load(type("Cfg", (), config))
-    finally:
-        os.chdir(cwd)
     assert s.IOT_THING_NAME == "thing-9" and s.device_cert[0] == 0x30 and s.device_key[0] == 0x30
 
 

@@ -20,12 +20,12 @@ from moto import mock_aws
 from moto.iot.models import IoTBackend
 
 import certs
+import helpers
 import hostclient
 import register_device
 import unixport
 from iotcreds import LocalIotCredentialsProvider
 from localddb import ROOT, LocalDynamoDB
-from settings import load
 
 TEMPLATE = os.path.join(ROOT, "config", "aws", "stack.yaml")
 REGION = "eu-west-1"
@@ -71,13 +71,6 @@ def register(capsys, *args):
     return code, captured.out, captured.err
 
 
-def read_config(folder):
-    config = {}
-    with open(os.path.join(folder, "config.py")) as f:
-        exec(f.read(), config)
-    return config
-
-
 def public_key(cert_der):
     key = x509.load_der_x509_certificate(cert_der).public_key()
     return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -104,7 +97,7 @@ def test_register_makes_the_thing_certificate_and_folder_from_the_stack(site, aw
         attached = iot.list_attached_policies(target=principal)["policies"]
     assert cert["status"] == "ACTIVE" and [p["policyName"] for p in attached] == ["iot-sigv4-device"]
     # the endpoint describe-endpoint gave (moto makes a new prefix at each call; AWS has one an account)
-    config = read_config(folder)
+    config = helpers.folder_config(folder)
     endpoint = config["IOT_CREDENTIALS_HOST"]
     assert re.fullmatch(r"[a-z0-9]+\.credentials\.iot\.eu-west-1\.amazonaws\.com", endpoint), endpoint
     assert out.splitlines() == [
@@ -145,13 +138,7 @@ def test_register_makes_the_thing_certificate_and_folder_from_the_stack(site, aw
         assert f.read() == hostclient.read_der(ddb.ca_pem)
     key_b64 = base64.b64encode(key_der := open(os.path.join(folder, "device.key.der"), "rb").read()).decode()
     assert "PRIVATE KEY" not in out + err and key_b64[20:60] not in out + err and key_der
-    cwd = os.getcwd()
-    os.chdir(folder)
-    try:
-        settings = load(type("Cfg", (), config))
-    finally:
-        os.chdir(cwd)
-    assert settings.device_cert == cert_der
+    assert helpers.folder_settings(folder)[1].device_cert == cert_der
 
     # The firmware loads the RSA certificate and key AWS IoT made (no config error) and presents
     # them over mutual TLS; the local provider, trusting only the local CA, turns them away.
@@ -204,7 +191,7 @@ def test_a_device_registered_from_a_csr_delivers_through_the_credentials_provide
         assert f.read() == host_key.private_bytes(
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-    assert read_config(folder)["IOT_ROLE_ALIAS"] == provider.role_alias
+    assert helpers.folder_config(folder)["IOT_ROLE_ALIAS"] == provider.role_alias
 
     r = unixport.run_firmware(folder, timeout=60)
     assert "done: 3 readings delivered" in r.stdout, r.stdout
