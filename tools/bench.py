@@ -11,6 +11,8 @@ ratios with the absolute numbers behind them (this machine's).
  5. Delivery to the local DynamoDB over TLS: the seed-style client (a new TLS connection and one
     PutItem per reading) against the firmware (kept-alive connection, BatchWriteItem).
  6. End to end: milliseconds from a reading taken to its item acknowledged, median and p99.
+ 7. Ed25519 verification of a 3 KB release manifest (the updater's check): ours on MicroPython
+    (64-bit, and the 32-bit image) against PyPI cryptography (OpenSSL) on CPython.
 
 The local DynamoDB is moto (plain HTTP on this machine) behind tools/chaosproxy.py with no faults:
 the proxy ends the device's TLS and keeps its connection alive as AWS's edge does (moto closes
@@ -81,6 +83,27 @@ def cpython_signing(rounds=15, n=2000):
     return statistics.median(t[0] for t in times), statistics.median(t[1] for t in times)
 
 
+def ed25519_figures(rounds=7, n=200):
+    """ms per Ed25519 verify of a 3 KB message: the probe on each MicroPython, cryptography here."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    key = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    message = bytes(range(256)) * 12  # what the probe verifies
+    signature = key.sign(message)
+    public = key.public_key()
+    args = [public.public_bytes(Encoding.Raw, PublicFormat.Raw).hex(), signature.hex()]
+    out = {code: last_json(probe("ed25519_mp.py", args, code=code)) for code in ("source", "image")}
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            public.verify(signature, message)
+        times.append((time.perf_counter() - t0) / n * 1000)
+    out["cryptography_ms"] = statistics.median(times)
+    return out
+
+
 def row(what, ours, peer, ratio, target, met):
     return (what, ours, peer, ratio, target, "yes" if met else ("NO" if met is not None else ""))
 
@@ -98,6 +121,8 @@ def main():
     figures["mp"] = last_json(probe("signing_mp.py"))
     print("bench: signing on CPython and botocore ...", flush=True)
     figures["cpython_sign_us"], figures["botocore_sign_us"] = cpython_signing()
+    print("bench: Ed25519 verification ...", flush=True)
+    figures["ed25519"] = ed25519_figures()
     print("bench: .mpy sizes ...", flush=True)
     figures["mpy"] = layout.build_mpy(unixport.MPY_DIR)
     figures["py_bytes"] = sum(os.path.getsize(p) for p in layout.board_modules("unix").values())
@@ -280,6 +305,14 @@ def print_table(f):
             "%d / %d" % (f["latency_ms"]["median"], f["latency_ms"]["p99"]),
             "",
             "",
+            "",
+            None,
+        ),
+        row(
+            "7. Ed25519 verify, 3 KB manifest, MicroPython 64-bit / image (ms)",
+            "%.1f / %.1f" % (f["ed25519"]["source"]["verify_ms"], f["ed25519"]["image"]["verify_ms"]),
+            "%.2f" % f["ed25519"]["cryptography_ms"],
+            "%.0fx" % (f["ed25519"]["source"]["verify_ms"] / f["ed25519"]["cryptography_ms"]),
             "",
             None,
         ),
