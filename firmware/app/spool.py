@@ -189,6 +189,7 @@ class Spool:
         atomicfile.write_int(self.ack_path, seq)
         self.acked = seq
         head = bytearray(HEAD_SIZE)  # read into, fields taken byte by byte: nothing allocated a record
+        last = None  # offset of the last record acknowledged here
         with open(self.path, "rb") as f:
             pos = self.read_pos
             while pos < self.size:
@@ -198,11 +199,19 @@ class Spool:
                 rec_seq = head[3] | head[4] << 8 | head[5] << 16 | head[6] << 24  # little-endian, as _HEAD
                 if rec_seq > seq:
                     break
+                last = pos
                 pos += HEAD_SIZE + (head[1] | head[2] << 8)
                 self.count -= 1
+            # All delivered: the file starts afresh with only the last record, which keeps the
+            # numbering should spool.ack be lost (then it is sent once more, under its own key;
+            # numbering from 1 again would overwrite the device's oldest items in the table).
+            keep = b""
+            if not self.count and last is not None and pos == self.size:
+                f.seek(last)
+                keep = f.read(pos - last)
         self.read_pos = pos
         if not self.count:
-            atomicfile.replace(self.path, b"")  # all delivered: start the file afresh
+            atomicfile.replace(self.path, keep)
             self._scan()
         elif self.read_pos >= COMPACT_AT:
             self._rewrite([], None)

@@ -45,9 +45,20 @@ def test_append_read_ack_and_restart():
     sp = Spool(d, BUDGET)  # restart
     assert seqs(sp) == [4, 5] and sp.next_seq() == 6 and sp.acked == 3
     sp.ack(5)
-    assert sp.count == 0 and raw(d) == b""  # all delivered: the file starts afresh
+    # all delivered: the file starts afresh with only the last record, which holds the numbering
+    assert sp.count == 0 and raw(d) == encode(5, 0, reading(5, 0))
     sp = Spool(d, BUDGET)
-    assert sp.next_seq() == 6  # numbering survives an empty spool
+    assert sp.next_seq() == 6 and seqs(sp) == []  # numbering survives an empty spool
+
+
+def test_numbering_survives_an_empty_spool_whose_ack_is_lost():
+    d, sp = spool_of(4, "sp-empty-lost-ack")
+    sp.ack(4)
+    write_raw(d, b"garbage", "spool.ack")  # flash corruption: the ack cannot be read
+    sp = Spool(d, BUDGET)
+    # the last reading is sent once more (same key: harmless); numbering does not restart at 1,
+    # which would overwrite the device's oldest items in the table
+    assert sp.ack_torn and seqs(sp) == [4] and sp.next_seq() == 5
 
 
 def test_read_respects_item_and_byte_limits():
