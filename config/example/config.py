@@ -3,7 +3,8 @@
 # Upper-case names are config fields (one that is not, say a misspelling, stops the start); name
 # your own helpers in lower case or with a leading "_".
 
-# IAM access key of a user (or role session) allowed dynamodb:PutItem on the table.
+# IAM access key of a user (or role session) allowed dynamodb:BatchWriteItem and dynamodb:PutItem
+# on the table (nothing else: see the README's "Running against AWS").
 AWS_ACCESS_KEY = "AKIAXXXXXXXXXXXXXXXX"
 AWS_SECRET_KEY = "replace-with-the-40-character-secret-access-key"
 AWS_SESSION_TOKEN = None  # or the token of temporary credentials
@@ -19,7 +20,10 @@ CA_FILE = "AmazonRootCA1.der"
 DEVICE_ID = "device-1"
 INTERVAL_S = 2  # seconds between readings
 READINGS = 0  # 0: run until stopped; N: stop after seq N (counted across restarts)
-STATE_DIR = "state"  # where the device keeps its seq counter
+# Where the device keeps its state: the spool of readings not yet delivered (spool.dat), what was
+# acknowledged (spool.ack), the clock offset learned from the server and the dead letters; a
+# folder on the board's flash, relative to config.py.
+STATE_DIR = "state"
 
 HTTP_TIMEOUT_S = 10  # the longest wait for connect, the TLS handshake and each read or write
 # The deadline of one whole request (connect, handshake, send, response), however slowly the server

@@ -1,7 +1,7 @@
 # The ESP32 as a board: Wi-Fi station with reconnect and backoff, the clock set by NTP (the RTC
 # counts from 2000; utc.PORT_EPOCH turns that into Unix time), the watchdog, sleep, the chip's
-# unique id, flash storage and the status LED. Everything board-specific is here; the portable
-# modules only see the Board interface that board_unix.Board also has.
+# unique id, flash storage and the status LED. Everything board-specific is here; the app sees
+# only the Board methods it calls (board_unix.Board gives the same ones, and no more).
 import time
 from binascii import hexlify
 
