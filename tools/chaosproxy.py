@@ -17,7 +17,14 @@ random among the kinds that fit the request:
 
 Whatever the rate, a request whose X-Amz-Date is more than 5 minutes from this machine's clock is
 refused as AWS refuses it (400 InvalidSignatureException "Signature expired", with a Date header),
-and counted as clock_refusal. `down()` makes it refuse connections until `up()`.
+and counted as clock_refusal. `down()` makes it refuse connections until `up()`, `outage(s)` for s
+seconds.
+
+With `capacity_wcu` it models a table's write capacity for every client together (make fleet): a
+token bucket of write units per second (an item of up to 1 KB is one unit, as DynamoDB bills it:
+`item_size`; a BatchWriteItem costs its items), holding `burst_s` seconds of them. A write over it
+is answered 400 ProvisionedThroughputExceededException in AWS's JSON form, not forwarded; each
+request is counted per second in `timeline`, and each item written in `writes`.
 """
 
 import calendar
@@ -49,6 +56,76 @@ KINDS = (
 )
 SKEW_LIMIT_S = 300
 DDB = "com.amazonaws.dynamodb.v20120810#"
+OVER_CAPACITY = (
+    "The level of configured provisioned throughput for the table was exceeded. "
+    "Consider increasing your provisioning level with the UpdateTable API."
+)
+
+
+def _value_size(v):
+    """Bytes of one AttributeValue as DynamoDB counts them for billing and limits."""
+    kind, x = next(iter(v.items()))
+    if kind == "S":
+        return len(x.encode())
+    if kind == "N":  # 1 byte per two significant digits, plus 1
+        digits = x.lstrip("-").replace(".", "").strip("0") or "0"
+        return (len(digits) + 1) // 2 + 1
+    if kind == "B":
+        return len(x) * 3 // 4 - x.count("=")
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind in ("SS", "NS", "BS"):
+        return sum(_value_size({kind[0]: e}) for e in x)
+    if kind == "L":
+        return 3 + sum(1 + _value_size(e) for e in x)
+    if kind == "M":
+        return 3 + sum(1 + len(k.encode()) + _value_size(e) for k, e in x.items())
+    raise ValueError("unknown AttributeValue type %r" % kind)
+
+
+def item_size(item):
+    """An item's size in bytes as DynamoDB bills it: its attribute names and values."""
+    return sum(len(name.encode()) + _value_size(v) for name, v in item.items())
+
+
+def write_units(item):
+    """Write capacity units of one standard write of the item: one per 1 KB, rounded up."""
+    return max(1, -(-item_size(item) // 1024))
+
+
+def _written_items(target, body):
+    """The items a PutItem or BatchWriteItem writes (decoded), or None for another request."""
+    try:
+        if target.endswith(".PutItem"):
+            return [json.loads(body)["Item"]]
+        if target.endswith(".BatchWriteItem"):
+            doc = json.loads(body)["RequestItems"]
+            return [r["PutRequest"]["Item"] for reqs in doc.values() for r in reqs if "PutRequest" in r]
+    except (ValueError, KeyError, AttributeError, TypeError):
+        pass
+    return None
+
+
+class Capacity:
+    """A table's write capacity: a token bucket of `wcu` units a second holding `burst_s` seconds
+    of them (at least one full batch of 25 one-unit items)."""
+
+    def __init__(self, wcu, burst_s=1.0, clock=time.monotonic):
+        self.rate = float(wcu)
+        self.size = max(self.rate * burst_s, 25.0)
+        self.tokens = self.size
+        self.clock = clock
+        self.at = clock()
+
+    def take(self, units):
+        """True and the units consumed when the bucket holds them; False (nothing taken) otherwise."""
+        now = self.clock()
+        self.tokens = min(self.size, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if units > self.tokens:
+            return False
+        self.tokens -= units
+        return True
 
 
 def _aws_error(status, code, message, prefix=DDB):
@@ -69,6 +146,8 @@ class ChaosProxy:
         credentials=None,
         region="us-east-1",
         upstream_host="localhost",
+        capacity_wcu=None,
+        burst_s=1.0,
     ):
         self.upstream = (upstream_host, upstream_port)
         # upstream_ca_pem None: the upstream speaks plain HTTP on this machine (make bench)
@@ -85,6 +164,11 @@ class ChaosProxy:
         self.connections = 0
         self.bytes_in = 0  # HTTP bytes (request line, headers, body) received from clients
         self.bytes_out = 0  # HTTP bytes sent back to them
+        self.capacity = Capacity(capacity_wcu, burst_s) if capacity_wcu else None
+        self.started = time.time()
+        # second since start -> [requests accepted, requests throttled, items written, units written]
+        self.timeline = {}
+        self.writes = []  # (time.time() when written, deviceId, seq) of every item written, repeats too
         self._lock = threading.Lock()
         self._clients = set()
         self._listener = None
@@ -121,6 +205,12 @@ class ChaosProxy:
 
     def up(self):
         self._listen(self.port)
+
+    def outage(self, seconds):
+        """The network cut for `seconds` (connections refused, open ones cut), then back."""
+        self.down()
+        time.sleep(seconds)
+        self.up()
 
     def stop(self):
         self._stopped = True
@@ -199,6 +289,9 @@ class ChaosProxy:
             status, hdrs, out = _aws_error(400, "InvalidSignatureException", msg, "com.amazon.coral.service#")
             return _respond(conn, status, hdrs, out)
         target = _header(headers, "x-amz-target") or ""
+        written = _written_items(target, body) if self.capacity else None
+        if written is not None:
+            return self._capacity_write(conn, method, path, headers, body, written)
         kind = self._pick_fault(target, body)
         if kind == "reset_before":
             return "reset"
@@ -227,6 +320,33 @@ class ChaosProxy:
         if kind == "truncate":
             _respond(conn, status, hdrs, out, cut=max(0, len(out) // 2))
             return "close"
+        return _respond(conn, status, hdrs, out)
+
+    def _count(self, slot, n=1, at=None):
+        second = int((at or time.time()) - self.started)
+        with self._lock:
+            row = self.timeline.setdefault(second, [0, 0, 0, 0])
+            row[slot] += n
+
+    def _capacity_write(self, conn, method, path, headers, body, items):
+        """A write through the table's capacity: forwarded when the bucket holds its units, else
+        refused as DynamoDB refuses it (nothing written)."""
+        units = sum(write_units(i) for i in items)
+        with self._lock:
+            self.requests += 1
+            ok = self.capacity.take(units)
+        if not ok:
+            self._count(1)
+            return _respond(conn, *_aws_error(400, "ProvisionedThroughputExceededException", OVER_CAPACITY))
+        status, hdrs, out = self._forward(method, path, headers, body)
+        now = time.time()
+        if status == 200:
+            self._count(0, at=now)
+            self._count(2, len(items), now)
+            self._count(3, units, now)
+            with self._lock:
+                for i in items:
+                    self.writes.append((now, i["deviceId"]["S"], int(i["seq"]["N"])))
         return _respond(conn, status, hdrs, out)
 
     def _forward(self, method, path, headers, body):
