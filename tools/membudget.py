@@ -12,8 +12,10 @@ import layout
 import unixport
 from benchsite import Site
 
-# The heap each code must run in (make test holds the image to its budget).
-BUDGETS = {"mpy": "128K", "mpy32": "64K", "image": "48K"}
+# The heap each code must run in (make test holds the image and the 64-bit port to theirs), and
+# the goal it is measured against (the 32-bit .mpy's is the heap an ESP32 starts MicroPython with).
+BUDGETS = {"mpy": "128K", "mpy32": "80K", "image": "48K"}
+GOALS = {"mpy": None, "mpy32": 64, "image": 32}
 READINGS = 200
 WHAT = {
     "mpy": "64-bit unix port, .mpy from the filesystem",
@@ -119,8 +121,13 @@ def main():
             print("  allocated per delivered reading: %d bytes" % f["heap_per_reading"])
             for part, size in f["churn"]:
                 print("    %6d  %s" % (size, part))
+            smallest, goal = f["smallest_heap_kb"], GOALS[code]
             print(
-                "  smallest -X heapsize: %s" % ("%dK" % f["smallest_heap_kb"] if f["smallest_heap_kb"] else "over 256K")
+                "  smallest -X heapsize: %s%s"
+                % (
+                    "%dK" % smallest if smallest else "over 256K",
+                    "" if not goal else "; goal %dK %s" % (goal, "met" if smallest and smallest <= goal else "NOT met"),
+                )
             )
             if not ok:
                 failed = True
