@@ -100,6 +100,4 @@ class Sink:
             message = resp.body.decode().strip()[:200]
         except UnicodeError:
             message = ""
-        err = Refusal("HTTP%d" % resp.status, message or resp.reason or "refused", resp.status)
-        err.date = resp.header("date")
-        raise err
+        raise Refusal("HTTP%d" % resp.status, message or resp.reason or "refused", resp.status, None, resp.header("date"))
