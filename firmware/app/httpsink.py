@@ -100,4 +100,5 @@ class Sink:
             message = resp.body.decode().strip()[:200]
         except UnicodeError:
             message = ""
-        raise Refusal("HTTP%d" % resp.status, message or resp.reason or "refused", resp.status, None, resp.header("date"))
+        why = message or resp.reason or "refused"
+        raise Refusal("HTTP%d" % resp.status, why, resp.status, None, resp.header("date"))
