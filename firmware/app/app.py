@@ -131,7 +131,9 @@ class Device:
         from delivery import MAX_BATCH, Delivery
 
         self.max_batch = MAX_BATCH
-        self.delivery = Delivery(sink, spool, clock, board, settings.STATE_DIR + "/deadletter.jsonl")
+        self.delivery = Delivery(
+            sink, spool, clock, board, settings.STATE_DIR + "/deadletter.jsonl", settings.ADAPTIVE_RATE
+        )
         self.taking = not settings.READINGS or spool.next_seq() <= settings.READINGS
         self.sensors = []  # the board's, asked for once there is work
 

@@ -1,7 +1,8 @@
 # Delivery of spooled readings to a sink (DynamoDB: BatchWriteItem of up to 25, PutItem when one
 # waits; or an HTTP endpoint): items left unprocessed re-sent with backoff, failures handled as
 # retry.classify says, an item the sink will never accept dead-lettered, and the spool
-# acknowledged only for what the sink accepted.
+# acknowledged only for what the sink accepted. Once the sink throttles, requests are paced by
+# retry.RateLimiter (adaptive=False: each request backs off alone, as before it).
 import json
 
 import retry
@@ -15,7 +16,7 @@ MAX_TAKEN = 200  # readings whose taking time is kept for the latency figure
 
 
 class Delivery:
-    def __init__(self, sink, spool, clock, board, deadletter_path):
+    def __init__(self, sink, spool, clock, board, deadletter_path, adaptive=True):
         self.sink = sink
         self.spool = spool
         self.clock = clock
@@ -32,6 +33,7 @@ class Delivery:
         self.skew_fixes = 0
         self.delivered = self.retries = self.dead = self.dropped = 0
         self.taken = {}  # seq -> ticks_ms when taken in this run
+        self.limiter = retry.RateLimiter(board, MAX_BATCH) if adaptive else None
 
     def note_taken(self, seq):
         if len(self.taken) < MAX_TAKEN:
@@ -73,6 +75,12 @@ class Delivery:
         first = self.pending[0][0]
         one = len(self.pending) == 1 or first <= self.single_until
         batch = self.pending[:1] if one else self.pending[:]
+        if self.limiter is not None:  # paced after throttling: the batch waits for its items' tokens
+            wait = self.limiter.wait_ms(len(batch))
+            if wait:
+                self.next_at = self.board.ticks_add(self.board.ticks_ms(), wait)
+                return
+            self.limiter.sent(len(batch))
         started = self.board.ticks_ms()  # a failure counts from when its attempt began
         try:
             left = self.sink.send([r[2] for r in batch])
@@ -108,9 +116,11 @@ class Delivery:
         if done:
             self.failing_since = None
         self.skew_fixes = 0
+        if self.limiter is not None:
+            self.limiter.answered(len(batch), bool(left))
         if left:  # throttled within the batch: re-send the rest after a backoff
             self.retries += 1
-            delay = retry.backoff_ms(self.attempt)
+            delay = self._throttled_ms(len(left))
             self.attempt += 1
             self.next_at = self.board.ticks_add(now, delay)
             if self.failing_since is None and not done:
@@ -137,9 +147,18 @@ class Delivery:
             when = "age_s=%d" % (self.clock.now() - int(ts))
         print("delivered seq=%d ts=%s %s %s" % (seq, ts, values, when))
 
+    def _throttled_ms(self, cost):
+        """The wait after throttling: the rate limiter's for `cost` items (full jitter under 50 ms
+        at least), or without one the backoff of the failures in a row."""
+        if self.limiter is None:
+            return retry.backoff_ms(self.attempt)
+        return max(self.limiter.wait_ms(cost), retry.backoff_ms(0))
+
     def _failed(self, err, batch, started):
         now = self.board.ticks_ms()
-        self.sink.conn.close()  # a failed connection is never reused
+        throttled = self.limiter is not None and retry.is_throttling(err)
+        if not throttled:  # a throttling answer came whole: its connection goes on
+            self.sink.conn.close()  # a failed connection is never reused
         self.last_error = err
         if self.failing_since is None:
             self.failing_since = started
@@ -175,6 +194,10 @@ class Delivery:
                 "blocked: %s; %d reading(s) kept in the spool; retrying in %d s"
                 % (err, self.spool.count, (delay + 999) // 1000)
             )
+        elif throttled:
+            self.limiter.answered(len(batch), True)
+            delay = self._throttled_ms(len(batch))
+            print("throttled: %s; sending at %.1f items/s, next in %d ms" % (err.code, self.limiter.rate, delay))
         else:
             delay = retry.backoff_ms(self.attempt)
             print("retry: %s; in %d ms" % (err, delay))

@@ -1,6 +1,7 @@
 # What to do after a failed request, decided as the AWS SDKs decide it for DynamoDB, and how
 # long to wait: capped exponential backoff with full jitter.
 import random
+from math import exp
 
 from httpclient import HttpError
 from refusal import Refusal
@@ -65,3 +66,86 @@ def backoff_ms(attempt, policy=TRANSIENT_BACKOFF, rand16=None):
     if rand16 is None:
         rand16 = random.getrandbits(16)
     return ceiling * rand16 // 0xFFFF
+
+
+# Throttling refusals: the table (or the account) is over its capacity, not the request wrong.
+THROTTLE_CODES = ("ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded", "HTTP429")
+
+
+def is_throttling(err):
+    return isinstance(err, Refusal) and err.code in THROTTLE_CODES
+
+
+# Rate adaptation after throttling, in the spirit of botocore's adaptive retry mode (CUBIC), in
+# items (write units) per second, as a table's capacity is counted. The device measures the rate
+# it sends items at (items of the last TAU_MS or so); once the table throttles it, every request
+# first takes its items from a token bucket whose rate drops to BETA x the measured rate, then
+# climbs back along a cubic curve (flat near that rate, steeper past it) and at most CAP x the
+# measured rate. Never throttled (or not for QUIET_MS), it changes nothing.
+BETA = 0.7
+SCALE = 0.4  # the cubic's steepness: items/s per s^3
+MIN_RATE = 0.5  # items per second
+CAP = 1.5
+TAU_MS = 5000  # botocore's 0.5 s buckets fit its many requests a second, not a device's few a minute
+QUIET_MS = 600000
+
+
+class RateLimiter:
+    def __init__(self, board, burst=1):
+        self.board = board
+        self.burst = burst  # the bucket holds at least one request's items
+        self.enabled = False
+        self.rate = 0.0  # the bucket's fill rate, items per second, while enabled
+        self.tokens = 0.0
+        self.filled = self.last_fail = self.summed = board.ticks_ms()
+        self.w_max = self.k = 0.0
+        self.sum = 0.0  # items sent, each weighted by exp(-its age / TAU_MS)
+
+    def wait_ms(self, cost):
+        """Milliseconds before a request of `cost` items may go (0: now)."""
+        if not self.enabled:
+            return 0
+        self._refill()
+        if self.tokens >= cost:
+            return 0
+        return int((cost - self.tokens) * 1000 / self.rate) + 1
+
+    def sent(self, cost):
+        """A request of `cost` items goes now."""
+        if self.enabled:
+            self._refill()
+            self.tokens = max(0.0, self.tokens - cost)
+
+    def answered(self, items, throttled):
+        """The answer to a request of `items` items came: throttled (all or some) or not."""
+        b = self.board
+        now = b.ticks_ms()
+        self.sum = self.sum * exp(-max(0, b.ticks_diff(now, self.summed)) / TAU_MS) + items
+        self.summed = now
+        measured = self.sum * 1000.0 / TAU_MS
+        if throttled:
+            if not self.enabled:
+                self.enabled, self.rate, self.tokens, self.filled = True, measured, 0.0, now
+            rate = min(measured, self.rate)
+            self.w_max = rate
+            self.k = (rate * (1 - BETA) / SCALE) ** (1 / 3.0)
+            self.last_fail = now
+            self._set(rate * BETA)
+        elif self.enabled:
+            since = b.ticks_diff(now, self.last_fail)
+            if not 0 <= since <= QUIET_MS:
+                self.enabled = False
+                return
+            x = since / 1000.0 - self.k
+            self._set(min(SCALE * x * x * x + self.w_max, CAP * measured))
+
+    def _refill(self):
+        now = self.board.ticks_ms()
+        dt = max(0, self.board.ticks_diff(now, self.filled))
+        self.tokens = min(max(self.rate, self.burst), self.tokens + dt * self.rate / 1000.0)
+        self.filled = now
+
+    def _set(self, rate):
+        self._refill()
+        self.rate = max(rate, MIN_RATE)
+        self.tokens = min(self.tokens, max(self.rate, self.burst))

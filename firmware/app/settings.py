@@ -55,6 +55,7 @@ FIELDS = (
     ("REQUEST_TIMEOUT_S", "number", 1, 30, False),  # load() passes 3 x HTTP_TIMEOUT_S
     ("DELIVERY_TIMEOUT_S", "number", 1, 120, False),
     ("SPOOL_MAX_BYTES", "whole", MIN_SPOOL_BYTES, 256 * 1024, False),
+    ("ADAPTIVE_RATE", "bool", None, True, False),  # pace sends after throttling (retry.RateLimiter)
     ("POWER_MODE", "choice", ("always_on", "deep_sleep"), "always_on", False),
     ("SEND_EVERY", "whole", 1, 1, False),
     ("WATCHDOG_S", "number", 0, 0, False),
@@ -212,6 +213,7 @@ class Settings:
     ca_der: bytes | None
     DEVICE_ID: str
     STATE_DIR: str
+    ADAPTIVE_RATE: bool
     POWER_MODE: str
     # numbers as _number gives them (READINGS, SPOOL_MAX_BYTES and SEND_EVERY are checked to be whole)
     INTERVAL_S: float
@@ -347,7 +349,7 @@ def load(cfg, default_state_dir="state", board_fields=()):
             "REQUEST_TIMEOUT_S",
             "must be at least HTTP_TIMEOUT_S (%s), got %r" % (s.HTTP_TIMEOUT_S, s.REQUEST_TIMEOUT_S),
         )
-    for name in ("DELIVERY_TIMEOUT_S", "SPOOL_MAX_BYTES", "POWER_MODE", "SEND_EVERY", "WATCHDOG_S"):
+    for name in ("DELIVERY_TIMEOUT_S", "SPOOL_MAX_BYTES", "ADAPTIVE_RATE", "POWER_MODE", "SEND_EVERY", "WATCHDOG_S"):
         _set(cfg, s, name)
     if s.WATCHDOG_S and s.WATCHDOG_S < 4 * s.HTTP_TIMEOUT_S:
         # connect, handshake and response may each take HTTP_TIMEOUT_S before the loop turns again

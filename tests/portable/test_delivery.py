@@ -98,6 +98,7 @@ def test_one_waiting_reading_goes_as_put_item():
 
 def test_unprocessed_items_are_resent_after_a_backoff_and_ack_waits_for_them():
     dl, client, sp, board = setup("dl-unproc", 5, script=[[2, 4]])
+    dl.limiter = None  # without adaptation; with it, see test_unprocessed_items_are_paced_by_the_limiter
     dl.step()
     assert sp.acked == 1 and [r[0] for r in dl.pending] == [2, 4]
     assert dl.retries == 1 and 0 <= dl.wait_ms() <= retry.TRANSIENT_BACKOFF[0]
@@ -224,3 +225,143 @@ def test_unprocessed_batch_counts_its_stall_from_its_start():
     started = board.ms
     dl.step()
     assert dl.failing_since == started and dl.stalled_ms() == 7000
+
+
+def throttle():
+    return DynamoDBError("ProvisionedThroughputExceededException", "over the table's capacity", 400)
+
+
+def test_unthrottled_the_limiter_sends_exactly_as_without_it():
+    runs = []
+    for adaptive in (True, False):
+        script = [None, ConnectError("x"), DynamoDBError("InternalServerError", "oops", 500), None]
+        dl, client, sp, board = setup("dl-same-%s" % adaptive, 80, script=script)
+        if not adaptive:
+            dl.limiter = None
+        retry.random.seed(5)  # the same jitter for both
+        waits = []
+        for _ in range(20):
+            w = dl.wait_ms()
+            if w is None:
+                break
+            waits.append(w)
+            board.ms += w
+            dl.step()
+        runs.append((client.calls, waits, sp.count, client.conn.closed))
+    assert runs[0] == runs[1] and runs[0][2] == 0 and runs[0][3] == 2
+
+
+def test_unprocessed_items_are_paced_by_the_limiter():
+    dl, client, sp, board = setup("dl-unproc-paced", 5, script=[[2, 4]])
+    dl.step()
+    assert sp.acked == 1 and [r[0] for r in dl.pending] == [2, 4]
+    assert dl.limiter.enabled and dl.retries == 1
+    assert abs(dl.wait_ms() - 2000 / dl.limiter.rate) <= 2  # the tokens for the 2 items left
+    run_until_idle(dl, board)
+    assert client.calls[1] == ("BatchWriteItem", [2, 4]) and sp.count == 0 and dl.delivered == 5
+
+
+def test_a_throttled_batch_keeps_its_connection_and_waits_for_the_limiter():
+    dl, client, sp, board = setup("dl-throttle", 60, script=[throttle()])
+    board.ms += 25  # a batch of 25 went out every 25 ms before: about 1000 items/s
+    dl.step()
+    assert client.conn.closed == 0 and dl.limiter.enabled and sp.acked == 0
+    wait = dl.wait_ms()
+    assert wait >= 25000 / dl.limiter.rate - 2 and wait >= 1
+    assert dl.retries == 1 and dl.failing_since is not None
+    run_until_idle(dl, board)
+    assert sp.count == 0 and dl.delivered == 60
+    # while paced, a backlog still goes in full batches
+    assert [len(s) for _, s in client.calls] == [25, 25, 25, 10]
+
+
+def test_paced_it_makes_no_request_before_the_bucket_holds_the_batch():
+    dl, client, sp, board = setup("dl-paced", 200, script=[throttle()])
+    dl.step()
+    sent = len(client.calls)
+    for _ in range(6):
+        w = dl.wait_ms()
+        board.ms += w // 2  # too early: nothing is sent, the wait shrinks
+        dl.step()
+        assert len(client.calls) == sent
+        board.ms += dl.wait_ms()
+        dl.step()
+        sent += 1
+        assert len(client.calls) == sent and len(client.calls[-1][1]) == 25
+
+
+def test_without_adaptation_a_throttle_is_backed_off_alone_as_before():
+    dl, client, sp, board = setup("dl-no-adapt", 3, script=[throttle()] * 3)
+    dl.limiter = None
+    for attempt in range(3):
+        dl.step()
+        assert client.conn.closed == attempt + 1  # re-opened after any failure
+        assert dl.wait_ms() <= retry.TRANSIENT_BACKOFF[0] << attempt
+        board.ms += dl.wait_ms()
+    run_until_idle(dl, board)
+    assert sp.count == 0
+
+
+class Table:
+    """A table's write capacity shared by devices: a token bucket of `wcu` items a second."""
+
+    def __init__(self, board, wcu):
+        self.board, self.wcu = board, wcu
+        self.tokens, self.at = float(wcu), board.ms
+        self.accepted = self.throttled = 0
+
+    def take(self, n):
+        self.tokens = min(float(self.wcu), self.tokens + (self.board.ms - self.at) * self.wcu / 1000.0)
+        self.at = self.board.ms
+        if n > self.tokens:
+            self.throttled += 1
+            return False
+        self.tokens -= n
+        self.accepted += 1
+        return True
+
+
+class TableSink(Sink):
+    def __init__(self, table):
+        Sink.__init__(self)
+        self.table = table
+
+    def send(self, payloads):
+        if not self.table.take(len(payloads)):
+            raise throttle()
+        return []
+
+
+def drain(name, adaptive, devices=8, backlog=100, wcu=40):
+    """Devices back from an outage with `backlog` readings each, at moments 300 ms apart, sharing
+    a table of `wcu` items a second; (seconds to deliver everything, the table)."""
+    board = Board()
+    table = Table(board, wcu)
+    fleet = []
+    for i in range(devices):
+        dl, _, sp, _ = setup("%s-%d" % (name, i), backlog)
+        dl.board = dl.clock.board = board
+        dl.limiter = retry.RateLimiter(board, 25) if adaptive else None
+        dl.next_at = board.ms + i * 300
+        dl.sink = TableSink(table)
+        fleet.append(dl)
+    start = board.ms
+    while board.ms - start < 300000:
+        waits = [(dl.wait_ms(), i) for i, dl in enumerate(fleet) if dl.wait_ms() is not None]
+        if not waits:
+            break
+        w, i = min(waits)
+        board.ms += w
+        fleet[i].step()
+        board.ms += 5  # each request takes a few ms
+    assert all(dl.spool.count == 0 for dl in fleet)
+    return (board.ms - start) / 1000.0, table
+
+
+def test_a_fleet_back_from_an_outage_is_throttled_far_less_when_adaptive():
+    floor_s = 8 * 100 / 40.0
+    adaptive_s, adaptive = drain("dl-fleet-a", True)
+    alone_s, alone = drain("dl-fleet-b", False)
+    assert adaptive.accepted == alone.accepted == 32  # full batches either way
+    assert adaptive.throttled * 4 < alone.throttled, (adaptive.throttled, alone.throttled)
+    assert adaptive_s < 2 * floor_s and alone_s < 2 * floor_s, (adaptive_s, alone_s)

@@ -64,3 +64,131 @@ def test_a_408_from_dynamodb_is_transient_not_blocking():
     from dynamodb import error_from_response
 
     assert retry.classify(error_from_response(408, b"")) == retry.TRANSIENT
+
+
+class Clock:
+    """A board's ticks driven by hand; with `wrap`, they wrap as MicroPython's do (2**30 ms)."""
+
+    def __init__(self, ms=1000, wrap=None):
+        self.ms, self.wrap = ms, wrap
+
+    def ticks_ms(self):
+        return self.ms
+
+    def ticks_add(self, a, d):
+        return (a + d) % self.wrap if self.wrap else a + d
+
+    def ticks_diff(self, a, b):
+        if not self.wrap:
+            return a - b
+        half = self.wrap // 2
+        return ((a - b + half) % self.wrap) - half
+
+    def advance(self, ms):
+        self.ms = self.ticks_add(self.ms, ms)
+
+
+def send_at(limiter, clock, items, every_ms, n, throttled=False):
+    """n requests of `items` items every `every_ms`, each answered at once."""
+    for _ in range(n):
+        clock.advance(every_ms)
+        limiter.sent(items)
+        limiter.answered(items, throttled)
+
+
+def test_throttling_codes():
+    for code in ("ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded"):
+        assert retry.is_throttling(err(code))
+    assert retry.is_throttling(err("HTTP429", 429))
+    for e in (err("InternalServerError", 500), err("ValidationException"), ConnectError("refused")):
+        assert not retry.is_throttling(e)
+
+
+def test_the_limiter_changes_nothing_until_throttled():
+    clock = Clock()
+    lim = retry.RateLimiter(clock, 25)
+    for items, every in ((1, 1000), (25, 10), (25, 0)):
+        for _ in range(50):
+            assert lim.wait_ms(items) == 0
+            send_at(lim, clock, items, every, 1)
+    assert not lim.enabled
+
+
+def test_a_throttle_cuts_the_rate_to_beta_of_the_measured_rate():
+    clock = Clock()
+    lim = retry.RateLimiter(clock, 25)
+    send_at(lim, clock, 25, 5000, 20)  # 5 items/s for 100 s: the measured rate settles near it
+    sending = lim.sum * 1000.0 / retry.TAU_MS
+    assert 4 < sending < 8, sending
+    send_at(lim, clock, 25, 5000, 1, throttled=True)
+    assert lim.enabled
+    assert abs(lim.rate - retry.BETA * lim.w_max) < 1e-6 and lim.w_max > 4
+    # the throttled request paid for its items: the next batch waits for the bucket to refill
+    wait = lim.wait_ms(25)
+    assert abs(wait - 25000 / lim.rate) <= 2, (wait, lim.rate)
+    clock.advance(wait)
+    assert lim.wait_ms(25) == 0
+
+
+def test_throttles_in_a_row_shrink_it_to_the_floor_and_no_further():
+    clock = Clock()
+    lim = retry.RateLimiter(clock, 25)
+    rates = []
+    for _ in range(30):
+        send_at(lim, clock, 25, 1000, 1, throttled=True)
+        rates.append(lim.rate)
+    assert all(b <= a for a, b in zip(rates, rates[1:])), rates
+    assert rates[-1] == retry.MIN_RATE
+    assert lim.wait_ms(25) <= 25000 / retry.MIN_RATE + 1
+
+
+def test_it_recovers_along_a_cubic_flat_near_the_rate_it_was_throttled_at():
+    clock = Clock()
+    lim = retry.RateLimiter(clock, 25)
+    send_at(lim, clock, 25, 1000, 10)  # sending 25 items/s
+    send_at(lim, clock, 25, 1000, 1, throttled=True)
+    w_max, k = lim.w_max, lim.k
+    assert k > 1
+    lim.sum = 1e6  # a measured rate far above the curve: the cubic alone decides below
+    seen = []
+    for ms in (100, int(k * 1000), int(k * 1000) + 900, int((k + 5) * 1000)):
+        clock.ms = lim.last_fail + ms
+        lim.answered(0, False)
+        seen.append(lim.rate)
+    assert seen[0] < w_max and abs(seen[1] - w_max) < 0.01 and seen[2] - w_max < 0.4
+    assert seen[3] > w_max + 40  # past the plateau it probes upwards
+    assert seen == sorted(seen)
+
+
+def test_it_never_climbs_past_cap_times_the_measured_rate():
+    clock = Clock()
+    lim = retry.RateLimiter(clock, 25)
+    send_at(lim, clock, 25, 1000, 10)
+    send_at(lim, clock, 25, 1000, 1, throttled=True)
+    for _ in range(20):
+        send_at(lim, clock, 1, 1000, 1)  # one item a second now, well after the plateau
+        assert lim.rate <= retry.CAP * lim.sum * 1000.0 / retry.TAU_MS + 1e-6
+
+
+def test_quiet_for_long_it_steps_aside():
+    clock = Clock()
+    lim = retry.RateLimiter(clock, 25)
+    send_at(lim, clock, 25, 1000, 1, throttled=True)
+    assert lim.enabled
+    send_at(lim, clock, 1, retry.QUIET_MS + 1, 1)
+    assert not lim.enabled and lim.wait_ms(25) == 0
+
+
+def test_the_limiter_is_right_across_a_ticks_wrap():
+    wrap = 2**30
+    for start in (wrap - 3000, wrap - 1):
+        clock = Clock(start, wrap)
+        lim = retry.RateLimiter(clock, 25)
+        send_at(lim, clock, 25, 1000, 5)
+        send_at(lim, clock, 25, 1000, 1, throttled=True)
+        wait = lim.wait_ms(25)
+        assert 0 < wait <= 25000 / retry.MIN_RATE + 1
+        clock.advance(wait)
+        assert lim.wait_ms(25) == 0  # the refill counted across the wrap, not a negative interval
+        send_at(lim, clock, 25, 100, 1)
+        assert retry.MIN_RATE <= lim.rate < 100 and lim.enabled
