@@ -4,7 +4,6 @@
 import dynamodb
 import httpclient
 import numtext
-import oserror
 from clock import Clock
 from spool import Spool
 
@@ -145,6 +144,8 @@ class Device:
             spool = Spool(s.STATE_DIR, s.SPOOL_MAX_BYTES)
             clock = Clock(board, s.STATE_DIR)
         except (OSError, ValueError) as e:
+            import oserror
+
             print("state error: STATE_DIR: %s" % oserror.describe(e))
             return 2
         report_recovery(spool, clock)
@@ -217,6 +218,8 @@ class Device:
             print("stopped: %s" % self.summary())
             return 0
         except OSError as e:  # the spool's storage failed (full, worn, unmounted): nothing else can go on
+            import oserror
+
             print("error: STATE_DIR %s: cannot write the spool: %s" % (s.STATE_DIR, oserror.describe(e)))
             return 1
         print("done: %s" % self.summary())

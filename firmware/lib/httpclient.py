@@ -6,7 +6,6 @@ import select  # after connecting, MicroPython's sockets are non-blocking and ea
 import socket
 import sys
 
-import oserror
 from ticks import diff as ticks_diff
 from ticks import ms as ticks_ms
 
@@ -82,6 +81,8 @@ def _reason(exc):
     by oserror, which knows the ones MicroPython's errno does not, such as EPIPE)."""
     if _is_timeout(exc):
         return "timed out"
+    import oserror  # an error path: the table of names is loaded once something went wrong
+
     return oserror.describe(exc)
 
 
@@ -97,6 +98,8 @@ def _length(body):
 
 
 def _is_timeout(exc):
+    import oserror
+
     return oserror.code(exc) == oserror.number("ETIMEDOUT") or type(exc).__name__ in ("timeout", "TimeoutError")
 
 
@@ -315,6 +318,8 @@ class Connection:
                 if left < int(self.timeout_s * 1000):
                     raise self._deadline()
                 raise HttpTimeout("TLS handshake with %s timed out" % self.address())
+            import oserror
+
             if self.mutual and oserror.code(e) in (oserror.number("ECONNRESET"), oserror.number("EPIPE")):
                 why = "the server closed the connection: it did not accept the device certificate"
             raise TlsError("TLS handshake with %s failed: %s" % (self.address(), why))
