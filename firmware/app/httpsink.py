@@ -8,7 +8,6 @@ import numtext
 import utc
 from refusal import Refusal
 
-SCHEMES = ("cavage", "cybersource", "rfc9421")
 CAVAGE_NAMES = ["(request-target)", "host", "date", "digest", "content-type"]
 RFC9421_COMPONENTS = ["@method", "@target-uri", "content-type", "content-digest"]
 
@@ -17,7 +16,7 @@ class Sink:
     """Readings to an HTTP(S) endpoint, {"readings": [...]} a request, signed with HTTP Signatures."""
 
     def __init__(self, conn, url, scheme, key_id, secret_b64, merchant_id, now):
-        if scheme not in SCHEMES:
+        if scheme not in httpsign.SCHEMES:
             raise ValueError("unknown signature scheme %r" % scheme)
         _, self.authority, path, query = httpsign.split_url(url)
         self.url = url

@@ -6,7 +6,12 @@
 import url
 from spool import MIN_BUDGET as MIN_SPOOL_BYTES
 
-HTTP_SCHEMES = ("cavage", "cybersource", "rfc9421")
+
+def _http_schemes():
+    # httpsign's list (httpsink signs with it), loaded only when the HTTP sink is configured
+    from httpsign import SCHEMES
+
+    return SCHEMES
 
 
 class ConfigError(ValueError):
@@ -21,11 +26,11 @@ _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 # Every field the validation below reads, declared once: (name, kind, the kind's argument, default,
 # required). A board layer declares its own fields the same way (Board.FIELDS) and load() checks
 # them with these same kinds. Kinds: "text"; "secret" (a text never echoed); "number" and "whole"
-# (argument: the minimum, None for none); "bool"; "choice" (argument: the values); "names" (a tuple
-# of values from the argument); "pair" (two numbers of at least the argument). A field whose default
-# is None may be set to None. Required: missing is an error where the field applies (the AWS fields
-# only with SINK "dynamodb", ...); a board's field may instead be required when (field, value):
-# that field's value is or holds value.
+# (argument: the minimum, None for none); "bool"; "choice" (argument: the values, or a function that
+# gives them); "names" (a tuple of values from the argument); "pair" (two numbers of at least the
+# argument). A field whose default is None may be set to None. Required: missing is an error where
+# the field applies (the AWS fields only with SINK "dynamodb", ...); a board's field may instead be
+# required when (field, value): that field's value is or holds value.
 FIELDS = (
     ("SINK", "choice", ("dynamodb", "http"), "dynamodb", False),
     ("CREDENTIALS", "choice", ("static", "iot"), "static", False),
@@ -42,7 +47,7 @@ FIELDS = (
     ("DEVICE_CERT_FILE", "text", None, None, True),
     ("DEVICE_KEY_FILE", "text", None, None, True),
     ("HTTP_URL", "text", None, None, True),
-    ("HTTP_AUTH", "choice", HTTP_SCHEMES, None, True),
+    ("HTTP_AUTH", "choice", _http_schemes, None, True),
     ("HTTP_KEY_ID", "text", None, None, True),
     ("HTTP_SECRET_B64", "secret", None, None, True),
     ("HTTP_MERCHANT_ID", "text", None, None, True),
@@ -91,8 +96,9 @@ def _check(cfg, row, default=_MISSING):
         if value is not True and value is not False:
             raise ConfigError(name, "must be True or False")
     elif kind == "choice":
-        if value not in arg:
-            raise ConfigError(name, "must be %s, got %r" % (_either(arg), value))
+        values = arg() if callable(arg) else arg
+        if value not in values:
+            raise ConfigError(name, "must be %s, got %r" % (_either(values), value))
     elif kind == "names":
         if not isinstance(value, (tuple, list)):
             raise ConfigError(name, "must be a tuple like (%r,), got %r" % (arg[0], value))

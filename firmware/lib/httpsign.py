@@ -37,6 +37,7 @@ def unb64(text, what):
         raise SignatureError("%s is not valid base64" % what)
 
 
+SCHEMES = ("cavage", "cybersource", "rfc9421")  # what this module signs (the HTTP sink's HTTP_AUTH)
 MIN_SECRET_BYTES = 16  # an HMAC key shorter than this is guessable; RFC 2104 asks for the hash's length
 
 
