@@ -1,8 +1,37 @@
 # Entry point: on a board MicroPython runs main.py at boot; on unix, `make unix` runs this file.
+# With versions.py it is the boot stage: it puts the current version of the app (an update's
+# folder, see versions.py) first on the import path before anything of the app is imported, and
+# rolls a version on trial back when its code cannot even be imported.
 import sys
 
-import board
-import supervisor
+import versions
+
+booted = versions.boot()
+
+
+def _load_boot_modules():
+    """board and supervisor of the version booted; a version on trial that cannot import them is
+    rolled back and the previous good one loaded instead (no board to restart with yet)."""
+    global booted
+    try:
+        return __import__("board"), __import__("supervisor")
+    except Exception as e:
+        if not booted.trial:
+            raise
+        why = versions.cannot_start(e)
+        print(versions.rolled_back_line(booted, why))
+        versions.rollback(booted, why)
+        for name in list(sys.modules):  # what the failed version loaded goes with it
+            if name not in ("versions", "atomicfile", "__main__"):
+                sys.modules.pop(name, None)
+        folder = booted.folder()
+        if folder is not None and folder in sys.path:
+            sys.path.remove(folder)
+        booted = versions.boot()
+        return __import__("board"), __import__("supervisor")
+
+
+board, supervisor = _load_boot_modules()
 
 
 def load_settings(config, b):
@@ -25,7 +54,10 @@ def start(config, b):
     s = load_settings(config, b)
     if s is None:
         return 2
-    import app  # only now: the validation's code is gone before the app's comes in
+    try:
+        import app  # only now: the validation's code is gone before the app's comes in
+    except Exception as e:  # a version on trial that cannot start is rolled back by the supervisor
+        raise supervisor.CannotStart(versions.cannot_start(e))
 
     return app.run(s, b)
 
@@ -64,7 +96,7 @@ def main():
     if b.safe_mode():
         print("safe mode (SAFE_MODE_PIN held low): the app does not start; the REPL is yours")
         return 0
-    return supervisor.supervise(lambda: start(config, b), b)
+    return supervisor.supervise(lambda: start(config, b), b, version=booted)
 
 
 sys.exit(main())

@@ -88,6 +88,39 @@ class LocalS3:
         self.auth(True)
         return self
 
+    def provision_updates(self, device_id, release_prefix="releases", log_prefix="logs", user="device"):
+        """For updates over the air, on a server whose DynamoDB is provisioned (LocalDynamoDB's
+        `device` user exists): the bucket, the device user's S3 policy (only s3:GetObject on
+        release_prefix/* and s3:PutObject on log_prefix/<device_id>/*, what config/aws/stack.yaml
+        gives the device role) and a `releaser` user for tools/release.py (s3:PutObject and
+        s3:GetObject on release_prefix/*); signature checking on again after. Returns the
+        releaser's key. moto checks the action and the object's ARN against the policy's
+        statements for header-signed requests (tests/test_update_end_to_end.py shows a GET
+        outside the prefix and a PUT of a release refused), not conditions or bucket policies."""
+        self.auth(False)
+        iam = self.server.client("iam", SETUP_KEY)
+        arn = "arn:aws:s3:::%s/" % self.bucket
+        device = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "s3:GetObject", "Resource": arn + release_prefix + "/*"},
+                {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "%s%s/%s/*" % (arn, log_prefix, device_id)},
+            ],
+        }
+        iam.put_user_policy(UserName=user, PolicyName="device-s3", PolicyDocument=json.dumps(device))
+        iam.create_user(UserName="releaser")
+        releaser = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"], "Resource": arn + release_prefix + "/*"}
+            ],
+        }
+        iam.put_user_policy(UserName="releaser", PolicyName="release-s3", PolicyDocument=json.dumps(releaser))
+        key = iam.create_access_key(UserName="releaser")["AccessKey"]
+        self.client().create_bucket(Bucket=self.bucket)
+        self.auth(True)
+        return key["AccessKeyId"], key["SecretAccessKey"]
+
     def auth(self, on):
         """Signature checking on (from the next request) or off (moto's reset-auth)."""
         ctx = ssl.create_default_context(cafile=self.ca_pem)

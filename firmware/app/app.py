@@ -4,6 +4,7 @@
 import dynamodb
 import httpclient
 import numtext
+import supervisor
 from clock import Clock
 from spool import Spool
 
@@ -135,6 +136,7 @@ class Device:
         )
         self.taking = not settings.READINGS or spool.next_seq() <= settings.READINGS
         self.sensors = []  # the board's, asked for once there is work
+        self.updates = None  # supervisor.Updates when updates are configured or a version is on trial
 
     @classmethod
     def start(cls, settings, board):
@@ -160,8 +162,10 @@ class Device:
             conn.close()
             print("config error: %s" % e)
             return 2
-        s.ca_der = None  # the TLS contexts hold the CA parsed now: its DER bytes (a KB) need not stay
-        return cls(settings, board, spool, clock, conn, sink)
+        ca_der, s.ca_der = s.ca_der, None  # the TLS contexts hold the CA parsed now: its DER bytes (a KB) need not stay
+        device = cls(settings, board, spool, clock, conn, sink)
+        device.updates = supervisor.updates_for(s, board, clock, sink, ca_der)  # None: no updates, none on trial
+        return device
 
     def has_work(self):
         return self.taking or self.delivery.has_work()
@@ -205,6 +209,10 @@ class Device:
                 if delivery.wait_ms() == 0:
                     self.send()
                 board.feed_watchdog()  # the loop went round: readings and sends are not stuck
+                if self.updates is not None:  # probation of a new version; a check for a release when due
+                    code = self.updates.turn(delivery.delivered, self.conn)
+                    if code is not None:
+                        return code
                 if not self.has_work():
                     break
                 if s.READINGS and self.stalled():
@@ -255,6 +263,11 @@ class Device:
                         % (delivery.stall(s.DELIVERY_TIMEOUT_S), delivery.queued())
                     )
                     break
+            if self.updates is not None:  # on sending wakes only: the network is up
+                code = self.updates.turn(delivery.delivered, self.conn, sending_wake=True)
+                if code is not None:
+                    board.set_wake_count(wake)
+                    return code
         board.set_wake_count(wake)
         took = "took seq %d" % seq if seq else "no reading"
         print("wake %d: %s, %d delivered, %d waiting" % (wake, took, delivery.delivered, delivery.queued()))

@@ -64,6 +64,15 @@ FIELDS = (
     ("POWER_MODE", "choice", ("always_on", "deep_sleep"), "always_on", False),
     ("SEND_EVERY", "whole", 1, 1, False),
     ("WATCHDOG_S", "number", 0, 0, False),
+    # updates over the air (updater.py): off unless UPDATE_BUCKET is set
+    ("UPDATE_BUCKET", "text", None, None, False),
+    ("UPDATE_PREFIX", "text", None, "releases", False),
+    ("UPDATE_PUBLIC_KEY", "text", None, None, False),  # required with UPDATE_BUCKET (_update)
+    ("UPDATE_HOST", "text", None, None, False),  # None: <bucket>.s3.<AWS_REGION>.amazonaws.com
+    ("UPDATE_CHECK_S", "number", 1, 3600, False),
+    ("UPDATE_PROBATION_READINGS", "whole", 1, 10, False),
+    ("UPDATE_PROBATION_S", "number", 1, 3600, False),
+    ("UPDATE_LOG_PREFIX", "text", None, None, False),  # None: the crash log stays on the board
 )
 
 
@@ -230,6 +239,19 @@ class Settings:
     SPOOL_MAX_BYTES: float
     SEND_EVERY: float
     WATCHDOG_S: float
+    # updates over the air
+    UPDATE_BUCKET: str | None
+    UPDATE_PREFIX: str
+    UPDATE_PUBLIC_KEY: str
+    update_key: bytes
+    UPDATE_HOST: str | None
+    update_host: str
+    update_port: int | None
+    update_path_style: bool
+    UPDATE_CHECK_S: float
+    UPDATE_PROBATION_READINGS: float
+    UPDATE_PROBATION_S: float
+    UPDATE_LOG_PREFIX: str | None
 
 
 def _split_host(field, value):
@@ -301,6 +323,73 @@ def _http(cfg, s):
         _set(cfg, s, "HTTP_MERCHANT_ID")
 
 
+def _s3_name(field, value, prefix=False):
+    """A bucket name (3-63 of a-z 0-9 . -) or a key prefix (no leading or trailing /)."""
+    if prefix:
+        if value.startswith("/") or value.endswith("/") or "//" in value or " " in value:
+            raise ConfigError(
+                field, "must be a key prefix like 'releases' (no leading, trailing or double /), got %r" % value
+            )
+    elif not 3 <= len(value) <= 63 or any(c not in "abcdefghijklmnopqrstuvwxyz0123456789.-" for c in value):
+        raise ConfigError(field, "must be an S3 bucket name (3-63 characters of a-z, 0-9, '.', '-'), got %r" % value)
+
+
+def public_key_bytes(text):
+    """The 32 bytes of an Ed25519 public key given as 64 hex digits or base64 (44 characters);
+    ValueError saying what is wrong."""
+    from binascii import a2b_base64, unhexlify
+
+    try:
+        key = unhexlify(text) if len(text) == 64 else a2b_base64(text)
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise ValueError("must be the 32-byte Ed25519 public key in hex (64 digits) or base64 (44 characters)")
+    import ed25519
+
+    try:
+        ed25519.public_key(key)
+    except ed25519.Ed25519Error as e:
+        raise ValueError("is no Ed25519 public key (%s)" % e)
+    finally:
+        import sys
+
+        sys.modules.pop("ed25519", None)  # the updater loads it again for a check
+    return key
+
+
+def _update(cfg, s):
+    """Updates over the air: off (UPDATE_BUCKET None) unless configured, then every field checked."""
+    _set(cfg, s, "UPDATE_BUCKET")
+    for name in ("UPDATE_PREFIX", "UPDATE_HOST", "UPDATE_CHECK_S", "UPDATE_PROBATION_READINGS"):
+        _set(cfg, s, name)
+    for name in ("UPDATE_PROBATION_S", "UPDATE_LOG_PREFIX", "UPDATE_PUBLIC_KEY"):
+        _set(cfg, s, name)
+    if s.UPDATE_BUCKET is None:
+        return
+    if s.SINK != "dynamodb":
+        raise ConfigError("UPDATE_BUCKET", 'needs the AWS credentials of SINK = "dynamodb" to sign its S3 requests')
+    _s3_name("UPDATE_BUCKET", s.UPDATE_BUCKET)
+    _s3_name("UPDATE_PREFIX", s.UPDATE_PREFIX, True)
+    if s.UPDATE_LOG_PREFIX is not None:
+        _s3_name("UPDATE_LOG_PREFIX", s.UPDATE_LOG_PREFIX, True)
+    if s.UPDATE_PUBLIC_KEY is None:
+        raise ConfigError("UPDATE_PUBLIC_KEY", "missing (UPDATE_BUCKET is set: releases are checked with it)")
+    try:
+        s.update_key = public_key_bytes(s.UPDATE_PUBLIC_KEY)
+    except ValueError as e:
+        raise ConfigError("UPDATE_PUBLIC_KEY", str(e))
+    if s.UPDATE_HOST is None:  # AWS: virtual-hosted, as it recommends
+        s.update_host, s.update_port, s.update_path_style = (
+            "%s.s3.%s.amazonaws.com" % (s.UPDATE_BUCKET, s.AWS_REGION),
+            None,
+            False,
+        )
+    else:  # an S3-compatible server (the local moto): path-style
+        s.update_host, s.update_port = _split_host("UPDATE_HOST", s.UPDATE_HOST)
+        s.update_path_style = True
+
+
 def _distance(a, b):
     """Levenshtein distance: the insertions, deletions and substitutions that turn a into b."""
     row = list(range(len(b) + 1))
@@ -360,6 +449,7 @@ def load(cfg, default_state_dir="state", board_fields=()):
     if s.WATCHDOG_S and s.WATCHDOG_S < 4 * s.HTTP_TIMEOUT_S:
         # connect, handshake and response may each take HTTP_TIMEOUT_S before the loop turns again
         raise ConfigError("WATCHDOG_S", "must be 0 (off) or at least 4 x HTTP_TIMEOUT_S = %s" % (4 * s.HTTP_TIMEOUT_S))
+    _update(cfg, s)
     for row in board_fields:  # in order: a field required by another's value comes after that one
         name, when = row[0], row[4]
         if isinstance(when, tuple) and getattr(cfg, name, None) is None:

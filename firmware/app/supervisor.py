@@ -6,9 +6,16 @@ import gc
 import sys
 
 import atomicfile
+import versions
 
 MAX_LOG = 4096  # bytes kept of the crash log: the newest failures
 BACKOFF_MS = (1000, 300000)
+TRIAL_CRASHES = 3  # crashes in a row that roll a version on trial back
+RESTART = versions.RESTART
+
+
+class CannotStart(Exception):
+    """The app's code could not be imported (main.py raises it with the cause's text)."""
 
 
 def crashes(count_path):
@@ -43,9 +50,11 @@ def log_failure(log_path, when, exc):
     atomicfile.replace(log_path, (old + entry)[-MAX_LOG:])
 
 
-def supervise(run, board, log_path="crash.log", count_path="crash.count"):
+def supervise(run, board, log_path="crash.log", count_path="crash.count", version=None):
     """run() is the app; returns its exit code, or after a crash waits and asks the board to
-    restart (on unix: returns 3 so the caller exits)."""
+    restart (on unix: returns 3 so the caller exits). version: the versions.State booted; one on
+    trial that cannot start, or crashes TRIAL_CRASHES times in a row, is rolled back and the
+    board restarts at once into the previous good one."""
     try:
         code = run()
     except KeyboardInterrupt:
@@ -63,6 +72,14 @@ def supervise(run, board, log_path="crash.log", count_path="crash.count"):
         except Exception as log_error:  # no room to log (memory, flash): the restart still comes
             print("crash log not written: %s: %s" % (type(log_error).__name__, log_error))
         delay = backoff_ms(n)
+        if version is not None and version.trial and (isinstance(e, CannotStart) or n >= TRIAL_CRASHES):
+            why = (
+                str(e) if isinstance(e, CannotStart) else "crashed %d times in a row: %s: %s" % (n, type(e).__name__, e)
+            )
+            print("crash %d in a row: %s: %s (logged to %s)" % (n, type(e).__name__, e, log_path))
+            roll_back(version, why, board)
+            atomicfile.write_int(count_path, 0)
+            return board.restart(RESTART)
         print(
             "crash %d in a row: %s: %s (logged to %s); restarting in %d s"
             % (n, type(e).__name__, e, log_path, delay // 1000)
@@ -71,3 +88,105 @@ def supervise(run, board, log_path="crash.log", count_path="crash.count"):
         return board.restart()
     atomicfile.write_int(count_path, 0)
     return code
+
+
+def roll_back(version, why, board):
+    """The version on trial recorded as failed (why), the previous good one current again (an
+    image's: the board boots the other partition), its folder removed."""
+    print(versions.rolled_back_line(version, why))
+    versions.rollback(version, why)
+    if version.kind == "image":
+        board.ota_revert()
+    elif version.folder():
+        versions.remove_tree(version.folder())
+
+
+def updates_for(settings, board, clock, sink, ca_der):
+    """The Updates of the app's loop: when UPDATE_BUCKET is set or the running version is on trial
+    (a version judged even if the config no longer asks for updates); else None."""
+    version = versions.state()
+    if not settings.UPDATE_BUCKET and not version.trial:
+        return None
+
+    def credentials():
+        provider = getattr(sink, "credentials", None)
+        return provider.ensure_fresh() if provider is not None else sink.client.credentials
+
+    return Updates(settings, board, version, clock, credentials, ca_der if settings.UPDATE_BUCKET else None)
+
+
+class Updates:
+    """The update cycle as the app's loop sees it: a version on trial judged by what it delivers
+    (good after UPDATE_PROBATION_READINGS, rolled back when UPDATE_PROBATION_S pass first), and
+    a check for a release every UPDATE_CHECK_S (updater.py is loaded for the check and dropped
+    after it, so its code is not in the heap between checks). credentials(): what signs the S3
+    requests (static keys or the IoT provider's, fresh)."""
+
+    def __init__(self, settings, board, version, clock, credentials, ca_der):
+        self.settings = settings
+        self.board = board
+        self.version = version
+        self.clock = clock
+        self.credentials = credentials
+        self.ca_der = ca_der
+        self.seen = 0  # readings delivered in this run, as last counted
+        self.next_check = None  # ticks_ms of the next check; None: at the first turn
+        self.quiet = []  # versions refused for good in this run: said once
+
+    def turn(self, delivered, conn=None, sending_wake=False):
+        """One turn of the app's loop; the exit code when the board must restart (a switch, a
+        rollback), else None. conn: the app's connection, closed before a check (one TLS
+        connection in the heap at a time)."""
+        if self.version.trial:
+            code = self.probation(delivered)
+            if code is not None or self.version.trial:
+                return code  # no new release while one is on trial
+        s, board = self.settings, self.board
+        if not s.UPDATE_BUCKET:
+            return None
+        now = board.ticks_ms()
+        if sending_wake:
+            due = board.time() - atomicfile.read_int(versions.ROOT + "/checked", 0) >= s.UPDATE_CHECK_S
+        else:
+            due = self.next_check is None or board.ticks_diff(now, self.next_check) >= 0
+        if not due:
+            return None
+        self.next_check = board.ticks_add(now, int(s.UPDATE_CHECK_S * 1000))
+        if conn is not None:
+            conn.close()
+        loaded = [name for name in ("updater", "ed25519", "sha512") if name not in sys.modules]
+        try:
+            import updater
+
+            return updater.check(self)
+        finally:
+            for name in loaded:
+                sys.modules.pop(name, None)
+            gc.collect()
+            if sending_wake:
+                atomicfile.ensure_dir(versions.ROOT)
+                atomicfile.write_int(versions.ROOT + "/checked", int(board.time()))
+
+    def probation(self, delivered):
+        s, v = self.settings, self.version
+        new = delivered - self.seen
+        if new > 0:
+            self.seen = delivered
+            count = atomicfile.read_int(versions.PROBATION, 0) + new
+            if count >= s.UPDATE_PROBATION_READINGS:
+                versions.mark_good(v)
+                if v.kind == "image":
+                    self.board.ota_confirm()  # ESP-IDF keeps this image from now on
+                print("update: %s is good: %d reading(s) delivered on probation" % (v.version, count))
+                return None
+            atomicfile.write_int(versions.PROBATION, count)
+        if self.board.time() - v.since > s.UPDATE_PROBATION_S:
+            count = atomicfile.read_int(versions.PROBATION, 0)
+            why = "delivered %d of UPDATE_PROBATION_READINGS=%d within UPDATE_PROBATION_S=%s" % (
+                count,
+                s.UPDATE_PROBATION_READINGS,
+                s.UPDATE_PROBATION_S,
+            )
+            roll_back(v, why, self.board)
+            return self.board.restart(RESTART)
+        return None

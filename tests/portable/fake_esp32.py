@@ -86,6 +86,49 @@ class Pin:
         self.level = v
 
 
+class Partition:
+    """esp32.Partition over two OTA slots in RAM: writeblocks(block, buf) erases and writes a 4 KB
+    block, set_boot() picks the boot slot, mark_app_valid_cancel_rollback() is recorded."""
+
+    RUNNING = -1
+    BLOCK = 4096
+    slots = {}  # label: bytearray (erased: 0xFF)
+    running = "ota_0"
+    boot = "ota_0"
+    confirmed = []  # the running slot each time it was marked valid
+
+    @classmethod
+    def reset(cls, size=64 * 1024):
+        cls.slots = {"ota_0": bytearray(b"\xff" * size), "ota_1": bytearray(b"\xff" * size)}
+        cls.running = cls.boot = "ota_0"
+        cls.confirmed = []
+
+    def __init__(self, which):
+        self.label = Partition.running if which == Partition.RUNNING else which
+
+    def get_next_update(self):
+        return Partition("ota_1" if self.label == "ota_0" else "ota_0")
+
+    def info(self):
+        return (0, 16, 0x10000, len(Partition.slots[self.label]), self.label, False)
+
+    def ioctl(self, op, arg):
+        data = Partition.slots[self.label]
+        return {4: len(data) // Partition.BLOCK, 5: Partition.BLOCK}.get(op)
+
+    def writeblocks(self, block, buf):
+        assert len(buf) == Partition.BLOCK and self.label != Partition.running  # never the running image
+        start = block * Partition.BLOCK
+        Partition.slots[self.label][start : start + len(buf)] = buf
+
+    def set_boot(self):
+        Partition.boot = self.label
+
+    @classmethod
+    def mark_app_valid_cancel_rollback(cls):
+        cls.confirmed.append(cls.running)
+
+
 def install(ntp_now=None, ntp_fails=0, mcu_c=None, raw_f=None):
     machine = Module()
     machine.WDT = WDT
@@ -109,6 +152,8 @@ def install(ntp_now=None, ntp_fails=0, mcu_c=None, raw_f=None):
 
     ntptime.settime = settime
     esp32 = Module()
+    esp32.Partition = Partition
+    Partition.reset()
     if mcu_c is not None:
         esp32.mcu_temperature = lambda: mcu_c
     if raw_f is not None:

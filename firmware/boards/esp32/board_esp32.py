@@ -142,8 +142,42 @@ class Board:
         if self.wdt is not None:
             self.wdt.feed()
 
-    def restart(self):
-        machine.reset()
+    def restart(self, code=3):
+        machine.reset()  # code: what the unix port exits with; a board just resets
+
+    # -- updates (updater.py): a new image into the next OTA partition, or files ---------------
+    def update_kind(self):
+        """ "image" when the firmware is frozen into the running image (an update is a new image
+        for the next OTA partition), "files" when its modules are .mpy files on the flash."""
+        import os
+
+        import supervisor
+
+        try:
+            os.stat(getattr(supervisor, "__file__", "") or "-")
+            return "files"
+        except OSError:  # a frozen module's __file__ names no file on the flash
+            return "image"
+
+    def ota_writer(self, size):
+        """Where an image release streams to: the partition after the running one."""
+        import esp32
+
+        running = esp32.Partition(esp32.Partition.RUNNING)  # pyright: ignore[reportArgumentType]  # the stubs want a label; RUNNING is the documented form
+        return OtaWriter(running.get_next_update(), size)
+
+    def ota_confirm(self):
+        """The running image delivered on probation: ESP-IDF keeps it (no rollback at the next boot)."""
+        import esp32
+
+        esp32.Partition.mark_app_valid_cancel_rollback()
+
+    def ota_revert(self):
+        """Boot the other partition again (the image that was good) at the next reset."""
+        import esp32
+
+        running = esp32.Partition(esp32.Partition.RUNNING)  # pyright: ignore[reportArgumentType]  # as in ota_writer
+        running.get_next_update().set_boot()
 
     def safe_mode(self):
         """SAFE_MODE_PIN held low at boot: skip the app so a person gets the REPL."""
@@ -232,3 +266,39 @@ class McuTemperature:
         if hasattr(esp32, "mcu_temperature"):
             return {"mcu_temp_c": esp32.mcu_temperature()}  # pyright: ignore[reportAttributeAccessIssue]  # S2/S3/C3/C6
         return {"mcu_temp_c": round((esp32.raw_temperature() - 32) / 1.8, 1)}
+
+
+class OtaWriter:
+    """An image written into an OTA partition a 4 KB flash block at a time (writeblocks with two
+    arguments erases the block first), the last one padded with 0xFF; finish() sets it to boot
+    (ESP-IDF checks the image there). Nothing boots a partition that was not finished."""
+
+    def __init__(self, partition, size):
+        room = partition.info()[3]
+        if size > room:
+            raise ValueError("the image (%d bytes) does not fit the OTA partition (%d bytes)" % (size, room))
+        self.partition = partition
+        self.buf = bytearray(partition.ioctl(5, 0) or 4096)  # the block size
+        self.fill = 0
+        self.block = 0
+
+    def write(self, piece):
+        view = memoryview(piece)
+        done = 0
+        while done < len(view):
+            n = min(len(self.buf) - self.fill, len(view) - done)
+            self.buf[self.fill : self.fill + n] = view[done : done + n]
+            self.fill += n
+            done += n
+            if self.fill == len(self.buf):
+                self.partition.writeblocks(self.block, self.buf)
+                self.block += 1
+                self.fill = 0
+
+    def finish(self):
+        if self.fill:
+            for i in range(self.fill, len(self.buf)):
+                self.buf[i] = 0xFF
+            self.partition.writeblocks(self.block, self.buf)
+            self.fill = 0
+        self.partition.set_boot()

