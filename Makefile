@@ -22,6 +22,11 @@ PORT ?= /dev/ttyUSB0
 FAULTS ?= 0.3
 KILLS ?= 5
 SKEW ?= 7200
+# make fleet: devices, seconds the network is cut, the table's write units per second, which runs
+DEVICES ?= 40
+OUTAGE ?= 60
+CAPACITY ?= 100
+MODES ?= baseline,adaptive
 # native code in .mpy files: x64 for the unix port here, xtensawin for an ESP32
 MPY_ARCH ?= x64
 BOARD ?= unix
@@ -35,7 +40,7 @@ FIRMWARE_FILES := $(shell find firmware -name '*.py')
 
 export MICROPYTHON
 
-.PHONY: setup run unix test lint chaos bench membudget mpy image deploy shell lock clean
+.PHONY: setup run unix test lint chaos fleet bench membudget mpy image deploy shell lock clean
 
 setup: $(STAMP)
 
@@ -80,6 +85,13 @@ lint: setup
 # Chaos run: faults injected by a proxy, SIGKILLs, a device clock SKEW seconds off; READINGS=0 means 1000.
 chaos: setup
 	$(PY) tools/chaos.py --readings $(if $(filter 0,$(READINGS)),1000,$(READINGS)) --faults $(FAULTS) --kills $(KILLS) --skew $(SKEW)
+
+# Fleet run: DEVICES firmware processes, a reading a second each, through a proxy modelling the table's
+# CAPACITY (write units per second), the network cut for OUTAGE seconds mid-run; READINGS=0 means 180
+# each. MODES: baseline (ADAPTIVE_RATE = False) and adaptive, figures in build/fleet.json and .png.
+fleet: setup
+	$(PY) tools/fleet.py --devices $(DEVICES) --readings $(if $(filter 0,$(READINGS)),180,$(READINGS)) \
+	  --outage $(OUTAGE) --capacity $(CAPACITY) --modes $(MODES)
 
 # Benchmarks against botocore, the hash floor and the seed-style client (minutes, not part of make test).
 bench: setup image

@@ -1,0 +1,392 @@
+"""Fleet run: N firmware processes on the unix port, each a device of its own (device id, folder,
+STATE_DIR, a reading every second), write through tools/chaosproxy.py modelling a table's write
+capacity (a token bucket of write units per second across every device; over it AWS's
+ProvisionedThroughputExceededException) in front of the local DynamoDB; the network is cut for
+OUTAGE seconds mid-run while the devices keep reading. At the end the table is read back.
+
+Prints and writes as JSON (build/fleet.json) per mode: readings taken, delivered, lost,
+duplicated, requests accepted and throttled, the drain after the outage (until the fleet's backlog
+is back to one reading per device) against its floor (the backlog / what the table has left while
+the devices keep reading: capacity - devices / interval), the throttled share during it, the time
+until every reading taken before the network came back is written (against backlog / capacity),
+and per-device delivery latency percentiles; draws a PNG (requests accepted and throttled per
+second, write units per second, total backlog). Modes: `adaptive`
+(the firmware as it is) and `baseline` (ADAPTIVE_RATE = False: each request backs off alone).
+Exit 1 unless every mode lost and duplicated nothing.
+"""
+
+import argparse
+import bisect
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import tooldoc
+import unixport
+from chaosproxy import ChaosProxy
+from localddb import ROOT, LocalDynamoDB
+
+DELIVERED = re.compile(r"^delivered seq=(\d+) .*latency_ms=(\d+)$", re.M)
+MODES = ("baseline", "adaptive")
+
+
+def percentile(values, p):
+    """The p-th percentile (nearest rank) of values; None when there are none."""
+    if not values:
+        return None
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, int(round(p / 100.0 * len(s) + 0.5)) - 1))]
+
+
+def fleet(
+    devices,
+    readings,
+    outage_s,
+    capacity,
+    workdir,
+    mode="adaptive",
+    outage_at_s=None,
+    interval_s=1,
+    seed=None,
+    code="source",
+    timeout_s=None,
+    out=print,
+):
+    """One fleet run; returns its figures (a dict, as written to the JSON)."""
+    rand = random.Random(seed)
+    shutil.rmtree(workdir, ignore_errors=True)
+    if outage_at_s is None:
+        outage_at_s = min(30, readings * interval_s / 4)
+    if timeout_s is None:
+        timeout_s = readings * interval_s + outage_s + 600
+    # moto plain behind the proxy: the devices' TLS ends at the proxy, as at AWS's edge
+    ddb = LocalDynamoDB(workdir, tls=False).start().provision()
+    pki = os.path.join(workdir, "pki")
+    proxy = ChaosProxy(
+        ddb.port,
+        None,
+        os.path.join(pki, "server.pem"),
+        os.path.join(pki, "server.key"),
+        credentials=ddb.device_key,
+        capacity_wcu=capacity,
+    ).start()
+    procs = []
+    try:
+        extra = "HTTP_TIMEOUT_S = 5\nDELIVERY_TIMEOUT_S = %d\n" % timeout_s
+        if mode == "baseline":
+            extra += "ADAPTIVE_RATE = False\n"
+        names = ["fleet-%02d" % (i + 1) for i in range(devices)]
+        folders = {}
+        for name in names:
+            folders[name] = os.path.join(workdir, "devices", name)
+            ddb.write_config(
+                folders[name],
+                device_id=name,
+                readings=readings,
+                interval_s=interval_s,
+                host="localhost:%d" % proxy.port,
+                extra=extra,
+            )
+        out(
+            "fleet (%s): %d devices x %d readings (one every %ss) through localhost:%d, capacity %s WCU/s, "
+            "network cut for %ds at %ds"
+            % (mode, devices, readings, interval_s, proxy.port, capacity, outage_s, outage_at_s)
+        )
+        logs = {}
+        t0 = time.time()
+        for name in names:  # devices switched on at random moments of a second, as a fleet is
+            time.sleep(rand.uniform(0, 1.0 / devices))
+            logs[name] = open(os.path.join(folders[name], "firmware.log"), "w")
+            procs.append((name, unixport.start_firmware(folders[name], logs[name], code=code)))
+        cut = {}
+
+        def cut_network():
+            time.sleep(max(0, t0 + outage_at_s - time.time()))
+            cut["down"] = time.time()
+            proxy.outage(outage_s)
+            cut["up"] = time.time()
+
+        cutter = threading.Thread(target=cut_network, daemon=True)
+        cutter.start()
+        codes = {}
+        for name, proc in procs:
+            try:
+                codes[name] = proc.wait(max(1, t0 + timeout_s - time.time()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                codes[name] = "timeout"
+            logs[name].close()
+        cutter.join()
+        seconds = time.time() - t0
+        result = _figures(ddb, proxy, names, folders, readings, capacity, interval_s, cut, codes, t0)
+        result.update(
+            mode=mode,
+            devices=devices,
+            readings_per_device=readings,
+            interval_s=interval_s,
+            capacity_wcu=capacity,
+            outage_s=outage_s,
+            outage_at_s=round(cut["down"] - t0, 1),
+            seconds=round(seconds, 1),
+        )
+        _report(result, out)
+        return result
+    finally:
+        for _, proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        proxy.stop()
+        ddb.stop()
+
+
+def _figures(ddb, proxy, names, folders, readings, capacity, interval_s, cut, codes, t0):
+    taken_at = {}  # (device, seq) -> ts (device clock = this machine's: when it was taken)
+    lost = duplicated = 0
+    for name in names:
+        items = ddb.readings(name)
+        seqs = [int(i["seq"]["N"]) for i in items]
+        duplicated += len(seqs) - len(set(seqs))
+        lost += len(set(range(1, readings + 1)) - set(seqs))
+        for i in items:
+            taken_at[(name, int(i["seq"]["N"]))] = int(i["ts"]["N"])
+    first_write = {}
+    for at, device, seq in proxy.writes:
+        key = (device, seq)
+        if key not in first_write or at < first_write[key]:
+            first_write[key] = at
+    rewritten = len(proxy.writes) - len(first_write)
+    up, down = cut["up"], cut["down"]
+    # the backlog the outage left: readings taken before the network came back, not written then
+    backlog = [k for k, ts in taken_at.items() if ts < up and first_write.get(k, up) >= up]
+    old_at = max([first_write[k] for k in backlog if k in first_write] or [up])
+    # the drain: until the fleet's backlog is back to one reading per device, at 0.1 s steps
+    taken_sorted = sorted(taken_at.values())
+    written_sorted = sorted(first_write.values())
+    drained_at = up
+    while drained_at < up + 3600:
+        waiting = bisect.bisect_right(taken_sorted, drained_at) - bisect.bisect_right(written_sorted, drained_at)
+        if waiting <= len(names) and drained_at >= up:
+            break
+        drained_at += 0.1
+    drain_s = drained_at - up
+    floor_s = len(backlog) / float(capacity - len(names) / float(interval_s))
+    start_s, end_s = int(up - proxy.started), int(drained_at - proxy.started)
+    rows = proxy.timeline
+    during = [rows.get(s, [0, 0, 0, 0]) for s in range(start_s, end_s + 1)]
+    acc, thr = sum(r[0] for r in during), sum(r[1] for r in during)
+    sizes = {}  # (when, device) -> items: the writes of one request share its moment
+    for at, device, _ in proxy.writes:
+        if up <= at <= drained_at:
+            sizes[(at, device)] = sizes.get((at, device), 0) + 1
+    batches = [n for n in sizes.values() if n > 1]
+    back = sorted(
+        min(first_write[k] for k in backlog if k[0] == name and k in first_write) - up
+        for name in set(k[0] for k in backlog)
+    )
+    latencies = {}
+    for name in names:
+        with open(os.path.join(folders[name], "firmware.log")) as f:
+            latencies[name] = [int(m.group(2)) for m in DELIVERED.finditer(f.read())]
+    per_device = {}
+    for name in names:
+        v = latencies[name]
+        per_device[name] = dict(("p%d" % p, percentile(v, p)) for p in (50, 90, 99)) if v else {}
+        if v:
+            per_device[name]["max"] = max(v)
+    every = [x for v in latencies.values() for x in v]
+    # per second since the run started: requests accepted and throttled, units written, backlog
+    last = max(list(rows) + [0])
+    shift = proxy.started - t0
+    series = []
+    ti = wi = 0
+    for s in range(0, last + 1):
+        edge = proxy.started + s + 1
+        while ti < len(taken_sorted) and taken_sorted[ti] < edge:
+            ti += 1
+        while wi < len(written_sorted) and written_sorted[wi] < edge:
+            wi += 1
+        r = rows.get(s, [0, 0, 0, 0])
+        series.append([round(s + shift, 1), r[0], r[1], r[3], max(0, ti - wi)])
+    total_acc = sum(r[0] for r in rows.values())
+    total_thr = sum(r[1] for r in rows.values())
+    items_in_drain = sum(r[2] for r in during)
+    return {
+        "taken": readings * len(names),
+        "delivered": len(taken_at),
+        "lost": lost,
+        "duplicated": duplicated,
+        "rewritten_at_proxy": rewritten,
+        "exit_codes": sorted(set(str(c) for c in codes.values())),
+        "requests_accepted": total_acc,
+        "requests_throttled": total_thr,
+        "throttled_share": round(total_thr / float(max(1, total_acc + total_thr)), 4),
+        "backlog_after_outage": len(backlog),
+        "drain_s": round(drain_s, 1),
+        "drain_floor_s": round(floor_s, 1),
+        "drain_vs_floor": round(drain_s / floor_s, 2) if floor_s > 0 else None,
+        "old_readings_s": round(old_at - up, 1),
+        "old_readings_floor_s": round(len(backlog) / float(capacity), 1),
+        "old_readings_vs_floor": round((old_at - up) * capacity / len(backlog), 2) if backlog else None,
+        "first_write_after_outage_s": [round(back[0], 1), round(percentile(back, 50), 1), round(back[-1], 1)]
+        if back
+        else None,
+        "drain_requests_accepted": acc,
+        "drain_requests_throttled": thr,
+        "drain_throttled_share": round(thr / float(max(1, acc + thr)), 4),
+        "drain_items_per_request": round(items_in_drain / float(max(1, acc)), 1),
+        "drain_items_per_batch": round(sum(batches) / float(len(batches)), 1) if batches else None,
+        "outage_at_s": round(down - t0, 1),
+        "network_back_at_s": round(up - t0, 1),
+        "latency_ms": dict(("p%d" % p, percentile(every, p)) for p in (50, 90, 99)),
+        "latency_ms_per_device": per_device,
+        "series": series,  # [s since start, accepted, throttled, units written, backlog]
+    }
+
+
+def _report(r, out):
+    out(
+        "taken %(taken)d  delivered %(delivered)d  lost %(lost)d  duplicated %(duplicated)d  "
+        "(re-sent writes seen by the proxy %(rewritten_at_proxy)d)  exit codes %(exit_codes)s" % r
+    )
+    out(
+        "requests accepted %(requests_accepted)d  throttled %(requests_throttled)d (%(throttled_share).1f%%)"
+        % dict(r, throttled_share=100 * r["throttled_share"])
+    )
+    out(
+        "drain: %(backlog_after_outage)d readings waiting when the network came back at %(network_back_at_s)ss; "
+        "back to one per device in %(drain_s)ss, floor %(drain_floor_s)ss (backlog / (capacity - devices' "
+        "reading rate)): %(drain_vs_floor)sx; throttled %(drain_throttled_share_pct).1f%% of %(drain_requests)d "
+        "requests, %(drain_items_per_request)s items per accepted request, %(drain_items_per_batch)s per BatchWriteItem"
+        % dict(
+            r,
+            drain_throttled_share_pct=100 * r["drain_throttled_share"],
+            drain_requests=r["drain_requests_accepted"] + r["drain_requests_throttled"],
+        )
+    )
+    out(
+        "the readings taken before the network came back all written in %(old_readings_s)ss, floor "
+        "%(old_readings_floor_s)ss (backlog / capacity): %(old_readings_vs_floor)sx; each device's first write "
+        "after the outage (min, median, max) %(first_write_after_outage_s)s s" % r
+    )
+    lat = r["latency_ms"]
+    worst = max((d.get("p99") or 0, n) for n, d in r["latency_ms_per_device"].items())
+    out(
+        "delivery latency (reading taken -> acknowledged, ms): p50 %s  p90 %s  p99 %s; worst device p99 %s (%s)"
+        % (lat["p50"], lat["p90"], lat["p99"], worst[0], worst[1])
+    )
+
+
+def plot(results, path):
+    """One column per mode: requests per second (accepted, throttled), write units per second
+    against the capacity, and the fleet's backlog; the outage shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    modes = [m for m in MODES if m in results]
+    fig, axes = plt.subplots(3, len(modes), figsize=(7 * len(modes), 9), sharex="col", squeeze=False)
+    top = [max([r[1] + r[2] for r in results[m]["series"]] + [1]) for m in modes]
+    most = max([max([r[4] for r in results[m]["series"]] + [1]) for m in modes])
+    for col, mode in enumerate(modes):
+        r = results[mode]
+        t = [row[0] for row in r["series"]]
+        ax = axes[0][col]
+        ax.bar(t, [row[1] for row in r["series"]], width=1.0, color="tab:green", label="accepted")
+        ax.bar(
+            t,
+            [row[2] for row in r["series"]],
+            width=1.0,
+            bottom=[row[1] for row in r["series"]],
+            color="tab:red",
+            label="throttled",
+        )
+        ax.set_ylim(0, max(top) * 1.05)
+        ax.set_ylabel("requests per second")
+        ax.set_title(
+            "%s: %d devices, throttled %.1f%% in the drain, drain %ss = %sx floor"
+            % (
+                mode,
+                r["devices"],
+                100 * r["drain_throttled_share"],
+                r["drain_s"],
+                r["drain_vs_floor"],
+            ),
+            fontsize=10,
+        )
+        ax.legend(loc="upper right", fontsize=8)
+        ax = axes[1][col]
+        ax.plot(t, [row[3] for row in r["series"]], color="tab:blue", label="write units written")
+        ax.axhline(r["capacity_wcu"], color="black", linestyle="--", linewidth=1, label="capacity")
+        ax.set_ylim(0, r["capacity_wcu"] * 2.2)
+        ax.set_ylabel("write units per second")
+        ax.legend(loc="upper right", fontsize=8)
+        ax = axes[2][col]
+        ax.plot(t, [row[4] for row in r["series"]], color="tab:purple")
+        ax.set_ylim(0, most * 1.05)
+        ax.set_ylabel("backlog (readings taken, not written)")
+        ax.set_xlabel("seconds since the fleet started")
+        for a in axes[:, col]:
+            a.axvspan(r["outage_at_s"], r["network_back_at_s"], color="grey", alpha=0.2, lw=0)
+            a.axvspan(r["network_back_at_s"], r["network_back_at_s"] + r["drain_s"], color="gold", alpha=0.15, lw=0)
+            a.grid(alpha=0.3)
+        axes[2][col].text(r["outage_at_s"], most * 0.95, " network cut", fontsize=8, va="top", color="dimgrey")
+        axes[2][col].text(r["network_back_at_s"], most * 0.85, " drain", fontsize=8, va="top", color="darkgoldenrod")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=tooldoc.description(__doc__))
+    parser.add_argument("--devices", type=int, default=40)
+    parser.add_argument("--readings", type=int, default=180, help="readings per device")
+    parser.add_argument("--outage", type=int, default=60, help="seconds the network is cut")
+    parser.add_argument("--outage-at", type=float, default=None, help="seconds after start (default: 30)")
+    parser.add_argument("--capacity", type=float, default=100, help="the table's write units per second")
+    parser.add_argument("--modes", default="baseline,adaptive", help="comma-separated: baseline, adaptive")
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--json", default=os.path.join(ROOT, "build", "fleet.json"))
+    parser.add_argument("--png", default=os.path.join(ROOT, "build", "fleet.png"))
+    parser.add_argument("--workdir", default=os.path.join(ROOT, ".local", "fleet"))
+    args = parser.parse_args()
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    for m in modes:
+        if m not in MODES:
+            parser.error("--modes: %r is not one of %s" % (m, ", ".join(MODES)))
+    if args.devices < 1 or args.readings < 1 or args.outage < 0 or args.capacity <= 0:
+        parser.error("--devices, --readings and --capacity must be positive, --outage at least 0")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    results = {}
+    for mode in modes:
+        results[mode] = fleet(
+            args.devices,
+            args.readings,
+            args.outage,
+            args.capacity,
+            os.path.join(args.workdir, mode),
+            mode=mode,
+            outage_at_s=args.outage_at,
+            seed=args.seed,
+        )
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+    with open(args.json, "w") as f:
+        json.dump(results, f, indent=1)
+    plot(results, args.png)
+    print("fleet: figures in %s, plot in %s" % (os.path.relpath(args.json), os.path.relpath(args.png)))
+    ok = all(r["lost"] == 0 and r["duplicated"] == 0 for r in results.values())
+    print("fleet: %s" % ("PASS: every reading delivered exactly once" if ok else "FAIL: readings lost or duplicated"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
