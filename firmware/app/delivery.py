@@ -194,7 +194,7 @@ class Delivery:
                 "blocked: %s; %d reading(s) kept in the spool; retrying in %d s"
                 % (err, self.spool.count, (delay + 999) // 1000)
             )
-        elif throttled:
+        elif throttled and self.limiter is not None:  # (throttled holds only with a limiter)
             self.limiter.answered(len(batch), True)
             delay = self._throttled_ms(len(batch))
             print("throttled: %s; sending at %.1f items/s, next in %d ms" % (err.code, self.limiter.rate, delay))

@@ -106,6 +106,7 @@ def _check(cfg, row, default=_MISSING):
             raise ConfigError(name, "must be True or False")
     elif kind == "choice":
         values = arg() if callable(arg) else arg
+        assert isinstance(values, tuple)
         if value not in values:
             raise ConfigError(name, "must be %s, got %r" % (_either(values), value))
     elif kind == "names":
