@@ -25,7 +25,7 @@ import release
 import unixport
 from locals3 import LocalS3
 
-DEVICE = "ota-device"
+DEVICE = "ota-device"  # the one device of test_the_update_cycle
 RELEASE_TOOL = os.path.join(layout.ROOT, "tools", "release.py")
 RUNS = []
 MARK = re.compile(r"^release check: (.*)$", re.M)
@@ -379,3 +379,26 @@ def test_the_device_policy_allows_only_what_it_needs(world):
         with pytest.raises(botocore.exceptions.ClientError) as e:
             call()
         assert e.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_an_update_runs_in_the_image_s_48k(world, tmp_path):
+    """The 32-bit image (the firmware frozen in) in -X heapsize=48K delivers, checks, downloads
+    and verifies a release and switches to it; the live heap at its fullest (after a collection
+    at every request sent, S3's included) is printed and stays under the heap."""
+    publish(world, "img2")
+    world["s3"].put_object(Bucket="firmware", Key="releases/latest", Body=b"img2\n")
+    folder = tmp_path / "image-device"
+    configure(world, folder, 5)
+    config = folder / "config.py"
+    config.write_text(config.read_text().replace("'%s'" % DEVICE, "'ota-image'"))
+    probe = os.path.join(unixport.PROBES, "peak_heap_mp.py")
+    argv, env, cwd = unixport.firmware(
+        str(folder), code="image", heap="48K", extra_path=[unixport.PROBES], entry=(probe,)
+    )
+    r = subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+    assert r.returncode == 4, r.stdout
+    assert "update: img2 installed (" in r.stdout, r.stdout
+    peak = int(re.search(r'"peak_live_heap": (\d+)', r.stdout).group(1))
+    print("image 48K: peak live heap at a request, delivering and updating: %d bytes" % peak)
+    assert 0 < peak < 48 * 1024
+    assert current(folder) == ["img2", "trial"]

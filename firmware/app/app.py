@@ -162,9 +162,9 @@ class Device:
             conn.close()
             print("config error: %s" % e)
             return 2
-        ca_der, s.ca_der = s.ca_der, None  # the TLS contexts hold the CA parsed now: its DER bytes (a KB) need not stay
+        s.ca_der = None  # the TLS contexts hold the CA parsed now: its DER bytes (a KB) need not stay
         device = cls(settings, board, spool, clock, conn, sink)
-        device.updates = supervisor.updates_for(s, board, clock, sink, ca_der)  # None: no updates, none on trial
+        device.updates = supervisor.updates_for(s, board, clock, sink)  # None: no updates, none on trial
         return device
 
     def has_work(self):

@@ -101,7 +101,7 @@ def roll_back(version, why, board):
         versions.remove_tree(version.folder())
 
 
-def updates_for(settings, board, clock, sink, ca_der):
+def updates_for(settings, board, clock, sink):
     """The Updates of the app's loop: when UPDATE_BUCKET is set or the running version is on trial
     (a version judged even if the config no longer asks for updates); else None."""
     version = versions.state()
@@ -112,7 +112,7 @@ def updates_for(settings, board, clock, sink, ca_der):
         provider = getattr(sink, "credentials", None)
         return provider.ensure_fresh() if provider is not None else sink.client.credentials
 
-    return Updates(settings, board, version, clock, credentials, ca_der if settings.UPDATE_BUCKET else None)
+    return Updates(settings, board, version, clock, credentials)
 
 
 class Updates:
@@ -122,21 +122,21 @@ class Updates:
     after it, so its code is not in the heap between checks). credentials(): what signs the S3
     requests (static keys or the IoT provider's, fresh)."""
 
-    def __init__(self, settings, board, version, clock, credentials, ca_der):
+    def __init__(self, settings, board, version, clock, credentials):
         self.settings = settings
         self.board = board
         self.version = version
         self.clock = clock
         self.credentials = credentials
-        self.ca_der = ca_der
         self.seen = 0  # readings delivered in this run, as last counted
         self.next_check = None  # ticks_ms of the next check; None: at the first turn
         self.quiet = []  # versions refused for good in this run: said once
 
     def turn(self, delivered, conn=None, sending_wake=False):
         """One turn of the app's loop; the exit code when the board must restart (a switch, a
-        rollback), else None. conn: the app's connection, closed before a check (one TLS
-        connection in the heap at a time)."""
+        rollback), else None. conn: the app's connection (httpclient.Connection), which a check
+        borrows, pointed at S3 for it: its buffers and TLS context (the same CA_FILE) serve, and
+        only one TLS connection is ever in the heap."""
         if self.version.trial:
             code = self.probation(delivered)
             if code is not None or self.version.trial:
@@ -152,13 +152,11 @@ class Updates:
         if not due:
             return None
         self.next_check = board.ticks_add(now, int(s.UPDATE_CHECK_S * 1000))
-        if conn is not None:
-            conn.close()
         loaded = [name for name in ("updater", "ed25519", "sha512") if name not in sys.modules]
         try:
             import updater
 
-            return updater.check(self)
+            return updater.check(self, conn)
         finally:
             for name in loaded:
                 sys.modules.pop(name, None)

@@ -9,7 +9,7 @@
 # through the connection's 1 KB pieces, so a check runs in the heap a delivery does.
 #
 # The manifest, as tools/release.py writes it (text; the signature signs every byte before its
-# line):
+# line; read from its file a piece and a line at a time, never whole):
 #   iot-sigv4 release 1
 #   version v2
 #   kind files
@@ -25,7 +25,7 @@ import s3
 import utc
 import versions
 
-MAX_MANIFEST = 16384
+MAX_MANIFEST = 8192  # bytes: a bundle of 40 files lists in 4 KB
 MAGIC = "iot-sigv4 release 1"
 NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ._-"
 
@@ -40,58 +40,104 @@ def _name(value, what):
     return value
 
 
-def parse_manifest(data, public_key):
-    """(version, kind, [(name, size, sha256 hex)]) of a signed manifest; Refused when its
-    signature does not verify with public_key or its text is not a manifest."""
-    i = data.rfind(b"\ned25519 ")
-    if i < 0:
-        raise Refused("the manifest is not signed (no ed25519 line)")
-    body, sig_hex = data[: i + 1], data[i + 9 :].strip()
-    try:
-        signature = unhexlify(sig_hex)
-    except ValueError:
-        signature = b""
-    import ed25519
+SIG_LINE = 8 + 128 + 1  # "ed25519 " + the signature in hex + "\n"
 
-    if not ed25519.verify(public_key, body, signature):
-        raise Refused("the manifest's signature does not verify with UPDATE_PUBLIC_KEY")
-    lines = body.decode().split("\n")
-    if lines[0] != MAGIC:
-        raise Refused("not a release manifest (%r)" % lines[0][:40])
-    version = kind = None
-    files = []
-    for line in lines[1:]:
+
+def _pieces(f, n, size=512):
+    while n > 0:
+        piece = f.read(min(size, n))
+        if not piece:
+            return
+        n -= len(piece)
+        yield piece
+
+
+def parse_manifest(path, public_key):
+    """(version, kind, number of files, length of the signed text) of the signed manifest in the
+    file at path, read a piece and a line at a time (manifest_files then lists the files from it
+    again: a release's list is never held in memory); Refused when its signature does not verify
+    with public_key or its text is not a manifest."""
+    import os
+
+    size = os.stat(path)[6]
+    body = size - SIG_LINE
+    with open(path, "rb") as f:
+        tail = b""
+        if body > 0:
+            f.seek(body - 1)
+            tail = f.read()
+        if body <= 0 or tail[:9] != b"\ned25519 " or tail[-1:] != b"\n":
+            raise Refused("the manifest is not signed (no ed25519 line at its end)")
+        try:
+            signature = unhexlify(tail[9:-1])
+        except ValueError:
+            signature = b""
+        del tail
+        import sys
+
+        import ed25519
+
+        f.seek(0)
+        good = ed25519.verify_pieces(public_key, _pieces(f, body), signature)
+        sys.modules.pop("ed25519", None)
+        if not good:
+            raise Refused("the manifest's signature does not verify with UPDATE_PUBLIC_KEY")
+        f.seek(0)
+        version, kind, count = None, None, 0
+        for entry in _lines(f, body):
+            if entry[0] == "version":
+                version = entry[1]
+            elif entry[0] == "kind":
+                kind = entry[1]
+            else:
+                count += 1
+    if version is None or kind not in ("files", "image") or not count:
+        raise Refused("the manifest names no version, kind or file")
+    return version, kind, count, body
+
+
+def manifest_files(path, body):
+    """(name, size, sha256 hex) of each file the (verified) manifest at path lists."""
+    with open(path, "rb") as f:
+        for entry in _lines(f, body):
+            if entry[0] == "file":
+                yield entry[1:]
+
+
+def _lines(f, body):
+    first = f.readline().decode().rstrip("\n")
+    if first != MAGIC:
+        raise Refused("not a release manifest (%r)" % first[:40])
+    while f.tell() < body:
+        line = f.readline().decode().rstrip("\n")
         parts = line.split(" ")
         if parts[0] == "version" and len(parts) == 2:
-            version = _name(parts[1], "version")
+            yield "version", _name(parts[1], "version")
         elif parts[0] == "kind" and len(parts) == 2:
-            kind = parts[1]
+            yield "kind", parts[1]
         elif parts[0] == "file" and len(parts) == 4 and parts[2].isdigit() and len(parts[3]) == 64:
-            files.append((_name(parts[1], "file"), int(parts[2]), parts[3]))
+            yield "file", _name(parts[1], "file"), int(parts[2]), parts[3]
         elif line:
             raise Refused("manifest line not understood: %r" % line[:60])
-    if version is None or kind not in ("files", "image") or not files:
-        raise Refused("the manifest names no version, kind or file")
-    return version, kind, files
 
 
 class Check:
     """One check against the bucket (u: the supervisor's Updates: settings, board, version, clock,
-    credentials, ca_der)."""
+    credentials) over the app's connection, pointed at S3 until done()."""
 
-    def __init__(self, u):
+    def __init__(self, u, conn):
         s = u.settings
         self.u = u
         self.s = s
-        self.conn = httpclient.Connection(
-            s.update_host,
-            s.update_port,
-            s.USE_TLS,
-            u.ca_der,
-            s.HTTP_TIMEOUT_S,
-            max_response=4096,
-            request_timeout_s=s.REQUEST_TIMEOUT_S,
-        )
+        conn.close()
+        self.saved = (conn.host, conn.port, conn.max_response)
+        conn.host, conn.port = s.update_host, s.update_port or (443 if conn.tls else 80)
+        conn.max_response = 4096
+        self.conn = conn
+
+    def done(self):
+        self.conn.close()
+        self.conn.host, self.conn.port, self.conn.max_response = self.saved
 
     def key(self, *parts):
         return "/".join((self.s.UPDATE_PREFIX,) + parts)
@@ -105,32 +151,29 @@ class Check:
         )
 
     def small(self, key, path, limit):
-        self.get(key, path)
-        try:
-            with open(path, "rb") as f:
-                data = f.read(limit + 1)
-        finally:
+        """The object into the file at path, refused over limit bytes (the file then removed)."""
+        size = self.get(key, path)[0]
+        if size > limit:
             atomicfile.remove(path)
-        if len(data) > limit:
             raise Refused("%s is larger than %d bytes" % (key, limit))
-        return data
+        return path
 
 
-def check(u):
-    """One check (supervisor.Updates.turn calls it when due); the board's restart code after a
-    switch, else None. Every outcome but 'nothing new' is one line."""
-    c = Check(u)
+def check(u, conn):
+    """One check (supervisor.Updates.turn calls it when due) over the app's connection; the
+    board's restart code after a switch, else None. Every outcome but 'nothing new' is one line."""
+    c = Check(u, conn)
     try:
         try:
             upload_logs(c)
         except (s3.S3Error, httpclient.HttpError, OSError) as e:
             print("update: log upload failed (kept for the next check): %s" % describe(e))
         return _check(c)
-    except (Refused, s3.S3Error, httpclient.HttpError, OSError, ValueError) as e:
-        print("update: %s" % describe(e))
+    except (Refused, s3.S3Error, httpclient.HttpError, OSError, ValueError, MemoryError) as e:
+        print("update: %s" % describe(e))  # the check never stops the readings: tried again when due
         return None
     finally:
-        c.conn.close()
+        c.done()
 
 
 def describe(e):
@@ -144,7 +187,12 @@ def describe(e):
 def _check(c):
     u, s = c.u, c.s
     atomicfile.ensure_dir(versions.ROOT)
-    latest = c.small(c.key("latest"), versions.ROOT + "/latest.tmp", 128).decode().strip()
+    path = c.small(c.key("latest"), versions.ROOT + "/latest.tmp", 128)
+    try:
+        with open(path, "rb") as f:
+            latest = f.read().decode().strip()
+    finally:
+        atomicfile.remove(path)
     name = _name(latest, "latest")
     running = u.version.version
     if name == running:
@@ -154,30 +202,37 @@ def _check(c):
             u.quiet.append(name)
             print("update: latest is %s, which was rolled back before: not installing it again" % name)
         return None
-    data = c.small(c.key(name, "manifest"), versions.ROOT + "/manifest.tmp", MAX_MANIFEST)
+    path = c.small(c.key(name, "manifest"), versions.ROOT + "/manifest.tmp", MAX_MANIFEST)
+    c.conn.close()  # the TLS session's buffers out of the heap while the big-int check runs
+    import gc
+
+    gc.collect()
     try:
-        version, kind, files = parse_manifest(data, s.update_key)
-    except Refused as e:
-        raise Refused("%s refused: %s" % (name, e))
-    del data
-    if version != name:
-        raise Refused("%s refused: its signed manifest is for %s" % (name, version))
-    takes = u.board.update_kind()
-    if kind != takes:
-        raise Refused("%s refused: a release of kind %s; this board takes %s" % (name, kind, takes))
-    if kind == "image":
-        _install_image(c, name, files)
-    else:
-        _install_files(c, name, files)
+        try:
+            version, kind, count, body = parse_manifest(path, s.update_key)
+        except Refused as e:
+            raise Refused("%s refused: %s" % (name, e))
+        if version != name:
+            raise Refused("%s refused: its signed manifest is for %s" % (name, version))
+        takes = u.board.update_kind()
+        if kind != takes:
+            raise Refused("%s refused: a release of kind %s; this board takes %s" % (name, kind, takes))
+        gc.collect()  # the verification's garbage gone before the downloads' pieces come
+        if kind == "image":
+            _install_image(c, name, count, manifest_files(path, body))
+        else:
+            _install_files(c, name, path, body)
+    finally:
+        atomicfile.remove(path)
     versions.write(versions.State(name, "trial", running, int(u.board.time()), kind))
     print(
         "update: %s installed (%d file(s), signature and SHA-256 checked); restarting into it on probation "
-        "(%d readings within %ss)" % (name, len(files), s.UPDATE_PROBATION_READINGS, s.UPDATE_PROBATION_S)
+        "(%d readings within %ss)" % (name, count, s.UPDATE_PROBATION_READINGS, s.UPDATE_PROBATION_S)
     )
     return u.board.restart(versions.RESTART)
 
 
-def _install_files(c, name, files):
+def _install_files(c, name, manifest, body):
     """Each file into ota/<name>.new, checked, then the folder renamed to ota/<name> (not yet
     current: versions.write makes it so). Files a cut download left whole are kept."""
     staging = versions.ROOT + "/" + name + ".new"
@@ -190,7 +245,7 @@ def _install_files(c, name, files):
 
             os.rename(final, staging)
     atomicfile.ensure_dir(staging)
-    for fname, size, digest in files:
+    for fname, size, digest in manifest_files(manifest, body):
         path = staging + "/" + fname
         if atomicfile.exists(path) and s3.file_sha256(path) == (size, digest):
             continue  # from an earlier check that was cut off later
@@ -204,9 +259,11 @@ def _install_files(c, name, files):
             raise Refused("%s refused: %s does not match the signed manifest (%s)" % (name, fname, what))
     import os
 
+    listed = [entry[0] for entry in manifest_files(manifest, body)]
     for fname in os.listdir(staging):  # nothing but what the manifest lists goes on the import path
-        if fname not in [f[0] for f in files]:
+        if fname not in listed:
             atomicfile.remove(staging + "/" + fname)
+    del listed
     os.rename(staging, final)
     keep = (name, c.u.version.version, c.u.version.previous)
     for entry in os.listdir(versions.ROOT):  # older versions' and refused releases' folders: the flash is small
@@ -238,12 +295,12 @@ class _ImageSink:
         self.size += len(piece)
 
 
-def _install_image(c, name, files):
+def _install_image(c, name, count, files):
     """The one image file streamed into the next OTA partition, set to boot only when its size and
     SHA-256 match the signed manifest."""
-    if len(files) != 1:
-        raise Refused("%s refused: an image release holds one file, not %d" % (name, len(files)))
-    fname, size, digest = files[0]
+    if count != 1:
+        raise Refused("%s refused: an image release holds one file, not %d" % (name, count))
+    fname, size, digest = next(files)
     s = c.s
     writer = c.u.board.ota_writer(size)
     sink = _ImageSink(writer)

@@ -3,8 +3,12 @@
 # ints (MicroPython's are arbitrary precision); points are extended coordinates (X, Y, Z, T) with
 # x = X/Z, y = Y/Z, xy = T/Z. The check is RFC 8032's cofactorless one, as OpenSSL (PyPI
 # cryptography) does it: S < L, A decodes to a point, and [S]B - [k]A encodes to R's 32 bytes.
-# Memory: a handful of 32-byte ints live at a time; SHA-512 over R || A || message is one pass.
-from sha512 import sha512
+# Memory: a handful of 32-byte ints live at a time; SHA-512 over R || A || message is fed in
+# pieces (verify_pieces: a manifest read from flash a piece at a time).
+import hashlib
+import struct
+
+import sha512
 
 P = 2**255 - 19
 L = 2**252 + 27742317777372353535851937790883648493  # the order of the base point
@@ -79,6 +83,62 @@ def decode_point(data):
     return (x, y, 1, x * y % P)
 
 
+def _compress(h, block, w):
+    """sha512.py's compression of one 128-byte block into state h, with the message schedule in
+    a rolling window of 16 words (w, reused): no list of 80 big ints grown per block, which a
+    32-bit heap of 48K fragments into failure."""
+    rotr, m, k = sha512._rotr, sha512._M, sha512._K
+    unpacked = struct.unpack(">16Q", block)
+    for t in range(16):
+        w[t] = unpacked[t]
+    del unpacked
+    a, b, c, d, e, f, g, hh = h
+    for t in range(80):
+        if t >= 16:
+            w15, w2 = w[(t - 15) & 15], w[(t - 2) & 15]
+            s0 = rotr(w15, 1) ^ rotr(w15, 8) ^ (w15 >> 7)
+            s1 = rotr(w2, 19) ^ rotr(w2, 61) ^ (w2 >> 6)
+            w[t & 15] = (w[t & 15] + s0 + w[(t - 7) & 15] + s1) & m
+        t1 = (hh + (rotr(e, 14) ^ rotr(e, 18) ^ rotr(e, 41)) + ((e & f) ^ (~e & g)) + k[t] + w[t & 15]) & m
+        t2 = ((rotr(a, 28) ^ rotr(a, 34) ^ rotr(a, 39)) + ((a & b) ^ (a & c) ^ (b & c))) & m
+        a, b, c, d, e, f, g, hh = (t1 + t2) & m, a, b, c, (d + t1) & m, e, f, g
+    for i, x in enumerate((a, b, c, d, e, f, g, hh)):
+        h[i] = (h[i] + x) & m
+
+
+class _Sha512:
+    """SHA-512 fed in pieces: hashlib's where it has one (CPython), else sha512.py's algorithm
+    over 128-byte blocks (never the whole message in memory)."""
+
+    def __init__(self):
+        self.h = hashlib.sha512() if hasattr(hashlib, "sha512") else None  # pyright: ignore[reportAttributeAccessIssue]
+        self.state = list(sha512._H0)
+        self.w = [0] * 16
+        self.pending = b""
+        self.n = 0
+
+    def update(self, data):
+        if self.h is not None:
+            self.h.update(data)
+            return
+        self.n += len(data)
+        data = self.pending + bytes(data)
+        end = len(data) - len(data) % 128
+        view = memoryview(data)
+        for i in range(0, end, 128):
+            _compress(self.state, view[i : i + 128], self.w)
+        self.pending = bytes(view[end:])
+
+    def digest(self):
+        if self.h is not None:
+            return self.h.digest()
+        n = self.n
+        tail = self.pending + b"\x80" + bytes((111 - n) % 128) + struct.pack(">QQ", 0, n * 8)
+        for i in range(0, len(tail), 128):
+            _compress(self.state, tail[i : i + 128], self.w)
+        return struct.pack(">8Q", *self.state)
+
+
 def public_key(data):
     """A 32-byte public key, checked to be a point (ValueError otherwise); returns the bytes."""
     decode_point(bytes(data))
@@ -89,6 +149,12 @@ def verify(public, message, signature):
     """True when signature (64 bytes: R, S) is public's Ed25519 signature of message (bytes);
     False for any signature that is not, however malformed. Ed25519Error for a public key that
     is not 32 bytes of a point (a configuration mistake, not a bad signature)."""
+    return verify_pieces(public, (message,), signature)
+
+
+def verify_pieces(public, pieces, signature):
+    """verify() of the message that the byte strings of `pieces` (any iterable: a file read a
+    piece at a time) make when joined: never the whole message in memory."""
     a = decode_point(bytes(public))
     if len(signature) != 64:
         return False
@@ -96,7 +162,12 @@ def verify(public, message, signature):
     s = int.from_bytes(bytes(signature[32:]), "little")
     if s >= L:
         return False  # RFC 8032 5.1.7: a non-canonical S is refused (malleability)
-    k = int.from_bytes(sha512(r + bytes(public) + bytes(message)), "little") % L
+    h = _Sha512()
+    h.update(r + bytes(public))
+    for piece in pieces:
+        h.update(piece)
+    k = int.from_bytes(h.digest(), "little") % L
+    del h
     minus_a = ((P - a[0]) % P, a[1], a[2], (P - a[3]) % P)
     both = _add(_B, minus_a)
     q = _ZERO

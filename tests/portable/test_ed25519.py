@@ -124,3 +124,11 @@ def test_malformed_input():
     no_x = (2).to_bytes(32, "little")
     assert "square root" in str(raises(ed25519.Ed25519Error, ed25519.public_key, no_x))
     assert ed25519.public_key(public) == public
+
+
+def test_a_message_in_pieces_verifies_as_a_whole():
+    for public, message, signature in cases():
+        for size in (1, 7, 128, 500):
+            pieces = [message[i : i + size] for i in range(0, len(message), size)]
+            assert ed25519.verify_pieces(public, pieces, signature)
+            assert not ed25519.verify_pieces(public, pieces + [b"x"], signature)
