@@ -19,3 +19,25 @@ def test_a_small_fleet_drains_after_an_outage_losing_nothing_and_rarely_throttle
     png = tmp_path / "fleet.png"
     plot({"adaptive": r}, str(png))
     assert png.stat().st_size > 10000
+
+
+def test_item_sizes_and_write_units_as_dynamodb_bills_them():
+    from chaosproxy import item_size, write_units
+
+    assert item_size({"deviceId": {"S": "d-1"}}) == 8 + 3
+    assert item_size({"n": {"N": "123"}}) == 1 + 3  # 2 bytes for 3 significant digits, plus 1
+    assert item_size({"n": {"N": "-0.0012500"}}) == 1 + 3  # leading and trailing zeros do not count
+    assert item_size({"b": {"BOOL": True}, "z": {"NULL": True}}) == 4
+    assert write_units({"k": {"S": "x" * 1023}}) == 1 and write_units({"k": {"S": "x" * 1024}}) == 2
+
+
+def test_the_capacity_bucket_refuses_what_it_does_not_hold_and_refills():
+    from chaosproxy import Capacity
+
+    now = [0.0]
+    table = Capacity(10, clock=lambda: now[0])  # 10 WCU/s: holds 25 (one full batch at least)
+    assert table.take(25) and not table.take(1)
+    now[0] += 0.5
+    assert table.take(5) and not table.take(1)
+    now[0] += 100
+    assert table.take(25) and not table.take(25)

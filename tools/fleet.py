@@ -12,7 +12,8 @@ until every reading taken before the network came back is written (against backl
 and per-device delivery latency percentiles; draws a PNG (requests accepted and throttled per
 second, write units per second, total backlog). Modes: `adaptive`
 (the firmware as it is) and `baseline` (ADAPTIVE_RATE = False: each request backs off alone).
-Exit 1 unless every mode lost and duplicated nothing.
+Exit 1 unless every mode lost and duplicated nothing. `--cost` prints instead what a device costs
+in DynamoDB writes, from item sizes measured on the firmware's own items.
 """
 
 import argparse
@@ -28,9 +29,10 @@ import sys
 import threading
 import time
 
+import hostclient  # noqa: F401  (puts the firmware's library on the path: items as a board makes them)
 import tooldoc
 import unixport
-from chaosproxy import ChaosProxy
+from chaosproxy import ChaosProxy, item_size, write_units
 from localddb import ROOT, LocalDynamoDB
 
 DELIVERED = re.compile(r"^delivered seq=(\d+) .*latency_ms=(\d+)$", re.M)
@@ -346,6 +348,45 @@ def plot(results, path):
     plt.close(fig)
 
 
+# Typical readings, as the firmware's sensors give them (unix port; an ESP32 with a BME280, the
+# battery and the MCU's temperature), and one with many values under long names.
+READINGS = (
+    ("unix port", {"deviceId": "device-1", "seq": 1234, "ts": 1795412909, "load1": 0.12, "mem_free_kb": 24197456,
+                   "sim_temp_c": 23.94}),
+    ("ESP32 + BME280", {"deviceId": "greenhouse-esp32-07", "seq": 123456, "ts": 1795412909, "temp_c": 21.37,
+                        "humidity_pct": 45.2, "pressure_hpa": 1013.25, "battery_v": 3.912, "mcu_temp_c": 41.0}),
+    ("40 values, 27-letter names", dict([("deviceId", "greenhouse-esp32-07"), ("seq", 123456), ("ts", 1795412909)]
+                                        + [("soil_moisture_probe_%03d_pct" % i, 31.25) for i in range(40)])),
+    ("40 values, 4-letter names", dict([("deviceId", "greenhouse-esp32-07"), ("seq", 123456), ("ts", 1795412909)]
+                                       + [("m%03d" % i, 31.25) for i in range(40)])),
+)  # fmt: skip
+MONTH_S = 30 * 24 * 3600
+
+
+def cost(price_write_million, price_wcu_hour, headroom, intervals=(60, 300), out=print):
+    """What a device's readings cost in DynamoDB writes per month (30 days), per reading kind."""
+    import dynamodb  # the firmware's, from its library
+
+    out("one reading as DynamoDB bills it (attribute names + values), and as the spool and the wire carry it:")
+    rows = []
+    for name, reading in READINGS:
+        item = dynamodb.marshal_item(reading)
+        wire = len(json.dumps(item, separators=(",", ":")))
+        units = write_units(item)
+        rows.append((name, units))
+        out("  %-28s %4d bytes billed, %d write unit(s); %d bytes of compact DynamoDB JSON" % (
+            name, item_size(item), units, wire))  # fmt: skip
+    out("per device per month: on demand $%s per million write request units; provisioned $%s per WCU-hour "
+        "at %sx the average rate" % (price_write_million, price_wcu_hour, headroom))  # fmt: skip
+    out("  %-28s %10s %12s %14s %14s" % ("reading", "INTERVAL_S", "writes/month", "on demand $", "provisioned $"))
+    for name, units in rows:
+        for interval in intervals:
+            writes = MONTH_S // interval * units
+            demand = writes / 1e6 * price_write_million
+            provisioned = units / float(interval) * headroom * 24 * 30 * price_wcu_hour
+            out("  %-28s %10d %12d %14.4f %14.4f" % (name, interval, writes, demand, provisioned))
+
+
 def main():
     parser = argparse.ArgumentParser(description=tooldoc.description(__doc__))
     parser.add_argument("--devices", type=int, default=40)
@@ -358,7 +399,14 @@ def main():
     parser.add_argument("--json", default=os.path.join(ROOT, "build", "fleet.json"))
     parser.add_argument("--png", default=os.path.join(ROOT, "build", "fleet.png"))
     parser.add_argument("--workdir", default=os.path.join(ROOT, ".local", "fleet"))
+    parser.add_argument("--cost", action="store_true", help="print what a device costs in writes, run nothing")
+    parser.add_argument("--price-write-million", type=float, default=0.625, help="$ per million write request units")
+    parser.add_argument("--price-wcu-hour", type=float, default=0.00065, help="$ per provisioned WCU-hour")
+    parser.add_argument("--headroom", type=float, default=2.5, help="provisioned capacity / the fleet's average rate")
     args = parser.parse_args()
+    if args.cost:
+        cost(args.price_write_million, args.price_wcu_hour, args.headroom)
+        return 0
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     for m in modes:
         if m not in MODES:
