@@ -14,7 +14,7 @@ from benchsite import Site
 
 # The heap each code must run in (make test holds the image and the 64-bit port to theirs), and
 # the goal it is measured against (the 32-bit .mpy's is the heap an ESP32 starts MicroPython with).
-BUDGETS = {"mpy": "128K", "mpy32": "80K", "image": "48K"}
+BUDGETS = {"mpy": "144K", "mpy32": "88K", "image": "48K"}
 GOALS = {"mpy": None, "mpy32": 64, "image": 32}
 READINGS = 200
 WHAT = {
