@@ -29,3 +29,13 @@ HTTP_TIMEOUT_S = 10  # the longest wait for connect, the TLS handshake and each 
 # The deadline of one whole request (connect, handshake, send, response), however slowly the server
 # answers; at least HTTP_TIMEOUT_S. Default: 3 x HTTP_TIMEOUT_S.
 REQUEST_TIMEOUT_S = 30
+
+# Updates over the air (README, "Updates over the air"): off while UPDATE_BUCKET is None.
+UPDATE_BUCKET = None  # e.g. "firmware": the bucket tools/release.py publishes to
+UPDATE_PREFIX = "releases"  # <prefix>/latest and <prefix>/<version>/...
+UPDATE_PUBLIC_KEY = None  # with UPDATE_BUCKET: the line `tools/release.py keygen` prints (64 hex digits)
+UPDATE_HOST = None  # host[:port] of an S3-compatible server; None: <bucket>.s3.<AWS_REGION>.amazonaws.com
+UPDATE_CHECK_S = 3600  # seconds between checks for a release
+UPDATE_PROBATION_READINGS = 10  # a new version is kept once it has delivered this many readings
+UPDATE_PROBATION_S = 3600  # ... within this many seconds of the switch, else it is rolled back
+UPDATE_LOG_PREFIX = None  # e.g. "logs": rollback reports and crash.log to s3://<bucket>/logs/<DEVICE_ID>/
