@@ -34,12 +34,12 @@ def _load_boot_modules():
 board, supervisor = _load_boot_modules()
 
 
-def load_settings(config, b):
+def load_settings(config, the_board):
     """The validated config, or None after printing the one line that names the bad field."""
     import settings
 
     try:
-        return settings.load(config, b.state_dir(), b.FIELDS)  # the running board's fields too
+        return settings.load(config, the_board.state_dir(), the_board.FIELDS)  # the running board's fields too
     except settings.ConfigError as e:
         print("config error: %s" % e)
         return None
@@ -50,16 +50,16 @@ def load_settings(config, b):
         gc.collect()  # now: the app's code then fills the hole settings leaves, not the heap's top
 
 
-def start(config, b):
-    s = load_settings(config, b)
-    if s is None:
+def start(config, the_board):
+    validated = load_settings(config, the_board)
+    if validated is None:
         return 2
     try:
         import app  # only now: the validation's code is gone before the app's comes in
     except Exception as e:  # a version on trial that cannot start is rolled back by the supervisor
         raise supervisor.CannotStart(versions.cannot_start(e))
 
-    return app.run(s, b)
+    return app.run(validated, the_board)
 
 
 def config_line(e):
@@ -92,11 +92,11 @@ def main():
         what = getattr(e, "msg", None) or e  # CPython's SyntaxError repeats the place in str(e)
         print("config error: %s cannot be loaded: %s: %s" % (where, type(e).__name__, what))
         return 2
-    b = board.current(config)
-    if b.safe_mode():
+    the_board = board.current(config)
+    if the_board.safe_mode():
         print("safe mode (SAFE_MODE_PIN held low): the app does not start; the REPL is yours")
         return 0
-    return supervisor.supervise(lambda: start(config, b), b, version=booted)
+    return supervisor.supervise(lambda: start(config, the_board), the_board, version=booted)
 
 
 sys.exit(main())
