@@ -39,7 +39,8 @@ def remove(path):
         pass
 
 
-def _read(path):
+def read_bytes(path):
+    """The file's bytes, or None when it cannot be read."""
     try:
         with open(path, "rb") as f:
             return f.read()
@@ -62,7 +63,7 @@ def recover(path, check=None):
     spool's records do) a .tmp with no target is taken as it is."""
 
     def ok(p):
-        return check is None or check(_read(p))
+        return check is None or check(read_bytes(p))
 
     tmp = path + ".tmp"
     lost = False
@@ -120,7 +121,7 @@ def load_int(path, default=0):
     torn or garbled file was found (and thrown away) instead: the caller says so. Never raises
     on content."""
     lost = recover(path, _is_int)
-    value = parse_int(_read(path))
+    value = parse_int(read_bytes(path))
     return (default if value is None else value), lost
 
 

@@ -48,14 +48,6 @@ def _parse(data):
     return parts[:5]
 
 
-def _read(path):
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError:
-        return None
-
-
 class State:
     """What ota/current says: version, status ("good" or "trial"), the previous good version,
     since (Unix seconds of the switch), kind ("files" or "image")."""
@@ -75,7 +67,7 @@ def state():
     """The State of ota/current; the base's when there is none (or a torn one: a switch is
     written aside and renamed, so a torn file is never the only copy of a decision)."""
     atomicfile.recover(CURRENT, lambda data: _parse(data) is not None)
-    fields = _parse(_read(CURRENT))
+    fields = _parse(atomicfile.read_bytes(CURRENT))
     return State(*fields) if fields else State()
 
 
@@ -101,12 +93,12 @@ def boot(path=None):
 
 def failed():
     """The versions rolled back, never to be installed again."""
-    data = _read(FAILED) or b""
+    data = atomicfile.read_bytes(FAILED) or b""
     return [line.split(" ", 1)[0] for line in data.decode().split("\n") if line]
 
 
 def _append(path, line):
-    old = _read(path) or b""
+    old = atomicfile.read_bytes(path) or b""
     atomicfile.replace(path, (old + line.encode() + b"\n")[-MAX_FAILED:])
 
 
