@@ -177,7 +177,7 @@ def publish(world, version, broken=False, key=None):
 def configure(world, folder, readings, host=None):
     local = world["local"]
     extra = (
-        "DELIVERY_TIMEOUT_S = 20\nHTTP_TIMEOUT_S = 3\n"
+        "DELIVERY_TIMEOUT_S = 20\nHTTP_TIMEOUT_S = 10\n"  # slow machine: cuts come from the proxy
         'UPDATE_BUCKET = "firmware"\nUPDATE_PREFIX = "releases"\nUPDATE_PUBLIC_KEY = "%s"\n'
         'UPDATE_HOST = "%s"\nUPDATE_CHECK_S = 1\nUPDATE_PROBATION_READINGS = 3\nUPDATE_PROBATION_S = 120\n'
         'UPDATE_LOG_PREFIX = "logs"\n' % (world["public"], host or "localhost:%d" % local.port)
