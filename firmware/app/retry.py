@@ -80,8 +80,13 @@ def is_throttling(err):
 # items (write units) per second, as a table's capacity is counted. The device measures the rate
 # it sends items at (items of the last TAU_MS or so); once the table throttles it, every request
 # first takes its items from a token bucket whose rate drops to BETA x the measured rate, then
-# climbs back along a cubic curve (flat near that rate, steeper past it) and at most CAP x the
-# measured rate. Never throttled (or not for QUIET_MS), it changes nothing.
+# climbs back along a cubic curve of the time since (flat near that rate, steeper past it), at
+# most CAP x the rate measured at the last answer. The climb back to the rate it was throttled at
+# goes on between answers: a throttle long after the last one cuts from where the curve has got
+# to, not again from the last cut (throttles minutes apart with no success between would
+# otherwise compound to MIN_RATE, and a fleet back at once would drain at a fraction of its
+# table). Past that rate it climbs only on answers: it probes upwards by sending. Never
+# throttled (or not for QUIET_MS), it changes nothing.
 BETA = 0.7
 SCALE = 0.4  # the cubic's steepness: items/s per s^3
 MIN_RATE = 0.5  # items per second
@@ -96,6 +101,7 @@ class RateLimiter:
         self.burst = burst  # the bucket holds at least one request's items
         self.enabled = False
         self.rate = 0.0  # the bucket's fill rate, items per second, while enabled
+        self.ceiling = 0.0  # CAP x the measured rate at the last answer
         self.tokens = 0.0
         self.filled = self.last_fail = self.summed = board.ticks_ms()
         self.w_max = self.k = 0.0
@@ -126,26 +132,32 @@ class RateLimiter:
         if throttled:
             if not self.enabled:
                 self.enabled, self.rate, self.tokens, self.filled = True, measured, 0.0, now
+            self._refill()
             rate = min(measured, self.rate)
             self.w_max = rate
             self.k = (rate * (1 - BETA) / SCALE) ** (1 / 3.0)
             self.last_fail = now
-            self._set(rate * BETA)
+            self.ceiling = CAP * measured
+            self.rate = max(rate * BETA, MIN_RATE)
+            self.tokens = min(self.tokens, max(self.rate, self.burst))
         elif self.enabled:
-            since = b.ticks_diff(now, self.last_fail)
-            if not 0 <= since <= QUIET_MS:
+            if not 0 <= b.ticks_diff(now, self.last_fail) <= QUIET_MS:
                 self.enabled = False
                 return
-            x = since / 1000.0 - self.k
-            self._set(min(SCALE * x * x * x + self.w_max, CAP * measured))
+            self._refill()
+            self.ceiling = CAP * measured
+            self.rate = self._curve(now)
+            self.tokens = min(self.tokens, max(self.rate, self.burst))
+
+    def _curve(self, now):
+        """The cubic at `now`: BETA x w_max just after the throttle, w_max after k seconds, then up."""
+        x = self.board.ticks_diff(now, self.last_fail) / 1000.0 - self.k
+        return max(min(SCALE * x * x * x + self.w_max, self.ceiling), MIN_RATE)
 
     def _refill(self):
         now = self.board.ticks_ms()
         dt = max(0, self.board.ticks_diff(now, self.filled))
-        self.tokens = min(max(self.rate, self.burst), self.tokens + dt * self.rate / 1000.0)
+        rate = max(self.rate, min(self._curve(now), self.w_max))  # back up the curve, not past it
+        self.tokens = min(max(rate, self.burst), self.tokens + dt * (self.rate + rate) / 2000.0)
+        self.rate = rate
         self.filled = now
-
-    def _set(self, rate):
-        self._refill()
-        self.rate = max(rate, MIN_RATE)
-        self.tokens = min(self.tokens, max(self.rate, self.burst))

@@ -333,9 +333,9 @@ class TableSink(Sink):
         return []
 
 
-def drain(name, adaptive, devices=8, backlog=100, wcu=40):
-    """Devices back from an outage with `backlog` readings each, at moments 300 ms apart, sharing
-    a table of `wcu` items a second; (seconds to deliver everything, the table)."""
+def drain(name, adaptive, devices=8, backlog=100, wcu=40, apart_ms=300):
+    """Devices back from an outage with `backlog` readings each, at moments `apart_ms` apart,
+    sharing a table of `wcu` items a second; (seconds to deliver everything, the table)."""
     random.seed(7)  # the backoffs' jitter: the same draws on every run (on each interpreter)
     board = Board()
     table = Table(board, wcu)
@@ -344,7 +344,7 @@ def drain(name, adaptive, devices=8, backlog=100, wcu=40):
         dl, _, sp, _ = setup("%s-%d" % (name, i), backlog)
         dl.board = dl.clock.board = board
         dl.limiter = retry.RateLimiter(board, 25) if adaptive else None
-        dl.next_at = board.ms + i * 300
+        dl.next_at = board.ms + i * apart_ms
         dl.sink = TableSink(table)
         fleet.append(dl)
     start = board.ms
@@ -367,3 +367,13 @@ def test_a_fleet_back_from_an_outage_is_throttled_far_less_when_adaptive():
     assert adaptive.accepted == alone.accepted == 32  # full batches either way
     assert adaptive.throttled * 4 < alone.throttled, (adaptive.throttled, alone.throttled)
     assert adaptive_s < 2 * floor_s and alone_s < 2 * floor_s, (adaptive_s, alone_s)
+
+
+def test_a_fleet_back_at_once_drains_near_its_table_not_at_the_floor_rate():
+    # 16 devices at the same moment (a site's power back, or deep-sleep devices that keep no
+    # backoff between wakes): all throttled together, cut together; throttles far apart must not
+    # compound every device down to MIN_RATE (which took 14x the floor, 580 s here)
+    floor_s = 16 * 100 / 40.0
+    adaptive_s, table = drain("dl-fleet-once", True, devices=16, apart_ms=0)
+    assert adaptive_s < 4 * floor_s, adaptive_s
+    assert table.accepted == 64

@@ -135,11 +135,29 @@ def test_throttles_in_a_row_shrink_it_to_the_floor_and_no_further():
     lim = retry.RateLimiter(clock, 25)
     rates = []
     for _ in range(30):
-        send_at(lim, clock, 25, 1000, 1, throttled=True)
+        send_at(lim, clock, 25, 10, 1, throttled=True)  # faster than the curve climbs back
         rates.append(lim.rate)
     assert all(b <= a for a, b in zip(rates, rates[1:])), rates
     assert rates[-1] == retry.MIN_RATE
     assert lim.wait_ms(25) <= 25000 / retry.MIN_RATE + 1
+
+
+def test_a_throttle_after_the_climb_back_cuts_from_where_the_curve_got_to():
+    # throttled, then again once the curve is back at the rate of the first throttle, with no
+    # success between: the cut is from that rate, not from the first cut (which compounded
+    # throttles minutes apart down to MIN_RATE)
+    clock = Clock()
+    lim = retry.RateLimiter(clock, 25)
+    send_at(lim, clock, 25, 1000, 10)
+    send_at(lim, clock, 25, 1000, 1, throttled=True)
+    w_max, k = lim.w_max, lim.k
+    clock.advance(int(k * 1000) + 50)
+    assert lim.wait_ms(0) == 0 and abs(lim.rate - w_max) < 0.01  # climbed back while waiting
+    clock.advance(60000)
+    assert lim.wait_ms(0) == 0 and lim.rate <= w_max + 1e-6  # no further: it probes by sending
+    lim.sum, lim.summed = 1e6, clock.ms  # a measured rate far above the curve: the curve decides
+    lim.answered(25, True)
+    assert abs(lim.w_max - w_max) < 0.01 and abs(lim.rate - retry.BETA * w_max) < 0.01
 
 
 def test_it_recovers_along_a_cubic_flat_near_the_rate_it_was_throttled_at():
