@@ -12,6 +12,8 @@ until every reading taken before the network came back is written (against backl
 and per-device delivery latency percentiles; draws a PNG (requests accepted and throttled per
 second, write units per second, total backlog). Modes: `adaptive`
 (the firmware as it is) and `baseline` (ADAPTIVE_RATE = False: each request backs off alone).
+With `--restart` every device is restarted when the network comes back (power back with it): the
+fleet returns at once, with no backoff to spread it.
 Exit 1 unless every mode lost and duplicated nothing. `--cost` prints instead what a device costs
 in DynamoDB writes, from item sizes measured on the firmware's own items.
 """
@@ -59,6 +61,7 @@ def fleet(
     seed=None,
     code="source",
     timeout_s=None,
+    restart=False,
     out=print,
 ):
     """One fleet run; returns its figures (a dict, as written to the JSON)."""
@@ -114,9 +117,15 @@ def fleet(
             cut["down"] = time.time()
             proxy.outage(outage_s)
             cut["up"] = time.time()
+            if restart:  # power back with the network: every device starts again at once
+                for i, (name, proc) in enumerate(procs):
+                    proc.kill()
+                    proc.wait()
+                    procs[i] = (name, unixport.start_firmware(folders[name], logs[name], code=code))
 
         cutter = threading.Thread(target=cut_network, daemon=True)
         cutter.start()
+        cutter.join(max(1, t0 + outage_at_s + outage_s + 60 - time.time()))
         codes = {}
         for name, proc in procs:
             try:
@@ -136,6 +145,7 @@ def fleet(
             interval_s=interval_s,
             capacity_wcu=capacity,
             outage_s=outage_s,
+            restarted_at_return=restart,
             outage_at_s=round(cut["down"] - t0, 1),
             seconds=round(seconds, 1),
         )
@@ -394,6 +404,9 @@ def main():
     parser.add_argument("--outage", type=int, default=60, help="seconds the network is cut")
     parser.add_argument("--outage-at", type=float, default=None, help="seconds after start (default: 30)")
     parser.add_argument("--capacity", type=float, default=100, help="the table's write units per second")
+    parser.add_argument(
+        "--restart", action="store_true", help="every device restarted when the network comes back (all at once)"
+    )
     parser.add_argument("--modes", default="baseline,adaptive", help="comma-separated: baseline, adaptive")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--json", default=os.path.join(ROOT, "build", "fleet.json"))
@@ -425,6 +438,7 @@ def main():
             mode=mode,
             outage_at_s=args.outage_at,
             seed=args.seed,
+            restart=args.restart,
         )
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as f:
