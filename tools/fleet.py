@@ -125,7 +125,7 @@ def fleet(
 
         cutter = threading.Thread(target=cut_network, daemon=True)
         cutter.start()
-        cutter.join(max(1, t0 + outage_at_s + outage_s + 60 - time.time()))
+        cutter.join()  # (with --restart it replaces the processes waited on below)
         codes = {}
         for name, proc in procs:
             try:
@@ -135,7 +135,6 @@ def fleet(
                 proc.wait()
                 codes[name] = "timeout"
             logs[name].close()
-        cutter.join()
         seconds = time.time() - t0
         result = _figures(ddb, proxy, names, folders, readings, capacity, interval_s, cut, codes, t0)
         result.update(

@@ -132,22 +132,21 @@ class RateLimiter:
         if throttled:
             if not self.enabled:
                 self.enabled, self.rate, self.tokens, self.filled = True, measured, 0.0, now
-            self._refill()
+        elif not self.enabled:
+            return
+        elif not 0 <= b.ticks_diff(now, self.last_fail) <= QUIET_MS:
+            self.enabled = False
+            return
+        self._refill()  # the climb so far, on the curve of the last answer
+        self.ceiling = CAP * measured
+        if throttled:
             rate = min(measured, self.rate)
             self.w_max = rate
             self.k = (rate * (1 - BETA) / SCALE) ** (1 / 3.0)
             self.last_fail = now
-            self.ceiling = CAP * measured
-            self.rate = max(rate * BETA, MIN_RATE)
-            self.tokens = min(self.tokens, max(self.rate, self.burst))
-        elif self.enabled:
-            if not 0 <= b.ticks_diff(now, self.last_fail) <= QUIET_MS:
-                self.enabled = False
-                return
-            self._refill()
-            self.ceiling = CAP * measured
-            self.rate = self._curve(now)
-            self.tokens = min(self.tokens, max(self.rate, self.burst))
+            self._set(rate * BETA)
+        else:
+            self._set(self._curve(now))
 
     def _curve(self, now):
         """The cubic at `now`: BETA x w_max just after the throttle, w_max after k seconds, then up."""
@@ -161,3 +160,7 @@ class RateLimiter:
         self.tokens = min(max(rate, self.burst), self.tokens + dt * (self.rate + rate) / 2000.0)
         self.rate = rate
         self.filled = now
+
+    def _set(self, rate):
+        self.rate = max(rate, MIN_RATE)
+        self.tokens = min(self.tokens, max(self.rate, self.burst))
