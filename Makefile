@@ -28,6 +28,7 @@ OUTAGE ?= 60
 CAPACITY ?= 100
 MODES ?= baseline,adaptive
 RESTART ?=
+PARTIAL ?=
 # native code in .mpy files: x64 for the unix port here, xtensawin for an ESP32
 MPY_ARCH ?= x64
 BOARD ?= unix
@@ -90,10 +91,11 @@ chaos: setup
 # Fleet run: DEVICES firmware processes, a reading a second each, through a proxy modelling the table's
 # CAPACITY (write units per second), the network cut for OUTAGE seconds mid-run; READINGS=0 means 180
 # each. MODES: baseline (ADAPTIVE_RATE = False) and adaptive, figures in build/fleet.json and .png.
-# RESTART=1: every device restarted as the network comes back (the fleet back at once).
+# RESTART=1: every device restarted as the network comes back (the fleet back at once). PARTIAL=1: a
+# batch over capacity written in part, the rest in UnprocessedItems (as AWS answers; else refused whole).
 fleet: setup
 	$(PY) tools/fleet.py --devices $(DEVICES) --readings $(if $(filter 0,$(READINGS)),180,$(READINGS)) \
-	  --outage $(OUTAGE) --capacity $(CAPACITY) --modes $(MODES) $(if $(RESTART),--restart)
+	  --outage $(OUTAGE) --capacity $(CAPACITY) --modes $(MODES) $(if $(RESTART),--restart) $(if $(PARTIAL),--partial)
 
 # Benchmarks against botocore, the hash floor and the seed-style client (minutes, not part of make test).
 bench: setup image

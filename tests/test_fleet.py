@@ -41,3 +41,72 @@ def test_the_capacity_bucket_refuses_what_it_does_not_hold_and_refills():
     assert table.take(5) and not table.take(1)
     now[0] += 100
     assert table.take(25) and not table.take(25)
+
+
+def test_the_capacity_bucket_takes_the_items_it_holds_in_order():
+    from chaosproxy import Capacity
+
+    now = [0.0]
+    table = Capacity(10, clock=lambda: now[0])
+    assert table.take_some([1] * 30) == 25  # the first 25 fit, nothing of the rest is taken
+    now[0] += 1.0
+    assert table.take_some([3, 3, 3, 3]) == 3 and table.take_some([1]) == 1 and table.take_some([1]) == 0
+
+
+def test_a_batch_the_capacity_covers_in_part_is_written_in_part_and_the_rest_left_unprocessed(tmp_path):
+    import os
+
+    import boto3
+    import botocore.config
+    import botocore.exceptions
+    import pytest
+
+    from chaosproxy import ChaosProxy
+    from localddb import LocalDynamoDB
+
+    ddb = LocalDynamoDB(str(tmp_path / "ddb"), tls=False).start().provision()
+    pki = os.path.join(ddb.workdir, "pki")
+    proxy = ChaosProxy(
+        ddb.port,
+        None,
+        os.path.join(pki, "server.pem"),
+        os.path.join(pki, "server.key"),
+        credentials=ddb.device_key,
+        capacity_wcu=10,  # holds 25 units, refills 10 a second
+        partial=True,
+    ).start()
+    now = [0.0]
+    proxy.capacity.clock = lambda: now[0]  # the bucket's time is the test's: no second passes unless said
+    proxy.capacity.at = 0.0
+    try:
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url="https://localhost:%d" % proxy.port,
+            region_name=ddb.region,
+            verify=ddb.ca_pem,
+            aws_access_key_id=ddb.device_key[0],
+            aws_secret_access_key=ddb.device_key[1],
+            config=botocore.config.Config(retries={"total_max_attempts": 1}),
+        )
+
+        def batch(first):
+            puts = [
+                {"PutRequest": {"Item": {"deviceId": {"S": "part-1"}, "seq": {"N": str(s)}, "ts": {"N": "1"}}}}
+                for s in range(first, first + 25)
+            ]
+            return client.batch_write_item(RequestItems={ddb.table: puts})
+
+        assert batch(1)["UnprocessedItems"] == {}
+        with pytest.raises(botocore.exceptions.ClientError) as refused:  # none fit: refused whole
+            batch(26)
+        assert refused.value.response["Error"]["Code"] == "ProvisionedThroughputExceededException"
+        now[0] += 1.0
+        left = batch(51)["UnprocessedItems"][ddb.table]  # a second's 10 units written, the rest handed back
+        assert [int(r["PutRequest"]["Item"]["seq"]["N"]) for r in left] == list(range(61, 76))
+        seqs = sorted(int(i["seq"]["N"]) for i in ddb.readings("part-1"))
+        assert seqs == list(range(1, 26)) + list(range(51, 61))
+        rows = list(proxy.timeline.values())
+        assert sum(r[0] for r in rows) == 2 and sum(r[1] for r in rows) == 1 and sum(r[4] for r in rows) == 1
+    finally:
+        proxy.stop()
+        ddb.stop()

@@ -23,8 +23,10 @@ seconds.
 With `capacity_wcu` it models a table's write capacity for every client together (make fleet): a
 token bucket of write units per second (an item of up to 1 KB is one unit, as DynamoDB bills it:
 `item_size`; a BatchWriteItem costs its items), holding `burst_s` seconds of them. A write over it
-is answered 400 ProvisionedThroughputExceededException in AWS's JSON form, not forwarded; each
-request is counted per second in `timeline`, and each item written in `writes`.
+is answered 400 ProvisionedThroughputExceededException in AWS's JSON form, not forwarded. With
+`partial` a BatchWriteItem the bucket covers in part is answered as AWS answers it: the items that
+fit are written (re-signed for them), the rest returned in UnprocessedItems; refused whole only
+when none fit. Each request is counted per second in `timeline`, each item written in `writes`.
 """
 
 import calendar
@@ -54,6 +56,9 @@ KINDS = (
     "truncate",
     "bad_crc",
 )
+# what `timeline` counts per second, in this order: requests written (whole or in part), requests
+# refused whole, items written, write units written, requests answered with UnprocessedItems
+TIMELINE = ("accepted", "throttled", "items", "units", "in_part")
 SKEW_LIMIT_S = 300
 DDB = "com.amazonaws.dynamodb.v20120810#"
 OVER_CAPACITY = (
@@ -119,13 +124,20 @@ class Capacity:
 
     def take(self, units):
         """True and the units consumed when the bucket holds them; False (nothing taken) otherwise."""
+        return self.take_some([units]) == 1
+
+    def take_some(self, units):
+        """How many of the items (their units, in order) the bucket holds: those are consumed."""
         now = self.clock()
         self.tokens = min(self.size, self.tokens + (now - self.at) * self.rate)
         self.at = now
-        if units > self.tokens:
-            return False
-        self.tokens -= units
-        return True
+        fit = 0
+        for u in units:
+            if u > self.tokens:
+                break
+            self.tokens -= u
+            fit += 1
+        return fit
 
 
 def _aws_error(status, code, message, prefix=DDB):
@@ -148,6 +160,7 @@ class ChaosProxy:
         upstream_host="localhost",
         capacity_wcu=None,
         burst_s=1.0,
+        partial=False,
     ):
         self.upstream = (upstream_host, upstream_port)
         # upstream_ca_pem None: the upstream speaks plain HTTP on this machine (make bench)
@@ -165,8 +178,9 @@ class ChaosProxy:
         self.bytes_in = 0  # HTTP bytes (request line, headers, body) received from clients
         self.bytes_out = 0  # HTTP bytes sent back to them
         self.capacity = Capacity(capacity_wcu, burst_s) if capacity_wcu else None
+        self.partial = partial  # a batch the capacity covers in part: UnprocessedItems, as AWS
         self.started = time.time()
-        # second since start -> [requests accepted, requests throttled, items written, units written]
+        # second since start -> TIMELINE's slots
         self.timeline = {}
         self.writes = []  # (time.time() when written, deviceId, seq) of every item written, repeats too
         self._lock = threading.Lock()
@@ -304,14 +318,13 @@ class ChaosProxy:
             return _respond(conn, *_aws_error(400, code, "Rate of requests exceeds the allowed throughput."))
         unprocessed = None
         if kind == "partial_batch":
-            headers, body, unprocessed = self._split_batch(method, path, headers, body)
+            keep = self.rand.randint(1, _batch_size(target, body) - 1)
+            headers, body, unprocessed = self._split_batch(method, path, headers, body, keep)
         if kind == "delay":
             time.sleep(self.client_timeout_s + 0.5)
         status, hdrs, out = self._forward(method, path, headers, body)
         if unprocessed is not None and status == 200:
-            out = json.dumps({"UnprocessedItems": unprocessed}).encode()
-            hdrs = [(n, v) for n, v in hdrs if n.lower() != "x-amz-crc32"]
-            hdrs.append(("x-amz-crc32", str(zlib.crc32(out) & 0xFFFFFFFF)))
+            hdrs, out = _unprocessed_answer(hdrs, unprocessed)
         if kind == "bad_crc":
             hdrs = [(n, str((int(v) + 1) & 0xFFFFFFFF) if n.lower() == "x-amz-crc32" else v) for n, v in hdrs]
         if kind == "reset_during":
@@ -325,28 +338,38 @@ class ChaosProxy:
     def _count(self, slot, n=1, at=None):
         second = int((at or time.time()) - self.started)
         with self._lock:
-            row = self.timeline.setdefault(second, [0, 0, 0, 0])
-            row[slot] += n
+            row = self.timeline.setdefault(second, [0] * len(TIMELINE))
+            row[TIMELINE.index(slot)] += n
 
     def _capacity_write(self, conn, method, path, headers, body, items):
-        """A write through the table's capacity: forwarded when the bucket holds its units, else
-        refused as DynamoDB refuses it (nothing written)."""
-        units = sum(write_units(i) for i in items)
+        """A write through the table's capacity: forwarded when the bucket holds its units; with
+        `partial` a batch it holds in part forwarded with the items that fit and the rest answered
+        as UnprocessedItems; else refused as DynamoDB refuses it (nothing written)."""
+        units = [write_units(i) for i in items]
         with self._lock:
             self.requests += 1
-            ok = self.capacity.take(units)
-        if not ok:
-            self._count(1)
+            if self.partial and len(items) > 1:
+                fit = self.capacity.take_some(units)
+            else:
+                fit = len(items) if self.capacity.take(sum(units)) else 0
+        if not fit:
+            self._count("throttled")
             return _respond(conn, *_aws_error(400, "ProvisionedThroughputExceededException", OVER_CAPACITY))
+        unprocessed = None
+        if fit < len(items):
+            headers, body, unprocessed = self._split_batch(method, path, headers, body, fit)
         status, hdrs, out = self._forward(method, path, headers, body)
         now = time.time()
         if status == 200:
-            self._count(0, at=now)
-            self._count(2, len(items), now)
-            self._count(3, units, now)
+            self._count("accepted", at=now)
+            self._count("items", fit, now)
+            self._count("units", sum(units[:fit]), now)
             with self._lock:
-                for i in items:
+                for i in items[:fit]:
                     self.writes.append((now, i["deviceId"]["S"], int(i["seq"]["N"])))
+            if unprocessed is not None:
+                self._count("in_part", at=now)
+                hdrs, out = _unprocessed_answer(hdrs, unprocessed)
         return _respond(conn, status, hdrs, out)
 
     def _forward(self, method, path, headers, body):
@@ -368,10 +391,10 @@ class ChaosProxy:
         finally:
             up.close()
 
-    def _split_batch(self, method, path, headers, body):
+    def _split_batch(self, method, path, headers, body, keep):
+        """The batch with its first `keep` items, re-signed, and the rest as UnprocessedItems."""
         doc = json.loads(body)
         table, items = next(iter(doc["RequestItems"].items()))
-        keep = self.rand.randint(1, len(items) - 1)
         doc["RequestItems"][table] = items[:keep]
         new_body = json.dumps(doc).encode()
         req = AWSRequest(method=method, url="https://%s%s" % (_header(headers, "host"), path), data=new_body)
@@ -380,6 +403,14 @@ class ChaosProxy:
                 req.headers[name] = value
         SigV4Auth(Credentials(*self.credentials), "dynamodb", self.region).add_auth(req)
         return list(req.headers.items()), new_body, {table: items[keep:]}
+
+
+def _unprocessed_answer(hdrs, unprocessed):
+    """A BatchWriteItem's 200 answer, upstream's headers, leaving `unprocessed` to re-send."""
+    out = json.dumps({"UnprocessedItems": unprocessed}).encode()
+    hdrs = [(n, v) for n, v in hdrs if n.lower() != "x-amz-crc32"]
+    hdrs.append(("x-amz-crc32", str(zlib.crc32(out) & 0xFFFFFFFF)))
+    return hdrs, out
 
 
 class _Counting:

@@ -13,7 +13,9 @@ and per-device delivery latency percentiles; draws a PNG (requests accepted and 
 second, write units per second, total backlog). Modes: `adaptive`
 (the firmware as it is) and `baseline` (ADAPTIVE_RATE = False: each request backs off alone).
 With `--restart` every device is restarted when the network comes back (power back with it): the
-fleet returns at once, with no backoff to spread it.
+fleet returns at once, with no backoff to spread it. With `--partial` a batch the capacity covers
+in part is written in part and the rest answered in UnprocessedItems, as AWS answers it (without,
+it is refused whole: the harder case for the devices' batches).
 Exit 1 unless every mode lost and duplicated nothing. `--cost` prints instead what a device costs
 in DynamoDB writes, from item sizes measured on the firmware's own items.
 """
@@ -34,7 +36,7 @@ import time
 import hostclient  # noqa: F401  (puts the firmware's library on the path: items as a board makes them)
 import tooldoc
 import unixport
-from chaosproxy import ChaosProxy, item_size, write_units
+from chaosproxy import TIMELINE, ChaosProxy, item_size, write_units
 from localddb import ROOT, LocalDynamoDB
 
 DELIVERED = re.compile(r"^delivered seq=(\d+) .*latency_ms=(\d+)$", re.M)
@@ -62,6 +64,7 @@ def fleet(
     code="source",
     timeout_s=None,
     restart=False,
+    partial=False,
     out=print,
 ):
     """One fleet run; returns its figures (a dict, as written to the JSON)."""
@@ -81,6 +84,7 @@ def fleet(
         os.path.join(pki, "server.key"),
         credentials=ddb.device_key,
         capacity_wcu=capacity,
+        partial=partial,
     ).start()
     procs = []
     try:
@@ -101,8 +105,18 @@ def fleet(
             )
         out(
             "fleet (%s): %d devices x %d readings (one every %ss) through localhost:%d, capacity %s WCU/s, "
-            "network cut for %ds at %ds"
-            % (mode, devices, readings, interval_s, proxy.port, capacity, outage_s, outage_at_s)
+            "%s, network cut for %ds at %ds"
+            % (
+                mode,
+                devices,
+                readings,
+                interval_s,
+                proxy.port,
+                capacity,
+                "a batch over it written in part" if partial else "a batch over it refused whole",
+                outage_s,
+                outage_at_s,
+            )
         )
         logs = {}
         t0 = time.time()
@@ -145,6 +159,7 @@ def fleet(
             capacity_wcu=capacity,
             outage_s=outage_s,
             restarted_at_return=restart,
+            partial_batches=partial,
             outage_at_s=round(cut["down"] - t0, 1),
             seconds=round(seconds, 1),
         )
@@ -192,8 +207,9 @@ def _figures(ddb, proxy, names, folders, readings, capacity, interval_s, cut, co
     floor_s = len(backlog) / float(capacity - len(names) / float(interval_s))
     start_s, end_s = int(up - proxy.started), int(drained_at - proxy.started)
     rows = proxy.timeline
-    during = [rows.get(s, [0, 0, 0, 0]) for s in range(start_s, end_s + 1)]
-    acc, thr = sum(r[0] for r in during), sum(r[1] for r in during)
+    zero = [0] * len(TIMELINE)
+    during = [rows.get(s, zero) for s in range(start_s, end_s + 1)]
+    acc, thr, part = sum(r[0] for r in during), sum(r[1] for r in during), sum(r[4] for r in during)
     sizes = {}  # (when, device) -> items: the writes of one request share its moment
     for at, device, _ in proxy.writes:
         if up <= at <= drained_at:
@@ -225,10 +241,11 @@ def _figures(ddb, proxy, names, folders, readings, capacity, interval_s, cut, co
             ti += 1
         while wi < len(written_sorted) and written_sorted[wi] < edge:
             wi += 1
-        r = rows.get(s, [0, 0, 0, 0])
-        series.append([round(s + shift, 1), r[0], r[1], r[3], max(0, ti - wi)])
+        r = rows.get(s, zero)
+        series.append([round(s + shift, 1), r[0], r[1], r[3], max(0, ti - wi), r[4]])
     total_acc = sum(r[0] for r in rows.values())
     total_thr = sum(r[1] for r in rows.values())
+    total_part = sum(r[4] for r in rows.values())
     items_in_drain = sum(r[2] for r in during)
     return {
         "taken": readings * len(names),
@@ -240,6 +257,7 @@ def _figures(ddb, proxy, names, folders, readings, capacity, interval_s, cut, co
         "requests_accepted": total_acc,
         "requests_throttled": total_thr,
         "throttled_share": round(total_thr / float(max(1, total_acc + total_thr)), 4),
+        "requests_in_part": total_part,  # of the accepted: answered with UnprocessedItems
         "backlog_after_outage": len(backlog),
         "drain_s": round(drain_s, 1),
         "drain_floor_s": round(floor_s, 1),
@@ -253,13 +271,15 @@ def _figures(ddb, proxy, names, folders, readings, capacity, interval_s, cut, co
         "drain_requests_accepted": acc,
         "drain_requests_throttled": thr,
         "drain_throttled_share": round(thr / float(max(1, acc + thr)), 4),
+        "drain_requests_in_part": part,
+        "drain_throttled_or_in_part_share": round((thr + part) / float(max(1, acc + thr)), 4),
         "drain_items_per_request": round(items_in_drain / float(max(1, acc)), 1),
         "drain_items_per_batch": round(sum(batches) / float(len(batches)), 1) if batches else None,
         "outage_at_s": round(down - t0, 1),
         "network_back_at_s": round(up - t0, 1),
         "latency_ms": dict(("p%d" % p, percentile(every, p)) for p in (50, 90, 99)),
         "latency_ms_per_device": per_device,
-        "series": series,  # [s since start, accepted, throttled, units written, backlog]
+        "series": series,  # [s since start, accepted, throttled, units written, backlog, accepted in part]
     }
 
 
@@ -269,17 +289,19 @@ def _report(r, out):
         "(re-sent writes seen by the proxy %(rewritten_at_proxy)d)  exit codes %(exit_codes)s" % r
     )
     out(
-        "requests accepted %(requests_accepted)d  throttled %(requests_throttled)d (%(throttled_share).1f%%)"
-        % dict(r, throttled_share=100 * r["throttled_share"])
+        "requests accepted %(requests_accepted)d (%(requests_in_part)d of them in part)  throttled "
+        "%(requests_throttled)d (%(throttled_share).1f%%)" % dict(r, throttled_share=100 * r["throttled_share"])
     )
     out(
         "drain: %(backlog_after_outage)d readings waiting when the network came back at %(network_back_at_s)ss; "
         "back to one per device in %(drain_s)ss, floor %(drain_floor_s)ss (backlog / (capacity - devices' "
         "reading rate)): %(drain_vs_floor)sx; throttled %(drain_throttled_share_pct).1f%% of %(drain_requests)d "
-        "requests, %(drain_items_per_request)s items per accepted request, %(drain_items_per_batch)s per BatchWriteItem"
+        "requests (%(drain_either_pct).1f%% throttled or answered in part), %(drain_items_per_request)s items per "
+        "accepted request, %(drain_items_per_batch)s per BatchWriteItem"
         % dict(
             r,
             drain_throttled_share_pct=100 * r["drain_throttled_share"],
+            drain_either_pct=100 * r["drain_throttled_or_in_part_share"],
             drain_requests=r["drain_requests_accepted"] + r["drain_requests_throttled"],
         )
     )
@@ -312,7 +334,10 @@ def plot(results, path):
         r = results[mode]
         t = [row[0] for row in r["series"]]
         ax = axes[0][col]
-        ax.bar(t, [row[1] for row in r["series"]], width=1.0, color="tab:green", label="accepted")
+        whole = [row[1] - row[5] for row in r["series"]]
+        ax.bar(t, whole, width=1.0, color="tab:green", label="accepted")
+        if r["partial_batches"]:
+            ax.bar(t, [row[5] for row in r["series"]], width=1.0, bottom=whole, color="tab:orange", label="in part")
         ax.bar(
             t,
             [row[2] for row in r["series"]],
@@ -324,11 +349,14 @@ def plot(results, path):
         ax.set_ylim(0, max(top) * 1.05)
         ax.set_ylabel("requests per second")
         ax.set_title(
-            "%s: %d devices, throttled %.1f%% in the drain, drain %ss = %sx floor"
+            "%s: %d devices, throttled %.1f%%%s in the drain, drain %ss = %sx floor"
             % (
                 mode,
                 r["devices"],
                 100 * r["drain_throttled_share"],
+                " (%.1f%% with those in part)" % (100 * r["drain_throttled_or_in_part_share"])
+                if r["partial_batches"]
+                else "",
                 r["drain_s"],
                 r["drain_vs_floor"],
             ),
@@ -406,6 +434,9 @@ def main():
     parser.add_argument(
         "--restart", action="store_true", help="every device restarted when the network comes back (all at once)"
     )
+    parser.add_argument(
+        "--partial", action="store_true", help="a batch over capacity written in part, UnprocessedItems for the rest"
+    )
     parser.add_argument("--modes", default="baseline,adaptive", help="comma-separated: baseline, adaptive")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--json", default=os.path.join(ROOT, "build", "fleet.json"))
@@ -438,6 +469,7 @@ def main():
             outage_at_s=args.outage_at,
             seed=args.seed,
             restart=args.restart,
+            partial=args.partial,
         )
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as f:
