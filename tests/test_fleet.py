@@ -110,3 +110,17 @@ def test_a_batch_the_capacity_covers_in_part_is_written_in_part_and_the_rest_lef
     finally:
         proxy.stop()
         ddb.stop()
+
+
+def test_the_simulated_fleet_runs_the_firmware_s_delivery_loses_nothing_and_stays_above_its_ideal():
+    from fleetsim import simulate
+
+    runs = [simulate(8, 60, 20, 32, outage_at_s=12, seed=s) for s in (1, 2)]
+    for r in runs:
+        assert r["lost"] == 0, r
+        assert r["drain_requests"] > 0 and r["drain_throttled_share"] > 0, r  # the table pushed back
+        assert 1.0 <= r["ideal_old_readings_vs_floor"] <= r["old_readings_vs_floor"], r
+    alone = simulate(8, 60, 20, 32, outage_at_s=12, seed=1, adaptive=False)
+    assert alone["lost"] == 0 and alone["drain_requests"] > runs[0]["drain_requests"], (alone, runs[0])
+    part = simulate(8, 60, 20, 32, outage_at_s=12, seed=1, partial=True)
+    assert part["lost"] == 0 and part["drain_in_part_share"] > 0, part

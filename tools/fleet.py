@@ -174,6 +174,31 @@ def fleet(
         ddb.stop()
 
 
+def drain(taken_at, first_write, up, devices, capacity, interval_s):
+    """The drain after the network came back at `up`, from when each reading was taken and first
+    written ({key: seconds}; a reading never written counts as not yet written): the backlog the
+    outage left (readings taken before `up`, not written then), when its last one was written,
+    when the fleet's backlog was back to one reading per device (at 0.1 s steps), and its floor:
+    the backlog / what the table has left while the devices keep reading."""
+    backlog = [k for k, ts in taken_at.items() if ts < up and first_write.get(k, up) >= up]
+    old_at = max([first_write[k] for k in backlog if k in first_write] or [up])
+    taken_sorted = sorted(taken_at.values())
+    written_sorted = sorted(first_write.values())
+    drained_at = up
+    while drained_at < up + 3600:
+        waiting = bisect.bisect_right(taken_sorted, drained_at) - bisect.bisect_right(written_sorted, drained_at)
+        if waiting <= devices:
+            break
+        drained_at += 0.1
+    return {
+        "backlog": backlog,
+        "old_at": old_at,
+        "drained_at": drained_at,
+        "drain_s": drained_at - up,
+        "floor_s": len(backlog) / float(capacity - devices / float(interval_s)),
+    }
+
+
 def _figures(ddb, proxy, names, folders, readings, capacity, interval_s, cut, codes, t0):
     taken_at = {}  # (device, seq) -> ts (device clock = this machine's: when it was taken)
     lost = duplicated = 0
@@ -191,20 +216,16 @@ def _figures(ddb, proxy, names, folders, readings, capacity, interval_s, cut, co
             first_write[key] = at
     rewritten = len(proxy.writes) - len(first_write)
     up, down = cut["up"], cut["down"]
-    # the backlog the outage left: readings taken before the network came back, not written then
-    backlog = [k for k, ts in taken_at.items() if ts < up and first_write.get(k, up) >= up]
-    old_at = max([first_write[k] for k in backlog if k in first_write] or [up])
-    # the drain: until the fleet's backlog is back to one reading per device, at 0.1 s steps
+    d = drain(taken_at, first_write, up, len(names), capacity, interval_s)
+    backlog, old_at, drained_at, drain_s, floor_s = (
+        d["backlog"],
+        d["old_at"],
+        d["drained_at"],
+        d["drain_s"],
+        d["floor_s"],
+    )
     taken_sorted = sorted(taken_at.values())
     written_sorted = sorted(first_write.values())
-    drained_at = up
-    while drained_at < up + 3600:
-        waiting = bisect.bisect_right(taken_sorted, drained_at) - bisect.bisect_right(written_sorted, drained_at)
-        if waiting <= len(names) and drained_at >= up:
-            break
-        drained_at += 0.1
-    drain_s = drained_at - up
-    floor_s = len(backlog) / float(capacity - len(names) / float(interval_s))
     start_s, end_s = int(up - proxy.started), int(drained_at - proxy.started)
     rows = proxy.timeline
     zero = [0] * len(TIMELINE)

@@ -1,0 +1,241 @@
+"""Fleet simulation: what `make fleet` runs on the unix port, in virtual time, in a second a run: N
+devices, each the firmware's own delivery (delivery.Delivery with retry.RateLimiter, spool.Spool,
+clock.Clock) taking a reading every INTERVAL_S, writing through a table's capacity
+(chaosproxy.Capacity: refused whole, or with --partial written in part with UnprocessedItems), the
+network cut for OUTAGE seconds (connections refused). Prints, per seed and on average, the figures
+`make fleet` gives (tools/fleet.py drain: the old readings against backlog / capacity, the drain
+against its floor, the share of requests throttled in the drain), and beside them the ideal: the
+same devices back at the same moments, a scheduler that sees the whole fleet giving the table to
+the readings left from before the return (the devices caught up sending their new readings).
+The limiter's constants can be set (--set BETA=0.6 ...) to try a change before the real run.
+"""
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+
+import layout
+
+sys.path[:0] = [layout.LIB, layout.APP]
+import dynamodb  # noqa: E402
+import retry  # noqa: E402
+import tooldoc  # noqa: E402
+from chaosproxy import Capacity  # noqa: E402
+from clock import Clock  # noqa: E402
+from delivery import Delivery  # noqa: E402
+from fleet import drain  # noqa: E402
+from httpclient import ConnectError  # noqa: E402
+from spool import Spool  # noqa: E402
+
+EPOCH = 1795412461  # the devices' clock at the start (seconds): only ages are printed from it
+ANSWER_MS = 40  # a request answered over a kept connection (written, or written in part)
+REFUSED_MS = 3  # a throttle answered at once, or a connection refused
+
+
+class Board:
+    """One device's ticks: the virtual time of the moment it acts (devices act one at a time)."""
+
+    def __init__(self):
+        self.ms = 0
+
+    def ticks_ms(self):
+        return self.ms
+
+    def ticks_diff(self, a, b):
+        return a - b
+
+    def ticks_add(self, a, delta_ms):
+        return a + delta_ms
+
+    def time(self):
+        return EPOCH + self.ms // 1000
+
+
+class Conn:
+    def close(self):
+        pass
+
+
+class TableSink(dynamodb.Sink):
+    """The DynamoDB sink's payload handling, its sending replaced by the table and the network."""
+
+    def __init__(self, board, world):
+        self.board, self.world = board, world
+        self.conn = Conn()
+        self.credentials = None
+
+    def send(self, payloads):
+        w, at = self.world, self.board.ms
+        seqs = [json.loads(p)["seq"]["N"] for p in payloads]
+        if w.down_ms <= at < w.up_ms:
+            self.board.ms += REFUSED_MS
+            raise ConnectError("cannot connect: connection refused")
+        w.now_ms = at
+        w.first_try.setdefault(self.board.device, at)  # (the first since the network came back: see simulate)
+        if w.partial and len(payloads) > 1:
+            fit = w.table.take_some([1] * len(payloads))
+        else:
+            fit = len(payloads) if w.table.take(len(payloads)) else 0
+        w.requests.append((at, len(payloads), fit))
+        if not fit:
+            self.board.ms += REFUSED_MS
+            raise dynamodb.DynamoDBError("ProvisionedThroughputExceededException", "over the table's capacity", 400)
+        self.board.ms += ANSWER_MS
+        for s in seqs[:fit]:
+            w.first_write.setdefault((self.board.device, int(s)), self.board.ms / 1000.0)
+        return [int(s) for s in seqs[fit:]]
+
+
+class World:
+    def __init__(self, capacity, outage_at_s, outage_s, partial):
+        self.now_ms = 0
+        self.table = Capacity(capacity, clock=lambda: self.now_ms / 1000.0)
+        self.down_ms, self.up_ms = int(outage_at_s * 1000), int((outage_at_s + outage_s) * 1000)
+        self.partial = partial
+        self.requests = []  # (ms, items, items written)
+        self.first_write = {}  # (device, seq) -> s
+        self.first_try = {}  # device -> ms of its first request that reached the table
+
+
+def _payload(device):
+    def make(seq, dropped):
+        return ('{"deviceId":{"S":"%s"},"seq":{"N":"%d"},"ts":{"N":"%d"}}' % (device, seq, EPOCH)).encode()
+
+    return make
+
+
+def simulate(devices=40, readings=180, outage_s=60, capacity=100.0, outage_at_s=30, interval_s=1, seed=1,
+             partial=False, adaptive=True):  # fmt: skip
+    """One run; returns its figures and the ideal's (a dict)."""
+    rand = random.Random(seed)
+    retry.random.seed(seed)  # the backoffs' jitter
+    w = World(capacity, outage_at_s, outage_s, partial)
+    work = tempfile.mkdtemp(prefix="fleetsim-")
+    fleet, taken_at = [], {}
+    try:
+        for i in range(devices):
+            board = Board()
+            board.device = i
+            folder = os.path.join(work, str(i))
+            os.makedirs(folder)
+            dl = Delivery(TableSink(board, w), Spool(folder, 262144), Clock(board, folder), board,
+                          os.path.join(folder, "deadletter.jsonl"), adaptive=adaptive)  # fmt: skip
+            fleet.append([dl, board, int(rand.uniform(0, 1000)), 0])  # next reading at, readings taken
+        with contextlib.redirect_stdout(io.StringIO()):  # the firmware's log lines
+            while True:
+                due = []
+                for i, (dl, board, read_at, n) in enumerate(fleet):
+                    if n < readings:
+                        due.append((read_at, i))
+                    wait = dl.wait_ms()
+                    if wait is not None:
+                        due.append((board.ms + wait, i))
+                if not due:
+                    break
+                at, i = min(due)
+                dl, board = fleet[i][0], fleet[i][1]
+                board.ms = max(board.ms, at)
+                if fleet[i][3] < readings and fleet[i][2] <= board.ms:
+                    seq = dl.spool.append(_payload(i))
+                    taken_at[(i, seq)] = fleet[i][2] / 1000.0
+                    fleet[i][2] += interval_s * 1000
+                    fleet[i][3] += 1
+                elif dl.wait_ms() == 0:
+                    if board.ms >= w.up_ms and w.first_try.get(i, w.up_ms) < w.up_ms:
+                        del w.first_try[i]  # its tries before the outage: the first after it counts
+                    dl.step()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    up = w.up_ms / 1000.0
+    d = drain(taken_at, w.first_write, up, devices, capacity, interval_s)
+    during = [r for r in w.requests if up * 1000 <= r[0] <= d["drained_at"] * 1000]
+    whole = sum(1 for r in during if r[2] == 0)
+    in_part = sum(1 for r in during if 0 < r[2] < r[1])
+    backlog = d["backlog"]
+    old_floor = len(backlog) / float(capacity)
+    return {
+        "lost": devices * readings - len(w.first_write),
+        "old_readings_vs_floor": (d["old_at"] - up) / old_floor,
+        "drain_vs_floor": d["drain_s"] / d["floor_s"],
+        "drain_throttled_share": whole / float(max(1, len(during))),
+        "drain_in_part_share": in_part / float(max(1, len(during))),
+        "drain_requests": len(during),
+        "ideal_old_readings_vs_floor": ideal(backlog, w.first_try, w.up_ms, capacity, interval_s) / old_floor,
+    }
+
+
+def ideal(backlog, first_try, up_ms, capacity, interval_s, step_s=0.01):
+    """Seconds to write the backlog if a scheduler that saw the whole fleet gave the table to the
+    readings left from before the return, shared alike among the devices back (each from its first
+    request after the return), less the new readings of the devices caught up."""
+    left = {}
+    for device, _ in backlog:
+        left[device] = left.get(device, 0) + 1
+    back = dict((i, (ms - up_ms) / 1000.0) for i, ms in first_try.items())
+    t = 0.0
+    while any(v > 1e-9 for v in left.values()):
+        active = [i for i, v in left.items() if v > 1e-9 and back.get(i, 1e9) <= t]
+        caught = sum(1 for i, b in back.items() if b <= t and left.get(i, 0) <= 1e-9)
+        room = max(0.0, capacity - caught / float(interval_s)) * step_s
+        while room > 1e-12 and active:
+            share = room / len(active)
+            for i in list(active):
+                take = min(share, left[i])
+                left[i] -= take
+                room -= take
+                if left[i] <= 1e-9:
+                    active.remove(i)
+        t += step_s
+    return t
+
+
+def _row(label, r):
+    return "%4s  %19.2fx  %12.2fx  %8.1f%%  %6.1f%%  %8d  %25.2fx" % (
+        label,
+        r["old_readings_vs_floor"],
+        r["drain_vs_floor"],
+        100 * r["drain_throttled_share"],
+        100 * r["drain_in_part_share"],
+        r["drain_requests"],
+        r["ideal_old_readings_vs_floor"],
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=tooldoc.description(__doc__))
+    parser.add_argument("--devices", type=int, default=40)
+    parser.add_argument("--readings", type=int, default=180, help="readings per device")
+    parser.add_argument("--outage", type=int, default=60, help="seconds the network is cut")
+    parser.add_argument("--capacity", type=float, default=100, help="the table's write units per second")
+    parser.add_argument("--partial", action="store_true", help="a batch over capacity written in part")
+    parser.add_argument("--baseline", action="store_true", help="ADAPTIVE_RATE = False: each retry backs off alone")
+    parser.add_argument("--seeds", type=int, default=8)
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a retry module constant for this run (BETA, SCALE, CAP, TAU_MS, MIN_RATE)")  # fmt: skip
+    args = parser.parse_args()
+    for item in args.set:
+        name, _, value = item.partition("=")
+        if name not in ("BETA", "SCALE", "CAP", "TAU_MS", "MIN_RATE", "QUIET_MS"):
+            parser.error("--set: %r is not one of the limiter's constants" % name)
+        setattr(retry, name, type(getattr(retry, name))(float(value)))
+    print("seed  old readings / floor  drain / floor  throttled  in part  requests  ideal old readings / floor")
+    runs = []
+    for seed in range(1, args.seeds + 1):
+        r = simulate(args.devices, args.readings, args.outage, args.capacity, seed=seed, partial=args.partial,
+                     adaptive=not args.baseline)  # fmt: skip
+        runs.append(r)
+        print(_row(str(seed), r))
+    print(_row("mean", dict((k, sum(r[k] for r in runs) / len(runs)) for k in runs[0])))
+    lost = sum(r["lost"] for r in runs)
+    print("lost %d" % lost)
+    return 1 if lost else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
