@@ -54,27 +54,14 @@ def test_the_capacity_bucket_takes_the_items_it_holds_in_order():
 
 
 def test_a_batch_the_capacity_covers_in_part_is_written_in_part_and_the_rest_left_unprocessed(tmp_path):
-    import os
-
     import boto3
     import botocore.config
     import botocore.exceptions
     import pytest
 
-    from chaosproxy import ChaosProxy
-    from localddb import LocalDynamoDB
+    from fleet import table
 
-    ddb = LocalDynamoDB(str(tmp_path / "ddb"), tls=False).start().provision()
-    pki = os.path.join(ddb.workdir, "pki")
-    proxy = ChaosProxy(
-        ddb.port,
-        None,
-        os.path.join(pki, "server.pem"),
-        os.path.join(pki, "server.key"),
-        credentials=ddb.device_key,
-        capacity_wcu=10,  # holds 25 units, refills 10 a second
-        partial=True,
-    ).start()
+    ddb, proxy = table(str(tmp_path / "ddb"), 10, partial=True)  # holds 25 units, refills 10 a second
     now = [0.0]
     proxy.capacity.clock = lambda: now[0]  # the bucket's time is the test's: no second passes unless said
     proxy.capacity.at = 0.0

@@ -51,6 +51,23 @@ def percentile(values, p):
     return s[min(len(s) - 1, max(0, int(round(p / 100.0 * len(s) + 0.5)) - 1))]
 
 
+def table(workdir, capacity, partial=False):
+    """The local DynamoDB behind the capacity proxy, both started: (ddb, proxy). moto speaks plain
+    HTTP behind it: the devices' TLS ends at the proxy, as at AWS's edge."""
+    ddb = LocalDynamoDB(workdir, tls=False).start().provision()
+    pki = os.path.join(ddb.workdir, "pki")
+    proxy = ChaosProxy(
+        ddb.port,
+        None,
+        os.path.join(pki, "server.pem"),
+        os.path.join(pki, "server.key"),
+        credentials=ddb.device_key,
+        capacity_wcu=capacity,
+        partial=partial,
+    ).start()
+    return ddb, proxy
+
+
 def fleet(
     devices,
     readings,
@@ -74,18 +91,7 @@ def fleet(
         outage_at_s = min(30, readings * interval_s / 4)
     if timeout_s is None:
         timeout_s = readings * interval_s + outage_s + 600
-    # moto plain behind the proxy: the devices' TLS ends at the proxy, as at AWS's edge
-    ddb = LocalDynamoDB(workdir, tls=False).start().provision()
-    pki = os.path.join(workdir, "pki")
-    proxy = ChaosProxy(
-        ddb.port,
-        None,
-        os.path.join(pki, "server.pem"),
-        os.path.join(pki, "server.key"),
-        credentials=ddb.device_key,
-        capacity_wcu=capacity,
-        partial=partial,
-    ).start()
+    ddb, proxy = table(workdir, capacity, partial)
     procs = []
     try:
         extra = "HTTP_TIMEOUT_S = 5\nDELIVERY_TIMEOUT_S = %d\n" % timeout_s
