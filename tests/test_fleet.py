@@ -111,3 +111,11 @@ def test_the_simulated_fleet_runs_the_firmware_s_delivery_loses_nothing_and_stay
     assert alone["lost"] == 0 and alone["drain_requests"] > runs[0]["drain_requests"], (alone, runs[0])
     part = simulate(8, 60, 20, 32, outage_at_s=12, seed=1, partial=True)
     assert part["lost"] == 0 and part["drain_in_part_share"] > 0, part
+
+
+def test_a_simulated_fleet_restarted_as_the_network_returns_comes_back_at_once_and_loses_nothing():
+    from fleetsim import simulate
+
+    r = simulate(8, 60, 20, 32, outage_at_s=12, seed=1, restart=True)
+    assert r["lost"] == 0, r
+    assert r["ideal_old_readings_vs_floor"] < 1.1, r  # every device's first try within a second of the return

@@ -2,9 +2,10 @@
 devices, each the firmware's own delivery (delivery.Delivery with retry.RateLimiter, spool.Spool,
 clock.Clock) taking a reading every INTERVAL_S, writing through a table's capacity
 (chaosproxy.Capacity: refused whole, or with --partial written in part with UnprocessedItems), the
-network cut for OUTAGE seconds (connections refused). Prints, per seed and on average, the figures
-`make fleet` gives (tools/fleet.py drain: the old readings against backlog / capacity, the drain
-against its floor, the share of requests throttled in the drain), and beside them the ideal: the
+network cut for OUTAGE seconds (connections refused; with --restart every device started anew as
+it comes back). Prints, per seed and on average, the figures `make fleet` gives (tools/fleet.py
+drain: the old readings against backlog / capacity, the drain against its floor, the share of
+requests throttled in the drain), and beside them the ideal: the
 same devices back at the same moments, a scheduler that sees the whole fleet giving the table to
 the readings left from before the return (the devices caught up sending their new readings).
 The limiter's constants can be set (--set BETA=0.6 ...) to try a change before the real run.
@@ -36,6 +37,7 @@ from spool import Spool  # noqa: E402
 EPOCH = 1795412461  # the devices' clock at the start (seconds): only ages are printed from it
 ANSWER_MS = 40  # a request answered over a kept connection (written, or written in part)
 REFUSED_MS = 3  # a throttle answered at once, or a connection refused
+BOOT_MS = 1000  # a restarted device's first request, after the network came back: within this
 
 
 class Board:
@@ -110,9 +112,16 @@ def _payload(device):
     return make
 
 
+def _start(board, w, folder, adaptive):
+    """A device's delivery as the firmware starts it: from the spool and clock in its folder."""
+    return Delivery(TableSink(board, w), Spool(folder, 262144), Clock(board, folder), board,
+                    os.path.join(folder, "deadletter.jsonl"), adaptive=adaptive)  # fmt: skip
+
+
 def simulate(devices=40, readings=180, outage_s=60, capacity=100.0, outage_at_s=30, interval_s=1, seed=1,
-             partial=False, adaptive=True):  # fmt: skip
-    """One run; returns its figures and the ideal's (a dict)."""
+             partial=False, adaptive=True, restart=False):  # fmt: skip
+    """One run; returns its figures and the ideal's (a dict). `restart`: every device started anew
+    (no backoff, no limiter) within BOOT_MS of the network coming back, as `make fleet RESTART=1`."""
     rand = random.Random(seed)
     retry.random.seed(seed)  # the backoffs' jitter
     w = World(capacity, outage_at_s, outage_s, partial)
@@ -124,13 +133,12 @@ def simulate(devices=40, readings=180, outage_s=60, capacity=100.0, outage_at_s=
             board.device = i
             folder = os.path.join(work, str(i))
             os.makedirs(folder)
-            dl = Delivery(TableSink(board, w), Spool(folder, 262144), Clock(board, folder), board,
-                          os.path.join(folder, "deadletter.jsonl"), adaptive=adaptive)  # fmt: skip
-            fleet.append([dl, board, int(rand.uniform(0, 1000)), 0])  # next reading at, readings taken
+            # [delivery, board, next reading at, readings taken, restarted]
+            fleet.append([_start(board, w, folder, adaptive), board, int(rand.uniform(0, 1000)), 0, not restart])
         with contextlib.redirect_stdout(io.StringIO()):  # the firmware's log lines
             while True:
                 due = []
-                for i, (dl, board, read_at, n) in enumerate(fleet):
+                for i, (dl, board, read_at, n, _) in enumerate(fleet):
                     if n < readings:
                         due.append((read_at, i))
                     wait = dl.wait_ms()
@@ -140,9 +148,14 @@ def simulate(devices=40, readings=180, outage_s=60, capacity=100.0, outage_at_s=
                     break
                 at, i = min(due)
                 dl, board = fleet[i][0], fleet[i][1]
+                if not fleet[i][4] and at >= w.up_ms:  # power back with the network: started anew
+                    board.ms = max(board.ms, w.up_ms + int(rand.uniform(0, BOOT_MS)))
+                    fleet[i][0] = _start(board, w, os.path.join(work, str(i)), adaptive)
+                    fleet[i][4] = True
+                    continue
                 board.ms = max(board.ms, at)
                 if fleet[i][3] < readings and fleet[i][2] <= board.ms:
-                    seq = dl.spool.append(_payload(i))
+                    seq = fleet[i][0].spool.append(_payload(i))
                     taken_at[(i, seq)] = fleet[i][2] / 1000.0
                     fleet[i][2] += interval_s * 1000
                     fleet[i][3] += 1
@@ -215,6 +228,7 @@ def main():
     parser.add_argument("--capacity", type=float, default=100, help="the table's write units per second")
     parser.add_argument("--partial", action="store_true", help="a batch over capacity written in part")
     parser.add_argument("--baseline", action="store_true", help="ADAPTIVE_RATE = False: each retry backs off alone")
+    parser.add_argument("--restart", action="store_true", help="every device restarted as the network comes back")
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a retry module constant for this run (BETA, SCALE, CAP, TAU_MS, MIN_RATE)")  # fmt: skip
@@ -228,7 +242,7 @@ def main():
     runs = []
     for seed in range(1, args.seeds + 1):
         r = simulate(args.devices, args.readings, args.outage, args.capacity, seed=seed, partial=args.partial,
-                     adaptive=not args.baseline)  # fmt: skip
+                     adaptive=not args.baseline, restart=args.restart)  # fmt: skip
         runs.append(r)
         print(_row(str(seed), r))
     print(_row("mean", dict((k, sum(r[k] for r in runs) / len(runs)) for k in runs[0])))
