@@ -3,12 +3,14 @@ devices, each the firmware's own delivery (delivery.Delivery with retry.RateLimi
 clock.Clock) taking a reading every INTERVAL_S, writing through a table's capacity
 (chaosproxy.Capacity: refused whole, or with --partial written in part with UnprocessedItems), the
 network cut for OUTAGE seconds (connections refused; with --restart every device started anew as
-it comes back). Prints, per seed and on average, the figures `make fleet` gives (tools/fleet.py
-drain: the old readings against backlog / capacity, the drain against its floor, the share of
-requests throttled in the drain), and beside them the ideal: the
-same devices back at the same moments, a scheduler that sees the whole fleet giving the table to
-the readings left from before the return (the devices caught up sending their new readings).
-The limiter's constants can be set (--set BETA=0.6 ...) to try a change before the real run.
+it comes back).
+
+Prints, per seed and on average, the figures `make fleet` gives (tools/fleet.py drain: the old
+readings against backlog / capacity, the drain against its floor, the share of requests throttled
+in the drain), and beside them the ideal: the same devices back at the same moments, a scheduler
+that sees the whole fleet giving the table to the readings left from before the return (the
+devices caught up sending their new readings). The limiter's constants can be set
+(--set BETA=0.6 ...) to try a change before the real run.
 """
 
 import argparse
