@@ -8,6 +8,7 @@
 # from (one, always), and the table ends with every reading exactly once.
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -32,7 +33,7 @@ MARK = re.compile(r"^release check: (.*)$", re.M)
 
 
 class Proxy:
-    """TLS in front of the local S3, relaying bytes both ways; once armed with (name, mode), the
+    """TLS in front of the local S3, relaying bytes both ways; once armed with (name, mode, budget), the
     response to the next request whose line names `name` is cut after `budget` bytes: "truncate"
     closes the connection (a body shorter than its Content-Length), "reset" resets it."""
 
@@ -67,51 +68,60 @@ class Proxy:
         except OSError:
             raw.close()
             return
-        state = {"cut": None}
-
-        def downstream():
-            try:
-                while True:
-                    data = up.recv(4096)
+        # One thread relays both ways: an SSL socket is not for two threads at once (a send racing a
+        # blocked recv could fail, and the fd closed under that recv sends no FIN: the firmware then
+        # waited out its timeout instead of meeting the cut).
+        cut = None
+        try:
+            while True:
+                ready = [s for s in (client, up) if s.pending()] or select.select([client, up], [], [], 120)[0]
+                if not ready:
+                    return
+                for src in ready:
+                    data = _recv_some(src)
+                    if data is None:
+                        continue  # no application data yet (a session ticket, a partial record)
                     if not data:
-                        break
-                    cut = state["cut"]
+                        return
+                    if src is client:
+                        if self.armed and self.armed[0].encode() in data.split(b"\r\n", 1)[0]:
+                            cut, self.armed = (self.armed[1], self.armed[2]), None
+                        up.sendall(data)
+                        continue
                     if cut is not None:
                         mode, left = cut
                         if len(data) >= left:
                             client.sendall(data[:left])
                             self.cuts += 1
-                            if mode == "reset":  # wake our reader, then close with an RST
+                            if mode == "reset":  # closed with an RST
                                 client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                                client.shutdown(socket.SHUT_RD)
                             else:  # a FIN after part of the body
                                 client.shutdown(socket.SHUT_RDWR)
-                            break
-                        state["cut"] = (mode, left - len(data))
+                            return
+                        cut = (mode, left - len(data))
                     client.sendall(data)
-            except OSError:
-                pass
+        except OSError:
+            pass
+        finally:
             for s in (client, up):
                 try:
                     s.close()
                 except OSError:
                     pass
 
-        threading.Thread(target=downstream, daemon=True).start()
-        try:
-            while True:
-                data = client.recv(4096)
-                if not data:
-                    break
-                if self.armed and self.armed[0].encode() in data.split(b"\r\n", 1)[0]:
-                    state["cut"] = (self.armed[1], self.armed[2])
-                    self.armed = None
-                up.sendall(data)
-        except OSError:
-            pass
-
     def close(self):
         self.sock.close()
+
+
+def _recv_some(sock):
+    """What an SSL socket has of application data (b"" at its end), or None when nothing yet."""
+    sock.settimeout(0.05)
+    try:
+        return sock.recv(65536)
+    except (socket.timeout, ssl.SSLWantReadError):
+        return None
+    finally:
+        sock.settimeout(30)
 
 
 @pytest.fixture(scope="module")
