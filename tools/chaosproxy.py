@@ -126,6 +126,13 @@ class Capacity:
         """True and the units consumed when the bucket holds them; False (nothing taken) otherwise."""
         return self.take_some([units]) == 1
 
+    def admit(self, units, partial):
+        """How many of a write's items (their units, in order) are written: with `partial` those of
+        a batch that fit, as AWS answers a BatchWriteItem; else all or none."""
+        if partial and len(units) > 1:
+            return self.take_some(units)
+        return len(units) if self.take(sum(units)) else 0
+
     def take_some(self, units):
         """How many of the items (their units, in order) the bucket holds: those are consumed."""
         now = self.clock()
@@ -348,10 +355,7 @@ class ChaosProxy:
         units = [write_units(i) for i in items]
         with self._lock:
             self.requests += 1
-            if self.partial and len(items) > 1:
-                fit = self.capacity.take_some(units)
-            else:
-                fit = len(items) if self.capacity.take(sum(units)) else 0
+            fit = self.capacity.admit(units, self.partial)
         if not fit:
             self._count("throttled")
             return _respond(conn, *_aws_error(400, "ProvisionedThroughputExceededException", OVER_CAPACITY))

@@ -82,10 +82,7 @@ class TableSink(dynamodb.Sink):
             raise ConnectError("cannot connect: connection refused")
         w.now_ms = at
         w.first_try.setdefault(self.board.device, at)  # (the first since the network came back: see simulate)
-        if w.partial and len(payloads) > 1:
-            fit = w.table.take_some([1] * len(payloads))
-        else:
-            fit = len(payloads) if w.table.take(len(payloads)) else 0
+        fit = w.table.admit([1] * len(payloads), w.partial)  # an item of a reading: one unit
         w.requests.append((at, len(payloads), fit))
         if not fit:
             self.board.ms += REFUSED_MS
