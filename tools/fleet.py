@@ -202,6 +202,8 @@ def drain(taken_at, first_write, up, devices, capacity, interval_s):
         "drained_at": drained_at,
         "drain_s": drained_at - up,
         "floor_s": len(backlog) / float(capacity - devices / float(interval_s)),
+        "taken_sorted": taken_sorted,  # the moments, in order (the backlog per second is counted from them)
+        "written_sorted": written_sorted,
     }
 
 
@@ -223,15 +225,9 @@ def _figures(ddb, proxy, names, folders, readings, capacity, interval_s, cut, co
     rewritten = len(proxy.writes) - len(first_write)
     up, down = cut["up"], cut["down"]
     d = drain(taken_at, first_write, up, len(names), capacity, interval_s)
-    backlog, old_at, drained_at, drain_s, floor_s = (
-        d["backlog"],
-        d["old_at"],
-        d["drained_at"],
-        d["drain_s"],
-        d["floor_s"],
-    )
-    taken_sorted = sorted(taken_at.values())
-    written_sorted = sorted(first_write.values())
+    backlog, old_at, drained_at, drain_s, floor_s = (d["backlog"], d["old_at"], d["drained_at"], d["drain_s"],
+                                                      d["floor_s"])  # fmt: skip
+    taken_sorted, written_sorted = d["taken_sorted"], d["written_sorted"]
     start_s, end_s = int(up - proxy.started), int(drained_at - proxy.started)
     rows = proxy.timeline
     zero = [0] * len(TIMELINE)

@@ -61,6 +61,13 @@ class Board:
         return EPOCH + self.ms // 1000
 
 
+class Device:
+    """One simulated device: its delivery, its clock, when its next reading is due, readings taken."""
+
+    def __init__(self, board, delivery, read_at, restarted):
+        self.board, self.delivery, self.read_at, self.taken, self.restarted = board, delivery, read_at, 0, restarted
+
+
 class Conn:
     def close(self):
         pass
@@ -81,7 +88,8 @@ class TableSink(dynamodb.Sink):
             self.board.ms += REFUSED_MS
             raise ConnectError("cannot connect: connection refused")
         w.now_ms = at
-        w.first_try.setdefault(self.board.device, at)  # (the first since the network came back: see simulate)
+        if at >= w.up_ms:
+            w.first_try.setdefault(self.board.device, at)
         fit = w.table.admit([1] * len(payloads), w.partial)  # an item of a reading: one unit
         w.requests.append((at, len(payloads), fit))
         if not fit:
@@ -101,7 +109,7 @@ class World:
         self.partial = partial
         self.requests = []  # (ms, items, items written)
         self.first_write = {}  # (device, seq) -> s
-        self.first_try = {}  # device -> ms of its first request that reached the table
+        self.first_try = {}  # device -> ms of its first request to reach the table after the outage
 
 
 def _payload(device):
@@ -132,36 +140,33 @@ def simulate(devices=40, readings=180, outage_s=60, capacity=100.0, outage_at_s=
             board.device = i
             folder = os.path.join(work, str(i))
             os.makedirs(folder)
-            # [delivery, board, next reading at, readings taken, restarted]
-            fleet.append([_start(board, w, folder, adaptive), board, int(rand.uniform(0, 1000)), 0, not restart])
+            fleet.append(Device(board, _start(board, w, folder, adaptive), int(rand.uniform(0, 1000)), not restart))
         with contextlib.redirect_stdout(io.StringIO()):  # the firmware's log lines
             while True:
                 due = []
-                for i, (dl, board, read_at, n, _) in enumerate(fleet):
-                    if n < readings:
-                        due.append((read_at, i))
-                    wait = dl.wait_ms()
+                for i, dev in enumerate(fleet):
+                    if dev.taken < readings:
+                        due.append((dev.read_at, i))
+                    wait = dev.delivery.wait_ms()
                     if wait is not None:
-                        due.append((board.ms + wait, i))
+                        due.append((dev.board.ms + wait, i))
                 if not due:
                     break
                 at, i = min(due)
-                dl, board = fleet[i][0], fleet[i][1]
-                if not fleet[i][4] and at >= w.up_ms:  # power back with the network: started anew
-                    board.ms = max(board.ms, w.up_ms + int(rand.uniform(0, BOOT_MS)))
-                    fleet[i][0] = _start(board, w, os.path.join(work, str(i)), adaptive)
-                    fleet[i][4] = True
+                dev = fleet[i]
+                if not dev.restarted and at >= w.up_ms:  # power back with the network: started anew
+                    dev.board.ms = max(dev.board.ms, w.up_ms + int(rand.uniform(0, BOOT_MS)))
+                    dev.delivery = _start(dev.board, w, os.path.join(work, str(i)), adaptive)
+                    dev.restarted = True
                     continue
-                board.ms = max(board.ms, at)
-                if fleet[i][3] < readings and fleet[i][2] <= board.ms:
-                    seq = fleet[i][0].spool.append(_payload(i))
-                    taken_at[(i, seq)] = fleet[i][2] / 1000.0
-                    fleet[i][2] += interval_s * 1000
-                    fleet[i][3] += 1
-                elif dl.wait_ms() == 0:
-                    if board.ms >= w.up_ms and w.first_try.get(i, w.up_ms) < w.up_ms:
-                        del w.first_try[i]  # its tries before the outage: the first after it counts
-                    dl.step()
+                dev.board.ms = max(dev.board.ms, at)
+                if dev.taken < readings and dev.read_at <= dev.board.ms:
+                    seq = dev.delivery.spool.append(_payload(i))
+                    taken_at[(i, seq)] = dev.read_at / 1000.0
+                    dev.read_at += interval_s * 1000
+                    dev.taken += 1
+                elif dev.delivery.wait_ms() == 0:
+                    dev.delivery.step()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     up = w.up_ms / 1000.0
