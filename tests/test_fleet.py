@@ -119,3 +119,23 @@ def test_a_simulated_fleet_restarted_as_the_network_returns_comes_back_at_once_a
     r = simulate(8, 60, 20, 32, outage_at_s=12, seed=1, restart=True)
     assert r["lost"] == 0, r
     assert r["ideal_old_readings_vs_floor"] < 1.1, r  # every device's first try within a second of the return
+
+
+def test_drain_gives_when_each_device_s_backlog_was_written_and_the_ideal_finishes_them_together():
+    from fleet import drain
+    from fleetsim import ideal
+
+    up = 100.0
+    taken = {("a", 1): 90.0, ("a", 2): 95.0, ("b", 1): 91.0, ("b", 2): 101.0, ("c", 1): 120.0}
+    written = {("a", 1): 100.5, ("a", 2): 104.0, ("b", 1): 102.0, ("b", 2): 103.0, ("c", 1): 120.5}
+    d = drain(taken, written, up, 3, 10.0, 1)
+    assert sorted(d["backlog"]) == [("a", 1), ("a", 2), ("b", 1)]  # taken before the return, not yet written
+    assert d["done_s"] == [2.0, 4.0] and d["old_at"] == 104.0  # b's backlog at 102, a's at 104
+
+    # two devices back at once with 30 readings each, a third with 10 a second later, 20 units a
+    # second: shared alike, z is done at 2.5 s (a third of the table from 1 s) and x and y together
+    # after it, at 3.5 s plus the 1 unit a second z's new readings take
+    t, done = ideal([("x", i) for i in range(30)] + [("y", i) for i in range(30)] + [("z", i) for i in range(10)],
+                    {"x": 0, "y": 0, "z": 1000}, 0, 20.0, 1)  # fmt: skip
+    assert abs(done[0] - 2.5) < 0.02 and abs(done[1] - done[2]) < 0.02 and abs(t - done[2]) < 0.02, done
+    assert 3.5 < t < 3.6, t

@@ -183,11 +183,16 @@ def fleet(
 def drain(taken_at, first_write, up, devices, capacity, interval_s):
     """The drain after the network came back at `up`, from when each reading was taken and first
     written ({key: seconds}; a reading never written counts as not yet written): the backlog the
-    outage left (readings taken before `up`, not written then), when its last one was written,
+    outage left (readings taken before `up`, not written then), when its last one was written (and
+    each device's last),
     when the fleet's backlog was back to one reading per device (at 0.1 s steps), and its floor:
     the backlog / what the table has left while the devices keep reading."""
     backlog = [k for k, ts in taken_at.items() if ts < up and first_write.get(k, up) >= up]
-    old_at = max([first_write[k] for k in backlog if k in first_write] or [up])
+    done = {}  # device -> when the last of its backlog was written
+    for k in backlog:
+        if k in first_write:
+            done[k[0]] = max(done.get(k[0], up), first_write[k])
+    old_at = max(list(done.values()) or [up])
     taken_sorted = sorted(taken_at.values())
     written_sorted = sorted(first_write.values())
     drained_at = up
@@ -202,9 +207,19 @@ def drain(taken_at, first_write, up, devices, capacity, interval_s):
         "drained_at": drained_at,
         "drain_s": drained_at - up,
         "floor_s": len(backlog) / float(capacity - devices / float(interval_s)),
+        # each device's backlog written, seconds after the return, in order: a fleet sharing the table
+        # alike finishes together (the median near the last); one served in turn, spread evenly
+        "done_s": sorted(t - up for t in done.values()),
         "taken_sorted": taken_sorted,  # the moments, in order (the backlog per second is counted from them)
         "written_sorted": written_sorted,
     }
+
+
+def _spread(values):
+    """[min, p10, median, p90, max] of sorted values (seconds, to 0.1), or None."""
+    if not values:
+        return None
+    return [round(values[0], 1)] + [round(percentile(values, p), 1) for p in (10, 50, 90)] + [round(values[-1], 1)]
 
 
 def _figures(ddb, proxy, names, folders, readings, capacity, interval_s, cut, codes, t0):
@@ -291,6 +306,7 @@ def _figures(ddb, proxy, names, folders, readings, capacity, interval_s, cut, co
         "first_write_after_outage_s": [round(back[0], 1), round(percentile(back, 50), 1), round(back[-1], 1)]
         if back
         else None,
+        "backlog_done_per_device_s": _spread(d["done_s"]),
         "drain_requests_accepted": acc,
         "drain_requests_throttled": thr,
         "drain_throttled_share": round(thr / float(max(1, acc + thr)), 4),
@@ -331,7 +347,8 @@ def _report(r, out):
     out(
         "the readings taken before the network came back all written in %(old_readings_s)ss, floor "
         "%(old_readings_floor_s)ss (backlog / capacity): %(old_readings_vs_floor)sx; each device's first write "
-        "after the outage (min, median, max) %(first_write_after_outage_s)s s" % r
+        "after the outage (min, median, max) %(first_write_after_outage_s)s s; each device's backlog written "
+        "(min, p10, median, p90, max) %(backlog_done_per_device_s)s s" % r
     )
     lat = r["latency_ms"]
     worst = max((d.get("p99") or 0, n) for n, d in r["latency_ms_per_device"].items())

@@ -7,9 +7,10 @@ it comes back).
 
 Prints, per seed and on average, the figures `make fleet` gives (tools/fleet.py drain: the old
 readings against backlog / capacity, the drain against its floor, the share of requests throttled
-in the drain), and beside them the ideal: the same devices back at the same moments, a scheduler
-that sees the whole fleet giving the table to the readings left from before the return (the
-devices caught up sending their new readings). The limiter's constants can be set
+in the drain), how together the devices finished their backlogs (the median's moment over the
+last's), and beside them the ideal: the same devices back at the same moments, a scheduler that
+sees the whole fleet giving the table to the readings left from before the return (the devices
+caught up sending their new readings). The limiter's constants can be set
 (--set BETA=0.6 ...) to try a change before the real run.
 """
 
@@ -32,7 +33,7 @@ import tooldoc  # noqa: E402
 from chaosproxy import Capacity  # noqa: E402
 from clock import Clock  # noqa: E402
 from delivery import Delivery  # noqa: E402
-from fleet import drain  # noqa: E402
+from fleet import drain, percentile  # noqa: E402
 from httpclient import ConnectError  # noqa: E402
 from spool import Spool  # noqa: E402
 
@@ -112,9 +113,9 @@ class World:
         self.first_try = {}  # device -> ms of its first request to reach the table after the outage
 
 
-def _payload(device):
+def _payload(device, ts):
     def make(seq, dropped):
-        return ('{"deviceId":{"S":"%s"},"seq":{"N":"%d"},"ts":{"N":"%d"}}' % (device, seq, EPOCH)).encode()
+        return ('{"deviceId":{"S":"%s"},"seq":{"N":"%d"},"ts":{"N":"%d"}}' % (device, seq, ts)).encode()
 
     return make
 
@@ -161,7 +162,7 @@ def simulate(devices=40, readings=180, outage_s=60, capacity=100.0, outage_at_s=
                     continue
                 dev.board.ms = max(dev.board.ms, at)
                 if dev.taken < readings and dev.read_at <= dev.board.ms:
-                    seq = dev.delivery.spool.append(_payload(i))
+                    seq = dev.delivery.spool.append(_payload(i, dev.board.time()))
                     taken_at[(i, seq)] = dev.read_at / 1000.0
                     dev.read_at += interval_s * 1000
                     dev.taken += 1
@@ -176,6 +177,7 @@ def simulate(devices=40, readings=180, outage_s=60, capacity=100.0, outage_at_s=
     in_part = sum(1 for r in during if 0 < r[2] < r[1])
     backlog = d["backlog"]
     old_floor = len(backlog) / float(capacity)
+    ideal_s, ideal_done = ideal(backlog, w.first_try, w.up_ms, capacity, interval_s)
     return {
         "lost": devices * readings - len(w.first_write),
         "old_readings_vs_floor": (d["old_at"] - up) / old_floor,
@@ -183,19 +185,29 @@ def simulate(devices=40, readings=180, outage_s=60, capacity=100.0, outage_at_s=
         "drain_throttled_share": whole / float(max(1, len(during))),
         "drain_in_part_share": in_part / float(max(1, len(during))),
         "drain_requests": len(during),
-        "ideal_old_readings_vs_floor": ideal(backlog, w.first_try, w.up_ms, capacity, interval_s) / old_floor,
+        "ideal_old_readings_vs_floor": ideal_s / old_floor,
+        # the median device's backlog written, against the last's: near 1 when the devices share the
+        # table alike, near 0.5 when they are served in turn
+        "together": _together(d["done_s"]),
+        "ideal_together": _together(ideal_done),
     }
+
+
+def _together(done_s):
+    return percentile(done_s, 50) / done_s[-1] if done_s and done_s[-1] > 0 else 1.0
 
 
 def ideal(backlog, first_try, up_ms, capacity, interval_s, step_s=0.01):
     """Seconds to write the backlog if a scheduler that saw the whole fleet gave the table to the
     readings left from before the return, shared alike among the devices back (each from its first
-    request after the return), less the new readings of the devices caught up."""
+    request after the return), less the new readings of the devices caught up; and the moments
+    (seconds after the return, in order) each device's backlog was written."""
     left = {}
     for device, _ in backlog:
         left[device] = left.get(device, 0) + 1
     back = dict((i, (ms - up_ms) / 1000.0) for i, ms in first_try.items())
     t = 0.0
+    done = []
     while any(v > 1e-9 for v in left.values()):
         active = [i for i, v in left.items() if v > 1e-9 and back.get(i, 1e9) <= t]
         caught = sum(1 for i, b in back.items() if b <= t and left.get(i, 0) <= 1e-9)
@@ -208,19 +220,22 @@ def ideal(backlog, first_try, up_ms, capacity, interval_s, step_s=0.01):
                 room -= take
                 if left[i] <= 1e-9:
                     active.remove(i)
+                    done.append(t + step_s)
         t += step_s
-    return t
+    return t, done
 
 
 def _row(label, r):
-    return "%4s  %19.2fx  %12.2fx  %8.1f%%  %6.1f%%  %8d  %25.2fx" % (
+    return "%4s  %19.2fx  %12.2fx  %8.1f%%  %6.1f%%  %8d  %8.2f  %25.2fx  %13.2f" % (
         label,
         r["old_readings_vs_floor"],
         r["drain_vs_floor"],
         100 * r["drain_throttled_share"],
         100 * r["drain_in_part_share"],
         r["drain_requests"],
+        r["together"],
         r["ideal_old_readings_vs_floor"],
+        r["ideal_together"],
     )
 
 
@@ -242,7 +257,8 @@ def main():
         if name not in ("BETA", "SCALE", "CAP", "TAU_MS", "MIN_RATE", "QUIET_MS"):
             parser.error("--set: %r is not one of the limiter's constants" % name)
         setattr(retry, name, type(getattr(retry, name))(float(value)))
-    print("seed  old readings / floor  drain / floor  throttled  in part  requests  ideal old readings / floor")
+    print("seed  old readings / floor  drain / floor  throttled  in part  requests  together"
+          "  ideal old readings / floor  ideal together")  # fmt: skip
     runs = []
     for seed in range(1, args.seeds + 1):
         r = simulate(args.devices, args.readings, args.outage, args.capacity, seed=seed, partial=args.partial,
