@@ -131,6 +131,7 @@ def test_drain_gives_when_each_device_s_backlog_was_written_and_the_ideal_finish
     d = drain(taken, written, up, 3, 10.0, 1)
     assert sorted(d["backlog"]) == [("a", 1), ("a", 2), ("b", 1)]  # taken before the return, not yet written
     assert d["done_s"] == [2.0, 4.0] and d["old_at"] == 104.0  # b's backlog at 102, a's at 104
+    assert d["first_s"] == [0.5, 2.0]  # a's first at 100.5, b's at 102
 
     # two devices back at once with 30 readings each, a third with 10 a second later, 20 units a
     # second: shared alike, z is done at 2.5 s (a third of the table from 1 s) and x and y together

@@ -184,13 +184,14 @@ def drain(taken_at, first_write, up, devices, capacity, interval_s):
     """The drain after the network came back at `up`, from when each reading was taken and first
     written ({key: seconds}; a reading never written counts as not yet written): the backlog the
     outage left (readings taken before `up`, not written then), when its last one was written (and
-    each device's last),
+    each device's first and last),
     when the fleet's backlog was back to one reading per device (at 0.1 s steps), and its floor:
     the backlog / what the table has left while the devices keep reading."""
     backlog = [k for k, ts in taken_at.items() if ts < up and first_write.get(k, up) >= up]
-    done = {}  # device -> when the last of its backlog was written
+    first, done = {}, {}  # device -> when the first, and the last, of its backlog was written
     for k in backlog:
         if k in first_write:
+            first[k[0]] = min(first.get(k[0], first_write[k]), first_write[k])
             done[k[0]] = max(done.get(k[0], up), first_write[k])
     old_at = max(list(done.values()) or [up])
     taken_sorted = sorted(taken_at.values())
@@ -210,6 +211,7 @@ def drain(taken_at, first_write, up, devices, capacity, interval_s):
         # each device's backlog written, seconds after the return, in order: a fleet sharing the table
         # alike finishes together (the median near the last); one served in turn, spread evenly
         "done_s": sorted(t - up for t in done.values()),
+        "first_s": sorted(t - up for t in first.values()),
         "taken_sorted": taken_sorted,  # the moments, in order (the backlog per second is counted from them)
         "written_sorted": written_sorted,
     }
@@ -253,10 +255,7 @@ def _figures(ddb, proxy, names, folders, readings, capacity, interval_s, cut, co
         if up <= at <= drained_at:
             sizes[(at, device)] = sizes.get((at, device), 0) + 1
     batches = [n for n in sizes.values() if n > 1]
-    back = sorted(
-        min(first_write[k] for k in backlog if k[0] == name and k in first_write) - up
-        for name in set(k[0] for k in backlog)
-    )
+    back = d["first_s"]
     latencies = {}
     for name in names:
         with open(os.path.join(folders[name], "firmware.log")) as f:
