@@ -97,6 +97,12 @@ class StubServer:
             return False
         elif path == "/big":
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 100000)
+        elif path in ("/pattern", "/pattern-eof"):  # 10000 bytes that differ piece to piece
+            body = bytes(i * 7 % 251 for i in range(10000))
+            if path == "/pattern-eof":
+                conn.sendall(b"HTTP/1.1 200 OK\r\n\r\n" + body)
+                return False
+            conn.sendall(_ok(body))
         elif path == "/bigchunked":
             conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
             for _ in range(40):

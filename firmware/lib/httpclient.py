@@ -201,26 +201,38 @@ class Connection:
         self._poller.modify(self._sock, event)  # pyright: ignore[reportOptionalMemberAccess]
         return self._poller.poll(wait_ms)  # pyright: ignore[reportOptionalMemberAccess]
 
-    def _recv(self, n):
-        """Up to n bytes, whatever came first (b"" at the end of the stream), after one wait of at
-        most _wait_ms(): a trickling server cannot stretch a read, and the deadline is checked
-        between reads."""
+    def _recv_into(self, n):
+        """Up to n bytes (n <= WRITE_BUFFER), whatever came first, received into the write buffer
+        (a request goes whole before its response is read); their count, 0 at the end of the
+        stream. One wait of at most _wait_ms(): a trickling server cannot stretch a read, and the
+        deadline is checked between reads. Not read(n): MicroPython's allocates n + 1 bytes at
+        every call, which a fragmented heap may not have in one piece."""
+        buf = self._wbuf
         while True:
             wait = self._wait_ms()
-            if MICROPYTHON:  # non-blocking: read(n) gives what is there, None when nothing is
-                data = self._sock.read(n)  # pyright: ignore[reportOptionalMemberAccess]
-                if data is not None:
-                    return data
+            if MICROPYTHON:  # non-blocking: what is there, None when nothing is
+                got = self._sock.readinto(buf, n)  # pyright: ignore[reportOptionalMemberAccess]
+                if got is not None:
+                    return got
                 if not self._poll(select.POLLIN, wait):
                     raise self._timed_out(wait)
                 continue
             self._sock.settimeout(wait / 1000)  # pyright: ignore[reportOptionalMemberAccess, reportAttributeAccessIssue]  # CPython
             try:
-                return self._sock.recv(n)  # pyright: ignore[reportOptionalMemberAccess]
+                return self._sock.recv_into(buf, n)  # pyright: ignore[reportOptionalMemberAccess, reportAttributeAccessIssue]
             except OSError as e:
                 if _is_timeout(e):
                     raise self._timed_out(wait)
                 raise
+
+    def _recv(self, n):
+        """Up to n bytes as _recv_into receives them (b"" at the end), in bytes of their own."""
+        return bytes(memoryview(self._wbuf)[: self._recv_into(min(n, WRITE_BUFFER))])
+
+    def _piece(self, n):
+        """Up to n bytes as _recv_into receives them, a view of the write buffer: for a sink,
+        which takes them before the next read."""
+        return memoryview(self._wbuf)[: self._recv_into(min(n, WRITE_BUFFER))]
 
     def _write(self, data):
         """All of data, each wait at most _wait_ms()."""
@@ -330,9 +342,10 @@ class Connection:
         (no allocation the size of the body), or a file opened "rb" (anything with readinto and
         seek: sent from where it stands to its end through the write buffer, with the
         Content-Length header the caller gives). sink: a function that takes the body of a 2xx
-        response piece by piece (up to BODY_PIECE bytes each) instead of its being gathered
-        (resp.body is then b"" and max_response does not bound it; other statuses are read as
-        usual); what the sink raises ends the request as it is. A kept-alive connection the
+        response piece by piece (up to BODY_PIECE bytes each, bytes or a memoryview of the
+        connection's buffer, valid only during the call: copy what is kept) instead of its being
+        gathered (resp.body is then b"" and max_response does not bound it; other statuses are read
+        as usual); what the sink raises ends the request as it is. A kept-alive connection the
         server had closed is reopened once (a file body sent again from where it stood). All of
         it, reopening included, ends within request_timeout_s, or raises HttpTimeout saying so."""
         self._started = ticks_ms()
@@ -465,7 +478,8 @@ class Connection:
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def _stream_exact(self, n, sink):
-        """n bytes of the body to the sink, as they come (at most BODY_PIECE at a time)."""
+        """n bytes of the body to the sink, as they come (at most BODY_PIECE at a time, received
+        into the write buffer: the request went whole before its response is read)."""
         got = 0
         part = self._buffered(n)
         while True:
@@ -477,7 +491,7 @@ class Connection:
                     raise _SinkFailed(e)
             if got >= n:
                 return
-            part = self._recv(min(n - got, BODY_PIECE))
+            part = self._piece(min(n - got, BODY_PIECE))
             if not part:
                 raise ProtocolError("response body from %s truncated (%d of %d bytes)" % (self.address(), got, n))
 
@@ -568,7 +582,7 @@ class Connection:
         chunk = self._buffered(self.max_response + 1)
         while True:
             if not chunk:
-                chunk = self._recv(BODY_PIECE)
+                chunk = self._recv(BODY_PIECE) if sink is None else self._piece(BODY_PIECE)
             if not chunk:
                 return b"".join(parts)
             if sink is not None:

@@ -185,7 +185,20 @@ def test_what_the_sink_raises_is_raised_as_it_is():
 
 def test_only_a_success_goes_to_the_sink():
     got = []
-    r = plain().request("GET", "/nothing-here", [("Host", "x")], b"", got.append)
+    keep = lambda piece: got.append(bytes(piece))  # noqa: E731  (a piece may be a view of the connection's buffer)
+    r = plain().request("GET", "/nothing-here", [("Host", "x")], b"", keep)
     assert (r.status, r.body, got) == (404, b"not found", [])
-    r = plain().request("GET", "/len", [("Host", "x")], b"", got.append)
+    r = plain().request("GET", "/len", [("Host", "x")], b"", keep)
     assert (r.status, r.body, b"".join(got)) == (200, b"", b"hello")
+
+
+def test_a_sink_s_pieces_are_the_body_in_order_each_at_most_a_body_piece():
+    # received into the connection's buffer: each piece must be taken before the next comes
+    body = bytes(i * 7 % 251 for i in range(10000))
+    for conn in (plain(), tls()):
+        for path in ("/pattern", "/pattern-eof"):
+            got = []
+            keep = lambda piece, got=got: got.append(bytes(piece))  # noqa: E731
+            r = conn.request("GET", path, [("Host", "x")], b"", keep)
+            assert (r.status, r.body) == (200, b""), r.status
+            assert b"".join(got) == body and max(len(p) for p in got) <= httpclient.BODY_PIECE, path
