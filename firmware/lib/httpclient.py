@@ -225,14 +225,14 @@ class Connection:
                     raise self._timed_out(wait)
                 raise
 
-    def _recv(self, n):
-        """Up to n bytes as _recv_into receives them (b"" at the end), in bytes of their own."""
-        return bytes(memoryview(self._wbuf)[: self._recv_into(min(n, WRITE_BUFFER))])
-
     def _piece(self, n):
         """Up to n bytes as _recv_into receives them, a view of the write buffer: for a sink,
         which takes them before the next read."""
         return memoryview(self._wbuf)[: self._recv_into(min(n, WRITE_BUFFER))]
+
+    def _recv(self, n):
+        """Up to n bytes as _recv_into receives them (b"" at the end), in bytes of their own."""
+        return bytes(self._piece(n))
 
     def _write(self, data):
         """All of data, each wait at most _wait_ms()."""
@@ -478,8 +478,8 @@ class Connection:
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def _stream_exact(self, n, sink):
-        """n bytes of the body to the sink, as they come (at most BODY_PIECE at a time, received
-        into the write buffer: the request went whole before its response is read)."""
+        """n bytes of the body to the sink, as they come (at most BODY_PIECE at a time, views of
+        the write buffer)."""
         got = 0
         part = self._buffered(n)
         while True:
