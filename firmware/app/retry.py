@@ -85,31 +85,14 @@ def is_throttling(err):
 # goes on between answers: a throttle long after the last one cuts from where the curve has got
 # to, not again from the last cut (throttles minutes apart with no success between would
 # otherwise compound to MIN_RATE, and a fleet back at once would drain at a fraction of its
-# table). Past that rate it climbs only on answers: it probes upwards by sending. How steep the
-# cubic is (SCALE, items/s per s^3) is chosen at each throttle from the backlog still to send:
-# botocore's 0.4 while it is a few requests (written before a cautious climb would pay off), FLAT
-# once it is many. At 0.4 the climb back to the rate throttled at takes 2 s at 7 items/s, less
-# than a device's next batch, so throttles never compound: a fleet back after five minutes, each
-# device 12 batches behind, kept its rate and a third of its requests were refused. At FLAT it
-# takes 28 s, several requests. Never throttled (or not for QUIET_MS), it changes nothing.
+# table). Past that rate it climbs only on answers: it probes upwards by sending. Never
+# throttled (or not for QUIET_MS), it changes nothing.
 BETA = 0.7
-SCALE = 0.4
-FLAT = 0.0001
-STEEP_UPTO = 100  # items of backlog (4 full batches): SCALE at or under it
-FLAT_FROM = 200  # FLAT at or over it, geometric between
+SCALE = 0.4  # the cubic's steepness: items/s per s^3
 MIN_RATE = 0.5  # items per second
 CAP = 1.5
 TAU_MS = 5000  # botocore's 0.5 s buckets fit its many requests a second, not a device's few a minute
 QUIET_MS = 600000
-
-
-def steepness(backlog):
-    """The cubic's SCALE for a throttle with `backlog` items still to send."""
-    if backlog <= STEEP_UPTO:
-        return SCALE
-    if backlog >= FLAT_FROM:
-        return FLAT
-    return SCALE * (FLAT / SCALE) ** ((backlog - STEEP_UPTO) / float(FLAT_FROM - STEEP_UPTO))
 
 
 class RateLimiter:
@@ -122,7 +105,6 @@ class RateLimiter:
         self.tokens = 0.0
         self.filled = self.last_fail = self.summed = board.ticks_ms()
         self.w_max = self.k = 0.0
-        self.scale = SCALE
         self.sum = 0.0  # items sent, each weighted by exp(-its age / TAU_MS)
 
     def wait_ms(self, cost):
@@ -140,9 +122,8 @@ class RateLimiter:
             self._refill()
             self.tokens = max(0.0, self.tokens - cost)
 
-    def answered(self, items, throttled, backlog=0):
-        """The answer to a request of `items` items came: throttled (all or some) or not, with
-        `backlog` items still to send (any handed back among them)."""
+    def answered(self, items, throttled):
+        """The answer to a request of `items` items came: throttled (all or some) or not."""
         b = self.board
         now = b.ticks_ms()
         self.sum = self.sum * exp(-max(0, b.ticks_diff(now, self.summed)) / TAU_MS) + items
@@ -161,8 +142,7 @@ class RateLimiter:
         if throttled:
             rate = min(measured, self.rate)
             self.w_max = rate
-            self.scale = steepness(backlog)
-            self.k = (rate * (1 - BETA) / self.scale) ** (1 / 3.0)
+            self.k = (rate * (1 - BETA) / SCALE) ** (1 / 3.0)
             self.last_fail = now
             self._set(rate * BETA)
         else:
@@ -171,7 +151,7 @@ class RateLimiter:
     def _curve(self, now):
         """The cubic at `now`: BETA x w_max just after the throttle, w_max after k seconds, then up."""
         x = self.board.ticks_diff(now, self.last_fail) / 1000.0 - self.k
-        return max(min(self.scale * x * x * x + self.w_max, self.ceiling), MIN_RATE)
+        return max(min(SCALE * x * x * x + self.w_max, self.ceiling), MIN_RATE)
 
     def _refill(self):
         now = self.board.ticks_ms()

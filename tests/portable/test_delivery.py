@@ -262,17 +262,6 @@ def test_unprocessed_items_are_paced_by_the_limiter():
     assert client.calls[1] == ("BatchWriteItem", [2, 4]) and sp.count == 0 and dl.delivered == 5
 
 
-def test_the_limiter_is_told_the_backlog_left_at_each_throttle():
-    for n, scale in ((300, retry.FLAT), (30, retry.SCALE)):
-        dl, client, sp, board = setup("dl-backlog-%d" % n, n, script=[throttle()])
-        dl.step()
-        assert dl.limiter.enabled and dl.limiter.scale == scale, (n, dl.limiter.scale)
-    # answered in part: what the table handed back counts, what it wrote does not
-    dl, client, sp, board = setup("dl-backlog-part", 230, script=[list(range(2, 26))])
-    dl.step()
-    assert dl.queued() == 229 and dl.limiter.scale == retry.steepness(229) < retry.SCALE
-
-
 def test_a_throttled_batch_keeps_its_connection_and_waits_for_the_limiter():
     dl, client, sp, board = setup("dl-throttle", 60, script=[throttle()])
     board.ms += 25  # a batch of 25 went out every 25 ms before: about 1000 items/s

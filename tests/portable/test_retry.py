@@ -188,33 +188,6 @@ def test_it_never_climbs_past_cap_times_the_measured_rate():
         assert lim.rate <= retry.CAP * lim.sum * 1000.0 / retry.TAU_MS + 1e-6
 
 
-def test_the_climb_back_is_flatter_the_longer_the_backlog():
-    assert retry.steepness(0) == retry.steepness(retry.STEEP_UPTO) == retry.SCALE
-    assert retry.steepness(retry.FLAT_FROM) == retry.steepness(10**6) == retry.FLAT
-    between = [retry.steepness(q) for q in range(retry.STEEP_UPTO, retry.FLAT_FROM + 1, 10)]
-    assert between == sorted(between, reverse=True) and len(set(between)) == len(between)
-    mid = retry.steepness((retry.STEEP_UPTO + retry.FLAT_FROM) // 2)
-    assert abs(mid - (retry.SCALE * retry.FLAT) ** 0.5) < 1e-9  # geometric between
-
-
-def test_behind_by_many_batches_throttles_in_a_row_compound():
-    # a batch of 25 every 3.5 s and 12 batches behind: the climb back to the rate throttled at
-    # spans several requests, so a refusal at the next request cuts again; a few batches behind,
-    # the curve is back before the next request and the cut is from the same rate
-    for backlog, compounds in ((300, True), (50, False)):
-        clock = Clock()
-        lim = retry.RateLimiter(clock, 25)
-        send_at(lim, clock, 25, 3500, 20)  # about 7 items/s
-        clock.advance(3500)
-        lim.sent(25)
-        lim.answered(25, True, backlog)
-        assert (lim.k > 4 * 3.5) == compounds, (backlog, lim.k)
-        cut = lim.rate
-        clock.advance(3500)
-        lim.answered(25, True, backlog)  # refused again at the next request
-        assert (lim.rate < 0.9 * cut) == compounds, (backlog, lim.rate, cut)
-
-
 def test_quiet_for_long_it_steps_aside():
     clock = Clock()
     lim = retry.RateLimiter(clock, 25)
