@@ -34,6 +34,7 @@ class Delivery:
         self.delivered = self.retries = self.dead = self.dropped = 0
         self.taken = {}  # seq -> ticks_ms when taken in this run
         self.limiter = retry.RateLimiter(board, MAX_BATCH) if adaptive else None
+        self.seen_seq = spool.last_seq  # readings taken up to here are told to the limiter
 
     def note_taken(self, seq):
         if len(self.taken) < MAX_TAKEN:
@@ -70,6 +71,9 @@ class Delivery:
             self.pending = []
             self.loaded_upto = self.spool.acked
         self._refill()
+        if self.limiter is not None and self.spool.last_seq > self.seen_seq:
+            self.limiter.taken(self.spool.last_seq - self.seen_seq)
+            self.seen_seq = self.spool.last_seq
         if not self.pending:
             return
         first = self.pending[0][0]

@@ -85,8 +85,10 @@ def is_throttling(err):
 # goes on between answers: a throttle long after the last one cuts from where the curve has got
 # to, not again from the last cut (throttles minutes apart with no success between would
 # otherwise compound to MIN_RATE, and a fleet back at once would drain at a fraction of its
-# table). Past that rate it climbs only on answers: it probes upwards by sending. Never
-# throttled (or not for QUIET_MS), it changes nothing.
+# table). Past that rate it climbs only on answers: it probes upwards by sending. It never paces
+# below the rate the device takes readings at (measured as the send rate is): slower, it would
+# only move them into the spool until it is full and drops them, as a device taking one every
+# 10 ms did under random throttles. Never throttled (or not for QUIET_MS), it changes nothing.
 BETA = 0.7
 SCALE = 0.4  # the cubic's steepness: items/s per s^3
 MIN_RATE = 0.5  # items per second
@@ -106,6 +108,8 @@ class RateLimiter:
         self.filled = self.last_fail = self.summed = board.ticks_ms()
         self.w_max = self.k = 0.0
         self.sum = 0.0  # items sent, each weighted by exp(-its age / TAU_MS)
+        self.arrivals = 0.0  # readings taken, weighted the same way
+        self.arrived = self.summed
 
     def wait_ms(self, cost):
         """Milliseconds before a request of `cost` items may go (0: now)."""
@@ -121,6 +125,17 @@ class RateLimiter:
         if self.enabled:
             self._refill()
             self.tokens = max(0.0, self.tokens - cost)
+
+    def taken(self, n):
+        """`n` readings were taken since the last call."""
+        now = self.board.ticks_ms()
+        self.arrivals = self.arrivals * exp(-max(0, self.board.ticks_diff(now, self.arrived)) / TAU_MS) + n
+        self.arrived = now
+
+    def _floor(self, now):
+        """MIN_RATE, or the rate readings are taken at if higher (items per second)."""
+        age = max(0, self.board.ticks_diff(now, self.arrived))
+        return max(MIN_RATE, self.arrivals * exp(-age / TAU_MS) * 1000.0 / TAU_MS)
 
     def answered(self, items, throttled):
         """The answer to a request of `items` items came: throttled (all or some) or not."""
@@ -151,16 +166,16 @@ class RateLimiter:
     def _curve(self, now):
         """The cubic at `now`: BETA x w_max just after the throttle, w_max after k seconds, then up."""
         x = self.board.ticks_diff(now, self.last_fail) / 1000.0 - self.k
-        return max(min(SCALE * x * x * x + self.w_max, self.ceiling), MIN_RATE)
+        return max(min(SCALE * x * x * x + self.w_max, self.ceiling), self._floor(now))
 
     def _refill(self):
         now = self.board.ticks_ms()
         dt = max(0, self.board.ticks_diff(now, self.filled))
-        rate = max(self.rate, min(self._curve(now), self.w_max))  # back up the curve, not past it
+        rate = max(self.rate, min(self._curve(now), self.w_max), self._floor(now))  # up the curve, not past it
         self.tokens = min(max(rate, self.burst), self.tokens + dt * (self.rate + rate) / 2000.0)
         self.rate = rate
         self.filled = now
 
     def _set(self, rate):
-        self.rate = max(rate, MIN_RATE)
+        self.rate = max(rate, self._floor(self.board.ticks_ms()))
         self.tokens = min(self.tokens, max(self.rate, self.burst))

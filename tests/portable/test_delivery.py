@@ -262,6 +262,17 @@ def test_unprocessed_items_are_paced_by_the_limiter():
     assert client.calls[1] == ("BatchWriteItem", [2, 4]) and sp.count == 0 and dl.delivered == 5
 
 
+def test_the_limiter_is_told_of_readings_taken_since_the_start():
+    dl, client, sp, board = setup("dl-taken", 30, script=[throttle()])
+    dl.step()  # the 30 in the spool before the start are a backlog, not readings coming in
+    assert dl.limiter.arrivals == 0 and dl.limiter.enabled
+    for _ in range(10):
+        sp.append(reading)
+    board.ms += dl.wait_ms()
+    dl.step()
+    assert 9 < dl.limiter.arrivals <= 10 and dl.seen_seq == sp.last_seq
+
+
 def test_a_throttled_batch_keeps_its_connection_and_waits_for_the_limiter():
     dl, client, sp, board = setup("dl-throttle", 60, script=[throttle()])
     board.ms += 25  # a batch of 25 went out every 25 ms before: about 1000 items/s

@@ -188,6 +188,25 @@ def test_it_never_climbs_past_cap_times_the_measured_rate():
         assert lim.rate <= retry.CAP * lim.sum * 1000.0 / retry.TAU_MS + 1e-6
 
 
+def test_it_never_paces_below_the_rate_readings_are_taken_at():
+    # a device taking 100 readings a second, throttled again and again: paced below 100 items a
+    # second, its spool would fill and drop readings
+    clock = Clock()
+    lim = retry.RateLimiter(clock, 25)
+    for _ in range(200):
+        clock.advance(250)
+        lim.taken(25)
+        lim.sent(25)
+        lim.answered(25, True)
+    assert lim.enabled and 90 < lim.rate < 110, lim.rate
+    assert lim.wait_ms(25) <= 25000 / 90 + 1
+    # readings stop coming: the floor falls back to MIN_RATE as they age, and throttles cut below 90
+    for _ in range(60):
+        clock.advance(1000)
+        lim.answered(25, True)
+    assert lim._floor(clock.ms) == retry.MIN_RATE and lim.rate < 10, lim.rate
+
+
 def test_quiet_for_long_it_steps_aside():
     clock = Clock()
     lim = retry.RateLimiter(clock, 25)
