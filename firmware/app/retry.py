@@ -129,19 +129,22 @@ class RateLimiter:
     def taken(self, n):
         """`n` readings were taken since the last call."""
         now = self.board.ticks_ms()
-        self.arrivals = self.arrivals * exp(-max(0, self.board.ticks_diff(now, self.arrived)) / TAU_MS) + n
+        self.arrivals = self._aged(self.arrivals, self.arrived, now) + n
         self.arrived = now
+
+    def _aged(self, weighted, since, now):
+        """A sum of items weighted by exp(-age / TAU_MS) as of `since`, aged to `now`."""
+        return weighted * exp(-max(0, self.board.ticks_diff(now, since)) / TAU_MS)
 
     def _floor(self, now):
         """MIN_RATE, or the rate readings are taken at if higher (items per second)."""
-        age = max(0, self.board.ticks_diff(now, self.arrived))
-        return max(MIN_RATE, self.arrivals * exp(-age / TAU_MS) * 1000.0 / TAU_MS)
+        return max(MIN_RATE, self._aged(self.arrivals, self.arrived, now) * 1000.0 / TAU_MS)
 
     def answered(self, items, throttled):
         """The answer to a request of `items` items came: throttled (all or some) or not."""
         b = self.board
         now = b.ticks_ms()
-        self.sum = self.sum * exp(-max(0, b.ticks_diff(now, self.summed)) / TAU_MS) + items
+        self.sum = self._aged(self.sum, self.summed, now) + items
         self.summed = now
         measured = self.sum * 1000.0 / TAU_MS
         if throttled:
