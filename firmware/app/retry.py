@@ -167,9 +167,10 @@ class RateLimiter:
             self._set(self._curve(now))
 
     def _curve(self, now):
-        """The cubic at `now`: BETA x w_max just after the throttle, w_max after k seconds, then up."""
+        """The cubic at `now`: BETA x w_max just after the throttle, w_max after k seconds, then up
+        (never past the ceiling; its callers hold it to the floor)."""
         x = self.board.ticks_diff(now, self.last_fail) / 1000.0 - self.k
-        return max(min(SCALE * x * x * x + self.w_max, self.ceiling), self._floor(now))
+        return min(SCALE * x * x * x + self.w_max, self.ceiling)
 
     def _refill(self):
         now = self.board.ticks_ms()
