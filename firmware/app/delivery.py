@@ -121,7 +121,7 @@ class Delivery:
             self.failing_since = None
         self.skew_fixes = 0
         if self.limiter is not None:
-            self.limiter.answered(len(batch), bool(left))
+            self.limiter.answered(len(batch), bool(left), self.queued())
         if left:  # throttled within the batch: re-send the rest after a backoff
             self.retries += 1
             delay = self._throttled_ms(len(left))
@@ -199,7 +199,7 @@ class Delivery:
                 % (err, self.spool.count, (delay + 999) // 1000)
             )
         elif throttled and self.limiter is not None:  # (throttled holds only with a limiter)
-            self.limiter.answered(len(batch), True)
+            self.limiter.answered(len(batch), True, self.queued())
             delay = self._throttled_ms(len(batch))
             print("throttled: %s; sending at %.1f items/s, next in %d ms" % (err.code, self.limiter.rate, delay))
         else:

@@ -85,16 +85,34 @@ def is_throttling(err):
 # goes on between answers: a throttle long after the last one cuts from where the curve has got
 # to, not again from the last cut (throttles minutes apart with no success between would
 # otherwise compound to MIN_RATE, and a fleet back at once would drain at a fraction of its
-# table). Past that rate it climbs only on answers: it probes upwards by sending. It never paces
+# table). Past that rate it climbs only on answers: it probes upwards by sending. How steep the
+# curve is depends on how far behind the device is, in seconds of its backlog at the measured
+# rate: botocore's near caught up, so a short drain probes for the capacity others leave; far
+# flatter with a long drain ahead, so cuts compound to a share the table can hold for that long
+# (with botocore's, a fleet five minutes behind kept overshooting, a third of its requests
+# refused). Counted in seconds, not readings: a device taking readings every 10 ms is hundreds
+# behind but only seconds, and a flat climb slowed it under random throttles. It never paces
 # below the rate the device takes readings at (measured as the send rate is): slower, it would
 # only move them into the spool until it is full and drops them, as a device taking one every
 # 10 ms did under random throttles. Never throttled (or not for QUIET_MS), it changes nothing.
 BETA = 0.7
 SCALE = 0.4  # the cubic's steepness: items/s per s^3
+FLAT_SCALE = 0.0001  # the steepness for a device with a long drain ahead
+STEEP_S, FLAT_S = 15, 30  # backlog in seconds at the measured rate: SCALE up to STEEP_S, FLAT_SCALE from FLAT_S
 MIN_RATE = 0.5  # items per second
 CAP = 1.5
 TAU_MS = 5000  # botocore's 0.5 s buckets fit its many requests a second, not a device's few a minute
 QUIET_MS = 600000
+
+
+def steepness(drain_s):
+    """The cubic's steepness for a device `drain_s` seconds behind: SCALE up to STEEP_S,
+    FLAT_SCALE from FLAT_S, geometric between."""
+    if drain_s <= STEEP_S:
+        return SCALE
+    if drain_s >= FLAT_S:
+        return FLAT_SCALE
+    return SCALE * (FLAT_SCALE / SCALE) ** ((drain_s - STEEP_S) / (FLAT_S - STEEP_S))
 
 
 class RateLimiter:
@@ -107,9 +125,13 @@ class RateLimiter:
         self.tokens = 0.0
         self.filled = self.last_fail = self.summed = board.ticks_ms()
         self.w_max = self.k = 0.0
+        self.scale = SCALE
         self.sum = 0.0  # items sent, each weighted by exp(-its age / TAU_MS)
         self.arrivals = 0.0  # readings taken, weighted the same way
-        self.arrived = self.summed
+        self.arrived = self.young_at = self.summed
+        # the weights a run younger than TAU_MS lacks: without them a device restarted a second
+        # ago would measure its rates at a fifth of what they are (aged as the sums are)
+        self.young = float(TAU_MS)
 
     def wait_ms(self, cost):
         """Milliseconds before a request of `cost` items may go (0: now)."""
@@ -136,17 +158,29 @@ class RateLimiter:
         """A sum of items weighted by exp(-age / TAU_MS) as of `since`, aged to `now`."""
         return weighted * exp(-max(0, self.board.ticks_diff(now, since)) / TAU_MS)
 
+    def _weights(self, now):
+        """What the weights of a steady rate sum to, in ms: TAU_MS, less in a run younger than it."""
+        d = self.board.ticks_diff(now, self.young_at)
+        self.young = self.young * exp(-d / TAU_MS) if d >= 0 else 0.0  # (past a ticks wrap: old)
+        self.young_at = now
+        return max(TAU_MS - self.young, TAU_MS / 10.0)
+
+    def measured(self, now):
+        """The rate the device sends items at (items per second)."""
+        return self._aged(self.sum, self.summed, now) * 1000.0 / self._weights(now)
+
     def _floor(self, now):
         """MIN_RATE, or the rate readings are taken at if higher (items per second)."""
-        return max(MIN_RATE, self._aged(self.arrivals, self.arrived, now) * 1000.0 / TAU_MS)
+        return max(MIN_RATE, self._aged(self.arrivals, self.arrived, now) * 1000.0 / self._weights(now))
 
-    def answered(self, items, throttled):
-        """The answer to a request of `items` items came: throttled (all or some) or not."""
+    def answered(self, items, throttled, backlog=0):
+        """The answer to a request of `items` items came: throttled (all or some) or not, with
+        `backlog` readings still to send."""
         b = self.board
         now = b.ticks_ms()
         self.sum = self._aged(self.sum, self.summed, now) + items
         self.summed = now
-        measured = self.sum * 1000.0 / TAU_MS
+        measured = self.sum * 1000.0 / TAU_MS  # low in a young run: a fleet restarted at once cuts from low
         if throttled:
             if not self.enabled:
                 self.enabled, self.rate, self.tokens, self.filled = True, measured, 0.0, now
@@ -160,7 +194,8 @@ class RateLimiter:
         if throttled:
             rate = min(measured, self.rate)
             self.w_max = rate
-            self.k = (rate * (1 - BETA) / SCALE) ** (1 / 3.0)
+            self.scale = steepness(backlog / max(self.measured(now), MIN_RATE))
+            self.k = (rate * (1 - BETA) / self.scale) ** (1 / 3.0)
             self.last_fail = now
             self._set(rate * BETA)
         else:
@@ -170,7 +205,7 @@ class RateLimiter:
         """The cubic at `now`: BETA x w_max just after the throttle, w_max after k seconds, then up
         (never past the ceiling; its callers hold it to the floor)."""
         x = self.board.ticks_diff(now, self.last_fail) / 1000.0 - self.k
-        return min(SCALE * x * x * x + self.w_max, self.ceiling)
+        return min(self.scale * x * x * x + self.w_max, self.ceiling)
 
     def _refill(self):
         now = self.board.ticks_ms()

@@ -273,6 +273,16 @@ def test_the_limiter_is_told_of_readings_taken_since_the_start():
     assert 9 < dl.limiter.arrivals <= 10 and dl.seen_seq == sp.last_seq
 
 
+def test_the_limiter_is_told_how_far_behind_the_device_is():
+    steep = []
+    for backlog in (30, 1000):
+        dl, client, sp, board = setup("dl-behind-%d" % backlog, backlog, script=[throttle()])
+        board.ms += 5000
+        dl.step()  # 25 items in 5 s measured: 1 s or 195 s of backlog behind them
+        steep.append(dl.limiter.scale)
+    assert steep == [retry.SCALE, retry.FLAT_SCALE], steep
+
+
 def test_a_throttled_batch_keeps_its_connection_and_waits_for_the_limiter():
     dl, client, sp, board = setup("dl-throttle", 60, script=[throttle()])
     board.ms += 25  # a batch of 25 went out every 25 ms before: about 1000 items/s

@@ -118,7 +118,7 @@ def test_a_throttle_cuts_the_rate_to_beta_of_the_measured_rate():
     clock = Clock()
     lim = retry.RateLimiter(clock, 25)
     send_at(lim, clock, 25, 5000, 20)  # 5 items/s for 100 s: the measured rate settles near it
-    sending = lim.sum * 1000.0 / retry.TAU_MS
+    sending = lim.measured(clock.ms)
     assert 4 < sending < 8, sending
     send_at(lim, clock, 25, 5000, 1, throttled=True)
     assert lim.enabled
@@ -185,7 +185,7 @@ def test_it_never_climbs_past_cap_times_the_measured_rate():
     send_at(lim, clock, 25, 1000, 1, throttled=True)
     for _ in range(20):
         send_at(lim, clock, 1, 1000, 1)  # one item a second now, well after the plateau
-        assert lim.rate <= retry.CAP * lim.sum * 1000.0 / retry.TAU_MS + 1e-6
+        assert lim.rate <= retry.CAP * lim.measured(clock.ms) + 1e-6
 
 
 def test_it_never_paces_below_the_rate_readings_are_taken_at():
@@ -205,6 +205,45 @@ def test_it_never_paces_below_the_rate_readings_are_taken_at():
         clock.advance(1000)
         lim.answered(25, True)
     assert lim._floor(clock.ms) == retry.MIN_RATE and lim.rate < 10, lim.rate
+
+
+def test_a_device_restarted_a_second_ago_measures_its_rates_as_they_are():
+    # killed and restarted, a device's sums start empty: its floor must not sit at a fifth of the
+    # rate it takes readings at for the first seconds (the chaos run restarts every few seconds),
+    # nor the seconds its backlog takes be counted at a fifth of the rate it sends at
+    clock = Clock()
+    lim = retry.RateLimiter(clock, 25)
+    for _ in range(10):
+        clock.advance(100)
+        lim.taken(10)  # 100 readings a second
+        lim.answered(10, False)  # and as many items sent
+    assert 95 < lim._floor(clock.ms) < 105, lim._floor(clock.ms)
+    assert 95 < lim.measured(clock.ms) < 105, lim.measured(clock.ms)
+    lim.answered(10, True, 300)  # 3 s behind at 100 items/s (not 15 s at the 20 of 5 s): botocore's climb
+    assert lim.scale == retry.SCALE, lim.scale
+    clock.advance(4 * retry.TAU_MS)
+    assert lim._floor(clock.ms) == retry.MIN_RATE  # stopped long ago: back to the least rate
+
+
+def test_the_climb_is_botocores_near_caught_up_and_flat_with_a_long_drain_ahead():
+    assert retry.steepness(0) == retry.steepness(retry.STEEP_S) == retry.SCALE
+    assert retry.steepness(retry.FLAT_S) == retry.steepness(3600) == retry.FLAT_SCALE
+    mid = [retry.steepness(s) for s in range(retry.STEEP_S, retry.FLAT_S + 1)]
+    assert mid == sorted(mid, reverse=True)
+    climbs = []
+    for backlog in (0, 1000):  # 5 items/s measured: 0 s and 200 s of backlog
+        clock = Clock()
+        lim = retry.RateLimiter(clock, 25)
+        send_at(lim, clock, 25, 5000, 20)
+        lim.answered(25, True, backlog)
+        w_max = lim.w_max
+        lim.sum = 1e6  # a measured rate far above the curve: the cubic alone decides
+        clock.advance(10000)
+        lim.answered(0, False, backlog)
+        climbs.append((lim.k, lim.rate / w_max))
+    (k_near, near), (k_far, far) = climbs
+    assert k_near < 3 and near > 10, climbs  # back in two seconds, then probing far above
+    assert k_far > 20 and far < 1, climbs  # still below the rate it was throttled at
 
 
 def test_quiet_for_long_it_steps_aside():
