@@ -7,21 +7,26 @@ from fleet import fleet, plot
 
 
 def test_a_small_fleet_drains_after_an_outage_losing_nothing_and_rarely_throttled(tmp_path):
-    # The devices' first tries after the outage are spread by their own random backoff: now and
-    # then (once in many runs) no two batches meet and the table never pushes back, which says
-    # nothing of the throttled share; such a run is checked for losses and one more is made.
-    for attempt in (1, 2):
+    # The throttled share is a fleet's figure: one run of 8 devices makes 60-90 requests while it
+    # drains, so one throttle more or less moves it by 1.5 points (one run in CI came to 6 of 59,
+    # where four here gave 3-6%). It is counted over three runs, each with its devices' own
+    # random backoffs: about as many requests as one drain of 24 devices.
+    throttled = requests = 0
+    reports = []
+    for run in (1, 2, 3):
         lines = []
-        r = fleet(8, 50, 20, 32, str(tmp_path / ("fleet%d" % attempt)), outage_at_s=12, seed=3, out=lines.append)
+        r = fleet(8, 50, 20, 32, str(tmp_path / ("fleet%d" % run)), outage_at_s=12, seed=run + 2, out=lines.append)
         report = "\n".join(lines) + "\n" + json.dumps(dict((k, v) for k, v in r.items() if k != "series"))
+        reports.append(report)
         assert r["exit_codes"] == ["0"], report
         assert r["lost"] == 0 and r["duplicated"] == 0 and r["delivered"] == r["taken"] == 400, report
         assert r["backlog_after_outage"] >= 8 * 18, report  # the devices kept reading while cut off
-        if r["requests_throttled"] > 0:
-            break
-    assert r["requests_throttled"] > 0, report  # the table did push back
-    assert r["drain_throttled_share"] < 0.10, report
-    assert r["drain_items_per_batch"] > 15, report  # the backlog went in batches near the 25 maximum
+        assert r["drain_items_per_batch"] > 15, report  # the backlog went in batches near the 25 maximum
+        throttled += r["drain_requests_throttled"]
+        requests += r["drain_requests_throttled"] + r["drain_requests_accepted"]
+    everything = "\n\n".join(reports)
+    assert throttled > 0, everything  # the table did push back
+    assert throttled < 0.10 * requests, (throttled, requests, everything)
     png = tmp_path / "fleet.png"
     plot({"adaptive": r}, str(png))
     assert png.stat().st_size > 10000
