@@ -180,19 +180,21 @@ class RateLimiter:
         now = b.ticks_ms()
         self.sum = self._aged(self.sum, self.summed, now) + items
         self.summed = now
-        measured = self.sum * 1000.0 / TAU_MS  # low in a young run: a fleet restarted at once cuts from low
+        # the cut and the ceiling are from the sum over TAU_MS, which is low in a young run: a fleet
+        # restarted at once cuts from low, as it always has
+        sending = self.sum * 1000.0 / TAU_MS
         if throttled:
             if not self.enabled:
-                self.enabled, self.rate, self.tokens, self.filled = True, measured, 0.0, now
+                self.enabled, self.rate, self.tokens, self.filled = True, sending, 0.0, now
         elif not self.enabled:
             return
         elif not 0 <= b.ticks_diff(now, self.last_fail) <= QUIET_MS:
             self.enabled = False
             return
         self._refill()  # the climb so far, on the curve of the last answer
-        self.ceiling = CAP * measured
+        self.ceiling = CAP * sending
         if throttled:
-            rate = min(measured, self.rate)
+            rate = min(sending, self.rate)
             self.w_max = rate
             self.scale = steepness(backlog / max(self.measured(now), MIN_RATE))
             self.k = (rate * (1 - BETA) / self.scale) ** (1 / 3.0)
