@@ -165,13 +165,17 @@ class RateLimiter:
         self.young_at = now
         return max(TAU_MS - self.young, TAU_MS / 10.0)
 
+    def _rate(self, weighted, since, now):
+        """Items per second of a sum weighted as `_aged` weights it, as of `now`."""
+        return self._aged(weighted, since, now) * 1000.0 / self._weights(now)
+
     def measured(self, now):
         """The rate the device sends items at (items per second)."""
-        return self._aged(self.sum, self.summed, now) * 1000.0 / self._weights(now)
+        return self._rate(self.sum, self.summed, now)
 
     def _floor(self, now):
         """MIN_RATE, or the rate readings are taken at if higher (items per second)."""
-        return max(MIN_RATE, self._aged(self.arrivals, self.arrived, now) * 1000.0 / self._weights(now))
+        return max(MIN_RATE, self._rate(self.arrivals, self.arrived, now))
 
     def answered(self, items, throttled, backlog=0):
         """The answer to a request of `items` items came: throttled (all or some) or not, with
