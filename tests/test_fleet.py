@@ -22,6 +22,8 @@ def test_a_small_fleet_drains_after_an_outage_losing_nothing_and_rarely_throttle
         assert r["lost"] == 0 and r["duplicated"] == 0 and r["delivered"] == r["taken"] == 400, report
         assert r["backlog_after_outage"] >= 8 * 18, report  # the devices kept reading while cut off
         assert r["drain_items_per_batch"] > 15, report  # the backlog went in batches near the 25 maximum
+        assert 0 <= r["drain_batches_throttled"] <= r["drain_requests_throttled"], report
+        assert 0 < r["drain_batches"] <= r["drain_requests_throttled"] + r["drain_requests_accepted"], report
         throttled += r["drain_requests_throttled"]
         requests += r["drain_requests_throttled"] + r["drain_requests_accepted"]
     everything = "\n\n".join(reports)
@@ -87,10 +89,10 @@ def test_a_batch_the_capacity_covers_in_part_is_written_in_part_and_the_rest_lef
             config=botocore.config.Config(retries={"total_max_attempts": 1}),
         )
 
-        def batch(first):
+        def batch(first, n=25):
             puts = [
                 {"PutRequest": {"Item": {"deviceId": {"S": "part-1"}, "seq": {"N": str(s)}, "ts": {"N": "1"}}}}
-                for s in range(first, first + 25)
+                for s in range(first, first + n)
             ]
             return client.batch_write_item(RequestItems={ddb.table: puts})
 
@@ -101,10 +103,13 @@ def test_a_batch_the_capacity_covers_in_part_is_written_in_part_and_the_rest_lef
         now[0] += 1.0
         left = batch(51)["UnprocessedItems"][ddb.table]  # a second's 10 units written, the rest handed back
         assert [int(r["PutRequest"]["Item"]["seq"]["N"]) for r in left] == list(range(61, 76))
+        now[0] += 0.1
+        assert batch(100, 1)["UnprocessedItems"] == {}  # one reading: a unit, as a second's tenth holds
         seqs = sorted(int(i["seq"]["N"]) for i in ddb.readings("part-1"))
-        assert seqs == list(range(1, 26)) + list(range(51, 61))
+        assert seqs == list(range(1, 26)) + list(range(51, 61)) + [100]
         rows = list(proxy.timeline.values())
-        assert sum(r[0] for r in rows) == 2 and sum(r[1] for r in rows) == 1 and sum(r[4] for r in rows) == 1
+        assert sum(r[0] for r in rows) == 3 and sum(r[1] for r in rows) == 1 and sum(r[4] for r in rows) == 1
+        assert sum(r[5] for r in rows) == 2 and sum(r[6] for r in rows) == 1  # the single reading is no batch
     finally:
         proxy.stop()
         ddb.stop()
@@ -117,6 +122,7 @@ def test_the_simulated_fleet_runs_the_firmware_s_delivery_loses_nothing_and_stay
     for r in runs:
         assert r["lost"] == 0, r
         assert r["drain_requests"] > 0 and r["drain_throttled_share"] > 0, r  # the table pushed back
+        assert r["drain_batches_throttled_share"] >= r["drain_throttled_share"], r  # batches refused the most
         assert 1.0 <= r["ideal_old_readings_vs_floor"] <= r["old_readings_vs_floor"], r
     alone = simulate(8, 60, 20, 32, outage_at_s=12, seed=1, adaptive=False)
     assert alone["lost"] == 0 and alone["drain_requests"] > runs[0]["drain_requests"], (alone, runs[0])

@@ -57,8 +57,10 @@ KINDS = (
     "bad_crc",
 )
 # what `timeline` counts per second, in this order: requests written (whole or in part), requests
-# refused whole, items written, write units written, requests answered with UnprocessedItems
-TIMELINE = ("accepted", "throttled", "items", "units", "in_part")
+# refused whole, items written, write units written, requests answered with UnprocessedItems, and
+# of the written and the refused those of more than one item (a backlog's batches, apart from a
+# caught-up device's single readings)
+TIMELINE = ("accepted", "throttled", "items", "units", "in_part", "batches_accepted", "batches_throttled")
 SKEW_LIMIT_S = 300
 DDB = "com.amazonaws.dynamodb.v20120810#"
 OVER_CAPACITY = (
@@ -358,6 +360,8 @@ class ChaosProxy:
             fit = self.capacity.admit(units, self.partial)
         if not fit:
             self._count("throttled")
+            if len(items) > 1:
+                self._count("batches_throttled")
             return _respond(conn, *_aws_error(400, "ProvisionedThroughputExceededException", OVER_CAPACITY))
         unprocessed = None
         if fit < len(items):
@@ -366,6 +370,8 @@ class ChaosProxy:
         now = time.time()
         if status == 200:
             self._count("accepted", at=now)
+            if len(items) > 1:
+                self._count("batches_accepted", at=now)
             self._count("items", fit, now)
             self._count("units", sum(units[:fit]), now)
             with self._lock:

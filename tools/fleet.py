@@ -7,7 +7,8 @@ OUTAGE seconds mid-run while the devices keep reading. At the end the table is r
 Prints and writes as JSON (build/fleet.json) per mode: readings taken, delivered, lost,
 duplicated, requests accepted and throttled, the drain after the outage (until the fleet's backlog
 is back to one reading per device) against its floor (the backlog / what the table has left while
-the devices keep reading: capacity - devices / interval), the throttled share during it, the time
+the devices keep reading: capacity - devices / interval), the throttled share during it (of every
+request, and of those of more than one reading: a backlog's batches), the time
 until every reading taken before the network came back is written (against backlog / capacity),
 and per-device delivery latency percentiles; draws a PNG (requests accepted and throttled per
 second, write units per second, total backlog). Modes: `adaptive`
@@ -250,6 +251,7 @@ def _figures(ddb, proxy, names, folders, readings, capacity, interval_s, cut, co
     zero = [0] * len(TIMELINE)
     during = [rows.get(s, zero) for s in range(start_s, end_s + 1)]
     acc, thr, part = sum(r[0] for r in during), sum(r[1] for r in during), sum(r[4] for r in during)
+    batch_acc, batch_thr = sum(r[5] for r in during), sum(r[6] for r in during)
     sizes = {}  # (when, device) -> items: the writes of one request share its moment
     for at, device, _ in proxy.writes:
         if up <= at <= drained_at:
@@ -312,6 +314,11 @@ def _figures(ddb, proxy, names, folders, readings, capacity, interval_s, cut, co
         "drain_requests_in_part": part,
         "drain_throttled_or_in_part_share": round((thr + part) / float(max(1, acc + thr)), 4),
         "drain_items_per_request": round(items_in_drain / float(max(1, acc)), 1),
+        # the requests of more than one reading (a backlog's batches): the share above counts a
+        # caught-up device's single readings too, which the table seldom refuses
+        "drain_batches": batch_acc + batch_thr,
+        "drain_batches_throttled": batch_thr,
+        "drain_batches_throttled_share": round(batch_thr / float(max(1, batch_acc + batch_thr)), 4),
         "drain_items_per_batch": round(sum(batches) / float(len(batches)), 1) if batches else None,
         "outage_at_s": round(down - t0, 1),
         "network_back_at_s": round(up - t0, 1),
@@ -335,9 +342,11 @@ def _report(r, out):
         "back to one per device in %(drain_s)ss, floor %(drain_floor_s)ss (backlog / (capacity - devices' "
         "reading rate)): %(drain_vs_floor)sx; throttled %(drain_throttled_share_pct).1f%% of %(drain_requests)d "
         "requests (%(drain_either_pct).1f%% throttled or answered in part), %(drain_items_per_request)s items per "
-        "accepted request, %(drain_items_per_batch)s per BatchWriteItem"
+        "accepted request, %(drain_items_per_batch)s per BatchWriteItem; of the %(drain_batches)d requests of "
+        "more than one reading %(drain_batches_throttled)d throttled (%(drain_batches_pct).1f%%)"
         % dict(
             r,
+            drain_batches_pct=100 * r["drain_batches_throttled_share"],
             drain_throttled_share_pct=100 * r["drain_throttled_share"],
             drain_either_pct=100 * r["drain_throttled_or_in_part_share"],
             drain_requests=r["drain_requests_accepted"] + r["drain_requests_throttled"],

@@ -7,11 +7,11 @@ it comes back).
 
 Prints, per seed and on average, the figures `make fleet` gives (tools/fleet.py drain: the old
 readings against backlog / capacity, the drain against its floor, the share of requests throttled
-in the drain), how together the devices finished their backlogs (the median's moment over the
-last's), and beside them the ideal: the same devices back at the same moments, a scheduler that
-sees the whole fleet giving the table to the readings left from before the return (the devices
-caught up sending their new readings). The limiter's constants can be set
-(--set BETA=0.6 ...) to try a change before the real run.
+in the drain, of every request and of those of more than one reading), how together the devices
+finished their backlogs (the median's moment over the last's), and beside them the ideal: the
+same devices back at the same moments, a scheduler that sees the whole fleet giving the table to
+the readings left from before the return (the devices caught up sending their new readings). The
+limiter's constants can be set (--set BETA=0.6 ...) to try a change before the real run.
 """
 
 import argparse
@@ -175,6 +175,7 @@ def simulate(devices=40, readings=180, outage_s=60, capacity=100.0, outage_at_s=
     during = [r for r in w.requests if up * 1000 <= r[0] <= d["drained_at"] * 1000]
     whole = sum(1 for r in during if r[2] == 0)
     in_part = sum(1 for r in during if 0 < r[2] < r[1])
+    batches = [r for r in during if r[1] > 1]
     backlog = d["backlog"]
     old_floor = len(backlog) / float(capacity)
     ideal_s, ideal_done = ideal(backlog, w.first_try, w.up_ms, capacity, interval_s)
@@ -184,6 +185,7 @@ def simulate(devices=40, readings=180, outage_s=60, capacity=100.0, outage_at_s=
         "drain_vs_floor": d["drain_s"] / d["floor_s"],
         "drain_throttled_share": whole / float(max(1, len(during))),
         "drain_in_part_share": in_part / float(max(1, len(during))),
+        "drain_batches_throttled_share": sum(1 for r in batches if r[2] == 0) / float(max(1, len(batches))),
         "drain_requests": len(during),
         "ideal_old_readings_vs_floor": ideal_s / old_floor,
         # the median device's backlog written, against the last's: near 1 when the devices share the
@@ -226,12 +228,13 @@ def ideal(backlog, first_try, up_ms, capacity, interval_s, step_s=0.01):
 
 
 def _row(label, r):
-    return "%4s  %19.2fx  %12.2fx  %8.1f%%  %6.1f%%  %8d  %8.2f  %25.2fx  %13.2f" % (
+    return "%4s  %19.2fx  %12.2fx  %8.1f%%  %6.1f%%  %7.1f%%  %8d  %8.2f  %25.2fx  %13.2f" % (
         label,
         r["old_readings_vs_floor"],
         r["drain_vs_floor"],
         100 * r["drain_throttled_share"],
         100 * r["drain_in_part_share"],
+        100 * r["drain_batches_throttled_share"],
         r["drain_requests"],
         r["together"],
         r["ideal_old_readings_vs_floor"],
@@ -257,7 +260,7 @@ def main():
         if name not in ("BETA", "SCALE", "CAP", "TAU_MS", "MIN_RATE", "QUIET_MS"):
             parser.error("--set: %r is not one of the limiter's constants" % name)
         setattr(retry, name, type(getattr(retry, name))(float(value)))
-    print("seed  old readings / floor  drain / floor  throttled  in part  requests  together"
+    print("seed  old readings / floor  drain / floor  throttled  in part  batches  requests  together"
           "  ideal old readings / floor  ideal together")  # fmt: skip
     runs = []
     for seed in range(1, args.seeds + 1):
