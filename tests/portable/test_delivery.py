@@ -257,8 +257,9 @@ def test_unprocessed_items_are_paced_by_the_limiter():
     dl.step()
     assert sp.acked == 1 and [r[0] for r in dl.pending] == [2, 4]
     assert dl.limiter.enabled and dl.retries == 1
-    # the tokens for the 2 items left, the wait for them spread over [0, SPREAD x] it
-    assert -1 <= dl.wait_ms() <= retry.SPREAD * 2000 / dl.limiter.rate + 2
+    tokens_ms = 2000 / dl.limiter.rate
+    assert abs(dl.limiter.wait_ms(2) - tokens_ms) <= 2  # the tokens for the 2 items left
+    assert 0 <= dl.wait_ms() <= max(retry.SPREAD * tokens_ms, retry.TRANSIENT_BACKOFF[0]) + 2  # spread
     run_until_idle(dl, board)
     assert client.calls[1] == ("BatchWriteItem", [2, 4]) and sp.count == 0 and dl.delivered == 5
 
