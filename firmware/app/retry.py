@@ -59,13 +59,17 @@ def classify(err):
     return BLOCKED
 
 
-def backoff_ms(attempt, policy=TRANSIENT_BACKOFF, rand16=None):
-    """Full jitter: a uniform wait in [0, min(cap, base * 2**attempt)] milliseconds."""
-    base, cap = policy
-    ceiling = min(cap, base << min(attempt, 24))
+def full_jitter(ceiling, rand16=None):
+    """A uniform wait in [0, ceiling] milliseconds."""
     if rand16 is None:
         rand16 = random.getrandbits(16)
     return ceiling * rand16 // 0xFFFF
+
+
+def backoff_ms(attempt, policy=TRANSIENT_BACKOFF, rand16=None):
+    """Full jitter: a uniform wait in [0, min(cap, base * 2**attempt)] milliseconds."""
+    base, cap = policy
+    return full_jitter(min(cap, base << min(attempt, 24)), rand16)
 
 
 # A paced wait after a throttle is spread over [0, SPREAD x] itself, full jitter around it: a batch
@@ -77,9 +81,7 @@ SPREAD = 2
 
 def spread_ms(ms, rand16=None):
     """A uniform wait in [0, SPREAD * ms] milliseconds."""
-    if rand16 is None:
-        rand16 = random.getrandbits(16)
-    return int(ms * SPREAD * rand16 / 0xFFFF)
+    return full_jitter(ms * SPREAD, rand16)
 
 
 # Throttling refusals: the table (or the account) is over its capacity, not the request wrong.
