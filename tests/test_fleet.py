@@ -159,3 +159,15 @@ def test_drain_gives_when_each_device_s_backlog_was_written_and_the_ideal_finish
                     {"x": 0, "y": 0, "z": 1000}, 0, 20.0, 1)  # fmt: skip
     assert abs(done[0] - 2.5) < 0.02 and abs(done[1] - done[2]) < 0.02 and abs(t - done[2]) < 0.02, done
     assert 3.5 < t < 3.6, t
+
+
+def test_fleetsim_may_set_every_numeric_constant_of_the_retry_module_and_keeps_fractions():
+    import retry
+    from fleetsim import constants, number
+
+    names = constants()
+    assert {"BETA", "SCALE", "FLAT_SCALE", "STEEP_S", "FLAT_S", "SPREAD", "CAP", "TAU_MS"} <= set(names), names
+    assert "TRANSIENT_BACKOFF" not in names and "THROTTLE_CODES" not in names  # not numbers
+    assert all(type(getattr(retry, n)) in (int, float) for n in names)
+    assert number("2.5", int) == 2.5 and number("3", int) == 3 and type(number("3", int)) is int
+    assert type(number("3", float)) is float

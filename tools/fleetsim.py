@@ -242,6 +242,19 @@ def _row(label, r):
     )
 
 
+def constants():
+    """The retry module's numeric constants (BETA, SPREAD, STEEP_S, ...): what --set may change,
+    read from the module so that a constant added there can be tried here."""
+    return sorted(n for n, v in vars(retry).items() if n.isupper() and type(v) in (int, float))
+
+
+def number(text, kind):
+    """`text` as a number for a constant of type `kind`: an int stays one only when the value is
+    whole (SPREAD=2.5 is 2.5, not 2)."""
+    value = float(text)
+    return int(value) if kind is int and value == int(value) else value
+
+
 def main():
     parser = argparse.ArgumentParser(description=tooldoc.description(__doc__))
     parser.add_argument("--devices", type=int, default=40)
@@ -253,13 +266,16 @@ def main():
     parser.add_argument("--restart", action="store_true", help="every device restarted as the network comes back")
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="a retry module constant for this run (BETA, SCALE, CAP, TAU_MS, MIN_RATE)")  # fmt: skip
+                        help="a retry module constant for this run: %s" % ", ".join(constants()))  # fmt: skip
     args = parser.parse_args()
     for item in args.set:
         name, _, value = item.partition("=")
-        if name not in ("BETA", "SCALE", "CAP", "TAU_MS", "MIN_RATE", "QUIET_MS"):
-            parser.error("--set: %r is not one of the limiter's constants" % name)
-        setattr(retry, name, type(getattr(retry, name))(float(value)))
+        if name not in constants():
+            parser.error("--set: %r is not one of the retry module's numeric constants" % name)
+        try:
+            setattr(retry, name, number(value, type(getattr(retry, name))))
+        except ValueError:
+            parser.error("--set: %s=%r is not a number" % (name, value))
     print("seed  old readings / floor  drain / floor  throttled  in part  batches  requests  together"
           "  ideal old readings / floor  ideal together")  # fmt: skip
     runs = []
