@@ -3,7 +3,7 @@
 # (make fleet runs 40 devices, baseline against adaptive).
 import json
 
-from fleet import fleet, plot
+from fleet import fleet, plot, summary
 
 
 def test_a_small_fleet_drains_after_an_outage_losing_nothing_and_rarely_throttled(tmp_path):
@@ -29,6 +29,13 @@ def test_a_small_fleet_drains_after_an_outage_losing_nothing_and_rarely_throttle
     everything = "\n\n".join(reports)
     assert throttled > 0, everything  # the table did push back
     assert throttled < 0.10 * requests, (throttled, requests, everything)
+    table = summary({"adaptive": r, "baseline": r})
+    assert table[0].split() == ["baseline", "adaptive"], table  # modes in their order, a column each
+    assert table[1].split()[-2:] == ["400/400/0/0"] * 2, table
+    drained = [line for line in table if line.startswith("drain ")]
+    assert drained and "%.1f s = %.2fx" % (r["drain_s"], r["drain_vs_floor"]) in drained[0], table
+    assert drained[0].endswith("floor %.1f s / %.1f s" % (r["drain_floor_s"], r["drain_floor_s"])), table
+    assert not any(line.startswith("answered in part") for line in table), table  # refused whole: no such row
     png = tmp_path / "fleet.png"
     plot({"adaptive": r}, str(png))
     assert png.stat().st_size > 10000

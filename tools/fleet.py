@@ -346,8 +346,10 @@ def _report(r, out):
         "more than one reading %(drain_batches_throttled)d throttled (%(drain_batches_pct).1f%%)"
         % dict(
             r,
-            drain_batches_pct=100 * r["drain_batches_throttled_share"],
-            drain_throttled_share_pct=100 * r["drain_throttled_share"],
+            drain_batches_pct=100.0 * r["drain_batches_throttled"] / max(1, r["drain_batches"]),
+            drain_throttled_share_pct=100.0
+            * r["drain_requests_throttled"]
+            / max(1, r["drain_requests_accepted"] + r["drain_requests_throttled"]),
             drain_either_pct=100 * r["drain_throttled_or_in_part_share"],
             drain_requests=r["drain_requests_accepted"] + r["drain_requests_throttled"],
         )
@@ -364,6 +366,53 @@ def _report(r, out):
         "delivery latency (reading taken -> acknowledged, ms): p50 %s  p90 %s  p99 %s; worst device p99 %s (%s)"
         % (lat["p50"], lat["p90"], lat["p99"], worst[0], worst[1])
     )
+
+
+def _share(n, of):
+    return "%.1f%% (%d/%d)" % (100.0 * n / max(1, of), n, of)
+
+
+def _ms(v):
+    return "-" if v is None else "%.1f s" % (v / 1000.0) if v >= 1000 else "%d ms" % v
+
+
+def _summary_rows(r):
+    """(label, this mode's figure, note) for the side-by-side table; a note that is a number is the
+    mode's floor for the figure, in seconds."""
+    requests = r["drain_requests_accepted"] + r["drain_requests_throttled"]
+    first = r["first_write_after_outage_s"] or [0, 0, 0]
+    in_part = _share(r["drain_requests_in_part"], requests) if r["drain_requests_in_part"] else None
+    return [
+        ("readings taken / delivered / lost / duplicated", "%(taken)d/%(delivered)d/%(lost)d/%(duplicated)d" % r, ""),
+        ("backlog when the network came back", str(r["backlog_after_outage"]), ""),
+        ("drain (backlog back to 1 reading per device)", "%.1f s = %.2fx" % (r["drain_s"], r["drain_vs_floor"] or 0),
+         r["drain_floor_s"]),
+        ("throttled during the drain", _share(r["drain_requests_throttled"], requests), "goal < 10%"),
+        ("  of its requests of more than one reading", _share(r["drain_batches_throttled"], r["drain_batches"]), ""),
+        ("answered in part during the drain", in_part, ""),
+        ("readings taken before the return all written",
+         "%.1f s = %.2fx" % (r["old_readings_s"], r["old_readings_vs_floor"] or 0), r["old_readings_floor_s"]),
+        ("first write after the outage, median / last", "%.1f s / %.1f s" % (first[1], first[2]), ""),
+        ("delivery latency p50 / p90 / p99", " / ".join(_ms(r["latency_ms"][p]) for p in ("p50", "p90", "p99")), ""),
+    ]  # fmt: skip
+
+
+def summary(results):
+    """The figures of each mode side by side, a column a mode, as lines, with what the goals are
+    read against (the drain within 1.5x its floor, under 10% of its requests throttled). A row no
+    mode has (answers in part, when every batch was refused whole) is left out."""
+    modes = [m for m in MODES if m in results]
+    columns = [_summary_rows(results[m]) for m in modes]
+    widths = [max(len(m), max(len(v or "-") for _, v, _ in c)) + 2 for m, c in zip(modes, columns)]
+    lines = [" " * 47 + "".join(m.ljust(w) for m, w in zip(modes, widths))]
+    for row in zip(*columns):
+        if all(value is None for _, value, _ in row):
+            continue
+        notes = [note for _, _, note in row]
+        note = notes[0] if isinstance(notes[0], str) else "floor " + " / ".join("%.1f s" % n for n in notes)
+        values = "".join((value or "-").ljust(w) for (_, value, _), w in zip(row, widths))
+        lines.append("%-47s" % row[0][0] + values + note)
+    return [line.rstrip() for line in lines]
 
 
 def plot(results, path):
@@ -491,10 +540,17 @@ def main():
     parser.add_argument("--png", default=os.path.join(ROOT, "build", "fleet.png"))
     parser.add_argument("--workdir", default=os.path.join(ROOT, ".local", "fleet"))
     parser.add_argument("--cost", action="store_true", help="print what a device costs in writes, run nothing")
+    parser.add_argument(
+        "--summary", metavar="JSON", help="print the side-by-side table of an earlier run's figures, run nothing"
+    )
     parser.add_argument("--price-write-million", type=float, default=0.625, help="$ per million write request units")
     parser.add_argument("--price-wcu-hour", type=float, default=0.00065, help="$ per provisioned WCU-hour")
     parser.add_argument("--headroom", type=float, default=2.5, help="provisioned capacity / the fleet's average rate")
     args = parser.parse_args()
+    if args.summary:
+        with open(args.summary) as f:
+            print("\n".join(summary(json.load(f))))
+        return 0
     if args.cost:
         cost(args.price_write_million, args.price_wcu_hour, args.headroom)
         return 0
@@ -523,6 +579,7 @@ def main():
     with open(args.json, "w") as f:
         json.dump(results, f, indent=1)
     plot(results, args.png)
+    print("\n".join(summary(results)))
     print("fleet: figures in %s, plot in %s" % (os.path.relpath(args.json), os.path.relpath(args.png)))
     ok = all(r["lost"] == 0 and r["duplicated"] == 0 for r in results.values())
     print("fleet: %s" % ("PASS: every reading delivered exactly once" if ok else "FAIL: readings lost or duplicated"))
