@@ -346,12 +346,10 @@ def _report(r, out):
         "more than one reading %(drain_batches_throttled)d throttled (%(drain_batches_pct).1f%%)"
         % dict(
             r,
-            drain_batches_pct=100.0 * r["drain_batches_throttled"] / max(1, r["drain_batches"]),
-            drain_throttled_share_pct=100.0
-            * r["drain_requests_throttled"]
-            / max(1, r["drain_requests_accepted"] + r["drain_requests_throttled"]),
+            drain_batches_pct=_pct(r["drain_batches_throttled"], r["drain_batches"]),
+            drain_throttled_share_pct=_pct(r["drain_requests_throttled"], _drain_requests(r)),
             drain_either_pct=100 * r["drain_throttled_or_in_part_share"],
-            drain_requests=r["drain_requests_accepted"] + r["drain_requests_throttled"],
+            drain_requests=_drain_requests(r),
         )
     )
     out(
@@ -368,8 +366,17 @@ def _report(r, out):
     )
 
 
+def _drain_requests(r):
+    return r["drain_requests_accepted"] + r["drain_requests_throttled"]
+
+
+def _pct(n, of):
+    """n of `of` in percent (0 of none)."""
+    return 100.0 * n / max(1, of)
+
+
 def _share(n, of):
-    return "%.1f%% (%d/%d)" % (100.0 * n / max(1, of), n, of)
+    return "%.1f%% (%d/%d)" % (_pct(n, of), n, of)
 
 
 def _ms(v):
@@ -379,7 +386,7 @@ def _ms(v):
 def _summary_rows(r):
     """(label, this mode's figure, note) for the side-by-side table; a note that is a number is the
     mode's floor for the figure, in seconds."""
-    requests = r["drain_requests_accepted"] + r["drain_requests_throttled"]
+    requests = _drain_requests(r)
     first = r["first_write_after_outage_s"] or [0, 0, 0]
     in_part = _share(r["drain_requests_in_part"], requests) if r["drain_requests_in_part"] else None
     return [
@@ -548,8 +555,13 @@ def main():
     parser.add_argument("--headroom", type=float, default=2.5, help="provisioned capacity / the fleet's average rate")
     args = parser.parse_args()
     if args.summary:
-        with open(args.summary) as f:
-            print("\n".join(summary(json.load(f))))
+        try:
+            with open(args.summary) as f:
+                print("\n".join(summary(json.load(f))))
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            parser.error(
+                "--summary: %s is not the figures of a fleet run (%s: %s)" % (args.summary, type(e).__name__, e)
+            )
         return 0
     if args.cost:
         cost(args.price_write_million, args.price_wcu_hour, args.headroom)
