@@ -169,6 +169,8 @@ def test_drain_gives_when_each_device_s_backlog_was_written_and_the_ideal_finish
 
 
 def test_fleetsim_may_set_every_numeric_constant_of_the_retry_module_and_keeps_fractions():
+    import pytest
+
     import retry
     from fleetsim import constants, number
 
@@ -178,3 +180,6 @@ def test_fleetsim_may_set_every_numeric_constant_of_the_retry_module_and_keeps_f
     assert all(type(getattr(retry, n)) in (int, float) for n in names)
     assert number("2.5", int) == 2.5 and number("3", int) == 3 and type(number("3", int)) is int
     assert type(number("3", float)) is float
+    for bad in ("inf", "nan", "x"):
+        with pytest.raises((ValueError, OverflowError)):
+            number(bad, int)

@@ -274,7 +274,7 @@ def main():
             parser.error("--set: %r is not one of the retry module's numeric constants" % name)
         try:
             setattr(retry, name, number(value, type(getattr(retry, name))))
-        except ValueError:
+        except (ValueError, OverflowError):  # int(nan) and int(inf): not a constant's value either
             parser.error("--set: %s=%r is not a number" % (name, value))
     print("seed  old readings / floor  drain / floor  throttled  in part  batches  requests  together"
           "  ideal old readings / floor  ideal together")  # fmt: skip
