@@ -16,6 +16,10 @@ except ImportError:
         raise Skipped(reason)
 
 
+# False where floats are single precision, as on an ESP32 (and the image, built as one is)
+DOUBLE = 1.0 + 2.0**-30 != 1.0
+
+
 def _dirname(path):
     i = path.rfind("/")
     return path[:i] if i > 0 else ("/" if i == 0 else ".")

@@ -6,7 +6,7 @@ from binascii import crc32, hexlify
 import sigv4base
 from dynamodb import Client, Credentials, DynamoDBError, error_from_response, marshal, marshal_item
 from httpclient import Response
-from portable import raises
+from portable import DOUBLE, raises
 
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 
@@ -175,7 +175,7 @@ def test_numbers_are_stored_as_a_person_reads_them():
         (-40.0, "-40"),
         (1013.25, "1013.25"),
         (4.187, "4.187"),
-        (85.0 / 3, "28.3333333333333"),
+        (85.0 / 3, "28.3333333333333" if DOUBLE else "28.333334"),  # an ESP32's floats are single
         (1e-7, "1e-07"),
         (24197456, "24197456"),
         (-3, "-3"),
