@@ -37,7 +37,9 @@ JOBS ?= 2
 MICROPY_SRC ?= ../shared/micropython/micropython-1.28.0.tar.gz
 MP_DIR := build/micropython
 IMAGE_BIN := build/image/micropython
-IMAGE_FLAGS := VARIANT=standard MICROPY_FORCE_32BIT=1 MICROPY_PY_FFI=0 MICROPY_PY_BTREE=0 MPY_CROSS_FLAGS=-march=x86
+# floats single precision, as an ESP32's MicroPython has them (there time.time() is an int)
+IMAGE_FLAGS := VARIANT=standard MICROPY_FORCE_32BIT=1 MICROPY_PY_FFI=0 MICROPY_PY_BTREE=0 MPY_CROSS_FLAGS=-march=x86 \
+  CFLAGS_EXTRA=-DMICROPY_FLOAT_IMPL=MICROPY_FLOAT_IMPL_FLOAT
 FIRMWARE_FILES := $(shell find firmware -name '*.py')
 
 export MICROPYTHON
@@ -120,7 +122,14 @@ package.json: firmware/lib/manifest.py
 # the same source. Rebuilt when the firmware, a manifest or the source changes.
 image: $(IMAGE_BIN)
 
-$(MP_DIR)/.unpacked: $(MICROPY_SRC)
+# The flags the image was last built with. Other flags unpack the source afresh: MicroPython's
+# make does not rebuild its objects for new CFLAGS.
+$(MP_DIR).flags: FORCE
+	@mkdir -p build && (echo '$(IMAGE_FLAGS)' | cmp -s - $@ || echo '$(IMAGE_FLAGS)' > $@)
+
+FORCE:
+
+$(MP_DIR)/.unpacked: $(MICROPY_SRC) $(MP_DIR).flags
 	@test -e "$(MICROPY_SRC)" || (echo "error: MICROPY_SRC=$(MICROPY_SRC): no MicroPython source there" >&2; exit 2)
 	rm -rf $(MP_DIR) && mkdir -p $(MP_DIR)
 	if [ -d "$(MICROPY_SRC)" ]; then cp -a "$(MICROPY_SRC)/." $(MP_DIR); \

@@ -1,7 +1,7 @@
 # The portable test modules (tests/portable), which pytest runs on CPython, run again here on
 # MicroPython with the same test data: on the 64-bit unix port from PyPI, and on the 32-bit
-# interpreter of make image (small ints are 31-bit there, as on an ESP32: Unix times, CRC32s and
-# ticks arithmetic behave differently).
+# interpreter of make image (small ints are 31-bit there and floats single precision, as on an
+# ESP32: Unix times, CRC32s, ticks arithmetic and float text behave differently).
 import glob
 import os
 import re
@@ -30,9 +30,13 @@ def test_portable_module_passes_on_micropython(interpreter, module, portable_env
 
 
 def test_the_image_is_32_bit_with_the_firmware_frozen_in(tmp_path):
-    probe = "import sys, app, sigv4signer, board_unix, ssl; print(sys.maxsize, sys.implementation.version[:3])"
+    # single-precision floats too, as an ESP32's MicroPython has: 1 + 2**-30 is 1, time.time() an int
+    probe = (
+        "import sys, time, app, sigv4signer, board_unix, ssl;"
+        " print(sys.maxsize, 1.0 + 2.0**-30 == 1.0, type(time.time()) is int, sys.implementation.version[:3])"
+    )
     result = unixport.run(["-c", probe], [], code="image", cwd=str(tmp_path))  # nothing but .frozen on the path
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.split(None, 1) == ["2147483647", "(1, 28, 0)\n"]
+    assert result.stdout.split(None, 3) == ["2147483647", "True", "True", "(1, 28, 0)\n"]
     frozen = unixport.run(["-c", "help('modules')"], [], code="image").stdout.split()
     assert "board_unix" in frozen and "board_esp32" not in frozen
