@@ -119,13 +119,13 @@ package.json: firmware/lib/manifest.py
 
 # The 32-bit unix port of MicroPython v1.28.0 with the firmware frozen in (firmware/boards/unix/
 # manifest.py), built from MICROPY_SRC (a .tar.gz or a folder) under build/, with mpy-cross from
-# the same source. Rebuilt when the firmware, a manifest or the source changes.
+# the same source. Rebuilt when the firmware, a manifest, the source or IMAGE_FLAGS change.
 image: $(IMAGE_BIN)
 
 # The flags the image was last built with. Other flags unpack the source afresh: MicroPython's
 # make does not rebuild its objects for new CFLAGS.
 $(MP_DIR).flags: FORCE
-	@mkdir -p build && (echo '$(IMAGE_FLAGS)' | cmp -s - $@ || echo '$(IMAGE_FLAGS)' > $@)
+	@mkdir -p $(dir $@) && (echo '$(IMAGE_FLAGS)' | cmp -s - $@ || echo '$(IMAGE_FLAGS)' > $@)
 
 FORCE:
 
