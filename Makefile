@@ -95,9 +95,11 @@ chaos: setup
 # each. MODES: baseline (ADAPTIVE_RATE = False) and adaptive, figures in build/fleet.json and .png.
 # RESTART=1: every device restarted as the network comes back (the fleet back at once). PARTIAL=1: a
 # batch over capacity written in part, the rest in UnprocessedItems (as AWS answers; else refused whole).
-fleet: setup
+# IMAGE=1: every device the 32-bit image of make image, as a board runs the firmware.
+fleet: setup $(if $(IMAGE),image)
 	$(PY) tools/fleet.py --devices $(DEVICES) --readings $(if $(filter 0,$(READINGS)),180,$(READINGS)) \
-	  --outage $(OUTAGE) --capacity $(CAPACITY) --modes $(MODES) $(if $(RESTART),--restart) $(if $(PARTIAL),--partial)
+	  --outage $(OUTAGE) --capacity $(CAPACITY) --modes $(MODES) $(if $(RESTART),--restart) $(if $(PARTIAL),--partial) \
+	  $(if $(IMAGE),--image)
 
 # Benchmarks against botocore, the hash floor and the seed-style client (minutes, not part of make test).
 bench: setup image

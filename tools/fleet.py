@@ -16,7 +16,9 @@ second, write units per second, total backlog). Modes: `adaptive`
 With `--restart` every device is restarted when the network comes back (power back with it): the
 fleet returns at once, with no backoff to spread it. With `--partial` a batch the capacity covers
 in part is written in part and the rest answered in UnprocessedItems, as AWS answers it (without,
-it is refused whole: the harder case for the devices' batches).
+it is refused whole: the harder case for the devices' batches). With `--image` every device is
+the 32-bit image of `make image` (single-precision floats, the firmware frozen in), as a board
+runs it.
 Exit 1 unless every mode lost and duplicated nothing. `--cost` prints instead what a device costs
 in DynamoDB writes, from item sizes measured on the firmware's own items.
 """
@@ -111,10 +113,11 @@ def fleet(
                 extra=extra,
             )
         out(
-            "fleet (%s): %d devices x %d readings (one every %ss) through localhost:%d, capacity %s WCU/s, "
+            "fleet (%s, %s): %d devices x %d readings (one every %ss) through localhost:%d, capacity %s WCU/s, "
             "%s, network cut for %ds at %ds"
             % (
                 mode,
+                code,
                 devices,
                 readings,
                 interval_s,
@@ -160,6 +163,7 @@ def fleet(
         result = _figures(ddb, proxy, names, folders, readings, capacity, interval_s, cut, codes, t0)
         result.update(
             mode=mode,
+            code=code,
             devices=devices,
             readings_per_device=readings,
             interval_s=interval_s,
@@ -401,13 +405,15 @@ def _summary_rows(r):
          "%.1f s = %.2fx" % (r["old_readings_s"], r["old_readings_vs_floor"] or 0), r["old_readings_floor_s"]),
         ("first write after the outage, median / last", "%.1f s / %.1f s" % (first[1], first[2]), ""),
         ("delivery latency p50 / p90 / p99", " / ".join(_ms(r["latency_ms"][p]) for p in ("p50", "p90", "p99")), ""),
+        ("the firmware run as (unixport's code)", None if r.get("code", "source") == "source" else r["code"], ""),
     ]  # fmt: skip
 
 
 def summary(results):
     """The figures of each mode side by side, a column a mode, as lines, with what the goals are
     read against (the drain within 1.5x its floor, under 10% of its requests throttled). A row no
-    mode has (answers in part, when every batch was refused whole) is left out."""
+    mode has (answers in part, when every batch was refused whole; the code the firmware ran from,
+    when it was the source) is left out."""
     modes = [m for m in MODES if m in results]
     columns = [_summary_rows(results[m]) for m in modes]
     widths = [max(len(m), max(len(v or "-") for _, v, _ in c)) + 2 for m, c in zip(modes, columns)]
@@ -542,6 +548,7 @@ def main():
         "--partial", action="store_true", help="a batch over capacity written in part, UnprocessedItems for the rest"
     )
     parser.add_argument("--modes", default="baseline,adaptive", help="comma-separated: baseline, adaptive")
+    parser.add_argument("--image", action="store_true", help="every device the 32-bit image of make image")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--json", default=os.path.join(ROOT, "build", "fleet.json"))
     parser.add_argument("--png", default=os.path.join(ROOT, "build", "fleet.png"))
@@ -586,6 +593,7 @@ def main():
             seed=args.seed,
             restart=args.restart,
             partial=args.partial,
+            code="image" if args.image else "source",
         )
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as f:
