@@ -87,8 +87,10 @@ lint: setup
 	$(PYRIGHT) -p typecheck/unix.json
 
 # Chaos run: faults injected by a proxy, SIGKILLs, a device clock SKEW seconds off; READINGS=0 means 1000.
-chaos: setup
-	$(PY) tools/chaos.py --readings $(if $(filter 0,$(READINGS)),1000,$(READINGS)) --faults $(FAULTS) --kills $(KILLS) --skew $(SKEW)
+# IMAGE=1: the firmware the 32-bit image of make image, as a board runs it.
+chaos: setup $(if $(IMAGE),image)
+	$(PY) tools/chaos.py --readings $(if $(filter 0,$(READINGS)),1000,$(READINGS)) --faults $(FAULTS) --kills $(KILLS) \
+	  --skew $(SKEW) $(if $(IMAGE),--image)
 
 # Fleet run: DEVICES firmware processes, a reading a second each, through a proxy modelling the table's
 # CAPACITY (write units per second), the network cut for OUTAGE seconds mid-run; READINGS=0 means 180

@@ -12,11 +12,12 @@ from chaosproxy import ChaosProxy
 from localddb import LocalDynamoDB
 
 
-def test_short_chaos_run_loses_and_duplicates_nothing(tmp_path):
+@pytest.mark.parametrize("code", ["source", "image"])  # the image: 32-bit, single floats, as a board runs it
+def test_short_chaos_run_loses_and_duplicates_nothing(tmp_path, code):
     lines = []
-    r = chaos(400, 0.3, 4, 7200, str(tmp_path / "chaos"), seed=7, out=lines.append)
+    r = chaos(400, 0.3, 4, 7200, str(tmp_path / "chaos"), seed=7, code=code, out=lines.append)
     report = "\n".join(lines)
-    assert r["exit_code"] == 0, report
+    assert r["exit_code"] == 0 and r["code"] == code, report
     assert r["lost"] == 0 and r["duplicated"] == 0 and r["missing"] == [], report
     assert r["delivered"] == 400 and r["kills"] == 4, report
     assert r["faults"]["clock_refusal"] >= 1, report  # the clock was off and got corrected

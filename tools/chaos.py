@@ -2,6 +2,8 @@
 to the local DynamoDB while it is killed with SIGKILL at random moments and restarted, optionally
 with its clock hours off. At the end the table is read back and every seq accounted for.
 
+With --image the firmware is the 32-bit image of make image, as a board runs it.
+
 Prints taken, delivered, lost, duplicated, dropped, dead-lettered, retries and the faults
 injected by kind; exits 1 unless lost and duplicated are 0 and every seq 1..N is in the table.
 """
@@ -24,7 +26,9 @@ DEVICE = "chaos-1"
 RETRY_LINE = re.compile(r"^(retry|unprocessed|blocked|clock|refused):", re.M)
 
 
-def chaos(readings, faults, kills, skew_s, workdir, seed=None, interval_s=0.01, timeout_s=1800, out=print):
+def chaos(
+    readings, faults, kills, skew_s, workdir, seed=None, interval_s=0.01, timeout_s=1800, code="source", out=print
+):
     rand = random.Random(seed)
     shutil.rmtree(workdir, ignore_errors=True)
     ddb = LocalDynamoDB(workdir).start().provision()
@@ -51,24 +55,25 @@ def chaos(readings, faults, kills, skew_s, workdir, seed=None, interval_s=0.01, 
             extra="HTTP_TIMEOUT_S = 2\nDELIVERY_TIMEOUT_S = 600\n",
         )
         out(
-            "chaos: %d readings through %s, faults %.0f%%, %d kills, device clock %+ds"
-            % (readings, "localhost:%d" % proxy.port, faults * 100, kills, skew_s)
+            "chaos (%s): %d readings through %s, faults %.0f%%, %d kills, device clock %+ds"
+            % (code, readings, "localhost:%d" % proxy.port, faults * 100, kills, skew_s)
         )
         # kills spread over the time the readings take, each at a random moment
         kill_gap_s = max(0.3, readings * interval_s / (kills + 1))
         log_path = os.path.join(workdir, "firmware.log")
         started = time.time()
         killed = runs = 0
-        code = None
+        exit_code = None
         with open(log_path, "w") as log:
-            while code is None:
+            while exit_code is None:
                 if time.time() - started > timeout_s:
                     raise RuntimeError("chaos run did not finish in %ds: see %s" % (timeout_s, log_path))
                 runs += 1
-                proc = unixport.start_firmware(folder, log, env={"UNIX_CLOCK_SKEW_S": str(skew_s)} if skew_s else None)
+                skew = {"UNIX_CLOCK_SKEW_S": str(skew_s)} if skew_s else None
+                proc = unixport.start_firmware(folder, log, code=code, env=skew)
                 try:
                     limit = rand.uniform(0.2, 2 * kill_gap_s) if killed < kills else timeout_s
-                    code = proc.wait(limit)
+                    exit_code = proc.wait(limit)
                 except subprocess.TimeoutExpired:
                     proc.send_signal(signal.SIGKILL)
                     proc.wait()
@@ -92,7 +97,8 @@ def chaos(readings, faults, kills, skew_s, workdir, seed=None, interval_s=0.01, 
             "retries": len(RETRY_LINE.findall(log_text)),
             "kills": killed,
             "runs": runs,
-            "exit_code": code,
+            "exit_code": exit_code,
+            "code": code,
             "seconds": round(time.time() - started, 1),
             "requests": proxy.requests,
             "connections": proxy.connections,
@@ -126,9 +132,11 @@ def main():
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--interval", type=float, default=0.01, help="seconds between readings")
     parser.add_argument("--workdir", default=os.path.join(ROOT, ".local", "chaos"))
+    parser.add_argument("--image", action="store_true", help="the firmware the 32-bit image of make image")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    r = chaos(args.readings, args.faults, args.kills, args.skew, args.workdir, args.seed, args.interval)
+    code = "image" if args.image else "source"
+    r = chaos(args.readings, args.faults, args.kills, args.skew, args.workdir, args.seed, args.interval, code=code)
     ok = r["lost"] == 0 and r["duplicated"] == 0 and not r["missing"] and r["exit_code"] == 0
     print("chaos: %s" % ("PASS: every reading delivered exactly once" if ok else "FAIL"))
     return 0 if ok else 1
