@@ -459,10 +459,11 @@ def plot(results, path):
         ax.set_ylim(0, max(top) * 1.05)
         ax.set_ylabel("requests per second")
         ax.set_title(
-            "%s: %d devices, throttled %.1f%%%s in the drain, drain %ss = %sx floor"
+            "%s: %d devices%s, throttled %.1f%%%s in the drain, drain %ss = %sx floor"
             % (
                 mode,
                 r["devices"],
+                "" if r.get("code", "source") == "source" else " (%s)" % r["code"],
                 100 * r["drain_throttled_share"],
                 " (%.1f%% with those in part)" % (100 * r["drain_throttled_or_in_part_share"])
                 if r["partial_batches"]
