@@ -18,6 +18,7 @@ INTERVAL ?= 2
 CONFIG ?=
 HEAP ?=
 MPY ?=
+IMAGE ?=
 PORT ?= /dev/ttyUSB0
 FAULTS ?= 0.3
 KILLS ?= 5
@@ -43,6 +44,10 @@ IMAGE_FLAGS := VARIANT=standard MICROPY_FORCE_32BIT=1 MICROPY_PY_FFI=0 MICROPY_P
 FIRMWARE_FILES := $(shell find firmware -name '*.py')
 
 export MICROPYTHON
+# MPY=1 or IMAGE=1 for a target that runs the firmware: the code it runs from (tools/unixport.py's
+# --mpy, --image), made first
+CODE_DEPS = $(if $(MPY),mpy) $(if $(IMAGE),image)
+CODE_FLAGS = $(if $(MPY),--mpy) $(if $(IMAGE),--image)
 
 .PHONY: setup run unix test lint chaos fleet bench membudget mpy image deploy shell lock clean
 
@@ -70,9 +75,9 @@ run: setup
 # (paths in config.py are relative to it); starts no server. HEAP=48K limits the heap
 # (-X heapsize); MPY=1 runs the .mpy files of make mpy, as a board loads them; IMAGE=1 runs the
 # 32-bit image of make image, the firmware frozen in. Exits with the firmware's own code.
-unix: setup $(if $(MPY),mpy) $(if $(IMAGE),image)
+unix: setup $(CODE_DEPS)
 	@test -n "$(CONFIG)" || (echo "usage: make unix CONFIG=<folder with config.py> [HEAP=48K] [MPY=1 | IMAGE=1]" >&2; exit 2)
-	@$(PY) tools/unixport.py $(CONFIG) $(if $(HEAP),--heap $(HEAP)) $(if $(MPY),--mpy) $(if $(IMAGE),--image)
+	@$(PY) tools/unixport.py $(CONFIG) $(if $(HEAP),--heap $(HEAP)) $(CODE_FLAGS)
 
 test: setup lint image
 	$(PY) -m pytest -q tests
@@ -87,21 +92,21 @@ lint: setup
 	$(PYRIGHT) -p typecheck/unix.json
 
 # Chaos run: faults injected by a proxy, SIGKILLs, a device clock SKEW seconds off; READINGS=0 means 1000.
-# IMAGE=1: the firmware the 32-bit image of make image, as a board runs it.
-chaos: setup $(if $(IMAGE),image)
+# IMAGE=1: the firmware the 32-bit image of make image, as a board runs it (MPY=1: make mpy's .mpy files).
+chaos: setup $(CODE_DEPS)
 	$(PY) tools/chaos.py --readings $(if $(filter 0,$(READINGS)),1000,$(READINGS)) --faults $(FAULTS) --kills $(KILLS) \
-	  --skew $(SKEW) $(if $(IMAGE),--image)
+	  --skew $(SKEW) $(CODE_FLAGS)
 
 # Fleet run: DEVICES firmware processes, a reading a second each, through a proxy modelling the table's
 # CAPACITY (write units per second), the network cut for OUTAGE seconds mid-run; READINGS=0 means 180
 # each. MODES: baseline (ADAPTIVE_RATE = False) and adaptive, figures in build/fleet.json and .png.
 # RESTART=1: every device restarted as the network comes back (the fleet back at once). PARTIAL=1: a
 # batch over capacity written in part, the rest in UnprocessedItems (as AWS answers; else refused whole).
-# IMAGE=1: every device the 32-bit image of make image, as a board runs the firmware.
-fleet: setup $(if $(IMAGE),image)
+# IMAGE=1: every device the 32-bit image of make image, as a board runs the firmware (MPY=1: .mpy files).
+fleet: setup $(CODE_DEPS)
 	$(PY) tools/fleet.py --devices $(DEVICES) --readings $(if $(filter 0,$(READINGS)),180,$(READINGS)) \
 	  --outage $(OUTAGE) --capacity $(CAPACITY) --modes $(MODES) $(if $(RESTART),--restart) $(if $(PARTIAL),--partial) \
-	  $(if $(IMAGE),--image)
+	  $(CODE_FLAGS)
 
 # Benchmarks against botocore, the hash floor and the seed-style client (minutes, not part of make test).
 bench: setup image

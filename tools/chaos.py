@@ -2,7 +2,8 @@
 to the local DynamoDB while it is killed with SIGKILL at random moments and restarted, optionally
 with its clock hours off. At the end the table is read back and every seq accounted for.
 
-With --image the firmware is the 32-bit image of make image, as a board runs it.
+With --image the firmware is the 32-bit image of make image, as a board runs it (--mpy: the .mpy
+files of make mpy).
 
 Prints taken, delivered, lost, duplicated, dropped, dead-lettered, retries and the faults
 injected by kind; exits 1 unless lost and duplicated are 0 and every seq 1..N is in the table.
@@ -132,10 +133,10 @@ def main():
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--interval", type=float, default=0.01, help="seconds between readings")
     parser.add_argument("--workdir", default=os.path.join(ROOT, ".local", "chaos"))
-    parser.add_argument("--image", action="store_true", help="the firmware the 32-bit image of make image")
+    unixport.add_code_options(parser)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    code = "image" if args.image else "source"
+    code = unixport.code_option(args)
     r = chaos(args.readings, args.faults, args.kills, args.skew, args.workdir, args.seed, args.interval, code=code)
     ok = r["lost"] == 0 and r["duplicated"] == 0 and not r["missing"] and r["exit_code"] == 0
     print("chaos: %s" % ("PASS: every reading delivered exactly once" if ok else "FAIL"))

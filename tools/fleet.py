@@ -18,7 +18,7 @@ fleet returns at once, with no backoff to spread it. With `--partial` a batch th
 in part is written in part and the rest answered in UnprocessedItems, as AWS answers it (without,
 it is refused whole: the harder case for the devices' batches). With `--image` every device is
 the 32-bit image of `make image` (single-precision floats, the firmware frozen in), as a board
-runs it.
+runs it (`--mpy`: the .mpy files of `make mpy`).
 Exit 1 unless every mode lost and duplicated nothing. `--cost` prints instead what a device costs
 in DynamoDB writes, from item sizes measured on the firmware's own items.
 """
@@ -549,7 +549,7 @@ def main():
         "--partial", action="store_true", help="a batch over capacity written in part, UnprocessedItems for the rest"
     )
     parser.add_argument("--modes", default="baseline,adaptive", help="comma-separated: baseline, adaptive")
-    parser.add_argument("--image", action="store_true", help="every device the 32-bit image of make image")
+    unixport.add_code_options(parser)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--json", default=os.path.join(ROOT, "build", "fleet.json"))
     parser.add_argument("--png", default=os.path.join(ROOT, "build", "fleet.png"))
@@ -594,7 +594,7 @@ def main():
             seed=args.seed,
             restart=args.restart,
             partial=args.partial,
-            code="image" if args.image else "source",
+            code=unixport.code_option(args),
         )
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as f:

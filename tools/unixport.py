@@ -126,19 +126,29 @@ def start_firmware(config_folder, stdout, code="source", heap=None, env=None, **
     return subprocess.Popen(argv, env=full_env, cwd=cwd, stdout=stdout, stderr=subprocess.STDOUT, text=True)
 
 
+def add_code_options(parser):
+    """--mpy and --image, for a tool that runs the firmware: which code it runs from (code_option)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--mpy", action="store_true", help="the firmware the .mpy files of make mpy")
+    group.add_argument("--image", action="store_true", help="the firmware the 32-bit image of make image")
+
+
+def code_option(args):
+    """The code of add_code_options' arguments: one of CODES, "source" unless one was given."""
+    return "image" if args.image else "mpy" if args.mpy else "source"
+
+
 def main():
     parser = argparse.ArgumentParser(description="Run the firmware on the unix port in a device folder.")
     parser.add_argument("config", help="the device folder, with config.py")
     parser.add_argument("--heap", help="-X heapsize, e.g. 48K")
-    parser.add_argument("--mpy", action="store_true", help="run the .mpy files of make mpy")
-    parser.add_argument("--image", action="store_true", help="run the frozen firmware of make image")
+    add_code_options(parser)
     args = parser.parse_args()
     if not os.path.isfile(os.path.join(args.config, "config.py")):
         print("error: no config.py in %s" % args.config, file=sys.stderr)
         return 2
-    code = "image" if args.image else "mpy" if args.mpy else "source"
     try:
-        argv, env, cwd = firmware(args.config, code, args.heap)
+        argv, env, cwd = firmware(args.config, code_option(args), args.heap)
     except RuntimeError as e:
         print("error: %s" % e, file=sys.stderr)
         return 2
