@@ -387,6 +387,13 @@ def _ms(v):
     return "-" if v is None else "%.1f s" % (v / 1000.0) if v >= 1000 else "%d ms" % v
 
 
+def _code(r):
+    """The code a run's firmware ran from (unixport.CODES), None for the source (the figures of
+    runs from before it was recorded name none)."""
+    code = r.get("code", "source")
+    return None if code == "source" else code
+
+
 def _summary_rows(r):
     """(label, this mode's figure, note) for the side-by-side table; a note that is a number is the
     mode's floor for the figure, in seconds."""
@@ -405,7 +412,7 @@ def _summary_rows(r):
          "%.1f s = %.2fx" % (r["old_readings_s"], r["old_readings_vs_floor"] or 0), r["old_readings_floor_s"]),
         ("first write after the outage, median / last", "%.1f s / %.1f s" % (first[1], first[2]), ""),
         ("delivery latency p50 / p90 / p99", " / ".join(_ms(r["latency_ms"][p]) for p in ("p50", "p90", "p99")), ""),
-        ("the firmware run as (unixport's code)", None if r.get("code", "source") == "source" else r["code"], ""),
+        ("the firmware run as (unixport's code)", _code(r), ""),
     ]  # fmt: skip
 
 
@@ -463,7 +470,7 @@ def plot(results, path):
             % (
                 mode,
                 r["devices"],
-                "" if r.get("code", "source") == "source" else " (%s)" % r["code"],
+                " (%s)" % _code(r) if _code(r) else "",
                 100 * r["drain_throttled_share"],
                 " (%.1f%% with those in part)" % (100 * r["drain_throttled_or_in_part_share"])
                 if r["partial_batches"]
