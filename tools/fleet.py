@@ -471,7 +471,7 @@ def plot(results, path):
                 mode,
                 r["devices"],
                 " (%s)" % _code(r) if _code(r) else "",
-                100 * r["drain_throttled_share"],
+                _pct(r["drain_requests_throttled"], _drain_requests(r)),
                 " (%.1f%% with those in part)" % (100 * r["drain_throttled_or_in_part_share"])
                 if r["partial_batches"]
                 else "",
