@@ -26,6 +26,8 @@ def test_a_small_fleet_drains_after_an_outage_losing_nothing_and_rarely_throttle
         assert r["drain_items_per_batch"] > 15, report  # the backlog went in batches near the 25 maximum
         assert 0 <= r["drain_batches_throttled"] <= r["drain_requests_throttled"], report
         assert 0 < r["drain_batches"] <= r["drain_requests_throttled"] + r["drain_requests_accepted"], report
+        backlog, newer, unused = r["old_readings_table_use"]  # percent of the capacity until it was written
+        assert backlog > 0 and newer > 0 and unused >= 0 and backlog + newer + unused >= 99.8, report
         throttled += r["drain_requests_throttled"]
         requests += r["drain_requests_throttled"] + r["drain_requests_accepted"]
     everything = "\n\n".join(reports)
@@ -38,6 +40,9 @@ def test_a_small_fleet_drains_after_an_outage_losing_nothing_and_rarely_throttle
     assert drained and "%.1f s = %.2fx" % (r["drain_s"], r["drain_vs_floor"]) in drained[0], table
     assert drained[0].endswith("floor %.1f s / %.1f s" % (r["drain_floor_s"], r["drain_floor_s"])), table
     assert not any(line.startswith("answered in part") for line in table), table  # refused whole: no such row
+    use = [line for line in table if line.startswith("  table until then")]
+    shares = " / ".join("%.0f%%" % v for v in r["old_readings_table_use"])
+    assert use and use[0].count(shares) == 2, table  # a mode's shares in each column
     assert table[-1].split()[-2:] == ["image", "image"], table  # the last fleet ran on the image
     png = tmp_path / "fleet.png"
     plot({"adaptive": r}, str(png))
@@ -136,6 +141,8 @@ def test_the_simulated_fleet_runs_the_firmware_s_delivery_loses_nothing_and_give
         # the ideal shares the table alike among the devices back; with first tries spread over a
         # backoff that is not always the quickest order (seed 1 writes them sooner), so it bounds nothing
         assert 1.0 <= r["ideal_old_readings_vs_floor"] and 1.0 <= r["old_readings_vs_floor"], r
+        # the table's capacity until the backlog was written: some of it newer readings', at most all of it
+        assert 0 < r["newer_share"] and r["newer_share"] + r["unused_share"] <= 1.0, r
     alone = simulate(8, 60, 20, 32, outage_at_s=12, seed=1, adaptive=False)
     assert alone["lost"] == 0 and alone["drain_requests"] > runs[0]["drain_requests"], (alone, runs[0])
     part = simulate(8, 60, 20, 32, outage_at_s=12, seed=1, partial=True)
@@ -151,7 +158,7 @@ def test_a_simulated_fleet_restarted_as_the_network_returns_comes_back_at_once_a
 
 
 def test_drain_gives_when_each_device_s_backlog_was_written_and_the_ideal_finishes_them_together():
-    from fleet import drain
+    from fleet import drain, table_use
     from fleetsim import ideal
 
     up = 100.0
@@ -161,6 +168,8 @@ def test_drain_gives_when_each_device_s_backlog_was_written_and_the_ideal_finish
     assert sorted(d["backlog"]) == [("a", 1), ("a", 2), ("b", 1)]  # taken before the return, not yet written
     assert d["done_s"] == [2.0, 4.0] and d["old_at"] == 104.0  # b's backlog at 102, a's at 104
     assert d["first_s"] == [0.5, 2.0]  # a's first at 100.5, b's at 102
+    assert d["newer_meanwhile"] == 1  # b's reading taken at 101, written at 103 (c's at 120.5 is after)
+    assert table_use(d, up, 10.0) == [7.5, 2.5, 90.0]  # of 40 units in those 4 s: 3 the backlog's, 1 newer
 
     # two devices back at once with 30 readings each, a third with 10 a second later, 20 units a
     # second: shared alike, z is done at 2.5 s (a third of the table from 1 s) and x and y together

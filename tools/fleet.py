@@ -189,7 +189,7 @@ def drain(taken_at, first_write, up, devices, capacity, interval_s):
     """The drain after the network came back at `up`, from when each reading was taken and first
     written ({key: seconds}; a reading never written counts as not yet written): the backlog the
     outage left (readings taken before `up`, not written then), when its last one was written (and
-    each device's first and last),
+    each device's first and last), how many newer readings were written meanwhile,
     when the fleet's backlog was back to one reading per device (at 0.1 s steps), and its floor:
     the backlog / what the table has left while the devices keep reading."""
     backlog = [k for k, ts in taken_at.items() if ts < up and first_write.get(k, up) >= up]
@@ -199,6 +199,9 @@ def drain(taken_at, first_write, up, devices, capacity, interval_s):
             first[k[0]] = min(first.get(k[0], first_write[k]), first_write[k])
             done[k[0]] = max(done.get(k[0], up), first_write[k])
     old_at = max(list(done.values()) or [up])
+    waiting = set(backlog)
+    # written while the backlog was: where the table's capacity went until then, beside the backlog
+    newer = sum(1 for k, t in first_write.items() if up <= t <= old_at and k not in waiting)
     taken_sorted = sorted(taken_at.values())
     written_sorted = sorted(first_write.values())
     drained_at = up
@@ -210,6 +213,7 @@ def drain(taken_at, first_write, up, devices, capacity, interval_s):
     return {
         "backlog": backlog,
         "old_at": old_at,
+        "newer_meanwhile": newer,
         "drained_at": drained_at,
         "drain_s": drained_at - up,
         "floor_s": len(backlog) / float(capacity - devices / float(interval_s)),
@@ -220,6 +224,17 @@ def drain(taken_at, first_write, up, devices, capacity, interval_s):
         "taken_sorted": taken_sorted,  # the moments, in order (the backlog per second is counted from them)
         "written_sorted": written_sorted,
     }
+
+
+def table_use(d, up, capacity):
+    """Of the table's capacity from the return until the backlog was written (a reading is a write
+    unit): the shares, in percent, that wrote the backlog, that wrote newer readings, and unused
+    (none when the burst the bucket held at the return covered it all)."""
+    units = capacity * (d["old_at"] - up)
+    if units <= 0:
+        return None
+    old, newer = 100.0 * len(d["backlog"]) / units, 100.0 * d["newer_meanwhile"] / units
+    return [round(old, 1), round(newer, 1), round(max(0.0, 100.0 - old - newer), 1)]
 
 
 def _spread(values):
@@ -308,6 +323,7 @@ def _figures(ddb, proxy, names, folders, readings, capacity, interval_s, cut, co
         "old_readings_s": round(old_at - up, 1),
         "old_readings_floor_s": round(len(backlog) / float(capacity), 1),
         "old_readings_vs_floor": round((old_at - up) * capacity / len(backlog), 2) if backlog else None,
+        "old_readings_table_use": table_use(d, up, capacity),
         "first_write_after_outage_s": [round(back[0], 1), round(percentile(back, 50), 1), round(back[-1], 1)]
         if back
         else None,
@@ -360,7 +376,8 @@ def _report(r, out):
         "the readings taken before the network came back all written in %(old_readings_s)ss, floor "
         "%(old_readings_floor_s)ss (backlog / capacity): %(old_readings_vs_floor)sx; each device's first write "
         "after the outage (min, median, max) %(first_write_after_outage_s)s s; each device's backlog written "
-        "(min, p10, median, p90, max) %(backlog_done_per_device_s)s s" % r
+        "(min, p10, median, p90, max) %(backlog_done_per_device_s)s s; of the table's capacity until then "
+        "(backlog, newer readings, unused) %(old_readings_table_use)s %%" % r
     )
     lat = r["latency_ms"]
     worst = max((d.get("p99") or 0, n) for n, d in r["latency_ms_per_device"].items())
@@ -387,6 +404,12 @@ def _ms(v):
     return "-" if v is None else "%.1f s" % (v / 1000.0) if v >= 1000 else "%d ms" % v
 
 
+def _use(shares):
+    """The table's use while the backlog was written, as a row shows it (None in a run from before
+    it was kept)."""
+    return None if shares is None else " / ".join("%.0f%%" % v for v in shares)
+
+
 def _code(r):
     """The code a run's firmware ran from (unixport.CODES), None for the source (the figures of
     runs from before it was recorded name none)."""
@@ -410,6 +433,7 @@ def _summary_rows(r):
         ("answered in part during the drain", in_part, ""),
         ("readings taken before the return all written",
          "%.1f s = %.2fx" % (r["old_readings_s"], r["old_readings_vs_floor"] or 0), r["old_readings_floor_s"]),
+        ("  table until then: backlog / newer / unused", _use(r.get("old_readings_table_use")), ""),
         ("first write after the outage, median / last", "%.1f s / %.1f s" % (first[1], first[2]), ""),
         ("delivery latency p50 / p90 / p99", " / ".join(_ms(r["latency_ms"][p]) for p in ("p50", "p90", "p99")), ""),
         ("the firmware run as (unixport's code)", _code(r), ""),

@@ -7,8 +7,10 @@ it comes back).
 
 Prints, per seed and on average, the figures `make fleet` gives (tools/fleet.py drain: the old
 readings against backlog / capacity, the drain against its floor, the share of requests throttled
-in the drain, of every request and of those of more than one reading), how together the devices
-finished their backlogs (the median's moment over the last's), and beside them the ideal: the
+in the drain, of every request and of those of more than one reading; the shares of the table's
+capacity, until the old readings were written, that newer readings took and that went unused),
+how together the devices finished their backlogs (the median's moment over the last's), and
+beside them the ideal: the
 same devices back at the same moments, a scheduler that sees the whole fleet giving the table to
 the readings left from before the return (the devices caught up sending their new readings). The
 limiter's constants can be set (--set BETA=0.6 ...) to try a change before the real run.
@@ -33,7 +35,7 @@ import tooldoc  # noqa: E402
 from chaosproxy import Capacity  # noqa: E402
 from clock import Clock  # noqa: E402
 from delivery import Delivery  # noqa: E402
-from fleet import drain, percentile  # noqa: E402
+from fleet import drain, percentile, table_use  # noqa: E402
 from httpclient import ConnectError  # noqa: E402
 from spool import Spool  # noqa: E402
 
@@ -179,6 +181,7 @@ def simulate(devices=40, readings=180, outage_s=60, capacity=100.0, outage_at_s=
     backlog = d["backlog"]
     old_floor = len(backlog) / float(capacity)
     ideal_s, ideal_done = ideal(backlog, w.first_try, w.up_ms, capacity, interval_s)
+    _, newer, unused = table_use(d, up, capacity) or (0, 0, 0)
     return {
         "lost": devices * readings - len(w.first_write),
         "old_readings_vs_floor": (d["old_at"] - up) / old_floor,
@@ -187,6 +190,9 @@ def simulate(devices=40, readings=180, outage_s=60, capacity=100.0, outage_at_s=
         "drain_in_part_share": in_part / float(max(1, len(during))),
         "drain_batches_throttled_share": sum(1 for r in batches if r[2] == 0) / float(max(1, len(batches))),
         "drain_requests": len(during),
+        # of the table's capacity until the backlog was written: newer readings, and unused
+        "newer_share": newer / 100.0,
+        "unused_share": unused / 100.0,
         "ideal_old_readings_vs_floor": ideal_s / old_floor,
         # the median device's backlog written, against the last's: near 1 when the devices share the
         # table alike, near 0.5 when they are served in turn
@@ -228,7 +234,7 @@ def ideal(backlog, first_try, up_ms, capacity, interval_s, step_s=0.01):
 
 
 def _row(label, r):
-    return "%4s  %19.2fx  %12.2fx  %8.1f%%  %6.1f%%  %7.1f%%  %8d  %8.2f  %25.2fx  %13.2f" % (
+    return "%4s  %19.2fx  %12.2fx  %8.1f%%  %6.1f%%  %7.1f%%  %8d  %5.0f%%  %5.0f%%  %8.2f  %25.2fx  %13.2f" % (
         label,
         r["old_readings_vs_floor"],
         r["drain_vs_floor"],
@@ -236,6 +242,8 @@ def _row(label, r):
         100 * r["drain_in_part_share"],
         100 * r["drain_batches_throttled_share"],
         r["drain_requests"],
+        100 * r["newer_share"],
+        100 * r["unused_share"],
         r["together"],
         r["ideal_old_readings_vs_floor"],
         r["ideal_together"],
@@ -276,7 +284,7 @@ def main():
             setattr(retry, name, number(value, type(getattr(retry, name))))
         except (ValueError, OverflowError):  # int(nan) and int(inf): not a constant's value either
             parser.error("--set: %s=%r is not a number" % (name, value))
-    print("seed  old readings / floor  drain / floor  throttled  in part  batches  requests  together"
+    print("seed  old readings / floor  drain / floor  throttled  in part  batches  requests  newer  unused  together"
           "  ideal old readings / floor  ideal together")  # fmt: skip
     runs = []
     for seed in range(1, args.seeds + 1):
