@@ -199,9 +199,9 @@ def drain(taken_at, first_write, up, devices, capacity, interval_s):
             first[k[0]] = min(first.get(k[0], first_write[k]), first_write[k])
             done[k[0]] = max(done.get(k[0], up), first_write[k])
     old_at = max(list(done.values()) or [up])
-    waiting = set(backlog)
+    old = set(backlog)
     # written while the backlog was: where the table's capacity went until then, beside the backlog
-    newer = sum(1 for k, t in first_write.items() if up <= t <= old_at and k not in waiting)
+    newer = sum(1 for k, t in first_write.items() if up <= t <= old_at and k not in old)
     taken_sorted = sorted(taken_at.values())
     written_sorted = sorted(first_write.values())
     drained_at = up

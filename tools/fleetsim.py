@@ -6,14 +6,14 @@ network cut for OUTAGE seconds (connections refused; with --restart every device
 it comes back).
 
 Prints, per seed and on average, the figures `make fleet` gives (tools/fleet.py drain: the old
-readings against backlog / capacity, the drain against its floor, the share of requests throttled
-in the drain, of every request and of those of more than one reading; the shares of the table's
-capacity, until the old readings were written, that newer readings took and that went unused),
-how together the devices finished their backlogs (the median's moment over the last's), and
-beside them the ideal: the
-same devices back at the same moments, a scheduler that sees the whole fleet giving the table to
-the readings left from before the return (the devices caught up sending their new readings). The
-limiter's constants can be set (--set BETA=0.6 ...) to try a change before the real run.
+readings against backlog / capacity, the drain against its floor, the share of requests throttled in
+the drain, of every request and of those of more than one reading; the shares of the table's
+capacity, until the old readings were written, that newer readings took and that went unused), how
+together the devices finished their backlogs (the median's moment over the last's), and beside them
+the ideal: the same devices back at the same moments, a scheduler that sees the whole fleet giving
+the table to the readings left from before the return (the devices caught up sending their new
+readings). The limiter's constants can be set (--set BETA=0.6 ...) to try a change before the real
+run.
 """
 
 import argparse
