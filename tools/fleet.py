@@ -229,12 +229,12 @@ def drain(taken_at, first_write, up, devices, capacity, interval_s):
 def table_use(d, up, capacity):
     """Of the table's capacity from the return until the backlog was written (a reading is a write
     unit): the shares, in percent, that wrote the backlog, that wrote newer readings, and unused
-    (none when the burst the bucket held at the return covered it all)."""
+    (none when the burst the bucket held at the return covered it all); None with no backlog."""
     units = capacity * (d["old_at"] - up)
     if units <= 0:
         return None
     old, newer = 100.0 * len(d["backlog"]) / units, 100.0 * d["newer_meanwhile"] / units
-    return [round(old, 1), round(newer, 1), round(max(0.0, 100.0 - old - newer), 1)]
+    return [old, newer, max(0.0, 100.0 - old - newer)]
 
 
 def _spread(values):
@@ -305,6 +305,7 @@ def _figures(ddb, proxy, names, folders, readings, capacity, interval_s, cut, co
     total_thr = sum(r[1] for r in rows.values())
     total_part = sum(r[4] for r in rows.values())
     items_in_drain = sum(r[2] for r in during)
+    use = table_use(d, up, capacity)
     return {
         "taken": readings * len(names),
         "delivered": len(taken_at),
@@ -323,7 +324,7 @@ def _figures(ddb, proxy, names, folders, readings, capacity, interval_s, cut, co
         "old_readings_s": round(old_at - up, 1),
         "old_readings_floor_s": round(len(backlog) / float(capacity), 1),
         "old_readings_vs_floor": round((old_at - up) * capacity / len(backlog), 2) if backlog else None,
-        "old_readings_table_use": table_use(d, up, capacity),
+        "old_readings_table_use": None if use is None else [round(v, 1) for v in use],
         "first_write_after_outage_s": [round(back[0], 1), round(percentile(back, 50), 1), round(back[-1], 1)]
         if back
         else None,
