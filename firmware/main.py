@@ -77,7 +77,11 @@ def config_line(e):
     return line
 
 
+the_board = None  # made once config.py has loaded
+
+
 def main():
+    global the_board
     try:
         import config
     except ImportError as e:
@@ -99,4 +103,5 @@ def main():
     return supervisor.supervise(lambda: start(config, the_board), the_board, version=booted)
 
 
-sys.exit(main())
+# Not sys.exit(): on a board SystemExit out of main.py soft-resets into main.py again (a reboot loop)
+board.finish(main(), the_board)

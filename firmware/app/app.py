@@ -47,7 +47,7 @@ def reading_payload(sink, device_id, ts, values):
     return make
 
 
-def make_sink(settings, conn, clock):
+def make_sink(settings, conn, clock, board):
     s = settings
     if s.SINK == "http":
         import httpsink
@@ -73,6 +73,7 @@ def make_sink(settings, conn, clock):
         client_cert_der=s.device_cert,
         client_key_der=s.device_key,
         request_timeout_s=s.REQUEST_TIMEOUT_S,
+        resolve=board.resolve,
     )
     provider_conn.tls_context()  # at start too: the device certificate and key are checked now
     provider = credentials.IotCredentials(provider_conn, s.IOT_ROLE_ALIAS, s.IOT_THING_NAME, clock)
@@ -84,20 +85,20 @@ def run(settings, board):
     """Runs with the validated settings; returns the process exit code: 0 done or stopped, 1 not
     delivered in time (or the clock never set), 2 a STATE_DIR, CA or device key found unusable
     at start."""
-    if settings.WATCHDOG_S:
-        board.start_watchdog(settings.WATCHDOG_S)
-    if not clock_is_set(settings, board):
-        print("error: the clock was never set (NTP failed): refusing to sign requests dated 2000")
-        return 1
     device = Device.start(settings, board)
     if isinstance(device, int):
         return device
     try:
-        if not device.has_work():
+        if not device.has_work():  # before the watchdog: a board that is done must not be reset for it
             print(
                 "done: all %d readings were delivered before (STATE_DIR %s)" % (settings.READINGS, settings.STATE_DIR)
             )
             return 0
+        if settings.WATCHDOG_S:
+            board.start_watchdog(settings.WATCHDOG_S)
+        if not clock_is_set(settings, board):
+            print("error: the clock was never set (NTP failed): refusing to sign requests dated 2000")
+            return 1
         device.sensors = board.sensors()
         if settings.POWER_MODE == "deep_sleep":
             return device.wake_cycle()
@@ -136,6 +137,7 @@ class Device:
         )
         self.taking = not settings.READINGS or spool.next_seq() <= settings.READINGS
         self.sensors = []  # the board's, asked for once there is work
+        self.missed = 0  # reading slots skipped in this run because the loop was busy past them
         self.updates = None  # supervisor.Updates when updates are configured or a version is on trial
 
     @classmethod
@@ -152,12 +154,18 @@ class Device:
             return 2
         report_recovery(spool, clock)
         conn = httpclient.Connection(
-            s.host, s.port, s.USE_TLS, s.ca_der, s.HTTP_TIMEOUT_S, request_timeout_s=s.REQUEST_TIMEOUT_S
+            s.host,
+            s.port,
+            s.USE_TLS,
+            s.ca_der,
+            s.HTTP_TIMEOUT_S,
+            request_timeout_s=s.REQUEST_TIMEOUT_S,
+            resolve=board.resolve,
         )
         try:
             if s.USE_TLS:
                 conn.tls_context()  # made while the heap is young; a CA that does not load is a config error
-            sink = make_sink(s, conn, clock)
+            sink = make_sink(s, conn, clock, board)
         except httpclient.TlsError as e:
             conn.close()
             print("config error: %s" % e)
@@ -199,14 +207,16 @@ class Device:
         due = board.ticks_ms()
         try:
             while True:
-                taken = 0
-                while self.taking and taken < self.max_batch and board.ticks_diff(board.ticks_ms(), due) >= 0:
+                if self.taking and board.ticks_diff(board.ticks_ms(), due) >= 0:
+                    due = self.skip_missed(due, interval_ms)
                     delivery.note_taken(self.take_reading())
-                    taken += 1
                     due = board.ticks_add(due, interval_ms)
-                if interval_ms and board.ticks_diff(board.ticks_ms(), due) > interval_ms:
-                    due = board.ticks_ms()  # a slow send made us miss slots: keep the rhythm, no burst
+                    taken = 1  # INTERVAL_S = 0 (as fast as they come): a batch's worth each turn
+                    while not interval_ms and self.taking and taken < self.max_batch:
+                        delivery.note_taken(self.take_reading())
+                        taken += 1
                 if delivery.wait_ms() == 0:
+                    board.network_up(0)  # on a board: a new attempt if the station lost the network
                     self.send()
                 board.feed_watchdog()  # the loop went round: readings and sends are not stuck
                 if self.updates is not None:  # probation of a new version; a check for a release when due
@@ -233,6 +243,18 @@ class Device:
         print("done: %s" % self.summary())
         return 0
 
+    def skip_missed(self, due, interval_ms):
+        """The slot to take the reading of now: a turn that blocked past whole intervals (a slow
+        request, the network coming up) skips those slots and counts them, rather than taking
+        their readings back to back with one timestamp (a DHT22 cannot be read twice in 2 s)."""
+        late = self.board.ticks_diff(self.board.ticks_ms(), due)
+        if not interval_ms or late < interval_ms:
+            return due
+        missed = late // interval_ms
+        self.missed += missed
+        print("schedule: %d reading slot(s) missed (busy for %d ms); %d in this run" % (missed, late, self.missed))
+        return self.board.ticks_add(due, missed * interval_ms)
+
     def idle_ms(self, due):
         """How long to sleep: until the next reading or the next attempt, at most a second."""
         waits = [1000]
@@ -250,8 +272,9 @@ class Device:
         s, board, delivery = self.settings, self.board, self.delivery
         wake = board.wake_count() + 1
         seq = self.take_reading() if self.taking else None
-        if wake % s.SEND_EVERY == 0 or not self.taking:
-            board.network_up()
+        if (wake % s.SEND_EVERY == 0 or not self.taking) and not board.network_up():
+            print("deliver later: no network; %d reading(s) wait in the spool" % delivery.queued())
+        elif wake % s.SEND_EVERY == 0 or not self.taking:
             board.maybe_resync()
             while delivery.has_work():
                 board.sleep_ms(delivery.wait_ms() or 0)
@@ -274,7 +297,7 @@ class Device:
         if not self.has_work():
             print("done: all %d readings delivered" % s.READINGS)
             return 0
-        board.deep_sleep(int(s.INTERVAL_S * 1000))
+        board.deep_sleep(max(0, int(s.INTERVAL_S * 1000) - board.awake_ms()))  # the next wake on its slot
         return 0
 
     def announce(self):
@@ -302,7 +325,7 @@ class Device:
         d = self.delivery
         return (
             "%d readings delivered in this run (last seq %d), %d queued, %d retries, %d dead-lettered, "
-            "%d dropped, %d connection(s), clock offset %+ds"
+            "%d dropped, %d connection(s), clock offset %+ds, %d slot(s) missed"
             % (
                 d.delivered,
                 self.spool.last_seq,
@@ -312,6 +335,7 @@ class Device:
                 d.dropped,
                 self.conn.connects,
                 self.clock.offset,
+                self.missed,
             )
         )
 

@@ -6,6 +6,7 @@ include("$(PORT_DIR)/boards/manifest.py")
 include("../..")
 
 module("board_esp32.py")
+module("dns.py")
 module("bme280.py")
 module("dht22.py")
 module("battery.py")

@@ -2,6 +2,8 @@
 # /proc and /sys give real readings, and a simulated sensor stands in for a temperature probe
 # where the host has no thermal zone.
 import os
+import socket
+import sys
 import time
 
 import sensors
@@ -23,9 +25,17 @@ class Board:
         wrap_in = int(os.getenv("UNIX_TICKS_WRAP_IN_MS") or -1)
         if wrap_in >= 0:
             self.ticks_offset = ticks.diff(ticks.add(0, -wrap_in), ticks.ms())
+        self.booted = ticks.ms()
 
-    def network_up(self):
+    def network_up(self, wait_ms=None):
         return True
+
+    def resolve(self, host, port, family=0, kind=0):
+        return socket.getaddrinfo(host, port, family, kind)  # the host's resolver, bounded by its OS
+
+    def awake_ms(self):
+        """Since this board object was made (a board's ticks count from its wake)."""
+        return ticks.diff(ticks.ms(), self.booted)
 
     def sync_time(self):
         return True  # the host's clock is kept by its OS
@@ -81,6 +91,10 @@ class Board:
     def restart(self, code=3):
         # the process ends with this code (3 a crash, 4 an update's restart); its starter decides what next
         return code
+
+    def halt(self, code):
+        """The end of main.py: the process exits with the firmware's code, for its starter."""
+        sys.exit(code)
 
     # -- updates: a release's files go into a folder (versions.py); no image, no partitions --------
     def update_kind(self):
