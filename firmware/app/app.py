@@ -244,16 +244,18 @@ class Device:
         return 0
 
     def skip_missed(self, due, interval_ms):
-        """The slot to take the reading of now: a turn that blocked past whole intervals (a slow
+        """The slot of the reading taken now: a turn that blocked past whole intervals (a slow
         request, the network coming up) skips those slots and counts them, rather than taking
-        their readings back to back with one timestamp (a DHT22 cannot be read twice in 2 s)."""
-        late = self.board.ticks_diff(self.board.ticks_ms(), due)
+        their readings back to back with one timestamp (a DHT22 cannot be read twice in 2 s);
+        the schedule goes on from now, a whole interval to the next."""
+        now = self.board.ticks_ms()
+        late = self.board.ticks_diff(now, due)
         if not interval_ms or late < interval_ms:
             return due
         missed = late // interval_ms
         self.missed += missed
         print("schedule: %d reading slot(s) missed (busy for %d ms); %d in this run" % (missed, late, self.missed))
-        return self.board.ticks_add(due, missed * interval_ms)
+        return now
 
     def idle_ms(self, due):
         """How long to sleep: until the next reading or the next attempt, at most a second."""

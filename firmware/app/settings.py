@@ -391,6 +391,16 @@ def _update(cfg, s):
         s.update_path_style = True
 
 
+def watchdog_floor_s(http_timeout_s, request_timeout_s):
+    """The longest stretch the firmware leaves the watchdog unfed: it is fed every turn of the
+    loop, at each new connection (the board's DNS lookup, itself bounded), before each request of
+    an update check and at each flash block of an image; between feeds come at most two requests
+    (new IoT credentials, then the request they sign), each within REQUEST_TIMEOUT_S but for a
+    TLS handshake that may finish one HTTP_TIMEOUT_S wait past it (httpclient: the handshake is one
+    call, its deadline checked when it returns)."""
+    return 2 * (request_timeout_s + http_timeout_s)
+
+
 def _distance(a, b):
     """Levenshtein distance: the insertions, deletions and substitutions that turn a into b."""
     row = list(range(len(b) + 1))
@@ -447,9 +457,13 @@ def load(cfg, default_state_dir="state", board_fields=()):
         )
     for name in ("DELIVERY_TIMEOUT_S", "SPOOL_MAX_BYTES", "ADAPTIVE_RATE", "POWER_MODE", "SEND_EVERY", "WATCHDOG_S"):
         _set(cfg, s, name)
-    if s.WATCHDOG_S and s.WATCHDOG_S < 4 * s.HTTP_TIMEOUT_S:
-        # connect, handshake and response may each take HTTP_TIMEOUT_S before the loop turns again
-        raise ConfigError("WATCHDOG_S", "must be 0 (off) or at least 4 x HTTP_TIMEOUT_S = %s" % (4 * s.HTTP_TIMEOUT_S))
+    unfed = watchdog_floor_s(s.HTTP_TIMEOUT_S, s.REQUEST_TIMEOUT_S)
+    if s.WATCHDOG_S and s.WATCHDOG_S < unfed:
+        raise ConfigError(
+            "WATCHDOG_S",
+            "must be 0 (off) or at least 2 x (REQUEST_TIMEOUT_S + HTTP_TIMEOUT_S) = %s, the longest the "
+            "firmware goes unfed (a credentials fetch, then the request it signs)" % unfed,
+        )
     _update(cfg, s)
     for row in board_fields:  # in order: a field required by another's value comes after that one
         name, when = row[0], row[4]

@@ -112,3 +112,88 @@ def test_the_status_led_is_lit_while_a_request_is_in_flight():
 
     assert raises(OSError, Bare().send)
     assert seen == [("led", True), "step", ("led", False)]
+
+
+class _TickBoard:
+    """Ticks that move only when the loop sleeps or a request blocks."""
+
+    def __init__(self):
+        self.now = 0
+
+    def ticks_ms(self):
+        return self.now
+
+    def ticks_diff(self, a, b):
+        return a - b
+
+    def ticks_add(self, a, d):
+        return a + d
+
+    def sleep_ms(self, ms):
+        self.now += ms
+
+    def feed_watchdog(self):
+        pass
+
+    def led(self, on):
+        pass
+
+    def network_up(self, wait_ms=None):
+        return True
+
+
+class _Settings:
+    INTERVAL_S, READINGS, DELIVERY_TIMEOUT_S, WATCHDOG_S = 2, 12, 120, 0
+    SINK, AWS_DYNAMODB_TABLE, AWS_HOST, USE_TLS, DEVICE_ID = "dynamodb", "t", "h", True, "dev"
+
+
+def test_a_request_that_blocks_skips_the_missed_slots_and_counts_them_not_a_burst():
+    from portable import capture
+
+    board = _TickBoard()
+    taken = []  # ticks of each reading
+
+    class Delivery:
+        delivered = retries = dead = dropped = 0
+        sends = 0
+
+        def note_taken(self, seq):
+            pass
+
+        def wait_ms(self):
+            return 0
+
+        def has_work(self):
+            return len(taken) < _Settings.READINGS
+
+        def queued(self):
+            return 0
+
+        def stalled_ms(self):
+            return 0
+
+        def step(self):
+            Delivery.sends += 1
+            board.now += 30000 if Delivery.sends == 3 else 500  # one request hung for 30 s
+
+    class Loop(app.Device):
+        def __init__(self):  # only what always_on uses
+            self.settings, self.board, self.delivery = _Settings, board, Delivery()
+            self.taking, self.updates, self.missed, self.max_batch = True, None, 0, 25
+            self.spool = type("S", (), {"count": 0, "last_seq": 0})
+            self.conn = type("C", (), {"connects": 1})
+            self.clock = type("K", (), {"offset": 0})
+
+        def take_reading(self):
+            taken.append(board.now)
+            if len(taken) >= _Settings.READINGS:
+                self.taking = False
+            return len(taken)
+
+    loop = Loop()
+    code, out = capture(loop.always_on)
+    assert code == 0, out
+    gaps = [b - a for a, b in zip(taken, taken[1:])]
+    assert min(gaps) >= 2000, gaps  # never two readings within an interval (one timestamp)
+    assert loop.missed == 14 and "schedule: 14 reading slot(s) missed (busy for 29000 ms)" in out, (loop.missed, out)
+    assert "14 slot(s) missed" in out  # in the summary

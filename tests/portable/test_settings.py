@@ -50,7 +50,7 @@ def test_malformed_fields_are_named():
         ("SPOOL_MAX_BYTES", 1000),
         ("SPOOL_MAX_BYTES", 2.5e6),
         ("DELIVERY_TIMEOUT_S", 0),
-        ("WATCHDOG_S", 30),  # under 4 x HTTP_TIMEOUT_S: it would fire during a slow request
+        ("WATCHDOG_S", 30),  # under 2 x (REQUEST_TIMEOUT_S + HTTP_TIMEOUT_S): it would fire in a slow turn
         ("WATCHDOG_S", -1),
         ("POWER_MODE", "sometimes"),
         ("SEND_EVERY", 0),
@@ -58,6 +58,17 @@ def test_malformed_fields_are_named():
     for name, value in cases:
         field, _ = _error(**{name: value})
         assert field == name, (name, value, field)
+
+
+def test_the_watchdog_outlasts_the_longest_unfed_stretch():
+    import settings
+
+    # defaults: HTTP_TIMEOUT_S 10, REQUEST_TIMEOUT_S 30: credentials then PutItem, each 30 s + a handshake wait
+    assert settings.load(_good(WATCHDOG_S=80)).WATCHDOG_S == 80
+    field, msg = _error(WATCHDOG_S=79)
+    assert field == "WATCHDOG_S" and "at least 2 x (REQUEST_TIMEOUT_S + HTTP_TIMEOUT_S) = 80" in msg, msg
+    assert _error(WATCHDOG_S=60, HTTP_TIMEOUT_S=5, REQUEST_TIMEOUT_S=30)[0] == "WATCHDOG_S"  # 70 needed
+    assert settings.load(_good(WATCHDOG_S=0)).WATCHDOG_S == 0  # off
 
 
 def test_secret_values_are_never_echoed():
