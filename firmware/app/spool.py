@@ -20,7 +20,7 @@ _HEAD = "<BHIHI"
 HEAD_SIZE = 13
 MAX_PAYLOAD = 4096
 MIN_BUDGET = 4 * (HEAD_SIZE + MAX_PAYLOAD)
-COMPACT_AT = 8192  # bytes of acknowledged records worth a rewrite of the file
+COMPACT_AT = 8192  # bytes of acknowledged records worth a rewrite of the file (flash wear: not per batch)
 _COPY = 512
 
 
@@ -202,16 +202,19 @@ class Spool:
                 last = pos
                 pos += HEAD_SIZE + (head[1] | head[2] << 8)
                 self.count -= 1
-            # All delivered: the file starts afresh with only the last record, which keeps the
-            # numbering should spool.ack be lost (then it is sent once more, under its own key;
-            # numbering from 1 again would overwrite the device's oldest items in the table).
+            # All delivered and COMPACT_AT bytes done with: the file starts afresh with only the
+            # last record, which keeps the numbering should spool.ack be lost (then it is sent once
+            # more, under its own key; numbering from 1 again would overwrite the device's oldest
+            # items in the table). Not at every batch: each replace costs flash erases.
             keep = b""
-            if not self.count and last is not None and pos == self.size:
+            if not self.count and last is not None and pos == self.size and pos >= COMPACT_AT:
                 f.seek(last)
                 keep = f.read(pos - last)
         self.read_pos = pos
+        if self.read_pos < COMPACT_AT:
+            return  # the ack is the one file replaced for this batch
         if not self.count:
             atomicfile.replace(self.path, keep)
             self._scan()
-        elif self.read_pos >= COMPACT_AT:
+        else:
             self._rewrite([], None)

@@ -437,3 +437,45 @@ def install_socket():
     DNS.names, DNS.asked = {}, []
     sys.modules["socket"] = sock
     return sock
+
+
+class Flash:
+    """A flash partition as littlefs sees it through MicroPython's extended block protocol
+    (extmod/vfs_blockdev.c: readblocks/writeblocks with an offset, ioctl 6 to erase; ports/
+    esp32's esp32.Partition is one, 4 KB blocks). NOR flash: a program only clears bits of an
+    erased block, which is checked. Programs, program bytes and erases are counted per block."""
+
+    def __init__(self, blocks=256, block_size=4096):
+        self.block_size = block_size
+        self.data = bytearray(b"\xff" * (blocks * block_size))
+        self.erases = [0] * blocks
+        self.progs = 0
+        self.prog_bytes = 0
+
+    def readblocks(self, block, buf, offset=0):
+        start = block * self.block_size + offset
+        buf[:] = self.data[start : start + len(buf)]
+
+    def writeblocks(self, block, buf, offset=None):
+        if offset is None:  # the simple protocol: erase, then write whole blocks
+            for i in range(len(buf) // self.block_size):
+                self.ioctl(6, block + i)
+            offset = 0
+        start = block * self.block_size + offset
+        for i in range(len(buf)):
+            assert self.data[start + i] == 0xFF or self.data[start + i] & buf[i] == buf[i], "programmed unerased"
+        self.data[start : start + len(buf)] = buf
+        self.progs += 1
+        self.prog_bytes += len(buf)
+
+    def ioctl(self, op, arg):
+        if op == 4:
+            return len(self.erases)
+        if op == 5:
+            return self.block_size
+        if op == 6:
+            start = arg * self.block_size
+            self.data[start : start + self.block_size] = b"\xff" * self.block_size
+            self.erases[arg] += 1
+            return 0
+        return None
