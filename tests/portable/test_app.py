@@ -6,6 +6,7 @@ import dynamodb
 import httpsink
 from portable import raises
 from sensors import Sensor, SensorError, SimulatedTemperature
+from test_delivery import Board as DeliveryBoard
 
 
 class Fixed(Sensor):
@@ -114,23 +115,11 @@ def test_the_status_led_is_lit_while_a_request_is_in_flight():
     assert seen == [("led", True), "step", ("led", False)]
 
 
-class _TickBoard:
+class _TickBoard(DeliveryBoard):
     """Ticks that move only when the loop sleeps or a request blocks."""
 
-    def __init__(self):
-        self.now = 0
-
-    def ticks_ms(self):
-        return self.now
-
-    def ticks_diff(self, a, b):
-        return a - b
-
-    def ticks_add(self, a, d):
-        return a + d
-
     def sleep_ms(self, ms):
-        self.now += ms
+        self.ms += ms
 
     def feed_watchdog(self):
         pass
@@ -174,7 +163,7 @@ def test_a_request_that_blocks_skips_the_missed_slots_and_counts_them_not_a_burs
 
         def step(self):
             Delivery.sends += 1
-            board.now += 30000 if Delivery.sends == 3 else 500  # one request hung for 30 s
+            board.ms += 30000 if Delivery.sends == 3 else 500  # one request hung for 30 s
 
     class Loop(app.Device):
         def __init__(self):  # only what always_on uses
@@ -185,7 +174,7 @@ def test_a_request_that_blocks_skips_the_missed_slots_and_counts_them_not_a_burs
             self.clock = type("K", (), {"offset": 0})
 
         def take_reading(self):
-            taken.append(board.now)
+            taken.append(board.ms)
             if len(taken) >= _Settings.READINGS:
                 self.taking = False
             return len(taken)
