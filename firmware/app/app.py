@@ -47,7 +47,7 @@ def reading_payload(sink, device_id, ts, values):
     return make
 
 
-def make_sink(settings, conn, clock, board):
+def make_sink(settings, conn, clock, board, check_tls=True):
     s = settings
     if s.SINK == "http":
         import httpsink
@@ -75,7 +75,8 @@ def make_sink(settings, conn, clock, board):
         request_timeout_s=s.REQUEST_TIMEOUT_S,
         resolve=board.resolve,
     )
-    provider_conn.tls_context()  # at start too: the device certificate and key are checked now
+    if check_tls:
+        provider_conn.tls_context()  # at start too: the device certificate and key are checked now
     provider = credentials.IotCredentials(provider_conn, s.IOT_ROLE_ALIAS, s.IOT_THING_NAME, clock)
     client = dynamodb.Client(conn, None, s.AWS_REGION, s.AWS_HOST, clock.now)
     return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE, provider)
@@ -163,14 +164,16 @@ class Device:
             resolve=board.resolve,
         )
         try:
-            if s.USE_TLS:
+            check_tls = not reading_wake(s, board)  # a wake that only reads makes no request
+            if s.USE_TLS and check_tls:
                 conn.tls_context()  # made while the heap is young; a CA that does not load is a config error
-            sink = make_sink(s, conn, clock, board)
+            sink = make_sink(s, conn, clock, board, check_tls)
         except httpclient.TlsError as e:
             conn.close()
             print("config error: %s" % e)
             return 2
-        s.ca_der = None  # the TLS contexts hold the CA parsed now: its DER bytes (a KB) need not stay
+        if check_tls:
+            s.ca_der = None  # the TLS contexts hold the CA parsed now: its DER bytes (a KB) need not stay
         device = cls(settings, board, spool, clock, conn, sink)
         device.updates = supervisor.updates_for(s, board, clock, sink)  # None: no updates, none on trial
         return device
@@ -274,9 +277,10 @@ class Device:
         s, board, delivery = self.settings, self.board, self.delivery
         wake = board.wake_count() + 1
         seq = self.take_reading() if self.taking else None
-        if (wake % s.SEND_EVERY == 0 or not self.taking) and not board.network_up():
+        kind = "sending" if wake % s.SEND_EVERY == 0 or not self.taking else "reading"
+        if kind == "sending" and not board.network_up():
             print("deliver later: no network; %d reading(s) wait in the spool" % delivery.queued())
-        elif wake % s.SEND_EVERY == 0 or not self.taking:
+        elif kind == "sending":
             board.maybe_resync()
             while delivery.has_work():
                 board.sleep_ms(delivery.wait_ms() or 0)
@@ -295,7 +299,10 @@ class Device:
                     return code
         board.set_wake_count(wake)
         took = "took seq %d" % seq if seq else "no reading"
-        print("wake %d: %s, %d delivered, %d waiting" % (wake, took, delivery.delivered, delivery.queued()))
+        print(
+            "wake %d (%s): %s, %d delivered, %d waiting, awake %d ms"
+            % (wake, kind, took, delivery.delivered, delivery.queued(), board.awake_ms())
+        )
         if not self.has_work():
             print("done: all %d readings delivered" % s.READINGS)
             return 0
@@ -340,6 +347,16 @@ class Device:
                 self.missed,
             )
         )
+
+
+def reading_wake(settings, board):
+    """True on a deep-sleep wake that will only take a reading (not a SEND_EVERY-th one): it skips
+    the CA and device-certificate parse. Never on the first wake after a power-on or a reset,
+    which checks everything (a bad CA is a config error then, not a failed send later)."""
+    if settings.POWER_MODE != "deep_sleep" or not board.woke_from_deep_sleep():
+        return False
+    wake = board.wake_count() + 1
+    return wake > 1 and wake % settings.SEND_EVERY != 0
 
 
 def report_recovery(spool, clock):

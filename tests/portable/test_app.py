@@ -186,3 +186,25 @@ def test_a_request_that_blocks_skips_the_missed_slots_and_counts_them_not_a_burs
     assert min(gaps) >= 2000, gaps  # never two readings within an interval (one timestamp)
     assert loop.missed == 14 and "schedule: 14 reading slot(s) missed (busy for 29000 ms)" in out, (loop.missed, out)
     assert "14 slot(s) missed" in out  # in the summary
+
+
+def test_only_a_deep_sleep_wake_that_reads_skips_the_tls_checks():
+    class Board:
+        def __init__(self, woke, count):
+            self.woke, self.count = woke, count
+
+        def woke_from_deep_sleep(self):
+            return self.woke
+
+        def wake_count(self):
+            return self.count
+
+    class Sleepy:
+        POWER_MODE, SEND_EVERY = "deep_sleep", 3
+
+    assert app.reading_wake(Sleepy, Board(True, 3)) is True  # wake 4 of every 3rd sending
+    assert app.reading_wake(Sleepy, Board(True, 2)) is False  # wake 3 sends: its TLS is checked
+    assert app.reading_wake(Sleepy, Board(False, 3)) is False  # a power-on or reset checks everything
+    assert app.reading_wake(Sleepy, Board(True, 0)) is False  # the first wake too
+    Sleepy.POWER_MODE = "always_on"
+    assert app.reading_wake(Sleepy, Board(True, 3)) is False

@@ -81,6 +81,9 @@ class Board:
         except (OSError, ValueError):
             return 0
 
+    def woke_from_deep_sleep(self):
+        return self.wake_count() > 0  # the run before ended where a board sleeps
+
     def set_wake_count(self, n):
         with open("wake.count", "w") as f:
             f.write("%d" % n)
