@@ -5,6 +5,7 @@ import dynamodb
 import httpclient
 import numtext
 import supervisor
+import wakestate
 from clock import Clock
 from spool import Spool
 
@@ -146,7 +147,8 @@ class Device:
         """The device, or the exit code (2) of a STATE_DIR, CA or device key that cannot be used."""
         s = settings
         try:
-            spool = Spool(s.STATE_DIR, s.SPOOL_MAX_BYTES)
+            kept = wakestate.load(board)[1] if s.POWER_MODE == "deep_sleep" and board.woke_from_deep_sleep() else None
+            spool = Spool(s.STATE_DIR, s.SPOOL_MAX_BYTES, kept)
             clock = Clock(board, s.STATE_DIR)
         except (OSError, ValueError) as e:
             import oserror
@@ -275,7 +277,7 @@ class Device:
         (and the last) brings the network up and delivers what waits; then the board sleeps
         INTERVAL_S."""
         s, board, delivery = self.settings, self.board, self.delivery
-        wake = board.wake_count() + 1
+        wake = wakestate.load(board)[0] + 1
         seq = self.take_reading() if self.taking else None
         kind = "sending" if wake % s.SEND_EVERY == 0 or not self.taking else "reading"
         if kind == "sending" and not board.network_up():
@@ -295,9 +297,9 @@ class Device:
             if self.updates is not None:  # on sending wakes only: the network is up
                 code = self.updates.turn(delivery.delivered, self.conn, sending_wake=True)
                 if code is not None:
-                    board.set_wake_count(wake)
+                    wakestate.save(board, wake)  # a restart follows: the spool is scanned then
                     return code
-        board.set_wake_count(wake)
+        wakestate.save(board, wake, self.spool.kept())
         took = "took seq %d" % seq if seq else "no reading"
         print(
             "wake %d (%s): %s, %d delivered, %d waiting, awake %d ms"
@@ -355,7 +357,7 @@ def reading_wake(settings, board):
     which checks everything (a bad CA is a config error then, not a failed send later)."""
     if settings.POWER_MODE != "deep_sleep" or not board.woke_from_deep_sleep():
         return False
-    wake = board.wake_count() + 1
+    wake = wakestate.load(board)[0] + 1
     return wake > 1 and wake % settings.SEND_EVERY != 0
 
 

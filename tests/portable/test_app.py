@@ -196,8 +196,8 @@ def test_only_a_deep_sleep_wake_that_reads_skips_the_tls_checks():
         def woke_from_deep_sleep(self):
             return self.woke
 
-        def wake_count(self):
-            return self.count
+        def rtc_memory(self):
+            return b"%d" % self.count
 
     class Sleepy:
         POWER_MODE, SEND_EVERY = "deep_sleep", 3

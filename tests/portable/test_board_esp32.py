@@ -4,6 +4,7 @@ import sys
 import fake_esp32
 import settings
 import utc
+import wakestate
 from portable import _DROP, _good, capture, raises
 
 ESP32_EPOCH = 946684800
@@ -129,9 +130,11 @@ def test_watchdog_is_fed_while_waiting_and_identity_storage_and_sleep():
     assert board.state_dir() == "/state"
     assert raises(fake_esp32.DeepSleep, board.deep_sleep, 30000).ms == 30000  # deep sleep does not return
     fake_esp32.RTC.kept = b""
-    assert board.wake_count() == 0
-    board.set_wake_count(7)
-    assert board.wake_count() == 7 and fake_esp32.RTC.kept == b"7"
+    assert wakestate.load(board) == (0, None)
+    wakestate.save(board, 7, "1 2 3")
+    assert wakestate.load(board) == (7, "1 2 3") and fake_esp32.RTC.kept == b"7\n1 2 3"
+    fake_esp32.RTC.kept = b"7"  # as an earlier firmware left it
+    assert wakestate.load(board) == (7, None)
     assert board.woke_from_deep_sleep() is False
 
 
@@ -148,17 +151,17 @@ def test_an_unfed_watchdog_resets_the_board():
 def test_rtc_memory_survives_deep_sleep_not_a_power_cut():
     mod, board = fresh_board(Config, ntp_now=0)
     fake_esp32.RTC.kept = b""
-    board.set_wake_count(3)
+    wakestate.save(board, 3)
 
     def wake():
-        board.set_wake_count(board.wake_count() + 1)
-        if board.wake_count() < 6:
+        wakestate.save(board, wakestate.load(board)[0] + 1)
+        if wakestate.load(board)[0] < 6:
             board.deep_sleep(1000)
 
     assert fake_esp32.Port().run(wake) == "repl"
-    assert board.wake_count() == 6 and board.woke_from_deep_sleep()
+    assert wakestate.load(board)[0] == 6 and board.woke_from_deep_sleep()
     fake_esp32.power_cut()
-    assert board.wake_count() == 0 and not board.woke_from_deep_sleep()
+    assert wakestate.load(board)[0] == 0 and not board.woke_from_deep_sleep()
 
 
 def test_system_exit_out_of_main_soft_resets_into_a_loop_the_port_test_sees():

@@ -246,3 +246,35 @@ def test_record_size_limit():
         raise AssertionError("oversized record accepted")
     assert sp.count == 0 and sp.next_seq() == 1
     assert HEAD_SIZE == 13
+
+
+def test_a_wake_takes_the_kept_state_instead_of_a_scan_and_only_while_it_is_true():
+    d, sp = spool_of(5, "sp-kept")
+    sp.ack(2)
+    kept = sp.kept()
+    scans = []
+    real = Spool._scan
+
+    def counting(self):
+        scans.append(1)
+        real(self)
+
+    Spool._scan = counting
+    try:
+        again = Spool(d, BUDGET, kept)
+        assert scans == [] and again.kept() == kept and seqs(again) == [3, 4, 5] and again.next_seq() == 6
+        assert again.append(reading) == 6 and Spool(d, BUDGET, again.kept()).count == 4 and scans == []
+        # a wake that crashed after its append (the kept line is the one before it): scanned
+        stale = again.kept()
+        again.append(reading)
+        assert seqs(Spool(d, BUDGET, stale)) == [3, 4, 5, 6, 7] and len(scans) == 1
+        assert Spool(d, BUDGET, "garbage").count == 5 and len(scans) == 2  # not a kept line: scanned
+        kept = Spool(d, BUDGET).kept()
+        write_raw(d, raw(d)[:-3])  # a cut in an append after the kept line was written
+        assert seqs(Spool(d, BUDGET, kept)) == [3, 4, 5, 6]
+        # the same size, another last record (a rewrite that dropped the oldest for room): scanned
+        write_raw(d, raw(d) + encode(99, 0, reading(7, 0))[:3])
+        kept = Spool(d, BUDGET).kept()
+        assert Spool(d, BUDGET, kept.replace(" 6 ", " 5 ", 1)).last_seq == 6
+    finally:
+        Spool._scan = real

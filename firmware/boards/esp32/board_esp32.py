@@ -273,15 +273,12 @@ class Board:
     def awake_ms(self):
         return time.ticks_ms()  # ticks count from the chip's start: each wake is a start
 
-    def wake_count(self):
-        """Wakes so far, kept in RTC memory, which deep sleep keeps and a power cut clears."""
-        try:
-            return int(machine.RTC().memory() or b"0")
-        except ValueError:
-            return 0
+    def rtc_memory(self):
+        """RTC memory: deep sleep keeps it, a power cut clears it (wakestate.py says what is in it)."""
+        return machine.RTC().memory()
 
-    def set_wake_count(self, n):
-        machine.RTC().memory(("%d" % n).encode())
+    def set_rtc_memory(self, data):
+        machine.RTC().memory(data)
 
     def woke_from_deep_sleep(self):
         return machine.reset_cause() == machine.DEEPSLEEP_RESET

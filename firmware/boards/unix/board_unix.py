@@ -73,20 +73,20 @@ class Board:
     def maybe_resync(self):
         pass
 
-    def wake_count(self):
-        """Wakes from deep sleep so far (on unix: a file beside config.py stands in for RTC memory)."""
+    def rtc_memory(self):
+        """RTC memory (on unix: a file beside config.py stands in for it; see wakestate.py)."""
         try:
-            with open("wake.count") as f:
-                return int(f.read())
-        except (OSError, ValueError):
-            return 0
+            with open("wake.count", "rb") as f:
+                return f.read()
+        except OSError:
+            return b""
+
+    def set_rtc_memory(self, data):
+        with open("wake.count", "wb") as f:
+            f.write(data)
 
     def woke_from_deep_sleep(self):
-        return self.wake_count() > 0  # the run before ended where a board sleeps
-
-    def set_wake_count(self, n):
-        with open("wake.count", "w") as f:
-            f.write("%d" % n)
+        return bool(self.rtc_memory())  # the run before ended where a board sleeps
 
     def deep_sleep(self, ms):
         print("deep sleep for %d ms (unix: the process ends; run it again to wake)" % ms)
