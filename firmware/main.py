@@ -39,7 +39,8 @@ def load_settings(config, the_board):
     import settings
 
     try:
-        return settings.load(config, the_board.state_dir(), the_board.FIELDS)  # the running board's fields too
+        # the running board's fields too; a deep-sleep wake after the first skips the slowest check
+        return settings.load(config, the_board.state_dir(), the_board.FIELDS, the_board.woke_from_deep_sleep())
     except settings.ConfigError as e:
         print("config error: %s" % e)
         return None

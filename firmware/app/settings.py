@@ -335,9 +335,10 @@ def _s3_name(field, value, prefix=False):
         raise ConfigError(field, "must be an S3 bucket name (3-63 characters of a-z, 0-9, '.', '-'), got %r" % value)
 
 
-def public_key_bytes(text):
+def public_key_bytes(text, decode=True):
     """The 32 bytes of an Ed25519 public key given as 64 hex digits or base64 (44 characters);
-    ValueError saying what is wrong."""
+    ValueError saying what is wrong. decode=False: the form only, not the point (a big-int square
+    root, the slowest check at start: a deep-sleep wake after the first skips it)."""
     from binascii import a2b_base64, unhexlify
 
     try:
@@ -346,6 +347,8 @@ def public_key_bytes(text):
         key = b""
     if len(key) != 32:
         raise ValueError("must be the 32-byte Ed25519 public key in hex (64 digits) or base64 (44 characters)")
+    if not decode:
+        return key
     import ed25519
 
     try:
@@ -359,7 +362,7 @@ def public_key_bytes(text):
     return key
 
 
-def _update(cfg, s):
+def _update(cfg, s, woke=False):
     """Updates over the air: off (UPDATE_BUCKET None) unless configured, then every field checked."""
     _set(cfg, s, "UPDATE_BUCKET")
     for name in ("UPDATE_PREFIX", "UPDATE_HOST", "UPDATE_CHECK_S", "UPDATE_PROBATION_READINGS"):
@@ -377,7 +380,7 @@ def _update(cfg, s):
     if s.UPDATE_PUBLIC_KEY is None:
         raise ConfigError("UPDATE_PUBLIC_KEY", "missing (UPDATE_BUCKET is set: releases are checked with it)")
     try:
-        s.update_key = public_key_bytes(s.UPDATE_PUBLIC_KEY)
+        s.update_key = public_key_bytes(s.UPDATE_PUBLIC_KEY, not woke)
     except ValueError as e:
         raise ConfigError("UPDATE_PUBLIC_KEY", str(e))
     if s.UPDATE_HOST is None:  # AWS: virtual-hosted, as it recommends
@@ -425,9 +428,11 @@ def _unknown(cfg, board_fields):
             raise ConfigError(name, "not a config field" + ("; did you mean %s?" % near if near else ""))
 
 
-def load(cfg, default_state_dir="state", board_fields=()):
+def load(cfg, default_state_dir="state", board_fields=(), woke=False):
     """The validated Settings of config module cfg, or a ConfigError; board_fields: the running
-    board's own fields (its Board.FIELDS, rows as in FIELDS), set on the Settings too."""
+    board's own fields (its Board.FIELDS, rows as in FIELDS), set on the Settings too. woke: a
+    wake from deep sleep after the first, whose config the first wake checked whole (a power-on
+    or reset checks it again): the update key's point is not decoded again."""
     _unknown(cfg, board_fields)
     s = Settings()
     _set(cfg, s, "SINK")
@@ -464,7 +469,7 @@ def load(cfg, default_state_dir="state", board_fields=()):
             "must be 0 (off) or at least 2 x (REQUEST_TIMEOUT_S + HTTP_TIMEOUT_S) = %s, the longest the "
             "firmware goes unfed (a credentials fetch, then the request it signs)" % unfed,
         )
-    _update(cfg, s)
+    _update(cfg, s, woke)
     for row in board_fields:  # in order: a field required by another's value comes after that one
         name, when = row[0], row[4]
         if isinstance(when, tuple) and getattr(cfg, name, None) is None:

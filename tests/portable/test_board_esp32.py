@@ -283,6 +283,8 @@ def test_the_board_fields_are_checked_at_start_like_the_others():
         ("BATTERY_DIVIDER", (100000,)),
         ("BATTERY_DIVIDER", (100000, 0)),
         ("BATTERY_GAIN", "1.0"),
+        ("WIFI_TIMEOUT_S", 0),
+        ("RETRY_AFTER_S", 10),  # a failed run must not come back as a tight loop
     ):
         assert _board_error(**{name: value})[0] == name, (name, value)
     _, msg = _board_error(WIFI_PASSWORD=" hunter2-secret")

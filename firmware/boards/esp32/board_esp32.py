@@ -45,7 +45,7 @@ class Board:
         ("SAFE_MODE_PIN", "whole", 0, None, False),
         ("LED_PIN", "whole", 0, None, False),
         ("WIFI_TIMEOUT_S", "number", 1, 20, False),  # waiting for the network, then the app goes on without
-        ("RETRY_AFTER_S", "number", 60, 3600, False),  # deep sleep after a failed run, then start again
+        ("RETRY_AFTER_S", "number", 60, 300, False),  # deep sleep after a failed run, then start again
     )
 
     def __init__(self, config=None):
