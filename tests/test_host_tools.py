@@ -205,7 +205,7 @@ def test_the_device_and_json2ddb_write_the_same_items(ddb):
     device = dynamodb.Client(conn, dynamodb.Credentials(*ddb.device_key), ddb.region, "%s:%d" % (ddb.host, ddb.port),
                              time.time)  # fmt: skip
     sink = dynamodb.Sink(device, "readings")
-    assert sink.send([sink.encode(dict(r, deviceId="same-device")) for r in readings]) == []
+    assert sink.send([sink.encode(dict(r, deviceId="same-device")) for r in readings], [1, 2, 3]) == []
     conn.close()
     lines = "".join(json.dumps(dict(r, deviceId="same-host")) + "\n" for r in readings)
     r = tool("json2ddb.py", ["--table", "readings"] + conn_args(ddb), ddb.admin_key, stdin=lines)

@@ -87,10 +87,13 @@ class Delivery:
             self.limiter.sent(len(batch))
         started = self.board.ticks_ms()  # a failure counts from when its attempt began
         try:
-            left = self.sink.send([r[2] for r in batch])
+            ignored = self.sink.ignored
+            left = self.sink.send([r[2] for r in batch], [r[0] for r in batch])
         except (Refusal, HttpError) as e:
             self._failed(e, batch, started)
             return
+        if self.sink.ignored > ignored:
+            print("unprocessed: ignored %d listed item(s) this batch did not send" % (self.sink.ignored - ignored))
         self._succeeded(batch, left, started)
 
     def _refill(self):
