@@ -23,6 +23,10 @@ PORT ?= /dev/ttyUSB0
 FAULTS ?= 0.3
 KILLS ?= 5
 SKEW ?= 7200
+BROKEN ?=
+# make fuzz: cases per kind of answer, and the seed
+CASES ?= 20000
+SEED ?= 1
 # make fleet: devices, seconds the network is cut, the table's write units per second, which runs
 DEVICES ?= 40
 OUTAGE ?= 60
@@ -49,7 +53,7 @@ export MICROPYTHON
 CODE_DEPS = $(if $(MPY),mpy) $(if $(IMAGE),image)
 CODE_FLAGS = $(if $(MPY),--mpy) $(if $(IMAGE),--image)
 
-.PHONY: setup run unix test lint chaos fleet bench membudget mpy image deploy shell lock clean
+.PHONY: setup run unix test lint chaos fuzz fleet bench membudget mpy image deploy shell lock clean
 
 setup: $(STAMP)
 
@@ -93,9 +97,16 @@ lint: setup
 
 # Chaos run: faults injected by a proxy, SIGKILLs, a device clock SKEW seconds off; READINGS=0 means 1000.
 # IMAGE=1: the firmware the 32-bit image of make image, as a board runs it (MPY=1: make mpy's .mpy files).
+# BROKEN=1: the proxy breaks answers (made-up successes, forbidden framings) instead of the network.
 chaos: setup $(CODE_DEPS)
 	$(PY) tools/chaos.py --readings $(if $(filter 0,$(READINGS)),1000,$(READINGS)) --faults $(FAULTS) --kills $(KILLS) \
-	  --skew $(SKEW) $(CODE_FLAGS)
+	  --skew $(SKEW) $(CODE_FLAGS) $(if $(BROKEN),--broken)
+
+# The response fuzz run of make test (tests/portable/test_response_fuzz.py) with CASES cases per kind and
+# SEED, on CPython and on MicroPython (the unix port and the 32-bit image).
+fuzz: setup image
+	FUZZ_CASES=$(CASES) FUZZ_SEED=$(SEED) PORTABLE_TIMEOUT_S=86400 $(PY) -m pytest -q tests/portable/test_response_fuzz.py \
+	  tests/test_portable_on_micropython.py -k 'fuzz'
 
 # Fleet run: DEVICES firmware processes, a reading a second each, through a proxy modelling the table's
 # CAPACITY (write units per second), the network cut for OUTAGE seconds mid-run; READINGS=0 means 180

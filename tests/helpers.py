@@ -21,9 +21,11 @@ def portable_path():
     return folders + [layout.FIRMWARE, PORTABLE]
 
 
-def run_portable(script, args=(), env=None, code="source", timeout=120):
+def run_portable(script, args=(), env=None, code="source", timeout=None):
     """A script of tests/portable on MicroPython (code="image": the 32-bit interpreter of make
-    image) with the firmware's source and the portable tests on the import path."""
+    image) with the firmware's source and the portable tests on the import path; timeout
+    PORTABLE_TIMEOUT_S (120 s: make fuzz's long runs raise it)."""
+    timeout = timeout or int(os.getenv("PORTABLE_TIMEOUT_S") or "120")
     return unixport.run([os.path.join(PORTABLE, script)] + list(args), portable_path(), code=code, env=env,
                         timeout=timeout)  # fmt: skip
 
