@@ -4,7 +4,8 @@
 # your own helpers in lower case or with a leading "_".
 
 # IAM access key of a user (or role session) allowed dynamodb:BatchWriteItem and dynamodb:PutItem
-# on the table (nothing else: see the README's "Running against AWS").
+# on the table (nothing else: see config/README.md, "Running against AWS"). Every field, with its
+# default: config/README.md.
 AWS_ACCESS_KEY = "AKIAXXXXXXXXXXXXXXXX"
 AWS_SECRET_KEY = "replace-with-the-40-character-secret-access-key"
 AWS_SESSION_TOKEN = None  # or the token of temporary credentials
@@ -30,7 +31,7 @@ HTTP_TIMEOUT_S = 10  # the longest wait for connect, the TLS handshake and each 
 # answers; at least HTTP_TIMEOUT_S. Default: 3 x HTTP_TIMEOUT_S.
 REQUEST_TIMEOUT_S = 30
 
-# Updates over the air (README, "Updates over the air"): off while UPDATE_BUCKET is None.
+# Updates over the air (firmware/README.md, "Updates over the air"): off while UPDATE_BUCKET is None.
 UPDATE_BUCKET = None  # e.g. "firmware": the bucket tools/release.py publishes to
 UPDATE_PREFIX = "releases"  # <prefix>/latest and <prefix>/<version>/...
 UPDATE_PUBLIC_KEY = None  # with UPDATE_BUCKET: the line `tools/release.py keygen` prints (64 hex digits)
