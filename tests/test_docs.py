@@ -27,7 +27,7 @@ DOCS = sorted(
 TOP = ("firmware/", "tools/", "config/", "tests/", "typecheck/")
 # written on another branch at the time of writing: a link to it may wait for the merge
 PENDING = {"tests/README.md"}
-ELSEWHERE = {"pip", "esptool.py", "mpremote", "cp", "export", "aws", "openssl", "curl", "git", "cd"}
+ELSEWHERE = {"mkdir", "pip", "esptool.py", "mpremote", "cp", "export", "aws", "openssl", "curl", "git", "cd"}
 
 
 def read(doc):
@@ -36,15 +36,22 @@ def read(doc):
 
 
 def sh_commands(text):
-    """Each command of the doc's ```sh blocks, as (its text, its words): continuation lines joined,
-    comments and leading VAR=value assignments dropped."""
+    """Each command of the doc's ```sh blocks, as (its line, its words): continuation lines joined,
+    comments and leading VAR=value assignments dropped, commands joined by &&, || or ; apart."""
     for block in re.findall(r"^[ \t]*```sh\n(.*?)^[ \t]*```", text, re.M | re.S):
         for line in block.replace("\\\n", " ").splitlines():
             words = shlex.split(re.sub(r"\$\([^)]*\)", "SUBST", line), comments=True)
-            while words and re.match(r"^[A-Z_][A-Z0-9_]*=", words[0]):
-                words = words[1:]
-            if words:
-                yield line.strip(), words
+            parts = [[]]
+            for word in words:
+                if word in ("&&", "||", ";"):  # (a lone | is the docs' "one or the other")
+                    parts.append([])
+                else:
+                    parts[-1].append(word)
+            for part in parts:
+                while part and re.match(r"^[A-Z_][A-Z0-9_]*=", part[0]):
+                    part = part[1:]
+                if part:
+                    yield line.strip(), part
 
 
 def makefile_targets():
