@@ -64,7 +64,10 @@ def makefile_targets():
 @functools.lru_cache(maxsize=None)
 def tool_help(tool, sub=None):
     env = dict(os.environ, COLUMNS="200")
-    args = [sys.executable, os.path.join(ROOT, tool)] + ([sub] if sub else []) + ["--help"]
+    program = (
+        [os.path.join(ROOT, ".venv", "bin", tool)] if tool == "iotsig" else [sys.executable, os.path.join(ROOT, tool)]
+    )
+    args = program + ([sub] if sub else []) + ["--help"]
     r = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120, cwd=ROOT)
     assert r.returncode == 0, "%s --help failed: %s" % (" ".join(args[1:]), r.stderr[-500:])
     return r.stdout
@@ -75,11 +78,12 @@ def subcommands(help_text):
     return m.group(1).split(",") if m else []
 
 
-def check_tool(line, words):
-    """A `.venv/bin/python tools/x.py [sub] --opt ...` command: the tool exists and takes each option."""
-    tool = words[1]
-    assert os.path.isfile(os.path.join(ROOT, tool)), "%s: no such tool (in %r)" % (tool, line)
-    rest = [w.strip("[]|") for w in words[2:]]
+def check_tool(line, tool, args):
+    """A `.venv/bin/python tools/x.py [sub] --opt ...` (or `iotsig verb ...`) command: the tool
+    exists and takes each option."""
+    if tool != "iotsig":
+        assert os.path.isfile(os.path.join(ROOT, tool)), "%s: no such tool (in %r)" % (tool, line)
+    rest = [w.strip("[]|") for w in args]
     help_text = tool_help(tool)
     sub = rest[0] if rest and rest[0] in subcommands(help_text) else None
     if sub:
@@ -118,12 +122,13 @@ def test_every_command_in_a_doc_runs_as_written(doc):
                 elif not word.startswith("-"):
                     assert word in targets, "%s: make has no target %s (in %r)" % (doc, word, line)
         elif head in (".venv/bin/python", "python", "python3") and words[1:2] and words[1].endswith(".py"):
-            check_tool(line, words)
+            check_tool(line, words[1], words[2:])
         elif head.startswith("tools/") or head.startswith("./tools/"):
             pytest.fail("%s: %r runs a tool without the interpreter: .venv/bin/python %s" % (doc, line, head))
-        elif head == "iotsig":
+        elif head == "iotsig":  # the host command, once installed
             if not os.path.exists(os.path.join(ROOT, ".venv", "bin", "iotsig")):
                 continue
+            check_tool(line, "iotsig", words[1:])
         else:
             assert head in ELSEWHERE or head == "make", "%s: %r is not a command these checks know" % (doc, line)
         check_paths("%s (%r)" % (doc, line), line)
@@ -259,3 +264,23 @@ def test_make_clean_removes_outputs_and_nothing_tracked(tmp_path):
     assert mine.exists() and (tmp_path / "config" / "d1" / "config.py").exists()
     status = subprocess.run(["git", "status", "--porcelain"], cwd=tmp_path, capture_output=True, text=True).stdout
     assert status.split() == ["??", "devices/"], status
+
+
+def test_a_lab_target_rewrites_its_own_section_of_the_results(tmp_path):
+    import datetime
+
+    import results
+
+    path = tmp_path / "RESULTS.md"
+    path.write_text("# Results\n\nkept\n")
+    when = datetime.datetime(2026, 12, 7, 13, 0, tzinfo=datetime.timezone.utc)
+    argv = [os.path.join(ROOT, "tools", "bench.py"), "--json", "build/bench.json"]
+    results.record("bench", "make bench: benchmarks", "figure 1", str(path), when, argv)
+    results.record("chaos", "make chaos", "PASS", str(path), when, argv)
+    results.record("bench", "make bench: benchmarks", "figure 2", str(path), when, argv)
+    text = path.read_text()
+    assert text.startswith("# Results\n\nkept\n") and text.count("## make bench") == 1
+    assert "figure 2" in text and "figure 1" not in text and "PASS" in text
+    assert "Measured 2026-12-07 13:00 UTC on %s" % results.machine() in text
+    assert "`.venv/bin/python tools/bench.py --json build/bench.json`" in text
+    assert text.index("## make bench") < text.index("## make chaos")  # rewritten in place, not moved
