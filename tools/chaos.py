@@ -21,6 +21,7 @@ import sys
 import time
 
 import chaosproxy
+import results
 import unixport
 from chaosproxy import ChaosProxy
 from localddb import ROOT, LocalDynamoDB
@@ -151,11 +152,18 @@ def main():
     )
     parser.add_argument("--heap", help="-X heapsize of the firmware, e.g. 48K")
     parser.add_argument("--workdir", default=os.path.join(ROOT, ".local", "chaos"))
+    parser.add_argument("--results", metavar="FILE", help="also rewrite this tool's section of FILE (tools/RESULTS.md)")
     unixport.add_code_options(parser)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     code = unixport.code_option(args)
     kinds = chaosproxy.BROKEN if args.broken else chaosproxy.KINDS
+    lines = []
+
+    def out(line):
+        print(line, flush=True)
+        lines.append(line)
+
     r = chaos(
         args.readings,
         args.faults,
@@ -167,9 +175,12 @@ def main():
         code=code,
         kinds=kinds,
         heap=args.heap,
+        out=out,
     )
     ok = r["lost"] == 0 and r["duplicated"] == 0 and not r["missing"] and r["exit_code"] == 0
-    print("chaos: %s" % ("PASS: every reading delivered exactly once" if ok else "FAIL"))
+    out("chaos: %s" % ("PASS: every reading delivered exactly once" if ok else "FAIL"))
+    if args.results:
+        results.record("chaos", "make chaos: faults, SIGKILLs and a skewed clock", "\n".join(lines), args.results)
     return 0 if ok else 1
 
 
