@@ -27,6 +27,9 @@ readings:
   length_and_chunked   200 {} with a Content-Length and Transfer-Encoding: chunked
   bad_chunk            200 chunked with a chunk size of 0x2
   junk_after           forwarded, and an unasked-for 200 {} sent right behind the answer
+  replay_after         forwarded, and the same answer sent again right behind it
+  big_page             200 with a page just under the client's 16 KB bound, close-delimited
+  too_big              200 with a body past that bound
 
 Derived from the server's real answer (the write happened):
 
@@ -88,6 +91,9 @@ BROKEN = (
     "length_and_chunked",
     "bad_chunk",
     "junk_after",
+    "replay_after",
+    "big_page",
+    "too_big",
     "obs_text",
     "folded",
     "chunked_ok",
@@ -406,6 +412,11 @@ class ChaosProxy:
             return _send_raw(conn, 200, ok + [b"Content-Length: 5"], b"{}")
         if kind == "length_and_chunked":
             return _send_raw(conn, 200, ok + [b"Transfer-Encoding: chunked"], b"{}")
+        if kind == "big_page":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>" + b"x" * 16000 + b"</html>")
+            return "close"
+        if kind == "too_big":
+            return _send_raw(conn, 200, [b"Content-Type: text/html"], b"<html>" + b"x" * 40000 + b"</html>")
         if kind == "bad_chunk":
             conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x2\r\n{}\r\n0\r\n\r\n")
             return "keep"
@@ -445,6 +456,8 @@ class ChaosProxy:
         ending = _send_raw(conn, status, lines, out)
         if kind == "junk_after":
             _send_raw(conn, 200, ok, b"{}")
+        elif kind == "replay_after":
+            _send_raw(conn, status, lines, out)
         return ending
 
     def _count(self, slot, n=1, at=None):

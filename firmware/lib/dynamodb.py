@@ -22,6 +22,7 @@ RETRYABLE_CODES = (
     "CRC32Mismatch",
 )
 MAX_MESSAGE = 300
+REMEMBERED = 4  # successes whose request id a new answer must not repeat
 # the fields of each operation's success answer (AWS's API reference)
 PUT_ITEM = ("Attributes", "ConsumedCapacity", "ItemCollectionMetrics")
 BATCH_WRITE_ITEM = ("UnprocessedItems", "ConsumedCapacity", "ItemCollectionMetrics")
@@ -175,6 +176,7 @@ class Client:
         self.host_header = host_header
         self.now = now  # Unix epoch seconds, UTC
         self._signers = {}
+        self._answered = []  # request ids of the last REMEMBERED successes
 
     def call(self, operation, payload):
         """Make one signed call; return the decoded response or raise DynamoDBError/HttpError."""
@@ -209,6 +211,11 @@ class Client:
         date = resp.header("date")
         if resp.status != 200:
             raise error_from_response(resp.status, resp.body, date)
+        rid = resp.header("x-amzn-requestid")
+        if not rid or rid in self._answered:
+            # AWS names every answer: one unnamed, or named as an earlier one, came from elsewhere
+            # (a replay, or bytes a middlebox sent after the last answer) and proves nothing
+            raise malformed("a 200 answer %s x-amzn-RequestId" % ("without" if not rid else "repeating an earlier"))
         expected = resp.header("x-amz-crc32")
         if expected is not None and str(crc32(resp.body) & 0xFFFFFFFF) != expected:
             raise DynamoDBError("CRC32Mismatch", "response body does not match x-amz-crc32", resp.status)
@@ -220,6 +227,7 @@ class Client:
             raise malformed("response body is not a JSON object")
         if "__type" in doc:  # an error sent as a success
             raise error_from_response(resp.status, resp.body, date)
+        self._answered = self._answered[1 - REMEMBERED :] + [rid]
         return doc
 
     def put_item(self, table, item):

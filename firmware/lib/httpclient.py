@@ -400,6 +400,9 @@ class Connection:
             except _SinkFailed as e:
                 self.close()  # the rest of the body is still on its way
                 raise e.args[0]
+            except MemoryError:  # an answer within the bounds, but not within this heap
+                self.close()
+                raise ResponseTooLarge("response from %s too large for the free heap" % self.address())
             except _Stale:
                 self.close()
                 if not reused or attempt:
@@ -523,16 +526,32 @@ class Connection:
         return data
 
     def _read_exact(self, n):
+        """The next n bytes, in one bytearray of exactly that size: no pieces joined, so a body
+        takes its own size of heap and no more."""
+        body = bytearray(n)
         part = self._buffered(n)
-        parts = [part]
         got = len(part)
+        body[:got] = part
         while got < n:
-            part = self._recv(min(n - got, BODY_PIECE))
+            part = self._piece(min(n - got, BODY_PIECE))
             if not part:
                 raise ProtocolError("response body from %s truncated (%d of %d bytes)" % (self.address(), got, n))
-            parts.append(part)
+            body[got : got + len(part)] = part
             got += len(part)
-        return parts[0] if len(parts) == 1 else b"".join(parts)
+        return body
+
+    def _extend(self, body, n):
+        """The next n bytes appended to body (a bytearray), piece by piece."""
+        got = 0
+        part = self._buffered(n)
+        while True:
+            body.extend(part)
+            got += len(part)
+            if got >= n:
+                return
+            part = self._piece(min(n - got, BODY_PIECE))
+            if not part:
+                raise ProtocolError("response body from %s truncated (%d of %d bytes)" % (self.address(), got, n))
 
     def _stream_exact(self, n, sink):
         """n bytes of the body to the sink, as they come (at most BODY_PIECE at a time, views of
@@ -668,8 +687,7 @@ class Connection:
         return _text(raw)
 
     def _chunked_body(self, sink=None):
-        parts = []
-        total = 0
+        body = bytearray()
         while True:
             line = self._readline().rstrip(b"\r\n")
             semi = line.find(b";")  # a chunk extension: allowed, and ignored
@@ -682,33 +700,29 @@ class Connection:
             if sink is not None:
                 self._stream_exact(size, sink)
             else:
-                total += size
-                if total > self.max_response:
-                    self._too_large(total)
-                parts.append(self._read_exact(size))
+                if len(body) + size > self.max_response:
+                    self._too_large(len(body) + size)
+                self._extend(body, size)
             if self._readline() not in (b"\r\n", b"\n"):
                 raise ProtocolError("chunk from %s not followed by CRLF" % self.address())
         self._headers()  # trailers: checked as headers are, then ignored
-        return b"".join(parts)
+        return body
 
     def _body_to_eof(self, sink=None):
-        parts = []
-        total = 0
+        body = bytearray()
         chunk = self._buffered(self.max_response + 1)
         while True:
             if not chunk:
-                chunk = self._recv(BODY_PIECE) if sink is None else self._piece(BODY_PIECE)
+                chunk = self._piece(BODY_PIECE)
             if not chunk:
-                return b"".join(parts)
+                return body
             if sink is not None:
                 try:
                     sink(chunk)
                 except Exception as e:
                     raise _SinkFailed(e)
-                chunk = b""
-                continue
-            total += len(chunk)
-            if total > self.max_response:
-                self._too_large(total)
-            parts.append(chunk)
+            else:
+                if len(body) + len(chunk) > self.max_response:
+                    self._too_large(len(body) + len(chunk))
+                body.extend(chunk)
             chunk = b""

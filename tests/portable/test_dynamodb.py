@@ -87,7 +87,8 @@ class Recorder:
 
     def request(self, method, target, headers, body):
         self.sent = (method, target, headers, body)
-        headers = [("content-type", "application/x-amz-json-1.0")]
+        self.answers = getattr(self, "answers", 0) + 1
+        headers = [("content-type", "application/x-amz-json-1.0"), ("x-amzn-requestid", "R%d" % self.answers)]
         if self.crc is not None:
             crc = crc32(self.body) & 0xFFFFFFFF if self.crc is True else self.crc
             headers.append(("x-amz-crc32", str(crc)))

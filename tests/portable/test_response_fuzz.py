@@ -6,8 +6,10 @@ import json
 import os
 import random
 
+from dynamodb import Client, Credentials, DynamoDBError, Sink
 from httpclient import ProtocolError, ResponseTooLarge
-from wire import TABLE, PlaybackConnection, answer, deliver, read, unprocessed_body
+from portable import raises
+from wire import TABLE, PlaybackConnection, answer, deliver, payload, read, unprocessed_body
 
 CASES = int(os.getenv("FUZZ_CASES") or "300")
 SEED = int(os.getenv("FUZZ_SEED") or "1")
@@ -33,18 +35,21 @@ ALLOWED = [
     ("content-length", answer(200, BODY)),
     (
         "chunked with extensions and trailers",
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nx-amzn-RequestId: A\r\n\r\n"
         b"5;name=value\r\n" + BODY[:5] + b"\r\n12 ; x\r\n" + BODY[5:] + b"\r\n0\r\nX-Trailer: t\r\n\r\n",
     ),
-    ("close-delimited", b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + BODY),
-    ("HTTP/1.0 close-delimited", b"HTTP/1.0 200 OK\r\n\r\n" + BODY),
+    ("close-delimited", b"HTTP/1.1 200 OK\r\nConnection: close\r\nx-amzn-RequestId: A\r\n\r\n" + BODY),
+    ("HTTP/1.0 close-delimited", b"HTTP/1.0 200 OK\r\nx-amzn-RequestId: A\r\n\r\n" + BODY),
     ("obs-text in a value", answer(200, BODY, [b"X-Note: caf\xe9 \xff"])),
     ("obs-fold", answer(200, BODY, [b"X-Folded: one", b" two", b"\tthree"])),
     ("repeated equal lengths", answer(200, BODY, [b"Content-Length: %d, %d" % (len(BODY), len(BODY))])),
     ("interim 100", b"HTTP/1.1 100 Continue\r\n\r\n" + answer(200, BODY)),
-    ("no reason phrase", b"HTTP/1.1 200\r\nContent-Length: %d\r\n\r\n" % len(BODY) + BODY),
-    ("obs-text reason", b"HTTP/1.1 200 \xc7a va\r\nContent-Length: %d\r\n\r\n" % len(BODY) + BODY),
-    ("bare LF lines", b"HTTP/1.1 200 OK\nContent-Length: %d\n\n" % len(BODY) + BODY),
+    ("no reason phrase", b"HTTP/1.1 200\r\nx-amzn-RequestId: A\r\nContent-Length: %d\r\n\r\n" % len(BODY) + BODY),
+    (
+        "obs-text reason",
+        b"HTTP/1.1 200 \xc7a va\r\nx-amzn-RequestId: A\r\nContent-Length: %d\r\n\r\n" % len(BODY) + BODY,
+    ),
+    ("bare LF lines", b"HTTP/1.1 200 OK\nx-amzn-RequestId: A\nContent-Length: %d\n\n" % len(BODY) + BODY),
 ]
 
 
@@ -204,6 +209,20 @@ def test_only_dynamodb_success_shapes_acknowledge():
     assert deliver(answer(200, BODY, crc=False) + b"", BATCH, PIECES) == set(BATCH)  # no CRC: nothing to check
     bad_crc = answer(200, BODY, crc=False).replace(b"Content-Type", b"x-amz-crc32: 1\r\nContent-Type")
     assert deliver(bad_crc, BATCH, PIECES) is None
+
+
+def test_a_success_must_carry_a_request_id_of_its_own():
+    unnamed = answer(200, BODY).replace(b"x-amzn-RequestId", b"x-amzn-Other")
+    assert deliver(unnamed, BATCH, PIECES) is None
+    # an answer repeated (replayed, or sent again behind the first) is not the next one's answer
+    wire = answer(200, b"{}")
+    conn = PlaybackConnection([wire, wire, answer(200, b"{}")], PIECES)
+    client = Client(conn, Credentials("AKIDEXAMPLE", "secret"), "eu-west-1", "example.test", lambda: 1795412461)
+    sink = Sink(client, TABLE)
+    assert sink.send([payload(1)], [1]) == []
+    e = raises(DynamoDBError, sink.send, [payload(2)], [2])
+    assert e.code == "MalformedResponse" and "repeating" in e.message and e.retryable
+    assert sink.send([payload(2)], [2]) == []
 
 
 def test_put_item_acknowledges_only_its_own_success():

@@ -71,9 +71,15 @@ def payload(seq):
     return json.dumps({"deviceId": {"S": DEVICE}, "seq": {"N": str(seq)}, "t": {"N": "21.5"}}).encode()
 
 
+ANSWERS = [0]
+
+
 def answer(status, body, headers=(), crc=True):
-    """A response with Content-Length (and x-amz-crc32 unless crc is False), as DynamoDB sends."""
+    """A response with Content-Length, a request id of its own (and x-amz-crc32 unless crc is
+    False), as DynamoDB sends."""
+    ANSWERS[0] += 1
     head = [b"HTTP/1.1 %d X" % status, b"Content-Type: application/x-amz-json-1.0"]
+    head.append(b"x-amzn-RequestId: R%d" % ANSWERS[0])
     if crc:
         head.append(b"x-amz-crc32: %d" % (crc32(body) & 0xFFFFFFFF))
     head += list(headers)
