@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-import certs
+from iotsig import certs
 import unixport
 from iotcreds import LocalIotCredentialsProvider
 from localddb import LocalDynamoDB

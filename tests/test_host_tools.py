@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-import certs
+from iotsig import certs
 import helpers
 import unixport
 from localddb import ROOT, LocalDynamoDB, free_port
@@ -24,23 +24,16 @@ def ddb(tmp_path_factory):
     server.stop()
 
 
-def tool(name, args, key, stdin=None, env=None):
-    """A host tool run with `key` in the environment (None: no keys there), never this machine's
-    ~/.aws or an instance role."""
+def tool(verb, args, key, stdin=None, env=None):
+    """`iotsig <verb>` run with `key` in the environment (None: no keys there), never this
+    machine's ~/.aws or an instance role."""
     isolated = {"AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
     env = dict(os.environ, AWS_EC2_METADATA_DISABLED="true", **dict(isolated, **(env or {})))
     for name_ in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         env.pop(name_, None)
     if key:
         env.update(AWS_ACCESS_KEY_ID=key[0], AWS_SECRET_ACCESS_KEY=key[1])
-    return subprocess.run(
-        [sys.executable, os.path.join(TOOLS, name)] + args,
-        input=stdin,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return helpers.iotsig([verb] + args, env=env, stdin=stdin)
 
 
 def conn_args(ddb):
@@ -53,7 +46,7 @@ def test_provision_writes_a_folder_the_firmware_runs_from(ddb, tmp_path):
     device += ["--ca", ddb.ca_pem, "--device-key-id", ddb.device_key[0]]
     secret = {"DEVICE_SECRET_ACCESS_KEY": ddb.device_key[1]}
     # the operator (admin) creates the table; the device gets its own keys, allowed only to write
-    r = tool("provision.py", device + ["--readings", "3", "--interval", "0", "--create-table"] + conn_args(ddb),
+    r = tool("provision", device + ["--readings", "3", "--interval", "0", "--create-table"] + conn_args(ddb),
              ddb.admin_key, env=secret)  # fmt: skip
     assert r.returncode == 0, r.stdout + r.stderr
     assert "table made-by-provision created" in r.stdout
@@ -67,13 +60,13 @@ def test_provision_writes_a_folder_the_firmware_runs_from(ddb, tmp_path):
     assert ddb.admin_key[0] not in open(os.path.join(folder, "config.py")).read()
     out = unixport.run_firmware(folder, timeout=60).stdout
     assert "done: 3 readings delivered" in out, out
-    again = tool("provision.py", device + ["--create-table"] + conn_args(ddb), ddb.admin_key, env=secret)
+    again = tool("provision", device + ["--create-table"] + conn_args(ddb), ddb.admin_key, env=secret)
     assert "exists already" in again.stdout
     # the secret from a file instead of the environment
     secret_file = tmp_path / "device.secret"
     secret_file.write_text(ddb.device_key[1] + "\n")
     args = [str(tmp_path / "d3")] + device[1:] + ["--device-secret-file", str(secret_file)]
-    r = tool("provision.py", args, None)
+    r = tool("provision", args, None)
     assert r.returncode == 0, r.stderr
     assert "AWS_SECRET_KEY = %r" % ddb.device_key[1] in open(str(tmp_path / "d3" / "config.py")).read()
 
@@ -82,14 +75,14 @@ def test_provision_refuses_to_give_the_device_the_operators_keys(ddb, tmp_path):
     folder = tmp_path / "admin-device"
     args = [str(folder), "--device-id", "d", "--table", "readings", "--ca", ddb.ca_pem, "--create-table"]
     args += conn_args(ddb)
-    r = tool("provision.py", args + ["--device-key-id", ddb.admin_key[0]], ddb.admin_key,
+    r = tool("provision", args + ["--device-key-id", ddb.admin_key[0]], ddb.admin_key,
              env={"DEVICE_SECRET_ACCESS_KEY": ddb.admin_key[1]})  # fmt: skip
     line = one_line_error(r)
     assert line.startswith("error: %s is the operator's own access key: " % ddb.admin_key[0]), line
     assert ddb.admin_key[1] not in r.stdout + r.stderr and not folder.exists()
     # no device keys at all: a usage error, not the operator's keys copied
-    assert "--device-key-id" in one_line_error(tool("provision.py", args, ddb.admin_key), 2)
-    r = tool("provision.py", args + ["--device-key-id", ddb.device_key[0]], ddb.admin_key)
+    assert "--device-key-id" in one_line_error(tool("provision", args, ddb.admin_key), 2)
+    r = tool("provision", args + ["--device-key-id", ddb.device_key[0]], ddb.admin_key)
     assert "DEVICE_SECRET_ACCESS_KEY" in one_line_error(r, 2) and not folder.exists()
 
 
@@ -98,7 +91,7 @@ def test_provision_for_iot_copies_the_device_certificate_in_der(ddb, tmp_path):
     cert_pem, _, key_pem, _ = certs.make_client_cert(pki, ddb.ca_pem, os.path.join(pki, "ca.key"), "prov", "thing-9")
     folder = str(tmp_path / "d2")
     r = tool(
-        "provision.py",
+        "provision",
         [
             folder,
             "--device-id",
@@ -136,15 +129,96 @@ def test_json_lines_are_put_and_refusals_reported(ddb, tmp_path):
     lines[19] = "not json"
     lines[29] = '{"deviceId": "import-1", "seq": 30, "t": NaN}'
     lines[39] = "[1, 2]"
-    r = tool("json2ddb.py", ["--table", "readings"] + conn_args(ddb), ddb.admin_key, stdin="\n".join(lines) + "\n")
+    r = tool("put-json", ["--table", "readings"] + conn_args(ddb), ddb.admin_key, stdin="\n".join(lines) + "\n")
     assert r.returncode == 1, r.stdout + r.stderr
-    out = r.stdout.splitlines()
-    assert out[-1] == "56 written, 4 refused"
-    assert any(line.startswith("line 10: refused: ValidationException (HTTP 400): ") for line in out), out
-    assert "line 20: refused: not JSON" in r.stdout and "line 40: refused: not a JSON object" in r.stdout
-    assert "line 30: refused: t: nan cannot be stored as a DynamoDB number" in r.stdout
+    assert r.stdout.splitlines() == ["56 written, 4 refused"]
+    # the refusals on stderr, in the order of their lines
+    refusals = r.stderr.splitlines()
+    assert [int(re.match(r"line (\d+): refused: ", line).group(1)) for line in refusals] == [10, 20, 30, 40]
+    assert refusals[0].startswith("line 10: refused: ValidationException (HTTP 400): "), refusals
+    assert refusals[1].startswith("line 20: refused: not JSON") and refusals[3] == "line 40: refused: not a JSON object"
+    assert refusals[2] == "line 30: refused: t: nan cannot be stored as a DynamoDB number"
     seqs = sorted(int(i["seq"]["N"]) for i in ddb.readings("import-1"))
     assert seqs == [i for i in range(1, 61) if i not in (10, 20, 30, 40)]
+
+
+def test_put_json_keeps_every_digit_as_written(ddb):
+    """Seed-style JSON: each number reaches the table as it was written, never rounded through a
+    float (json2ddb kept 15 significant digits)."""
+    numbers = {"ts": "1733577600.123456", "pi": "3.141592653589793", "sum": "0.30000000000000004",
+               "big": "12345678901234567890123456789012345678", "tiny": "-1.5e-130", "n": {"a": ["2.50"]}}  # fmt: skip
+    line = '{"deviceId": "exact-1", "seq": 1, "ts": 1733577600.123456, "pi": 3.141592653589793,'
+    line += ' "sum": 0.30000000000000004, "big": 12345678901234567890123456789012345678, "tiny": -1.5e-130,'
+    line += ' "n": {"a": [2.50]}, "sensorReading": 39}'
+    r = tool("put-json", ["--table", "readings"] + conn_args(ddb), ddb.admin_key, stdin=line + "\n")
+    assert r.returncode == 0 and r.stdout == "1 written, 0 refused\n", r.stdout + r.stderr
+    (item,) = ddb.readings("exact-1")
+    assert {k: item[k]["N"] for k in numbers if k != "n"} == {k: v for k, v in numbers.items() if k != "n"}
+    assert item["n"] == {"M": {"a": {"L": [{"N": "2.50"}]}}} and item["sensorReading"] == {"N": "39"}
+
+
+@pytest.mark.parametrize(
+    "value, why",
+    [
+        ("1" * 39, "v: %s has 39 significant digits; DynamoDB keeps 38" % ("1" * 39)),
+        ("1e126", "v: 1e126 is out of DynamoDB's range (1E-130 to 9.9E+125)"),
+        ("-2E-131", "v: -2E-131 is out of DynamoDB's range (1E-130 to 9.9E+125)"),
+    ],
+)
+def test_put_json_refuses_a_number_aws_would_before_sending_it(ddb, value, why):
+    # the local server takes these; AWS refuses them: so does the tool, on the line, by the firmware's rule
+    device = "refused-%d" % len(value)
+    lines = '{"deviceId": "%s", "seq": 1, "v": %s}\n{"deviceId": "%s", "seq": 2, "v": 1}\n' % (device, value, device)
+    r = tool("put-json", ["--table", "readings"] + conn_args(ddb), ddb.admin_key, stdin=lines)
+    assert r.returncode == 1 and r.stdout == "1 written, 1 refused\n", r.stdout + r.stderr
+    assert r.stderr == "line 1: refused: %s\n" % why
+    assert [i["seq"]["N"] for i in ddb.readings(device)] == ["2"]
+
+
+def test_put_json_never_overwrites_an_item_unless_told(ddb, tmp_path):
+    first = '{"deviceId": "keep-1", "seq": 1, "t": 1, "note": "first"}'
+    lines = [first, '{"deviceId": "keep-1", "seq": 2, "t": 2}', '{"deviceId": "keep-1", "seq": 1.0, "t": 3}']
+    r = tool("put-json", ["--table", "readings"] + conn_args(ddb), ddb.admin_key, stdin="\n".join(lines) + "\n")
+    assert r.returncode == 1 and r.stdout == "2 written, 1 refused\n", r.stdout + r.stderr
+    assert r.stderr == "line 3: refused: deviceId=keep-1 seq=1.0 repeats line 1's key (--replace to replace it)\n"
+    items = ddb.readings("keep-1")
+    assert [(i["seq"]["N"], i["t"]["N"], i.get("note")) for i in items] == [("1", "1", {"S": "first"}), ("2", "2", None)]
+    # again: both keys are in the table now
+    path = tmp_path / "again.jsonl"
+    path.write_text(lines[0] + "\n" + lines[1] + "\n")
+    r = tool("put-json", ["--table", "readings", str(path)] + conn_args(ddb), ddb.admin_key)
+    assert r.returncode == 1 and r.stdout == "0 written, 2 refused\n", r.stdout + r.stderr
+    assert r.stderr.splitlines() == [
+        "line %d: refused: an item with deviceId=keep-1 seq=%d is in the table (--replace to replace it)" % (n, n)
+        for n in (1, 2)
+    ]
+    # --replace: the table's item replaced, a repeat within the input replaces the earlier line's
+    lines = ['{"deviceId": "keep-1", "seq": 1, "t": 10}', '{"deviceId": "keep-1", "seq": 3, "t": 30}',
+             '{"deviceId": "keep-1", "seq": 3, "t": 31}']  # fmt: skip
+    r = tool("put-json", ["--table", "readings", "--replace", "--output", "json", "-"] + conn_args(ddb),
+             ddb.admin_key, stdin="\n".join(lines) + "\n")  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert json.loads(r.stdout) == {"table": "readings", "written": 2, "refused": [], "replaced": 1}
+    assert r.stderr == "line 3: replaces line 2's item (deviceId=keep-1 seq=3)\n"
+    items = ddb.readings("keep-1")
+    assert [(i["seq"]["N"], i["t"]["N"]) for i in items] == [("1", "10"), ("2", "2"), ("3", "31")]
+    assert "note" not in items[0]  # replaced whole, as PutItem does
+
+
+def test_put_json_input_errors_are_one_line(ddb, tmp_path):
+    args = ["--table", "readings"] + conn_args(ddb)
+    r = tool("put-json", args + [str(tmp_path / "none.jsonl")], ddb.admin_key)
+    assert one_line_error(r) == "error: %s: No such file or directory" % (tmp_path / "none.jsonl")
+    latin1 = b'{"deviceId": "latin-1", "seq": 1, "t": 1}\n{"deviceId": "caf\xe9", "seq": 1}\n'
+    r = tool("put-json", args + ["-"], ddb.admin_key, stdin=latin1)
+    assert r.returncode == 1 and r.stdout == b"1 written, 1 refused\n", r.stdout + r.stderr
+    assert r.stderr == b"line 2: refused: not UTF-8 text (byte 18)\n"
+    schemeless = ["--table", "readings", "--endpoint", "localhost:%d" % ddb.port, "--region", ddb.region]
+    line = one_line_error(tool("put-json", schemeless, ddb.admin_key, stdin="{}\n"), 2)
+    assert line == (
+        "error: argument --endpoint-url/--endpoint: 'localhost:%d' is not an http(s)://host[:port] URL"
+        " (see iotsig put-json --help)" % ddb.port
+    )
 
 
 def test_plot_draws_every_value_of_a_device(ddb, tmp_path):
@@ -152,7 +226,7 @@ def test_plot_draws_every_value_of_a_device(ddb, tmp_path):
     assert "done: 12 readings delivered" in unixport.run_firmware(str(tmp_path / "dev"), timeout=60).stdout
     png = str(tmp_path / "plot.png")
     r = tool(
-        "plot_readings.py",
+        "plot",
         ["--table", "readings", "--device", "plot-1", "--first-seq", "3", "--out", png] + conn_args(ddb),
         ddb.reader_key,
     )
@@ -162,7 +236,7 @@ def test_plot_draws_every_value_of_a_device(ddb, tmp_path):
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     assert os.path.getsize(png) > 10000
     none = tool(
-        "plot_readings.py", ["--table", "readings", "--device", "nobody", "--out", png] + conn_args(ddb), ddb.reader_key
+        "plot", ["--table", "readings", "--device", "nobody", "--out", png] + conn_args(ddb), ddb.reader_key
     )
     assert none.returncode == 1 and "no readings" in none.stdout
 
@@ -179,12 +253,12 @@ def test_host_tools_take_a_profile_as_the_aws_cli_does(ddb, tmp_path):
     env = aws_files(tmp_path, "ops", ddb.admin_key, ddb.region)
     line = json.dumps({"deviceId": "profile-1", "seq": 1, "ts": 1795412461, "t": 20.5})
     where = ["--endpoint", ddb.endpoint, "--ca", ddb.ca_der]  # the region from the profile; the CA in DER
-    r = tool("json2ddb.py", ["--profile", "ops", "--table", "readings"] + where, None, stdin=line + "\n", env=env)
+    r = tool("put-json", ["--profile", "ops", "--table", "readings"] + where, None, stdin=line + "\n", env=env)
     assert r.returncode == 0 and r.stdout.splitlines()[-1] == "1 written, 0 refused", r.stdout + r.stderr
     assert [i["t"] for i in ddb.readings("profile-1")] == [{"N": "20.5"}]
     env = aws_files(tmp_path, "ops", ddb.reader_key, ddb.region)
     png = str(tmp_path / "p.png")
-    r = tool("plot_readings.py", ["--profile", "ops", "--table", "readings", "--device", "profile-1", "--out", png]
+    r = tool("plot", ["--profile", "ops", "--table", "readings", "--device", "profile-1", "--out", png]
              + where, None, env=env)  # fmt: skip
     assert r.returncode == 0 and "profile-1: 1 readings" in r.stdout, r.stdout + r.stderr
 
@@ -194,7 +268,7 @@ def test_the_device_and_json2ddb_write_the_same_items(ddb):
     each way: the items in the table are the same but for deviceId."""
 
     import httpclient
-    from hostclient import dynamodb
+    from iotsig.hostclient import dynamodb
 
     readings = [
         {"seq": 1, "ts": 1795412461, "load1": 0.07, "mem_free_kb": 24197456, "sim_temp_c": 23.94},
@@ -208,7 +282,7 @@ def test_the_device_and_json2ddb_write_the_same_items(ddb):
     assert sink.send([sink.encode(dict(r, deviceId="same-device")) for r in readings], [1, 2, 3]) == []
     conn.close()
     lines = "".join(json.dumps(dict(r, deviceId="same-host")) + "\n" for r in readings)
-    r = tool("json2ddb.py", ["--table", "readings"] + conn_args(ddb), ddb.admin_key, stdin=lines)
+    r = tool("put-json", ["--table", "readings"] + conn_args(ddb), ddb.admin_key, stdin=lines)
     assert r.returncode == 0, r.stdout + r.stderr
 
     def without_device(items):
@@ -263,17 +337,17 @@ def test_every_failure_is_one_line_and_an_exit_code(ddb, case, expected):
         args = PLOT + ["--endpoint", ddb.endpoint, "--region", ddb.region]
     elif case == "CA missing":
         args[args.index("--ca") + 1] = "/nonexistent/ca.pem"
-    line = one_line_error(tool("plot_readings.py", args, key), code)
+    line = one_line_error(tool("plot", args, key), code)
     assert re.match(expected, line), line
     assert key is None or key[1] not in line
 
 
 def test_json2ddb_says_why_nothing_could_be_written(ddb):
     gone = ["--endpoint", "https://127.0.0.1:%d" % free_port(), "--ca", ddb.ca_pem, "--region", ddb.region]
-    r = tool("json2ddb.py", ["--table", "readings"] + gone, ddb.admin_key, stdin='{"deviceId": "x", "seq": 1}\n')
+    r = tool("put-json", ["--table", "readings"] + gone, ddb.admin_key, stdin='{"deviceId": "x", "seq": 1}\n')
     assert re.match(r"error: cannot connect to https://127.0.0.1:\d+: connection refused$", one_line_error(r))
     untrusted = ["--endpoint", ddb.endpoint, "--region", ddb.region]  # no --ca: the system's CAs
-    r = tool("json2ddb.py", ["--table", "readings"] + untrusted, ddb.admin_key, stdin='{"deviceId": "x", "seq": 1}\n')
+    r = tool("put-json", ["--table", "readings"] + untrusted, ddb.admin_key, stdin='{"deviceId": "x", "seq": 1}\n')
     assert one_line_error(r).startswith("error: certificate of %s not trusted (--ca?)" % ddb.endpoint)
 
 
@@ -282,7 +356,7 @@ def test_provision_writes_nothing_when_the_table_cannot_be_made(ddb, tmp_path):
     gone = "127.0.0.1:%d" % free_port()
     args = [str(folder), "--device-id", "d", "--table", "t", "--host", gone, "--ca", ddb.ca_pem, "--create-table"]
     args += ["--device-key-id", ddb.device_key[0]]
-    r = tool("provision.py", args, ddb.admin_key, env={"DEVICE_SECRET_ACCESS_KEY": ddb.device_key[1]})
+    r = tool("provision", args, ddb.admin_key, env={"DEVICE_SECRET_ACCESS_KEY": ddb.device_key[1]})
     assert one_line_error(r) == "error: cannot connect to https://%s: connection refused" % gone
     assert not folder.exists() and r.stdout == ""
 

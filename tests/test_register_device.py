@@ -19,10 +19,10 @@ from cryptography.hazmat.primitives import serialization
 from moto import mock_aws
 from moto.iot.models import IoTBackend
 
-import certs
+from iotsig import certs
 import helpers
-import hostclient
-import register_device
+from iotsig import hostclient
+from iotsig import register_device
 import unixport
 from iotcreds import LocalIotCredentialsProvider
 from localddb import ROOT, LocalDynamoDB

@@ -22,7 +22,7 @@ import time
 import pytest
 
 import layout
-import release
+from iotsig import release
 import unixport
 from locals3 import LocalS3
 

@@ -25,7 +25,7 @@ import urllib.request
 
 import boto3
 
-import certs
+from iotsig import certs
 import tooldoc
 import unixport
 

@@ -9,7 +9,7 @@ import argparse
 import datetime
 import sys
 
-import hostclient
+from . import hostclient
 import tooldoc
 
 KEYS = ("deviceId", "seq", "ts", "dropped")

@@ -22,10 +22,10 @@ import shutil
 import sys
 import tempfile
 
-import hostclient
+from . import hostclient
 import layout
 import tooldoc
-from hostclient import ToolError
+from .hostclient import ToolError
 
 BOOT_STAGE = ("main", "versions", "atomicfile")  # loaded before a version is chosen: never in a bundle
 MAGIC = "iot-sigv4 release 1"

@@ -14,11 +14,11 @@ import sys
 import time
 from urllib.parse import urlsplit
 
-import hostclient  # puts the firmware's library on the path
+from . import hostclient
 import sigv4
 import tooldoc
 import utc
-from hostclient import ToolError
+from .hostclient import ToolError
 
 
 def parse_s3_url(text):

@@ -13,7 +13,7 @@ import time
 
 import botocore.exceptions
 
-import hostclient
+from . import hostclient
 import tooldoc
 
 BATCH = 25

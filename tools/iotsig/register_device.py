@@ -25,8 +25,8 @@ import botocore.exceptions
 from cryptography import exceptions, x509
 from cryptography.hazmat.primitives import serialization
 
-import hostclient
-import provision
+from . import hostclient
+from . import provision
 import tooldoc
 
 OUTPUTS = {"table": "TableName", "role_alias": "RoleAlias", "policy": "IotPolicyName"}  # the stack's

@@ -22,7 +22,7 @@ import sys
 
 import botocore.exceptions
 
-import hostclient
+from . import hostclient
 import tooldoc
 
 
