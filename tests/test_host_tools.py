@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from iotsig import certs
 import helpers
 import unixport
+from iotsig import certs
 from localddb import ROOT, LocalDynamoDB, free_port
 
 TOOLS = os.path.join(ROOT, "tools")
@@ -60,7 +60,7 @@ def test_provision_writes_a_folder_the_firmware_runs_from(ddb, tmp_path):
     assert ddb.admin_key[0] not in open(os.path.join(folder, "config.py")).read()
     out = unixport.run_firmware(folder, timeout=60).stdout
     assert "done: 3 readings delivered" in out, out
-    again = tool("provision", device + ["--create-table"] + conn_args(ddb), ddb.admin_key, env=secret)
+    again = tool("provision", device + ["--create-table", "--replace"] + conn_args(ddb), ddb.admin_key, env=secret)
     assert "exists already" in again.stdout
     # the secret from a file instead of the environment
     secret_file = tmp_path / "device.secret"
@@ -84,6 +84,58 @@ def test_provision_refuses_to_give_the_device_the_operators_keys(ddb, tmp_path):
     assert "--device-key-id" in one_line_error(tool("provision", args, ddb.admin_key), 2)
     r = tool("provision", args + ["--device-key-id", ddb.device_key[0]], ddb.admin_key)
     assert "DEVICE_SECRET_ACCESS_KEY" in one_line_error(r, 2) and not folder.exists()
+
+
+@pytest.mark.parametrize(
+    "more, expected",
+    [
+        (["--region", "eu_west_1"], "--region: AWS_REGION: must be a region name like 'us-east-1', got 'eu_west_1'"),
+        (["--device-key-id", "not-a-key"],
+         "--device-key-id: AWS_ACCESS_KEY: must be 16-128 letters and digits, like AKIA..."),
+        (["--interval", "-5"], "--interval: INTERVAL_S: must be at least 0, got -5"),
+        (["--device-id", "d" * 200], "--device-id: DEVICE_ID: longer than 128 characters"),
+        (["--table", "a b"],
+         "--table: AWS_DYNAMODB_TABLE: must be 3-255 characters of a-z, A-Z, 0-9, '_', '-', '.', got 'a b'"),
+    ],
+)  # fmt: skip
+def test_provision_refuses_what_the_firmware_would_refuse(ddb, tmp_path, more, expected):
+    folder = tmp_path / "bad"
+    args = [str(folder), "--device-id", "d", "--table", "readings", "--region", "eu-west-1", "--ca", ddb.ca_pem]
+    args += ["--device-key-id", ddb.device_key[0]]
+    r = tool("provision", args + more, None, env={"DEVICE_SECRET_ACCESS_KEY": ddb.device_key[1]})
+    assert one_line_error(r, 2) == "error: " + expected
+    assert not folder.exists() and os.listdir(str(tmp_path)) == []  # nothing staged left behind
+
+
+def test_provision_refuses_a_file_that_is_no_certificate_as_the_ca(ddb, tmp_path):
+    not_ca = tmp_path / "ca.json"
+    not_ca.write_text('{"deviceId": "hopper"}')
+    args = [str(tmp_path / "d"), "--device-id", "d", "--table", "readings", "--ca", str(not_ca), "--iot"]
+    r = tool("provision", args + ["--iot-host", "h", "--role-alias", "r", "--cert", ddb.ca_pem, "--key", "k"], None)
+    assert one_line_error(r) == "error: --ca: %s is not a certificate (PEM or DER)" % not_ca
+
+
+def test_provision_keeps_an_existing_device_unless_told_to_replace_it(ddb, tmp_path):
+    folder = tmp_path / "d1"
+    args = [str(folder), "--device-id", "d1", "--table", "readings", "--region", "eu-west-1", "--ca", ddb.ca_pem]
+    args += ["--device-key-id", ddb.device_key[0]]
+    env = {"DEVICE_SECRET_ACCESS_KEY": ddb.device_key[1]}
+    assert tool("provision", args, None, env=env).returncode == 0
+    (folder / "state").mkdir()  # the device's spool: never touched
+    before = (folder / "config.py").read_text()
+    other = {"DEVICE_SECRET_ACCESS_KEY": "x" * 40}
+    r = tool("provision", args + ["--table", "other-table"], None, env=other)
+    assert one_line_error(r) == (
+        "error: %s holds a device already (config.py): --replace replaces its config and files, or choose another"
+        " folder" % folder
+    )
+    assert (folder / "config.py").read_text() == before
+    r = tool("provision", args + ["--table", "other-table", "--replace"], None, env=other)
+    assert r.returncode == 0, r.stderr
+    config = helpers.folder_config(str(folder))
+    assert (config["AWS_SECRET_KEY"], config["AWS_DYNAMODB_TABLE"]) == ("x" * 40, "other-table")
+    assert sorted(os.listdir(str(folder))) == ["ca.der", "config.py", "state"]
+    assert oct(os.stat(str(folder / "config.py")).st_mode & 0o777) == "0o600"
 
 
 def test_provision_for_iot_copies_the_device_certificate_in_der(ddb, tmp_path):
@@ -182,7 +234,10 @@ def test_put_json_never_overwrites_an_item_unless_told(ddb, tmp_path):
     assert r.returncode == 1 and r.stdout == "2 written, 1 refused\n", r.stdout + r.stderr
     assert r.stderr == "line 3: refused: deviceId=keep-1 seq=1.0 repeats line 1's key (--replace to replace it)\n"
     items = ddb.readings("keep-1")
-    assert [(i["seq"]["N"], i["t"]["N"], i.get("note")) for i in items] == [("1", "1", {"S": "first"}), ("2", "2", None)]
+    assert [(i["seq"]["N"], i["t"]["N"], i.get("note")) for i in items] == [
+        ("1", "1", {"S": "first"}),
+        ("2", "2", None),
+    ]
     # again: both keys are in the table now
     path = tmp_path / "again.jsonl"
     path.write_text(lines[0] + "\n" + lines[1] + "\n")
@@ -235,10 +290,36 @@ def test_plot_draws_every_value_of_a_device(ddb, tmp_path):
     with open(png, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     assert os.path.getsize(png) > 10000
-    none = tool(
-        "plot", ["--table", "readings", "--device", "nobody", "--out", png] + conn_args(ddb), ddb.reader_key
+    none = tool("plot", ["--table", "readings", "--device", "nobody", "--out", png] + conn_args(ddb), ddb.reader_key)
+    assert one_line_error(none) == "error: no readings of nobody in that range" and none.stdout == ""
+
+
+def test_plot_draws_seed_style_items_without_a_time(ddb, tmp_path):
+    # what put-json writes from the project's seed JSON: no ts, so drawn by seq
+    lines = "".join('{"deviceId": "hopper", "seq": %d, "sensorReading": %d}\n' % (n, 36 + n) for n in range(1, 6))
+    assert tool("put-json", ["--table", "readings"] + conn_args(ddb), ddb.admin_key, stdin=lines).returncode == 0
+    png = str(tmp_path / "hopper.png")
+    r = tool("plot", ["--table", "readings", "--device", "hopper", "--out", png] + conn_args(ddb), ddb.reader_key)
+    assert r.returncode == 0 and r.stdout == "hopper: 5 readings (seq 1..5), 1 values plotted to %s\n" % png, r.stderr
+    with open(png, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_refuses_an_output_it_cannot_write_before_reading(ddb, tmp_path):
+    args = ["--table", "readings", "--device", "hopper"] + conn_args(ddb)
+    line = one_line_error(tool("plot", args + ["--out", str(tmp_path / "x.txt")], ddb.reader_key), 2)
+    assert line == "error: --out: %s: the name must end in .png, .svg, .pdf" % (tmp_path / "x.txt")
+    line = one_line_error(tool("plot", args + ["--out", str(tmp_path / "no" / "x.png")], ddb.reader_key))
+    assert line == "error: --out: %s: no such folder" % (tmp_path / "no")
+    # a folder no one writes in (root may write in any other: /proc refuses it too)
+    line = "".join('{"deviceId": "plot-out", "seq": 1, "t": 1}\n')
+    assert tool("put-json", ["--table", "readings"] + conn_args(ddb), ddb.admin_key, stdin=line).returncode == 0
+    args[args.index("hopper")] = "plot-out"
+    line = one_line_error(tool("plot", args + ["--out", "/proc/readings.png"], ddb.reader_key))
+    assert line in (
+        "error: --out: /proc: the folder is not writable",
+        "error: --out: cannot write /proc/readings.png: No such file or directory",
     )
-    assert none.returncode == 1 and "no readings" in none.stdout
 
 
 def aws_files(tmp_path, profile, key, region):
@@ -354,7 +435,7 @@ def test_json2ddb_says_why_nothing_could_be_written(ddb):
 def test_provision_writes_nothing_when_the_table_cannot_be_made(ddb, tmp_path):
     folder = tmp_path / "never"
     gone = "127.0.0.1:%d" % free_port()
-    args = [str(folder), "--device-id", "d", "--table", "t", "--host", gone, "--ca", ddb.ca_pem, "--create-table"]
+    args = [str(folder), "--device-id", "d", "--table", "never", "--host", gone, "--ca", ddb.ca_pem, "--create-table"]
     args += ["--device-key-id", ddb.device_key[0]]
     r = tool("provision", args, ddb.admin_key, env={"DEVICE_SECRET_ACCESS_KEY": ddb.device_key[1]})
     assert one_line_error(r) == "error: cannot connect to https://%s: connection refused" % gone
@@ -364,7 +445,7 @@ def test_provision_writes_nothing_when_the_table_cannot_be_made(ddb, tmp_path):
 def test_readings_that_share_a_time_are_plotted_by_seq_in_plain_numbers(tmp_path):
     """What make run READINGS=20 INTERVAL=0 leaves: 20 readings in the same second. Drawn by seq, every
     axis in plain numbers: no offset (+2.406e7), no 00:00:00 ticks."""
-    import plot_readings
+    from iotsig import plot as plot_readings
 
     def item(s):
         values = {"mem_free_kb": 24060000 + s, "sim_temp_c": "%.2f" % (23 + s / 100), "load1": 0.12}

@@ -19,12 +19,10 @@ from cryptography.hazmat.primitives import serialization
 from moto import mock_aws
 from moto.iot.models import IoTBackend
 
-from iotsig import certs
 import helpers
-from iotsig import hostclient
-from iotsig import register_device
 import unixport
 from iotcreds import LocalIotCredentialsProvider
+from iotsig import certs, hostclient, register_device
 from localddb import ROOT, LocalDynamoDB
 
 TEMPLATE = os.path.join(ROOT, "config", "aws", "stack.yaml")

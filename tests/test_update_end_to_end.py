@@ -22,8 +22,8 @@ import time
 import pytest
 
 import layout
-from iotsig import release
 import unixport
+from iotsig import release
 from locals3 import LocalS3
 
 DEVICE = "ota-device"  # the one device of test_the_update_cycle

@@ -25,9 +25,9 @@ import urllib.request
 
 import boto3
 
-from iotsig import certs
 import tooldoc
 import unixport
+from iotsig import certs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -93,6 +93,18 @@ def read_der(path, option="--ca"):
         raise ToolError("%s: %s: %s" % (option, path, e))
 
 
+def read_cert(path, option):
+    """DER bytes of the X.509 certificate file an option names (PEM or DER); ToolError otherwise."""
+    from cryptography import x509
+
+    der = read_der(path, option)
+    try:
+        x509.load_der_x509_certificate(der)
+    except ValueError:
+        raise ToolError("%s: %s is not a certificate (PEM or DER)" % (option, path))
+    return der
+
+
 def add_connection_args(parser, with_ca=True, service="dynamodb"):
     add_profile_args(parser)
     parser.add_argument(

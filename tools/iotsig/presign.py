@@ -14,10 +14,11 @@ import sys
 import time
 from urllib.parse import urlsplit
 
-from . import hostclient
 import sigv4
 import tooldoc
 import utc
+
+from . import hostclient
 from .hostclient import ToolError
 
 

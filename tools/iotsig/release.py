@@ -22,9 +22,10 @@ import shutil
 import sys
 import tempfile
 
-from . import hostclient
 import layout
 import tooldoc
+
+from . import hostclient
 from .hostclient import ToolError
 
 BOOT_STAGE = ("main", "versions", "atomicfile")  # loaded before a version is chosen: never in a bundle
