@@ -3,8 +3,8 @@
 import json
 import os
 import re
+import shutil
 import subprocess
-import sys
 import time
 
 import pytest
@@ -474,17 +474,48 @@ def test_readings_that_share_a_time_are_plotted_by_seq_in_plain_numbers(tmp_path
     assert fig.axes[-1].get_xlabel() == "time (UTC)"
 
 
-def test_certs_keeps_a_ca_the_folder_holds_unless_forced(tmp_path):
-    def certs_tool(*more):
-        return subprocess.run([sys.executable, os.path.join(TOOLS, "certs.py"), str(tmp_path)] + list(more),
-                              capture_output=True, text=True, timeout=60)  # fmt: skip
+def certs_tool(*args, env=None):
+    return helpers.iotsig(["certs"] + [str(a) for a in args], env=env, timeout=60)
 
-    assert certs_tool().returncode == 0
+
+def test_certs_adds_hosts_to_the_ca_the_folder_holds(tmp_path):
+    from iotsig import certs
+
+    assert certs_tool(tmp_path).returncode == 0
     before = (tmp_path / "ca.der").read_bytes()
-    line = one_line_error(certs_tool())
-    assert line == (
-        "error: %s holds a CA already (ca.pem, ca.der, ca.key): boards trusting it would stop trusting the server;"
-        " --force replaces it" % tmp_path
-    )
-    assert (tmp_path / "ca.der").read_bytes() == before
-    assert certs_tool("--force").returncode == 0 and (tmp_path / "ca.der").read_bytes() != before
+    r = certs_tool(tmp_path, "--host", "sensors.lan", "--host", "192.168.1.20")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[-1].endswith("for localhost, 127.0.0.1, sensors.lan, 192.168.1.20")
+    assert (tmp_path / "ca.der").read_bytes() == before  # the boards' trust kept
+    assert certs.server_hosts(str(tmp_path / "server.pem")) == ["localhost", "sensors.lan", "127.0.0.1", "192.168.1.20"]
+    verify = ["openssl", "verify", "-CAfile", str(tmp_path / "ca.pem"), str(tmp_path / "server.pem")]
+    assert subprocess.run(verify, capture_output=True).returncode == 0
+    assert certs_tool(tmp_path, "--replace").returncode == 0 and (tmp_path / "ca.der").read_bytes() != before
+    assert sorted(os.listdir(str(tmp_path))) == ["ca.der", "ca.key", "ca.pem", "ca.srl", "server.key", "server.pem"]
+
+
+@pytest.mark.parametrize("host", ["bad host name!", "-x.lan", "a..b", "1.2.3.999", ""])
+def test_certs_refuses_a_host_that_is_no_name_or_address(tmp_path, host):
+    r = certs_tool(tmp_path / "pki", "--host", "localhost", "--host=" + host)
+    assert one_line_error(r, 2) == "error: --host: %r is neither a DNS name nor an IP address" % host
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_certs_leaves_no_half_written_folder(tmp_path):
+    # an openssl that fails to sign: the CA was made, the server certificate not
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "openssl").write_text('#!/bin/sh\n[ "$1 $2" = "x509 -req" ] && { echo "unable to sign" >&2; exit 1; }\n'
+                                  'exec %s "$@"\n' % shutil.which("openssl"))  # fmt: skip
+    (fake / "openssl").chmod(0o755)
+    env = dict(os.environ, PATH="%s:%s" % (fake, os.environ["PATH"]))
+    r = certs_tool(tmp_path / "pki", env=env)
+    assert one_line_error(r) == "error: openssl x509 failed: unable to sign"
+    assert sorted(os.listdir(str(tmp_path))) == ["bin"]
+    assert certs_tool(tmp_path / "pki").returncode == 0  # the corrected run is not refused
+    # and an existing CA is left as it was
+    before = {name: (tmp_path / "pki" / name).read_bytes() for name in os.listdir(str(tmp_path / "pki"))}
+    r = certs_tool(tmp_path / "pki", "--host", "sensors.lan", env=env)
+    assert one_line_error(r) == "error: openssl x509 failed: unable to sign"
+    assert {name: (tmp_path / "pki" / name).read_bytes() for name in os.listdir(str(tmp_path / "pki"))} == before
+    assert sorted(os.listdir(str(tmp_path))) == ["bin", "pki"]

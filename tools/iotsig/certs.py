@@ -1,19 +1,53 @@
 """A local certificate authority and server certificates, made with the openssl command.
 
 The firmware loads CA certificates in DER form only (MicroPython's ssl takes no PEM), so every CA
-is written both as PEM (for CPython, boto3 and servers) and as DER (for the board).
+is written both as PEM (for CPython, boto3 and servers) and as DER (for the board). A folder that
+holds a CA keeps it (boards trust it): run again with more --host values, and the server
+certificate is made anew for the hosts it had and the new ones, signed by the same CA; --replace
+makes a new CA. Files are made beside the folder and moved in only when all are made.
 """
 
-import argparse
+import ipaddress
 import os
+import re
+import shutil
 import subprocess
-import sys
+import tempfile
 
-import tooldoc
+from . import hostclient
+
+EXAMPLE = "iotsig certs .local/pki --host localhost --host 127.0.0.1 --host sensors.lan"
+CA_FILES = ("ca.pem", "ca.der", "ca.key")
+DEFAULT_HOSTS = ("localhost", "127.0.0.1")
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$", re.I)
 
 
 def _openssl(*args):
-    subprocess.run(("openssl",) + args, check=True, capture_output=True)
+    try:
+        subprocess.run(("openssl",) + args, check=True, capture_output=True)
+    except subprocess.CalledProcessError as e:
+        said = e.stderr.decode(errors="replace").strip().splitlines()
+        raise hostclient.ToolError("openssl %s failed: %s" % (args[0], said[-1] if said else "exit %d" % e.returncode))
+
+
+def check_host(host):
+    """host when it is a DNS name or an IP address; ToolError (usage) otherwise."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    labels = host[2:].split(".") if host.startswith("*.") else host.split(".")
+    if len(host) > 253 or not all(_LABEL.match(label) for label in labels) or host.replace(".", "").isdigit():
+        raise hostclient.ToolError("--host: %r is neither a DNS name nor an IP address" % host, usage=True)
+    return host.lower()
+
+
+def _is_ip(host):
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return False
 
 
 def make_ca(folder, name="ca", common_name="IoT SigV4 Local Test CA"):
@@ -62,7 +96,7 @@ def _signed_leaf(folder, name, ca_pem, ca_key, common_name, extensions):
 def make_server_cert(folder, ca_pem, ca_key, name="server", hosts=("localhost", "127.0.0.1")):
     """A server certificate for `hosts` (DNS names and IP addresses) signed by the CA; returns
     the paths of its PEM certificate and key."""
-    sans = ",".join(("IP:" if h.replace(".", "").isdigit() else "DNS:") + h for h in hosts)
+    sans = ",".join(("IP:" if _is_ip(h) else "DNS:") + h for h in hosts)
     extensions = (
         "subjectAltName=%s\nbasicConstraints=CA:FALSE\n"
         "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n" % sans
@@ -81,22 +115,60 @@ def make_client_cert(folder, ca_pem, ca_key, name="device", common_name="device-
     return pem, der, key, key_der
 
 
+def server_hosts(pem):
+    """The DNS names and IP addresses a server certificate (PEM file) is for, in its order."""
+    from cryptography import x509
+
+    with open(pem, "rb") as f:
+        cert = x509.load_pem_x509_certificate(f.read())
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    return [str(v) for v in names.get_values_for_type(x509.DNSName) + names.get_values_for_type(x509.IPAddress)]
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=tooldoc.description(__doc__))
+    parser = hostclient.parser("certs", __doc__, EXAMPLE)
     parser.add_argument("folder")
-    parser.add_argument("--host", action="append", help="server name or IP (repeatable)")
-    parser.add_argument("--force", action="store_true", help="replace a CA the folder holds already")
+    parser.add_argument("--host", action="append", help="server name or IP (repeatable; default localhost, 127.0.0.1)")
+    parser.add_argument(
+        "--replace",
+        "--force",
+        dest="replace",
+        action="store_true",
+        help="make a new CA where the folder holds one (boards that trust the old one stop trusting the server)",
+    )
     args = parser.parse_args(argv)
-    held = [n for n in ("ca.pem", "ca.der", "ca.key") if os.path.exists(os.path.join(args.folder, n))]
-    if held and not args.force:
-        print("error: %s holds a CA already (%s): boards trusting it would stop trusting the server;"
-              " --force replaces it" % (args.folder, ", ".join(held)), file=sys.stderr)  # fmt: skip
-        return 1
-    ca_pem, ca_der, ca_key = make_ca(args.folder)
-    pem, key = make_server_cert(args.folder, ca_pem, ca_key, hosts=args.host or ("localhost", "127.0.0.1"))
-    print("CA: %s (DER for the board: %s)\nserver: %s, key %s" % (ca_pem, ca_der, pem, key))
+    hosts = [check_host(h) for h in args.host or ()]
+    held = [n for n in CA_FILES if os.path.exists(os.path.join(args.folder, n))]
+    keep = bool(held) and not args.replace
+    if keep and len(held) < len(CA_FILES):
+        raise hostclient.ToolError(
+            "%s holds part of a CA (%s): --replace makes a new one" % (args.folder, ", ".join(held))
+        )
+    old = os.path.join(args.folder, "server.pem")
+    if keep and os.path.exists(old):
+        hosts = server_hosts(old) + hosts
+    hosts = list(dict.fromkeys(hosts or DEFAULT_HOSTS))  # each once, in order
+    parent = os.path.dirname(os.path.abspath(args.folder))
+    try:
+        os.makedirs(parent, exist_ok=True)
+        stage = tempfile.mkdtemp(prefix=".certs-", dir=parent)
+    except OSError as e:
+        raise hostclient.ToolError("cannot write in %s: %s" % (parent, e.strerror))
+    try:
+        if keep:
+            for name in CA_FILES:
+                shutil.copy(os.path.join(args.folder, name), os.path.join(stage, name))
+            ca_pem, ca_key = os.path.join(stage, "ca.pem"), os.path.join(stage, "ca.key")
+        else:
+            ca_pem, _, ca_key = make_ca(stage)
+        make_server_cert(stage, ca_pem, ca_key, hosts=hosts)
+        os.makedirs(args.folder, exist_ok=True)
+        made = [n for n in sorted(os.listdir(stage)) if not (keep and n in CA_FILES)]
+        for name in made:  # the key before its certificate: a server never finds a certificate without it
+            os.replace(os.path.join(stage, name), os.path.join(args.folder, name))
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    folder = args.folder.rstrip("/")
+    print("CA: %s/ca.pem (DER for the board: %s/ca.der), %s" % (folder, folder, "kept" if keep else "new"))
+    print("server: %s/server.pem, key %s/server.key, for %s" % (folder, folder, ", ".join(hosts)))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

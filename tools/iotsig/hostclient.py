@@ -18,17 +18,12 @@ import boto3
 import botocore.config
 import botocore.exceptions as bx
 
+import dynamodb  # the firmware's (iotsig put its library on the path)
 import layout
+import numtext
 import tooldoc
 
 ROOT = layout.ROOT
-# the firmware's library converts items and signs; its app's settings table validates device configs
-for _folder in (layout.APP, layout.LIB):
-    if _folder not in sys.path:
-        sys.path.insert(0, _folder)
-
-import dynamodb  # noqa: E402
-import numtext  # noqa: E402
 
 
 class Parser(argparse.ArgumentParser):
