@@ -306,7 +306,7 @@ def main():
             credentials, config = ddb.write_aws_profiles(os.path.join(home, "aws"))
             print(
                 "host tools: export AWS_SHARED_CREDENTIALS_FILE=%s AWS_CONFIG_FILE=%s\n"
-                "  then e.g. .venv/bin/python tools/plot_readings.py --profile local-reader --endpoint %s --ca %s"
+                "  then e.g. iotsig plot --profile local-reader --endpoint-url %s --ca %s"
                 " --table %s --device device-1 --out readings.png   (local-admin may do everything)"
                 % (credentials, config, ddb.endpoint, os.path.relpath(ddb.ca_pem), ddb.table),
                 flush=True,
