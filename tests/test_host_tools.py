@@ -519,3 +519,27 @@ def test_certs_leaves_no_half_written_folder(tmp_path):
     assert one_line_error(r) == "error: openssl x509 failed: unable to sign"
     assert {name: (tmp_path / "pki" / name).read_bytes() for name in os.listdir(str(tmp_path / "pki"))} == before
     assert sorted(os.listdir(str(tmp_path))) == ["bin", "pki"]
+
+
+def test_provision_reads_the_secret_from_stdin_and_refuses_one_not_utf8(ddb, tmp_path):
+    args = [str(tmp_path / "d"), "--device-id", "d", "--table", "readings", "--region", "eu-west-1"]
+    args += ["--ca", ddb.ca_pem, "--device-key-id", ddb.device_key[0], "--device-secret-file"]
+    r = tool("provision", args + ["-"], None, stdin=ddb.device_key[1] + "\n")
+    assert r.returncode == 0, r.stderr
+    assert helpers.folder_config(str(tmp_path / "d"))["AWS_SECRET_KEY"] == ddb.device_key[1]
+    latin1 = tmp_path / "secret.txt"
+    latin1.write_bytes(b"caf\xe9" * 10)
+    r = tool("provision", [str(tmp_path / "e")] + args[1:] + [str(latin1)], None)
+    assert one_line_error(r) == "error: --device-secret-file: %s is not UTF-8 text" % latin1
+
+
+@pytest.mark.parametrize(
+    "words",
+    [["put-json"], ["plot"], ["provision", "f"], ["release", "publish", "s3://b/p"], ["presign", "s3://b/k"]],
+)
+def test_an_endpoint_without_a_scheme_is_one_usage_line(words):
+    r = helpers.iotsig(words + ["--endpoint", "localhost:8000"])
+    assert r.returncode == 2 and r.stderr == (
+        "error: argument --endpoint-url/--endpoint: 'localhost:8000' is not an http(s)://host[:port] URL"
+        " (see iotsig %s --help)\n" % " ".join(w for w in words if w in ("release", "publish") or w == words[0])
+    ), r.stderr

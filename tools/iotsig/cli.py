@@ -3,7 +3,6 @@ boto3 chain (--profile), --region, --endpoint-url, --output json|table where a v
 a usage error exits 2 and a failure 1, each with one line on stderr naming the cause."""
 
 import importlib
-import os
 import sys
 
 from . import hostclient
@@ -34,16 +33,10 @@ def usage():
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
-        print(usage(), file=sys.stdout if argv else sys.stderr)
-        return 0 if argv else 2
+        return hostclient.run(lambda _: print(usage(), file=sys.stdout if argv else sys.stderr) or (0 if argv else 2))
     verb = argv[0]
     if verb not in VERBS:
         print("error: %r is not a verb of iotsig (iotsig --help lists them)" % verb, file=sys.stderr)
         return 2
     module = importlib.import_module("iotsig." + VERBS[verb][0])
     return hostclient.run(module.main, argv[1:])
-
-
-if __name__ == "__main__":
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    sys.exit(main())

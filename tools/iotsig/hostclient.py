@@ -80,7 +80,7 @@ def der_of(data):
 def read_der(path, option="--ca"):
     """DER bytes of the certificate or key file an option names; ToolError when it cannot be read."""
     try:
-        with open(path, "rb") as f:
+        with open_input(path) as f:
             return der_of(f.read())
     except OSError as e:
         raise ToolError("%s: cannot read %s: %s" % (option, path, e.strerror))

@@ -183,10 +183,14 @@ def device_keys(args, session):
         )
     if args.device_secret_file:
         try:
-            with open(args.device_secret_file) as f:
-                secret = f.read().strip()
+            with hostclient.open_input(args.device_secret_file) as f:
+                secret = f.read().decode().strip()
         except OSError as e:
-            raise hostclient.ToolError("--device-secret-file: cannot read %s: %s" % (e.filename, e.strerror))
+            raise hostclient.ToolError(
+                "--device-secret-file: cannot read %s: %s" % (args.device_secret_file, e.strerror)
+            )
+        except UnicodeDecodeError:
+            raise hostclient.ToolError("--device-secret-file: %s is not UTF-8 text" % args.device_secret_file)
     else:
         secret = os.environ.get("DEVICE_SECRET_ACCESS_KEY", "").strip()
     if not secret:
@@ -221,7 +225,9 @@ def main(argv=None):
     parser.add_argument("--cert", help="device certificate (PEM or DER), with --iot")
     parser.add_argument("--key", help="device private key (PEM PKCS#8 or DER), with --iot")
     parser.add_argument("--device-key-id", help="the device's own access key id (static credentials)")
-    parser.add_argument("--device-secret-file", help="a file holding its secret (else DEVICE_SECRET_ACCESS_KEY)")
+    parser.add_argument(
+        "--device-secret-file", help="a file holding its secret, - for standard input (else DEVICE_SECRET_ACCESS_KEY)"
+    )
     parser.add_argument("--create-table", action="store_true", help="create the table with the operator's credentials")
     hostclient.add_connection_args(parser, with_ca=False)  # --ca above verifies the endpoint too
     args = parser.parse_args(argv)
