@@ -1,6 +1,6 @@
 # Updates over the air end to end: the firmware on the unix port against the local S3 and DynamoDB
 # (moto over HTTPS, signatures and the device's S3 policy checked), releases made by
-# tools/release.py. One device lives through it all, in order: v2 taken and good; v3 raising at
+# iotsig release. One device lives through it all, in order: v2 taken and good; v3 raising at
 # import rolled back to v2, recorded, reported to S3 with the crash log and never retried; a file
 # changed after signing and a manifest signed by another key refused; a download truncated and a
 # connection reset mid-download (a proxy between device and S3) recovered at the next check; a
