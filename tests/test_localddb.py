@@ -77,8 +77,9 @@ def test_serve_hands_out_profiles_for_the_host_tools_and_run_leaves_its_config_a
                        .split("=", 1) for i in (0, 1))  # fmt: skip
         assert exports["AWS_SHARED_CREDENTIALS_FILE"] == str(tmp_path / "serve" / "aws" / "credentials")
         assert oct(os.stat(exports["AWS_SHARED_CREDENTIALS_FILE"]).st_mode & 0o777) == "0o600"
-        endpoint = re.search(r"--endpoint-url (\S+)", out).group(1)
-        where = ["--endpoint", endpoint, "--ca", str(tmp_path / "pki" / "ca.pem")]
+        # the profiles name the endpoint and its CA: the command the hint prints runs as it is
+        assert "iotsig plot --profile local-reader --table readings --device device-1 --out readings.png" in out
+        where = []
         line = json.dumps({"deviceId": "served-1", "seq": 1, "ts": 1795412461, "t": 21.5}) + "\n"
         r = host_tool("put-json", ["--profile", "local-admin", "--table", "readings"] + where, exports, line)
         assert r.returncode == 0, r.stdout + r.stderr
