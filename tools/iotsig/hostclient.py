@@ -113,7 +113,9 @@ def add_connection_args(parser, with_ca=True, service="dynamodb"):
         parser.add_argument(
             "--ca", help="CA certificate (PEM or DER) that verifies the endpoint; default: the system's"
         )
-    parser.add_argument("--timeout", type=float, default=30)
+    parser.add_argument(
+        "--timeout", type=float, default=30, help="seconds to connect, and to wait for an answer (default 30)"
+    )
 
 
 def add_profile_args(parser):

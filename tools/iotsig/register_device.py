@@ -143,7 +143,9 @@ def main(argv=None):
     parser.add_argument("--interval", type=float, default=2, help="seconds between readings (default 2)")
     parser.add_argument("--readings", type=int, default=0, help="stop after this many (default 0: never)")
     hostclient.add_profile_args(parser)
-    parser.add_argument("--timeout", type=float, default=30)
+    parser.add_argument(
+        "--timeout", type=float, default=30, help="seconds to connect, and to wait for an answer (default 30)"
+    )
     args = parser.parse_args(argv)
     if bool(args.csr) != bool(args.key):
         raise hostclient.ToolError("--csr and --key go together (the CSR and the private key it was made with)", True)
