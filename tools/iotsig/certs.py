@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 
 from . import hostclient
 
@@ -148,12 +147,7 @@ def main(argv=None):
     if keep and os.path.exists(old):
         hosts = server_hosts(old) + hosts
     hosts = list(dict.fromkeys(hosts or DEFAULT_HOSTS))  # each once, in order
-    parent = os.path.dirname(os.path.abspath(args.folder))
-    try:
-        os.makedirs(parent, exist_ok=True)
-        stage = tempfile.mkdtemp(prefix=".certs-", dir=parent)
-    except OSError as e:
-        raise hostclient.ToolError("cannot write in %s: %s" % (parent, e.strerror))
+    stage = hostclient.stage_beside(args.folder, "certs")
     try:
         if keep:
             for name in CA_FILES:
@@ -162,12 +156,11 @@ def main(argv=None):
         else:
             ca_pem, _, ca_key = make_ca(stage)
         make_server_cert(stage, ca_pem, ca_key, hosts=hosts)
-        os.makedirs(args.folder, exist_ok=True)
-        made = [n for n in sorted(os.listdir(stage)) if not (keep and n in CA_FILES)]
-        for name in made:  # the key before its certificate: a server never finds a certificate without it
-            os.replace(os.path.join(stage, name), os.path.join(args.folder, name))
-    finally:
+    except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
+        raise
+    # the key before its certificate (sorted): a server never finds a certificate without its key
+    hostclient.move_in(stage, args.folder, [n for n in sorted(os.listdir(stage)) if not (keep and n in CA_FILES)])
     folder = args.folder.rstrip("/")
     print("CA: %s/ca.pem (DER for the board: %s/ca.der), %s" % (folder, folder, "kept" if keep else "new"))
     print("server: %s/server.pem, key %s/server.key, for %s" % (folder, folder, ", ".join(hosts)))

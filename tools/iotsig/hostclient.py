@@ -9,6 +9,7 @@ import base64
 import json
 import os
 import re
+import shutil
 import ssl
 import sys
 import tempfile
@@ -75,6 +76,33 @@ def der_of(data):
             raise ValueError("malformed PEM")
         return base64.b64decode(b"".join(body.group(1).split()))
     return data
+
+
+def stage_beside(folder, tag):
+    """An empty folder beside `folder` (the same file system: what is made there moves in by
+    renames), where a verb makes what it writes before moving it in whole."""
+    parent = os.path.dirname(os.path.abspath(folder))
+    try:
+        os.makedirs(parent, exist_ok=True)
+        return tempfile.mkdtemp(prefix=".%s-" % tag, dir=parent)
+    except OSError as e:
+        raise ToolError("cannot write in %s: %s" % (parent, e.strerror))
+
+
+def move_in(stage, folder, names=None):
+    """The stage's files (or those named) into folder, each by a rename; a new folder is the stage
+    itself. The stage is removed either way."""
+    try:
+        if names is None and not os.path.exists(folder):
+            os.rename(stage, folder)
+            return
+        os.makedirs(folder, exist_ok=True)
+        for name in sorted(os.listdir(stage)) if names is None else names:
+            os.replace(os.path.join(stage, name), os.path.join(folder, name))
+    except OSError as e:
+        raise ToolError("cannot write %s: %s" % (folder, e.strerror))
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 def read_der(path, option="--ca"):

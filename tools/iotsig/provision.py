@@ -17,7 +17,6 @@ and moved into place, so a failure leaves the folder as it was.
 
 import os
 import shutil
-import tempfile
 
 import botocore.exceptions
 
@@ -81,12 +80,7 @@ def staged(folder, files, replace=False):
     """A folder beside `folder` holding the files (name: (bytes, private); private ones mode 600),
     checked by the firmware's rules; place() moves them in, discard() drops them."""
     check_free(folder, replace)
-    parent = os.path.dirname(os.path.abspath(folder))
-    try:
-        os.makedirs(parent, exist_ok=True)
-        stage = tempfile.mkdtemp(prefix=".provision-", dir=parent)
-    except OSError as e:
-        raise hostclient.ToolError("cannot write in %s: %s" % (parent, e.strerror))
+    stage = hostclient.stage_beside(folder, "provision")
     try:
         for name, (data, private) in files.items():
             write_file(os.path.join(stage, name), data, private)
@@ -102,17 +96,9 @@ def discard(stage):
 
 
 def place(stage, folder):
-    """The staged files into folder: the folder itself when new, else file by file."""
-    try:
-        if not os.path.exists(folder):
-            os.rename(stage, folder)
-            return
-        for name in os.listdir(stage):
-            os.replace(os.path.join(stage, name), os.path.join(folder, name))
-    except OSError as e:
-        raise hostclient.ToolError("cannot write %s: %s" % (folder, e.strerror))
-    finally:
-        discard(stage)
+    """The staged files into folder (the folder itself when new); its other files, state/ among
+    them, stay."""
+    hostclient.move_in(stage, folder)
 
 
 def write_folder(folder, files, replace=False):
