@@ -303,6 +303,13 @@ def test_plot_draws_seed_style_items_without_a_time(ddb, tmp_path):
     assert r.returncode == 0 and r.stdout == "hopper: 5 readings (seq 1..5), 1 values plotted to %s\n" % png, r.stderr
     with open(png, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    svg = str(tmp_path / "hopper.svg")
+    r = tool("plot", ["--table", "readings", "--device", "hopper", "--out", svg, "--output", "json"] + conn_args(ddb),
+             ddb.reader_key)  # fmt: skip
+    assert r.returncode == 0 and json.loads(r.stdout) == {
+        "device": "hopper", "readings": 5, "first_seq": 1, "last_seq": 5, "values": ["sensorReading"], "out": svg
+    }, r.stdout + r.stderr  # fmt: skip
+    assert open(svg).read(5) in ("<?xml", "<svg ")
 
 
 def test_plot_refuses_an_output_it_cannot_write_before_reading(ddb, tmp_path):
