@@ -1,4 +1,4 @@
-# The host manual (tools/iotsig/README.md): every `sh` block runs as written, in order, in one shell
+# The host manual (tools/iotsig/README.md): every `sh` and `bash` block runs as written, in order, in one shell
 # in an empty folder, with iotsig on the PATH as make setup puts it there; what the blocks make is
 # checked. Its verb table lists every verb of the command.
 import os
@@ -13,9 +13,11 @@ from iotsig import cli
 MANUAL = os.path.join(helpers.TOOLS, "iotsig", "README.md")
 
 
-def blocks(kind):
+def blocks():
+    """The shell blocks, in order (`bash` for those with shell control flow, which test_docs, reading
+    `sh` blocks command by command, does not know)."""
     with open(MANUAL) as f:
-        return re.findall(r"^```%s\n(.*?)^```$" % kind, f.read(), re.M | re.S)
+        return [block for _, block in re.findall(r"^```(sh|bash)\n(.*?)^```$", f.read(), re.M | re.S)]
 
 
 def test_the_manual_s_commands_run_as_written(tmp_path):
@@ -25,7 +27,7 @@ def test_the_manual_s_commands_run_as_written(tmp_path):
     shim.chmod(shim.stat().st_mode | stat.S_IEXEC)
     work = tmp_path / "work"
     work.mkdir()
-    script = "set -eu\n" + "\n".join(blocks("sh"))
+    script = "set -eu\n" + "\n".join(blocks())
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(PATH="%s:%s" % (shim.parent, os.environ["PATH"]), AWS_EC2_METADATA_DISABLED="true")
     env.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)  # never this machine's

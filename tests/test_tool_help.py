@@ -80,7 +80,7 @@ def test_a_usage_error_is_one_line_and_exit_2(verb):
 
 def test_the_command_lists_its_verbs():
     r = helpers.iotsig(["--help"])
-    assert r.returncode == 0 and r.stdout.startswith("usage: iotsig <verb>")
+    assert r.returncode == 0 and r.stdout.startswith("usage: iotsig {%s} [options]\n" % ",".join(cli.VERBS))
     listed = [line.split()[0] for line in r.stdout.split("\nverbs:\n")[1].split("\n\n")[0].splitlines()]
     assert listed == list(cli.VERBS)
     bare = helpers.iotsig([])

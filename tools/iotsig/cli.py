@@ -24,7 +24,12 @@ EXAMPLE = "iotsig put-json --table readings records.jsonl"
 
 
 def usage():
-    lines = ["usage: iotsig <verb> [options]   (iotsig <verb> --help: its options and an example)", ""]
+    lines = [
+        "usage: iotsig {%s} [options]" % ",".join(VERBS),
+        "",
+        "iotsig <verb> --help: its options and an example.",
+        "",
+    ]
     lines += [__doc__.split("\n\n")[0].replace("\n", " "), "", "verbs:"]
     lines += ["  %-16s %s" % (verb, what) for verb, (_, what) in VERBS.items()]
     return "\n".join(lines + ["", "example:", "  " + EXAMPLE])
