@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 MICROPYTHON := $(abspath $(VENV)/bin/micropython)
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-nodeps.txt typecheck/*-stubs.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-nodeps.txt typecheck/*-stubs.txt tools/pyproject.toml | cksum | cut -d' ' -f1)
 # make lint's pyright: the MicroPython stubs in venv-shaped folders of their own (typecheck/*.json say why),
 # never in .venv's site-packages, where they would shadow CPython's library for everything else
 STUBS := $(VENV)/stubs
@@ -77,13 +77,14 @@ help:
 ## install everything into .venv from the pinned requirements (every target does this first)
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-nodeps.txt typecheck/esp32-stubs.txt typecheck/unix-stubs.txt
+$(STAMP): requirements.txt requirements-nodeps.txt typecheck/esp32-stubs.txt typecheck/unix-stubs.txt tools/pyproject.toml
 	@command -v openssl >/dev/null || (apt-get update -qq && apt-get install -y -qq openssl)
 	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || (apt-get update -qq && apt-get install -y -qq python3-venv)
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt
 	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
+	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e tools
 	for board in esp32 unix; do \
 	  $(VENV)/bin/pip install -q --disable-pip-version-check --no-deps --target $(STUBS)/$$board/lib/site-packages \
 	    -r typecheck/$$board-stubs.txt || exit 1; \

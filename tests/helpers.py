@@ -1,6 +1,8 @@
 # What the host-side tests share (the portable tests share tests/portable/portable.py).
 import datetime
 import os
+import subprocess
+import sys
 from urllib.parse import quote
 
 from hypothesis import strategies as st
@@ -10,6 +12,16 @@ import unixport
 
 ROOT = layout.ROOT
 PORTABLE = os.path.join(ROOT, "tests", "portable")
+TOOLS = os.path.join(ROOT, "tools")
+
+
+def iotsig(args, env=None, stdin=None, timeout=120, **kw):
+    """`iotsig <args>` as the command installed by make setup runs it (its package from tools/),
+    with `env` as its whole environment (default: this one)."""
+    env = dict(os.environ if env is None else env)
+    env["PYTHONPATH"] = TOOLS
+    return subprocess.run([sys.executable, "-m", "iotsig"] + list(args), env=env, input=stdin, capture_output=True,
+                          text=not isinstance(stdin, bytes), timeout=timeout, **kw)  # fmt: skip
 
 
 def portable_path():

@@ -62,12 +62,12 @@ def makefile_targets():
 
 
 @functools.lru_cache(maxsize=None)
-def tool_help(tool, sub=None):
+def tool_help(tool, *subs):
     env = dict(os.environ, COLUMNS="200")
     program = (
         [os.path.join(ROOT, ".venv", "bin", tool)] if tool == "iotsig" else [sys.executable, os.path.join(ROOT, tool)]
     )
-    args = program + ([sub] if sub else []) + ["--help"]
+    args = program + list(subs) + ["--help"]
     r = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120, cwd=ROOT)
     assert r.returncode == 0, "%s --help failed: %s" % (" ".join(args[1:]), r.stderr[-500:])
     return r.stdout
@@ -84,15 +84,15 @@ def check_tool(line, tool, args):
     if tool != "iotsig":
         assert os.path.isfile(os.path.join(ROOT, tool)), "%s: no such tool (in %r)" % (tool, line)
     rest = [w.strip("[]|") for w in args]
-    help_text = tool_help(tool)
-    sub = rest[0] if rest and rest[0] in subcommands(help_text) else None
-    if sub:
-        help_text = tool_help(tool, sub)
+    help_text, subs = tool_help(tool), []
+    while rest and rest[0] in subcommands(help_text):  # a verb, and its own verbs (iotsig release publish)
+        subs.append(rest.pop(0))
+        help_text = tool_help(tool, *subs)
     accepted = set(re.findall(r"(?<![\w-])(--?[A-Za-z][\w-]*)", help_text))
     for word in rest:
         option = word.split("=", 1)[0]
         if re.match(r"^--?[A-Za-z]", option):
-            assert option in accepted, "%s%s does not take %s (in %r)" % (tool, " " + sub if sub else "", option, line)
+            assert option in accepted, "%s does not take %s (in %r)" % (" ".join([tool] + subs), option, line)
 
 
 def check_paths(where, text):

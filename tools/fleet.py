@@ -36,11 +36,11 @@ import sys
 import threading
 import time
 
-import hostclient  # noqa: F401  (puts the firmware's library on the path: items as a board makes them)
 import results as results_doc  # the lab's results document (results is the runs' figures here)
 import tooldoc
 import unixport
 from chaosproxy import TIMELINE, ChaosProxy, item_size, write_units
+from iotsig import hostclient  # noqa: F401  (puts the firmware's library on the path: items as a board makes them)
 from localddb import ROOT, LocalDynamoDB
 
 DELIVERED = re.compile(r"^delivered seq=(\d+) .*latency_ms=(\d+)$", re.M)

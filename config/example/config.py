@@ -29,7 +29,7 @@ REQUEST_TIMEOUT_S = 30
 # Updates over the air (firmware/README.md, "Updates over the air"): off while UPDATE_BUCKET is None.
 UPDATE_BUCKET = None
 UPDATE_PREFIX = "releases"
-UPDATE_PUBLIC_KEY = None  # with UPDATE_BUCKET: the line `tools/release.py keygen` prints
+UPDATE_PUBLIC_KEY = None  # with UPDATE_BUCKET: the line `iotsig release keygen` prints
 UPDATE_HOST = None
 UPDATE_CHECK_S = 3600
 UPDATE_PROBATION_READINGS = 10

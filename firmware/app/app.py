@@ -13,7 +13,7 @@ RESERVED = ("deviceId", "seq", "ts", "dropped")
 
 def read_sensors(sensors):
     """{name: number} from every sensor that answers; a broken sensor or a value DynamoDB
-    cannot store (NaN, infinity) is left out with a warning, never a crash."""
+    cannot store (NaN, infinity, out of its range) is left out with a warning, never a crash."""
     values = {}
     for sensor in sensors:
         try:
@@ -25,11 +25,21 @@ def read_sensors(sensors):
             v = got[name]
             if name in RESERVED or name in values:
                 continue
-            if isinstance(v, float) and not numtext.is_finite(v):
+            if isinstance(v, (int, float)) and not _storable(v):
                 print("warning: %s: %s is %r, left out" % (sensor.name, name, v))
                 continue
             values[name] = v
     return values
+
+
+def _storable(v):
+    """False for a number DynamoDB refuses (NaN, infinity, beyond its 38 digits or its range): sent,
+    it would be refused with the whole batch."""
+    try:
+        numtext.dynamodb_number(numtext.text(v))
+        return True
+    except ValueError:
+        return False
 
 
 def reading_payload(sink, device_id, ts, values):

@@ -127,16 +127,23 @@ def unprocessed(doc, table, sent):
 
 
 def _number(value, where):
-    if not numtext.is_finite(value):
+    if isinstance(value, str):  # a numtext.Number: its text as written
+        text = value
+    elif numtext.is_finite(value):
+        text = numtext.text(value)
+    else:
         raise ValueError("%s: %r cannot be stored as a DynamoDB number" % (where, value))
-    return {"N": numtext.text(value)}
+    try:
+        return {"N": numtext.dynamodb_number(text)}
+    except ValueError as e:  # what AWS would refuse, refused before it is sent
+        raise ValueError("%s: %s" % (where, e))
 
 
 def marshal(value, where="value"):
     """A Python value as a DynamoDB AttributeValue."""
     if isinstance(value, bool):
         return {"BOOL": value}
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float, numtext.Number)):
         return _number(value, where)
     if isinstance(value, str):
         return {"S": value}
