@@ -101,7 +101,7 @@ class Response:
         self.status = status
         self.reason = reason
         self.headers = headers  # list of (lowercased name, value)
-        self.body = body
+        self.body = body  # type: bytes | bytearray
 
     def header(self, name, default=None):
         name = name.lower()
@@ -427,14 +427,14 @@ class Connection:
             except OSError:
                 return False
         sock = self._sock
-        sock.setblocking(False)  # pyright: ignore[reportOptionalMemberAccess, reportAttributeAccessIssue]  # CPython
+        sock.setblocking(False)  # pyright: ignore[reportOptionalMemberAccess]  # CPython
         try:
             sock.recv_into(buf, 1)  # pyright: ignore[reportOptionalMemberAccess, reportAttributeAccessIssue]
             return False  # bytes, or the end of the stream
         except OSError as e:  # BlockingIOError, or ssl's SSLWantReadError: nothing there
             return type(e).__name__ in ("BlockingIOError", "SSLWantReadError")
         finally:
-            sock.setblocking(True)  # pyright: ignore[reportOptionalMemberAccess, reportAttributeAccessIssue]
+            sock.setblocking(True)  # pyright: ignore[reportOptionalMemberAccess]
 
     def _head(self, method, target, headers, body):
         """The request line and headers as a list of small bytes lines, never joined: they go
