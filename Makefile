@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 MICROPYTHON := $(abspath $(VENV)/bin/micropython)
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-nodeps.txt typecheck/*-stubs.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-nodeps.txt typecheck/*-stubs.txt tools/pyproject.toml | cksum | cut -d' ' -f1)
 # make lint's pyright: the MicroPython stubs in venv-shaped folders of their own (typecheck/*.json say why),
 # never in .venv's site-packages, where they would shadow CPython's library for everything else
 STUBS := $(VENV)/stubs
@@ -13,7 +13,9 @@ STUBS := $(VENV)/stubs
 # other version it would fetch goes to a cache inside .venv; no check for a newer wrapper on PyPI
 PYRIGHT := PYRIGHT_PYTHON_CACHE_DIR=$(abspath $(VENV))/pyright-cache PYRIGHT_PYTHON_IGNORE_WARNINGS=1 $(VENV)/bin/pyright
 
-READINGS ?= 0
+# READINGS: unset, the target's own default (make run: until Ctrl-C; make chaos: 1000; make fleet: 180
+# per device); a number, that many; forever, until stopped (make run only)
+READINGS ?=
 INTERVAL ?= 2
 CONFIG ?=
 HEAP ?=
@@ -23,6 +25,10 @@ PORT ?= /dev/ttyUSB0
 FAULTS ?= 0.3
 KILLS ?= 5
 SKEW ?= 7200
+BROKEN ?=
+# make fuzz: cases per kind of answer, and the seed
+CASES ?= 20000
+SEED ?= 1
 # make fleet: devices, seconds the network is cut, the table's write units per second, which runs
 DEVICES ?= 40
 OUTAGE ?= 60
@@ -43,23 +49,42 @@ IMAGE_FLAGS := VARIANT=standard MICROPY_FORCE_32BIT=1 MICROPY_PY_FFI=0 MICROPY_P
   CFLAGS_EXTRA=-DMICROPY_FLOAT_IMPL=MICROPY_FLOAT_IMPL_FLOAT
 FIRMWARE_FILES := $(shell find firmware -name '*.py')
 
+# the lab's results: make bench, membudget, chaos and fleet each rewrite their section (tools/results.py)
+RESULTS := tools/RESULTS.md
+
 export MICROPYTHON
 # MPY=1 or IMAGE=1 for a target that runs the firmware: the code it runs from (tools/unixport.py's
 # --mpy, --image), made first
 CODE_DEPS = $(if $(MPY),mpy) $(if $(IMAGE),image)
 CODE_FLAGS = $(if $(MPY),--mpy) $(if $(IMAGE),--image)
 
-.PHONY: setup run unix test lint chaos fleet bench membudget flashwear mpy image deploy shell lock clean
+.PHONY: help setup run unix test lint chaos fuzz fleet bench membudget flashwear mpy image deploy shell lock docs clean
+.DEFAULT_GOAL := help
 
+# $(call readings,<the value for forever, empty when the target needs a number>): READINGS as the
+# target's option, empty when unset (the tool's own default); anything else is a usage error.
+readings = $(if $(READINGS),--readings $(if $(filter forever,$(READINGS)),$(or $(1),$(error READINGS=forever: \
+  make $@ needs a number of readings)),$(if $(shell [[ '$(READINGS)' =~ ^[1-9][0-9]*$$ ]] && echo y),$(READINGS),$(error \
+  READINGS=$(READINGS): give a number of readings (1 or more), or forever for make run, or leave it unset))))
+
+## this list: every target with what it does (also what make alone prints)
+help:
+	@awk '/^## / { doc = substr($$0, 4); next } \
+	  /^[a-z][a-zA-Z0-9_.-]*:/ && doc { sub(/:.*/, ""); printf "  make %-13s %s\n", $$0, doc } { doc = "" }' \
+	  $(firstword $(MAKEFILE_LIST))
+	@echo "Variables: READINGS=N|forever INTERVAL=S CONFIG=<folder> HEAP=48K MPY=1 IMAGE=1 PORT=/dev/ttyUSB0 (see README.md)"
+
+## install everything into .venv from the pinned requirements (every target does this first)
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-nodeps.txt typecheck/esp32-stubs.txt typecheck/unix-stubs.txt
+$(STAMP): requirements.txt requirements-nodeps.txt typecheck/esp32-stubs.txt typecheck/unix-stubs.txt tools/pyproject.toml
 	@command -v openssl >/dev/null || (apt-get update -qq && apt-get install -y -qq openssl)
 	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || (apt-get update -qq && apt-get install -y -qq python3-venv)
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt
 	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
+	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e tools
 	for board in esp32 unix; do \
 	  $(VENV)/bin/pip install -q --disable-pip-version-check --no-deps --target $(STUBS)/$$board/lib/site-packages \
 	    -r typecheck/$$board-stubs.txt || exit 1; \
@@ -68,22 +93,26 @@ $(STAMP): requirements.txt requirements-nodeps.txt typecheck/esp32-stubs.txt typ
 	touch $@
 
 # The firmware on the unix port against a local DynamoDB (moto, TLS, signatures checked).
+## the firmware on the unix port against a local DynamoDB until Ctrl-C (READINGS=20: 20 readings)
 run: setup
-	$(PY) tools/localddb.py run --readings $(READINGS) --interval $(INTERVAL)
+	$(PY) tools/localddb.py run $(call readings,0) --interval $(INTERVAL)
 
 # The firmware on the unix port with the config module in CONFIG, run in that folder as on a board
 # (paths in config.py are relative to it); starts no server. HEAP=48K limits the heap
 # (-X heapsize); MPY=1 runs the .mpy files of make mpy, as a board loads them; IMAGE=1 runs the
 # 32-bit image of make image, the firmware frozen in. Exits with the firmware's own code.
+## the firmware on the unix port with CONFIG=<folder>'s config.py, any endpoint; starts no server
 unix: setup $(CODE_DEPS)
 	@test -n "$(CONFIG)" || (echo "usage: make unix CONFIG=<folder with config.py> [HEAP=48K] [MPY=1 | IMAGE=1]" >&2; exit 2)
 	@$(PY) tools/unixport.py $(CONFIG) $(if $(HEAP),--heap $(HEAP)) $(CODE_FLAGS)
 
+## lint, then every test (about ten minutes)
 test: setup lint image
 	$(PY) -m pytest -q tests
 
 # ruff's checks and formatting (ruff.toml) on everything; pyright on the firmware against the MicroPython
 # stubs: the ESP32's for all but the unix port's board layer, which is checked against the unix port's
+## ruff, cfn-lint and pyright (on firmware/)
 lint: setup
 	$(VENV)/bin/ruff check firmware tools tests
 	$(VENV)/bin/ruff format --check firmware tools tests
@@ -91,49 +120,66 @@ lint: setup
 	$(PYRIGHT) -p typecheck/esp32.json
 	$(PYRIGHT) -p typecheck/unix.json
 
-# Chaos run: faults injected by a proxy, SIGKILLs, a device clock SKEW seconds off; READINGS=0 means 1000.
-# IMAGE=1: the firmware the 32-bit image of make image, as a board runs it (MPY=1: make mpy's .mpy files).
+# Chaos run: faults injected by a proxy, SIGKILLs, a device clock SKEW seconds off; READINGS readings
+# (1000 unset). IMAGE=1: the firmware the 32-bit image of make image, as a board runs it (MPY=1: make
+# mpy's .mpy files). BROKEN=1: the proxy breaks answers (made-up successes, forbidden framings)
+# instead of the network.
+## the chaos run: faults, SIGKILLs and a skewed clock; every reading must arrive exactly once
 chaos: setup $(CODE_DEPS)
-	$(PY) tools/chaos.py --readings $(if $(filter 0,$(READINGS)),1000,$(READINGS)) --faults $(FAULTS) --kills $(KILLS) \
-	  --skew $(SKEW) $(CODE_FLAGS)
+	$(PY) tools/chaos.py $(call readings) --faults $(FAULTS) --kills $(KILLS) --skew $(SKEW) $(CODE_FLAGS) \
+	  $(if $(BROKEN),--broken) --results $(RESULTS)
+
+# The response fuzz run of make test (tests/portable/test_response_fuzz.py) with CASES cases per kind and
+# SEED, on CPython and on MicroPython (the unix port and the 32-bit image).
+## the response fuzz run of make test, longer: CASES cases per kind of answer, SEED
+fuzz: setup image
+	FUZZ_CASES=$(CASES) FUZZ_SEED=$(SEED) PORTABLE_TIMEOUT_S=86400 $(PY) -m pytest -q tests/portable/test_response_fuzz.py \
+	  tests/test_portable_on_micropython.py -k 'fuzz'
 
 # Fleet run: DEVICES firmware processes, a reading a second each, through a proxy modelling the table's
-# CAPACITY (write units per second), the network cut for OUTAGE seconds mid-run; READINGS=0 means 180
-# each. MODES: baseline (ADAPTIVE_RATE = False) and adaptive, figures in build/fleet.json and .png.
+# CAPACITY (write units per second), the network cut for OUTAGE seconds mid-run; READINGS readings
+# each (180 unset). MODES: baseline (ADAPTIVE_RATE = False) and adaptive, figures in build/fleet.json and .png.
 # RESTART=1: every device restarted as the network comes back (the fleet back at once). PARTIAL=1: a
 # batch over capacity written in part, the rest in UnprocessedItems (as AWS answers; else refused whole).
 # IMAGE=1: every device the 32-bit image of make image, as a board runs the firmware (MPY=1: .mpy files).
+## DEVICES devices back from an outage against a table's CAPACITY (minutes; figures in build/)
 fleet: setup $(CODE_DEPS)
-	$(PY) tools/fleet.py --devices $(DEVICES) --readings $(if $(filter 0,$(READINGS)),180,$(READINGS)) \
+	$(PY) tools/fleet.py --devices $(DEVICES) $(call readings) \
 	  --outage $(OUTAGE) --capacity $(CAPACITY) --modes $(MODES) $(if $(RESTART),--restart) $(if $(PARTIAL),--partial) \
-	  $(CODE_FLAGS)
+	  $(CODE_FLAGS) --results $(RESULTS)
 
 # Benchmarks against botocore, the hash floor and the seed-style client (minutes, not part of make test).
+## benchmarks against botocore, the hash floor and the seed-style client (minutes)
 bench: setup image
-	$(PY) tools/bench.py --json build/bench.json
+	$(PY) tools/bench.py --json build/bench.json --results $(RESULTS)
 
 # The firmware for 200 readings over TLS on each interpreter (64-bit .mpy, 32-bit .mpy, the 32-bit
 # image): the peak live heap and the smallest heap that works, also in build/membudget.json.
+## the firmware in the smallest heap on each interpreter, and where the heap goes
 membudget: setup image
-	$(PY) tools/membudget.py
+	$(PY) tools/membudget.py --results $(RESULTS)
 
 # The spool's flash wear: erases and programs per reading on MicroPython's own littlefs over a flash
 # that counts them, as years of flash life (firmware/boards/esp32/README.md has the table).
+## the spool's flash erases per reading on littlefs, as years of an ESP32's flash
 flashwear: setup
 	$(MICROPYTHON) -X heapsize=8M tests/portable/flashwear.py
 
 # The firmware (BOARD's modules, as its manifest lists them) compiled to .mpy files in build/mpy
 # for MPY_ARCH, with their sizes.
+## the firmware as .mpy files in build/mpy (MPY_ARCH=xtensawin for an ESP32)
 mpy: setup
 	@$(PY) tools/layout.py mpy $(BOARD) $(MPY_ARCH) build/mpy
 
 # mip's package.json, made from the library's manifest (a test checks it is not stale).
+## mip's package.json, from the library's manifest
 package.json: firmware/lib/manifest.py
 	$(PY) tools/layout.py package.json
 
 # The 32-bit unix port of MicroPython v1.28.0 with the firmware frozen in (firmware/boards/unix/
 # manifest.py), built from MICROPY_SRC (a .tar.gz or a folder) under build/, with mpy-cross from
 # the same source. Rebuilt when the firmware, a manifest, the source or IMAGE_FLAGS change.
+## a 32-bit MicroPython v1.28.0 with the firmware frozen in, under build/image (minutes)
 image: $(IMAGE_BIN)
 
 # The flags the image was last built with. Other flags unpack the source afresh: MicroPython's
@@ -166,6 +212,7 @@ $(IMAGE_BIN): $(MP_DIR)/.unpacked $(FIRMWARE_FILES)
 # is checked first: image updates are written into the next one.
 deploy: MPY_ARCH = xtensawin
 deploy: BOARD = esp32
+## onto an ESP32 with mpremote: CONFIG=<device folder> PORT=/dev/ttyUSB0
 deploy: setup mpy
 	@test -n "$(CONFIG)" || (echo "usage: make deploy CONFIG=<device folder> PORT=/dev/ttyUSB0" >&2; exit 2)
 	@$(VENV)/bin/mpremote connect $(PORT) exec \
@@ -177,9 +224,11 @@ deploy: setup mpy
 	cd $(CONFIG) && $(abspath $(VENV)/bin/mpremote) connect $(PORT) fs cp $$(ls *.py *.der 2>/dev/null) :
 	$(VENV)/bin/mpremote connect $(PORT) reset
 
+## the board's REPL and log over PORT
 shell: setup
 	$(VENV)/bin/mpremote connect $(PORT) repl
 
+## re-pin requirements.txt from requirements.in
 lock:
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
 	.lockvenv/bin/pip install -q -r requirements.in
@@ -187,5 +236,16 @@ lock:
 	  .lockvenv/bin/pip freeze; } > requirements.txt
 	rm -rf .lockvenv
 
+# The config reference's field tables, from the FIELDS the firmware validates against (a test checks
+# they are not stale).
+## rewrite the generated docs: the field tables in config/README.md
+docs: setup
+	$(PY) tools/configdoc.py
+
+# Every output of a build or a run: the venv, build/, .local/, and every other file .gitignore names
+# (caches, a run's state beside its config.py); nothing git tracks, nor an untracked file it does not
+# ignore (a device folder you made).
+## remove every build and runtime output (the venv, build/, .local/ and what .gitignore names)
 clean:
-	rm -rf $(VENV) .local .pytest_cache .hypothesis
+	rm -rf $(VENV) .local build .lockvenv .pytest_cache .hypothesis .ruff_cache
+	git clean -fdXq

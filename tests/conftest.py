@@ -9,7 +9,7 @@ sys.path[:0] = [p for p in helpers.portable_path() if p not in sys.path]
 
 import pytest
 
-import certs
+from iotsig import certs
 from localddb import free_port
 from stub_http import StubServer
 

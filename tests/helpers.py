@@ -1,6 +1,8 @@
 # What the host-side tests share (the portable tests share tests/portable/portable.py).
 import datetime
 import os
+import subprocess
+import sys
 from urllib.parse import quote
 
 from hypothesis import strategies as st
@@ -10,6 +12,16 @@ import unixport
 
 ROOT = layout.ROOT
 PORTABLE = os.path.join(ROOT, "tests", "portable")
+TOOLS = os.path.join(ROOT, "tools")
+
+
+def iotsig(args, env=None, stdin=None, timeout=120, **kw):
+    """`iotsig <args>` as the command installed by make setup runs it (its package from tools/),
+    with `env` as its whole environment (default: this one)."""
+    env = dict(os.environ if env is None else env)
+    env["PYTHONPATH"] = TOOLS
+    return subprocess.run([sys.executable, "-m", "iotsig"] + list(args), env=env, input=stdin, capture_output=True,
+                          text=not isinstance(stdin, bytes), timeout=timeout, **kw)  # fmt: skip
 
 
 def portable_path():
@@ -21,9 +33,11 @@ def portable_path():
     return folders + [layout.FIRMWARE, PORTABLE]
 
 
-def run_portable(script, args=(), env=None, code="source", timeout=120):
+def run_portable(script, args=(), env=None, code="source", timeout=None):
     """A script of tests/portable on MicroPython (code="image": the 32-bit interpreter of make
-    image) with the firmware's source and the portable tests on the import path."""
+    image) with the firmware's source and the portable tests on the import path; timeout
+    PORTABLE_TIMEOUT_S (120 s: make fuzz's long runs raise it)."""
+    timeout = timeout or int(os.getenv("PORTABLE_TIMEOUT_S") or "120")
     return unixport.run([os.path.join(PORTABLE, script)] + list(args), portable_path(), code=code, env=env,
                         timeout=timeout)  # fmt: skip
 

@@ -81,7 +81,8 @@ class StubServer:
         path = target.split("?")[0]
         if path == "/echo":
             doc = {"method": method, "target": target, "headers": headers, "body": body.decode("latin-1")}
-            conn.sendall(_ok(json.dumps(doc).encode(), b"Content-Type: application/json\r\n"))
+            etag = b'ETag: "echoed"\r\n' if method == "PUT" else b""  # S3 answers a stored object so
+            conn.sendall(_ok(json.dumps(doc).encode(), b"Content-Type: application/json\r\n" + etag))
         elif path == "/len":
             conn.sendall(_ok(b"hello"))
         elif path == "/chunked":

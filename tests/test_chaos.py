@@ -6,9 +6,10 @@ import time
 
 import pytest
 
+import membudget
 import unixport
 from chaos import chaos
-from chaosproxy import ChaosProxy
+from chaosproxy import BROKEN, ChaosProxy
 from localddb import LocalDynamoDB
 
 
@@ -22,6 +23,22 @@ def test_short_chaos_run_loses_and_duplicates_nothing(tmp_path, code):
     assert r["delivered"] == 400 and r["kills"] == 4, report
     assert r["faults"]["clock_refusal"] >= 1, report  # the clock was off and got corrected
     assert sum(r["faults"].values()) - r["faults"]["clock_refusal"] >= 10, report
+
+
+@pytest.mark.parametrize("code", ["source", "image"])
+def test_broken_answers_never_lose_a_reading(tmp_path, code):
+    # the image in its budget heap, as a board runs it; the source in the port's default heap
+    heap = membudget.BUDGETS["image"] if code == "image" else None
+    lines = []
+    # readings 40 ms apart: single PutItems and small batches, dozens of answers to break
+    r = chaos(250, 0.5, 0, 0, str(tmp_path / "broken"), 3, 0.04, code=code, out=lines.append, kinds=BROKEN, heap=heap)
+    report = "\n".join(lines)
+    assert r["exit_code"] == 0 and r["runs"] == 1, report  # no crash, no restart
+    assert r["lost"] == 0 and r["missing"] == [] and r["dead_lettered"] == 0, report
+    assert r["delivered"] == 250, report
+    made_up = ("ok_bad_unprocessed", "ok_error_body", "ok_html", "ok_empty", "conflicting_length", "junk_after")
+    assert sum(r["faults"][k] for k in made_up) >= 3 and sum(r["faults"].values()) >= 10, report
+    assert r["seconds"] < 240, report
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-import certs
 import unixport
 from iotcreds import LocalIotCredentialsProvider
+from iotsig import certs
 from localddb import LocalDynamoDB
 
 

@@ -3,21 +3,18 @@
 import base64
 import os
 import shlex
-import subprocess
-import sys
 
 import pytest
 
-from layout import ROOT
+import helpers
 
-TOOL = os.path.join(ROOT, "tools", "httpsign_tool.py")
 SECRET = base64.b64encode(b"integration-test-secret-0123456789").decode()
 URL = "https://api.example.com/pts/v2/payments?x=1"
 
 
-def tool(*args):
+def tool(*args, stdin=None):
     env = dict(os.environ, HTTPSIG_SECRET_B64=SECRET)
-    return subprocess.run([sys.executable, TOOL] + list(args), capture_output=True, text=True, env=env)
+    return helpers.iotsig(["httpsign"] + list(args), env=env, stdin=stdin)
 
 
 def headers_of(out):
@@ -67,23 +64,8 @@ def test_curl_command_carries_the_signed_headers(tmp_path):
 
 
 def test_bad_secret_is_refused_without_echo():
-    r = subprocess.run(
-        [
-            sys.executable,
-            TOOL,
-            "sign",
-            "--scheme",
-            "cavage",
-            "--url",
-            URL,
-            "--key-id",
-            "k",
-            "--secret-b64",
-            "not*base64",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    args = ["httpsign", "sign", "--scheme", "cavage", "--url", URL, "--key-id", "k", "--secret-b64", "not*base64"]
+    r = helpers.iotsig(args)
     assert r.returncode != 0 and "not*base64" not in r.stdout + r.stderr
 
 
@@ -98,7 +80,19 @@ def test_bad_secret_is_refused_without_echo():
 def test_a_secret_the_firmware_would_refuse_is_refused_alike_exit_2(secret, why):
     env = dict(os.environ)
     env.pop("HTTPSIG_SECRET_B64", None)
-    args = [sys.executable, TOOL, "sign", "--scheme", "cavage", "--url", URL, "--key-id", "k"]
-    r = subprocess.run(args + (["--secret-b64", secret] if secret else []), capture_output=True, text=True, env=env)
+    args = ["httpsign", "sign", "--scheme", "cavage", "--url", URL, "--key-id", "k"]
+    r = helpers.iotsig(args + (["--secret-b64", secret] if secret else []), env=env)
     assert r.returncode == 2 and r.stderr.startswith("error: ") and why in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and (not secret or secret not in r.stdout + r.stderr)
+
+
+def test_the_body_from_standard_input_and_a_missing_body_file(tmp_path):
+    base = ["sign", "--scheme", "rfc9421", "--url", URL, "--key-id", "k", "--created", "1700000000"]
+    body = tmp_path / "body.json"
+    body.write_bytes(b'{"amount": "10.00"}')
+    from_file = tool(*base, "--body-file", str(body))
+    from_stdin = tool(*base, "--body-file", "-", stdin='{"amount": "10.00"}')
+    assert from_file.returncode == 0 and from_stdin.stdout == from_file.stdout, from_stdin.stderr
+    r = tool(*base, "--body-file", str(tmp_path / "none.json"))
+    assert (r.returncode, r.stdout) == (1, "")
+    assert r.stderr == "error: --body-file: cannot read %s: No such file or directory\n" % (tmp_path / "none.json")

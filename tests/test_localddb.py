@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+import helpers
 import unixport
 from localddb import ROOT, LocalDynamoDB
 
@@ -63,11 +64,10 @@ def stop(proc):
     proc.wait(30)
 
 
-def host_tool(name, args, env, stdin=None):
+def host_tool(verb, args, env, stdin=None):
     env = dict({k: v for k, v in os.environ.items() if not k.startswith("AWS_")}, AWS_EC2_METADATA_DISABLED="true",
                **env)  # fmt: skip
-    return subprocess.run([sys.executable, os.path.join(ROOT, "tools", name)] + args, env=env, input=stdin,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    return helpers.iotsig([verb] + args, env=env, stdin=stdin)
 
 
 def test_serve_hands_out_profiles_for_the_host_tools_and_run_leaves_its_config_alone(tmp_path):
@@ -77,17 +77,18 @@ def test_serve_hands_out_profiles_for_the_host_tools_and_run_leaves_its_config_a
                        .split("=", 1) for i in (0, 1))  # fmt: skip
         assert exports["AWS_SHARED_CREDENTIALS_FILE"] == str(tmp_path / "serve" / "aws" / "credentials")
         assert oct(os.stat(exports["AWS_SHARED_CREDENTIALS_FILE"]).st_mode & 0o777) == "0o600"
-        endpoint = re.search(r"--endpoint (\S+)", out).group(1)
-        where = ["--endpoint", endpoint, "--ca", str(tmp_path / "pki" / "ca.pem")]
+        # the profiles name the endpoint and its CA: the command the hint prints runs as it is
+        assert "iotsig plot --profile local-reader --table readings --device device-1 --out readings.png" in out
+        where = []
         line = json.dumps({"deviceId": "served-1", "seq": 1, "ts": 1795412461, "t": 21.5}) + "\n"
-        r = host_tool("json2ddb.py", ["--profile", "local-admin", "--table", "readings"] + where, exports, line)
+        r = host_tool("put-json", ["--profile", "local-admin", "--table", "readings"] + where, exports, line)
         assert r.returncode == 0, r.stdout + r.stderr
         png = str(tmp_path / "served.png")
-        r = host_tool("plot_readings.py", ["--profile", "local-reader", "--table", "readings", "--device",
+        r = host_tool("plot", ["--profile", "local-reader", "--table", "readings", "--device",
                                            "served-1", "--out", png] + where, exports)  # fmt: skip
         assert r.returncode == 0 and "served-1: 1 readings" in r.stdout, r.stdout + r.stderr
         # the reader may read, not write
-        r = host_tool("json2ddb.py", ["--profile", "local-reader", "--table", "readings"] + where, exports, line)
+        r = host_tool("put-json", ["--profile", "local-reader", "--table", "readings"] + where, exports, line)
         assert r.returncode == 1 and r.stderr.startswith("error: AccessDenied"), r.stderr
 
         # make run meanwhile: a folder of its own, serve's config untouched

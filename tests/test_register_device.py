@@ -1,4 +1,4 @@
-# tools/register_device.py against moto's IoT (in this process, moto.mock_aws, with the stack
+# iotsig register-device against moto's IoT (in this process, moto.mock_aws, with the stack
 # config/aws/stack.yaml deployed by moto's CloudFormation), and the device folder it writes run by
 # the firmware against the local IoT credentials provider (tools/iotcreds.py) and DynamoDB.
 #
@@ -6,7 +6,7 @@
 # is signed by its own key under an issuer named "Moto" (no CA to trust), and create_certificate_from_csr
 # signs a fresh key of its own instead of the CSR's. So the end-to-end run takes the --csr path with
 # moto's create_certificate_from_csr made to do what AWS IoT does, sign the CSR's own key, with the
-# local CA of tools/certs.py; moto's own answer to a CSR is refused by the tool (a test says so).
+# local CA of iotsig certs; moto's own answer to a CSR is refused by the tool (a test says so).
 import base64
 import os
 import re
@@ -19,12 +19,10 @@ from cryptography.hazmat.primitives import serialization
 from moto import mock_aws
 from moto.iot.models import IoTBackend
 
-import certs
 import helpers
-import hostclient
-import register_device
 import unixport
 from iotcreds import LocalIotCredentialsProvider
+from iotsig import certs, hostclient, register_device
 from localddb import ROOT, LocalDynamoDB
 
 TEMPLATE = os.path.join(ROOT, "config", "aws", "stack.yaml")
@@ -65,7 +63,7 @@ def deploy_stack(session, region=None):
 
 
 def register(capsys, *args):
-    """register_device.py's exit code and (stdout, stderr), run as its command line runs it."""
+    """iotsig register-device's exit code and (stdout, stderr), run as its command line runs it."""
     code = hostclient.run(register_device.main, list(args) + ["--profile", "ops"])
     captured = capsys.readouterr()
     return code, captured.out, captured.err

@@ -2,15 +2,13 @@
 # signatures checked): a 1 MB object downloaded into a file and uploaded back by MicroPython in a
 # small heap (the 64-bit port from .mpy files in 80K, the 32-bit image in 48K), its SHA-256 and the
 # peak live heap measured at every piece; a wrong secret refused; presigned GET and PUT URLs from
-# sigv4.presign and tools/presign.py. moto does not check a presigned URL's signature (with checking
+# sigv4.presign and `iotsig presign`. moto does not check a presigned URL's signature (with checking
 # on it answers one 500, with it off it takes any), so ours is proved equal to botocore's
 # S3SigV4QueryAuth for the same request and shown accepted with checking off.
 import datetime
 import hashlib
 import os
 import ssl
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from unittest import mock
@@ -21,6 +19,7 @@ from botocore.auth import S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+import helpers
 import httpclient
 import layout
 import s3
@@ -30,7 +29,6 @@ from locals3 import LocalS3
 OBJECT = "releases/app v1.2.bin"  # a space: the key is percent-encoded in the path
 DATA = bytes(((i * 7919) >> 3) & 0xFF for i in range(1 << 20))
 SHA256 = hashlib.sha256(DATA).hexdigest()
-PRESIGN = os.path.join(layout.ROOT, "tools", "presign.py")
 
 # On the board: download into a file, upload that file; the live heap after a collection at each
 # piece, the largest printed.
@@ -132,8 +130,7 @@ def _open(url, local, data=None):
 def _presign_tool(local, *args):
     env = dict(os.environ, AWS_ACCESS_KEY_ID=local.device_key[0], AWS_SECRET_ACCESS_KEY=local.device_key[1])
     env.pop("AWS_PROFILE", None)
-    cmd = [sys.executable, PRESIGN, *args, "--endpoint", local.endpoint, "--region", "us-east-1"]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+    return helpers.iotsig(["presign", *args, "--endpoint-url", local.endpoint, "--region", "us-east-1"], env=env)
 
 
 def _botocore_signature(url, method, key, amz_date, expires_s):
@@ -185,9 +182,7 @@ def test_presign_tool_errors_are_one_line(local, tmp_path):
         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
         "AWS_EC2_METADATA_DISABLED": "true",
     }
-    r = subprocess.run(
-        [sys.executable, PRESIGN, "s3://firmware/x"], capture_output=True, text=True, env=env, timeout=60
-    )
+    r = helpers.iotsig(["presign", "s3://firmware/x"], env=env)
     assert (
         r.returncode == 1
         and r.stderr == "error: no AWS credentials (environment, --profile, ~/.aws, SSO or an instance role)\n"

@@ -1,6 +1,7 @@
 # Every tool's --help opens with the whole first paragraph of its docstring, never a line of it
 # cut mid-sentence.
 import ast
+import importlib
 import os
 import re
 import subprocess
@@ -8,6 +9,7 @@ import sys
 
 import pytest
 
+import helpers
 import tooldoc
 from localddb import ROOT
 
@@ -37,3 +39,51 @@ def test_help_description_is_a_whole_paragraph(name):
         source = f.read()
     if "__doc__" in source.split("ArgumentParser(", 1)[1].split("\n", 1)[0]:
         assert described == tooldoc.description(ast.get_docstring(ast.parse(source), clean=False))
+
+
+# The host command: every verb's --help opens with its docstring's first paragraph and ends with an
+# example of the verb; a usage error is one line and exit 2, as the AWS CLI has them.
+from iotsig import cli  # noqa: E402
+
+SUB_VERBS = ["release keygen", "release publish", "httpsign sign", "httpsign verify"]
+
+
+def iotsig_help(words):
+    return helpers.iotsig(words + ["--help"], env=dict(os.environ, COLUMNS="1000"))
+
+
+@pytest.mark.parametrize("verb", sorted(cli.VERBS))
+def test_every_verb_s_help_is_its_paragraph_and_ends_with_an_example(verb):
+    r = iotsig_help([verb])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("usage: iotsig %s " % verb), r.stdout
+    module = importlib.import_module("iotsig." + cli.VERBS[verb][0])
+    assert r.stdout.split("\n\n")[1].strip() == tooldoc.description(module.__doc__)
+    example = r.stdout.rstrip("\n").split("\n\nexample:\n")[-1]
+    assert "iotsig %s " % verb in example.splitlines()[0] and "\n\n" not in example, r.stdout
+
+
+@pytest.mark.parametrize("words", SUB_VERBS)
+def test_every_sub_verb_s_help_ends_with_an_example(words):
+    r = iotsig_help(words.split())
+    assert r.returncode == 0 and r.stdout.startswith("usage: iotsig %s " % words), r.stdout + r.stderr
+    assert "iotsig %s " % words in r.stdout.rstrip("\n").split("\n\nexample:\n")[-1].splitlines()[0], r.stdout
+
+
+@pytest.mark.parametrize("verb", sorted(cli.VERBS))
+def test_a_usage_error_is_one_line_and_exit_2(verb):
+    r = helpers.iotsig([verb, "--no-such-option"])
+    assert r.returncode == 2 and r.stdout == "", r.stdout + r.stderr
+    assert r.stderr.startswith("error: ") and r.stderr.endswith("(see iotsig %s --help)\n" % verb), r.stderr
+    assert r.stderr.count("\n") == 1, r.stderr
+
+
+def test_the_command_lists_its_verbs():
+    r = helpers.iotsig(["--help"])
+    assert r.returncode == 0 and r.stdout.startswith("usage: iotsig {%s} [options]\n" % ",".join(cli.VERBS))
+    listed = [line.split()[0] for line in r.stdout.split("\nverbs:\n")[1].split("\n\n")[0].splitlines()]
+    assert listed == list(cli.VERBS)
+    bare = helpers.iotsig([])
+    assert bare.returncode == 2 and bare.stderr == r.stdout and bare.stdout == ""
+    wrong = helpers.iotsig(["put"])
+    assert (wrong.returncode, wrong.stderr) == (2, "error: 'put' is not a verb of iotsig (iotsig --help lists them)\n")

@@ -1,6 +1,6 @@
 # Updates over the air end to end: the firmware on the unix port against the local S3 and DynamoDB
 # (moto over HTTPS, signatures and the device's S3 policy checked), releases made by
-# tools/release.py. One device lives through it all, in order: v2 taken and good; v3 raising at
+# iotsig release. One device lives through it all, in order: v2 taken and good; v3 raising at
 # import rolled back to v2, recorded, reported to S3 with the crash log and never retried; a file
 # changed after signing and a manifest signed by another key refused; a download truncated and a
 # connection reset mid-download (a proxy between device and S3) recovered at the next check; a
@@ -15,19 +15,17 @@ import socket
 import ssl
 import struct
 import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
-import layout
-import release
+import helpers
 import unixport
+from iotsig import release
 from locals3 import LocalS3
 
 DEVICE = "ota-device"  # the one device of test_the_update_cycle
-RELEASE_TOOL = os.path.join(layout.ROOT, "tools", "release.py")
 RUNS = []
 MARK = re.compile(r"^release check: (.*)$", re.M)
 
@@ -132,7 +130,7 @@ def world(tmp_path_factory):
     releaser = local.provision_updates(DEVICE)
     proxy = Proxy(local.port, local.server.pki)
     key_path = str(work / "release.key")
-    r = subprocess.run([sys.executable, RELEASE_TOOL, "keygen", key_path], capture_output=True, text=True)
+    r = helpers.iotsig(["release", "keygen", key_path])
     assert r.returncode == 0, r.stderr
     public = re.search(r'^UPDATE_PUBLIC_KEY = "([0-9a-f]{64})"$', r.stdout, re.M).group(1)
     try:
@@ -264,11 +262,24 @@ def test_the_update_cycle(world, tmp_path):
     bundle_v2 = bundle(world, "v2")
     env = dict(os.environ, AWS_ACCESS_KEY_ID=world["releaser"][0], AWS_SECRET_ACCESS_KEY=world["releaser"][1])
     local = world["local"]
-    argv = [sys.executable, RELEASE_TOOL, "publish", "s3://firmware/releases", "--version", "v2"]
-    argv += ["--key", world["key_path"], "--from", bundle_v2, "--endpoint", local.endpoint, "--ca", local.ca_pem]
-    r = subprocess.run(argv + ["--region", "us-east-1"], capture_output=True, text=True, env=env, timeout=60)
+    argv = ["release", "publish", "s3://firmware/releases", "--version", "v2"]
+    argv += ["--key", world["key_path"], "--from", bundle_v2, "--endpoint-url", local.endpoint, "--ca", local.ca_pem]
+    r = helpers.iotsig(argv + ["--region", "us-east-1"], env=env, timeout=60)
     assert r.returncode == 0, r.stderr
     assert "s3://firmware/releases/latest -> v2" in r.stdout
+    # a version is never published twice unless told: a device that took it would not take it again
+    manifest = s3.get_object(Bucket="firmware", Key="releases/v2/manifest")["Body"].read()
+    r = helpers.iotsig(argv + ["--region", "us-east-1"], env=env, timeout=60)
+    assert r.returncode == 1 and r.stderr == (
+        "error: release v2 is in s3://firmware/releases/v2/ already: versions are never reused (a device that"
+        " took it would not take it again); publish a new --version, or --replace\n"
+    ), r.stderr
+    assert s3.get_object(Bucket="firmware", Key="releases/v2/manifest")["Body"].read() == manifest
+    r = helpers.iotsig(argv[:-4] + ["--arch", "foo"], env=env)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr, r.stderr
+    assert (
+        r.stderr.startswith("error: argument --arch: invalid choice: 'foo' (choose from ") and "xtensawin" in r.stderr
+    )
     configure(world, folder, 8)
     outs, code = run_until_done(folder)
     assert code == 0, outs

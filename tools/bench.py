@@ -34,6 +34,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 import layout
+import results
 import unixport
 from benchsite import Site
 
@@ -114,6 +115,7 @@ def main():
     parser.add_argument("--seed-readings", type=int, default=150, help="readings for the seed-style client")
     parser.add_argument("--workdir", default=os.path.join(ROOT, ".local", "bench"))
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--results", metavar="FILE", help="also rewrite this tool's section of FILE (tools/RESULTS.md)")
     args = parser.parse_args()
 
     figures = {}
@@ -186,7 +188,10 @@ def main():
     finally:
         site.stop()
 
-    print_table(figures)
+    text = table_text(figures)
+    print("\n" + text)
+    if args.results:
+        results.record("bench", "make bench: benchmarks", text, args.results)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(figures, f, indent=2)
@@ -199,7 +204,8 @@ def per_reading(what, ours, peer, key):
     return row(what, "%.0f" % o, "%.0f" % p, "%.2f" % (o / p), "", None)
 
 
-def print_table(f):
+def table_text(f):
+    """The figures as a table of this machine's, then the flash per module."""
     m = f["mp"]
     seed, ours = f["seed"], f["ours"]
     seed_rps = seed["readings"] / seed["seconds"]
@@ -322,16 +328,15 @@ def print_table(f):
     def line(r):
         return "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
 
-    print()
-    print("figures of this machine (%s, %d cores), medians" % (os.uname().machine, os.cpu_count()))
-    print(line(("figure", "ours", "peer", "ratio", "target", "met")))
-    for r in rows:
-        print(line(r))
-    print()
-    print(
+    lines = ["figures of this machine (%s, %d cores), medians" % (os.uname().machine, os.cpu_count())]
+    lines.append(line(("figure", "ours", "peer", "ratio", "target", "met")))
+    lines += [line(r) for r in rows]
+    lines += [
+        "",
         "flash per module (.mpy bytes): "
-        + ", ".join("%s %d" % kv for kv in sorted(f["mpy"].items(), key=lambda kv: -kv[1]))
-    )
+        + ", ".join("%s %d" % kv for kv in sorted(f["mpy"].items(), key=lambda kv: -kv[1])),
+    ]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@ to the local DynamoDB while it is killed with SIGKILL at random moments and rest
 with its clock hours off. At the end the table is read back and every seq accounted for.
 
 With --image the firmware is the 32-bit image of make image, as a board runs it (--mpy: the .mpy
-files of make mpy).
+files of make mpy). With --broken the proxy breaks answers (chaosproxy.BROKEN: made-up successes
+that are not, framings RFC 9112 forbids, real answers re-framed) instead of the network.
 
 Prints taken, delivered, lost, duplicated, dropped, dead-lettered, retries and the faults
 injected by kind; exits 1 unless lost and duplicated are 0 and every seq 1..N is in the table.
@@ -19,6 +20,8 @@ import subprocess
 import sys
 import time
 
+import chaosproxy
+import results
 import unixport
 from chaosproxy import ChaosProxy
 from localddb import ROOT, LocalDynamoDB
@@ -28,7 +31,18 @@ RETRY_LINE = re.compile(r"^(retry|unprocessed|blocked|clock|refused):", re.M)
 
 
 def chaos(
-    readings, faults, kills, skew_s, workdir, seed=None, interval_s=0.01, timeout_s=1800, code="source", out=print
+    readings,
+    faults,
+    kills,
+    skew_s,
+    workdir,
+    seed=None,
+    interval_s=0.01,
+    timeout_s=1800,
+    code="source",
+    out=print,
+    kinds=chaosproxy.KINDS,
+    heap=None,
 ):
     rand = random.Random(seed)
     shutil.rmtree(workdir, ignore_errors=True)
@@ -45,6 +59,7 @@ def chaos(
             client_timeout_s=2,
             credentials=ddb.device_key,
             region=ddb.region,
+            kinds=kinds,
         ).start()
         folder = os.path.join(workdir, "device")
         ddb.write_config(
@@ -71,7 +86,7 @@ def chaos(
                     raise RuntimeError("chaos run did not finish in %ds: see %s" % (timeout_s, log_path))
                 runs += 1
                 skew = {"UNIX_CLOCK_SKEW_S": str(skew_s)} if skew_s else None
-                proc = unixport.start_firmware(folder, log, code=code, env=skew)
+                proc = unixport.start_firmware(folder, log, code=code, heap=heap, env=skew)
                 try:
                     limit = rand.uniform(0.2, 2 * kill_gap_s) if killed < kills else timeout_s
                     exit_code = proc.wait(limit)
@@ -132,14 +147,40 @@ def main():
     parser.add_argument("--skew", type=int, default=0, help="device clock offset in seconds")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--interval", type=float, default=0.01, help="seconds between readings")
+    parser.add_argument(
+        "--broken", action="store_true", help="break answers (chaosproxy.BROKEN) instead of the network"
+    )
+    parser.add_argument("--heap", help="-X heapsize of the firmware, e.g. 48K")
     parser.add_argument("--workdir", default=os.path.join(ROOT, ".local", "chaos"))
+    parser.add_argument("--results", metavar="FILE", help="also rewrite this tool's section of FILE (tools/RESULTS.md)")
     unixport.add_code_options(parser)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     code = unixport.code_option(args)
-    r = chaos(args.readings, args.faults, args.kills, args.skew, args.workdir, args.seed, args.interval, code=code)
+    kinds = chaosproxy.BROKEN if args.broken else chaosproxy.KINDS
+    lines = []
+
+    def out(line):
+        print(line, flush=True)
+        lines.append(line)
+
+    r = chaos(
+        args.readings,
+        args.faults,
+        args.kills,
+        args.skew,
+        args.workdir,
+        args.seed,
+        args.interval,
+        code=code,
+        kinds=kinds,
+        heap=args.heap,
+        out=out,
+    )
     ok = r["lost"] == 0 and r["duplicated"] == 0 and not r["missing"] and r["exit_code"] == 0
-    print("chaos: %s" % ("PASS: every reading delivered exactly once" if ok else "FAIL"))
+    out("chaos: %s" % ("PASS: every reading delivered exactly once" if ok else "FAIL"))
+    if args.results:
+        results.record("chaos", "make chaos: faults, SIGKILLs and a skewed clock", "\n".join(lines), args.results)
     return 0 if ok else 1
 
 

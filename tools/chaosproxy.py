@@ -15,6 +15,32 @@ random among the kinds that fit the request:
   truncate       forwarded; the response body cut short and the connection closed
   bad_crc        forwarded; the response's x-amz-crc32 corrupted
 
+With `kinds=BROKEN` it breaks answers instead, as broken servers, load balancers and middleboxes
+do (make chaos BROKEN=1). Made up, nothing written, so a client that takes one for a success loses
+readings:
+
+  ok_bad_unprocessed   200 whose UnprocessedItems is [], null, 0, false or ""
+  ok_error_body        200 whose body is a ThrottlingException or an unknown __type
+  ok_html              200 with a proxy's HTML page
+  ok_empty             200 with no body
+  conflicting_length   200 {} with two different Content-Lengths
+  length_and_chunked   200 {} with a Content-Length and Transfer-Encoding: chunked
+  bad_chunk            200 chunked with a chunk size of 0x2
+  junk_after           forwarded, and an unasked-for 200 {} sent right behind the answer
+  replay_after         forwarded, and the same answer sent again right behind it
+  big_page             200 with a page just under the client's 16 KB bound, close-delimited
+  too_big              200 with a body past that bound
+
+Derived from the server's real answer (the write happened):
+
+  obs_text             a header value with obs-text bytes (allowed: the answer stands)
+  folded               a header folded onto two lines (obs-fold: the answer stands)
+  chunked_ok           re-framed as chunks with extensions and a trailer (the answer stands)
+  close_delimited      no Content-Length, the connection closed at its end (the answer stands)
+  bad_header_name      a header name with a space in it (refused: re-sent, written again)
+  foreign_unprocessed  a batch written in part, its rest unprocessed along with items never sent
+  unprocessed_no_seq   a batch written in part, its rest unprocessed with one seq taken out
+
 Whatever the rate, a request whose X-Amz-Date is more than 5 minutes from this machine's clock is
 refused as AWS refuses it (400 InvalidSignatureException "Signature expired", with a Date header),
 and counted as clock_refusal. `down()` makes it refuse connections until `up()`, `outage(s)` for s
@@ -56,6 +82,27 @@ KINDS = (
     "truncate",
     "bad_crc",
 )
+BROKEN = (
+    "ok_bad_unprocessed",
+    "ok_error_body",
+    "ok_html",
+    "ok_empty",
+    "conflicting_length",
+    "length_and_chunked",
+    "bad_chunk",
+    "junk_after",
+    "replay_after",
+    "big_page",
+    "too_big",
+    "obs_text",
+    "folded",
+    "chunked_ok",
+    "close_delimited",
+    "bad_header_name",
+    "foreign_unprocessed",
+    "unprocessed_no_seq",
+)
+BATCH_ONLY = ("partial_batch", "foreign_unprocessed", "unprocessed_no_seq")
 # what `timeline` counts per second, in this order: requests written (whole or in part), requests
 # refused whole, items written, write units written, requests answered with UnprocessedItems, and
 # of the written and the refused those of more than one item (a backlog's batches, apart from a
@@ -170,6 +217,7 @@ class ChaosProxy:
         capacity_wcu=None,
         burst_s=1.0,
         partial=False,
+        kinds=KINDS,
     ):
         self.upstream = (upstream_host, upstream_port)
         # upstream_ca_pem None: the upstream speaks plain HTTP on this machine (make bench)
@@ -181,7 +229,8 @@ class ChaosProxy:
         self.client_timeout_s = client_timeout_s
         self.credentials = credentials  # (key id, secret) to re-sign a partial batch
         self.region = region
-        self.faults = dict((k, 0) for k in KINDS + ("clock_refusal",))
+        self.kinds = tuple(kinds)
+        self.faults = dict((k, 0) for k in self.kinds + ("clock_refusal",))
         self.requests = 0
         self.connections = 0
         self.bytes_in = 0  # HTTP bytes (request line, headers, body) received from clients
@@ -290,7 +339,7 @@ class ChaosProxy:
             self.requests += 1
             if self.rand.random() >= self.fault_rate:
                 return None
-            kinds = [k for k in KINDS if k != "partial_batch" or _batch_size(target, body) > 1]
+            kinds = [k for k in self.kinds if k not in BATCH_ONLY or _batch_size(target, body) > 1]
             kind = self.rand.choice(kinds)
             self.faults[kind] += 1
             return kind
@@ -325,6 +374,8 @@ class ChaosProxy:
         if kind == "throttle":
             code = self.rand.choice(("ProvisionedThroughputExceededException", "ThrottlingException"))
             return _respond(conn, *_aws_error(400, code, "Rate of requests exceeds the allowed throughput."))
+        if kind in BROKEN:
+            return self._broken(conn, kind, method, path, headers, body)
         unprocessed = None
         if kind == "partial_batch":
             keep = self.rand.randint(1, _batch_size(target, body) - 1)
@@ -343,6 +394,71 @@ class ChaosProxy:
             _respond(conn, status, hdrs, out, cut=max(0, len(out) // 2))
             return "close"
         return _respond(conn, status, hdrs, out)
+
+    def _broken(self, conn, kind, method, path, headers, body):
+        """One broken answer of `kind` (BROKEN); how the connection goes on."""
+        ok = [b"Content-Type: application/x-amz-json-1.0"]
+        if kind == "ok_bad_unprocessed":
+            value = self.rand.choice((b"[]", b"null", b"0", b"false", b'""'))
+            return _send_raw(conn, 200, ok, b'{"UnprocessedItems":' + value + b"}")
+        if kind == "ok_error_body":
+            code = self.rand.choice((b"ThrottlingException", b"SomethingNewException"))
+            return _send_raw(conn, 200, ok, b'{"__type":"' + DDB.encode() + code + b'","message":"m"}')
+        if kind == "ok_html":
+            return _send_raw(conn, 200, [b"Content-Type: text/html"], b"<html><body>Welcome</body></html>")
+        if kind == "ok_empty":
+            return _send_raw(conn, 200, ok, b"")
+        if kind == "conflicting_length":
+            return _send_raw(conn, 200, ok + [b"Content-Length: 5"], b"{}")
+        if kind == "length_and_chunked":
+            return _send_raw(conn, 200, ok + [b"Transfer-Encoding: chunked"], b"{}")
+        if kind == "big_page":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>" + b"x" * 16000 + b"</html>")
+            return "close"
+        if kind == "too_big":
+            return _send_raw(conn, 200, [b"Content-Type: text/html"], b"<html>" + b"x" * 40000 + b"</html>")
+        if kind == "bad_chunk":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x2\r\n{}\r\n0\r\n\r\n")
+            return "keep"
+        unprocessed = None
+        if kind in ("foreign_unprocessed", "unprocessed_no_seq"):
+            keep = self.rand.randint(1, _batch_size(_header(headers, "x-amz-target") or "", body) - 1)
+            headers, body, unprocessed = self._split_batch(method, path, headers, body, keep)
+        status, hdrs, out = self._forward(method, path, headers, body)
+        if unprocessed is not None and status == 200:
+            table, items = next(iter(unprocessed.items()))
+            if kind == "foreign_unprocessed":
+                stranger = json.loads(json.dumps(items[0]))
+                stranger["PutRequest"]["Item"]["seq"] = {"N": str(10**9 + self.rand.randint(0, 999))}
+                unprocessed = {table: items + [stranger], "some-other-table": [items[0]]}
+            else:
+                del items[self.rand.randrange(len(items))]["PutRequest"]["Item"]["seq"]
+            hdrs, out = _unprocessed_answer(hdrs, unprocessed)
+        lines = [("%s: %s" % (n, v)).encode() for n, v in hdrs]
+        if kind == "obs_text":
+            lines.append(b"X-Note: caf\xe9 \xff")
+        elif kind == "folded":
+            lines += [b"X-Folded: one", b"  two"]
+        elif kind == "bad_header_name":
+            lines.append(b"X Bad: 1")
+        if kind == "chunked_ok":
+            cut = len(out) // 2
+            chunks = b"%x;part=1\r\n%s\r\n%x\r\n%s\r\n0\r\nX-Trailer: t\r\n\r\n" % (
+                cut,
+                out[:cut],
+                len(out) - cut,
+                out[cut:],
+            )
+            return _send_raw(conn, status, lines + [b"Transfer-Encoding: chunked"], chunks, framed=True)
+        if kind == "close_delimited":
+            _send_raw(conn, status, lines + [b"Connection: close"], out, framed=True)
+            return "close"
+        ending = _send_raw(conn, status, lines, out)
+        if kind == "junk_after":
+            _send_raw(conn, 200, ok, b"{}")
+        elif kind == "replay_after":
+            _send_raw(conn, status, lines, out)
+        return ending
 
     def _count(self, slot, n=1, at=None):
         second = int((at or time.time()) - self.started)
@@ -473,6 +589,18 @@ def _read_request(reader):
     length = int(_header(headers, "content-length") or 0)
     body = reader.read(length) if length else b""
     return method, path, headers, body
+
+
+def _send_raw(conn, status, lines, body, framed=False):
+    """A response from header lines as bytes (a Date added, and a Content-Length unless `framed`)."""
+    head = [b"HTTP/1.1 %d %s" % (status, http.client.responses.get(status, "Status").encode())]
+    head += lines
+    if not any(line.lower().startswith(b"date:") for line in lines):
+        head.append(b"Date: " + formatdate(usegmt=True).encode())
+    if not framed:
+        head.append(b"Content-Length: %d" % len(body))
+    conn.sendall(b"\r\n".join(head) + b"\r\n\r\n" + body)
+    return "keep"
 
 
 def _respond(conn, status, headers, body, cut=None):

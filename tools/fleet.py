@@ -36,10 +36,11 @@ import sys
 import threading
 import time
 
-import hostclient  # noqa: F401  (puts the firmware's library on the path: items as a board makes them)
+import results as results_doc  # the lab's results document (results is the runs' figures here)
 import tooldoc
 import unixport
 from chaosproxy import TIMELINE, ChaosProxy, item_size, write_units
+from iotsig import hostclient  # noqa: F401  (puts the firmware's library on the path: items as a board makes them)
 from localddb import ROOT, LocalDynamoDB
 
 DELIVERED = re.compile(r"^delivered seq=(\d+) .*latency_ms=(\d+)$", re.M)
@@ -586,6 +587,7 @@ def main():
     parser.add_argument("--json", default=os.path.join(ROOT, "build", "fleet.json"))
     parser.add_argument("--png", default=os.path.join(ROOT, "build", "fleet.png"))
     parser.add_argument("--workdir", default=os.path.join(ROOT, ".local", "fleet"))
+    parser.add_argument("--results", metavar="FILE", help="also rewrite this tool's section of FILE (tools/RESULTS.md)")
     parser.add_argument("--cost", action="store_true", help="print what a device costs in writes, run nothing")
     parser.add_argument(
         "--summary", metavar="JSON", help="print the side-by-side table of an earlier run's figures, run nothing"
@@ -632,10 +634,17 @@ def main():
     with open(args.json, "w") as f:
         json.dump(results, f, indent=1)
     plot(results, args.png)
-    print("\n".join(summary(results)))
-    print("fleet: figures in %s, plot in %s" % (os.path.relpath(args.json), os.path.relpath(args.png)))
     ok = all(r["lost"] == 0 and r["duplicated"] == 0 for r in results.values())
-    print("fleet: %s" % ("PASS: every reading delivered exactly once" if ok else "FAIL: readings lost or duplicated"))
+    text = "\n".join(
+        summary(results)
+        + [
+            "fleet: figures in %s, plot in %s" % (os.path.relpath(args.json), os.path.relpath(args.png)),
+            "fleet: %s" % ("PASS: every reading delivered exactly once" if ok else "FAIL: readings lost or duplicated"),
+        ]
+    )
+    print(text)
+    if args.results:
+        results_doc.record("fleet", "make fleet: a fleet back from an outage", text, args.results)
     return 0 if ok else 1
 
 

@@ -83,8 +83,9 @@ class TableSink(dynamodb.Sink):
         self.board, self.world = board, world
         self.conn = Conn()
         self.credentials = None
+        self.ignored = 0
 
-    def send(self, payloads):
+    def send(self, payloads, sent=None):
         w, at = self.world, self.board.ms
         seqs = [json.loads(p)["seq"]["N"] for p in payloads]
         if w.down_ms <= at < w.up_ms:

@@ -25,9 +25,9 @@ import urllib.request
 
 import boto3
 
-import certs
 import tooldoc
 import unixport
+from iotsig import certs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -228,8 +228,9 @@ class LocalDynamoDB:
             for name, key in users:
                 f.write("[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n" % (name, key[0], key[1]))
         with open(config, "w") as f:
-            for name, _ in users:
-                f.write("[profile %s]\nregion = %s\n" % (name, self.region))
+            for name, _ in users:  # where the server is and the CA to trust it by: no flags needed
+                f.write("[profile %s]\nregion = %s\nendpoint_url = %s\nca_bundle = %s\n"
+                        % (name, self.region, self.endpoint, os.path.abspath(self.ca_pem)))  # fmt: skip
         return credentials, config
 
     def readings(self, device_id):
@@ -306,9 +307,9 @@ def main():
             credentials, config = ddb.write_aws_profiles(os.path.join(home, "aws"))
             print(
                 "host tools: export AWS_SHARED_CREDENTIALS_FILE=%s AWS_CONFIG_FILE=%s\n"
-                "  then e.g. tools/plot_readings.py --profile local-reader --endpoint %s --ca %s"
-                " --table %s --device device-1 --out readings.png   (local-admin may do everything)"
-                % (credentials, config, ddb.endpoint, os.path.relpath(ddb.ca_pem), ddb.table),
+                "  then e.g. iotsig plot --profile local-reader --table %s --device device-1 --out readings.png"
+                "   (the profiles name the endpoint %s and the CA %s; local-admin may do everything)"
+                % (credentials, config, ddb.table, ddb.endpoint, os.path.relpath(ddb.ca_pem)),
                 flush=True,
             )
             print(

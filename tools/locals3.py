@@ -92,7 +92,7 @@ class LocalS3:
         """For updates over the air, on a server whose DynamoDB is provisioned (LocalDynamoDB's
         `device` user exists): the bucket, the device user's S3 policy (only s3:GetObject on
         release_prefix/* and s3:PutObject on log_prefix/<device_id>/*, what config/aws/stack.yaml
-        gives the device role) and a `releaser` user for tools/release.py (s3:PutObject and
+        gives the device role) and a `releaser` user for iotsig release (s3:PutObject and
         s3:GetObject on release_prefix/*); signature checking on again after. Returns the
         releaser's key. moto checks the action and the object's ARN against the policy's
         statements for header-signed requests (tests/test_update_end_to_end.py shows a GET

@@ -9,6 +9,7 @@ import os
 import sys
 
 import layout
+import results
 import unixport
 from benchsite import Site
 
@@ -92,14 +93,21 @@ def main():
     parser.add_argument("--code", action="append", choices=sorted(BUDGETS), help="only these (default: all)")
     parser.add_argument("--workdir", default=os.path.join(layout.ROOT, ".local", "membudget"))
     parser.add_argument("--json", default=os.path.join(layout.ROOT, "build", "membudget.json"))
+    parser.add_argument("--results", metavar="FILE", help="also rewrite this tool's section of FILE (tools/RESULTS.md)")
     args = parser.parse_args()
     site = Site(args.workdir)
     figures = {}
+    lines = []
+
+    def out(line):
+        print(line, flush=True)
+        lines.append(line)
+
     failed = False
     try:
         for code in args.code or ("mpy", "mpy32", "image"):
             build(code)
-            ok, out = delivers(site, BUDGETS[code], args.readings, code)
+            ok, out_text = delivers(site, BUDGETS[code], args.readings, code)
             where = heap_map(site, code)
             figures[code] = {
                 "budget": BUDGETS[code],
@@ -112,17 +120,17 @@ def main():
                 "churn": churn(site, code),
             }
             f = figures[code]
-            print("%s, %d readings over TLS in batches of up to 25:" % (WHAT[code], args.readings))
-            print("  budget -X heapsize=%s: %s" % (f["budget"], "delivered" if ok else "FAILED"))
-            print("  peak live heap: %.1f KB (resident between requests %.1f KB)" % (f["peak_live_heap"] / 1024,
-                                                                                   f["resident"] / 1024))  # fmt: skip
+            out("%s, %d readings over TLS in batches of up to 25:" % (WHAT[code], args.readings))
+            out("  budget -X heapsize=%s: %s" % (f["budget"], "delivered" if ok else "FAILED"))
+            out("  peak live heap: %.1f KB (resident between requests %.1f KB)" % (f["peak_live_heap"] / 1024,
+                                                                                 f["resident"] / 1024))  # fmt: skip
             for name, size in f["after_start"]:
-                print("    %+7.1f KB  %s" % (size / 1024, name))
-            print("  allocated per delivered reading: %d bytes" % f["heap_per_reading"])
+                out("    %+7.1f KB  %s" % (size / 1024, name))
+            out("  allocated per delivered reading: %d bytes" % f["heap_per_reading"])
             for part, size in f["churn"]:
-                print("    %6d  %s" % (size, part))
+                out("    %6d  %s" % (size, part))
             smallest, goal = f["smallest_heap_kb"], GOALS[code]
-            print(
+            out(
                 "  smallest -X heapsize: %s%s"
                 % (
                     "%dK" % smallest if smallest else "over 256K",
@@ -131,12 +139,14 @@ def main():
             )
             if not ok:
                 failed = True
-                print(out[-3000:])
+                print(out_text[-3000:])
     finally:
         site.stop()
     os.makedirs(os.path.dirname(args.json), exist_ok=True)
     with open(args.json, "w") as fh:
         json.dump({"readings": args.readings, "codes": figures}, fh, indent=2)
+    if args.results:
+        results.record("membudget", "make membudget: the firmware's heap", "\n".join(lines), args.results)
     return 1 if failed else 0
 
 

@@ -5,7 +5,6 @@ import dynamodb
 import httpclient
 import numtext
 import supervisor
-import wakestate
 from clock import Clock
 from spool import Spool
 
@@ -14,7 +13,7 @@ RESERVED = ("deviceId", "seq", "ts", "dropped")
 
 def read_sensors(sensors):
     """{name: number} from every sensor that answers; a broken sensor or a value DynamoDB
-    cannot store (NaN, infinity) is left out with a warning, never a crash."""
+    cannot store (NaN, infinity, out of its range) is left out with a warning, never a crash."""
     values = {}
     for sensor in sensors:
         try:
@@ -26,11 +25,21 @@ def read_sensors(sensors):
             v = got[name]
             if name in RESERVED or name in values:
                 continue
-            if isinstance(v, float) and not numtext.is_finite(v):
+            if isinstance(v, (int, float)) and not _storable(v):
                 print("warning: %s: %s is %r, left out" % (sensor.name, name, v))
                 continue
             values[name] = v
     return values
+
+
+def _storable(v):
+    """False for a number DynamoDB refuses (NaN, infinity, beyond its 38 digits or its range): sent,
+    it would be refused with the whole batch."""
+    try:
+        numtext.dynamodb_number(numtext.text(v))
+        return True
+    except ValueError:
+        return False
 
 
 def reading_payload(sink, device_id, ts, values):
@@ -147,7 +156,11 @@ class Device:
         """The device, or the exit code (2) of a STATE_DIR, CA or device key that cannot be used."""
         s = settings
         try:
-            kept = wakestate.load(board)[1] if s.POWER_MODE == "deep_sleep" and board.woke_from_deep_sleep() else None
+            kept = None
+            if s.POWER_MODE == "deep_sleep" and board.woke_from_deep_sleep():
+                import wakestate  # deep sleep's only: not in an always-on heap
+
+                kept = wakestate.load(board)[1]
             spool = Spool(s.STATE_DIR, s.SPOOL_MAX_BYTES, kept)
             clock = Clock(board, s.STATE_DIR)
         except (OSError, ValueError) as e:
@@ -277,6 +290,8 @@ class Device:
         (and the last) brings the network up and delivers what waits; then the board sleeps
         INTERVAL_S."""
         s, board, delivery = self.settings, self.board, self.delivery
+        import wakestate
+
         wake = wakestate.load(board)[0] + 1
         seq = self.take_reading() if self.taking else None
         kind = "sending" if wake % s.SEND_EVERY == 0 or not self.taking else "reading"
@@ -357,6 +372,8 @@ def reading_wake(settings, board):
     which checks everything (a bad CA is a config error then, not a failed send later)."""
     if settings.POWER_MODE != "deep_sleep" or not board.woke_from_deep_sleep():
         return False
+    import wakestate
+
     wake = wakestate.load(board)[0] + 1
     return wake > 1 and wake % settings.SEND_EVERY != 0
 

@@ -61,18 +61,27 @@ class IotCredentials:
             print("clock: the credentials provider's Date differs; offset now %+ds" % self.clock.offset)
         if resp.status != 200:
             try:
-                message = json.loads(resp.body).get("message") or ""
-            except (ValueError, AttributeError):
-                message = ""
+                message = json.loads(resp.body).get("message")
+            except (ValueError, AttributeError, UnicodeError):
+                message = None
+            message = message if isinstance(message, str) else ""
             raise Refusal("IotCredentials%d" % resp.status, message or "credentials refused", resp.status)
         try:
             doc = json.loads(resp.body)["credentials"]
-            creds = Credentials(doc["accessKeyId"], doc["secretAccessKey"], doc["sessionToken"])
-            expires = parse_iso8601(doc["expiration"])
-        except (ValueError, KeyError, TypeError):
-            raise Refusal("IotCredentialsMalformed", "the provider's answer has no usable credentials", resp.status)
+            fields = [doc[k] for k in ("accessKeyId", "secretAccessKey", "sessionToken", "expiration")]
+        except (ValueError, KeyError, TypeError, UnicodeError):
+            fields = ()
+        for f in fields:
+            if not isinstance(f, str) or not f:
+                fields = ()
+        if not fields:
+            raise Refusal(
+                "IotCredentialsMalformed", "the provider's answer has no usable credentials", resp.status, True
+            )
+        creds = Credentials(fields[0], fields[1], fields[2])
+        expires = parse_iso8601(fields[3])
         if expires is None:
-            raise Refusal("IotCredentialsMalformed", "unreadable expiration", resp.status)
+            raise Refusal("IotCredentialsMalformed", "unreadable expiration", resp.status, True)
         now = self.clock.now()
         lifetime = max(0, expires - now)
         self.current = creds

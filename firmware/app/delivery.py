@@ -4,7 +4,6 @@
 # acknowledged only for what the sink accepted. Once the sink throttles, requests are paced by
 # retry.RateLimiter (adaptive=False: each request backs off alone, as before it).
 import retry
-from deadletter import DeadLetters
 from httpclient import HttpError
 from refusal import Refusal
 
@@ -21,7 +20,9 @@ class Delivery:
         self.clock = clock
         self.board = board
         self.deadletter_path = deadletter_path
-        self.dead_letters = DeadLetters(deadletter_path)
+        self.dead_letters = (
+            None  # deadletter.DeadLetters, loaded at the first: its code stays out of the heap till then
+        )
         self.pending = []  # [(seq, dropped, payload)] loaded from the spool and not yet done
         self.loaded_upto = spool.acked
         self.generation = spool.generation
@@ -87,10 +88,13 @@ class Delivery:
             self.limiter.sent(len(batch))
         started = self.board.ticks_ms()  # a failure counts from when its attempt began
         try:
-            left = self.sink.send([r[2] for r in batch])
+            ignored = self.sink.ignored
+            left = self.sink.send([r[2] for r in batch], [r[0] for r in batch])
         except (Refusal, HttpError) as e:
             self._failed(e, batch, started)
             return
+        if self.sink.ignored > ignored:
+            print("unprocessed: ignored %d listed item(s) this batch did not send" % (self.sink.ignored - ignored))
         self._succeeded(batch, left, started)
 
     def _refill(self):
@@ -213,6 +217,10 @@ class Delivery:
 
     def _dead_letter(self, record, err):
         seq, dropped, payload = record
+        if self.dead_letters is None:
+            from deadletter import DeadLetters
+
+            self.dead_letters = DeadLetters(self.deadletter_path)
         self.dead_letters.add(seq, err, self.sink.decode(payload))
         self.pending = self.pending[1:]
         self.single_until = 0  # found it: batch the rest again (one more bad item repeats this)

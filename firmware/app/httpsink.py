@@ -28,6 +28,7 @@ class Sink:
         self.secret = httpsign.unb64(secret_b64, "HTTP_SECRET_B64")
         self.merchant_id = merchant_id
         self.now = now
+        self.ignored = 0  # the endpoint answers for the whole request: nothing is listed apart
 
     def encode(self, item):
         """The reading as a JSON object, its numbers written by numtext (json.dumps would write
@@ -85,19 +86,40 @@ class Sink:
             "POST", self.url, out, RFC9421_COMPONENTS, self.key_id, self.secret, created=int(now)
         )
 
-    def send(self, payloads):
-        """POST {"readings": [...]}; a 2xx answer accepts them all."""
+    def send(self, payloads, seqs):
+        """POST {"readings": [...]}; accepted, all of them, only by a success answer (accepted())."""
         parts = [b'{"readings":[']
         for i, p in enumerate(payloads):
             parts += (b"," if i else b"", p)
         parts.append(b"]}")
         body = b"".join(parts)
         resp = self.conn.request("POST", self.target, self.headers(body), body)
-        if 200 <= resp.status < 300:
+        why = accepted(resp)
+        if why is None:
             return []
+        if 200 <= resp.status < 300:  # not the success it claims: a proxy's page, a cut body
+            raise Refusal("MalformedResponse", why, resp.status, True, resp.header("date"))
         try:
             message = resp.body.decode().strip()[:200]
         except UnicodeError:
             message = ""
         why = message or resp.reason or "refused"
         raise Refusal("HTTP%d" % resp.status, why, resp.status, None, resp.header("date"))
+
+
+def accepted(resp):
+    """None when the answer is the endpoint's success: 200, 201, 202 or 204, and a body, if any,
+    that is JSON as its Content-Type says; else what is wrong with it. (203 and 206 are a proxy's
+    changed or partial answers, not the endpoint's word.)"""
+    if resp.status not in (200, 201, 202, 204):
+        return "HTTP %d is not a success answer" % resp.status
+    if not resp.body:
+        return None
+    kind = (resp.header("content-type") or "").split(";")[0].strip().lower()
+    if kind != "application/json" and not kind.endswith("+json"):
+        return "a %d answer whose body is %s, not JSON" % (resp.status, kind or "untyped")
+    try:
+        json.loads(resp.body)
+    except (ValueError, UnicodeError):
+        return "a %d answer whose body is not valid JSON" % resp.status
+    return None

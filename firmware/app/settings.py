@@ -31,48 +31,118 @@ _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 # argument). A field whose default is None may be set to None. Required: missing is an error where
 # the field applies (the AWS fields only with SINK "dynamodb", ...); a board's field may instead be
 # required when (field, value): that field's value is or holds value.
+# The config reference (config/README.md) is generated from this table by tools/configdoc.py: a
+# "# -- title --" line starts a group of fields (the feature that reads them), the "#:" lines above
+# a row are its meaning. Comments, not strings: they cost a board no memory.
 FIELDS = (
+    # -- Where readings go --
+    #: `"dynamodb"`: items written to a DynamoDB table, signed with SigV4; `"http"`: POSTed as JSON to
+    #: `HTTP_URL`, signed with HTTP Signatures (the `AWS_*` fields are then not needed)
     ("SINK", "choice", ("dynamodb", "http"), "dynamodb", False),
+    #: `"static"`: the keys below; `"iot"`: from the AWS IoT credentials provider, no keys on the board
+    #: (see "Credentials")
     ("CREDENTIALS", "choice", ("static", "iot"), "static", False),
+    # -- Static keys (SINK "dynamodb", CREDENTIALS "static") --
+    #: access key id (16-128 letters and digits, `AKIA...`/`ASIA...`) of a user allowed only
+    #: `dynamodb:BatchWriteItem` and `dynamodb:PutItem` on the table
     ("AWS_ACCESS_KEY", "text", None, None, True),
+    #: secret access key
     ("AWS_SECRET_KEY", "secret", None, None, True),
+    #: session token of temporary credentials; sent and signed as `X-Amz-Security-Token`
     ("AWS_SESSION_TOKEN", "secret", None, None, False),
+    # -- DynamoDB (SINK "dynamodb") --
+    #: e.g. `eu-west-1`; also the SigV4 credential scope
     ("AWS_REGION", "text", None, None, True),
+    #: `host` or `host:port` requests go to; `None`: `dynamodb.<AWS_REGION>.amazonaws.com`
     ("AWS_HOST", "text", None, None, False),
+    #: the table: partition key `deviceId` (S), sort key `seq` (N)
     ("AWS_DYNAMODB_TABLE", "text", None, None, True),
+    #: `False` sends plain HTTP (a local test server only; the firmware warns); must be `True` with
+    #: `CREDENTIALS = "iot"`. (The HTTP sink takes it from `HTTP_URL`'s scheme)
     ("USE_TLS", "bool", None, True, False),
+    # -- AWS IoT credentials provider (CREDENTIALS "iot") --
+    #: `<prefix>.credentials.iot.<region>.amazonaws.com`
+    #: (`aws iot describe-endpoint --endpoint-type iot:CredentialProvider`)
     ("IOT_CREDENTIALS_HOST", "text", None, None, True),
+    #: the role alias whose role may write the table
     ("IOT_ROLE_ALIAS", "text", None, None, True),
+    #: sent as `x-amzn-iot-thingname` (policies can use it)
     ("IOT_THING_NAME", "text", None, None, False),
+    #: the device certificate, DER (`openssl x509 -in cert.pem -outform DER -out device.der`)
     ("DEVICE_CERT_FILE", "text", None, None, True),
+    #: its private key, DER (`openssl pkey -in private.key -outform DER -out device.key.der`)
     ("DEVICE_KEY_FILE", "text", None, None, True),
+    # -- HTTP endpoint (SINK "http") --
+    #: `https://host[:port]/path?query` the readings are POSTed to (`http://` sends in the clear)
     ("HTTP_URL", "text", None, None, True),
+    #: how each request is signed (what each signs: firmware/README.md, "Posting to an HTTP endpoint")
     ("HTTP_AUTH", "choice", _http_schemes, None, True),
+    #: the key id the endpoint knows the secret by
     ("HTTP_KEY_ID", "text", None, None, True),
+    #: the shared secret, base64 (at least 16 bytes decoded)
     ("HTTP_SECRET_B64", "secret", None, None, True),
+    #: with `HTTP_AUTH = "cybersource"` (and only then): sent and signed as `v-c-merchant-id`
     ("HTTP_MERCHANT_ID", "text", None, None, True),
+    # -- Every device --
+    #: path of the **DER** CA certificate that verifies the server (for AWS: Amazon Root CA 1); needed
+    #: with TLS. A PEM file is refused with the `openssl` command that converts it (the same for
+    #: `DEVICE_CERT_FILE` and `DEVICE_KEY_FILE`)
     ("CA_FILE", "text", None, None, True),
+    #: the item's partition key, up to 128 characters
     ("DEVICE_ID", "text", None, None, True),
+    #: seconds between readings (0: back to back)
     ("INTERVAL_S", "number", 0, 2, False),
+    #: `0`: run until stopped; `N`: stop taking readings after seq `N`, counted across restarts, and
+    #: exit 0 once all are delivered
     ("READINGS", "whole", 0, 0, False),
-    ("STATE_DIR", "text", None, "state", False),  # load() passes the board's
+    #: folder where the device keeps its state: the spool, its acknowledgement, the clock offset,
+    #: dead letters (default: the board's, `state` beside `config.py`)
+    ("STATE_DIR", "text", None, "state", False),
+    #: the longest wait for connect, the TLS handshake and each read or write
     ("HTTP_TIMEOUT_S", "number", 1, 10, False),
-    ("REQUEST_TIMEOUT_S", "number", 1, 30, False),  # load() passes 3 x HTTP_TIMEOUT_S
+    #: deadline of a whole request (connect, TLS handshake, send, response), at least
+    #: `HTTP_TIMEOUT_S`; default 3 x `HTTP_TIMEOUT_S`. A server trickling its answer is cut off here,
+    #: retried as a timeout
+    ("REQUEST_TIMEOUT_S", "number", 1, 30, False),
+    #: with `READINGS = N`: exit 1 when nothing could be delivered for this long since the first
+    #: attempt that failed after the last delivery (the spool keeps every reading)
     ("DELIVERY_TIMEOUT_S", "number", 1, 120, False),
+    #: the spool's budget on flash; when full the oldest readings are dropped and counted
     ("SPOOL_MAX_BYTES", "whole", MIN_SPOOL_BYTES, 256 * 1024, False),
-    ("ADAPTIVE_RATE", "bool", None, True, False),  # pace sends after throttling (retry.RateLimiter)
+    #: once throttled, pace requests to the rate the table accepts (`retry.RateLimiter`); `False`: each
+    #: retry backs off alone
+    ("ADAPTIVE_RATE", "bool", None, True, False),
+    # -- Power and watchdog --
+    #: `"deep_sleep"`: each wake takes one reading into the spool and sleeps `INTERVAL_S`; every
+    #: `SEND_EVERY`-th wake (and the last) brings the network up and delivers what waits. On unix
+    #: the process ends where a board would sleep (`wake.count` beside `config.py` stands in for RTC
+    #: memory)
     ("POWER_MODE", "choice", ("always_on", "deep_sleep"), "always_on", False),
+    #: with `"deep_sleep"`: wakes between sends
     ("SEND_EVERY", "whole", 1, 1, False),
+    #: watchdog timeout in seconds, fed each turn of the main loop and around every blocking step;
+    #: `0`: off, else at least 2 x (`REQUEST_TIMEOUT_S` + `HTTP_TIMEOUT_S`)
     ("WATCHDOG_S", "number", 0, 0, False),
-    # updates over the air (updater.py): off unless UPDATE_BUCKET is set
+    # -- Updates over the air (UPDATE_BUCKET set, with SINK "dynamodb") --
+    #: the S3 bucket releases are in; `None`: no updates. Its requests are signed with the
+    #: DynamoDB sink's AWS credentials
     ("UPDATE_BUCKET", "text", None, None, False),
+    #: the key prefix of the releases (`<prefix>/latest`, `<prefix>/<version>/...`)
     ("UPDATE_PREFIX", "text", None, "releases", False),
-    ("UPDATE_PUBLIC_KEY", "text", None, None, False),  # required with UPDATE_BUCKET (_update)
-    ("UPDATE_HOST", "text", None, None, False),  # None: <bucket>.s3.<AWS_REGION>.amazonaws.com
+    #: required with `UPDATE_BUCKET`: the release key's Ed25519 public key, 64 hex digits (what
+    #: `iotsig release keygen` prints) or base64
+    ("UPDATE_PUBLIC_KEY", "text", None, None, False),
+    #: `host[:port]` of an S3-compatible server (path-style); `None`: `<bucket>.s3.<AWS_REGION>.amazonaws.com`
+    ("UPDATE_HOST", "text", None, None, False),
+    #: seconds between checks for a release (in deep-sleep mode: on the first sending wake after that long)
     ("UPDATE_CHECK_S", "number", 1, 3600, False),
+    #: readings a new version must deliver to be kept
     ("UPDATE_PROBATION_READINGS", "whole", 1, 10, False),
+    #: seconds it has for them, from the switch; then it is rolled back
     ("UPDATE_PROBATION_S", "number", 1, 3600, False),
-    ("UPDATE_LOG_PREFIX", "text", None, None, False),  # None: the crash log stays on the board
+    #: upload the rollback report and `crash.log` to `s3://<bucket>/<prefix>/<DEVICE_ID>/` at each
+    #: check (removed on the board only after S3 answered 200); `None`: the crash log stays on the board
+    ("UPDATE_LOG_PREFIX", "text", None, None, False),
 )
 
 

@@ -8,7 +8,7 @@
 # Every request is signed with SigV4 by whatever credentials the device has; everything streams
 # through the connection's 1 KB pieces, so a check runs in the heap a delivery does.
 #
-# The manifest, as tools/release.py writes it (text; the signature signs every byte before its
+# The manifest, as iotsig release writes it (text; the signature signs every byte before its
 # line; read from its file a piece and a line at a time, never whole):
 #   iot-sigv4 release 1
 #   version v2

@@ -22,6 +22,10 @@ RETRYABLE_CODES = (
     "CRC32Mismatch",
 )
 MAX_MESSAGE = 300
+REMEMBERED = 4  # successes whose request id a new answer must not repeat
+# the fields of each operation's success answer (AWS's API reference)
+PUT_ITEM = ("Attributes", "ConsumedCapacity", "ItemCollectionMetrics")
+BATCH_WRITE_ITEM = ("UnprocessedItems", "ConsumedCapacity", "ItemCollectionMetrics")
 
 
 class DynamoDBError(Refusal):
@@ -36,7 +40,8 @@ class DynamoDBError(Refusal):
 def error_from_response(status, body, date=None):
     """One typed error from AWS's JSON error body ({"__type": "...#Code", "message": ...}) or
     the XML one that moto and AWS's front ends send (<Code>..</Code><Message>..</Message>);
-    date: the response's Date header."""
+    date: the response's Date header. A body that names no code (a proxy's page) is not DynamoDB
+    refusing the items, so it never dead-letters them: retried. So is an error in a 2xx answer."""
     try:
         text = body.decode()
     except UnicodeError:
@@ -45,33 +50,100 @@ def error_from_response(status, body, date=None):
     if text.startswith("{"):
         try:
             doc = json.loads(text)
-            code = doc.get("__type")
-            message = doc.get("message") or doc.get("Message")
         except ValueError:
-            pass
+            doc = None
+        if isinstance(doc, dict):
+            code = _string(doc.get("__type"))
+            message = _string(doc.get("message")) or _string(doc.get("Message"))
         if code:
             code = code[code.rfind("#") + 1 :]
     elif "<Code>" in text:
         code = xml_field(text, "Code")
         message = xml_field(text, "Message")
-    if not code:
+    retryable = None
+    if status < 300:
+        retryable = True  # an error sent as a success
+    elif not code:
         code = "HTTP%d" % status
+        if status not in (401, 403):  # 401/403 stay blocked: a gateway refusing our credentials
+            retryable = True
     if not message:
         message = text.strip()[:MAX_MESSAGE] or "no error message"
-    return DynamoDBError(code, message[:MAX_MESSAGE], status, date=date)
+    return DynamoDBError(code, message[:MAX_MESSAGE], status, retryable, date)
+
+
+def _string(value):
+    return value if isinstance(value, str) else None
+
+
+def malformed(why, status=200):
+    """An answer that is not the operation's success: retried, never taken for one."""
+    return DynamoDBError("MalformedResponse", why, status, True)
+
+
+def _expect(doc, keys, operation):
+    """The decoded answer when it is the operation's success shape: only the fields AWS
+    documents for it, so an error or a proxy's JSON is never taken for one."""
+    for name in doc:
+        if name not in keys:
+            raise malformed("%s answered with an unexpected field %r" % (operation, name[:40]))
+    return doc
+
+
+def _put_seq(request):
+    """The seq of one PutRequest in UnprocessedItems ({"PutRequest": {"Item": {..., "seq":
+    {"N": "5"}}}}); MalformedResponse for anything else."""
+    try:
+        if len(request) == 1:
+            text = request["PutRequest"]["Item"]["seq"]["N"]
+            if isinstance(text, str) and 0 < len(text) <= 20 and text.isdigit():
+                return int(text)
+    except (KeyError, TypeError):
+        pass
+    raise malformed("UnprocessedItems holds something other than PutRequests with a seq")
+
+
+def unprocessed(doc, table, sent):
+    """(seqs of `sent` left unprocessed, count of listed items this batch did not send). The
+    answer must map tables to PutRequests; items never sent are counted, never taken as ours."""
+    left = []
+    ignored = 0
+    if "UnprocessedItems" not in doc:
+        return left, ignored
+    tables = doc["UnprocessedItems"]
+    if not isinstance(tables, dict):
+        raise malformed("UnprocessedItems is not a map of tables")
+    for name in tables:
+        requests = tables[name]
+        if not isinstance(requests, list):
+            raise malformed("UnprocessedItems of a table is not a list")
+        for request in requests:
+            seq = _put_seq(request)
+            if name == table and seq in sent and seq not in left:
+                left.append(seq)
+            else:
+                ignored += 1
+    return left, ignored
 
 
 def _number(value, where):
-    if not numtext.is_finite(value):
+    if isinstance(value, str):  # a numtext.Number: its text as written
+        text = value
+    elif numtext.is_finite(value):
+        text = numtext.text(value)
+    else:
         raise ValueError("%s: %r cannot be stored as a DynamoDB number" % (where, value))
-    return {"N": numtext.text(value)}
+    try:
+        return {"N": numtext.dynamodb_number(text)}
+    except ValueError as e:  # what AWS would refuse, refused before it is sent
+        raise ValueError("%s: %s" % (where, e))
 
 
 def marshal(value, where="value"):
     """A Python value as a DynamoDB AttributeValue."""
     if isinstance(value, bool):
         return {"BOOL": value}
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float, numtext.Number)):
         return _number(value, where)
     if isinstance(value, str):
         return {"S": value}
@@ -111,6 +183,7 @@ class Client:
         self.host_header = host_header
         self.now = now  # Unix epoch seconds, UTC
         self._signers = {}
+        self._answered = []  # request ids of the last REMEMBERED successes
 
     def call(self, operation, payload):
         """Make one signed call; return the decoded response or raise DynamoDBError/HttpError."""
@@ -138,30 +211,43 @@ class Client:
         self._signer(operation).prepare(utc.amz_date(self.now()))
 
     def call_body(self, operation, body):
-        """body: bytes, or a list of bytes parts that make it."""
+        """body: bytes, or a list of bytes parts that make it. Returns the answer decoded: a JSON
+        object, with no error in it; anything else raises DynamoDBError."""
         signed = self._signer(operation).sign(body, utc.amz_date(self.now()))
         resp = self.conn.request("POST", "/", signed, body)
+        date = resp.header("date")
         if resp.status != 200:
-            raise error_from_response(resp.status, resp.body, resp.header("date"))
+            raise error_from_response(resp.status, resp.body, date)
+        rid = resp.header("x-amzn-requestid")
+        if not rid or rid in self._answered:
+            # AWS names every answer: one unnamed, or named as an earlier one, came from elsewhere
+            # (a replay, or bytes a middlebox sent after the last answer) and proves nothing
+            raise malformed("a 200 answer %s x-amzn-RequestId" % ("without" if not rid else "repeating an earlier"))
         expected = resp.header("x-amz-crc32")
         if expected is not None and str(crc32(resp.body) & 0xFFFFFFFF) != expected:
             raise DynamoDBError("CRC32Mismatch", "response body does not match x-amz-crc32", resp.status)
         try:
-            return json.loads(resp.body) if resp.body else {}
-        except ValueError:  # a 200 whose body is not JSON: garbled on the way, worth a retry
-            raise DynamoDBError("MalformedResponse", "response body is not JSON", resp.status, True)
+            doc = json.loads(resp.body)
+        except (ValueError, UnicodeError):  # garbled on the way, cut short, or a proxy's page
+            doc = None
+        if not isinstance(doc, dict):
+            raise malformed("response body is not a JSON object")
+        if "__type" in doc:  # an error sent as a success
+            raise error_from_response(resp.status, resp.body, date)
+        self._answered = self._answered[1 - REMEMBERED :] + [rid]
+        return doc
 
     def put_item(self, table, item):
-        return self.call("PutItem", {"TableName": table, "Item": marshal_item(item)})
+        return _expect(self.call("PutItem", {"TableName": table, "Item": marshal_item(item)}), PUT_ITEM, "PutItem")
 
     def put_raw(self, table, item_json):
         """PutItem of an item already marshalled to AttributeValue JSON (bytes)."""
         body = b'{"TableName":' + json.dumps(table).encode() + b',"Item":' + item_json + b"}"
-        return self.call_body("PutItem", body)
+        return _expect(self.call_body("PutItem", body), PUT_ITEM, "PutItem")
 
     def batch_write_raw(self, table, items_json):
-        """BatchWriteItem of marshalled items (at most 25); returns the items DynamoDB left
-        unprocessed, decoded."""
+        """BatchWriteItem of marshalled items (at most 25); returns its answer, checked to be
+        BatchWriteItem's (unprocessed() reads what it left)."""
         parts = [b"]}}"] * (3 * len(items_json) + 2)  # sized once: no list growing in the heap
         parts[0] = b'{"RequestItems":{' + json.dumps(table).encode() + b":["
         i = 1
@@ -171,12 +257,7 @@ class Client:
             parts[i + 2] = b"}}"
             i += 3
         # the body is never joined: the signer hashes the parts and the connection sends them
-        resp = self.call_body("BatchWriteItem", parts)
-        try:
-            left = resp.get("UnprocessedItems") or {}
-            return [req["PutRequest"]["Item"] for req in left.get(table, ())]
-        except (AttributeError, KeyError, TypeError):
-            raise DynamoDBError("MalformedResponse", "UnprocessedItems is not what BatchWriteItem returns", 200, True)
+        return _expect(self.call_body("BatchWriteItem", parts), BATCH_WRITE_ITEM, "BatchWriteItem")
 
 
 class Sink:
@@ -187,6 +268,7 @@ class Sink:
         self.conn = client.conn
         self.table = table
         self.credentials = credentials  # a provider (credentials.py); None: the client's own
+        self.ignored = 0  # items DynamoDB listed as unprocessed that were never sent
 
     def auth_refused(self):
         """DynamoDB refused our credentials: True when fresh ones may be had."""
@@ -208,8 +290,9 @@ class Sink:
         item = json.loads(payload)
         return dict((k, list(item[k].values())[0]) for k in item)
 
-    def send(self, payloads):
-        """Deliver the readings; return the seqs DynamoDB left unprocessed."""
+    def send(self, payloads, seqs):
+        """Deliver the readings (seqs: theirs, in order); return the seqs DynamoDB left
+        unprocessed. Items it lists that this batch did not send are counted in `ignored`."""
         if self.credentials is not None:
             self.client.credentials = self.credentials.ensure_fresh()  # between requests only
         # The signer is prepared first: its one-off work (a module loaded for it) and the body
@@ -218,4 +301,6 @@ class Sink:
         if len(payloads) == 1:
             self.client.put_raw(self.table, payloads[0])
             return []
-        return [int(item["seq"]["N"]) for item in self.client.batch_write_raw(self.table, payloads)]
+        left, ignored = unprocessed(self.client.batch_write_raw(self.table, payloads), self.table, seqs)
+        self.ignored += ignored
+        return left

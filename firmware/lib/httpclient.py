@@ -19,6 +19,10 @@ MAX_LINE = 4096  # status and header lines
 LINE_PIECE = 256  # MicroPython's read(n) allocates n bytes up front: read lines in small pieces
 BODY_PIECE = 1024
 MAX_HEADERS = 64
+MAX_HEAD = 8192  # all header lines of one response together
+MAX_INTERIM = 8  # 1xx responses before the final one
+MAX_DIGITS = 12  # of a Content-Length: far past any body this client takes
+MAX_HEX = 8  # of a chunk size
 WRITE_BUFFER = 1024  # a body given in parts goes out in records of up to this size
 
 
@@ -56,6 +60,37 @@ class _SinkFailed(Exception):
     """The caller's sink raised (args[0]): passed on as it is, not taken for a network failure."""
 
 
+TCHAR = b"!#$%&'*+-.^_`|~"  # with digits and letters, what a header name is made of (RFC 9110)
+
+
+def _is_token(name):
+    for c in name:
+        if not (0x30 <= c <= 0x39 or 0x41 <= c <= 0x5A or 0x61 <= c <= 0x7A or c in TCHAR):
+            return False
+    return True
+
+
+def _is_hex(digits):
+    for c in digits:
+        if not (0x30 <= c <= 0x39 or 0x41 <= c <= 0x46 or 0x61 <= c <= 0x66):
+            return False
+    return True
+
+
+def _text(raw):
+    """Bytes from the wire as text, byte for character (Latin-1): ASCII decodes as it is, and
+    obs-text never raises, as a UTF-8 decode would."""
+    if max(raw, default=0) < 0x80:
+        return raw.decode()
+    return "".join(chr(c) for c in raw)
+
+
+def _joined(headers, name):
+    """Every value of a header, joined as RFC 9110 joins repeated fields."""
+    values = [v for n, v in headers if n == name]
+    return ", ".join(values) if values else ""
+
+
 def _is_stream(body):
     """A body read from a file (anything with readinto), not held in memory."""
     return hasattr(body, "readinto")
@@ -66,7 +101,7 @@ class Response:
         self.status = status
         self.reason = reason
         self.headers = headers  # list of (lowercased name, value)
-        self.body = body
+        self.body = body  # type: bytes | bytearray
 
     def header(self, name, default=None):
         name = name.lower()
@@ -355,6 +390,8 @@ class Connection:
         head = self._head(method, target, headers, body)
         start = body.tell() if _is_stream(body) else None  # pyright: ignore[reportAttributeAccessIssue]  # a file
         for attempt in (0, 1):
+            if self._sock is not None and not self._idle():
+                self.close()
             reused = self._sock is not None
             if not reused:
                 self._connect()
@@ -366,6 +403,9 @@ class Connection:
             except _SinkFailed as e:
                 self.close()  # the rest of the body is still on its way
                 raise e.args[0]
+            except MemoryError:  # an answer within the bounds, but not within this heap
+                self.close()
+                raise ResponseTooLarge("response from %s too large for the free heap" % self.address())
             except _Stale:
                 self.close()
                 if not reused or attempt:
@@ -378,6 +418,26 @@ class Connection:
                 if _is_timeout(e):
                     raise HttpTimeout("no response from %s within %ss" % (self.address(), self.timeout_s))
                 raise ProtocolError("connection to %s failed: %s" % (self.address(), _reason(e)))
+
+    def _idle(self):
+        """True when the kept-alive connection has nothing to read: bytes that came unasked since
+        the last response (junk, or a response to nothing) would otherwise be read as the next
+        request's answer, and an end of stream means the server closed it."""
+        buf = self._wbuf
+        if MICROPYTHON:  # non-blocking already: None when nothing is there
+            try:
+                return self._sock.readinto(buf, 1) is None  # pyright: ignore[reportOptionalMemberAccess]
+            except OSError:
+                return False
+        sock = self._sock
+        sock.setblocking(False)  # pyright: ignore[reportOptionalMemberAccess]  # CPython
+        try:
+            sock.recv_into(buf, 1)  # pyright: ignore[reportOptionalMemberAccess, reportAttributeAccessIssue]
+            return False  # bytes, or the end of the stream
+        except OSError as e:  # BlockingIOError, or ssl's SSLWantReadError: nothing there
+            return type(e).__name__ in ("BlockingIOError", "SSLWantReadError")
+        finally:
+            sock.setblocking(True)  # pyright: ignore[reportOptionalMemberAccess]
 
     def _head(self, method, target, headers, body):
         """The request line and headers as a list of small bytes lines, never joined: they go
@@ -469,16 +529,32 @@ class Connection:
         return data
 
     def _read_exact(self, n):
+        """The next n bytes, in one bytearray of exactly that size: no pieces joined, so a body
+        takes its own size of heap and no more."""
+        body = bytearray(n)
         part = self._buffered(n)
-        parts = [part]
         got = len(part)
+        body[:got] = part
         while got < n:
-            part = self._recv(min(n - got, BODY_PIECE))
+            part = self._piece(min(n - got, BODY_PIECE))
             if not part:
                 raise ProtocolError("response body from %s truncated (%d of %d bytes)" % (self.address(), got, n))
-            parts.append(part)
+            body[got : got + len(part)] = part
             got += len(part)
-        return parts[0] if len(parts) == 1 else b"".join(parts)
+        return body
+
+    def _extend(self, body, n):
+        """The next n bytes appended to body (a bytearray), piece by piece."""
+        got = 0
+        part = self._buffered(n)
+        while True:
+            body.extend(part)
+            got += len(part)
+            if got >= n:
+                return
+            part = self._piece(min(n - got, BODY_PIECE))
+            if not part:
+                raise ProtocolError("response body from %s truncated (%d of %d bytes)" % (self.address(), got, n))
 
     def _stream_exact(self, n, sink):
         """n bytes of the body to the sink, as they come (at most BODY_PIECE at a time, views of
@@ -502,101 +578,154 @@ class Connection:
         raise ResponseTooLarge("response from %s is larger than %d bytes (%d)" % (self.address(), self.max_response, n))
 
     def _read_response(self, method, sink=None):
+        """One response, framed as RFC 9112 says; anything it forbids or leaves ambiguous is a
+        ProtocolError (the connection is then closed), never a guess at where the body ends."""
         status, reason, version = self._status_line(self._readline(first=True))
+        interim = 0
         while 100 <= status < 200:  # interim responses carry no body
+            interim += 1
+            if status == 101 or interim > MAX_INTERIM:  # never asked to switch protocols
+                raise ProtocolError("unexpected %d response from %s" % (status, self.address()))
             self._headers()
             status, reason, version = self._status_line(self._readline())
         headers = self._headers()
         resp = Response(status, reason, headers, b"")
-        conn = (resp.header("connection") or "").lower()
+        conn = _joined(headers, "connection").lower()
         keep_alive = "close" not in conn and (version == b"HTTP/1.1" or "keep-alive" in conn)
-        length = resp.header("content-length")
+        coding = _joined(headers, "transfer-encoding")
+        length = self._content_length(headers)
         if not 200 <= status < 300:
             sink = None  # an error's body is read whole (and bounded): the caller parses it
         if method == "HEAD" or status in (204, 304):
             pass
-        elif "chunked" in (resp.header("transfer-encoding") or "").lower():
+        elif coding:
+            # a length beside a coding is how responses are smuggled; a coding other than chunked
+            # alone would need decoding (or reading to the end) that this client does not do
+            if length is not None:
+                raise ProtocolError("response from %s has both Content-Length and Transfer-Encoding" % self.address())
+            if coding.lower() != "chunked" or version != b"HTTP/1.1":
+                raise ProtocolError("unsupported Transfer-Encoding from %s: %r" % (self.address(), coding[:40]))
             resp.body = self._chunked_body(sink)
         elif length is not None:
-            try:
-                n = int(length)
-            except ValueError:
-                raise ProtocolError("bad Content-Length from %s: %r" % (self.address(), length))
             if sink is not None:
-                self._stream_exact(n, sink)
+                self._stream_exact(length, sink)
             else:
-                if n > self.max_response:
-                    self._too_large(n)
-                resp.body = self._read_exact(n) if n else b""
+                if length > self.max_response:
+                    self._too_large(length)
+                resp.body = self._read_exact(length) if length else b""
         else:
             resp.body = self._body_to_eof(sink)
+            keep_alive = False
+        if self._rpos < len(self._rbuf):  # bytes past the response: nothing to read as the next one
             keep_alive = False
         if not keep_alive:
             self.close()
         return resp
 
+    def _content_length(self, headers):
+        """The Content-Length as an int, None when absent. Repeats must agree; anything but
+        digits (a sign, spaces, underscores, which int() would take) is refused."""
+        n = None
+        for name, value in headers:
+            if name != "content-length":
+                continue
+            for part in value.split(","):
+                part = part.strip()
+                if not part or len(part) > MAX_DIGITS or not part.isdigit():
+                    raise ProtocolError("bad Content-Length from %s: %r" % (self.address(), value[:40]))
+                if n is not None and int(part) != n:
+                    raise ProtocolError("conflicting Content-Length from %s: %r" % (self.address(), value[:40]))
+                n = int(part)
+        return n
+
     def _status_line(self, line):
-        parts = line.rstrip(b"\r\n").split(b" ", 2)
-        if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
+        line = line.rstrip(b"\r\n")
+        version, code, reason = line[:8], line[9:12], line[13:]
+        if (
+            not version.startswith(b"HTTP/1.")
+            or not version[7:8].isdigit()
+            or line[8:9] != b" "
+            or len(code) != 3
+            or not code.isdigit()
+            or code[:1] not in b"12345"
+            or (len(line) > 12 and line[12:13] != b" ")
+        ):
             raise ProtocolError("not an HTTP response from %s: %r" % (self.address(), line[:40]))
-        reason = parts[2].decode() if len(parts) > 2 else ""
-        return int(parts[1]), reason, parts[0]
+        return int(code), _text(reason), version
 
     def _headers(self):
+        """The header (or trailer) section: (lowercased name, value) pairs, values as Latin-1 text."""
         headers = []
+        size = 0
         while True:
             line = self._readline()
             if line in (b"\r\n", b"\n"):
                 return headers
+            size += len(line)
+            if size > MAX_HEAD:
+                raise ProtocolError("response headers from %s larger than %d bytes" % (self.address(), MAX_HEAD))
+            line = line.rstrip(b"\r\n")
+            if line[:1] in (b" ", b"\t"):  # obs-fold: a user agent unfolds it into one space
+                if not headers:
+                    raise ProtocolError("malformed response header from %s: %r" % (self.address(), line[:40]))
+                name, value = headers[-1]
+                headers[-1] = (name, (value + " " + self._value(line)).strip())
+                continue
             if len(headers) >= MAX_HEADERS:
                 raise ProtocolError("more than %d response headers from %s" % (MAX_HEADERS, self.address()))
             colon = line.find(b":")
-            if colon <= 0:
+            name = line[:colon]
+            if colon <= 0 or not _is_token(name):
                 raise ProtocolError("malformed response header from %s: %r" % (self.address(), line[:40]))
-            headers.append((line[:colon].strip().lower().decode(), line[colon + 1 :].strip().decode()))
+            headers.append((_text(name).lower(), self._value(line[colon + 1 :])))
+
+    def _value(self, raw):
+        """A field value as text: obs-text bytes (RFC 9110) kept as Latin-1; control characters
+        other than tab refused (a bare CR or NUL is how header injection looks)."""
+        raw = raw.strip(b" \t")
+        if raw and (min(raw) < 0x20 or 0x7F in raw):
+            for c in raw:
+                if c == 0x7F or (c < 0x20 and c != 0x09):
+                    raise ProtocolError("control character in a response header from %s" % self.address())
+        return _text(raw)
 
     def _chunked_body(self, sink=None):
-        parts = []
-        total = 0
+        body = bytearray()
         while True:
-            size_line = self._readline().split(b";", 1)[0].strip()
-            try:
-                size = int(size_line, 16)
-            except ValueError:
-                raise ProtocolError("bad chunk size from %s: %r" % (self.address(), size_line[:20]))
+            line = self._readline().rstrip(b"\r\n")
+            semi = line.find(b";")  # a chunk extension: allowed, and ignored
+            size_text = (line if semi < 0 else line[:semi]).rstrip(b" \t")
+            if not size_text or len(size_text) > MAX_HEX or not _is_hex(size_text):
+                raise ProtocolError("bad chunk size from %s: %r" % (self.address(), line[:20]))
+            size = int(size_text, 16)
             if size == 0:
                 break
             if sink is not None:
                 self._stream_exact(size, sink)
             else:
-                total += size
-                if total > self.max_response:
-                    self._too_large(total)
-                parts.append(self._read_exact(size))
+                if len(body) + size > self.max_response:
+                    self._too_large(len(body) + size)
+                self._extend(body, size)
             if self._readline() not in (b"\r\n", b"\n"):
                 raise ProtocolError("chunk from %s not followed by CRLF" % self.address())
-        while self._readline() not in (b"\r\n", b"\n"):  # trailers, ignored
-            pass
-        return b"".join(parts)
+        self._headers()  # trailers: checked as headers are, then ignored
+        return body
 
     def _body_to_eof(self, sink=None):
-        parts = []
-        total = 0
+        body = bytearray()
         chunk = self._buffered(self.max_response + 1)
         while True:
             if not chunk:
-                chunk = self._recv(BODY_PIECE) if sink is None else self._piece(BODY_PIECE)
+                chunk = self._piece(BODY_PIECE)
             if not chunk:
-                return b"".join(parts)
+                return body
             if sink is not None:
                 try:
                     sink(chunk)
                 except Exception as e:
                     raise _SinkFailed(e)
-                chunk = b""
-                continue
-            total += len(chunk)
-            if total > self.max_response:
-                self._too_large(total)
-            parts.append(chunk)
+            else:
+                if len(body) + len(chunk) > self.max_response:
+                    self._too_large(len(body) + len(chunk))
+                body.extend(chunk)
             chunk = b""

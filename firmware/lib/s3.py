@@ -204,4 +204,7 @@ def put_file(
         resp = conn.request("PUT", target, headers, _Reader(f, progress) if progress else f)
     if resp.status != 200:
         raise error_from_response(resp.status, resp.body, resp.header("date"))
-    return size, digest, (resp.header("etag") or "").strip('"')
+    etag = (resp.header("etag") or "").strip('"')
+    if not etag or b"<Error>" in resp.body:  # S3 answers a stored object with its ETag, and nothing else
+        raise S3Error("MalformedResponse", "a 200 answer to PUT that is not S3's success", 200, True)
+    return size, digest, etag

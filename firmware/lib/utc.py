@@ -52,6 +52,16 @@ def amz_date(epoch_s):
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
+def _digits(text):
+    """ASCII digits only (str.isdigit takes '²' on CPython, where int() then raises), 1 to 4."""
+    if not 0 < len(text) <= 4:
+        return False
+    for c in text:
+        if c not in "0123456789":
+            return False
+    return True
+
+
 def parse_http_date(text):
     """Unix seconds of an HTTP date in the IMF-fixdate form servers send
     ("Mon, 23 Nov 2026 05:39:23 GMT"); None when it is not one."""
@@ -59,10 +69,10 @@ def parse_http_date(text):
     if len(parts) != 6 or parts[5] != "GMT" or parts[2] not in _MONTHS:
         return None
     hms = parts[4].split(":")
-    if len(hms) != 3 or not parts[1].isdigit() or not parts[3].isdigit():
+    if len(hms) != 3:
         return None
-    for field in hms:
-        if not field.isdigit():
+    for field in [parts[1], parts[3]] + hms:
+        if not _digits(field):
             return None
     days = days_from_civil(int(parts[3]), _MONTHS.index(parts[2]) + 1, int(parts[1]))
     return days * 86400 + int(hms[0]) * 3600 + int(hms[1]) * 60 + int(hms[2])

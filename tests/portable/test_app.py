@@ -33,9 +33,10 @@ def test_every_working_sensor_reports_and_reserved_or_bad_values_are_left_out():
             Broken(),
             Fixed({"b": 2.5, "seq": 99, "a": 7}),
             Fixed({"c": float("nan"), "d": float("inf"), "e": -3}),
+            Fixed({"f": 10**39 + 1, "g": 10**39, "h": True}),  # 40 significant digits: DynamoDB refuses it
         ]
     )
-    assert values == {"a": 1, "b": 2.5, "e": -3}
+    assert values == {"a": 1, "b": 2.5, "e": -3, "g": 10**39, "h": True}
 
 
 class _Client:

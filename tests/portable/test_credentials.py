@@ -107,3 +107,25 @@ def test_bad_answers_are_refusals():
     assert e.code == "IotCredentialsMalformed"
     e = raises(Refusal, IotCredentials(Conn([Response(503, "", [], b"")]), "a", None, clock).ensure_fresh)
     assert e.retryable
+
+
+def test_no_answer_of_the_provider_crashes_the_fetch():
+    clock = Clock()
+    for body in (
+        b"[]",
+        b'{"credentials": []}',
+        b'{"credentials": {"accessKeyId": 5, "secretAccessKey": "s", "sessionToken": "t", "expiration": "x"}}',
+        b'{"credentials": {"accessKeyId": "A", "secretAccessKey": "s", "sessionToken": "t", "expiration": 7}}',
+        b'{"credentials": {"accessKeyId": "", "secretAccessKey": "s", "sessionToken": "t", "expiration": "x"}}',
+        b'{"credentials": {"accessKeyId": "A", "secretAccessKey": "s", "sessionToken": "t", "expiration": "1-2"}}',
+        b"\xff\xfe",
+    ):
+        e = raises(Refusal, IotCredentials(Conn([Response(200, "OK", [], body)]), "a", None, clock).ensure_fresh)
+        assert e.code == "IotCredentialsMalformed" and e.retryable, body
+    for body in (b"[1]", b'{"message": 5}', b"\xff"):
+        e = raises(Refusal, IotCredentials(Conn([Response(403, "", [], body)]), "a", None, clock).ensure_fresh)
+        assert e.code == "IotCredentials403", body
+    # a Date header of odd digits is no date, on either interpreter
+    odd = Response(200, "OK", [("date", "Mon, \xb23 Nov 2026 05:39:23 GMT")], b"{}")
+    raises(Refusal, IotCredentials(Conn([odd]), "a", None, clock).ensure_fresh)
+    assert clock.offset == 0

@@ -51,8 +51,9 @@ class Sink(dynamodb.Sink):
         self.calls = []
         self.conn = Conn()
         self.credentials = None
+        self.ignored = 0
 
-    def send(self, payloads):
+    def send(self, payloads, sent=None):
         seqs = [int(json.loads(p)["seq"]["N"]) for p in payloads]
         self.calls.append(("PutItem" if len(seqs) == 1 else "BatchWriteItem", seqs))
         for s in seqs:
@@ -186,7 +187,7 @@ class SlowSink(Sink):
         Sink.__init__(self, script)
         self.board, self.ms = board, ms
 
-    def send(self, payloads):
+    def send(self, payloads, sent=None):
         self.board.ms += self.ms
         return Sink.send(self, payloads)
 
@@ -350,7 +351,7 @@ class TableSink(Sink):
         Sink.__init__(self)
         self.table = table
 
-    def send(self, payloads):
+    def send(self, payloads, sent=None):
         if not self.table.take(len(payloads)):
             raise throttle()
         return []

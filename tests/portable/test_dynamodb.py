@@ -4,8 +4,9 @@ import json
 from binascii import crc32, hexlify
 
 import sigv4base
-from dynamodb import Client, Credentials, DynamoDBError, error_from_response, marshal, marshal_item
+from dynamodb import Client, Credentials, DynamoDBError, error_from_response, marshal, marshal_item, unprocessed
 from httpclient import Response
+from numtext import Number, dynamodb_number
 from portable import DOUBLE, raises
 
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -87,7 +88,8 @@ class Recorder:
 
     def request(self, method, target, headers, body):
         self.sent = (method, target, headers, body)
-        headers = [("content-type", "application/x-amz-json-1.0")]
+        self.answers = getattr(self, "answers", 0) + 1
+        headers = [("content-type", "application/x-amz-json-1.0"), ("x-amzn-requestid", "R%d" % self.answers)]
         if self.crc is not None:
             crc = crc32(self.body) & 0xFFFFFFFF if self.crc is True else self.crc
             headers.append(("x-amz-crc32", str(crc)))
@@ -144,7 +146,7 @@ def test_crc32_mismatch_is_a_retryable_error():
 def test_batch_write_sends_the_items_as_one_batch_write_item_body():
     conn = Recorder(body=b'{"UnprocessedItems":{}}')
     items = [b'{"deviceId":{"S":"d"},"seq":{"N":"%d"}}' % i for i in (1, 2, 3)]
-    assert _client(conn).batch_write_raw("readings", items) == []
+    assert _client(conn).batch_write_raw("readings", items) == {"UnprocessedItems": {}}
     method, target, headers, body = conn.sent
     sent = json.loads(b"".join(body) if isinstance(body, list) else body)
     assert sent == {"RequestItems": {"readings": [{"PutRequest": {"Item": json.loads(i)}} for i in items]}}
@@ -161,8 +163,8 @@ def test_credentials_repr_hides_the_secret():
 def test_malformed_success_bodies_are_retryable_errors():
     e = raises(DynamoDBError, _client(Recorder(body=b"{not json")).put_item, "tab", {"deviceId": "d"})
     assert e.code == "MalformedResponse" and e.retryable
-    bad = b'{"UnprocessedItems": {"tab": [{"DeleteRequest": {}}]}}'
-    e = raises(DynamoDBError, _client(Recorder(body=bad)).batch_write_raw, "tab", [b'{"a":{"S":"b"}}'] * 2)
+    bad = {"UnprocessedItems": {"tab": [{"DeleteRequest": {}}]}}
+    e = raises(DynamoDBError, unprocessed, bad, "tab", [1, 2])
     assert e.code == "MalformedResponse" and e.retryable
 
 
@@ -183,6 +185,29 @@ def test_numbers_are_stored_as_a_person_reads_them():
         assert marshal(value) == {"N": text}, (value, marshal(value))
     assert float(marshal(0.1 + 0.2)["N"]) == 0.3
     assert marshal(True) == {"BOOL": True}  # a bool is not a number
+
+
+def test_number_text_is_stored_as_written_within_dynamodbs_limits():
+    # the host's JSON numbers arrive as text (numtext.Number) and go out digit for digit
+    for text in ("1733577600.123456", "3.141592653589793", "0.30000000000000004", "-0", "1E-130", "1" * 38,
+                 "9.9999999999999999999999999999999999999E+125", "1" + "0" * 60, "0.000" + "9" * 38):  # fmt: skip
+        assert marshal(Number(text)) == {"N": text}, text
+    # what DynamoDB refuses is refused here, the attribute named: more than 38 significant digits
+    # (leading and trailing zeros do not count), a magnitude out of 1E-130 .. 9.99E+125
+    for text, why in (
+        ("1" * 39, "has 39 significant digits; DynamoDB keeps 38"),
+        ("1.00000000000000000000000000000000000001", "has 39 significant digits"),
+        ("1e126", "is out of DynamoDB's range"),
+        ("-1e126", "is out of DynamoDB's range"),
+        ("1e-131", "is out of DynamoDB's range"),
+        ("0.1e-130", "is out of DynamoDB's range"),
+    ):
+        msg = str(raises(ValueError, marshal_item, {"v": Number(text)}))
+        assert msg.startswith("v: " + text + " ") and why in msg, msg
+    assert "not a decimal number" in str(raises(ValueError, dynamodb_number, "1.5e+"))
+    # the device's own numbers by the same rule
+    assert "39 significant digits" in str(raises(ValueError, marshal, 10**38 + 1))
+    assert marshal(10**38) == {"N": "1" + "0" * 38}
 
 
 def test_a_request_timeout_from_dynamodb_is_retried_like_any_other_service_s():

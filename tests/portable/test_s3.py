@@ -131,7 +131,7 @@ def test_put_streams_the_file_with_its_hash_signed():
     path, data = _file("s3-put", 3 * httpclient.WRITE_BUFFER + 17)
     for conn in (plain(max_response=65536), tls(max_response=65536)):
         size, digest, etag = s3.put_file(conn, Keys, "us-east-1", "bucket", "echo", path, AMZ_DATE, False, "text/plain")
-        assert (size, digest, etag) == (len(data), _hex(data), "")
+        assert (size, digest, etag) == (len(data), _hex(data), "echoed")
         # the stub answers PUT /echo with what it got; the same again through put's own request
         extra = [("Content-Length", str(len(data))), ("Content-Type", "text/plain")]
         target, signed = s3.signed_request(

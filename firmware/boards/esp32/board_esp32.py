@@ -29,23 +29,47 @@ SENSOR_NAMES = ("mcu_temp", "bme280", "dht22", "battery", "simulated")
 class Board:
     # This board's config fields, checked at start with all the others (settings.FIELDS says how:
     # name, kind, the kind's argument, default, required); the board then reads them with field().
+    # "#:" lines are each field's meaning in the config reference (tools/configdoc.py).
     FIELDS: tuple = (
+        # -- ESP32 board: network and clock --
+        #: the access point; a failed attempt is retried after a 1 s .. 60 s backoff (2.4 GHz only)
         ("WIFI_SSID", "text", None, None, True),
-        ("WIFI_PASSWORD", "secret", None, None, False),  # None: an open network
+        #: its password (never echoed); `None`: an open network
+        ("WIFI_PASSWORD", "secret", None, None, False),
+        #: the clock is set before the first TLS handshake (mbedTLS checks certificate dates) and every
+        #: 3 hours; a clock never set stops the app instead of signing requests dated 2000
         ("NTP_HOST", "text", None, "pool.ntp.org", False),
+        # -- ESP32 board: sensors and pins --
+        #: drivers to use, in order: `"mcu_temp"` (the chip), `"bme280"` (BME280/BMP280 on I2C),
+        #: `"dht22"`, `"battery"` (a voltage divider on an ADC pin), `"simulated"`
         ("SENSORS", "names", SENSOR_NAMES, ("mcu_temp",), False),
+        #: I2C data pin of the BME280
         ("I2C_SDA", "whole", 0, 21, False),
+        #: I2C clock pin of the BME280
         ("I2C_SCL", "whole", 0, 22, False),
+        #: the BME280's I2C address (0x76, or 0x77 with SDO high)
         ("BME280_ADDRESS", "whole", 0, 0x76, False),
+        #: the DHT22's data pin
         ("DHT22_PIN", "whole", 0, None, ("SENSORS", "dht22")),
+        #: the ADC pin the battery's divider feeds
         ("BATTERY_PIN", "whole", 0, None, ("SENSORS", "battery")),
+        #: the divider's resistors (r_top, r_bottom) in ohms
         ("BATTERY_DIVIDER", "pair", 1, (100000, 100000), False),
+        #: calibration from a multimeter: volts read x gain + offset
         ("BATTERY_GAIN", "number", 0, 1.0, False),
+        #: calibration offset in volts (see `BATTERY_GAIN`)
         ("BATTERY_OFFSET_V", "number", None, 0.0, False),
+        #: hold this pin low at reset and the app does not start: the REPL is yours
         ("SAFE_MODE_PIN", "whole", 0, None, False),
+        #: a status LED, lit while a request is in flight (dark while the board only takes readings)
         ("LED_PIN", "whole", 0, None, False),
-        ("WIFI_TIMEOUT_S", "number", 1, 20, False),  # waiting for the network, then the app goes on without
-        ("RETRY_AFTER_S", "number", 60, 300, False),  # deep sleep after a failed run, then start again
+        # -- ESP32 board: waits --
+        #: seconds the app waits for the network before it goes on without (a sending wake sleeps,
+        #: the clock check fails); each attempt's status is named in one line
+        ("WIFI_TIMEOUT_S", "number", 1, 20, False),
+        #: seconds of deep sleep after a failed run (the clock never set, nothing delivered in time)
+        #: before the board starts again: after a power cut the access point may take minutes
+        ("RETRY_AFTER_S", "number", 60, 300, False),
     )
 
     def __init__(self, config=None):

@@ -3,22 +3,20 @@ object until it expires, without credentials of their own.
 
 The URL is signed by the firmware's own sigv4.presign (the code a board signs with), with the
 operator's AWS credentials taken as the AWS CLI takes them (environment, --profile, SSO, instance
-roles); a session token is signed into the URL. Nothing is sent to AWS.
-
-  presign.py s3://firmware/releases/app-1.2.bin [--put] [--expires 3600] [--region R]
-             [--endpoint https://host:port]   (path-style; default: virtual-hosted on AWS)
+roles); a session token is signed into the URL. Nothing is sent to AWS, so no --ca is needed:
+virtual-hosted on AWS, path-style at an --endpoint-url.
 """
 
-import argparse
-import sys
 import time
 from urllib.parse import urlsplit
 
-import hostclient  # puts the firmware's library on the path
 import sigv4
-import tooldoc
 import utc
-from hostclient import ToolError
+
+from . import hostclient
+from .hostclient import ToolError
+
+EXAMPLE = "iotsig presign s3://firmware/releases/app-1.2.bin --expires 600 --region eu-west-1"
 
 
 def parse_s3_url(text):
@@ -64,15 +62,16 @@ def presigned_url(bucket, key, method, expires_s, credentials, region, endpoint=
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=tooldoc.description(__doc__))
+    parser = hostclient.parser("presign", __doc__, EXAMPLE)
     parser.add_argument("url", help="s3://bucket/key")
     parser.add_argument("--put", action="store_true", help="a URL to upload the object (default: to download it)")
     parser.add_argument(
         "--expires", type=int, default=3600, help="seconds the URL is valid, 1 to 604800 (7 days); default 3600"
     )
-    parser.add_argument("--profile", help="AWS profile (~/.aws/config, AWS_CONFIG_FILE); default: as the AWS CLI")
-    parser.add_argument("--region", help="default: the profile's, AWS_REGION, AWS_DEFAULT_REGION or us-east-1")
-    parser.add_argument("--endpoint", help="http(s)://host[:port] of an S3-compatible server, path-style")
+    hostclient.add_profile_args(parser)
+    parser.add_argument("--endpoint-url", "--endpoint", dest="endpoint", type=hostclient.endpoint_url,
+                        help="http(s)://host[:port] of an S3-compatible server, path-style")  # fmt: skip
+    hostclient.add_output_arg(parser)
     args = parser.parse_args(argv)
     bucket, key = parse_s3_url(args.url)
     if not 1 <= args.expires <= sigv4.MAX_EXPIRES_S:
@@ -84,9 +83,7 @@ def main(argv=None):
     if credentials is None:
         raise ToolError("no AWS credentials (environment, --profile, ~/.aws, SSO or an instance role)")
     frozen = credentials.get_frozen_credentials()
-    print(presigned_url(bucket, key, "PUT" if args.put else "GET", args.expires, frozen, args.region, args.endpoint))
+    method = "PUT" if args.put else "GET"
+    url = presigned_url(bucket, key, method, args.expires, frozen, args.region, args.endpoint)
+    hostclient.show(args, {"url": url, "method": method, "expires_s": args.expires}, url)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(hostclient.run(main))

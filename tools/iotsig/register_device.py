@@ -1,6 +1,6 @@
 """Register a device with AWS IoT and write its device folder: a thing, a certificate (a key pair
 AWS IoT makes, or with --csr one signed from a CSR made on this host, whose private key is never
-sent), the stack's IoT policy and the thing attached to it, and the folder tools/provision.py
+sent), the stack's IoT policy and the thing attached to it, and the folder `iotsig provision`
 writes (config.py with CREDENTIALS = "iot", the certificate, its key and the root CA in DER).
 
 The table, the role alias and the IoT policy are the outputs of the stack config/aws/stack.yaml
@@ -9,26 +9,19 @@ credentials endpoint is looked up (describe-endpoint iot:CredentialProvider) unl
 names it. AWS credentials are the operator's, taken as the AWS CLI takes them (the environment,
 --profile, SSO, an instance role). Nothing is made before every input is read and the stack, the
 policy and the endpoint are found; a failure after the certificate was made removes it again.
-
-  register_device.py devices/d1 --device-id d1 --root-ca AmazonRootCA1.pem --profile admin
-  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=d2 \\
-      -keyout d2.key -out d2.csr
-  register_device.py devices/d2 --device-id d2 --root-ca AmazonRootCA1.pem --csr d2.csr --key d2.key
 """
-
-import argparse
-import os
-import sys
 
 import botocore.config
 import botocore.exceptions
 from cryptography import exceptions, x509
 from cryptography.hazmat.primitives import serialization
 
-import hostclient
-import provision
-import tooldoc
+from . import hostclient, provision
 
+EXAMPLE = """iotsig register-device devices/d1 --device-id d1 --root-ca AmazonRootCA1.pem --profile admin
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=d2 \\
+    -keyout d2.key -out d2.csr
+iotsig register-device devices/d2 --device-id d2 --root-ca AmazonRootCA1.pem --csr d2.csr --key d2.key"""
 OUTPUTS = {"table": "TableName", "role_alias": "RoleAlias", "policy": "IotPolicyName"}  # the stack's
 
 
@@ -75,15 +68,6 @@ def read_csr(path, key_path):
     if not csr.is_signature_valid or public_der(csr.public_key()) != public_der(key.public_key()):
         raise hostclient.ToolError("--csr: %s is not signed by the key in %s" % (path, key_path))
     return csr.public_bytes(serialization.Encoding.PEM).decode(), key
-
-
-def root_ca(path):
-    der = hostclient.read_der(path, "--root-ca")
-    try:
-        x509.load_der_x509_certificate(der)
-    except ValueError:
-        raise hostclient.ToolError("--root-ca: %s is not a certificate (PEM or DER)" % path)
-    return der
 
 
 def stack_names(session, args, config):
@@ -141,7 +125,7 @@ def undo(iot, thing, thing_made, cert, policy):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=tooldoc.description(__doc__))
+    parser = hostclient.parser("register-device", __doc__, EXAMPLE)
     parser.add_argument("folder", help="the device folder to write (must not hold a config.py yet)")
     parser.add_argument("--device-id", required=True)
     parser.add_argument("--thing-name", help="the IoT thing (default: the device id)")
@@ -156,20 +140,18 @@ def main(argv=None):
         "--iot-host", help="the credentials endpoint; default: describe-endpoint iot:CredentialProvider"
     )
     parser.add_argument("--host", help="DynamoDB host[:port] (default dynamodb.<region>.amazonaws.com)")
-    parser.add_argument("--interval", type=float, default=2)
-    parser.add_argument("--readings", type=int, default=0)
-    parser.add_argument("--profile", help="AWS profile (~/.aws/config, AWS_CONFIG_FILE); default: as the AWS CLI")
-    parser.add_argument("--region", help="default: the profile's, AWS_REGION, AWS_DEFAULT_REGION or us-east-1")
-    parser.add_argument("--timeout", type=float, default=30)
+    parser.add_argument("--interval", type=float, default=2, help="seconds between readings (default 2)")
+    parser.add_argument("--readings", type=int, default=0, help="stop after this many (default 0: never)")
+    hostclient.add_profile_args(parser)
+    parser.add_argument(
+        "--timeout", type=float, default=30, help="seconds to connect, and to wait for an answer (default 30)"
+    )
     args = parser.parse_args(argv)
     if bool(args.csr) != bool(args.key):
         raise hostclient.ToolError("--csr and --key go together (the CSR and the private key it was made with)", True)
-    if os.path.exists(os.path.join(args.folder, "config.py")):
-        raise hostclient.ToolError(
-            "%s holds a device already (config.py): remove it or choose another folder" % args.folder
-        )
+    provision.check_free(args.folder, way_out="remove it or choose another folder")
     thing = args.thing_name or args.device_id
-    ca = root_ca(args.root_ca)
+    ca = hostclient.read_cert(args.root_ca, "--root-ca")
     csr_pem, key = read_csr(args.csr, args.key) if args.csr else (None, None)
 
     session = hostclient.session_from_args(args)  # the operator's; also resolves the region
@@ -201,7 +183,7 @@ def main(argv=None):
         iot.attach_thing_principal(thingName=thing, principal=cert["certificateArn"])
         lines, files = provision.iot_device(iot_host, args.role_alias, thing, cert_der, key_der(key))
         files["ca.der"] = (ca, False)
-        files["config.py"] = (provision.config_py(args, lines, by="tools/register_device.py"), True)
+        files["config.py"] = (provision.config_py(args, lines, by="iotsig register-device"), True)
         provision.write_folder(args.folder, files)
     except BaseException as e:  # Ctrl-C and bugs too: no certificate left behind that no folder holds
         left = undo(iot, thing, thing_made, cert, args.policy)
@@ -224,7 +206,3 @@ def main(argv=None):
         % (args.device_id, args.folder, iot_host, args.role_alias, args.table)
     )
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(hostclient.run(main))

@@ -6,23 +6,26 @@ a board does; httpverify verifies), to debug an integration before flashing a bo
 
 Schemes: cavage (hmac-sha256), cybersource (HmacSHA256 profile), rfc9421 (hmac-sha256).
 The secret is given in base64 (--secret-b64, or the environment variable HTTPSIG_SECRET_B64 so it
-stays out of the shell history); it is never printed.
+stays out of the shell history); it is never printed. --body-file - reads the body from standard
+input.
 """
 
-import argparse
 import os
 import shlex
 import sys
 
-import layout
-import tooldoc
+import httpsign
+import httpverify
+import utc
 
-ROOT = layout.ROOT
-sys.path.insert(0, layout.LIB)
+from . import hostclient
 
-import httpsign  # noqa: E402
-import httpverify  # noqa: E402
-import utc  # noqa: E402
+EXAMPLES = {
+    "sign": "HTTPSIG_SECRET_B64=c2VjcmV0LXNlY3JldC1zZWNyZXQ= iotsig httpsign sign --scheme rfc9421"
+    " --key-id k1 --url https://api.example.com/v1/readings --body-file reading.json --curl",
+    "verify": "HTTPSIG_SECRET_B64=... iotsig httpsign verify --scheme cavage --url https://api.example.com/v1/r"
+    " -H 'Date: ...' -H 'Signature: ...'",
+}
 
 
 class UsageError(Exception):
@@ -50,8 +53,11 @@ def _has(headers, name):
 def _body(args):
     if not args.body_file:
         return b""
-    with open(args.body_file, "rb") as f:
-        return f.read()
+    try:
+        stream = hostclient.open_input(args.body_file)
+        return stream.read()
+    except OSError as e:
+        raise hostclient.ToolError("--body-file: cannot read %s: %s" % (args.body_file, e.strerror))
 
 
 def _secret_b64(args):
@@ -171,15 +177,18 @@ def verify(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=tooldoc.description(__doc__))
+    parser = hostclient.parser("httpsign", __doc__, EXAMPLES["sign"])
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("sign", "verify"):
-        p = sub.add_parser(name)
+        p = sub.add_parser(
+            name, epilog="example:\n  " + EXAMPLES[name], formatter_class=parser.formatter_class,
+            description="%s an HTTP request as a board does (--help of iotsig httpsign: the schemes)." % name.title(),
+        )  # fmt: skip
         p.add_argument("--scheme", choices=("cavage", "cybersource", "rfc9421"), required=True)
         p.add_argument("--method", default="POST")
         p.add_argument("--url", required=True, help="absolute URL, e.g. https://api.example.com/v1/readings")
         p.add_argument("-H", "--header", action="append", help="'Name: value' (repeatable)")
-        p.add_argument("--body-file")
+        p.add_argument("--body-file", help="the request's body (- for standard input)")
         p.add_argument("--secret-b64")
         p.add_argument("--label", default=None if name == "verify" else "sig1")
         p.add_argument("--names", help="what to sign, space-separated (headers or derived components)")
@@ -203,7 +212,3 @@ def main(argv=None):
     except (httpsign.SignatureError, UsageError) as e:  # what was given cannot be used: one line, exit 2
         print("error: %s" % e, file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

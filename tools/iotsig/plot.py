@@ -1,16 +1,17 @@
 """Read a device's readings back (Query by deviceId, a seq or time range) and draw them as a PNG: one
-line per sensor value over time (over seq when readings share a time).
+line per sensor value over time (over seq when readings share a time or have none).
 
-  plot_readings.py --profile ops --table readings --device device-1 --since 2026-11-23T05:00:00Z \\
-      --out readings.png
+The picture's format is its name's: .png, .svg or .pdf.
 """
 
-import argparse
 import datetime
-import sys
+import os
 
-import hostclient
-import tooldoc
+from . import hostclient
+
+EXAMPLE = """iotsig plot --profile ops --table readings --device device-1 --since 2026-11-23T05:00:00Z \\
+    --out readings.png"""
+FORMATS = (".png", ".svg", ".pdf")
 
 KEYS = ("deviceId", "seq", "ts", "dropped")
 
@@ -41,9 +42,10 @@ UNITS = (("_c", "°C"), ("_kb", "KB"), ("_ms", "ms"), ("_s", "s"), ("_pct", "%")
 
 
 def by_seq(items):
-    """True when readings share a ts (back to back, INTERVAL_S=0): time cannot tell them apart, so
-    they are drawn by seq."""
-    return len(set(item["ts"]["N"] for item in items)) < len(items)
+    """True when readings share a ts (back to back, INTERVAL_S=0) or some have none (JSON put
+    without one): time cannot place them, so they are drawn by seq."""
+    times = [item.get("ts", {}).get("N") for item in items]
+    return None in times or len(set(times)) < len(items)
 
 
 def series(items, seq=False):
@@ -51,7 +53,7 @@ def series(items, seq=False):
     out = {}
     for item in items:
         if seq:
-            x = int(item["seq"]["N"])
+            x = int(float(item["seq"]["N"]))
         else:
             x = datetime.datetime.fromtimestamp(int(item["ts"]["N"]), datetime.timezone.utc)
         for name, value in item.items():
@@ -127,33 +129,48 @@ def _instant(text, option):
                                    % (option, text), usage=True)  # fmt: skip
 
 
+def out_path(path):
+    """--out, checked before anything is read: a format matplotlib writes, in a writable folder."""
+    if os.path.splitext(path)[1].lower() not in FORMATS:
+        raise hostclient.ToolError("--out: %s: the name must end in %s" % (path, ", ".join(FORMATS)), usage=True)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise hostclient.ToolError("--out: %s: no such folder" % os.path.dirname(path))
+    if not os.access(folder, os.W_OK):
+        raise hostclient.ToolError("--out: %s: the folder is not writable" % os.path.dirname(path))
+    return path
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=tooldoc.description(__doc__))
+    parser = hostclient.parser("plot", __doc__, EXAMPLE)
     parser.add_argument("--table", required=True)
     parser.add_argument("--device", required=True)
     parser.add_argument("--first-seq", type=int)
     parser.add_argument("--last-seq", type=int)
     parser.add_argument("--since", help="ISO time (2026-11-23T05:00:00Z) or Unix seconds")
     parser.add_argument("--until", help="ISO time or Unix seconds")
-    parser.add_argument("--out", default="readings.png")
+    parser.add_argument("--out", default="readings.png", help="the picture: .png (default readings.png), .svg, .pdf")
     hostclient.add_connection_args(parser)
+    hostclient.add_output_arg(parser)
     args = parser.parse_args(argv)
     since, until = _instant(args.since, "--since"), _instant(args.until, "--until")
+    out_path(args.out)
     client = hostclient.client_from_args(args)
     items = query(client, args.table, args.device, args.first_seq, args.last_seq, since, until)
     if not items:
-        print("no readings of %s in that range" % args.device)
-        return 1
+        raise hostclient.ToolError("no readings of %s in that range" % args.device)
     seq = by_seq(items)
     data = series(items, seq)
-    draw(args.device, data, args.out, seq)
-    seqs = [int(i["seq"]["N"]) for i in items]
-    print(
-        "%s: %d readings (seq %d..%d), %d values plotted to %s"
-        % (args.device, len(items), min(seqs), max(seqs), len(data), args.out)
-    )
+    if not data:
+        raise hostclient.ToolError("the %d readings of %s hold no number to plot" % (len(items), args.device))
+    try:
+        draw(args.device, data, args.out, seq)
+    except OSError as e:
+        raise hostclient.ToolError("--out: cannot write %s: %s" % (args.out, e.strerror))
+    seqs = [int(float(i["seq"]["N"])) for i in items]
+    record = {"device": args.device, "readings": len(items), "first_seq": min(seqs), "last_seq": max(seqs),
+              "values": sorted(data), "out": args.out}  # fmt: skip
+    text = "%s: %d readings (seq %d..%d), %d values plotted to %s" % (
+        args.device, len(items), min(seqs), max(seqs), len(data), args.out)  # fmt: skip
+    hostclient.show(args, record, text)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(hostclient.run(main))

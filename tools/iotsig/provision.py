@@ -9,21 +9,41 @@ environment, --profile, ... as the AWS CLI takes them). The folder is what `make
 CONFIG=<folder>` runs, or what goes on the board next to the firmware (paths in config.py are
 relative to it).
 
-  DEVICE_SECRET_ACCESS_KEY=... provision.py devices/d1 --device-id d1 --region eu-west-1 \\
-      --table readings --ca AmazonRootCA1.pem --device-key-id AKIA...
-  provision.py devices/d2 --device-id d2 --region eu-west-1 --table readings --ca AmazonRootCA1.pem \\
-      --iot --iot-host c1xyz.credentials.iot.eu-west-1.amazonaws.com --role-alias sensors \\
-      --cert d2.cert.pem --key d2.private.key
+The config is checked by the firmware's own rules (firmware/app/settings.py) before anything is
+written or made, so a folder provision writes is one the firmware starts with. A folder that holds
+a device already (a config.py) is refused unless --replace; the files are written next to it first
+and moved into place, so a failure leaves the folder as it was.
 """
 
-import argparse
 import os
-import sys
+import shutil
 
 import botocore.exceptions
 
-import hostclient
-import tooldoc
+from . import hostclient
+
+EXAMPLE = """DEVICE_SECRET_ACCESS_KEY=... iotsig provision devices/d1 --device-id d1 --region eu-west-1 \\
+    --table readings --ca AmazonRootCA1.pem --device-key-id AKIA...
+iotsig provision devices/d2 --device-id d2 --region eu-west-1 --table readings --ca AmazonRootCA1.pem \\
+    --iot --iot-host c1xyz.credentials.iot.eu-west-1.amazonaws.com --role-alias sensors \\
+    --cert d2.cert.pem --key d2.private.key"""
+# the option that gave each field, to name it in a refusal
+OPTIONS = {
+    "AWS_REGION": "--region",
+    "AWS_HOST": "--host",
+    "AWS_DYNAMODB_TABLE": "--table",
+    "AWS_ACCESS_KEY": "--device-key-id",
+    "AWS_SECRET_KEY": "the device's secret",
+    "CA_FILE": "--ca",
+    "DEVICE_ID": "--device-id",
+    "INTERVAL_S": "--interval",
+    "READINGS": "--readings",
+    "IOT_CREDENTIALS_HOST": "--iot-host",
+    "IOT_ROLE_ALIAS": "--role-alias",
+    "IOT_THING_NAME": "--thing-name",
+    "DEVICE_CERT_FILE": "--cert",
+    "DEVICE_KEY_FILE": "--key",
+}
 
 
 def write_file(path, data, private=False):
@@ -32,11 +52,58 @@ def write_file(path, data, private=False):
         f.write(data)
 
 
-def write_folder(folder, files):
-    """The device folder: files maps a name to (bytes, private); private ones are mode 600."""
-    os.makedirs(folder, exist_ok=True)
-    for name, (data, private) in files.items():
-        write_file(os.path.join(folder, name), data, private)
+def check_free(folder, replace=False, way_out="--replace replaces its config and files, or choose another folder"):
+    """Refuse a folder that holds a device already (a config.py), unless replace."""
+    if os.path.exists(os.path.join(folder, "config.py")) and not replace:
+        raise hostclient.ToolError("%s holds a device already (config.py): %s" % (folder, way_out))
+
+
+def validate(folder):
+    """The firmware's own check of the device folder (settings.load, in the folder as the board
+    reads it); ToolError naming the option when it refuses."""
+    import settings  # the firmware app's, on the path hostclient made
+
+    config = {}
+    with open(os.path.join(folder, "config.py")) as f:
+        exec(f.read(), config)
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        settings.load(type("Config", (), config))
+    except settings.ConfigError as e:
+        raise hostclient.ToolError("%s: %s" % (OPTIONS.get(e.field, e.field), e), usage=e.field in OPTIONS)
+    finally:
+        os.chdir(cwd)
+
+
+def staged(folder, files, replace=False):
+    """A folder beside `folder` holding the files (name: (bytes, private); private ones mode 600),
+    checked by the firmware's rules; place() moves them in, discard() drops them."""
+    check_free(folder, replace)
+    stage = hostclient.stage_beside(folder, "provision")
+    try:
+        for name, (data, private) in files.items():
+            write_file(os.path.join(stage, name), data, private)
+        validate(stage)
+    except BaseException:
+        discard(stage)
+        raise
+    return stage
+
+
+def discard(stage):
+    shutil.rmtree(stage, ignore_errors=True)
+
+
+def place(stage, folder):
+    """The staged files into folder (the folder itself when new); its other files, state/ among
+    them, stay."""
+    hostclient.move_in(stage, folder)
+
+
+def write_folder(folder, files, replace=False):
+    """The device folder, written whole or not at all, as the firmware accepts it."""
+    place(staged(folder, files, replace), folder)
 
 
 def iot_device(iot_host, role_alias, thing_name, cert_der, key_der):
@@ -52,7 +119,7 @@ def iot_device(iot_host, role_alias, thing_name, cert_der, key_der):
     return lines, {"device.der": (cert_der, False), "device.key.der": (key_der, True)}
 
 
-def config_py(args, credentials, by="tools/provision.py"):
+def config_py(args, credentials, by="iotsig provision"):
     """config.py (bytes) of the device args describe (device_id, region, host, table, interval,
     readings), with its credential lines; CA_FILE is ca.der."""
     lines = ["# Device %s, written by %s. Holds credentials: keep it private." % (args.device_id, by)]
@@ -102,10 +169,14 @@ def device_keys(args, session):
         )
     if args.device_secret_file:
         try:
-            with open(args.device_secret_file) as f:
-                secret = f.read().strip()
+            with hostclient.open_input(args.device_secret_file) as f:
+                secret = f.read().decode().strip()
         except OSError as e:
-            raise hostclient.ToolError("--device-secret-file: cannot read %s: %s" % (e.filename, e.strerror))
+            raise hostclient.ToolError(
+                "--device-secret-file: cannot read %s: %s" % (args.device_secret_file, e.strerror)
+            )
+        except UnicodeDecodeError:
+            raise hostclient.ToolError("--device-secret-file: %s is not UTF-8 text" % args.device_secret_file)
     else:
         secret = os.environ.get("DEVICE_SECRET_ACCESS_KEY", "").strip()
     if not secret:
@@ -124,14 +195,15 @@ def device_keys(args, session):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=tooldoc.description(__doc__))
-    parser.add_argument("folder")
+    parser = hostclient.parser("provision", __doc__, EXAMPLE)
+    parser.add_argument("folder", help="the device folder to write (refused when it holds a config.py)")
+    parser.add_argument("--replace", action="store_true", help="replace the device a folder holds")
     parser.add_argument("--device-id", required=True)
     parser.add_argument("--table", required=True)
     parser.add_argument("--host", help="DynamoDB host[:port] (default dynamodb.<region>.amazonaws.com)")
     parser.add_argument("--ca", required=True, help="CA certificate (PEM or DER) that verifies the hosts")
-    parser.add_argument("--interval", type=float, default=2)
-    parser.add_argument("--readings", type=int, default=0)
+    parser.add_argument("--interval", type=float, default=2, help="seconds between readings (default 2)")
+    parser.add_argument("--readings", type=int, default=0, help="stop after this many (default 0: never)")
     parser.add_argument("--iot", action="store_true", help="credentials from the AWS IoT credentials provider")
     parser.add_argument("--iot-host")
     parser.add_argument("--role-alias")
@@ -139,36 +211,41 @@ def main(argv=None):
     parser.add_argument("--cert", help="device certificate (PEM or DER), with --iot")
     parser.add_argument("--key", help="device private key (PEM PKCS#8 or DER), with --iot")
     parser.add_argument("--device-key-id", help="the device's own access key id (static credentials)")
-    parser.add_argument("--device-secret-file", help="a file holding its secret (else DEVICE_SECRET_ACCESS_KEY)")
+    parser.add_argument(
+        "--device-secret-file", help="a file holding its secret, - for standard input (else DEVICE_SECRET_ACCESS_KEY)"
+    )
     parser.add_argument("--create-table", action="store_true", help="create the table with the operator's credentials")
     hostclient.add_connection_args(parser, with_ca=False)  # --ca above verifies the endpoint too
     args = parser.parse_args(argv)
+    check_free(args.folder, args.replace)
     session = hostclient.session_from_args(args)  # the operator's; also resolves the region
     if args.create_table and not args.endpoint and args.host:
         args.endpoint = "https://" + args.host
 
     # Everything is read and checked, and the table made, before anything is written: a failure
     # leaves no half-provisioned folder behind.
-    files = {"ca.der": (hostclient.read_der(args.ca), False)}
+    files = {"ca.der": (hostclient.read_cert(args.ca, "--ca"), False)}
     if args.iot:
         for name in ("iot_host", "role_alias", "cert", "key"):
             if not getattr(args, name):
                 raise hostclient.ToolError("--iot needs --%s" % name.replace("_", "-"), usage=True)
-        cert, key = hostclient.read_der(args.cert, "--cert"), hostclient.read_der(args.key, "--key")
+        cert, key = hostclient.read_cert(args.cert, "--cert"), hostclient.read_der(args.key, "--key")
         lines, device_files = iot_device(args.iot_host, args.role_alias, args.thing_name or args.device_id, cert, key)
         files.update(device_files)
     else:
         key, secret = device_keys(args, session)
         lines = ["AWS_ACCESS_KEY = %r" % key, "AWS_SECRET_KEY = %r" % secret, "AWS_SESSION_TOKEN = None"]
     files["config.py"] = (config_py(args, lines), True)
+    stage = staged(args.folder, files, args.replace)
     if args.create_table:
-        print("table %s %s" % (args.table, "created" if create_table(args, session) else "exists already"))
-    write_folder(args.folder, files)
+        try:
+            made = create_table(args, session)
+        except BaseException:
+            discard(stage)
+            raise
+        print("table %s %s" % (args.table, "created" if made else "exists already"))
+    place(stage, args.folder)
     print(
         "config for %s written to %s (%s credentials)" % (args.device_id, args.folder, "IoT" if args.iot else "static")
     )
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(hostclient.run(main))

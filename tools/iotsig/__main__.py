@@ -1,0 +1,5 @@
+import sys
+
+from iotsig.cli import main
+
+sys.exit(main())
