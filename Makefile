@@ -58,7 +58,7 @@ export MICROPYTHON
 CODE_DEPS = $(if $(MPY),mpy) $(if $(IMAGE),image)
 CODE_FLAGS = $(if $(MPY),--mpy) $(if $(IMAGE),--image)
 
-.PHONY: help setup run unix test lint chaos fuzz fleet bench membudget mpy image deploy shell lock docs clean
+.PHONY: help setup run unix test lint chaos fuzz fleet bench membudget flashwear mpy image deploy shell lock docs clean
 .DEFAULT_GOAL := help
 
 # $(call readings,<the value for forever, empty when the target needs a number>): READINGS as the
@@ -159,6 +159,12 @@ bench: setup image
 membudget: setup image
 	$(PY) tools/membudget.py --results $(RESULTS)
 
+# The spool's flash wear: erases and programs per reading on MicroPython's own littlefs over a flash
+# that counts them, as years of flash life (firmware/boards/esp32/README.md has the table).
+## the spool's flash erases per reading on littlefs, as years of an ESP32's flash
+flashwear: setup
+	$(MICROPYTHON) -X heapsize=8M tests/portable/flashwear.py
+
 # The firmware (BOARD's modules, as its manifest lists them) compiled to .mpy files in build/mpy
 # for MPY_ARCH, with their sizes.
 ## the firmware as .mpy files in build/mpy (MPY_ARCH=xtensawin for an ESP32)
@@ -201,12 +207,18 @@ $(IMAGE_BIN): $(MP_DIR)/.unpacked $(FIRMWARE_FILES)
 	@size $(IMAGE_BIN) | tail -1
 
 # The board: copy the .mpy files (MPY_ARCH=xtensawin) of the ESP32's modules, config.py and the
-# files it names with mpremote, then reset it; make shell opens its REPL.
+# files it names with mpremote, then reset it; make shell opens its REPL. The board must run an
+# image with OTA partitions (ESP32_GENERIC's OTA variant: firmware/boards/esp32/README.md), which
+# is checked first: image updates are written into the next one.
 deploy: MPY_ARCH = xtensawin
 deploy: BOARD = esp32
 ## onto an ESP32 with mpremote: CONFIG=<device folder> PORT=/dev/ttyUSB0
 deploy: setup mpy
 	@test -n "$(CONFIG)" || (echo "usage: make deploy CONFIG=<device folder> PORT=/dev/ttyUSB0" >&2; exit 2)
+	@$(VENV)/bin/mpremote connect $(PORT) exec \
+	  "import esp32; esp32.Partition(esp32.Partition.RUNNING).get_next_update()" >/dev/null 2>&1 || \
+	  (echo "error: no board with OTA partitions at $(PORT): flash ESP32_GENERIC's OTA variant first" \
+	    "(firmware/boards/esp32/README.md)" >&2; exit 2)
 	$(VENV)/bin/mpremote connect $(PORT) fs cp $$(ls build/mpy/*.mpy | grep -v /main.mpy) :
 	$(VENV)/bin/mpremote connect $(PORT) fs cp firmware/main.py :main.py
 	cd $(CONFIG) && $(abspath $(VENV)/bin/mpremote) connect $(PORT) fs cp $$(ls *.py *.der 2>/dev/null) :

@@ -12,3 +12,9 @@ def current(config=None):
 
         return board_esp32.Board(config)
     raise RuntimeError("no board layer for platform %r yet" % sys.platform)
+
+
+def finish(code, the_board=None):
+    """The end of main.py with the firmware's exit code: the board's halt(), which on unix exits
+    the process with it; the_board None (config.py did not load): the board without a config."""
+    (the_board or current()).halt(code)

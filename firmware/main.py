@@ -39,7 +39,8 @@ def load_settings(config, the_board):
     import settings
 
     try:
-        return settings.load(config, the_board.state_dir(), the_board.FIELDS)  # the running board's fields too
+        # the running board's fields too; a deep-sleep wake after the first skips the slowest check
+        return settings.load(config, the_board.state_dir(), the_board.FIELDS, the_board.woke_from_deep_sleep())
     except settings.ConfigError as e:
         print("config error: %s" % e)
         return None
@@ -77,7 +78,11 @@ def config_line(e):
     return line
 
 
+the_board = None  # made once config.py has loaded
+
+
 def main():
+    global the_board
     try:
         import config
     except ImportError as e:
@@ -99,4 +104,5 @@ def main():
     return supervisor.supervise(lambda: start(config, the_board), the_board, version=booted)
 
 
-sys.exit(main())
+# Not sys.exit(): on a board SystemExit out of main.py soft-resets into main.py again (a reboot loop)
+board.finish(main(), the_board)

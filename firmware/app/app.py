@@ -57,7 +57,7 @@ def reading_payload(sink, device_id, ts, values):
     return make
 
 
-def make_sink(settings, conn, clock):
+def make_sink(settings, conn, clock, board, check_tls=True):
     s = settings
     if s.SINK == "http":
         import httpsink
@@ -83,8 +83,10 @@ def make_sink(settings, conn, clock):
         client_cert_der=s.device_cert,
         client_key_der=s.device_key,
         request_timeout_s=s.REQUEST_TIMEOUT_S,
+        resolve=board.resolve,
     )
-    provider_conn.tls_context()  # at start too: the device certificate and key are checked now
+    if check_tls:
+        provider_conn.tls_context()  # at start too: the device certificate and key are checked now
     provider = credentials.IotCredentials(provider_conn, s.IOT_ROLE_ALIAS, s.IOT_THING_NAME, clock)
     client = dynamodb.Client(conn, None, s.AWS_REGION, s.AWS_HOST, clock.now)
     return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE, provider)
@@ -94,20 +96,20 @@ def run(settings, board):
     """Runs with the validated settings; returns the process exit code: 0 done or stopped, 1 not
     delivered in time (or the clock never set), 2 a STATE_DIR, CA or device key found unusable
     at start."""
-    if settings.WATCHDOG_S:
-        board.start_watchdog(settings.WATCHDOG_S)
-    if not clock_is_set(settings, board):
-        print("error: the clock was never set (NTP failed): refusing to sign requests dated 2000")
-        return 1
     device = Device.start(settings, board)
     if isinstance(device, int):
         return device
     try:
-        if not device.has_work():
+        if not device.has_work():  # before the watchdog: a board that is done must not be reset for it
             print(
                 "done: all %d readings were delivered before (STATE_DIR %s)" % (settings.READINGS, settings.STATE_DIR)
             )
             return 0
+        if settings.WATCHDOG_S:
+            board.start_watchdog(settings.WATCHDOG_S)
+        if not clock_is_set(settings, board):
+            print("error: the clock was never set (NTP failed): refusing to sign requests dated 2000")
+            return 1
         device.sensors = board.sensors()
         if settings.POWER_MODE == "deep_sleep":
             return device.wake_cycle()
@@ -146,6 +148,7 @@ class Device:
         )
         self.taking = not settings.READINGS or spool.next_seq() <= settings.READINGS
         self.sensors = []  # the board's, asked for once there is work
+        self.missed = 0  # reading slots skipped in this run because the loop was busy past them
         self.updates = None  # supervisor.Updates when updates are configured or a version is on trial
 
     @classmethod
@@ -153,7 +156,12 @@ class Device:
         """The device, or the exit code (2) of a STATE_DIR, CA or device key that cannot be used."""
         s = settings
         try:
-            spool = Spool(s.STATE_DIR, s.SPOOL_MAX_BYTES)
+            kept = None
+            if s.POWER_MODE == "deep_sleep" and board.woke_from_deep_sleep():
+                import wakestate  # deep sleep's only: not in an always-on heap
+
+                kept = wakestate.load(board)[1]
+            spool = Spool(s.STATE_DIR, s.SPOOL_MAX_BYTES, kept)
             clock = Clock(board, s.STATE_DIR)
         except (OSError, ValueError) as e:
             import oserror
@@ -162,17 +170,25 @@ class Device:
             return 2
         report_recovery(spool, clock)
         conn = httpclient.Connection(
-            s.host, s.port, s.USE_TLS, s.ca_der, s.HTTP_TIMEOUT_S, request_timeout_s=s.REQUEST_TIMEOUT_S
+            s.host,
+            s.port,
+            s.USE_TLS,
+            s.ca_der,
+            s.HTTP_TIMEOUT_S,
+            request_timeout_s=s.REQUEST_TIMEOUT_S,
+            resolve=board.resolve,
         )
         try:
-            if s.USE_TLS:
+            check_tls = not reading_wake(s, board)  # a wake that only reads makes no request
+            if s.USE_TLS and check_tls:
                 conn.tls_context()  # made while the heap is young; a CA that does not load is a config error
-            sink = make_sink(s, conn, clock)
+            sink = make_sink(s, conn, clock, board, check_tls)
         except httpclient.TlsError as e:
             conn.close()
             print("config error: %s" % e)
             return 2
-        s.ca_der = None  # the TLS contexts hold the CA parsed now: its DER bytes (a KB) need not stay
+        if check_tls:
+            s.ca_der = None  # the TLS contexts hold the CA parsed now: its DER bytes (a KB) need not stay
         device = cls(settings, board, spool, clock, conn, sink)
         device.updates = supervisor.updates_for(s, board, clock, sink)  # None: no updates, none on trial
         return device
@@ -209,14 +225,16 @@ class Device:
         due = board.ticks_ms()
         try:
             while True:
-                taken = 0
-                while self.taking and taken < self.max_batch and board.ticks_diff(board.ticks_ms(), due) >= 0:
+                if self.taking and board.ticks_diff(board.ticks_ms(), due) >= 0:
+                    due = self.skip_missed(due, interval_ms)
                     delivery.note_taken(self.take_reading())
-                    taken += 1
                     due = board.ticks_add(due, interval_ms)
-                if interval_ms and board.ticks_diff(board.ticks_ms(), due) > interval_ms:
-                    due = board.ticks_ms()  # a slow send made us miss slots: keep the rhythm, no burst
+                    taken = 1  # INTERVAL_S = 0 (as fast as they come): a batch's worth each turn
+                    while not interval_ms and self.taking and taken < self.max_batch:
+                        delivery.note_taken(self.take_reading())
+                        taken += 1
                 if delivery.wait_ms() == 0:
+                    board.network_up(0)  # on a board: a new attempt if the station lost the network
                     self.send()
                 board.feed_watchdog()  # the loop went round: readings and sends are not stuck
                 if self.updates is not None:  # probation of a new version; a check for a release when due
@@ -243,6 +261,20 @@ class Device:
         print("done: %s" % self.summary())
         return 0
 
+    def skip_missed(self, due, interval_ms):
+        """The slot of the reading taken now: a turn that blocked past whole intervals (a slow
+        request, the network coming up) skips those slots and counts them, rather than taking
+        their readings back to back with one timestamp (a DHT22 cannot be read twice in 2 s);
+        the schedule goes on from now, a whole interval to the next."""
+        now = self.board.ticks_ms()
+        late = self.board.ticks_diff(now, due)
+        if not interval_ms or late < interval_ms:
+            return due
+        missed = late // interval_ms
+        self.missed += missed
+        print("schedule: %d reading slot(s) missed (busy for %d ms); %d in this run" % (missed, late, self.missed))
+        return now
+
     def idle_ms(self, due):
         """How long to sleep: until the next reading or the next attempt, at most a second."""
         waits = [1000]
@@ -258,10 +290,14 @@ class Device:
         (and the last) brings the network up and delivers what waits; then the board sleeps
         INTERVAL_S."""
         s, board, delivery = self.settings, self.board, self.delivery
-        wake = board.wake_count() + 1
+        import wakestate
+
+        wake = wakestate.load(board)[0] + 1
         seq = self.take_reading() if self.taking else None
-        if wake % s.SEND_EVERY == 0 or not self.taking:
-            board.network_up()
+        kind = "sending" if wake % s.SEND_EVERY == 0 or not self.taking else "reading"
+        if kind == "sending" and not board.network_up():
+            print("deliver later: no network; %d reading(s) wait in the spool" % delivery.queued())
+        elif kind == "sending":
             board.maybe_resync()
             while delivery.has_work():
                 board.sleep_ms(delivery.wait_ms() or 0)
@@ -276,15 +312,18 @@ class Device:
             if self.updates is not None:  # on sending wakes only: the network is up
                 code = self.updates.turn(delivery.delivered, self.conn, sending_wake=True)
                 if code is not None:
-                    board.set_wake_count(wake)
+                    wakestate.save(board, wake)  # a restart follows: the spool is scanned then
                     return code
-        board.set_wake_count(wake)
+        wakestate.save(board, wake, self.spool.kept())
         took = "took seq %d" % seq if seq else "no reading"
-        print("wake %d: %s, %d delivered, %d waiting" % (wake, took, delivery.delivered, delivery.queued()))
+        print(
+            "wake %d (%s): %s, %d delivered, %d waiting, awake %d ms"
+            % (wake, kind, took, delivery.delivered, delivery.queued(), board.awake_ms())
+        )
         if not self.has_work():
             print("done: all %d readings delivered" % s.READINGS)
             return 0
-        board.deep_sleep(int(s.INTERVAL_S * 1000))
+        board.deep_sleep(max(0, int(s.INTERVAL_S * 1000) - board.awake_ms()))  # the next wake on its slot
         return 0
 
     def announce(self):
@@ -312,7 +351,7 @@ class Device:
         d = self.delivery
         return (
             "%d readings delivered in this run (last seq %d), %d queued, %d retries, %d dead-lettered, "
-            "%d dropped, %d connection(s), clock offset %+ds"
+            "%d dropped, %d connection(s), clock offset %+ds, %d slot(s) missed"
             % (
                 d.delivered,
                 self.spool.last_seq,
@@ -322,8 +361,21 @@ class Device:
                 d.dropped,
                 self.conn.connects,
                 self.clock.offset,
+                self.missed,
             )
         )
+
+
+def reading_wake(settings, board):
+    """True on a deep-sleep wake that will only take a reading (not a SEND_EVERY-th one): it skips
+    the CA and device-certificate parse. Never on the first wake after a power-on or a reset,
+    which checks everything (a bad CA is a config error then, not a failed send later)."""
+    if settings.POWER_MODE != "deep_sleep" or not board.woke_from_deep_sleep():
+        return False
+    import wakestate
+
+    wake = wakestate.load(board)[0] + 1
+    return wake > 1 and wake % settings.SEND_EVERY != 0
 
 
 def report_recovery(spool, clock):

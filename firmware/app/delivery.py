@@ -3,8 +3,6 @@
 # retry.classify says, an item the sink will never accept dead-lettered, and the spool
 # acknowledged only for what the sink accepted. Once the sink throttles, requests are paced by
 # retry.RateLimiter (adaptive=False: each request backs off alone, as before it).
-import json
-
 import retry
 from httpclient import HttpError
 from refusal import Refusal
@@ -22,6 +20,9 @@ class Delivery:
         self.clock = clock
         self.board = board
         self.deadletter_path = deadletter_path
+        self.dead_letters = (
+            None  # deadletter.DeadLetters, loaded at the first: its code stays out of the heap till then
+        )
         self.pending = []  # [(seq, dropped, payload)] loaded from the spool and not yet done
         self.loaded_upto = spool.acked
         self.generation = spool.generation
@@ -216,10 +217,11 @@ class Delivery:
 
     def _dead_letter(self, record, err):
         seq, dropped, payload = record
-        line = json.dumps({"seq": seq, "error": str(err), "item": self.sink.decode(payload)})
-        with open(self.deadletter_path, "a") as f:
-            f.write(line + "\n")
-        print("dead-letter: seq=%d refused for good: %s (kept in %s)" % (seq, err, self.deadletter_path))
+        if self.dead_letters is None:
+            from deadletter import DeadLetters
+
+            self.dead_letters = DeadLetters(self.deadletter_path)
+        self.dead_letters.add(seq, err, self.sink.decode(payload))
         self.pending = self.pending[1:]
         self.single_until = 0  # found it: batch the rest again (one more bad item repeats this)
         self.dead += 1

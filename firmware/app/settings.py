@@ -120,8 +120,8 @@ FIELDS = (
     ("POWER_MODE", "choice", ("always_on", "deep_sleep"), "always_on", False),
     #: with `"deep_sleep"`: wakes between sends
     ("SEND_EVERY", "whole", 1, 1, False),
-    #: watchdog timeout in seconds, fed each turn of the main loop; `0`: off, else at least
-    #: 4 x `HTTP_TIMEOUT_S`
+    #: watchdog timeout in seconds, fed each turn of the main loop and around every blocking step;
+    #: `0`: off, else at least 2 x (`REQUEST_TIMEOUT_S` + `HTTP_TIMEOUT_S`)
     ("WATCHDOG_S", "number", 0, 0, False),
     # -- Updates over the air (UPDATE_BUCKET set, with SINK "dynamodb") --
     #: the S3 bucket releases are in; `None`: no updates. Its requests are signed with the
@@ -405,9 +405,10 @@ def _s3_name(field, value, prefix=False):
         raise ConfigError(field, "must be an S3 bucket name (3-63 characters of a-z, 0-9, '.', '-'), got %r" % value)
 
 
-def public_key_bytes(text):
+def public_key_bytes(text, decode=True):
     """The 32 bytes of an Ed25519 public key given as 64 hex digits or base64 (44 characters);
-    ValueError saying what is wrong."""
+    ValueError saying what is wrong. decode=False: the form only, not the point (a big-int square
+    root, the slowest check at start: a deep-sleep wake after the first skips it)."""
     from binascii import a2b_base64, unhexlify
 
     try:
@@ -416,6 +417,8 @@ def public_key_bytes(text):
         key = b""
     if len(key) != 32:
         raise ValueError("must be the 32-byte Ed25519 public key in hex (64 digits) or base64 (44 characters)")
+    if not decode:
+        return key
     import ed25519
 
     try:
@@ -429,7 +432,7 @@ def public_key_bytes(text):
     return key
 
 
-def _update(cfg, s):
+def _update(cfg, s, woke=False):
     """Updates over the air: off (UPDATE_BUCKET None) unless configured, then every field checked."""
     _set(cfg, s, "UPDATE_BUCKET")
     for name in ("UPDATE_PREFIX", "UPDATE_HOST", "UPDATE_CHECK_S", "UPDATE_PROBATION_READINGS"):
@@ -447,7 +450,7 @@ def _update(cfg, s):
     if s.UPDATE_PUBLIC_KEY is None:
         raise ConfigError("UPDATE_PUBLIC_KEY", "missing (UPDATE_BUCKET is set: releases are checked with it)")
     try:
-        s.update_key = public_key_bytes(s.UPDATE_PUBLIC_KEY)
+        s.update_key = public_key_bytes(s.UPDATE_PUBLIC_KEY, not woke)
     except ValueError as e:
         raise ConfigError("UPDATE_PUBLIC_KEY", str(e))
     if s.UPDATE_HOST is None:  # AWS: virtual-hosted, as it recommends
@@ -459,6 +462,16 @@ def _update(cfg, s):
     else:  # an S3-compatible server (the local moto): path-style
         s.update_host, s.update_port = _split_host("UPDATE_HOST", s.UPDATE_HOST)
         s.update_path_style = True
+
+
+def watchdog_floor_s(http_timeout_s, request_timeout_s):
+    """The longest stretch the firmware leaves the watchdog unfed: it is fed every turn of the
+    loop, at each new connection (the board's DNS lookup, itself bounded), before each request of
+    an update check and at each flash block of an image; between feeds come at most two requests
+    (new IoT credentials, then the request they sign), each within REQUEST_TIMEOUT_S but for a
+    TLS handshake that may finish one HTTP_TIMEOUT_S wait past it (httpclient: the handshake is one
+    call, its deadline checked when it returns)."""
+    return 2 * (request_timeout_s + http_timeout_s)
 
 
 def _distance(a, b):
@@ -485,9 +498,11 @@ def _unknown(cfg, board_fields):
             raise ConfigError(name, "not a config field" + ("; did you mean %s?" % near if near else ""))
 
 
-def load(cfg, default_state_dir="state", board_fields=()):
+def load(cfg, default_state_dir="state", board_fields=(), woke=False):
     """The validated Settings of config module cfg, or a ConfigError; board_fields: the running
-    board's own fields (its Board.FIELDS, rows as in FIELDS), set on the Settings too."""
+    board's own fields (its Board.FIELDS, rows as in FIELDS), set on the Settings too. woke: a
+    wake from deep sleep after the first, whose config the first wake checked whole (a power-on
+    or reset checks it again): the update key's point is not decoded again."""
     _unknown(cfg, board_fields)
     s = Settings()
     _set(cfg, s, "SINK")
@@ -517,10 +532,14 @@ def load(cfg, default_state_dir="state", board_fields=()):
         )
     for name in ("DELIVERY_TIMEOUT_S", "SPOOL_MAX_BYTES", "ADAPTIVE_RATE", "POWER_MODE", "SEND_EVERY", "WATCHDOG_S"):
         _set(cfg, s, name)
-    if s.WATCHDOG_S and s.WATCHDOG_S < 4 * s.HTTP_TIMEOUT_S:
-        # connect, handshake and response may each take HTTP_TIMEOUT_S before the loop turns again
-        raise ConfigError("WATCHDOG_S", "must be 0 (off) or at least 4 x HTTP_TIMEOUT_S = %s" % (4 * s.HTTP_TIMEOUT_S))
-    _update(cfg, s)
+    unfed = watchdog_floor_s(s.HTTP_TIMEOUT_S, s.REQUEST_TIMEOUT_S)
+    if s.WATCHDOG_S and s.WATCHDOG_S < unfed:
+        raise ConfigError(
+            "WATCHDOG_S",
+            "must be 0 (off) or at least 2 x (REQUEST_TIMEOUT_S + HTTP_TIMEOUT_S) = %s, the longest the "
+            "firmware goes unfed (a credentials fetch, then the request it signs)" % unfed,
+        )
+    _update(cfg, s, woke)
     for row in board_fields:  # in order: a field required by another's value comes after that one
         name, when = row[0], row[4]
         if isinstance(when, tuple) and getattr(cfg, name, None) is None:

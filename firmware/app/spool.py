@@ -20,7 +20,7 @@ _HEAD = "<BHIHI"
 HEAD_SIZE = 13
 MAX_PAYLOAD = 4096
 MIN_BUDGET = 4 * (HEAD_SIZE + MAX_PAYLOAD)
-COMPACT_AT = 8192  # bytes of acknowledged records worth a rewrite of the file
+COMPACT_AT = 8192  # bytes of acknowledged records worth a rewrite of the file (flash wear: not per batch)
 _COPY = 512
 
 
@@ -46,7 +46,10 @@ def _size(path):
 
 
 class Spool:
-    def __init__(self, state_dir, max_bytes):
+    def __init__(self, state_dir, max_bytes, kept=None):
+        """kept: what kept() said at the end of the last wake (in RTC memory, which deep sleep
+        keeps): taken instead of a scan of the whole file when the file still ends in the record
+        it names and spool.ack holds the same seq, else the file is scanned."""
         if max_bytes < MIN_BUDGET:
             raise ValueError("spool budget must be at least %d bytes" % MIN_BUDGET)
         atomicfile.ensure_dir(state_dir)
@@ -57,7 +60,8 @@ class Spool:
         self.skipped_bytes = 0  # torn or corrupt bytes found at start
         atomicfile.recover(self.path)
         self.acked, self.ack_torn = atomicfile.load_int(self.ack_path, 0)
-        self._scan()
+        if not (kept and self._adopt(kept)):
+            self._scan()
         if self.skipped_bytes or self.read_pos >= COMPACT_AT:
             self._rewrite([], None)  # garbage out, so no append ever lands behind a torn tail
 
@@ -83,17 +87,44 @@ class Spool:
         self.read_pos = self.size  # offset of the oldest unacknowledged record
         self.count = 0  # unacknowledged records
         self.last_seq = self.acked
+        self.last_pos = -1  # offset of the file's last record
         self.skipped_bytes = 0
         if not self.size:
             return
         with open(self.path, "rb") as f:
             for pos, _, seq, _, _ in self._records(f, 0, self.size):
+                self.last_pos = pos
                 if seq > self.acked:
                     if not self.count:
                         self.read_pos = pos
                     self.count += 1
                 if seq > self.last_seq:
                     self.last_seq = seq
+
+    def kept(self):
+        """The state a scan finds, as a line for the board to keep until the next wake."""
+        return "%d %d %d %d %d %d" % (self.size, self.read_pos, self.count, self.last_seq, self.last_pos, self.acked)
+
+    def _adopt(self, kept):
+        """Take kept() of the last wake if the file is as it left it: same size, same ack, and
+        its last record there and whole (a crash or a cut since then changed one of them)."""
+        try:
+            size, read_pos, count, last_seq, last_pos, acked = [int(v) for v in kept.split()]
+        except ValueError:
+            return False
+        if acked != self.acked or size != _size(self.path) or (last_pos < 0) != (size == 0):
+            return False
+        if size:
+            with open(self.path, "rb") as f:
+                last = None
+                for _, end, seq, _, _ in self._records(f, last_pos, size):
+                    last = (end, seq)
+                    break
+            if last != (size, last_seq) or self.skipped_bytes:
+                self.skipped_bytes = 0
+                return False
+        self.size, self.read_pos, self.count, self.last_seq, self.last_pos = size, read_pos, count, last_seq, last_pos
+        return True
 
     def next_seq(self):
         return self.last_seq + 1
@@ -116,6 +147,7 @@ class Spool:
             f.write(payload)
         if not self.count:
             self.read_pos = self.size
+        self.last_pos = self.size
         self.size += HEAD_SIZE + len(payload)
         self.count += 1
         self.last_seq = seq
@@ -202,16 +234,19 @@ class Spool:
                 last = pos
                 pos += HEAD_SIZE + (head[1] | head[2] << 8)
                 self.count -= 1
-            # All delivered: the file starts afresh with only the last record, which keeps the
-            # numbering should spool.ack be lost (then it is sent once more, under its own key;
-            # numbering from 1 again would overwrite the device's oldest items in the table).
+            # All delivered and COMPACT_AT bytes done with: the file starts afresh with only the
+            # last record, which keeps the numbering should spool.ack be lost (then it is sent once
+            # more, under its own key; numbering from 1 again would overwrite the device's oldest
+            # items in the table). Not at every batch: each replace costs flash erases.
             keep = b""
-            if not self.count and last is not None and pos == self.size:
+            if not self.count and last is not None and pos == self.size and pos >= COMPACT_AT:
                 f.seek(last)
                 keep = f.read(pos - last)
         self.read_pos = pos
+        if self.read_pos < COMPACT_AT:
+            return  # the ack is the one file replaced for this batch
         if not self.count:
             atomicfile.replace(self.path, keep)
             self._scan()
-        elif self.read_pos >= COMPACT_AT:
+        else:
             self._rewrite([], None)

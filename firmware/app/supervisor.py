@@ -55,13 +55,14 @@ def supervise(run, board, log_path="crash.log", count_path="crash.count", versio
     restart (on unix: returns 3 so the caller exits). version: the versions.State booted; one on
     trial that cannot start, or crashes TRIAL_CRASHES times in a row, is rolled back and the
     board restarts at once into the previous good one."""
+    before = crashes(count_path)
     try:
         code = run()
     except KeyboardInterrupt:
         raise
     except Exception as e:
         gc.collect()  # what the app held is garbage now: a crash in a full heap must still be logged
-        n = crashes(count_path) + 1
+        n = before + 1
         try:
             atomicfile.write_int(count_path, n)
             try:
@@ -86,7 +87,8 @@ def supervise(run, board, log_path="crash.log", count_path="crash.count", versio
         )
         board.sleep_ms(delay)
         return board.restart()
-    atomicfile.write_int(count_path, 0)
+    if before:  # written only when it changes: a clean start is no flash write
+        atomicfile.write_int(count_path, 0)
     return code
 
 

@@ -145,6 +145,7 @@ class Check:
     def get(self, key, path):
         """The object into the file at path: (size, hex SHA-256)."""
         s = self.s
+        self.u.board.feed_watchdog()  # a check is several requests: each starts fed
         date = utc.amz_date(int(self.u.clock.now()))
         return s3.get_to_file(
             self.conn, self.u.credentials(), s.AWS_REGION, s.UPDATE_BUCKET, key, path, date, s.update_path_style
@@ -302,6 +303,7 @@ def _install_image(c, name, count, files):
         raise Refused("%s refused: an image release holds one file, not %d" % (name, count))
     fname, size, digest = next(files)
     s = c.s
+    c.u.board.feed_watchdog()  # then the board's writer feeds it a flash block at a time
     writer = c.u.board.ota_writer(size)
     sink = _ImageSink(writer)
     date = utc.amz_date(int(c.u.clock.now()))
@@ -331,6 +333,7 @@ def upload_logs(c):
         if not atomicfile.exists(path):
             continue
         key = "%s/%s/%s-%d.txt" % (s.UPDATE_LOG_PREFIX, s.DEVICE_ID, name, when)
+        c.u.board.feed_watchdog()
         date = utc.amz_date(int(c.u.clock.now()))
         s3.put_file(
             c.conn, c.u.credentials(), s.AWS_REGION, s.UPDATE_BUCKET, key, path, date, s.update_path_style, "text/plain"

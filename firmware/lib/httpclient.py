@@ -173,6 +173,7 @@ class Connection:
         client_cert_der=None,
         client_key_der=None,
         request_timeout_s=None,
+        resolve=None,
     ):
         if tls and ssl is None:
             raise ValueError("this build has no ssl module: TLS is not available")
@@ -188,6 +189,8 @@ class Connection:
         self.max_response = max_response
         self.client_cert = (client_cert_der, client_key_der) if client_cert_der else None  # mutual TLS
         self.mutual = self.client_cert is not None
+        # getaddrinfo's stand-in: a board's bounded lookup (the ESP32 port's blocks in lwIP)
+        self.resolve = resolve or socket.getaddrinfo
         self.connects = 0  # connections opened (TLS handshakes when tls)
         # None while closed; reads and writes run only on an open connection (their pyright ignores say so)
         self._sock = None
@@ -293,7 +296,7 @@ class Connection:
 
     def _connect(self):
         try:
-            infos = socket.getaddrinfo(self.host, self.port, 0, socket.SOCK_STREAM)
+            infos = self.resolve(self.host, self.port, 0, socket.SOCK_STREAM)
         except OSError as e:
             raise ConnectError("cannot resolve %s: %s" % (self.host, _reason(e)))
         sock = None

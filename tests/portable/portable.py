@@ -74,6 +74,20 @@ def raises(exc_type, fn, *args, **kwargs):
     raise AssertionError("%s not raised" % exc_type.__name__)
 
 
+def capture(fn):
+    """(fn()'s result, what it printed), on both interpreters (print replaced in builtins)."""
+    import builtins
+
+    lines = []
+    real = builtins.print
+    builtins.print = lambda *args, **kwargs: lines.append(" ".join(str(a) for a in args))
+    try:
+        result = fn()
+    finally:
+        builtins.print = real
+    return result, "\n".join(lines)
+
+
 def fresh(name):
     """An empty scratch folder for this name (a STATE_DIR)."""
     import atomicfile

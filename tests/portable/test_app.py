@@ -6,6 +6,7 @@ import dynamodb
 import httpsink
 from portable import raises
 from sensors import Sensor, SensorError, SimulatedTemperature
+from test_delivery import Board as DeliveryBoard
 
 
 class Fixed(Sensor):
@@ -113,3 +114,98 @@ def test_the_status_led_is_lit_while_a_request_is_in_flight():
 
     assert raises(OSError, Bare().send)
     assert seen == [("led", True), "step", ("led", False)]
+
+
+class _TickBoard(DeliveryBoard):
+    """Ticks that move only when the loop sleeps or a request blocks."""
+
+    def sleep_ms(self, ms):
+        self.ms += ms
+
+    def feed_watchdog(self):
+        pass
+
+    def led(self, on):
+        pass
+
+    def network_up(self, wait_ms=None):
+        return True
+
+
+class _Settings:
+    INTERVAL_S, READINGS, DELIVERY_TIMEOUT_S, WATCHDOG_S = 2, 12, 120, 0
+    SINK, AWS_DYNAMODB_TABLE, AWS_HOST, USE_TLS, DEVICE_ID = "dynamodb", "t", "h", True, "dev"
+
+
+def test_a_request_that_blocks_skips_the_missed_slots_and_counts_them_not_a_burst():
+    from portable import capture
+
+    board = _TickBoard()
+    taken = []  # ticks of each reading
+
+    class Delivery:
+        delivered = retries = dead = dropped = 0
+        sends = 0
+
+        def note_taken(self, seq):
+            pass
+
+        def wait_ms(self):
+            return 0
+
+        def has_work(self):
+            return len(taken) < _Settings.READINGS
+
+        def queued(self):
+            return 0
+
+        def stalled_ms(self):
+            return 0
+
+        def step(self):
+            Delivery.sends += 1
+            board.ms += 30000 if Delivery.sends == 3 else 500  # one request hung for 30 s
+
+    class Loop(app.Device):
+        def __init__(self):  # only what always_on uses
+            self.settings, self.board, self.delivery = _Settings, board, Delivery()
+            self.taking, self.updates, self.missed, self.max_batch = True, None, 0, 25
+            self.spool = type("S", (), {"count": 0, "last_seq": 0})
+            self.conn = type("C", (), {"connects": 1})
+            self.clock = type("K", (), {"offset": 0})
+
+        def take_reading(self):
+            taken.append(board.ms)
+            if len(taken) >= _Settings.READINGS:
+                self.taking = False
+            return len(taken)
+
+    loop = Loop()
+    code, out = capture(loop.always_on)
+    assert code == 0, out
+    gaps = [b - a for a, b in zip(taken, taken[1:])]
+    assert min(gaps) >= 2000, gaps  # never two readings within an interval (one timestamp)
+    assert loop.missed == 14 and "schedule: 14 reading slot(s) missed (busy for 29000 ms)" in out, (loop.missed, out)
+    assert "14 slot(s) missed" in out  # in the summary
+
+
+def test_only_a_deep_sleep_wake_that_reads_skips_the_tls_checks():
+    class Board:
+        def __init__(self, woke, count):
+            self.woke, self.count = woke, count
+
+        def woke_from_deep_sleep(self):
+            return self.woke
+
+        def rtc_memory(self):
+            return b"%d" % self.count
+
+    class Sleepy:
+        POWER_MODE, SEND_EVERY = "deep_sleep", 3
+
+    assert app.reading_wake(Sleepy, Board(True, 3)) is True  # wake 4 of every 3rd sending
+    assert app.reading_wake(Sleepy, Board(True, 2)) is False  # wake 3 sends: its TLS is checked
+    assert app.reading_wake(Sleepy, Board(False, 3)) is False  # a power-on or reset checks everything
+    assert app.reading_wake(Sleepy, Board(True, 0)) is False  # the first wake too
+    Sleepy.POWER_MODE = "always_on"
+    assert app.reading_wake(Sleepy, Board(True, 3)) is False

@@ -4,7 +4,8 @@ import sys
 import fake_esp32
 import settings
 import utc
-from portable import _DROP, _good, raises
+import wakestate
+from portable import _DROP, _good, capture, raises
 
 ESP32_EPOCH = 946684800
 
@@ -17,6 +18,7 @@ def fresh_board(config=None, **fakes):
     fake_esp32.patch_time(board_esp32)
     fake_esp32.CLOCK.rtc = 0
     fake_esp32.CLOCK.ticks = 0
+    fake_esp32.CLOCK.ms = 0
     return board_esp32, board_esp32.Board(config)
 
 
@@ -43,31 +45,78 @@ def test_ntp_sets_the_clock_in_one_place_for_both_epochs():
     assert ESP32_EPOCH == utc.days_from_civil(2000, 1, 1) * 86400
 
 
-def test_wifi_connects_with_backoff_and_reconnects_after_a_drop():
+def test_wifi_connects_once_and_polls_status_to_an_address():
     mod, board = fresh_board(Config, ntp_now=0)
     import network
 
-    assert board.network_up(timeout_ms=120000) is True  # first attempt succeeds
+    fake_esp32.WLAN.ap = ("field-ap", "pw")
+    assert board.network_up(wait_ms=120000) is True
     wlan = network.WLAN.instances[-1]
-    assert wlan.active_state and wlan.connect_calls[0][:2] == ("field-ap", "pw")
-    wlan.connected = False
-    wlan.connects_after = 4  # counted from the first connect: this reconnect succeeds at its 4th try
+    assert wlan.active_state and wlan.reconnects == mod.WIFI_RECONNECTS
+    assert [c[:2] for c in wlan.connect_calls] == [("field-ap", "pw")]  # one connect, then status() polled
+    assert fake_esp32.CLOCK.ticks >= wlan.try_ms  # it waited for the association, not for a fixed delay
+
+
+def test_connect_while_the_station_associates_raises_as_on_the_port():
+    fresh_board(Config, ntp_now=0)
+    import network
+
+    wlan = network.WLAN(network.STA_IF)
+    wlan.connect("field-ap", "pw")
+    assert wlan.status() == network.STAT_CONNECTING
+    assert "Wifi Internal Error" in str(raises(OSError, wlan.connect, "field-ap", "pw"))
+
+
+def test_a_station_already_associating_is_waited_for_not_connected_again():
+    mod, board = fresh_board(Config, ntp_now=0)
+
+    fake_esp32.WLAN.ap = ("field-ap", "pw")
+    wlan = board._station()
+    wlan.connect("field-ap", "pw")  # the driver is associating (a connect before, a reconnect of its own)
+    assert board.network_up(wait_ms=10000) is True and len(wlan.connect_calls) == 1
+
+
+def test_no_access_point_is_named_and_each_retry_comes_after_a_disconnect_and_a_backoff():
+    mod, board = fresh_board(Config, ntp_now=0)
+    import network
+
+    out = capture(lambda: board.network_up(wait_ms=60000))
+    assert out[0] is False, out
+    wlan = network.WLAN.instances[-1]
+    lines = [line for line in out[1].split("\n") if line.startswith("wifi:")]
+    assert lines[0] == "wifi: field-ap: STAT_NO_AP_FOUND; next attempt in 1 s", lines
+    # the driver's own tries (1 + WIFI_RECONNECTS) end each attempt; then disconnect, back off, connect
+    assert wlan.disconnects >= len(wlan.connect_calls) - 1 >= 2, (wlan.connect_calls, wlan.disconnects)
+    starts = [t for _, _, t in wlan.connect_calls]
+    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    tries = (1 + mod.WIFI_RECONNECTS) * wlan.try_ms
+    assert [g - tries for g in gaps[:3]] == [1000, 2000, 4000][: len(gaps[:3])], gaps
+    # a wrong password is named as the port names it, and the access point coming back is found
+    fake_esp32.WLAN.ap = ("field-ap", "other")
+    out = capture(lambda: board.network_up(wait_ms=60000))
+    assert "wifi: field-ap: STAT_WRONG_PASSWORD" in out[1], out
+    fake_esp32.WLAN.ap = ("field-ap", "pw")
+    assert board.network_up(wait_ms=120000) is True
+
+
+def test_network_up_with_no_wait_returns_at_once_and_a_lost_network_is_found_again():
+    mod, board = fresh_board(Config, ntp_now=0)
+    import network
+
+    fake_esp32.WLAN.ap = ("field-ap", "pw")
     start = fake_esp32.CLOCK.ticks
-    assert board.network_up(timeout_ms=120000) is True
-    times = [t - start for _, _, t in wlan.connect_calls[1:]]
-    gaps = [b - a for a, b in zip(times, times[1:])]
-    assert gaps == [1000, 2000, 4000], gaps  # doubling from 1 s
-
-
-def test_wifi_gives_up_after_the_timeout():
-    mod, board = fresh_board(Config, ntp_now=0)
-    import network
-
-    board.network_up()
+    assert board.network_up(0) is False and fake_esp32.CLOCK.ticks == start  # an attempt began, no wait
     wlan = network.WLAN.instances[-1]
-    wlan.connected = False
-    wlan.connects_after = 10**6
-    assert board.network_up(timeout_ms=30000) is False
+    fake_esp32.CLOCK.advance(wlan.try_ms)
+    assert board.network_up(0) is True
+    wlan.drop()  # the access point went away and the driver gave up
+    assert board.network_up(wait_ms=30000) is True and len(wlan.connect_calls) == 2
+
+
+def test_an_unknown_disconnect_reason_is_named_by_its_number():
+    mod, _ = fresh_board(Config, ntp_now=0)
+    assert mod.wifi_status_name(201) == "STAT_NO_AP_FOUND"
+    assert mod.wifi_status_name(15) == "disconnect reason 15"
 
 
 def test_watchdog_is_fed_while_waiting_and_identity_storage_and_sleep():
@@ -75,17 +124,112 @@ def test_watchdog_is_fed_while_waiting_and_identity_storage_and_sleep():
     board.start_watchdog(60)
     wdt = sys.modules["machine"].WDT.created[-1]
     assert wdt.timeout == 60000
-    board.sleep_ms(5500)
-    assert wdt.feeds == 6  # a long wait is fed in slices: not a hang
+    board.sleep_ms(65500)  # longer than the watchdog: fed in slices, not a hang
+    assert wdt.feeds == 66 and wdt.longest <= 1000
     assert board.device_id() == "esp32-240ac4123456"
     assert board.state_dir() == "/state"
-    board.deep_sleep(30000)
-    assert sys.modules["machine"].slept == 30000
+    assert raises(fake_esp32.DeepSleep, board.deep_sleep, 30000).ms == 30000  # deep sleep does not return
     fake_esp32.RTC.kept = b""
-    assert board.wake_count() == 0
-    board.set_wake_count(7)
-    assert board.wake_count() == 7 and fake_esp32.RTC.kept == b"7"
+    assert wakestate.load(board) == (0, None)
+    wakestate.save(board, 7, "1 2 3")
+    assert wakestate.load(board) == (7, "1 2 3") and fake_esp32.RTC.kept == b"7\n1 2 3"
+    fake_esp32.RTC.kept = b"7"  # as an earlier firmware left it
+    assert wakestate.load(board) == (7, None)
     assert board.woke_from_deep_sleep() is False
+
+
+def test_an_unfed_watchdog_resets_the_board():
+    fresh_board(Config, ntp_now=0)
+    import machine
+
+    wdt = machine.WDT(timeout=5000)
+    fake_esp32.CLOCK.advance(4000)
+    wdt.feed()
+    assert raises(fake_esp32.WatchdogReset, fake_esp32.CLOCK.advance, 6000)
+
+
+def test_rtc_memory_survives_deep_sleep_not_a_power_cut():
+    mod, board = fresh_board(Config, ntp_now=0)
+    fake_esp32.RTC.kept = b""
+    wakestate.save(board, 3)
+
+    def wake():
+        wakestate.save(board, wakestate.load(board)[0] + 1)
+        if wakestate.load(board)[0] < 6:
+            board.deep_sleep(1000)
+
+    assert fake_esp32.Port().run(wake) == "repl"
+    assert wakestate.load(board)[0] == 6 and board.woke_from_deep_sleep()
+    fake_esp32.power_cut()
+    assert wakestate.load(board)[0] == 0 and not board.woke_from_deep_sleep()
+
+
+def test_system_exit_out_of_main_soft_resets_into_a_loop_the_port_test_sees():
+    fresh_board(Config, ntp_now=0)
+
+    def old_main():  # what main.py did: sys.exit(main())
+        sys.exit(2)
+
+    assert "reboot loop: 5 soft resets in a row" in str(raises(AssertionError, fake_esp32.Port().run, old_main))
+
+
+def _halted(code, watchdog):
+    """(how the port's boots ended, the port, what was printed) for main.py ending with code."""
+    import board as board_module
+
+    mod, board = fresh_board(type("C", (Config,), {"RETRY_AFTER_S": 600, "LED_PIN": 2}), ntp_now=0)
+    if watchdog:
+        board.start_watchdog(60)
+    port = fake_esp32.Port()
+    ended, out = capture(lambda: port.run(lambda: board_module.finish(code, board), max_boots=3))
+    assert board._led.level == 0 and not [b for b in port.boots if b.startswith("soft")], port.boots
+    return ended, port, out
+
+
+def test_done_config_error_and_a_failed_run_halt_without_a_reboot_loop():
+    for code in (0, 2):
+        ended, _, out = _halted(code, False)
+        assert ended == "repl" and "halted (code %d): the REPL is yours" % code in out, out
+    # the watchdog cannot be stopped: at the REPL it would reset the board under the person
+    ended, port, out = _halted(0, True)
+    assert ended == "asleep until reset" and port.boots == ["deep sleep 0 ms"], port.boots
+    # a failed run: a timed sleep, then a fresh start; slow retries, never a tight loop
+    ended, port, out = _halted(1, False)
+    assert port.boots == ["deep sleep 600000 ms"] * 3 and "sleeping 600 s (RETRY_AFTER_S)" in out, port.boots
+
+
+def test_dns_is_asked_with_a_bound_and_its_last_answer_kept():
+    mod, board = fresh_board(Config, ntp_now=0)
+    real = sys.modules.get("socket")
+    socket = fake_esp32.install_socket()
+    try:
+        _dns_checks(mod, board, socket)
+    finally:
+        if real is None:
+            sys.modules.pop("socket", None)
+        else:
+            sys.modules["socket"] = real
+
+
+def _dns_checks(mod, board, socket):
+    import dns
+
+    fake_esp32.WLAN.ap = ("field-ap", "pw")
+    board.network_up(wait_ms=10000)
+    board.start_watchdog(5)
+    host = "dynamodb.eu-west-1.amazonaws.com"
+    fake_esp32.DNS.names = {host: "52.94.1.2"}
+    assert board.resolve(host, 443, 0, socket.SOCK_STREAM)[0][-1] == ("52.94.1.2", 443)
+    assert fake_esp32.DNS.asked[-1] == ("192.168.1.1", host)  # the DHCP server's resolver
+    fake_esp32.DNS.names = None  # the resolver stops answering: each try waits its timeout, fed between
+    start = fake_esp32.CLOCK.ticks
+    assert board.resolve(host, 443, 0, socket.SOCK_STREAM)[0][-1] == ("52.94.1.2", 443)  # its last answer
+    assert fake_esp32.CLOCK.ticks - start == 2 * mod.DNS_TIMEOUT_MS  # bounded, and the 5 s watchdog fed
+    assert "no answer" in str(raises(OSError, board.resolve, "s3.amazonaws.com", 443))
+    fake_esp32.DNS.names = {}
+    assert "no answer" in str(raises(OSError, board.resolve, "nowhere.example", 443))  # no such name
+    assert board.resolve("10.0.0.7", 80)[0][-1] == ("10.0.0.7", 80)  # an address is no lookup
+    assert dns.answer(b"\x00" * 12) is None and dns.literal("10.0.0.256") is None
 
 
 def test_mcu_temperature_in_celsius_on_every_chip():
@@ -139,6 +283,8 @@ def test_the_board_fields_are_checked_at_start_like_the_others():
         ("BATTERY_DIVIDER", (100000,)),
         ("BATTERY_DIVIDER", (100000, 0)),
         ("BATTERY_GAIN", "1.0"),
+        ("WIFI_TIMEOUT_S", 0),
+        ("RETRY_AFTER_S", 10),  # a failed run must not come back as a tight loop
     ):
         assert _board_error(**{name: value})[0] == name, (name, value)
     _, msg = _board_error(WIFI_PASSWORD=" hunter2-secret")

@@ -50,7 +50,7 @@ def test_malformed_fields_are_named():
         ("SPOOL_MAX_BYTES", 1000),
         ("SPOOL_MAX_BYTES", 2.5e6),
         ("DELIVERY_TIMEOUT_S", 0),
-        ("WATCHDOG_S", 30),  # under 4 x HTTP_TIMEOUT_S: it would fire during a slow request
+        ("WATCHDOG_S", 30),  # under 2 x (REQUEST_TIMEOUT_S + HTTP_TIMEOUT_S): it would fire in a slow turn
         ("WATCHDOG_S", -1),
         ("POWER_MODE", "sometimes"),
         ("SEND_EVERY", 0),
@@ -58,6 +58,17 @@ def test_malformed_fields_are_named():
     for name, value in cases:
         field, _ = _error(**{name: value})
         assert field == name, (name, value, field)
+
+
+def test_the_watchdog_outlasts_the_longest_unfed_stretch():
+    import settings
+
+    # defaults: HTTP_TIMEOUT_S 10, REQUEST_TIMEOUT_S 30: credentials then PutItem, each 30 s + a handshake wait
+    assert settings.load(_good(WATCHDOG_S=80)).WATCHDOG_S == 80
+    field, msg = _error(WATCHDOG_S=79)
+    assert field == "WATCHDOG_S" and "at least 2 x (REQUEST_TIMEOUT_S + HTTP_TIMEOUT_S) = 80" in msg, msg
+    assert _error(WATCHDOG_S=60, HTTP_TIMEOUT_S=5, REQUEST_TIMEOUT_S=30)[0] == "WATCHDOG_S"  # 70 needed
+    assert settings.load(_good(WATCHDOG_S=0)).WATCHDOG_S == 0  # off
 
 
 def test_secret_values_are_never_echoed():
@@ -245,3 +256,25 @@ def test_hosts_and_urls_are_parsed_by_the_library_s_one_parser():
     assert url.authority("h", 443, 443) == "h" and url.authority("h", 8443, 443) == "h:8443"
     for bad in ("h:0", "h:x", "a/b", ""):
         assert raises(ValueError, url.split_authority, bad)
+
+
+def test_a_deep_sleep_wake_checks_the_update_keys_form_not_its_point():
+    import ed25519
+    import settings
+
+    off_curve = None
+    for i in range(2, 64):  # a y whose x**2 is no square mod p: 32 bytes that are no public key
+        candidate = bytes([i]) + bytes(31)
+        try:
+            ed25519.public_key(candidate)
+        except ed25519.Ed25519Error:
+            off_curve = candidate
+            break
+    assert off_curve is not None
+    hexkey = "".join("%02x" % b for b in off_curve)
+    assert "is no Ed25519 public key" in str(raises(ValueError, settings.public_key_bytes, hexkey))
+    assert settings.public_key_bytes(hexkey, decode=False) == off_curve  # the first wake refused it already
+    assert "must be the 32-byte" in str(raises(ValueError, settings.public_key_bytes, "abcd", decode=False))
+    cfg = _good(UPDATE_BUCKET="firmware", UPDATE_PUBLIC_KEY=hexkey)
+    assert raises(ConfigError, load, cfg).field == "UPDATE_PUBLIC_KEY"  # a power-on or reset
+    assert load(cfg, "state", (), True).update_key == off_curve  # a later wake from deep sleep

@@ -44,11 +44,37 @@ def test_append_read_ack_and_restart():
     assert seqs(sp) == [4, 5] and sp.count == 2
     sp = Spool(d, BUDGET)  # restart
     assert seqs(sp) == [4, 5] and sp.next_seq() == 6 and sp.acked == 3
+    before = raw(d)
     sp.ack(5)
-    # all delivered: the file starts afresh with only the last record, which holds the numbering
-    assert sp.count == 0 and raw(d) == encode(5, 0, reading(5, 0))
+    # all delivered: the ack is the one file replaced; the records stay until COMPACT_AT
+    assert sp.count == 0 and raw(d) == before
     sp = Spool(d, BUDGET)
     assert sp.next_seq() == 6 and seqs(sp) == []  # numbering survives an empty spool
+
+
+def test_a_delivered_spool_starts_afresh_only_once_compact_at_is_reached():
+    d = fresh("sp-compact-at")
+    sp = Spool(d, BUDGET)
+    rewrites = []
+    real = atomicfile.replace
+
+    def counting(path, data):
+        rewrites.append(path.rsplit("/", 1)[-1])
+        real(path, data)
+
+    atomicfile.replace = counting
+    try:
+        n, sizes = 0, []
+        while "spool.dat" not in rewrites and n < 1000:
+            n = sp.append(reading)
+            sizes.append(HEAD_SIZE + len(reading(n, 0)))
+            sp.ack(n)  # delivered as it comes: one file replaced per batch, the ack
+    finally:
+        atomicfile.replace = real
+    assert rewrites.count("spool.ack") == n and rewrites[-1] == "spool.dat", rewrites
+    assert sum(sizes[:-1]) < spool.COMPACT_AT <= sum(sizes)  # once per COMPACT_AT bytes delivered
+    # the file started afresh with only the last record, which holds the numbering
+    assert raw(d) == encode(n, 0, reading(n, 0)) and Spool(d, BUDGET).next_seq() == n + 1
 
 
 def test_numbering_survives_an_empty_spool_whose_ack_is_lost():
@@ -56,9 +82,9 @@ def test_numbering_survives_an_empty_spool_whose_ack_is_lost():
     sp.ack(4)
     write_raw(d, b"garbage", "spool.ack")  # flash corruption: the ack cannot be read
     sp = Spool(d, BUDGET)
-    # the last reading is sent once more (same key: harmless); numbering does not restart at 1,
-    # which would overwrite the device's oldest items in the table
-    assert sp.ack_torn and seqs(sp) == [4] and sp.next_seq() == 5
+    # what the file still holds (up to COMPACT_AT bytes) is sent once more (same keys: harmless);
+    # numbering does not restart at 1, which would overwrite the device's oldest items in the table
+    assert sp.ack_torn and seqs(sp) == [1, 2, 3, 4] and sp.next_seq() == 5
 
 
 def test_read_respects_item_and_byte_limits():
@@ -220,3 +246,35 @@ def test_record_size_limit():
         raise AssertionError("oversized record accepted")
     assert sp.count == 0 and sp.next_seq() == 1
     assert HEAD_SIZE == 13
+
+
+def test_a_wake_takes_the_kept_state_instead_of_a_scan_and_only_while_it_is_true():
+    d, sp = spool_of(5, "sp-kept")
+    sp.ack(2)
+    kept = sp.kept()
+    scans = []
+    real = Spool._scan
+
+    def counting(self):
+        scans.append(1)
+        real(self)
+
+    Spool._scan = counting
+    try:
+        again = Spool(d, BUDGET, kept)
+        assert scans == [] and again.kept() == kept and seqs(again) == [3, 4, 5] and again.next_seq() == 6
+        assert again.append(reading) == 6 and Spool(d, BUDGET, again.kept()).count == 4 and scans == []
+        # a wake that crashed after its append (the kept line is the one before it): scanned
+        stale = again.kept()
+        again.append(reading)
+        assert seqs(Spool(d, BUDGET, stale)) == [3, 4, 5, 6, 7] and len(scans) == 1
+        assert Spool(d, BUDGET, "garbage").count == 5 and len(scans) == 2  # not a kept line: scanned
+        kept = Spool(d, BUDGET).kept()
+        write_raw(d, raw(d)[:-3])  # a cut in an append after the kept line was written
+        assert seqs(Spool(d, BUDGET, kept)) == [3, 4, 5, 6]
+        # the same size, another last record (a rewrite that dropped the oldest for room): scanned
+        write_raw(d, raw(d) + encode(99, 0, reading(7, 0))[:3])
+        kept = Spool(d, BUDGET).kept()
+        assert Spool(d, BUDGET, kept.replace(" 6 ", " 5 ", 1)).last_seq == 6
+    finally:
+        Spool._scan = real

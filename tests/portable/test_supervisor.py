@@ -85,3 +85,17 @@ def test_a_crash_that_cannot_be_logged_still_restarts():
     finally:
         supervisor.log_failure = real
     assert board.restarts == 1 and board.slept == [1000] and supervisor.crashes(count) == 1
+
+
+def test_the_crash_count_is_written_only_when_it_changes():
+    import atomicfile
+
+    log, count = paths("sv-clean")
+    board = Board()
+    for _ in range(3):  # clean starts, as a board's every wake is: no flash write for the count
+        assert supervisor.supervise(lambda: 0, board, log, count) == 0
+    assert not atomicfile.exists(count)
+    supervisor.supervise(boom, board, log, count)
+    assert supervisor.crashes(count) == 1
+    supervisor.supervise(lambda: 0, board, log, count)  # cleared once
+    assert supervisor.crashes(count) == 0

@@ -14,6 +14,9 @@ import utc
 CLOCK_VALID_FROM = 1704067200  # 2024-01-01: a clock earlier than this was never set
 NTP_RESYNC_MS = 3 * 3600 * 1000  # the RTC drifts: set it again every few hours
 WIFI_BACKOFF_MS = (1000, 60000)  # between connection attempts: from 1 s, doubling, up to a minute
+WIFI_RECONNECTS = 2  # the driver's own tries after the first, before status() names the failure
+WIFI_ATTEMPT_MS = 20000  # an attempt with no address and no final status by then is ended
+DNS_TIMEOUT_MS = 3000  # one DNS query (UDP, to the DHCP server's resolver), at most twice
 
 
 class ClockNotSet(Exception):
@@ -29,7 +32,7 @@ class Board:
     # "#:" lines are each field's meaning in the config reference (tools/configdoc.py).
     FIELDS: tuple = (
         # -- ESP32 board: network and clock --
-        #: the access point; the station reconnects with a 1 s .. 60 s backoff (2.4 GHz only)
+        #: the access point; a failed attempt is retried after a 1 s .. 60 s backoff (2.4 GHz only)
         ("WIFI_SSID", "text", None, None, True),
         #: its password (never echoed); `None`: an open network
         ("WIFI_PASSWORD", "secret", None, None, False),
@@ -60,6 +63,13 @@ class Board:
         ("SAFE_MODE_PIN", "whole", 0, None, False),
         #: a status LED, lit while a request is in flight (dark while the board only takes readings)
         ("LED_PIN", "whole", 0, None, False),
+        # -- ESP32 board: waits --
+        #: seconds the app waits for the network before it goes on without (a sending wake sleeps,
+        #: the clock check fails); each attempt's status is named in one line
+        ("WIFI_TIMEOUT_S", "number", 1, 20, False),
+        #: seconds of deep sleep after a failed run (the clock never set, nothing delivered in time)
+        #: before the board starts again: after a power cut the access point may take minutes
+        ("RETRY_AFTER_S", "number", 60, 300, False),
     )
 
     def __init__(self, config=None):
@@ -73,6 +83,10 @@ class Board:
         self.wdt = None
         self.synced_at = None
         self._led = None
+        self._attempt_at = None  # ticks_ms when the Wi-Fi attempt under way began; None: none
+        self._next_at = None  # ticks_ms when the next attempt may begin
+        self._backoff = WIFI_BACKOFF_MS[0]
+        self._addresses = {}  # host: its last resolved IPv4 address, for when DNS does not answer
 
     def field(self, name):
         """A field of FIELDS as config sets it, else its default: the one copy of the defaults."""
@@ -82,28 +96,77 @@ class Board:
         raise KeyError(name)
 
     # -- network ---------------------------------------------------------------------------
-    def network_up(self, timeout_ms=20000):
-        """Connect the station (again, after a drop); True once connected. Attempts back off
-        from 1 s to a minute so a missing access point does not keep the radio busy."""
+    def _station(self):
         if self.wlan is None:
             self.wlan = network.WLAN(network.STA_IF)
             self.wlan.active(True)
-        if self.wlan.isconnected():
-            return True
-        delay = WIFI_BACKOFF_MS[0]
+            try:  # a bounded number of the driver's own tries: then status() names why it failed
+                self.wlan.config(reconnects=WIFI_RECONNECTS)
+            except (ValueError, TypeError):  # a port without the parameter retries for ever
+                pass
+        return self.wlan
+
+    def network_up(self, wait_ms=None):
+        """True once the station has an address. connect() is called once per attempt and
+        status() polled: connect() again while the station associates raises OSError("Wifi
+        Internal Error") or restarts the association (ports/esp32/network_wlan.c), so a new
+        attempt comes only after a final failure or WIFI_ATTEMPT_MS without an address, after a
+        disconnect() and a backoff (1 s doubling to a minute), and its status is named in one
+        line. Waits at most wait_ms (None: WIFI_TIMEOUT_S) feeding the watchdog; 0 only checks,
+        or starts an attempt when one is due, and returns at once."""
+        wlan = self._station()
+        if wait_ms is None:
+            wait_ms = int(self.field("WIFI_TIMEOUT_S") * 1000)
         start = time.ticks_ms()
         while True:
-            self.wlan.connect(self.ssid, self.password)
-            waited = 0
-            while waited < delay:
-                if self.wlan.isconnected():
-                    return True
-                self.feed_watchdog()
-                time.sleep_ms(100)
-                waited += 100
-            if time.ticks_diff(time.ticks_ms(), start) >= timeout_ms:
+            status = wlan.status()
+            if status == network.STAT_GOT_IP:
+                if self._attempt_at is not None:
+                    print("wifi: connected to %s" % self.ssid)
+                self._attempt_at, self._backoff = None, WIFI_BACKOFF_MS[0]
+                return True
+            now = time.ticks_ms()
+            if self._attempt_at is not None and (
+                status != network.STAT_CONNECTING or time.ticks_diff(now, self._attempt_at) >= WIFI_ATTEMPT_MS
+            ):
+                wlan.disconnect()  # the driver stops trying: the next connect() starts clean
+                print(
+                    "wifi: %s: %s; next attempt in %d s" % (self.ssid, wifi_status_name(status), self._backoff // 1000)
+                )
+                self._attempt_at = None
+                self._next_at = time.ticks_add(now, self._backoff)
+                self._backoff = min(self._backoff * 2, WIFI_BACKOFF_MS[1])
+            if self._attempt_at is None and (self._next_at is None or time.ticks_diff(now, self._next_at) >= 0):
+                if status != network.STAT_CONNECTING:  # else the driver is associating: wait for it
+                    wlan.connect(self.ssid, self.password)
+                self._attempt_at = now
+            if time.ticks_diff(now, start) >= wait_ms:
                 return False
-            delay = min(delay * 2, WIFI_BACKOFF_MS[1])
+            self.feed_watchdog()
+            time.sleep_ms(100)
+
+    def resolve(self, host, port, family=0, kind=0):
+        """getaddrinfo's answer for host, with a bound: the port's socket.getaddrinfo blocks in
+        lwIP's resolver with no timeout of its own (ports/esp32/modsocket.c), unfed by us, so a
+        name is asked of the network's DNS server over UDP with DNS_TIMEOUT_MS per try; an IP
+        address is taken as it is; when DNS does not answer, the last address it gave is used."""
+        import socket
+
+        import dns
+
+        self.feed_watchdog()
+        address = dns.literal(host)
+        if address is None:
+            server = self.wlan.ifconfig()[3] if self.wlan is not None else None
+            try:
+                address = dns.query(socket, server, host, DNS_TIMEOUT_MS, self.feed_watchdog)
+                self._addresses[host] = address
+            except OSError as e:
+                address = self._addresses.get(host)
+                if address is None:
+                    raise OSError("DNS: no address for %s: %s" % (host, e))
+        self.feed_watchdog()
+        return socket.getaddrinfo(address, port, family, kind)  # a literal address: no lookup
 
     # -- clock -----------------------------------------------------------------------------
     def sync_time(self, attempts=3):
@@ -155,6 +218,7 @@ class Board:
 
     # -- watchdog, power, identity, storage ---------------------------------------------------
     def start_watchdog(self, timeout_s):
+        """machine.WDT: once started it cannot be stopped or slowed (halt() knows)."""
         self.wdt = machine.WDT(timeout=int(timeout_s * 1000))
 
     def feed_watchdog(self):
@@ -163,6 +227,29 @@ class Board:
 
     def restart(self, code=3):
         machine.reset()  # code: what the unix port exits with; a board just resets
+
+    def halt(self, code):
+        """The end of main.py with the firmware's exit code. Not SystemExit: out of main.py it
+        soft-resets straight into main.py again (ports/esp32/main.c), a reboot loop that would
+        redo the boot, and its flash writes, many times a minute. Done (0) or a config error
+        (2) leave the board at the REPL, where a person finds it; a failed run (1: the clock
+        never set, nothing delivered in time) sleeps RETRY_AFTER_S and starts again. With the
+        watchdog running (it cannot be stopped) the REPL would be reset under the person, so
+        the board sleeps instead: until reset for 0 and 2. The LED blinks code + 1 times first."""
+        for _ in range(code + 1):
+            self.led(True)
+            time.sleep_ms(200)
+            self.led(False)
+            time.sleep_ms(300)
+        if code == 1:
+            retry_s = self.field("RETRY_AFTER_S")
+            print("halted (code 1): sleeping %s s (RETRY_AFTER_S), then starting again" % retry_s)
+            machine.deepsleep(int(retry_s * 1000))
+        elif self.wdt is not None:
+            print("halted (code %d): the watchdog cannot be stopped: asleep until reset" % code)
+            machine.deepsleep()  # no timer wake: a reset (or SAFE_MODE_PIN held) brings it back
+        else:
+            print("halted (code %d): the REPL is yours; reset the board to start again" % code)
 
     # -- updates (updater.py): a new image into the next OTA partition, or files ---------------
     def update_kind(self):
@@ -183,7 +270,7 @@ class Board:
         import esp32
 
         running = esp32.Partition(esp32.Partition.RUNNING)  # pyright: ignore[reportArgumentType]  # the stubs want a label; RUNNING is the documented form
-        return OtaWriter(running.get_next_update(), size)
+        return OtaWriter(running.get_next_update(), size, self.feed_watchdog)
 
     def ota_confirm(self):
         """The running image delivered on probation: ESP-IDF keeps it (no rollback at the next boot)."""
@@ -207,15 +294,15 @@ class Board:
     def deep_sleep(self, ms):
         machine.deepsleep(ms)  # does not return: the next wake starts at boot
 
-    def wake_count(self):
-        """Wakes so far, kept in RTC memory, which deep sleep keeps and a power cut clears."""
-        try:
-            return int(machine.RTC().memory() or b"0")
-        except ValueError:
-            return 0
+    def awake_ms(self):
+        return time.ticks_ms()  # ticks count from the chip's start: each wake is a start
 
-    def set_wake_count(self, n):
-        machine.RTC().memory(("%d" % n).encode())
+    def rtc_memory(self):
+        """RTC memory: deep sleep keeps it, a power cut clears it (wakestate.py says what is in it)."""
+        return machine.RTC().memory()
+
+    def set_rtc_memory(self, data):
+        machine.RTC().memory(data)
 
     def woke_from_deep_sleep(self):
         return machine.reset_cause() == machine.DEEPSLEEP_RESET
@@ -273,6 +360,15 @@ class Board:
         return out
 
 
+def wifi_status_name(status):
+    """WLAN.status() as a person reads it: the network module's own STAT_ name for it, or the
+    ESP-IDF disconnect reason's number (ESP-IDF's wifi_err_reason_t lists them)."""
+    for name in dir(network):
+        if name.startswith("STAT_") and getattr(network, name) == status:
+            return name
+    return "disconnect reason %d" % status
+
+
 class McuTemperature:
     """The chip's own temperature sensor: esp32.mcu_temperature() (C, S2/S3/C3/C6) or, on the
     original ESP32, esp32.raw_temperature() (F)."""
@@ -292,7 +388,7 @@ class OtaWriter:
     arguments erases the block first), the last one padded with 0xFF; finish() sets it to boot
     (ESP-IDF checks the image there). Nothing boots a partition that was not finished."""
 
-    def __init__(self, partition, size):
+    def __init__(self, partition, size, feed=None):
         room = partition.info()[3]
         if size > room:
             raise ValueError("the image (%d bytes) does not fit the OTA partition (%d bytes)" % (size, room))
@@ -300,6 +396,7 @@ class OtaWriter:
         self.buf = bytearray(partition.ioctl(5, 0) or 4096)  # the block size
         self.fill = 0
         self.block = 0
+        self.feed = feed  # the watchdog's: a download of a whole image is one long request
 
     def write(self, piece):
         view = memoryview(piece)
@@ -313,6 +410,8 @@ class OtaWriter:
                 self.partition.writeblocks(self.block, self.buf)
                 self.block += 1
                 self.fill = 0
+                if self.feed is not None:
+                    self.feed()
 
     def finish(self):
         if self.fill:

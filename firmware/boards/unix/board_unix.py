@@ -2,6 +2,8 @@
 # /proc and /sys give real readings, and a simulated sensor stands in for a temperature probe
 # where the host has no thermal zone.
 import os
+import socket
+import sys
 import time
 
 import sensors
@@ -23,9 +25,17 @@ class Board:
         wrap_in = int(os.getenv("UNIX_TICKS_WRAP_IN_MS") or -1)
         if wrap_in >= 0:
             self.ticks_offset = ticks.diff(ticks.add(0, -wrap_in), ticks.ms())
+        self.booted = ticks.ms()
 
-    def network_up(self):
+    def network_up(self, wait_ms=None):
         return True
+
+    def resolve(self, host, port, family=0, kind=0):
+        return socket.getaddrinfo(host, port, family, kind)  # the host's resolver, bounded by its OS
+
+    def awake_ms(self):
+        """Since this board object was made (a board's ticks count from its wake)."""
+        return ticks.diff(ticks.ms(), self.booted)
 
     def sync_time(self):
         return True  # the host's clock is kept by its OS
@@ -63,17 +73,20 @@ class Board:
     def maybe_resync(self):
         pass
 
-    def wake_count(self):
-        """Wakes from deep sleep so far (on unix: a file beside config.py stands in for RTC memory)."""
+    def rtc_memory(self):
+        """RTC memory (on unix: a file beside config.py stands in for it; see wakestate.py)."""
         try:
-            with open("wake.count") as f:
-                return int(f.read())
-        except (OSError, ValueError):
-            return 0
+            with open("wake.count", "rb") as f:
+                return f.read()
+        except OSError:
+            return b""
 
-    def set_wake_count(self, n):
-        with open("wake.count", "w") as f:
-            f.write("%d" % n)
+    def set_rtc_memory(self, data):
+        with open("wake.count", "wb") as f:
+            f.write(data)
+
+    def woke_from_deep_sleep(self):
+        return bool(self.rtc_memory())  # the run before ended where a board sleeps
 
     def deep_sleep(self, ms):
         print("deep sleep for %d ms (unix: the process ends; run it again to wake)" % ms)
@@ -81,6 +94,10 @@ class Board:
     def restart(self, code=3):
         # the process ends with this code (3 a crash, 4 an update's restart); its starter decides what next
         return code
+
+    def halt(self, code):
+        """The end of main.py: the process exits with the firmware's code, for its starter."""
+        sys.exit(code)
 
     # -- updates: a release's files go into a folder (versions.py); no image, no partitions --------
     def update_kind(self):
