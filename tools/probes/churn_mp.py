@@ -19,7 +19,7 @@ s = settings.load(config)
 b = board.current()
 spool = Spool(s.STATE_DIR, s.SPOOL_MAX_BYTES)
 clock = Clock(b, s.STATE_DIR)
-sink = make_sink(s, httpclient.Connection(s.host, s.port, s.USE_TLS, s.ca_der, s.HTTP_TIMEOUT_S), clock)
+sink = make_sink(s, httpclient.Connection(s.host, s.port, s.USE_TLS, s.ca_der, s.HTTP_TIMEOUT_S), clock, b)
 delivery = Delivery(sink, spool, clock, b, s.STATE_DIR + "/deadletter.jsonl")
 values = {"load1": 0.12, "mem_free_kb": 24197456, "sim_temp_c": 23.94}
 

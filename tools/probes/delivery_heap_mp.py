@@ -47,7 +47,7 @@ stage("spool and clock")
 conn = httpclient.Connection(s.host, s.port, s.USE_TLS, s.ca_der, s.HTTP_TIMEOUT_S)
 conn.tls_context()
 stage("connection and TLS context (mbedTLS's own memory is outside the heap)")
-sink = make_sink(s, conn, clock)
+sink = make_sink(s, conn, clock, b)
 delivery = Delivery(sink, spool, clock, b, s.STATE_DIR + "/deadletter.jsonl")
 stage("sink with its prepared signers, delivery")
 values = {"load1": 0.12, "mem_free_kb": 24197456, "sim_temp_c": 23.94}
