@@ -3,9 +3,12 @@
 # (make fleet runs 40 devices, baseline against adaptive).
 import json
 
+import pytest
+
 from fleet import fleet, plot, summary
 
 
+@pytest.mark.image
 def test_a_small_fleet_drains_after_an_outage_losing_nothing_and_rarely_throttled(tmp_path):
     # The throttled share is a fleet's figure: one run of 8 devices makes 60-90 requests while it
     # drains, so one throttle more or less moves it by 1.5 points (one run in CI came to 6 of 59,
