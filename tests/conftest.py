@@ -61,10 +61,12 @@ def pytest_collection_modifyitems(config, items):
         warnings.warn(pytest.PytestCollectionWarning(text), stacklevel=2)
 
 
-def pytest_collection_finish(session):
-    # The firmware calls gc.collect() where a board's heap runs short: on CPython each call walks
-    # every object the test modules imported (botocore, moto, hypothesis), 20-100 ms. Frozen, they
-    # are left out; what the tests allocate is still collected.
+@pytest.fixture(autouse=True)
+def frozen_heap():
+    """The firmware calls gc.collect() where a board's heap runs short: on CPython each call walks
+    every object in the process (botocore, moto, hypothesis, what earlier tests kept), 20-100 ms.
+    What is there when a test starts is frozen (gc.freeze(), which costs nothing): the test's
+    collections walk only what it allocates."""
     gc.freeze()
 
 
