@@ -112,13 +112,14 @@ unix: setup $(CODE_DEPS)
 TEST_WORKERS ?= 6
 CHECK_WORKERS ?= 3
 TEST_ENV := $(if $(wildcard /dev/shm),TMPDIR=/dev/shm)
-# the Python files changed since main (committed or not), for make check's ruff
-CHANGED_PY = $$({ git diff --name-only --diff-filter=d $$(git merge-base HEAD main 2>/dev/null || echo HEAD) -- '*.py'; \
+# the Python files changed since main (committed or not; origin/main in a clone of a branch), for make check's ruff
+CHANGED_PY = $$({ git diff --name-only --diff-filter=d $$(git merge-base HEAD main 2>/dev/null || \
+  git merge-base HEAD origin/main 2>/dev/null || echo HEAD) -- '*.py'; \
   git ls-files --others --exclude-standard -- '*.py'; } | sort -u)
 
-## lint, the image, then every test of every kind (about four minutes on two cores)
+## lint, the image, then every test of every kind (two to four minutes on two cores)
 test: setup lint image
-	$(TEST_ENV) $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile tests
+	$(TEST_ENV) $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder tests
 
 ## ruff on the files changed since main, then the unit tests on CPython and MicroPython (under a minute)
 check: setup

@@ -32,7 +32,7 @@ MARKERS = {
 }
 # a parameter of any of these values runs the image (a code of tools/unixport.py, or a runner's name)
 IMAGE_PARAMS = ("image", "mpy32", "32bit", "micropython-32bit")
-# under pytest-xdist the files go to the workers in this order: the longest runs start first
+# under pytest-xdist the tests go to the workers in this order: the longest runs start first
 ORDER = ("lab", "e2e", None, "host", "unit")
 
 
@@ -41,16 +41,20 @@ def pytest_configure(config):
         config.addinivalue_line("markers", "%s: %s" % (name, text))
 
 
+def kind_of(path):
+    """The kind of a test file (None: in no kind's folder)."""
+    return KINDS.get(os.path.relpath(path, TESTS).split(os.sep)[0])
+
+
 def pytest_collection_modifyitems(config, items):
     unplaced = set()
     rank = {}
     for item in items:
-        place = os.path.relpath(str(item.path), TESTS).split(os.sep)[0]
-        kind = KINDS.get(place)
+        kind = kind_of(str(item.path))
         if kind:
             item.add_marker(kind)
         else:
-            unplaced.add(place)
+            unplaced.add(os.path.relpath(str(item.path), TESTS))
         spec = getattr(item, "callspec", None)
         if spec and any(isinstance(v, str) and v in IMAGE_PARAMS for v in spec.params.values()):
             item.add_marker("image")
@@ -59,6 +63,22 @@ def pytest_collection_modifyitems(config, items):
     if unplaced:
         text = "tests/%s: in no kind's folder (tests/README.md)" % ", tests/".join(sorted(unplaced))
         warnings.warn(pytest.PytestCollectionWarning(text), stacklevel=2)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """make test's --dist loadscope, with scopes of this suite's own: an e2e file is one (its tests
+    share the servers its module's fixtures start once), any other test is one alone, sent to
+    whichever worker is free. They go in the order above (--no-loadscope-reorder)."""
+    if config.getoption("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            path = nodeid.split("::", 1)[0]
+            return path if kind_of(os.path.join(str(config.rootpath), path)) == "e2e" else nodeid
+
+    return Scheduling(config, log)
 
 
 @pytest.fixture(autouse=True)
