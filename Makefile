@@ -58,7 +58,7 @@ export MICROPYTHON
 CODE_DEPS = $(if $(MPY),mpy) $(if $(IMAGE),image)
 CODE_FLAGS = $(if $(MPY),--mpy) $(if $(IMAGE),--image)
 
-.PHONY: help setup run unix test lint chaos fuzz fleet bench membudget flashwear mpy image deploy shell lock docs clean
+.PHONY: help setup run unix test check lint chaos fuzz fleet bench membudget flashwear mpy image deploy shell lock docs clean
 .DEFAULT_GOAL := help
 
 # $(call readings,<the value for forever, empty when the target needs a number>): READINGS as the
@@ -106,9 +106,26 @@ unix: setup $(CODE_DEPS)
 	@test -n "$(CONFIG)" || (echo "usage: make unix CONFIG=<folder with config.py> [HEAP=48K] [MPY=1 | IMAGE=1]" >&2; exit 2)
 	@$(PY) tools/unixport.py $(CONFIG) $(if $(HEAP),--heap $(HEAP)) $(CODE_FLAGS)
 
-## lint, then every test (about ten minutes)
+# make test and make check spread the tests over pytest-xdist's worker processes: more than the cores,
+# as the tests mostly wait on servers and the firmware's pacing (tests/README.md). Their temporary
+# files go to tmpfs where there is one: CPython's fsync() on a disk others use stalled for seconds.
+TEST_WORKERS ?= 6
+CHECK_WORKERS ?= 3
+TEST_ENV := $(if $(wildcard /dev/shm),TMPDIR=/dev/shm)
+# the Python files changed since main (committed or not; origin/main in a clone of a branch), for make check's ruff
+CHANGED_PY = $$({ git diff --name-only --diff-filter=d $$(git merge-base HEAD main 2>/dev/null || \
+  git merge-base HEAD origin/main 2>/dev/null || echo HEAD) -- '*.py'; \
+  git ls-files --others --exclude-standard -- '*.py'; } | sort -u)
+
+## lint, the image, then every test of every kind (two to four minutes on two cores)
 test: setup lint image
-	$(PY) -m pytest -q tests
+	$(TEST_ENV) $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder tests
+
+## ruff on the files changed since main, then the unit tests on CPython and MicroPython (under a minute)
+check: setup
+	@files="$(CHANGED_PY)"; if [ -z "$$files" ]; then echo "ruff: no Python file changed since main"; \
+	else echo "ruff:" $$files; $(VENV)/bin/ruff check $$files && $(VENV)/bin/ruff format --check $$files; fi
+	$(TEST_ENV) $(PY) -m pytest -q -n $(CHECK_WORKERS) -m "unit and not image" tests
 
 # ruff's checks and formatting (ruff.toml) on everything; pyright on the firmware against the MicroPython
 # stubs: the ESP32's for all but the unix port's board layer, which is checked against the unix port's

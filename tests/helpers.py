@@ -9,6 +9,9 @@ from hypothesis import strategies as st
 
 import layout
 import unixport
+from iotsig import certs
+from localddb import free_port
+from stub_http import StubServer
 
 ROOT = layout.ROOT
 PORTABLE = os.path.join(ROOT, "tests", "portable")
@@ -31,6 +34,43 @@ def portable_path():
     for board in layout.BOARD_NAMES:
         folders += [f for f in layout.source_path(board) if f not in folders and f != layout.FIRMWARE]
     return folders + [layout.FIRMWARE, PORTABLE]
+
+
+def make_pki(folder):
+    """A local CA with a server certificate for localhost and 127.0.0.1 (and one for another
+    name), and an unrelated CA, in folder: their paths."""
+    ca_pem, ca_der, ca_key = certs.make_ca(folder)
+    server_pem, server_key = certs.make_server_cert(folder, ca_pem, ca_key)
+    other_pem, other_der, _ = certs.make_ca(folder, "other", "Some Other CA")
+    wrong_pem, wrong_key = certs.make_server_cert(folder, ca_pem, ca_key, "wrongname", ("wrong.example",))
+    return {
+        "ca_pem": ca_pem,
+        "ca_der": ca_der,
+        "server_pem": server_pem,
+        "server_key": server_key,
+        "other_der": other_der,
+        "wrongname_pem": wrong_pem,
+        "wrongname_key": wrong_key,
+        "folder": folder,
+    }
+
+
+def stub_servers(pki, scratch):
+    """The scripted HTTP and HTTPS servers the portable tests talk to, certificates from pki
+    (make_pki's): (the environment that tells the tests where they are, the servers to close)."""
+    https = StubServer(pki["server_pem"], pki["server_key"])
+    http = StubServer()
+    wrong_name = StubServer(pki["wrongname_pem"], pki["wrongname_key"])
+    env = {
+        "SCRATCH_DIR": scratch,
+        "STUB_WRONGNAME_PORT": str(wrong_name.port),
+        "STUB_HTTPS_PORT": str(https.port),
+        "STUB_HTTP_PORT": str(http.port),
+        "STUB_CLOSED_PORT": str(free_port()),  # nothing listens there
+        "STUB_CA_DER": pki["ca_der"],
+        "STUB_OTHER_CA_DER": pki["other_der"],
+    }
+    return env, (https, http, wrong_name)
 
 
 def run_portable(script, args=(), env=None, code="source", timeout=None):

@@ -29,6 +29,7 @@ def test_portable_module_passes_on_micropython(interpreter, module, portable_env
     assert passed > 0, out
 
 
+@pytest.mark.image
 def test_the_image_is_32_bit_with_the_firmware_frozen_in(tmp_path):
     # single-precision floats too, as an ESP32's MicroPython has: 1 + 2**-30 is 1, time.time() an int
     probe = (

@@ -95,7 +95,7 @@ class LocalS3:
         gives the device role) and a `releaser` user for iotsig release (s3:PutObject and
         s3:GetObject on release_prefix/*); signature checking on again after. Returns the
         releaser's key. moto checks the action and the object's ARN against the policy's
-        statements for header-signed requests (tests/test_update_end_to_end.py shows a GET
+        statements for header-signed requests (tests/e2e/test_update_end_to_end.py shows a GET
         outside the prefix and a PUT of a release refused), not conditions or bucket policies."""
         self.auth(False)
         iam = self.server.client("iam", SETUP_KEY)

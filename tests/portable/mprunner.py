@@ -1,13 +1,14 @@
 # Runs the test_* functions of the portable test modules named on the command line under
-# MicroPython (pytest collects the same modules on CPython). Prints one line per test and
-# closes with "N passed, N failed, N skipped"; exits 1 when a test failed.
+# MicroPython (pytest collects the same modules on CPython); module.test_name runs that test
+# alone. Prints one line per test and closes with "N passed, N failed, N skipped"; exits 1 when
+# a test failed.
 import sys
 
 
-def run(module_name):
+def run(module_name, only=None):
     mod = __import__(module_name)
     passed = failed = skipped = 0
-    names = sorted(n for n in dir(mod) if n.startswith("test_"))
+    names = [only] if only else sorted(n for n in dir(mod) if n.startswith("test_"))
     for name in names:
         fn = getattr(mod, name)
         try:
@@ -28,8 +29,9 @@ def run(module_name):
 
 def main():
     totals = [0, 0, 0]
-    for module_name in sys.argv[1:]:
-        for i, n in enumerate(run(module_name)):
+    for arg in sys.argv[1:]:
+        module_name, _, only = arg.partition(".")
+        for i, n in enumerate(run(module_name, only)):
             totals[i] += n
     print("%d passed, %d failed, %d skipped" % tuple(totals))
     sys.exit(1 if totals[1] else 0)

@@ -1,7 +1,7 @@
 # Ed25519 verification against RFC 8032's test vectors (section 7.1: TEST 1, 2, 3, 1024 and
 # SHA(abc); each signature verifies, and any one-bit change to the message, R, S or the key is
 # refused), and the refusals of malformed input; on both interpreters. The differential test
-# against PyPI cryptography on random keys is tests/test_ed25519_cryptography.py.
+# against PyPI cryptography on random keys is tests/host/test_ed25519_cryptography.py.
 from binascii import unhexlify
 
 import ed25519

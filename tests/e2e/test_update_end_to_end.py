@@ -412,6 +412,7 @@ def test_the_device_policy_allows_only_what_it_needs(world):
         assert e.value.response["Error"]["Code"] == "AccessDenied"
 
 
+@pytest.mark.image
 def test_an_update_runs_in_the_image_s_48k(world, tmp_path):
     """The 32-bit image (the firmware frozen in) in -X heapsize=48K delivers, checks, downloads
     and verifies a release and switches to it; the live heap at its fullest (after a collection

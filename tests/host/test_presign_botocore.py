@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import boto3
 import botocore.config
+import pytest
 from botocore.auth import S3SigV4QueryAuth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -143,6 +144,7 @@ def test_micropython_presign_agrees_with_botocore(tmp_path):
     _on_micropython(tmp_path, "source", 300)
 
 
+@pytest.mark.image
 def test_micropython_image_presign_agrees_with_botocore(tmp_path):
     _on_micropython(tmp_path, "image", 150)
 

@@ -16,6 +16,7 @@ def site(tmp_path_factory):
     s.stop()
 
 
+@pytest.mark.image
 def test_the_image_delivers_200_readings_in_48K(site):
     """The 32-bit image, firmware frozen in (bytecode out of the heap, as on a production ESP32)."""
     ok, out = membudget.delivers(site, membudget.BUDGETS["image"], membudget.READINGS, "image")

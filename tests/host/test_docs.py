@@ -106,9 +106,19 @@ def test_the_docs_are_found():
     assert {"README.md", "firmware/README.md", "config/README.md", "tools/README.md"} <= set(DOCS)
 
 
+def check_pytest(line, args, markers):
+    """A `.venv/bin/python -m pytest ...` command: each marker its -m expression names is registered
+    (the paths it names are checked as any doc's)."""
+    for flag, value in zip(args, args[1:]):
+        if flag == "-m":
+            for name in re.findall(r"[A-Za-z_]\w*", value):
+                assert name in markers or name in ("and", "or", "not"), "no marker %s (in %r)" % (name, line)
+
+
 @pytest.mark.parametrize("doc", DOCS)
-def test_every_command_in_a_doc_runs_as_written(doc):
+def test_every_command_in_a_doc_runs_as_written(doc, pytestconfig):
     targets, makefile = makefile_targets()
+    markers = {m.split(":")[0].split("(")[0] for m in pytestconfig.getini("markers")}
     checked = 0
     for line, words in sh_commands(read(doc)):
         head = words[0]
@@ -121,6 +131,8 @@ def test_every_command_in_a_doc_runs_as_written(doc):
                     )
                 elif not word.startswith("-"):
                     assert word in targets, "%s: make has no target %s (in %r)" % (doc, word, line)
+        elif head == ".venv/bin/python" and words[1:3] == ["-m", "pytest"]:
+            check_pytest(line, words[3:], markers)
         elif head in (".venv/bin/python", "python", "python3") and words[1:2] and words[1].endswith(".py"):
             check_tool(line, words[1], words[2:])
         elif head.startswith("tools/") or head.startswith("./tools/"):

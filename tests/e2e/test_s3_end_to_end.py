@@ -190,6 +190,7 @@ def test_presign_tool_errors_are_one_line(local, tmp_path):
     assert local.device_key[1] not in r.stdout + r.stderr
 
 
+@pytest.mark.image
 def test_device_side_presign_matches_the_tool(local, tmp_path):
     """The board presigns too (sigv4.presign on MicroPython): the same URL as the host tool's for
     the same instant, accepted by the local S3."""

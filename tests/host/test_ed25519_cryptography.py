@@ -108,6 +108,7 @@ def test_micropython_agrees_with_cryptography(tmp_path, code):
     assert os.path.getsize(path) > 0
 
 
+@pytest.mark.image
 def test_bench_probe_reports_a_verify_time_on_each_interpreter():
     import bench
 
