@@ -213,3 +213,11 @@ def test_module_names_are_prefixed_and_not_in_micropython_lib():
         }
     assert len(theirs) > 150  # the index was read (166 names in v1.28.0)
     assert not (set(MODULES) | set(PARTS)) & theirs
+
+
+@pytest.mark.parametrize("config", ["esp32", "unix"])
+def test_pyright_sees_every_library_part(config):
+    with open(os.path.join(layout.ROOT, "typecheck", config + ".json")) as f:
+        text = f.read()
+    for folder in PARTS.values():
+        assert '"../%s"' % os.path.relpath(folder, layout.ROOT) in text, (config, folder)
