@@ -9,6 +9,8 @@ the parts it needs, which become the deps of its package.json.
     python tools/layout.py files esp32         the source files a board gets, one per line
     python tools/layout.py mpy unix x64 DIR    a board's modules compiled to .mpy in DIR, with sizes
     python tools/layout.py package.json        writes mip's package.json of every part and the root's
+    python tools/layout.py install PART DIR    installs a library part into DIR as mip would, deps
+                                               taken from this checkout (mpremote fs cp -r DIR :lib)
 """
 
 import json
@@ -218,6 +220,30 @@ def write_package_json():
     return written
 
 
+def install(part, target):
+    """What `mip install <this repository>/firmware/lib/<part>` does, from this checkout: the
+    package.json's urls copied into target, then its deps installed the same way (a dep is one of
+    our parts: its URL in REPOSITORY). Returns the names of the files installed."""
+    installed = []
+    todo, done = [package_json_path(part)], set()
+    while todo:
+        path = todo.pop(0)
+        if path in done:
+            continue
+        done.add(path)
+        with open(path) as f:
+            pkg = json.load(f)
+        for dest, src in pkg.get("urls", ()):
+            os.makedirs(os.path.dirname(os.path.join(target, dest)) or target, exist_ok=True)
+            shutil.copyfile(os.path.join(os.path.dirname(path), src), os.path.join(target, dest))
+            installed.append(dest)
+        for url, _branch in pkg.get("deps", ()):
+            if not url.startswith(REPOSITORY + "/"):
+                raise ValueError("%s: dep %s is not in %s" % (path, url, REPOSITORY))
+            todo.append(os.path.join(ROOT, url[len(REPOSITORY) + 1 :], "package.json"))
+    return installed
+
+
 def main(argv):
     if argv[:1] == ["files"] and len(argv) == 2:
         for src in board_modules(argv[1]).values():
@@ -232,6 +258,10 @@ def main(argv):
     if argv == ["package.json"]:
         for path in write_package_json():
             print(os.path.relpath(path, ROOT))
+        return 0
+    if argv[:1] == ["install"] and len(argv) == 3:
+        for name in install(argv[1], argv[2]):
+            print(os.path.join(argv[2], name))
         return 0
     print(__doc__.strip(), file=sys.stderr)
     return 2
