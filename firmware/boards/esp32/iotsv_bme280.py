@@ -6,11 +6,25 @@ import time
 
 from iotsv_sensors import Sensor, SensorError
 
-CHIP_BME280, CHIP_BMP280 = 0x60, 0x58
-REG_ID, REG_CALIB_A, REG_CALIB_H = 0xD0, 0x88, 0xE1
-REG_CTRL_HUM, REG_STATUS, REG_CTRL_MEAS, REG_DATA = 0xF2, 0xF3, 0xF4, 0xF7
-OVERSAMPLE_1 = 1
-FORCED = 1
+try:
+    from micropython import const
+except ImportError:  # CPython: the value itself (MicroPython's compiler puts it where the name is used)
+
+    def const(__value):  # positional only, as MicroPython's
+        return __value
+
+
+CHIP_BME280 = const(0x60)  # what REG_ID reads
+CHIP_BMP280 = const(0x58)
+REG_ID = const(0xD0)
+REG_CALIB_A = const(0x88)  # 26 bytes: T1-T3, P1-P9, H1
+REG_CALIB_H = const(0xE1)  # 7 bytes: H2-H6 (BME280 only)
+REG_CTRL_HUM = const(0xF2)
+REG_STATUS = const(0xF3)
+REG_CTRL_MEAS = const(0xF4)
+REG_DATA = const(0xF7)  # pressure, temperature, humidity: 8 bytes
+OVERSAMPLE_1 = const(1)
+FORCED = const(1)
 
 
 class Calibration:

@@ -3,7 +3,15 @@
 # pulse timing it rests on, is here, so it can be checked against the datasheet's example.
 from iotsv_sensors import Sensor, SensorError
 
-ONE_ABOVE_US = 48  # a bit's high pulse: 26-28 us is 0, 70 us is 1
+try:
+    from micropython import const
+except ImportError:  # CPython: the value itself (MicroPython's compiler puts it where the name is used)
+
+    def const(__value):  # positional only, as MicroPython's
+        return __value
+
+
+ONE_ABOVE_US = const(48)  # a bit's high pulse: 26-28 us is 0, 70 us is 1
 
 
 def bytes_from_pulses(high_us):

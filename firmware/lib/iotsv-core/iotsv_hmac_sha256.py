@@ -3,7 +3,15 @@
 # (MicroPython has no hmac module, and its hashes cannot be copied).
 import hashlib
 
-BLOCK_SIZE = 64
+try:
+    from micropython import const
+except ImportError:  # CPython: the value itself (MicroPython's compiler puts it where the name is used)
+
+    def const(__value):  # positional only, as MicroPython's
+        return __value
+
+
+BLOCK_SIZE = const(64)
 
 
 class HmacSha256:

@@ -7,6 +7,14 @@ import iotsv_sigv4signer as sigv4signer
 import iotsv_utc as utc
 from iotsv_refusal import Refusal, retryable_status, xml_field
 
+try:
+    from micropython import const
+except ImportError:  # CPython: the value itself (MicroPython's compiler puts it where the name is used)
+
+    def const(__value):  # positional only, as MicroPython's
+        return __value
+
+
 TARGET_PREFIX = "DynamoDB_20120810."
 CONTENT_TYPE = "application/x-amz-json-1.0"
 
@@ -21,8 +29,8 @@ RETRYABLE_CODES = (
     "ServiceUnavailable",
     "CRC32Mismatch",
 )
-MAX_MESSAGE = 300
-REMEMBERED = 4  # successes whose request id a new answer must not repeat
+MAX_MESSAGE = const(300)
+REMEMBERED = const(4)  # successes whose request id a new answer must not repeat
 # the fields of each operation's success answer (AWS's API reference)
 PUT_ITEM = ("Attributes", "ConsumedCapacity", "ItemCollectionMetrics")
 BATCH_WRITE_ITEM = ("UnprocessedItems", "ConsumedCapacity", "ItemCollectionMetrics")

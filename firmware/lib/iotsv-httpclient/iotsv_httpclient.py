@@ -10,20 +10,28 @@ from iotsv_ticks import diff as ticks_diff
 from iotsv_ticks import ms as ticks_ms
 
 try:
+    from micropython import const
+except ImportError:  # CPython: the value itself (MicroPython's compiler puts it where the name is used)
+
+    def const(__value):  # positional only, as MicroPython's
+        return __value
+
+
+try:
     import ssl
 except ImportError:  # a build without TLS can still speak plain HTTP
     ssl = None
 
 MICROPYTHON = sys.implementation.name == "micropython"
-MAX_LINE = 4096  # status and header lines
-LINE_PIECE = 256  # MicroPython's read(n) allocates n bytes up front: read lines in small pieces
-BODY_PIECE = 1024
-MAX_HEADERS = 64
-MAX_HEAD = 8192  # all header lines of one response together
-MAX_INTERIM = 8  # 1xx responses before the final one
-MAX_DIGITS = 12  # of a Content-Length: far past any body this client takes
-MAX_HEX = 8  # of a chunk size
-WRITE_BUFFER = 1024  # a body given in parts goes out in records of up to this size
+MAX_LINE = const(4096)  # status and header lines
+LINE_PIECE = const(256)  # MicroPython's read(n) allocates n bytes up front: read lines in small pieces
+BODY_PIECE = const(1024)
+MAX_HEADERS = const(64)
+MAX_HEAD = const(8192)  # all header lines of one response together
+MAX_INTERIM = const(8)  # 1xx responses before the final one
+MAX_DIGITS = const(12)  # of a Content-Length: far past any body this client takes
+MAX_HEX = const(8)  # of a chunk size
+WRITE_BUFFER = const(1024)  # a body given in parts goes out in records of up to this size
 
 
 class HttpError(Exception):

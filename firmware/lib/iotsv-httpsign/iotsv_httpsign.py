@@ -12,6 +12,14 @@ from iotsv_url import split_url as url_parts
 
 # CyberSource's SDKs (HTTPSignatureToken) put a Digest in the signature for these methods only: a
 # DELETE's body, if any, is not signed.
+try:
+    from micropython import const
+except ImportError:  # CPython: the value itself (MicroPython's compiler puts it where the name is used)
+
+    def const(__value):  # positional only, as MicroPython's
+        return __value
+
+
 CYBERSOURCE_DIGEST_METHODS = ("POST", "PUT", "PATCH")
 
 
@@ -38,7 +46,7 @@ def unb64(text, what):
 
 
 SCHEMES = ("cavage", "cybersource", "rfc9421")  # what this module signs (the HTTP sink's HTTP_AUTH)
-MIN_SECRET_BYTES = 16  # an HMAC key shorter than this is guessable; RFC 2104 asks for the hash's length
+MIN_SECRET_BYTES = const(16)  # an HMAC key shorter than this is guessable; RFC 2104 asks for the hash's length
 
 
 def shared_secret(text, what):

@@ -18,8 +18,16 @@ from iotsv_httpsign import (
     unb64,
 )
 
-MAX_AGE_S = 300  # how old a signature may be, by default
-SKEW_S = 30  # how far the signer's clock may be from ours
+try:
+    from micropython import const
+except ImportError:  # CPython: the value itself (MicroPython's compiler puts it where the name is used)
+
+    def const(__value):  # positional only, as MicroPython's
+        return __value
+
+
+MAX_AGE_S = const(300)  # how old a signature may be, by default
+SKEW_S = const(30)  # how far the signer's clock may be from ours
 CAVAGE_ALGORITHMS = ("hmac-sha256", "hs2019", "hmacsha256")  # the last: CyberSource's HmacSHA256
 RFC9421_PARAMS = ("created", "expires", "nonce", "alg", "keyid", "tag")
 

@@ -5,6 +5,15 @@ from binascii import a2b_base64
 
 from iotsv_structfield import Bytes, StructError, Token
 
+try:
+    from micropython import const
+except ImportError:  # CPython: the value itself (MicroPython's compiler puts it where the name is used)
+
+    def const(__value):  # positional only, as MicroPython's
+        return __value
+
+
+_MAX_INTEGER_DIGITS = const(15)  # RFC 8941 3.3.1: an integer has at most 15 digits
 _LCALPHA = "abcdefghijklmnopqrstuvwxyz"
 _DIGITS = "0123456789"
 _KEY_CHARS = _LCALPHA + _DIGITS + "_-.*"
@@ -45,7 +54,7 @@ class _Parser:
             if self.peek() == ".":
                 self.fail("decimals are not supported")
             text = self.s[start : self.i]
-            if text == "-" or len(text.lstrip("-")) > 15:
+            if text == "-" or len(text.lstrip("-")) > _MAX_INTEGER_DIGITS:
                 self.fail("bad integer")
             return int(text)
         if c == '"':

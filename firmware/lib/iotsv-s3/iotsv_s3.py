@@ -12,10 +12,18 @@ import iotsv_utc as utc
 from iotsv_refusal import Refusal, xml_field
 from iotsv_transient import call_with
 
+try:
+    from micropython import const
+except ImportError:  # CPython: the value itself (MicroPython's compiler puts it where the name is used)
+
+    def const(__value):  # positional only, as MicroPython's
+        return __value
+
+
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
-PIECE = 1024  # the file is hashed in pieces of this size
-MAX_MESSAGE = 200
+PIECE = const(1024)  # the file is hashed in pieces of this size
+MAX_MESSAGE = const(200)
 
 
 class S3Error(Refusal):

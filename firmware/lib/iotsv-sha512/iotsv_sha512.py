@@ -4,7 +4,15 @@
 import hashlib
 import struct
 
-_M = 0xFFFFFFFFFFFFFFFF
+try:
+    from micropython import const
+except ImportError:  # CPython: the value itself (MicroPython's compiler puts it where the name is used)
+
+    def const(__value):  # positional only, as MicroPython's
+        return __value
+
+
+MASK64 = const(0xFFFFFFFFFFFFFFFF)  # arithmetic mod 2^64 (also iotsv_ed25519's SHA-512 state)
 _K = (
     0x428A2F98D728AE22,
     0x7137449123EF65CD,
@@ -100,7 +108,7 @@ _H0 = (
 
 
 def _rotr(x, n):
-    return ((x >> n) | (x << (64 - n))) & _M
+    return ((x >> n) | (x << (64 - n))) & MASK64
 
 
 def _compress(h, block):
@@ -108,13 +116,13 @@ def _compress(h, block):
     for t in range(16, 80):
         s0 = _rotr(w[t - 15], 1) ^ _rotr(w[t - 15], 8) ^ (w[t - 15] >> 7)
         s1 = _rotr(w[t - 2], 19) ^ _rotr(w[t - 2], 61) ^ (w[t - 2] >> 6)
-        w.append((w[t - 16] + s0 + w[t - 7] + s1) & _M)
+        w.append((w[t - 16] + s0 + w[t - 7] + s1) & MASK64)
     a, b, c, d, e, f, g, hh = h
     for t in range(80):
-        t1 = (hh + (_rotr(e, 14) ^ _rotr(e, 18) ^ _rotr(e, 41)) + ((e & f) ^ (~e & g)) + _K[t] + w[t]) & _M
-        t2 = ((_rotr(a, 28) ^ _rotr(a, 34) ^ _rotr(a, 39)) + ((a & b) ^ (a & c) ^ (b & c))) & _M
-        a, b, c, d, e, f, g, hh = (t1 + t2) & _M, a, b, c, (d + t1) & _M, e, f, g
-    return [(x + y) & _M for x, y in zip(h, (a, b, c, d, e, f, g, hh))]
+        t1 = (hh + (_rotr(e, 14) ^ _rotr(e, 18) ^ _rotr(e, 41)) + ((e & f) ^ (~e & g)) + _K[t] + w[t]) & MASK64
+        t2 = ((_rotr(a, 28) ^ _rotr(a, 34) ^ _rotr(a, 39)) + ((a & b) ^ (a & c) ^ (b & c))) & MASK64
+        a, b, c, d, e, f, g, hh = (t1 + t2) & MASK64, a, b, c, (d + t1) & MASK64, e, f, g
+    return [(x + y) & MASK64 for x, y in zip(h, (a, b, c, d, e, f, g, hh))]
 
 
 def sha512_pure(data):

@@ -8,6 +8,14 @@ from iotsv_sigv4base import ALGORITHM, check_amz_date, payload_hash, signing_key
 
 # Headers that proxies and HTTP stacks add, drop or rewrite; botocore never signs them and
 # servers that verify with botocore (moto) reject a signature that covers them.
+try:
+    from micropython import const
+except ImportError:  # CPython: the value itself (MicroPython's compiler puts it where the name is used)
+
+    def const(__value):  # positional only, as MicroPython's
+        return __value
+
+
 UNSIGNED_HEADERS = (
     "authorization",
     "baggage",
@@ -308,7 +316,7 @@ def sign(
 # Presigned URLs (query-string signing): the same canonical request, string to sign and signature,
 # with the credential, date, lifetime and signed header names in the query instead of headers.
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"  # S3's payload line of a presigned URL: the body is not known
-MAX_EXPIRES_S = 604800  # 7 days: the longest a SigV4 presigned URL may live
+MAX_EXPIRES_S = const(604800)  # 7 days: the longest a SigV4 presigned URL may live
 
 
 def _query_param(name, value):
