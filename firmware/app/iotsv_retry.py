@@ -72,10 +72,11 @@ def backoff_ms(attempt, policy=TRANSIENT_BACKOFF, rand16=None):
     return full_jitter(min(cap, base << min(attempt, 24)), rand16)
 
 
-# A paced wait after a throttle is spread over [0, SPREAD x] itself, full jitter around it: a batch
-# sent before its tokens are there still waits for them, so on average it is about 1.25x longer.
-# Wider (2.5, 3) refused less in the 40-device simulation but drained slower, and 8 devices of 100
-# readings each on a 40-unit table (tests/portable/test_delivery.py) took up to 52.7 s, not 40.9 s.
+# A paced wait after a throttle is spread over [0, SPREAD x] itself, full jitter around it, so that
+# devices cut to one rate at one moment do not retry in step and leave the table idle between their
+# bursts; a batch sent before its tokens are there still waits for them, so on average it is about
+# 1.25x longer. Twice: a wider spread refuses less and drains slower (tools/fleet.md, "Why the fleet
+# restarted at once drains slowest").
 SPREAD = 2
 
 
@@ -105,12 +106,12 @@ def is_throttling(err):
 # curve is depends on how far behind the device is, in seconds of its backlog at the measured
 # rate: botocore's near caught up, so a short drain probes for the capacity others leave; far
 # flatter with a long drain ahead, so cuts compound to a share the table can hold for that long
-# (with botocore's, a fleet five minutes behind kept overshooting, a third of its requests
-# refused). Counted in seconds, not readings: a device taking readings every 10 ms is hundreds
-# behind but only seconds, and a flat climb slowed it under random throttles. It never paces
-# below the rate the device takes readings at (measured as the send rate is): slower, it would
-# only move them into the spool until it is full and drops them, as a device taking one every
-# 10 ms did under random throttles. Never throttled (or not for QUIET_MS), it changes nothing.
+# (botocore's steepness climbs back between two requests, and a fleet far behind overshoots
+# together). Counted in seconds, not readings: a device taking readings every 10 ms is hundreds
+# behind but only seconds from caught up, and climbs as one near caught up. It never paces below
+# the rate the device takes readings at (measured as the send rate is): slower, it would only move
+# them into the spool until it is full and drops them. Never throttled (or not for QUIET_MS), it
+# changes nothing. How each of these was found: tools/fleet.md, "The limiter, change by change".
 BETA = 0.7
 SCALE = 0.4  # the cubic's steepness: items/s per s^3
 FLAT_SCALE = 0.0001  # the steepness for a device with a long drain ahead
@@ -200,8 +201,8 @@ class RateLimiter:
         now = b.ticks_ms()
         self.sum = self._aged(self.sum, self.summed, now) + items
         self.summed = now
-        # the cut and the ceiling are from the sum over TAU_MS, which is low in a young run: a fleet
-        # restarted at once cuts from low, as it always has
+        # the cut and the ceiling are from the sum over TAU_MS, which is low in a young run: a device
+        # restarted a moment ago cuts from low
         sending = self.sum * 1000.0 / TAU_MS
         if throttled:
             if not self.enabled:
