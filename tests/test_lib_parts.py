@@ -92,31 +92,22 @@ def servers(local_ca, tmp_path_factory):
 
 
 def settings_for(part, servers):
-    """The values a part's example takes here, and the output it then prints (None: the README's)."""
+    """The values of the settings lines of a part's example here: a local server's (none offline)."""
     if part == "iotsv-httpclient":
         return {"HOST": "localhost", "PORT": servers["stub"].port, "PATH": "/len", "CA_FILE": servers["ca_der"]}
-    if part == "iotsv-dynamodb":
-        ddb = servers["ddb"]
-        return {
-            "HOST": "localhost",
-            "PORT": ddb.port,
-            "REGION": ddb.region,
-            "TABLE": ddb.table,
-            "KEY_ID": ddb.device_key[0],
-            "SECRET": ddb.device_key[1],
-            "CA_FILE": ddb.ca_der,
-        }
-    if part == "iotsv-s3":
-        s3 = servers["s3"]
-        return {
-            "HOST": "localhost",
-            "PORT": s3.port,
-            "REGION": s3.region,
-            "BUCKET": s3.bucket,
-            "KEY_ID": s3.device_key[0],
-            "SECRET": s3.device_key[1],
-            "CA_FILE": s3.ca_der,
-        }
+    if part in ("iotsv-dynamodb", "iotsv-s3"):  # moto: DynamoDB's table or S3's bucket, a key allowed it
+        local = servers["ddb" if part == "iotsv-dynamodb" else "s3"]
+        where = {"TABLE": local.table} if part == "iotsv-dynamodb" else {"BUCKET": local.bucket}
+        key_id, secret = local.device_key
+        return dict(
+            where,
+            HOST="localhost",
+            PORT=local.port,
+            REGION=local.region,
+            KEY_ID=key_id,
+            SECRET=secret,
+            CA_FILE=local.ca_der,
+        )
     return {}
 
 
@@ -177,7 +168,7 @@ def test_the_readme_example_runs_from_the_part_alone(part, interpreter, servers,
     settings = settings_for(part, servers)
     out = run(interpreter, folder, with_settings(code, settings), str(tmp_path))
     if part == "iotsv-httpclient":
-        assert out == "200 5 b'hello'\n"  # the stub's /len
+        assert out == "200 5 hello\n"  # the stub's /len
     else:
         assert shown is not None, "%s/README.md: the example's output, in a ```text block after it" % part
         assert out == shown

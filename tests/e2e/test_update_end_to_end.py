@@ -318,7 +318,7 @@ def test_the_update_cycle(world, tmp_path):
 
     # v4: a file changed after signing; v5: a manifest signed by another key; both refused, v2 runs on
     publish(world, "v4")
-    s3.put_object(Bucket="firmware", Key="releases/v4/sensors.py", Body=b"print('not what was signed')\n")
+    s3.put_object(Bucket="firmware", Key="releases/v4/iotsv_sensors.py", Body=b"print('not what was signed')\n")
     configure(world, folder, 19)
     outs, code = run_until_done(folder)
     assert code == 0 and releases_run(outs) == ["v2"], outs
@@ -344,7 +344,7 @@ def test_the_update_cycle(world, tmp_path):
     proxy = world["proxy"]
     publish(world, "v6")
     configure(world, folder, 40, host="localhost:%d" % proxy.port)
-    proxy.armed = ("/releases/v6/app.py", "truncate", 2000)
+    proxy.armed = ("/releases/v6/iotsv_app.py", "truncate", 2000)
     outs, code = run_until_done(folder)
     lines = update_lines(outs)
     assert any(
@@ -354,7 +354,7 @@ def test_the_update_cycle(world, tmp_path):
     assert code == 0 and releases_run(outs) == ["v2", "v6"], outs
     publish(world, "v7")
     configure(world, folder, 55, host="localhost:%d" % proxy.port)
-    proxy.armed = ("/releases/v7/sensors.py", "reset", 1200)
+    proxy.armed = ("/releases/v7/iotsv_sensors.py", "reset", 1200)
     outs, code = run_until_done(folder)
     lines = update_lines(outs)
     assert any(
