@@ -348,7 +348,7 @@ def test_the_update_cycle(world, tmp_path):
     outs, code = run_until_done(folder)
     lines = update_lines(outs)
     assert any(
-        re.match(r"update: v6: download of app\.py failed \(.*truncated.*\); trying again at the next check$", x)
+        re.match(r"update: v6: download of iotsv_app\.py failed \(.*truncated.*\); trying again at the next check$", x)
         for x in lines
     ), lines
     assert code == 0 and releases_run(outs) == ["v2", "v6"], outs
@@ -358,7 +358,7 @@ def test_the_update_cycle(world, tmp_path):
     outs, code = run_until_done(folder)
     lines = update_lines(outs)
     assert any(
-        re.match(r"update: v7: download of sensors\.py failed \(.*\); trying again at the next check$", x)
+        re.match(r"update: v7: download of iotsv_sensors\.py failed \(.*\); trying again at the next check$", x)
         for x in lines
     ), lines
     assert code == 0 and releases_run(outs) == ["v6", "v7"], outs
