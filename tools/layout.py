@@ -10,7 +10,7 @@ the parts it needs, which become the deps of its package.json.
     python tools/layout.py mpy unix x64 DIR    a board's modules compiled to .mpy in DIR, with sizes
     python tools/layout.py package.json        writes mip's package.json of every part and the root's
     python tools/layout.py install PART DIR    installs a library part into DIR as mip would, deps
-                                               taken from this checkout (mpremote fs cp -r DIR :lib)
+                                               taken from this checkout (DIR lib: mpremote cp -r lib :)
 """
 
 import json
