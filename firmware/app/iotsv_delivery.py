@@ -2,15 +2,23 @@
 # waits; or an HTTP endpoint): items left unprocessed re-sent with backoff, failures handled as
 # retry.classify says, an item the sink will never accept dead-lettered, and the spool
 # acknowledged only for what the sink accepted. Once the sink throttles, requests are paced by
-# retry.RateLimiter (adaptive=False: each request backs off alone, as before it).
+# retry.RateLimiter (adaptive=False: each request backs off alone).
 import iotsv_retry as retry
 from iotsv_httpclient import HttpError
 from iotsv_refusal import Refusal
 
-MAX_BATCH = 25  # BatchWriteItem's limit
-MAX_BATCH_BYTES = 8 * 1024  # of items: far inside DynamoDB's 16 MB, and what a small heap can hold
-MAX_SKEW_FIXES = 3  # clock corrections in a row before the refusal is treated as transient
-MAX_TAKEN = 200  # readings whose taking time is kept for the latency figure
+try:
+    from micropython import const
+except ImportError:  # CPython: the value itself (MicroPython's compiler puts it where the name is used)
+
+    def const(__value):  # positional only, as MicroPython's
+        return __value
+
+
+MAX_BATCH = const(25)  # BatchWriteItem's limit
+MAX_BATCH_BYTES = const(8 * 1024)  # of items: far inside DynamoDB's 16 MB, and what a small heap can hold
+MAX_SKEW_FIXES = const(3)  # clock corrections in a row before the refusal is treated as transient
+MAX_TAKEN = const(200)  # readings whose taking time is kept for the latency figure
 
 
 class Delivery:

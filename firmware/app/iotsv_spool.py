@@ -15,13 +15,21 @@ from binascii import crc32
 
 import iotsv_atomicfile as atomicfile
 
-MAGIC = 0xA5
+try:
+    from micropython import const
+except ImportError:  # CPython: the value itself (MicroPython's compiler puts it where the name is used)
+
+    def const(__value):  # positional only, as MicroPython's
+        return __value
+
+
+MAGIC = const(0xA5)
 _HEAD = "<BHIHI"
-HEAD_SIZE = 13
-MAX_PAYLOAD = 4096
-MIN_BUDGET = 4 * (HEAD_SIZE + MAX_PAYLOAD)
-COMPACT_AT = 8192  # bytes of acknowledged records worth a rewrite of the file (flash wear: not per batch)
-_COPY = 512
+HEAD_SIZE = const(13)
+MAX_PAYLOAD = const(4096)
+MIN_BUDGET = const(4 * (HEAD_SIZE + MAX_PAYLOAD))
+COMPACT_AT = const(8192)  # bytes of acknowledged records worth a rewrite of the file (flash wear: not per batch)
+_COPY = const(512)
 
 
 def _crc(length, seq, dropped, payload):

@@ -25,7 +25,15 @@ import iotsv_s3 as s3
 import iotsv_utc as utc
 import iotsv_versions as versions
 
-MAX_MANIFEST = 8192  # bytes: a bundle of 40 files lists in 4 KB
+try:
+    from micropython import const
+except ImportError:  # CPython: the value itself (MicroPython's compiler puts it where the name is used)
+
+    def const(__value):  # positional only, as MicroPython's
+        return __value
+
+
+MAX_MANIFEST = const(8192)  # bytes: a bundle of 40 files lists in 4 KB
 MAGIC = "iot-sigv4 release 1"
 NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ._-"
 
@@ -40,7 +48,7 @@ def _name(value, what):
     return value
 
 
-SIG_LINE = 8 + 128 + 1  # "ed25519 " + the signature in hex + "\n"
+SIG_LINE = const(8 + 128 + 1)  # "ed25519 " + the signature in hex + "\n"
 
 
 def _pieces(f, n, size=512):

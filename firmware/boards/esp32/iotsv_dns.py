@@ -3,7 +3,20 @@
 # watchdog through. RFC 1035's message: a 12-byte header, the question, the answers.
 import struct
 
-_ID = 0x1D05
+try:
+    from micropython import const
+except ImportError:  # CPython: the value itself (MicroPython's compiler puts it where the name is used)
+
+    def const(__value):  # positional only, as MicroPython's
+        return __value
+
+
+_ID = const(0x1D05)  # our queries' id: an answer must carry it
+_HEADER = const(12)  # bytes: id, flags, then the question, answer, authority and extra counts
+_RD = const(0x0100)  # flags: recursion desired
+_QR = const(0x8000)  # flags: this is an answer
+_RCODE = const(0x000F)  # flags: the error code (0: none)
+_A = const(1)  # type A (an IPv4 address), and class IN: both 1
 
 
 def literal(host):
@@ -16,7 +29,7 @@ def literal(host):
 
 def question(host):
     """The query: recursion desired, one question, host's A record of class IN."""
-    out = bytearray(struct.pack(">HHHHHH", _ID, 0x0100, 1, 0, 0, 0))
+    out = bytearray(struct.pack(">HHHHHH", _ID, _RD, 1, 0, 0, 0))
     for label in host.split("."):
         if not 0 < len(label) < 64:
             raise ValueError("not a host name: %r" % host)
@@ -39,12 +52,12 @@ def _skip_name(msg, pos):
 def answer(msg):
     """The first IPv4 address of an answer to question(), or None (an error code, no A record,
     not our answer)."""
-    if len(msg) < 12:
+    if len(msg) < _HEADER:
         return None
     ident, flags, qd, an = struct.unpack(">HHHH", msg[:8])
-    if ident != _ID or not flags & 0x8000 or flags & 0x000F:
+    if ident != _ID or not flags & _QR or flags & _RCODE:
         return None
-    pos = 12
+    pos = _HEADER
     try:
         for _ in range(qd):
             pos = _skip_name(msg, pos) + 4
@@ -52,7 +65,7 @@ def answer(msg):
             pos = _skip_name(msg, pos)
             kind, _, _, size = struct.unpack(">HHIH", msg[pos : pos + 10])
             pos += 10
-            if kind == 1 and size == 4:
+            if kind == _A and size == 4:
                 return "%d.%d.%d.%d" % tuple(msg[pos : pos + 4])
             pos += size
     except (IndexError, ValueError):  # truncated: no answer (struct raises ValueError on MicroPython)
