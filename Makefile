@@ -188,9 +188,10 @@ flashwear: setup
 mpy: setup
 	@$(PY) tools/layout.py mpy $(BOARD) $(MPY_ARCH) build/mpy
 
-# mip's package.json, made from the library's manifest (a test checks it is not stale).
-## mip's package.json, from the library's manifest
-package.json: firmware/lib/manifest.py
+# mip's package.json of each library part (firmware/lib/<part>/package.json) and the root's (every
+# part), made from the parts' manifests (a test checks none is stale).
+## mip's package.json files, from the library parts' manifests
+package.json: firmware/lib/manifest.py $(wildcard firmware/lib/*/manifest.py)
 	$(PY) tools/layout.py package.json
 
 # The 32-bit unix port of MicroPython v1.28.0 with the firmware frozen in (firmware/boards/unix/

@@ -1,10 +1,10 @@
 # Entry point: on a board MicroPython runs main.py at boot; on unix, `make unix` runs this file.
-# With versions.py it is the boot stage: it puts the current version of the app (an update's
-# folder, see versions.py) first on the import path before anything of the app is imported, and
+# With iotsv_versions.py it is the boot stage: it puts the current version of the app (an update's
+# folder, see iotsv_versions.py) first on the import path before anything of the app is imported, and
 # rolls a version on trial back when its code cannot even be imported.
 import sys
 
-import versions
+import iotsv_versions as versions
 
 booted = versions.boot()
 
@@ -14,7 +14,7 @@ def _load_boot_modules():
     rolled back and the previous good one loaded instead (no board to restart with yet)."""
     global booted
     try:
-        return __import__("board"), __import__("supervisor")
+        return __import__("iotsv_board"), __import__("iotsv_supervisor")
     except Exception as e:
         if not booted.trial:
             raise
@@ -22,13 +22,13 @@ def _load_boot_modules():
         print(versions.rolled_back_line(booted, why))
         versions.rollback(booted, why)
         for name in list(sys.modules):  # what the failed version loaded goes with it
-            if name not in ("versions", "atomicfile", "__main__"):
+            if name not in ("iotsv_versions", "iotsv_atomicfile", "__main__"):
                 sys.modules.pop(name, None)
         folder = booted.folder()
         if folder is not None and folder in sys.path:
             sys.path.remove(folder)
         booted = versions.boot()
-        return __import__("board"), __import__("supervisor")
+        return __import__("iotsv_board"), __import__("iotsv_supervisor")
 
 
 board, supervisor = _load_boot_modules()
@@ -36,7 +36,7 @@ board, supervisor = _load_boot_modules()
 
 def load_settings(config, the_board):
     """The validated config, or None after printing the one line that names the bad field."""
-    import settings
+    import iotsv_settings as settings
 
     try:
         # the running board's fields too; a deep-sleep wake after the first skips the slowest check
@@ -45,7 +45,7 @@ def load_settings(config, the_board):
         print("config error: %s" % e)
         return None
     finally:
-        sys.modules.pop("settings", None)  # validation runs once: its code must not hold RAM
+        sys.modules.pop("iotsv_settings", None)  # validation runs once: its code must not hold RAM
         import gc
 
         gc.collect()  # now: the app's code then fills the hole settings leaves, not the heap's top
@@ -56,7 +56,7 @@ def start(config, the_board):
     if validated is None:
         return 2
     try:
-        import app  # only now: the validation's code is gone before the app's comes in
+        import iotsv_app as app  # only now: the validation's code is gone before the app's comes in
     except Exception as e:  # a version on trial that cannot start is rolled back by the supervisor
         raise supervisor.CannotStart(versions.cannot_start(e))
 

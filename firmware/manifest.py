@@ -4,4 +4,4 @@
 include("app")
 
 module("main.py")
-module("board.py")
+module("iotsv_board.py")

@@ -93,7 +93,7 @@ def folder_config(folder):
 def folder_settings(folder):
     """(folder_config(folder), the firmware's validated settings of it), read in the folder as the
     board reads it (paths in config.py are relative to it)."""
-    from settings import load
+    from iotsv_settings import load
 
     config = folder_config(folder)
     cwd = os.getcwd()

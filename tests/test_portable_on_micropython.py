@@ -33,11 +33,11 @@ def test_portable_module_passes_on_micropython(interpreter, module, portable_env
 def test_the_image_is_32_bit_with_the_firmware_frozen_in(tmp_path):
     # single-precision floats too, as an ESP32's MicroPython has: 1 + 2**-30 is 1, time.time() an int
     probe = (
-        "import sys, time, app, sigv4signer, board_unix, ssl;"
+        "import sys, time, iotsv_app, iotsv_sigv4signer, iotsv_board_unix, ssl;"
         " print(sys.maxsize, 1.0 + 2.0**-30 == 1.0, type(time.time()) is int, sys.implementation.version[:3])"
     )
     result = unixport.run(["-c", probe], [], code="image", cwd=str(tmp_path))  # nothing but .frozen on the path
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.split(None, 3) == ["2147483647", "True", "True", "(1, 28, 0)\n"]
     frozen = unixport.run(["-c", "help('modules')"], [], code="image").stdout.split()
-    assert "board_unix" in frozen and "board_esp32" not in frozen
+    assert "iotsv_board_unix" in frozen and "iotsv_board_esp32" not in frozen

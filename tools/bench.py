@@ -41,7 +41,7 @@ from benchsite import Site
 sys.path[:0] = layout.source_path("unix") + [unixport.PROBES]
 from putitem import BODY, DATE, HEADERS, KEY_ID, SECRET  # noqa: E402
 
-import sigv4signer  # noqa: E402
+import iotsv_sigv4signer as sigv4signer  # noqa: E402
 
 ROOT = layout.ROOT
 

@@ -22,8 +22,8 @@ import tooldoc
 DOC = os.path.join(layout.ROOT, "config", "README.md")
 # (marker name, the module's source, the module name, where its FIELDS are)
 TABLES = (
-    ("settings", os.path.join(layout.APP, "settings.py"), "settings", None),
-    ("esp32", os.path.join(layout.BOARDS, "esp32", "board_esp32.py"), "board_esp32", "Board"),
+    ("settings", os.path.join(layout.APP, "iotsv_settings.py"), "iotsv_settings", None),
+    ("esp32", os.path.join(layout.BOARDS, "esp32", "iotsv_board_esp32.py"), "iotsv_board_esp32", "Board"),
 )
 HARDWARE = ("machine", "network", "ntptime", "esp32")  # the ESP32's own modules, absent on the host
 

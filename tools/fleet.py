@@ -546,7 +546,7 @@ MONTH_S = 30 * 24 * 3600
 
 def cost(price_write_million, price_wcu_hour, headroom, intervals=(60, 300), out=print):
     """What a device's readings cost in DynamoDB writes per month (30 days), per reading kind."""
-    import dynamodb  # the firmware's, from its library
+    import iotsv_dynamodb as dynamodb  # the firmware's, from its library
 
     out("one reading as DynamoDB bills it (attribute names + values), and as the spool and the wire carry it:")
     rows = []

@@ -28,16 +28,16 @@ import tempfile
 
 import layout
 
-sys.path[:0] = [layout.LIB, layout.APP]
-import dynamodb  # noqa: E402
-import retry  # noqa: E402
+sys.path[:0] = layout.source_path("lib") + [layout.APP]
+import iotsv_dynamodb as dynamodb  # noqa: E402
+import iotsv_retry as retry  # noqa: E402
 import tooldoc  # noqa: E402
 from chaosproxy import Capacity  # noqa: E402
-from clock import Clock  # noqa: E402
-from delivery import Delivery  # noqa: E402
 from fleet import drain, percentile, table_use  # noqa: E402
-from httpclient import ConnectError  # noqa: E402
-from spool import Spool  # noqa: E402
+from iotsv_clock import Clock  # noqa: E402
+from iotsv_delivery import Delivery  # noqa: E402
+from iotsv_httpclient import ConnectError  # noqa: E402
+from iotsv_spool import Spool  # noqa: E402
 
 EPOCH = 1795412461  # the devices' clock at the start (seconds): only ages are printed from it
 ANSWER_MS = 40  # a request answered over a kept connection (written, or written in part)

@@ -1,21 +1,21 @@
 # The device's job: settings, the spool, delivery with retries, the clock, credentials, the HTTP
 # sink, the crash supervisor and the sensor interface drivers implement. Builds on the library;
-# reaches a board only through the board picker (board.py).
+# reaches a board only through the board picker (iotsv_board.py).
 
 include("../lib")
 
-module("app.py")
-module("settings.py")
-module("spool.py")
-module("atomicfile.py")
-module("delivery.py")
-module("deadletter.py")
-module("retry.py")
-module("clock.py")
-module("credentials.py")
-module("httpsink.py")
-module("supervisor.py")
-module("wakestate.py")
-module("versions.py")
-module("updater.py")
-module("sensors.py")
+module("iotsv_app.py")
+module("iotsv_settings.py")
+module("iotsv_spool.py")
+module("iotsv_atomicfile.py")
+module("iotsv_delivery.py")
+module("iotsv_deadletter.py")
+module("iotsv_retry.py")
+module("iotsv_clock.py")
+module("iotsv_credentials.py")
+module("iotsv_httpsink.py")
+module("iotsv_supervisor.py")
+module("iotsv_wakestate.py")
+module("iotsv_versions.py")
+module("iotsv_updater.py")
+module("iotsv_sensors.py")

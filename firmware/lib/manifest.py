@@ -1,29 +1,20 @@
-# The portable library: SigV4, HMAC, UTC, an HTTP/1.1 client over verified TLS, DynamoDB, HTTP
-# Signatures. Runs unchanged on MicroPython and CPython; imports nothing of the app or a board.
-# This file is the one list of its modules: mip's package.json is made from it (make package.json).
-# Its metadata() is the only one: the other parts include() it, and a build allows one call.
+# The whole library: every part, as the image freezes it. A part is a folder with its own manifest
+# (its modules, require() of the parts it needs), from which its mip package.json is made (make
+# package.json); a user installs one part, a build includes this file or require()s a part.
 metadata(
-    version="0.2.0",
-    description="SigV4 signing, an HTTP/1.1 client over verified TLS, DynamoDB and HTTP Signatures for MicroPython",
+    version="0.3.0",
+    description="Every part: SigV4, an HTTP/1.1 client over TLS, DynamoDB, S3, HTTP Signatures, Ed25519",
 )
 
-module("hmac_sha256.py")
-module("utc.py")
-module("ticks.py")
-module("url.py")
-module("sigv4base.py")
-module("sigv4signer.py")
-module("sigv4.py")
-module("refusal.py")
-module("transient.py")
-module("numtext.py")
-module("oserror.py")
-module("httpclient.py")
-module("dynamodb.py")
-module("s3.py")
-module("sha512.py")
-module("ed25519.py")
-module("structfield.py")
-module("structparse.py")
-module("httpsign.py")
-module("httpverify.py")
+# require() finds a part by its folder's name in a library's folders: this one.
+add_library("iot-sigv4", ".")
+
+require("iotsv-core")
+require("iotsv-sigv4")
+require("iotsv-httpclient")
+require("iotsv-dynamodb")
+require("iotsv-s3")
+require("iotsv-httpsign")
+require("iotsv-httpverify")
+require("iotsv-sha512")
+require("iotsv-ed25519")

@@ -383,7 +383,7 @@ def test_the_device_and_json2ddb_write_the_same_items(ddb):
     """The firmware's own client (as a board sends readings) and the host tool (boto3), one reading
     each way: the items in the table are the same but for deviceId."""
 
-    import httpclient
+    import iotsv_httpclient as httpclient
     from iotsig.hostclient import dynamodb
 
     readings = [

@@ -20,9 +20,9 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 import helpers
-import httpclient
+import iotsv_httpclient as httpclient
+import iotsv_s3 as s3
 import layout
-import s3
 import unixport
 from locals3 import LocalS3
 
@@ -34,7 +34,7 @@ SHA256 = hashlib.sha256(DATA).hexdigest()
 # piece, the largest printed.
 DEVICE = """
 import gc, sys
-import httpclient, s3
+import iotsv_httpclient as httpclient, iotsv_s3 as s3
 host, port, ca, key_id, secret, bucket, key, out, up = sys.argv[1:10]
 class Keys:
     access_key = key_id
@@ -196,7 +196,7 @@ def test_device_side_presign_matches_the_tool(local, tmp_path):
     the same instant, accepted by the local S3."""
     script = tmp_path / "presign_on_board.py"
     script.write_text(
-        "import sys, sigv4\n"
+        "import sys, iotsv_sigv4 as sigv4\n"
         "print(sigv4.presign('GET', sys.argv[1], '', [('Host', sys.argv[2])], sys.argv[3], sys.argv[4],"
         " 'us-east-1', 's3', sys.argv[5], 300, s3=True))\n"
     )

@@ -150,15 +150,15 @@ def world(tmp_path_factory):
 
 
 def bundle(world, version, broken=False):
-    """The firmware's modules as .py, each marked with its release; app.py prints what every loaded
-    module of the app came from (a mixed version would show two); broken: app.py raises at import."""
+    """The firmware's modules as .py, each marked with its release; iotsv_app.py prints what every loaded
+    module of the app came from (a mixed version would show two); broken: iotsv_app.py raises at import."""
     folder = str(world["work"] / ("bundle-" + version))
     shutil.rmtree(folder, ignore_errors=True)
     release.build_bundle(folder, "py")
     for name in os.listdir(folder):
         with open(os.path.join(folder, name), "a") as f:
             f.write('\nRELEASE = "%s"\n' % version)
-    with open(os.path.join(folder, "app.py"), "a") as f:
+    with open(os.path.join(folder, "iotsv_app.py"), "a") as f:
         f.write(
             "\nimport sys as _sys\n"
             "_ours = %r\n"
@@ -296,7 +296,7 @@ def test_the_update_cycle(world, tmp_path):
     configure(world, folder, 16)
     outs, code = run_until_done(folder)
     assert code == 0, outs
-    assert releases_run(outs) == ["v2", "v3", "v2"], outs  # v3's app.py says so before it raises
+    assert releases_run(outs) == ["v2", "v3", "v2"], outs  # v3's iotsv_app.py says so before it raises
     lines = update_lines(outs)
     why = "cannot start: RuntimeError: release v3 is broken at import"
     assert "update: v3 rolled back to v2: %s" % why in lines, lines
@@ -318,12 +318,12 @@ def test_the_update_cycle(world, tmp_path):
 
     # v4: a file changed after signing; v5: a manifest signed by another key; both refused, v2 runs on
     publish(world, "v4")
-    s3.put_object(Bucket="firmware", Key="releases/v4/sensors.py", Body=b"print('not what was signed')\n")
+    s3.put_object(Bucket="firmware", Key="releases/v4/iotsv_sensors.py", Body=b"print('not what was signed')\n")
     configure(world, folder, 19)
     outs, code = run_until_done(folder)
     assert code == 0 and releases_run(outs) == ["v2"], outs
     assert (
-        "update: v4 refused: sensors.py does not match the signed manifest (size 29, the manifest says"
+        "update: v4 refused: iotsv_sensors.py does not match the signed manifest (size 29, the manifest says"
         in (update_lines(outs)[0])
     )
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -339,26 +339,26 @@ def test_the_update_cycle(world, tmp_path):
     assert current(folder) == ["v2", "good"]
     assert sorted(os.listdir(os.path.join(str(folder), "ota"))) == ["current", "failed", "v2", "v4.new"]
 
-    # v6 through a proxy that truncates app.py's download once, then resets it once: each one line,
+    # v6 through a proxy that truncates iotsv_app.py's download once, then resets it once: each one line,
     # the next check resumes and installs v6
     proxy = world["proxy"]
     publish(world, "v6")
     configure(world, folder, 40, host="localhost:%d" % proxy.port)
-    proxy.armed = ("/releases/v6/app.py", "truncate", 2000)
+    proxy.armed = ("/releases/v6/iotsv_app.py", "truncate", 2000)
     outs, code = run_until_done(folder)
     lines = update_lines(outs)
     assert any(
-        re.match(r"update: v6: download of app\.py failed \(.*truncated.*\); trying again at the next check$", x)
+        re.match(r"update: v6: download of iotsv_app\.py failed \(.*truncated.*\); trying again at the next check$", x)
         for x in lines
     ), lines
     assert code == 0 and releases_run(outs) == ["v2", "v6"], outs
     publish(world, "v7")
     configure(world, folder, 55, host="localhost:%d" % proxy.port)
-    proxy.armed = ("/releases/v7/sensors.py", "reset", 1200)
+    proxy.armed = ("/releases/v7/iotsv_sensors.py", "reset", 1200)
     outs, code = run_until_done(folder)
     lines = update_lines(outs)
     assert any(
-        re.match(r"update: v7: download of sensors\.py failed \(.*\); trying again at the next check$", x)
+        re.match(r"update: v7: download of iotsv_sensors\.py failed \(.*\); trying again at the next check$", x)
         for x in lines
     ), lines
     assert code == 0 and releases_run(outs) == ["v6", "v7"], outs

@@ -8,8 +8,8 @@ from authenticationsdk.http.HTTPSignatureToken import HTTPSignatureToken
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import httpsign
-import httpverify
+import iotsv_httpsign as httpsign
+import iotsv_httpverify as httpverify
 
 HOST = "apitest.cybersource.com"
 DATE = "Thu, 18 Jul 2019 00:18:03 GMT"

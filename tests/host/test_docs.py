@@ -187,7 +187,7 @@ def test_the_config_reference_is_what_the_code_validates():
     with open(configdoc.DOC) as f:
         text = f.read()
     assert configdoc.rendered(text) == text, "config/README.md is stale: run make docs"
-    import settings
+    import iotsv_settings as settings
 
     for row in settings.FIELDS:  # each field documented once, in its generated row
         assert text.count("| `%s` |" % row[0]) == 1, row[0]

@@ -11,8 +11,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-import ed25519
 import helpers
+import iotsv_ed25519 as ed25519
 import unixport
 
 L = 2**252 + 27742317777372353535851937790883648493
@@ -21,7 +21,7 @@ L = 2**252 + 27742317777372353535851937790883648493
 DEVICE = """
 import json, sys
 from binascii import unhexlify
-import ed25519
+import iotsv_ed25519 as ed25519
 with open(sys.argv[1]) as f:
     cases = json.load(f)
 out = []

@@ -11,7 +11,7 @@ import helpers
 import layout
 import unixport
 
-VERIFYING_ONLY = ("httpverify", "structparse", "sha512")
+VERIFYING_ONLY = ("iotsv_httpverify", "iotsv_structparse", "iotsv_sha512")
 
 PROBE = """
 import sys
@@ -20,7 +20,7 @@ print(" ".join(m for m in %r if m in sys.modules))
 """
 
 SIGN_ALL = """
-import httpsign
+import iotsv_httpsign as httpsign
 h = [("Host", "h"), ("Date", "Sun, 05 Jan 2014 21:31:40 GMT"), ("Digest", httpsign.digest(b"{}"))]
 h.append(("Content-Digest", httpsign.content_digest(b"{}")))
 httpsign.sign_cavage("POST", "/r", h, "k", b"key", ["(request-target)", "host", "date", "digest"])
@@ -29,11 +29,14 @@ httpsign.sign_rfc9421("POST", "https://h/r", h, ["@method", "@target-uri", "cont
 """
 
 CASES = {
-    "import httpsign": ("import httpsign", ""),
-    "import httpsink": ("import httpsink", ""),
+    "import httpsign": ("import iotsv_httpsign", ""),
+    "import httpsink": ("import iotsv_httpsink", ""),
     "sign every scheme": (SIGN_ALL, ""),
-    "a sha-512 Content-Digest": ('import httpsign; httpsign.content_digest(b"", ("sha-512",))', "sha512"),
-    "import httpverify": ("import httpverify", "httpverify structparse"),
+    "a sha-512 Content-Digest": (
+        'import iotsv_httpsign as httpsign; httpsign.content_digest(b"", ("sha-512",))',
+        "iotsv_sha512",
+    ),
+    "import httpverify": ("import iotsv_httpverify", "iotsv_httpverify iotsv_structparse"),
 }
 RUNNERS = ("micropython-64bit", "micropython-32bit", "cpython")
 
@@ -65,7 +68,9 @@ def test_signing_loads_no_verifying_code(runner, case):
 
 def test_the_heap_after_import_httpsign_stays_small():
     """16.5 KB on the 64-bit port from source (35.3 KB when httpsign held the verifiers too)."""
-    script = "import gc; gc.collect(); a = gc.mem_alloc(); import httpsign; gc.collect(); print(gc.mem_alloc() - a)"
-    result = unixport.run(["-c", script], [layout.LIB], code="source", timeout=60)
+    script = (
+        "import gc; gc.collect(); a = gc.mem_alloc(); import iotsv_httpsign; gc.collect(); print(gc.mem_alloc() - a)"
+    )
+    result = unixport.run(["-c", script], layout.source_path("lib"), code="source", timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert int(result.stdout) < 22 * 1024

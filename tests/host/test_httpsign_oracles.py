@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import helpers
-import httpsign
-import httpverify
+import iotsv_httpsign as httpsign
+import iotsv_httpverify as httpverify
 
 KEY = "an HMAC key the oracles share with us"
 HOST = "api.example.com"

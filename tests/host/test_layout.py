@@ -1,6 +1,7 @@
 # The layout is the architecture: every firmware module is in its part's manifest, imports go one
 # way (library <- app <- boards, the board picker between), nothing imports in a circle, the portable
-# core imports no hardware module, and mip's package.json is the library's manifest.
+# core imports no hardware module, each library part's package.json is its manifest and pulls in
+# what its modules import, and no module name is one a user's /lib could already hold.
 import ast
 import glob
 import os
@@ -43,7 +44,7 @@ def part(name):
 
 
 def is_driver(name):
-    return part(name).startswith("board:") and not name.startswith("board_")
+    return part(name).startswith("board:") and not name.startswith("iotsv_board_")
 
 
 def test_every_firmware_file_is_in_a_manifest_and_the_manifests_hold_all_parts():
@@ -55,7 +56,7 @@ def test_every_firmware_file_is_in_a_manifest_and_the_manifests_hold_all_parts()
     assert sources == set(MODULES.values())
     assert {part(n) for n in MODULES} == {"lib", "app", "top", "board:esp32", "board:unix"}
     for board in layout.BOARD_NAMES:
-        assert "main" in layout.board_modules(board) and "board_" + board in layout.board_modules(board)
+        assert "main" in layout.board_modules(board) and "iotsv_board_" + board in layout.board_modules(board)
     assert "ssl" in layout.manifest("unix").requires  # a FROZEN_MANIFEST must bring the ssl wrapper itself
 
 
@@ -75,10 +76,10 @@ def test_imports_go_one_way(name):
         allowed = {n for n in MODULES if part(n) in ("lib", "app")}
     elif where == "top":
         allowed = {n for n in MODULES if part(n) in ("lib", "app", "top")}
-        if name == "board":  # the board picker, and only it, imports the board layers
-            allowed |= {n for n in MODULES if n.startswith("board_")}
+        if name == "iotsv_board":  # the board picker, and only it, imports the board layers
+            allowed |= {n for n in MODULES if n.startswith("iotsv_board_")}
     elif is_driver(name):
-        allowed = {"sensors"}  # a driver knows the sensor interface, nothing else of ours
+        allowed = {"iotsv_sensors"}  # a driver knows the sensor interface, nothing else of ours
     else:  # a board layer: the library, the app, and its own folder
         allowed = {n for n in MODULES if part(n) in ("lib", "app", where)}
     assert ours <= allowed, (name, where, ours - allowed)
@@ -146,9 +147,77 @@ def test_portable_modules_import_no_hardware_module(name):
     assert not used & MISSING_ON_MICROPYTHON, used & MISSING_ON_MICROPYTHON
 
 
-def test_package_json_is_the_library_manifest():
-    with open(os.path.join(layout.ROOT, "package.json")) as f:
-        assert f.read() == layout.package_json_text(), "package.json is stale: run 'make package.json'"
-    lib = layout.manifest("lib").modules
-    for name, src in lib.items():  # mip brings every module the library's modules import
-        assert set(imports(src)) & set(MODULES) <= set(lib), name
+PARTS = layout.lib_parts()
+
+
+def test_the_library_is_its_parts():
+    """Every library module is in exactly one part; the library's manifest requires every part."""
+    owners = {}
+    for name in sorted(os.listdir(layout.LIB)):
+        if os.path.isfile(os.path.join(layout.LIB, name, "manifest.py")):
+            assert name in PARTS, name
+    for name in PARTS:
+        for module in layout.manifest(name).own:
+            assert module not in owners, (module, name, owners.get(module))
+            owners[module] = name
+    assert set(owners) == {n for n in MODULES if part(n) == "lib"}
+
+
+@pytest.mark.parametrize("name", ["lib"] + sorted(PARTS))
+def test_package_json_is_not_stale(name):
+    with open(layout.package_json_path(name)) as f:
+        assert f.read() == layout.package_json_text(name), "%s is stale: run 'make package.json'" % name
+
+
+def required(name):
+    """The parts a part brings with it, itself included: its requires, followed."""
+    seen, todo = set(), [name]
+    while todo:
+        p = todo.pop()
+        if p not in seen:
+            seen.add(p)
+            todo += layout.manifest(p).requires
+    return seen
+
+
+@pytest.mark.parametrize("name", sorted(PARTS))
+def test_a_part_pulls_in_what_it_imports_and_nothing_more(name):
+    m = layout.manifest(name)
+    assert set(m.requires) <= set(PARTS), m.requires  # every dep is a part of this library
+    brought = {mod for p in required(name) for mod in layout.manifest(p).own}
+    imported = {i for src in m.own.values() for i in imports(src)} & set(MODULES)
+    assert imported <= brought, (name, imported - brought)
+    for dep in m.requires:  # each dep is imported by a module of this part
+        assert imported & set(layout.manifest(dep).own), (name, dep)
+    pkg = layout.package_json(name)
+    assert [u[0] for u in pkg["urls"]] == [mod + ".py" for mod in m.own]
+    assert all(os.path.isfile(os.path.join(layout.LIB, name, u[1])) for u in pkg["urls"])
+    assert [d[0] for d in pkg["deps"]] == [layout.dep_url(PARTS[dep]) for dep in m.requires]
+    assert m.metadata["version"] and m.metadata["description"]
+
+
+def test_module_names_are_prefixed_and_not_in_micropython_lib():
+    """A flat name a user's /lib could hold (url, utc, app, settings) would shadow theirs or be
+    shadowed: every module but main (what a board runs) carries the prefix, and no name (nor a
+    part's) is one micropython-lib's index has."""
+    assert {n for n in MODULES if not n.startswith("iotsv_")} == {"main"}
+    index = os.path.join(layout.ROOT, "build", "micropython", "lib", "micropython-lib")
+    if not os.path.isdir(index):
+        pytest.skip("no micropython-lib under build/ (make image unpacks it)")
+    theirs = set()
+    for manifest in glob.glob(os.path.join(index, "**", "manifest.py"), recursive=True):
+        folder = os.path.dirname(manifest)
+        theirs.add(os.path.basename(folder))
+        theirs |= {
+            os.path.relpath(p, folder)[:-3].split(os.sep)[0] for p in glob.glob(os.path.join(folder, "**", "*.py"))
+        }
+    assert len(theirs) > 150  # the index was read (166 names in v1.28.0)
+    assert not (set(MODULES) | set(PARTS)) & theirs
+
+
+@pytest.mark.parametrize("config", ["esp32", "unix"])
+def test_pyright_sees_every_library_part(config):
+    with open(os.path.join(layout.ROOT, "typecheck", config + ".json")) as f:
+        text = f.read()
+    for folder in PARTS.values():
+        assert '"../%s"' % os.path.relpath(folder, layout.ROOT) in text, (config, folder)

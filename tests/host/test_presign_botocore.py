@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import helpers
-import sigv4
+import iotsv_sigv4 as sigv4
 import unixport
 from helpers import INSTANT, NAME, PATH, TEXT, TOKEN, VALUE
 
@@ -112,7 +112,7 @@ def test_cpython_presign_agrees_with_botocore(case):
 SCRIPT = (
     """
 import json, sys
-import sigv4
+import iotsv_sigv4 as sigv4
 with open(sys.argv[1]) as f:
     cases = json.load(f)
 for c in cases:

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import helpers
-import sigv4
-import sigv4signer
+import iotsv_sigv4 as sigv4
+import iotsv_sigv4signer as sigv4signer
 from helpers import INSTANT, NAME, PATH, QUERY, TOKEN, VALUE
 
 HOST = "dynamodb.eu-west-1.amazonaws.com"

@@ -193,7 +193,7 @@ def test_drain_gives_when_each_device_s_backlog_was_written_and_the_ideal_finish
 def test_fleetsim_may_set_every_numeric_constant_of_the_retry_module_and_keeps_fractions():
     import pytest
 
-    import retry
+    import iotsv_retry as retry
     from fleetsim import constants, number
 
     names = constants()

@@ -4,8 +4,8 @@
 # half of its bytes; a rename: nothing done, or on FAT the target unlinked but not renamed).
 import os
 
-import atomicfile
-import spool
+import iotsv_atomicfile as atomicfile
+import iotsv_spool as spool
 
 MODULES = (atomicfile, spool)
 VARIANTS = {"write": ("none", "half"), "rename": ("before", "fat"), "remove": ("before",)}

@@ -17,7 +17,7 @@ def measure(readings, batch, blocks=64, payload=130):
     import vfs
 
     import fake_esp32
-    from spool import Spool
+    from iotsv_spool import Spool
 
     flash = fake_esp32.Flash(blocks, BLOCK)
     vfs.VfsLfs2.mkfs(flash)

@@ -3,8 +3,8 @@
 import json
 import sys
 
-import httpsign
-import httpverify
+import iotsv_httpsign as httpsign
+import iotsv_httpverify as httpverify
 
 
 def run(c):

@@ -90,7 +90,7 @@ def capture(fn):
 
 def fresh(name):
     """An empty scratch folder for this name (a STATE_DIR)."""
-    import atomicfile
+    import iotsv_atomicfile as atomicfile
 
     d = scratch(name)
     if atomicfile.exists(d):
@@ -148,7 +148,7 @@ def _der_path():
 
 def _refusal(cfg):
     """(field, message) of the ConfigError that loading cfg raises."""
-    from settings import ConfigError, load
+    from iotsv_settings import ConfigError, load
 
     try:
         load(cfg)

@@ -4,8 +4,8 @@ import json
 import sys
 from binascii import unhexlify
 
-import sigv4
-import sigv4signer
+import iotsv_sigv4 as sigv4
+import iotsv_sigv4signer as sigv4signer
 
 with open(sys.argv[1]) as f:
     cases = json.load(f)

@@ -1,11 +1,11 @@
 # The pieces of the main loop: sensor values and the reading's payload.
 import json
 
-import app
-import dynamodb
-import httpsink
+import iotsv_app as app
+import iotsv_dynamodb as dynamodb
+import iotsv_httpsink as httpsink
+from iotsv_sensors import Sensor, SensorError, SimulatedTemperature
 from portable import raises
-from sensors import Sensor, SensorError, SimulatedTemperature
 from test_delivery import Board as DeliveryBoard
 
 

@@ -2,9 +2,9 @@
 import sys
 
 import fake_esp32
-import settings
-import utc
-import wakestate
+import iotsv_settings as settings
+import iotsv_utc as utc
+import iotsv_wakestate as wakestate
 from portable import _DROP, _good, capture, raises
 
 ESP32_EPOCH = 946684800
@@ -12,8 +12,8 @@ ESP32_EPOCH = 946684800
 
 def fresh_board(config=None, **fakes):
     fake_esp32.install(**fakes)
-    sys.modules.pop("board_esp32", None)
-    import board_esp32
+    sys.modules.pop("iotsv_board_esp32", None)
+    import iotsv_board_esp32 as board_esp32
 
     fake_esp32.patch_time(board_esp32)
     fake_esp32.CLOCK.rtc = 0
@@ -175,7 +175,7 @@ def test_system_exit_out_of_main_soft_resets_into_a_loop_the_port_test_sees():
 
 def _halted(code, watchdog):
     """(how the port's boots ended, the port, what was printed) for main.py ending with code."""
-    import board as board_module
+    import iotsv_board as board_module
 
     mod, board = fresh_board(type("C", (Config,), {"RETRY_AFTER_S": 600, "LED_PIN": 2}), ntp_now=0)
     if watchdog:
@@ -212,7 +212,7 @@ def test_dns_is_asked_with_a_bound_and_its_last_answer_kept():
 
 
 def _dns_checks(mod, board, socket):
-    import dns
+    import iotsv_dns as dns
 
     fake_esp32.WLAN.ap = ("field-ap", "pw")
     board.network_up(wait_ms=10000)
@@ -311,7 +311,7 @@ def test_a_malformed_safe_mode_pin_is_no_safe_mode():
 
 
 def test_the_unix_board_has_no_fields_of_its_own():
-    import board_unix
+    import iotsv_board_unix as board_unix
 
     assert board_unix.Board.FIELDS == ()
     assert settings.load(_good(), "state", board_unix.Board.FIELDS).DEVICE_ID == "dev-1"

@@ -2,11 +2,11 @@
 # what it does with the provider's clock and with a bad answer.
 import json
 
-from credentials import IotCredentials, parse_iso8601
-from httpclient import Response
+from iotsv_credentials import IotCredentials, parse_iso8601
+from iotsv_httpclient import Response
+from iotsv_refusal import Refusal
+from iotsv_utc import http_date
 from portable import raises
-from refusal import Refusal
-from utc import http_date
 
 NOW = 1795412461  # 2026-11-23T05:41:01Z
 
@@ -20,7 +20,7 @@ class Clock:
         return self.t + self.offset
 
     def correct(self, date):
-        from utc import parse_http_date
+        from iotsv_utc import parse_http_date
 
         self.offset = parse_http_date(date) - self.t
         return True

@@ -3,7 +3,7 @@
 import json
 import os
 
-import deadletter
+import iotsv_deadletter as deadletter
 from portable import capture, fresh
 
 

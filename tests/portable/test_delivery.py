@@ -2,15 +2,15 @@
 import json
 import random
 
-import dynamodb
-import retry
-from clock import Clock
-from delivery import Delivery
-from dynamodb import DynamoDBError
-from httpclient import ConnectError
+import iotsv_dynamodb as dynamodb
+import iotsv_retry as retry
+from iotsv_clock import Clock
+from iotsv_delivery import Delivery
+from iotsv_dynamodb import DynamoDBError
+from iotsv_httpclient import ConnectError
+from iotsv_spool import Spool
+from iotsv_utc import http_date
 from portable import fresh, reading
-from spool import Spool
-from utc import http_date
 
 NOW = 1795412461
 

@@ -1,10 +1,10 @@
 # Sensor drivers against fake buses replaying the datasheets' examples.
 import struct
 
-import bme280
-import dht22
+import iotsv_bme280 as bme280
+import iotsv_dht22 as dht22
+from iotsv_sensors import SensorError
 from portable import raises
-from sensors import SensorError
 
 # BMP280 datasheet, 3.12 "Calculating pressure and temperature": calibration and raw readings
 T_CAL = (27504, 26435, -1000)
@@ -148,7 +148,7 @@ class FakeADC:
 
 
 def test_battery_voltage_through_a_divider_averaged_and_calibrated():
-    import battery
+    import iotsv_battery as battery
 
     # 100k over 100k halves the battery: 1.85 V at the pin is 3.7 V; the noise averages out
     adc = FakeADC([1840000, 1860000])
@@ -159,7 +159,7 @@ def test_battery_voltage_through_a_divider_averaged_and_calibrated():
 
 
 def test_battery_adc_failure_is_a_sensor_error():
-    import battery
+    import iotsv_battery as battery
 
     class Broken:
         def read_uv(self):

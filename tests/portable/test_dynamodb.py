@@ -3,10 +3,10 @@ import hashlib
 import json
 from binascii import crc32, hexlify
 
-import sigv4base
-from dynamodb import Client, Credentials, DynamoDBError, error_from_response, marshal, marshal_item, unprocessed
-from httpclient import Response
-from numtext import Number, dynamodb_number
+import iotsv_sigv4base as sigv4base
+from iotsv_dynamodb import Client, Credentials, DynamoDBError, error_from_response, marshal, marshal_item, unprocessed
+from iotsv_httpclient import Response
+from iotsv_numtext import Number, dynamodb_number
 from portable import DOUBLE, raises
 
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"

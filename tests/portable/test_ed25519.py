@@ -4,7 +4,7 @@
 # against PyPI cryptography on random keys is tests/host/test_ed25519_cryptography.py.
 from binascii import unhexlify
 
-import ed25519
+import iotsv_ed25519 as ed25519
 from portable import raises
 
 MESSAGE_1024 = (

@@ -2,7 +2,7 @@
 # cases 6 and 7 use a 131-byte key, longer than the block, which must be hashed first).
 from binascii import hexlify, unhexlify
 
-from hmac_sha256 import HmacSha256, compare_digest, hmac_sha256
+from iotsv_hmac_sha256 import HmacSha256, compare_digest, hmac_sha256
 
 _LONG_KEY = b"\xaa" * 131
 

@@ -4,7 +4,7 @@ import json
 import os
 import time
 
-from httpclient import (
+from iotsv_httpclient import (
     ConnectError,
     Connection,
     HttpTimeout,

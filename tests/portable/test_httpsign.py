@@ -2,9 +2,9 @@
 # signing (httpsign), and every refusal of the verifiers (httpverify).
 from binascii import a2b_base64
 
-import httpsign
-import httpverify
-from httpsign import SignatureError
+import iotsv_httpsign as httpsign
+import iotsv_httpverify as httpverify
+from iotsv_httpsign import SignatureError
 from portable import raises
 
 # RFC 9421 Appendix B.2: the test request, and B.1.5's shared secret
@@ -166,8 +166,8 @@ def test_rfc9421_one_byte_changed_anywhere_fails():
 
 
 def _same_signature(a, b):
-    import structfield
-    import structparse
+    import iotsv_structfield as structfield
+    import iotsv_structparse as structparse
 
     try:
         return structparse.parse_dictionary(a) == structparse.parse_dictionary(b)

@@ -2,7 +2,7 @@
 # MicroPython's OSError prints a bare "28").
 import errno
 
-import oserror
+import iotsv_oserror as oserror
 from portable import scratch
 
 

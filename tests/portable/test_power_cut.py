@@ -4,13 +4,13 @@
 # and never a reading that was not appended or a seq used twice.
 import os
 
-import atomicfile
 import cutpower
-import supervisor
-from clock import Clock
+import iotsv_atomicfile as atomicfile
+import iotsv_supervisor as supervisor
 from cutpower import VARIANTS, Cutter
+from iotsv_clock import Clock
+from iotsv_spool import MIN_BUDGET, Spool, encode
 from portable import fresh, scratch
-from spool import MIN_BUDGET, Spool, encode
 
 BUDGET = 64 * 1024
 

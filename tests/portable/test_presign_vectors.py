@@ -3,7 +3,7 @@
 import hashlib
 from binascii import hexlify
 
-import sigv4
+import iotsv_sigv4 as sigv4
 from portable import raises
 from sigv4_vectors import ACCESS_KEY, AMZ_DATE, REGION, SECRET_KEY, SERVICE, crt_cases, crt_query_case
 

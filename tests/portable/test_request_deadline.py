@@ -1,6 +1,6 @@
 # REQUEST_TIMEOUT_S, the overall deadline of one request: its default and its checks.
+from iotsv_settings import load
 from portable import _error, _good
-from settings import load
 
 
 def test_request_timeout_defaults_to_three_http_timeouts():

@@ -6,8 +6,8 @@ import json
 import os
 import random
 
-from dynamodb import Client, Credentials, DynamoDBError, Sink
-from httpclient import ProtocolError, ResponseTooLarge
+from iotsv_dynamodb import Client, Credentials, DynamoDBError, Sink
+from iotsv_httpclient import ProtocolError, ResponseTooLarge
 from portable import raises
 from wire import TABLE, PlaybackConnection, answer, deliver, payload, read, unprocessed_body
 
@@ -233,8 +233,8 @@ def test_put_item_acknowledges_only_its_own_success():
 
 
 def test_an_error_in_a_success_answer_is_retried_never_dead_lettered():
-    import retry
-    from dynamodb import error_from_response
+    import iotsv_retry as retry
+    from iotsv_dynamodb import error_from_response
 
     for body in (b'{"__type":"x#ValidationException","message":"m"}', b'{"__type":"x#Unknown"}'):
         assert retry.classify(error_from_response(200, body)) == retry.TRANSIENT
@@ -361,8 +361,8 @@ def test_fuzz_random_bytes_never_crash_or_acknowledge():
 
 # -- S3's and the HTTP Signatures endpoint's success ----------------------------------------------
 def test_s3_put_is_stored_only_on_an_answer_with_its_etag():
-    import s3
-    from dynamodb import Credentials
+    import iotsv_s3 as s3
+    from iotsv_dynamodb import Credentials
     from portable import scratch
 
     path = scratch("s3put")
@@ -386,8 +386,8 @@ def test_s3_put_is_stored_only_on_an_answer_with_its_etag():
 
 
 def test_an_http_signatures_endpoint_succeeds_only_with_a_success_answer():
-    from httpclient import Response
-    from httpsink import accepted
+    from iotsv_httpclient import Response
+    from iotsv_httpsink import accepted
 
     json_type = [("content-type", "application/json")]
     assert accepted(Response(200, "OK", json_type, b'{"stored":true}')) is None

@@ -1,7 +1,7 @@
 # The retry classifier for every error code we know, and the bounds of the backoff.
-import retry
-from dynamodb import DynamoDBError
-from httpclient import ConnectError, HttpTimeout, ProtocolError, ResponseTooLarge, TlsError
+import iotsv_retry as retry
+from iotsv_dynamodb import DynamoDBError
+from iotsv_httpclient import ConnectError, HttpTimeout, ProtocolError, ResponseTooLarge, TlsError
 
 
 def err(code, status=400, message="m"):
@@ -71,7 +71,7 @@ def test_a_paced_wait_after_a_throttle_is_spread_from_none_to_spread_times_it():
 
 
 def test_a_408_from_dynamodb_is_transient_not_blocking():
-    from dynamodb import error_from_response
+    from iotsv_dynamodb import error_from_response
 
     assert retry.classify(error_from_response(408, b"")) == retry.TRANSIENT
 

@@ -7,8 +7,8 @@ import os
 from binascii import hexlify
 from hashlib import sha256
 
-import httpclient
-import s3
+import iotsv_httpclient as httpclient
+import iotsv_s3 as s3
 from portable import raises, read_bytes, scratch, skip
 
 AMZ_DATE = "20261123T053923Z"

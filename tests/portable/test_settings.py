@@ -1,6 +1,6 @@
 # Config validation: each field missing or malformed gives one ConfigError naming it.
+from iotsv_settings import ConfigError, load
 from portable import _DROP, SECRET, Cfg, _der_path, _error, _good, _refusal, raises, scratch
-from settings import ConfigError, load
 
 
 def test_defaults():
@@ -61,7 +61,7 @@ def test_malformed_fields_are_named():
 
 
 def test_the_watchdog_outlasts_the_longest_unfed_stretch():
-    import settings
+    import iotsv_settings as settings
 
     # defaults: HTTP_TIMEOUT_S 10, REQUEST_TIMEOUT_S 30: credentials then PutItem, each 30 s + a handshake wait
     assert settings.load(_good(WATCHDOG_S=80)).WATCHDOG_S == 80
@@ -211,7 +211,7 @@ def test_the_running_boards_fields_are_fields_there_only():
 
 
 def test_edit_distance():
-    from settings import _distance
+    from iotsv_settings import _distance
 
     assert _distance("kitten", "sitting") == 3
     assert _distance("", "abc") == _distance("abc", "") == 3
@@ -232,7 +232,7 @@ class _Reads:
 def test_every_declared_field_is_read_by_the_validation():
     # a field FIELDS declares but nothing reads would be accepted and ignored (and reading one it
     # does not declare is a KeyError)
-    import settings
+    import iotsv_settings as settings
 
     read = []
     der = _der_path()
@@ -249,7 +249,7 @@ def test_every_declared_field_is_read_by_the_validation():
 
 
 def test_hosts_and_urls_are_parsed_by_the_library_s_one_parser():
-    import url
+    import iotsv_url as url
 
     assert url.split_authority("h.example:8443") == ("h.example", 8443) and url.split_authority("h") == ("h", None)
     assert url.split_url("HTTPS://H.example:443/p?q#f") == ("https", "h.example", "/p", "q")
@@ -259,8 +259,8 @@ def test_hosts_and_urls_are_parsed_by_the_library_s_one_parser():
 
 
 def test_a_deep_sleep_wake_checks_the_update_keys_form_not_its_point():
-    import ed25519
-    import settings
+    import iotsv_ed25519 as ed25519
+    import iotsv_settings as settings
 
     off_curve = None
     for i in range(2, 64):  # a y whose x**2 is no square mod p: 32 bytes that are no public key

@@ -1,6 +1,6 @@
 # SigV4's canonical header rules that differ between interpreters unless the signer pins them:
 # CPython's whitespace (what botocore squashes), on CPython and MicroPython alike.
-import sigv4
+import iotsv_sigv4 as sigv4
 from portable import raises
 
 # botocore: " ".join(value.split()) on CPython's str, whose whitespace includes these

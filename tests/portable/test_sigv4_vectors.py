@@ -3,7 +3,7 @@
 import hashlib
 from binascii import hexlify
 
-import sigv4
+import iotsv_sigv4 as sigv4
 from sigv4_vectors import (
     ACCESS_KEY,
     AMZ_DATE,

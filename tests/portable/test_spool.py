@@ -1,10 +1,10 @@
 # The spool survives power cuts at every byte: torn appends, torn compactions, torn acks.
 import os
 
-import atomicfile
-import spool
+import iotsv_atomicfile as atomicfile
+import iotsv_spool as spool
+from iotsv_spool import HEAD_SIZE, MIN_BUDGET, Spool, encode
 from portable import fresh, reading, scratch
-from spool import HEAD_SIZE, MIN_BUDGET, Spool, encode
 
 BUDGET = 64 * 1024
 

@@ -4,7 +4,7 @@ import os
 import sys
 
 import fake_esp32
-import supervisor
+import iotsv_supervisor as supervisor
 from portable import scratch
 
 
@@ -58,8 +58,8 @@ def test_backoff_is_capped_and_the_log_bounded():
 
 def test_safe_mode_pin_held_low():
     fake_esp32.install()
-    sys.modules.pop("board_esp32", None)
-    import board_esp32
+    sys.modules.pop("iotsv_board_esp32", None)
+    import iotsv_board_esp32 as board_esp32
 
     class Config:
         SAFE_MODE_PIN = 0
@@ -88,7 +88,7 @@ def test_a_crash_that_cannot_be_logged_still_restarts():
 
 
 def test_the_crash_count_is_written_only_when_it_changes():
-    import atomicfile
+    import iotsv_atomicfile as atomicfile
 
     log, count = paths("sv-clean")
     board = Board()

@@ -1,14 +1,14 @@
-# The device's half of updates without a network, on both interpreters: versions.py's switch
+# The device's half of updates without a network, on both interpreters: iotsv_versions.py's switch
 # point (torn, rolled back, failed list), the supervisor's judgement of a version on trial (cannot
 # start, crash loop, probation good or timed out), and the ESP32 board layer's OTA partition
 # (written a block at a time, set to boot, confirmed, reverted) against a fake esp32.Partition.
 import os
 import sys
 
-import atomicfile
 import fake_esp32
-import supervisor
-import versions
+import iotsv_atomicfile as atomicfile
+import iotsv_supervisor as supervisor
+import iotsv_versions as versions
 from portable import fresh, scratch
 
 
@@ -137,8 +137,8 @@ def test_probation_marks_good_or_rolls_back_in_time():
 
 def test_esp32_image_goes_to_the_next_ota_partition():
     fake_esp32.install()
-    sys.modules.pop("board_esp32", None)
-    import board_esp32
+    sys.modules.pop("iotsv_board_esp32", None)
+    import iotsv_board_esp32 as board_esp32
 
     class Config:
         WIFI_SSID = "lab"

@@ -4,9 +4,9 @@
 import json
 from binascii import crc32
 
-from dynamodb import Client, Credentials, Sink
-from httpclient import Connection, HttpError
-from refusal import Refusal
+from iotsv_dynamodb import Client, Credentials, Sink
+from iotsv_httpclient import Connection, HttpError
+from iotsv_refusal import Refusal
 
 TABLE = "readings"
 DEVICE = "dev-1"

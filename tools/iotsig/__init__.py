@@ -14,6 +14,6 @@ if TOOLS not in sys.path:
 
 import layout  # noqa: E402
 
-for _folder in (layout.APP, layout.LIB):  # the library first: its modules are the ones meant
+for _folder in [layout.APP] + layout.source_path("lib"):  # the app's folder and each library part's
     if _folder not in sys.path:
         sys.path.insert(0, _folder)

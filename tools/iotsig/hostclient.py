@@ -19,9 +19,9 @@ import boto3
 import botocore.config
 import botocore.exceptions as bx
 
-import dynamodb  # the firmware's (iotsig put its library on the path)
+import iotsv_dynamodb as dynamodb  # the firmware's (iotsig put its library on the path)
+import iotsv_numtext as numtext
 import layout
-import numtext
 import tooldoc
 
 ROOT = layout.ROOT

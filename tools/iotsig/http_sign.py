@@ -14,9 +14,9 @@ import os
 import shlex
 import sys
 
-import httpsign
-import httpverify
-import utc
+import iotsv_httpsign as httpsign
+import iotsv_httpverify as httpverify
+import iotsv_utc as utc
 
 from . import hostclient
 

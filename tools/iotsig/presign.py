@@ -10,8 +10,8 @@ virtual-hosted on AWS, path-style at an --endpoint-url.
 import time
 from urllib.parse import urlsplit
 
-import sigv4
-import utc
+import iotsv_sigv4 as sigv4
+import iotsv_utc as utc
 
 from . import hostclient
 from .hostclient import ToolError

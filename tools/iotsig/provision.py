@@ -9,7 +9,7 @@ environment, --profile, ... as the AWS CLI takes them). The folder is what `make
 CONFIG=<folder>` runs, or what goes on the board next to the firmware (paths in config.py are
 relative to it).
 
-The config is checked by the firmware's own rules (firmware/app/settings.py) before anything is
+The config is checked by the firmware's own rules (firmware/app/iotsv_settings.py) before anything is
 written or made, so a folder provision writes is one the firmware starts with. A folder that holds
 a device already (a config.py) is refused unless --replace; the files are written next to it first
 and moved into place, so a failure leaves the folder as it was.
@@ -61,7 +61,7 @@ def check_free(folder, replace=False, way_out="--replace replaces its config and
 def validate(folder):
     """The firmware's own check of the device folder (settings.load, in the folder as the board
     reads it); ToolError naming the option when it refuses."""
-    import settings  # the firmware app's, on the path hostclient made
+    import iotsv_settings as settings  # the firmware app's, on the path hostclient made
 
     config = {}
     with open(os.path.join(folder, "config.py")) as f:

@@ -37,7 +37,7 @@ EXAMPLES = {
 # mpy-cross -march: the native code an .mpy may hold (x64 the unix port here, xtensawin an ESP32)
 ARCHES = ("x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp", "xtensa", "xtensawin",
           "rv32imc", "rv64imc")  # fmt: skip
-BOOT_STAGE = ("main", "versions", "atomicfile")  # loaded before a version is chosen: never in a bundle
+BOOT_STAGE = ("main", "iotsv_versions", "iotsv_atomicfile")  # loaded before a version is chosen: never in a bundle
 MAGIC = "iot-sigv4 release 1"
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ._-")
 

@@ -5,14 +5,14 @@ import json
 
 from putitem import heap_used
 
-import board
 import config
-import httpclient
-import settings
-from app import make_sink, reading_payload
-from clock import Clock
-from delivery import Delivery
-from spool import Spool
+import iotsv_board as board
+import iotsv_httpclient as httpclient
+import iotsv_settings as settings
+from iotsv_app import make_sink, reading_payload
+from iotsv_clock import Clock
+from iotsv_delivery import Delivery
+from iotsv_spool import Spool
 
 N = 25
 s = settings.load(config)

@@ -24,21 +24,21 @@ def stage(name):
     mark[0] = now
 
 
-import board  # noqa: E402
 import config  # noqa: E402
-import settings  # noqa: E402
+import iotsv_board as board  # noqa: E402
+import iotsv_settings as settings  # noqa: E402
 
 b = board.current()
 s = settings.load(config)
 del settings
-sys.modules.pop("settings", None)  # as main.py does: validation runs once (its names stay interned)
+sys.modules.pop("iotsv_settings", None)  # as main.py does: validation runs once (its names stay interned)
 stage("config, board, the validated settings")
 
-import httpclient  # noqa: E402
-from app import make_sink, reading_payload  # noqa: E402
-from clock import Clock  # noqa: E402
-from delivery import Delivery  # noqa: E402
-from spool import Spool  # noqa: E402
+import iotsv_httpclient as httpclient  # noqa: E402
+from iotsv_app import make_sink, reading_payload  # noqa: E402
+from iotsv_clock import Clock  # noqa: E402
+from iotsv_delivery import Delivery  # noqa: E402
+from iotsv_spool import Spool  # noqa: E402
 
 stage("the app's modules")
 spool = Spool(s.STATE_DIR, s.SPOOL_MAX_BYTES)

@@ -9,7 +9,7 @@ import sys
 import time
 from binascii import unhexlify
 
-import ed25519
+import iotsv_ed25519 as ed25519
 
 MESSAGE = bytes(range(256)) * 12
 public, signature = unhexlify(sys.argv[1]), unhexlify(sys.argv[2])

@@ -5,7 +5,7 @@ import gc
 import json
 import sys
 
-import httpclient
+import iotsv_httpclient as httpclient
 
 peak = [0]
 send = httpclient.Connection._send

@@ -5,9 +5,9 @@ import sys
 import time
 
 import config
-import dynamodb
-import httpclient
-import utc
+import iotsv_dynamodb as dynamodb
+import iotsv_httpclient as httpclient
+import iotsv_utc as utc
 
 n = int(sys.argv[1])
 with open(config.CA_FILE, "rb") as f:

@@ -8,8 +8,8 @@ import time
 
 from putitem import BODY, DATE, HEADERS, KEY_ID, SECRET, heap_used
 
-import sigv4
-import sigv4signer
+import iotsv_sigv4 as sigv4
+import iotsv_sigv4signer as sigv4signer
 
 ROUNDS, N = 15, 1000
 

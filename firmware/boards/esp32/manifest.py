@@ -7,8 +7,8 @@
 include("$(PORT_DIR)/boards/manifest.py")
 include("../..")
 
-module("board_esp32.py")
-module("dns.py")
-module("bme280.py")
-module("dht22.py")
-module("battery.py")
+module("iotsv_board_esp32.py")
+module("iotsv_dns.py")
+module("iotsv_bme280.py")
+module("iotsv_dht22.py")
+module("iotsv_battery.py")

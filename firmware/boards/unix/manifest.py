@@ -3,8 +3,8 @@
 
 include("../..")
 
-module("board_unix.py")
-module("sensors_unix.py")
+module("iotsv_board_unix.py")
+module("iotsv_sensors_unix.py")
 
 # A FROZEN_MANIFEST replaces the variant's: the ssl wrapper over the C tls module must come from here.
 require("ssl")

@@ -1,0 +1,391 @@
+# The device's main job: a reading every INTERVAL_S seconds, appended to the spool before anything
+# is sent, and delivered to DynamoDB in batches signed with SigV4 over verified TLS. Taking
+# readings never waits for the network: sends are interleaved with the reading schedule.
+import iotsv_dynamodb as dynamodb
+import iotsv_httpclient as httpclient
+import iotsv_numtext as numtext
+import iotsv_supervisor as supervisor
+from iotsv_clock import Clock
+from iotsv_spool import Spool
+
+RESERVED = ("deviceId", "seq", "ts", "dropped")
+
+
+def read_sensors(sensors):
+    """{name: number} from every sensor that answers; a broken sensor or a value DynamoDB
+    cannot store (NaN, infinity, out of its range) is left out with a warning, never a crash."""
+    values = {}
+    for sensor in sensors:
+        try:
+            got = sensor.read()
+        except Exception as e:  # one broken sensor must not stop the others
+            print("warning: %s: %s" % (sensor.name, e))
+            continue
+        for name in got:
+            v = got[name]
+            if name in RESERVED or name in values:
+                continue
+            if isinstance(v, (int, float)) and not _storable(v):
+                print("warning: %s: %s is %r, left out" % (sensor.name, name, v))
+                continue
+            values[name] = v
+    return values
+
+
+def _storable(v):
+    """False for a number DynamoDB refuses (NaN, infinity, beyond its 38 digits or its range): sent,
+    it would be refused with the whole batch."""
+    try:
+        numtext.dynamodb_number(numtext.text(v))
+        return True
+    except ValueError:
+        return False
+
+
+def reading_payload(sink, device_id, ts, values):
+    """The spool's payload maker: the reading as the sink sends it (DynamoDB AttributeValue JSON,
+    or plain JSON)."""
+
+    def make(seq, dropped):
+        item = {"deviceId": device_id, "seq": seq, "ts": ts}
+        for name in values:
+            item[name] = values[name]
+        if dropped:
+            item["dropped"] = dropped  # readings dropped for room just before this one
+        return sink.encode(item)
+
+    return make
+
+
+def make_sink(settings, conn, clock, board, check_tls=True):
+    s = settings
+    if s.SINK == "http":
+        import iotsv_httpsink as httpsink
+
+        return httpsink.Sink(
+            conn, s.HTTP_URL, s.HTTP_AUTH, s.HTTP_KEY_ID, s.HTTP_SECRET_B64, s.HTTP_MERCHANT_ID, clock.now
+        )
+    if s.CREDENTIALS != "iot":  # static keys: the client holds them, no provider module in RAM
+        keys = dynamodb.Credentials(s.AWS_ACCESS_KEY, s.AWS_SECRET_KEY, s.AWS_SESSION_TOKEN)
+        client = dynamodb.Client(conn, keys, s.AWS_REGION, s.AWS_HOST, clock.now)
+        if s.POWER_MODE == "always_on":  # a sleeper's wakes mostly send nothing: it prepares at send
+            for operation in ("PutItem", "BatchWriteItem"):
+                client.prepare(operation)  # while the heap is young: preparing loads the spec module
+        return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE)
+    import iotsv_credentials as credentials
+
+    provider_conn = httpclient.Connection(
+        s.iot_host,
+        s.iot_port,
+        True,
+        s.ca_der,
+        s.HTTP_TIMEOUT_S,
+        client_cert_der=s.device_cert,
+        client_key_der=s.device_key,
+        request_timeout_s=s.REQUEST_TIMEOUT_S,
+        resolve=board.resolve,
+    )
+    if check_tls:
+        provider_conn.tls_context()  # at start too: the device certificate and key are checked now
+    provider = credentials.IotCredentials(provider_conn, s.IOT_ROLE_ALIAS, s.IOT_THING_NAME, clock)
+    client = dynamodb.Client(conn, None, s.AWS_REGION, s.AWS_HOST, clock.now)
+    return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE, provider)
+
+
+def run(settings, board):
+    """Runs with the validated settings; returns the process exit code: 0 done or stopped, 1 not
+    delivered in time (or the clock never set), 2 a STATE_DIR, CA or device key found unusable
+    at start."""
+    device = Device.start(settings, board)
+    if isinstance(device, int):
+        return device
+    try:
+        if not device.has_work():  # before the watchdog: a board that is done must not be reset for it
+            print(
+                "done: all %d readings were delivered before (STATE_DIR %s)" % (settings.READINGS, settings.STATE_DIR)
+            )
+            return 0
+        if settings.WATCHDOG_S:
+            board.start_watchdog(settings.WATCHDOG_S)
+        if not clock_is_set(settings, board):
+            print("error: the clock was never set (NTP failed): refusing to sign requests dated 2000")
+            return 1
+        device.sensors = board.sensors()
+        if settings.POWER_MODE == "deep_sleep":
+            return device.wake_cycle()
+        return device.always_on()
+    finally:
+        device.conn.close()
+
+
+def clock_is_set(settings, board):
+    """Awake for good, the network comes up now; waking from deep sleep, only when it sends (the
+    RTC kept the time while it slept)."""
+    if settings.POWER_MODE == "always_on" or not board.time_is_set():
+        board.network_up()
+        return board.sync_time() or board.time_is_set()
+    return True
+
+
+class Device:
+    """What run() sets up (spool, clock, connection, sink, delivery, sensors) and the steps of
+    the device's life: readings taken on schedule, deliveries between them."""
+
+    def __init__(self, settings, board, spool, clock, conn, sink):
+        self.settings = settings
+        self.board = board
+        self.spool = spool
+        self.clock = clock
+        self.conn = conn
+        self.sink = sink
+        # only now, after make_sink: the signers' preparation (which loads SigV4's canonicalization
+        # for a moment) is the fullest the heap gets at start, and the delivery engine is not in it
+        from iotsv_delivery import MAX_BATCH, Delivery
+
+        self.max_batch = MAX_BATCH
+        self.delivery = Delivery(
+            sink, spool, clock, board, settings.STATE_DIR + "/deadletter.jsonl", settings.ADAPTIVE_RATE
+        )
+        self.taking = not settings.READINGS or spool.next_seq() <= settings.READINGS
+        self.sensors = []  # the board's, asked for once there is work
+        self.missed = 0  # reading slots skipped in this run because the loop was busy past them
+        self.updates = None  # supervisor.Updates when updates are configured or a version is on trial
+
+    @classmethod
+    def start(cls, settings, board):
+        """The device, or the exit code (2) of a STATE_DIR, CA or device key that cannot be used."""
+        s = settings
+        try:
+            kept = None
+            if s.POWER_MODE == "deep_sleep" and board.woke_from_deep_sleep():
+                import iotsv_wakestate as wakestate  # deep sleep's only: not in an always-on heap
+
+                kept = wakestate.load(board)[1]
+            spool = Spool(s.STATE_DIR, s.SPOOL_MAX_BYTES, kept)
+            clock = Clock(board, s.STATE_DIR)
+        except (OSError, ValueError) as e:
+            import iotsv_oserror as oserror
+
+            print("state error: STATE_DIR: %s" % oserror.describe(e))
+            return 2
+        report_recovery(spool, clock)
+        conn = httpclient.Connection(
+            s.host,
+            s.port,
+            s.USE_TLS,
+            s.ca_der,
+            s.HTTP_TIMEOUT_S,
+            request_timeout_s=s.REQUEST_TIMEOUT_S,
+            resolve=board.resolve,
+        )
+        try:
+            check_tls = not reading_wake(s, board)  # a wake that only reads makes no request
+            if s.USE_TLS and check_tls:
+                conn.tls_context()  # made while the heap is young; a CA that does not load is a config error
+            sink = make_sink(s, conn, clock, board, check_tls)
+        except httpclient.TlsError as e:
+            conn.close()
+            print("config error: %s" % e)
+            return 2
+        if check_tls:
+            s.ca_der = None  # the TLS contexts hold the CA parsed now: its DER bytes (a KB) need not stay
+        device = cls(settings, board, spool, clock, conn, sink)
+        device.updates = supervisor.updates_for(s, board, clock, sink)  # None: no updates, none on trial
+        return device
+
+    def has_work(self):
+        return self.taking or self.delivery.has_work()
+
+    def take_reading(self):
+        """One reading into the spool; its seq. Taking ends at READINGS."""
+        s = self.settings
+        values = read_sensors(self.sensors)
+        seq = self.spool.append(reading_payload(self.sink, s.DEVICE_ID, int(self.clock.now()), values))
+        if s.READINGS and seq >= s.READINGS:
+            self.taking = False
+        return seq
+
+    def send(self):
+        """One delivery step, the status LED lit while its request is in flight."""
+        self.board.led(True)
+        try:
+            self.delivery.step()
+        finally:
+            self.board.led(False)
+
+    def stalled(self):
+        return self.delivery.stalled_ms() > self.settings.DELIVERY_TIMEOUT_S * 1000
+
+    def always_on(self):
+        """Readings every INTERVAL_S, deliveries between them, until READINGS are delivered (or
+        Ctrl-C, or nothing delivered for DELIVERY_TIMEOUT_S with READINGS set)."""
+        s, board, delivery = self.settings, self.board, self.delivery
+        self.announce()
+        interval_ms = int(s.INTERVAL_S * 1000)
+        due = board.ticks_ms()
+        try:
+            while True:
+                if self.taking and board.ticks_diff(board.ticks_ms(), due) >= 0:
+                    due = self.skip_missed(due, interval_ms)
+                    delivery.note_taken(self.take_reading())
+                    due = board.ticks_add(due, interval_ms)
+                    taken = 1  # INTERVAL_S = 0 (as fast as they come): a batch's worth each turn
+                    while not interval_ms and self.taking and taken < self.max_batch:
+                        delivery.note_taken(self.take_reading())
+                        taken += 1
+                if delivery.wait_ms() == 0:
+                    board.network_up(0)  # on a board: a new attempt if the station lost the network
+                    self.send()
+                board.feed_watchdog()  # the loop went round: readings and sends are not stuck
+                if self.updates is not None:  # probation of a new version; a check for a release when due
+                    code = self.updates.turn(delivery.delivered, self.conn)
+                    if code is not None:
+                        return code
+                if not self.has_work():
+                    break
+                if s.READINGS and self.stalled():
+                    print(
+                        "error: %s; %d reading(s) kept in the spool for the next start"
+                        % (delivery.stall(s.DELIVERY_TIMEOUT_S), delivery.queued())
+                    )
+                    return 1
+                board.sleep_ms(self.idle_ms(due))
+        except KeyboardInterrupt:
+            print("stopped: %s" % self.summary())
+            return 0
+        except OSError as e:  # the spool's storage failed (full, worn, unmounted): nothing else can go on
+            import iotsv_oserror as oserror
+
+            print("error: STATE_DIR %s: cannot write the spool: %s" % (s.STATE_DIR, oserror.describe(e)))
+            return 1
+        print("done: %s" % self.summary())
+        return 0
+
+    def skip_missed(self, due, interval_ms):
+        """The slot of the reading taken now: a turn that blocked past whole intervals (a slow
+        request, the network coming up) skips those slots and counts them, rather than taking
+        their readings back to back with one timestamp (a DHT22 cannot be read twice in 2 s);
+        the schedule goes on from now, a whole interval to the next."""
+        now = self.board.ticks_ms()
+        late = self.board.ticks_diff(now, due)
+        if not interval_ms or late < interval_ms:
+            return due
+        missed = late // interval_ms
+        self.missed += missed
+        print("schedule: %d reading slot(s) missed (busy for %d ms); %d in this run" % (missed, late, self.missed))
+        return now
+
+    def idle_ms(self, due):
+        """How long to sleep: until the next reading or the next attempt, at most a second."""
+        waits = [1000]
+        wait = self.delivery.wait_ms()
+        if wait is not None:
+            waits.append(wait)
+        if self.taking:
+            waits.append(max(0, self.board.ticks_diff(due, self.board.ticks_ms())))
+        return min(waits)
+
+    def wake_cycle(self):
+        """Deep-sleep mode: each wake takes one reading into the spool; every SEND_EVERY-th wake
+        (and the last) brings the network up and delivers what waits; then the board sleeps
+        INTERVAL_S."""
+        s, board, delivery = self.settings, self.board, self.delivery
+        import iotsv_wakestate as wakestate
+
+        wake = wakestate.load(board)[0] + 1
+        seq = self.take_reading() if self.taking else None
+        kind = "sending" if wake % s.SEND_EVERY == 0 or not self.taking else "reading"
+        if kind == "sending" and not board.network_up():
+            print("deliver later: no network; %d reading(s) wait in the spool" % delivery.queued())
+        elif kind == "sending":
+            board.maybe_resync()
+            while delivery.has_work():
+                board.sleep_ms(delivery.wait_ms() or 0)
+                self.send()
+                board.feed_watchdog()
+                if self.stalled():
+                    print(
+                        "deliver later: %s; %d reading(s) wait in the spool"
+                        % (delivery.stall(s.DELIVERY_TIMEOUT_S), delivery.queued())
+                    )
+                    break
+            if self.updates is not None:  # on sending wakes only: the network is up
+                code = self.updates.turn(delivery.delivered, self.conn, sending_wake=True)
+                if code is not None:
+                    wakestate.save(board, wake)  # a restart follows: the spool is scanned then
+                    return code
+        wakestate.save(board, wake, self.spool.kept())
+        took = "took seq %d" % seq if seq else "no reading"
+        print(
+            "wake %d (%s): %s, %d delivered, %d waiting, awake %d ms"
+            % (wake, kind, took, delivery.delivered, delivery.queued(), board.awake_ms())
+        )
+        if not self.has_work():
+            print("done: all %d readings delivered" % s.READINGS)
+            return 0
+        board.deep_sleep(max(0, int(s.INTERVAL_S * 1000) - board.awake_ms()))  # the next wake on its slot
+        return 0
+
+    def announce(self):
+        s = self.settings
+        where = (
+            "table %s at %s" % (s.AWS_DYNAMODB_TABLE, s.AWS_HOST)
+            if s.SINK == "dynamodb"
+            else "%s, signed %s" % (s.HTTP_URL, s.HTTP_AUTH)
+        )
+        print(
+            "device %s: %s (%s), a reading every %ss, %s; %d waiting in the spool"
+            % (
+                s.DEVICE_ID,
+                where,
+                "TLS" if s.USE_TLS else "plain HTTP",
+                s.INTERVAL_S,
+                "%d readings" % s.READINGS if s.READINGS else "until stopped",
+                self.spool.count,
+            )
+        )
+        if not s.USE_TLS:
+            print("warning: USE_TLS is False: requests and readings travel unencrypted")
+
+    def summary(self):
+        d = self.delivery
+        return (
+            "%d readings delivered in this run (last seq %d), %d queued, %d retries, %d dead-lettered, "
+            "%d dropped, %d connection(s), clock offset %+ds, %d slot(s) missed"
+            % (
+                d.delivered,
+                self.spool.last_seq,
+                d.queued(),
+                d.retries,
+                d.dead,
+                d.dropped,
+                self.conn.connects,
+                self.clock.offset,
+                self.missed,
+            )
+        )
+
+
+def reading_wake(settings, board):
+    """True on a deep-sleep wake that will only take a reading (not a SEND_EVERY-th one): it skips
+    the CA and device-certificate parse. Never on the first wake after a power-on or a reset,
+    which checks everything (a bad CA is a config error then, not a failed send later)."""
+    if settings.POWER_MODE != "deep_sleep" or not board.woke_from_deep_sleep():
+        return False
+    import iotsv_wakestate as wakestate
+
+    wake = wakestate.load(board)[0] + 1
+    return wake > 1 and wake % settings.SEND_EVERY != 0
+
+
+def report_recovery(spool, clock):
+    """One line for each state file a power cut left torn, and what the device took instead."""
+    if spool.skipped_bytes:
+        print("spool: skipped %d torn or corrupt bytes (a write cut by power loss)" % spool.skipped_bytes)
+    if spool.ack_torn:
+        print(
+            "spool: spool.ack was torn (a write cut by power loss): treating nothing as acknowledged; "
+            "already-sent readings may be sent again (harmless: same key)"
+        )
+    if clock.torn:
+        print("clock: clock_offset was torn (a write cut by power loss): offset 0 until a server corrects it")

@@ -1,0 +1,237 @@
+# Delivery of spooled readings to a sink (DynamoDB: BatchWriteItem of up to 25, PutItem when one
+# waits; or an HTTP endpoint): items left unprocessed re-sent with backoff, failures handled as
+# retry.classify says, an item the sink will never accept dead-lettered, and the spool
+# acknowledged only for what the sink accepted. Once the sink throttles, requests are paced by
+# retry.RateLimiter (adaptive=False: each request backs off alone).
+import iotsv_retry as retry
+from iotsv_httpclient import HttpError
+from iotsv_refusal import Refusal
+
+try:
+    from micropython import const
+except ImportError:  # CPython: the value itself (MicroPython's compiler puts it where the name is used)
+
+    def const(__value):  # positional only, as MicroPython's
+        return __value
+
+
+MAX_BATCH = const(25)  # BatchWriteItem's limit
+MAX_BATCH_BYTES = const(8 * 1024)  # of items: far inside DynamoDB's 16 MB, and what a small heap can hold
+MAX_SKEW_FIXES = const(3)  # clock corrections in a row before the refusal is treated as transient
+MAX_TAKEN = const(200)  # readings whose taking time is kept for the latency figure
+
+
+class Delivery:
+    def __init__(self, sink, spool, clock, board, deadletter_path, adaptive=True):
+        self.sink = sink
+        self.spool = spool
+        self.clock = clock
+        self.board = board
+        self.deadletter_path = deadletter_path
+        self.dead_letters = (
+            None  # deadletter.DeadLetters, loaded at the first: its code stays out of the heap till then
+        )
+        self.pending = []  # [(seq, dropped, payload)] loaded from the spool and not yet done
+        self.loaded_upto = spool.acked
+        self.generation = spool.generation
+        self.single_until = 0  # send one at a time up to this seq, to find a refused item
+        self.attempt = 0  # failures in a row
+        self.next_at = board.ticks_ms()
+        self.failing_since = None  # ticks_ms when the first failed attempt since a success began
+        self.last_error = None
+        self.skew_fixes = 0
+        self.delivered = self.retries = self.dead = self.dropped = 0
+        self.taken = {}  # seq -> ticks_ms when taken in this run
+        self.limiter = retry.RateLimiter(board, MAX_BATCH) if adaptive else None
+        self.seen_seq = spool.last_seq  # readings taken up to here are told to the limiter
+
+    def note_taken(self, seq):
+        if len(self.taken) < MAX_TAKEN:
+            self.taken[seq] = self.board.ticks_ms()
+
+    def has_work(self):
+        return bool(self.pending) or self.spool.last_seq > max(self.loaded_upto, self.spool.acked)
+
+    def wait_ms(self):
+        """Milliseconds until the next attempt is due (0: now); None when there is no work."""
+        if not self.has_work():
+            return None
+        return max(0, self.board.ticks_diff(self.next_at, self.board.ticks_ms()))
+
+    def stalled_ms(self):
+        """How long nothing has been delivered: from the start of the first attempt that failed
+        since the last delivery (a request that hung for a minute counts its minute)."""
+        if self.failing_since is None:
+            return 0
+        return self.board.ticks_diff(self.board.ticks_ms(), self.failing_since)
+
+    def stall(self, limit_s):
+        """The stall as printed: the measured figure, the limit it passed, and the last cause."""
+        return "nothing delivered for %ds (DELIVERY_TIMEOUT_S=%s): %s" % (
+            self.stalled_ms() // 1000,
+            limit_s,
+            self.last_error,
+        )
+
+    def step(self):
+        """Make at most one request."""
+        if self.spool.generation != self.generation:  # readings were dropped for room
+            self.generation = self.spool.generation
+            self.pending = []
+            self.loaded_upto = self.spool.acked
+        self._refill()
+        if self.limiter is not None and self.spool.last_seq > self.seen_seq:
+            self.limiter.taken(self.spool.last_seq - self.seen_seq)
+            self.seen_seq = self.spool.last_seq
+        if not self.pending:
+            return
+        first = self.pending[0][0]
+        one = len(self.pending) == 1 or first <= self.single_until
+        batch = self.pending[:1] if one else self.pending[:]
+        if self.limiter is not None:  # paced after throttling: the batch waits for its items' tokens
+            wait = self.limiter.wait_ms(len(batch))
+            if wait:
+                self.next_at = self.board.ticks_add(self.board.ticks_ms(), wait)
+                return
+            self.limiter.sent(len(batch))
+        started = self.board.ticks_ms()  # a failure counts from when its attempt began
+        try:
+            ignored = self.sink.ignored
+            left = self.sink.send([r[2] for r in batch], [r[0] for r in batch])
+        except (Refusal, HttpError) as e:
+            self._failed(e, batch, started)
+            return
+        if self.sink.ignored > ignored:
+            print("unprocessed: ignored %d listed item(s) this batch did not send" % (self.sink.ignored - ignored))
+        self._succeeded(batch, left, started)
+
+    def _refill(self):
+        used = 0
+        for r in self.pending:
+            used += len(r[2])
+        if len(self.pending) < MAX_BATCH and used < MAX_BATCH_BYTES:
+            after = max(self.loaded_upto, self.spool.acked)
+            more = self.spool.read(MAX_BATCH - len(self.pending), MAX_BATCH_BYTES - used, after)
+            if more:
+                self.pending += more
+                self.loaded_upto = more[-1][0]
+
+    def _ack(self):
+        self.spool.ack(self.pending[0][0] - 1 if self.pending else self.loaded_upto)
+
+    def _succeeded(self, batch, left, started):
+        now = self.board.ticks_ms()
+        sent = set(r[0] for r in batch)
+        self.pending = [r for r in self.pending if r[0] not in sent or r[0] in left]
+        done = [r for r in batch if r[0] not in left]
+        for seq, dropped, payload in done:
+            self._print_delivered(seq, payload, now)
+            self.dropped += dropped
+        self.delivered += len(done)
+        self._ack()
+        if done:
+            self.failing_since = None
+        self.skew_fixes = 0
+        if self.limiter is not None:
+            self.limiter.answered(len(batch), bool(left), self.queued())
+        if left:  # throttled within the batch: re-send the rest after a backoff
+            self.retries += 1
+            delay = self._throttled_ms(len(left))
+            self.attempt += 1
+            self.next_at = self.board.ticks_add(now, delay)
+            if self.failing_since is None and not done:
+                self.failing_since = started
+            print("unprocessed: DynamoDB left %d of %d items; re-sending in %d ms" % (len(left), len(batch), delay))
+        else:
+            self.attempt = 0
+            self.next_at = now
+        if done:
+            print(
+                "batch: delivered %d (seq %d-%d) queued %d retries %d dropped %d clock_offset_s %+d"
+                % (len(done), done[0][0], done[-1][0], self.queued(), self.retries, self.dropped, self.clock.offset)
+            )
+
+    def queued(self):
+        """Readings taken and not yet delivered."""
+        return len(self.pending) + max(0, self.spool.last_seq - max(self.loaded_upto, self.spool.acked))
+
+    def _print_delivered(self, seq, payload, now):
+        ts, values = self.sink.summary(payload)
+        if seq in self.taken:
+            when = "latency_ms=%d" % self.board.ticks_diff(now, self.taken.pop(seq))
+        else:  # taken before this start: only its age is known
+            when = "age_s=%d" % (self.clock.now() - int(ts))
+        print("delivered seq=%d ts=%s %s %s" % (seq, ts, values, when))
+
+    def _throttled_ms(self, cost):
+        """The wait after throttling: the rate limiter's for `cost` items, spread (retry.SPREAD;
+        full jitter under 50 ms at least), or without one the backoff of the failures in a row.
+        Spread because devices cut to one rate at one moment (a fleet restarted at once) would
+        retry in step: the table took the same few of each burst and idled between (simulated, a
+        restarted fleet's one-minute drain took 1.5x its floor; spread, 1.2x)."""
+        if self.limiter is None:
+            return retry.backoff_ms(self.attempt)
+        return max(retry.spread_ms(self.limiter.wait_ms(cost)), retry.backoff_ms(0))
+
+    def _failed(self, err, batch, started):
+        now = self.board.ticks_ms()
+        throttled = self.limiter is not None and retry.is_throttling(err)
+        if not throttled:  # a throttling answer came whole: its connection goes on
+            self.sink.conn.close()  # a failed connection is never reused
+        self.last_error = err
+        if self.failing_since is None:
+            self.failing_since = started
+        kind = retry.classify(err)
+        if kind == retry.CLOCK_SKEW and self.skew_fixes < MAX_SKEW_FIXES and self.clock.correct(err.date):
+            self.skew_fixes += 1
+            print(
+                "clock: refused as off by more than the server allows (%s); offset now %+ds, re-signing"
+                % (err.code, self.clock.offset)
+            )
+            self.next_at = now
+            return
+        self.retries += 1
+        if kind == retry.ITEM_REFUSED:
+            if len(batch) > 1:
+                self.single_until = batch[-1][0]
+                print("refused: %s; sending seq %d-%d one by one to find the item" % (err, batch[0][0], batch[-1][0]))
+            else:
+                self._dead_letter(batch[0], err)
+            self.next_at = now
+            return
+        if (
+            kind == retry.BLOCKED
+            and isinstance(err, Refusal)
+            and err.code in retry.AUTH_CODES
+            and self.sink.auth_refused()
+        ):
+            delay = retry.backoff_ms(self.attempt)
+            print("credentials: refused (%s); fetching new ones, retrying in %d ms" % (err.code, delay))
+        elif kind == retry.BLOCKED:
+            delay = retry.backoff_ms(self.attempt, retry.BLOCKED_BACKOFF)
+            print(
+                "blocked: %s; %d reading(s) kept in the spool; retrying in %d s"
+                % (err, self.spool.count, (delay + 999) // 1000)
+            )
+        elif throttled and self.limiter is not None:  # (throttled holds only with a limiter)
+            self.limiter.answered(len(batch), True, self.queued())
+            delay = self._throttled_ms(len(batch))
+            print("throttled: %s; sending at %.1f items/s, next in %d ms" % (err.code, self.limiter.rate, delay))
+        else:
+            delay = retry.backoff_ms(self.attempt)
+            print("retry: %s; in %d ms" % (err, delay))
+        self.attempt += 1
+        self.next_at = self.board.ticks_add(now, delay)
+
+    def _dead_letter(self, record, err):
+        seq, dropped, payload = record
+        if self.dead_letters is None:
+            from iotsv_deadletter import DeadLetters
+
+            self.dead_letters = DeadLetters(self.deadletter_path)
+        self.dead_letters.add(seq, err, self.sink.decode(payload))
+        self.pending = self.pending[1:]
+        self.single_until = 0  # found it: batch the rest again (one more bad item repeats this)
+        self.dead += 1
+        self.dropped += dropped
+        self._ack()

@@ -1,0 +1,350 @@
+# A release from S3, checked and installed: loaded by supervisor.Updates for a check and dropped
+# after it. One check: GET <prefix>/latest (the version name); when it names a version that is
+# neither running nor rolled back before, GET <prefix>/<version>/manifest and verify its Ed25519
+# signature with UPDATE_PUBLIC_KEY, then download each file it lists into ota/<version>.new,
+# checking its size and SHA-256 against the signed manifest, and switch (versions.write: one
+# renamed file) and restart. An image release (an ESP32 running frozen code) is streamed into the
+# board's next OTA partition instead, hashed as it goes, and set to boot only when it matches.
+# Every request is signed with SigV4 by whatever credentials the device has; everything streams
+# through the connection's 1 KB pieces, so a check runs in the heap a delivery does.
+#
+# The manifest, as iotsig release writes it (text; the signature signs every byte before its
+# line; read from its file a piece and a line at a time, never whole):
+#   iot-sigv4 release 1
+#   version v2
+#   kind files
+#   file app.mpy 6182 <hex SHA-256>
+#   ...
+#   ed25519 <128 hex digits>
+from binascii import hexlify, unhexlify
+from hashlib import sha256
+
+import iotsv_atomicfile as atomicfile
+import iotsv_httpclient as httpclient
+import iotsv_s3 as s3
+import iotsv_utc as utc
+import iotsv_versions as versions
+
+try:
+    from micropython import const
+except ImportError:  # CPython: the value itself (MicroPython's compiler puts it where the name is used)
+
+    def const(__value):  # positional only, as MicroPython's
+        return __value
+
+
+MAX_MANIFEST = const(8192)  # bytes: a bundle of 40 files lists in 4 KB
+MAGIC = "iot-sigv4 release 1"
+NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ._-"
+
+
+class Refused(Exception):
+    """A release that is not installed (its line says why)."""
+
+
+def _name(value, what):
+    if not 1 <= len(value) <= 64 or any(c not in NAME_CHARS for c in value) or value[0] == ".":
+        raise Refused("%s %r is not a plain name" % (what, value[:64]))
+    return value
+
+
+SIG_LINE = const(8 + 128 + 1)  # "ed25519 " + the signature in hex + "\n"
+
+
+def _pieces(f, n, size=512):
+    while n > 0:
+        piece = f.read(min(size, n))
+        if not piece:
+            return
+        n -= len(piece)
+        yield piece
+
+
+def parse_manifest(path, public_key):
+    """(version, kind, number of files, length of the signed text) of the signed manifest in the
+    file at path, read a piece and a line at a time (manifest_files then lists the files from it
+    again: a release's list is never held in memory); Refused when its signature does not verify
+    with public_key or its text is not a manifest."""
+    import os
+
+    size = os.stat(path)[6]
+    body = size - SIG_LINE
+    with open(path, "rb") as f:
+        tail = b""
+        if body > 0:
+            f.seek(body - 1)
+            tail = f.read()
+        if body <= 0 or tail[:9] != b"\ned25519 " or tail[-1:] != b"\n":
+            raise Refused("the manifest is not signed (no ed25519 line at its end)")
+        try:
+            signature = unhexlify(tail[9:-1])
+        except ValueError:
+            signature = b""
+        del tail
+        import sys
+
+        import iotsv_ed25519 as ed25519
+
+        f.seek(0)
+        good = ed25519.verify_pieces(public_key, _pieces(f, body), signature)
+        sys.modules.pop("iotsv_ed25519", None)
+        if not good:
+            raise Refused("the manifest's signature does not verify with UPDATE_PUBLIC_KEY")
+        f.seek(0)
+        version, kind, count = None, None, 0
+        for entry in _lines(f, body):
+            if entry[0] == "version":
+                version = entry[1]
+            elif entry[0] == "kind":
+                kind = entry[1]
+            else:
+                count += 1
+    if version is None or kind not in ("files", "image") or not count:
+        raise Refused("the manifest names no version, kind or file")
+    return version, kind, count, body
+
+
+def manifest_files(path, body):
+    """(name, size, sha256 hex) of each file the (verified) manifest at path lists."""
+    with open(path, "rb") as f:
+        for entry in _lines(f, body):
+            if entry[0] == "file":
+                yield entry[1:]
+
+
+def _lines(f, body):
+    first = f.readline().decode().rstrip("\n")
+    if first != MAGIC:
+        raise Refused("not a release manifest (%r)" % first[:40])
+    while f.tell() < body:
+        line = f.readline().decode().rstrip("\n")
+        parts = line.split(" ")
+        if parts[0] == "version" and len(parts) == 2:
+            yield "version", _name(parts[1], "version")
+        elif parts[0] == "kind" and len(parts) == 2:
+            yield "kind", parts[1]
+        elif parts[0] == "file" and len(parts) == 4 and parts[2].isdigit() and len(parts[3]) == 64:
+            yield "file", _name(parts[1], "file"), int(parts[2]), parts[3]
+        elif line:
+            raise Refused("manifest line not understood: %r" % line[:60])
+
+
+class Check:
+    """One check against the bucket (u: the supervisor's Updates: settings, board, version, clock,
+    credentials) over the app's connection, pointed at S3 until done()."""
+
+    def __init__(self, u, conn):
+        s = u.settings
+        self.u = u
+        self.s = s
+        conn.close()
+        self.saved = (conn.host, conn.port, conn.max_response)
+        conn.host, conn.port = s.update_host, s.update_port or (443 if conn.tls else 80)
+        conn.max_response = 4096
+        self.conn = conn
+
+    def done(self):
+        self.conn.close()
+        self.conn.host, self.conn.port, self.conn.max_response = self.saved
+
+    def key(self, *parts):
+        return "/".join((self.s.UPDATE_PREFIX,) + parts)
+
+    def get(self, key, path):
+        """The object into the file at path: (size, hex SHA-256)."""
+        s = self.s
+        self.u.board.feed_watchdog()  # a check is several requests: each starts fed
+        date = utc.amz_date(int(self.u.clock.now()))
+        return s3.get_to_file(
+            self.conn, self.u.credentials(), s.AWS_REGION, s.UPDATE_BUCKET, key, path, date, s.update_path_style
+        )
+
+    def small(self, key, path, limit):
+        """The object into the file at path, refused over limit bytes (the file then removed)."""
+        size = self.get(key, path)[0]
+        if size > limit:
+            atomicfile.remove(path)
+            raise Refused("%s is larger than %d bytes" % (key, limit))
+        return path
+
+
+def check(u, conn):
+    """One check (supervisor.Updates.turn calls it when due) over the app's connection; the
+    board's restart code after a switch, else None. Every outcome but 'nothing new' is one line."""
+    c = Check(u, conn)
+    try:
+        try:
+            upload_logs(c)
+        except (s3.S3Error, httpclient.HttpError, OSError) as e:
+            print("update: log upload failed (kept for the next check): %s" % describe(e))
+        return _check(c)
+    except (Refused, s3.S3Error, httpclient.HttpError, OSError, ValueError, MemoryError) as e:
+        print("update: %s" % describe(e))  # the check never stops the readings: tried again when due
+        return None
+    finally:
+        c.done()
+
+
+def describe(e):
+    if isinstance(e, (Refused, s3.S3Error)):
+        return str(e)
+    import iotsv_oserror as oserror
+
+    return "%s: %s" % (type(e).__name__, oserror.describe(e) if isinstance(e, OSError) else e)
+
+
+def _check(c):
+    u, s = c.u, c.s
+    atomicfile.ensure_dir(versions.ROOT)
+    path = c.small(c.key("latest"), versions.ROOT + "/latest.tmp", 128)
+    try:
+        with open(path, "rb") as f:
+            latest = f.read().decode().strip()
+    finally:
+        atomicfile.remove(path)
+    name = _name(latest, "latest")
+    running = u.version.version
+    if name == running:
+        return None
+    if name in versions.failed():
+        if name not in u.quiet:
+            u.quiet.append(name)
+            print("update: latest is %s, which was rolled back before: not installing it again" % name)
+        return None
+    path = c.small(c.key(name, "manifest"), versions.ROOT + "/manifest.tmp", MAX_MANIFEST)
+    c.conn.close()  # the TLS session's buffers out of the heap while the big-int check runs
+    import gc
+
+    gc.collect()
+    try:
+        try:
+            version, kind, count, body = parse_manifest(path, s.update_key)
+        except Refused as e:
+            raise Refused("%s refused: %s" % (name, e))
+        if version != name:
+            raise Refused("%s refused: its signed manifest is for %s" % (name, version))
+        takes = u.board.update_kind()
+        if kind != takes:
+            raise Refused("%s refused: a release of kind %s; this board takes %s" % (name, kind, takes))
+        gc.collect()  # the verification's garbage gone before the downloads' pieces come
+        if kind == "image":
+            _install_image(c, name, count, manifest_files(path, body))
+        else:
+            _install_files(c, name, path, body)
+    finally:
+        atomicfile.remove(path)
+    versions.write(versions.State(name, "trial", running, int(u.board.time()), kind))
+    print(
+        "update: %s installed (%d file(s), signature and SHA-256 checked); restarting into it on probation "
+        "(%d readings within %ss)" % (name, count, s.UPDATE_PROBATION_READINGS, s.UPDATE_PROBATION_S)
+    )
+    return u.board.restart(versions.RESTART)
+
+
+def _install_files(c, name, manifest, body):
+    """Each file into ota/<name>.new, checked, then the folder renamed to ota/<name> (not yet
+    current: versions.write makes it so). Files a cut download left whole are kept."""
+    staging = versions.ROOT + "/" + name + ".new"
+    final = versions.ROOT + "/" + name
+    if atomicfile.exists(final):  # renamed but never made current (a cut before the switch)
+        if atomicfile.exists(staging):
+            versions.remove_tree(final)
+        else:
+            import os
+
+            os.rename(final, staging)
+    atomicfile.ensure_dir(staging)
+    for fname, size, digest in manifest_files(manifest, body):
+        path = staging + "/" + fname
+        if atomicfile.exists(path) and s3.file_sha256(path) == (size, digest):
+            continue  # from an earlier check that was cut off later
+        try:
+            got = c.get(c.key(name, fname), path)
+        except httpclient.HttpError as e:
+            raise Refused("%s: download of %s failed (%s); trying again at the next check" % (name, fname, e))
+        if got != (size, digest):
+            atomicfile.remove(path)
+            what = "size %d, the manifest says %d" % (got[0], size) if got[0] != size else "its SHA-256 differs"
+            raise Refused("%s refused: %s does not match the signed manifest (%s)" % (name, fname, what))
+    import os
+
+    listed = [entry[0] for entry in manifest_files(manifest, body)]
+    for fname in os.listdir(staging):  # nothing but what the manifest lists goes on the import path
+        if fname not in listed:
+            atomicfile.remove(staging + "/" + fname)
+    del listed
+    os.rename(staging, final)
+    keep = (name, c.u.version.version, c.u.version.previous)
+    for entry in os.listdir(versions.ROOT):  # older versions' and refused releases' folders: the flash is small
+        folder = versions.ROOT + "/" + entry
+        if entry not in keep and _is_dir(folder):
+            versions.remove_tree(folder)
+
+
+def _is_dir(path):
+    import os
+
+    try:
+        return os.stat(path)[0] & 0o170000 == 0o040000
+    except OSError:
+        return False
+
+
+class _ImageSink:
+    """A download's pieces into the board's OTA writer, hashed as they pass."""
+
+    def __init__(self, writer):
+        self.writer = writer
+        self.hash = sha256()
+        self.size = 0
+
+    def __call__(self, piece):
+        self.hash.update(piece)
+        self.writer.write(piece)
+        self.size += len(piece)
+
+
+def _install_image(c, name, count, files):
+    """The one image file streamed into the next OTA partition, set to boot only when its size and
+    SHA-256 match the signed manifest."""
+    if count != 1:
+        raise Refused("%s refused: an image release holds one file, not %d" % (name, count))
+    fname, size, digest = next(files)
+    s = c.s
+    c.u.board.feed_watchdog()  # then the board's writer feeds it a flash block at a time
+    writer = c.u.board.ota_writer(size)
+    sink = _ImageSink(writer)
+    date = utc.amz_date(int(c.u.clock.now()))
+    target, headers = s3.signed_request(
+        c.conn, c.u.credentials(), s.AWS_REGION, "GET", s.UPDATE_BUCKET, c.key(name, fname), [], s3.EMPTY_SHA256, date,
+        s.update_path_style,
+    )  # fmt: skip
+    try:
+        resp = c.conn.request("GET", target, headers, b"", sink)
+    except httpclient.HttpError as e:
+        raise Refused("%s: download of %s failed (%s); trying again at the next check" % (name, fname, e))
+    if resp.status != 200:
+        raise s3.error_from_response(resp.status, resp.body, resp.header("date"))
+    if (sink.size, hexlify(sink.hash.digest()).decode()) != (size, digest):
+        raise Refused("%s refused: %s does not match the signed manifest" % (name, fname))
+    writer.finish()  # set to boot: ESP-IDF boots it once, and rolls back unless it is confirmed
+
+
+def upload_logs(c):
+    """The rollback report and the crash log to s3://UPDATE_BUCKET/UPDATE_LOG_PREFIX/DEVICE_ID/,
+    each removed here only once S3 answered 200 (else kept for the next check)."""
+    s = c.s
+    if not s.UPDATE_LOG_PREFIX:
+        return
+    when = int(c.u.board.time())
+    for path, name in ((versions.REPORT, "rollback"), ("crash.log", "crash")):
+        if not atomicfile.exists(path):
+            continue
+        key = "%s/%s/%s-%d.txt" % (s.UPDATE_LOG_PREFIX, s.DEVICE_ID, name, when)
+        c.u.board.feed_watchdog()
+        date = utc.amz_date(int(c.u.clock.now()))
+        s3.put_file(
+            c.conn, c.u.credentials(), s.AWS_REGION, s.UPDATE_BUCKET, key, path, date, s.update_path_style, "text/plain"
+        )
+        atomicfile.remove(path)
+        print("update: %s uploaded to s3://%s/%s" % (path, s.UPDATE_BUCKET, key))

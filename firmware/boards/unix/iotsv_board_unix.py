@@ -1,0 +1,127 @@
+# The unix port (and CPython) as a board: the OS keeps the clock and the network, the host's
+# /proc and /sys give real readings, and a simulated sensor stands in for a temperature probe
+# where the host has no thermal zone.
+import os
+import socket
+import sys
+import time
+
+import iotsv_sensors as sensors
+import iotsv_sensors_unix as sensors_unix
+import iotsv_ticks as ticks
+
+
+class Board:
+    FIELDS = ()  # no config fields of its own (board_esp32.Board.FIELDS says what one declares)
+
+    def __init__(self):
+        # For testing clock recovery: the unix board's clock runs this many seconds off the host's.
+        self.skew = int(os.getenv("UNIX_CLOCK_SKEW_S") or 0)
+        if self.skew:
+            print("warning: UNIX_CLOCK_SKEW_S: this board's clock is %+d s off the host's" % self.skew)
+        # For testing the ticks wrap (2**30 ms on a 32-bit build: 12.4 days of a board's uptime):
+        # ticks start this many ms before it.
+        self.ticks_offset = 0
+        wrap_in = int(os.getenv("UNIX_TICKS_WRAP_IN_MS") or -1)
+        if wrap_in >= 0:
+            self.ticks_offset = ticks.diff(ticks.add(0, -wrap_in), ticks.ms())
+        self.booted = ticks.ms()
+
+    def network_up(self, wait_ms=None):
+        return True
+
+    def resolve(self, host, port, family=0, kind=0):
+        return socket.getaddrinfo(host, port, family, kind)  # the host's resolver, bounded by its OS
+
+    def awake_ms(self):
+        """Since this board object was made (a board's ticks count from its wake)."""
+        return ticks.diff(ticks.ms(), self.booted)
+
+    def sync_time(self):
+        return True  # the host's clock is kept by its OS
+
+    def time_is_set(self):
+        return True
+
+    def start_watchdog(self, timeout_s):
+        pass  # no watchdog: the OS supervises a process
+
+    def feed_watchdog(self):
+        pass
+
+    def time(self):
+        """Unix epoch seconds, UTC (the unix port's epoch is already 1970)."""
+        return time.time() + self.skew
+
+    def ticks_ms(self):
+        return ticks.add(ticks.ms(), self.ticks_offset) if self.ticks_offset else ticks.ms()
+
+    def ticks_diff(self, a, b):
+        return ticks.diff(a, b)
+
+    def ticks_add(self, a, delta_ms):
+        """a + delta_ms on the ticks circle (a plain + grows past the wrap into a big int)."""
+        return ticks.add(a, delta_ms)
+
+    def led(self, on):
+        pass  # no status LED on the unix port
+
+    def sleep_ms(self, ms):
+        if ms > 0:
+            time.sleep(ms / 1000)
+
+    def maybe_resync(self):
+        pass
+
+    def rtc_memory(self):
+        """RTC memory (on unix: a file beside config.py stands in for it; see iotsv_wakestate.py)."""
+        try:
+            with open("wake.count", "rb") as f:
+                return f.read()
+        except OSError:
+            return b""
+
+    def set_rtc_memory(self, data):
+        with open("wake.count", "wb") as f:
+            f.write(data)
+
+    def woke_from_deep_sleep(self):
+        return bool(self.rtc_memory())  # the run before ended where a board sleeps
+
+    def deep_sleep(self, ms):
+        print("deep sleep for %d ms (unix: the process ends; run it again to wake)" % ms)
+
+    def restart(self, code=3):
+        # the process ends with this code (3 a crash, 4 an update's restart); its starter decides what next
+        return code
+
+    def halt(self, code):
+        """The end of main.py: the process exits with the firmware's code, for its starter."""
+        sys.exit(code)
+
+    # -- updates: a release's files go into a folder (iotsv_versions.py); no image, no partitions --------
+    def update_kind(self):
+        return "files"
+
+    def ota_confirm(self):
+        pass
+
+    def ota_revert(self):
+        pass
+
+    def ota_writer(self, size):
+        raise ValueError("the unix port takes releases of files, not images")
+
+    def safe_mode(self):
+        return False
+
+    def state_dir(self):
+        return "state"
+
+    def sensors(self):
+        found = sensors_unix.available(
+            [sensors_unix.LoadAverage(), sensors_unix.FreeMemory(), sensors_unix.CpuTemperature()]
+        )
+        if not any(isinstance(s, sensors_unix.CpuTemperature) for s in found):
+            found.append(sensors.SimulatedTemperature(self.time))
+        return found

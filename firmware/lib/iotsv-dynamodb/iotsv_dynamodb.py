@@ -1,0 +1,314 @@
+# DynamoDB over its JSON 1.0 protocol: AttributeValue marshalling, signed calls, typed errors.
+import json
+from binascii import b2a_base64, crc32
+
+import iotsv_numtext as numtext
+import iotsv_sigv4signer as sigv4signer
+import iotsv_utc as utc
+from iotsv_refusal import Refusal, retryable_status, xml_field
+
+try:
+    from micropython import const
+except ImportError:  # CPython: the value itself (MicroPython's compiler puts it where the name is used)
+
+    def const(__value):  # positional only, as MicroPython's
+        return __value
+
+
+TARGET_PREFIX = "DynamoDB_20120810."
+CONTENT_TYPE = "application/x-amz-json-1.0"
+
+# Refusals that the AWS SDKs retry for DynamoDB; refusal.retryable_status says which HTTP statuses
+# are retried whatever the code.
+RETRYABLE_CODES = (
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "TransactionInProgressException",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "CRC32Mismatch",
+)
+MAX_MESSAGE = const(300)
+REMEMBERED = const(4)  # successes whose request id a new answer must not repeat
+# the fields of each operation's success answer (AWS's API reference)
+PUT_ITEM = ("Attributes", "ConsumedCapacity", "ItemCollectionMetrics")
+BATCH_WRITE_ITEM = ("UnprocessedItems", "ConsumedCapacity", "ItemCollectionMetrics")
+
+
+class DynamoDBError(Refusal):
+    """DynamoDB (or the server in its place) refused a request."""
+
+    def __init__(self, code, message, status, retryable=None, date=None):
+        if retryable is None:
+            retryable = code in RETRYABLE_CODES or retryable_status(status)
+        super().__init__(code, message, status, retryable, date)
+
+
+def error_from_response(status, body, date=None):
+    """One typed error from AWS's JSON error body ({"__type": "...#Code", "message": ...}) or
+    the XML one that moto and AWS's front ends send (<Code>..</Code><Message>..</Message>);
+    date: the response's Date header. A body that names no code (a proxy's page) is not DynamoDB
+    refusing the items, so it never dead-letters them: retried. So is an error in a 2xx answer."""
+    try:
+        text = body.decode()
+    except UnicodeError:
+        text = ""
+    code = message = None
+    if text.startswith("{"):
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            doc = None
+        if isinstance(doc, dict):
+            code = _string(doc.get("__type"))
+            message = _string(doc.get("message")) or _string(doc.get("Message"))
+        if code:
+            code = code[code.rfind("#") + 1 :]
+    elif "<Code>" in text:
+        code = xml_field(text, "Code")
+        message = xml_field(text, "Message")
+    retryable = None
+    if status < 300:
+        retryable = True  # an error sent as a success
+    elif not code:
+        code = "HTTP%d" % status
+        if status not in (401, 403):  # 401/403 stay blocked: a gateway refusing our credentials
+            retryable = True
+    if not message:
+        message = text.strip()[:MAX_MESSAGE] or "no error message"
+    return DynamoDBError(code, message[:MAX_MESSAGE], status, retryable, date)
+
+
+def _string(value):
+    return value if isinstance(value, str) else None
+
+
+def malformed(why, status=200):
+    """An answer that is not the operation's success: retried, never taken for one."""
+    return DynamoDBError("MalformedResponse", why, status, True)
+
+
+def _expect(doc, keys, operation):
+    """The decoded answer when it is the operation's success shape: only the fields AWS
+    documents for it, so an error or a proxy's JSON is never taken for one."""
+    for name in doc:
+        if name not in keys:
+            raise malformed("%s answered with an unexpected field %r" % (operation, name[:40]))
+    return doc
+
+
+def _put_seq(request):
+    """The seq of one PutRequest in UnprocessedItems ({"PutRequest": {"Item": {..., "seq":
+    {"N": "5"}}}}); MalformedResponse for anything else."""
+    try:
+        if len(request) == 1:
+            text = request["PutRequest"]["Item"]["seq"]["N"]
+            if isinstance(text, str) and 0 < len(text) <= 20 and text.isdigit():
+                return int(text)
+    except (KeyError, TypeError):
+        pass
+    raise malformed("UnprocessedItems holds something other than PutRequests with a seq")
+
+
+def unprocessed(doc, table, sent):
+    """(seqs of `sent` left unprocessed, count of listed items this batch did not send). The
+    answer must map tables to PutRequests; items never sent are counted, never taken as ours."""
+    left = []
+    ignored = 0
+    if "UnprocessedItems" not in doc:
+        return left, ignored
+    tables = doc["UnprocessedItems"]
+    if not isinstance(tables, dict):
+        raise malformed("UnprocessedItems is not a map of tables")
+    for name in tables:
+        requests = tables[name]
+        if not isinstance(requests, list):
+            raise malformed("UnprocessedItems of a table is not a list")
+        for request in requests:
+            seq = _put_seq(request)
+            if name == table and seq in sent and seq not in left:
+                left.append(seq)
+            else:
+                ignored += 1
+    return left, ignored
+
+
+def _number(value, where):
+    if isinstance(value, str):  # a numtext.Number: its text as written
+        text = value
+    elif numtext.is_finite(value):
+        text = numtext.text(value)
+    else:
+        raise ValueError("%s: %r cannot be stored as a DynamoDB number" % (where, value))
+    try:
+        return {"N": numtext.dynamodb_number(text)}
+    except ValueError as e:  # what AWS would refuse, refused before it is sent
+        raise ValueError("%s: %s" % (where, e))
+
+
+def marshal(value, where="value"):
+    """A Python value as a DynamoDB AttributeValue."""
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, (int, float, numtext.Number)):
+        return _number(value, where)
+    if isinstance(value, str):
+        return {"S": value}
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, (bytes, bytearray)):
+        return {"B": b2a_base64(value).decode().strip()}  # pyright: ignore[reportArgumentType]  # stubs say bytes only
+    if isinstance(value, dict):
+        return {"M": marshal_item(value, where + ".")}
+    if isinstance(value, (list, tuple)):
+        return {"L": [marshal(v, "%s[%d]" % (where, i)) for i, v in enumerate(value)]}
+    raise ValueError("%s: a %s cannot be stored in DynamoDB" % (where, type(value).__name__))
+
+
+def marshal_item(item, prefix=""):
+    out = {}
+    for name in item:
+        out[name] = marshal(item[name], prefix + name)
+    return out
+
+
+class Credentials:
+    def __init__(self, access_key, secret_key, session_token=None):
+        self.access_key = access_key
+        self.secret_key = secret_key
+        self.session_token = session_token
+
+    def __repr__(self):  # never the secret or the token
+        return "Credentials(%s, secret=***)" % self.access_key
+
+
+class Client:
+    def __init__(self, connection, credentials, region, host_header, now):
+        self.conn = connection
+        self.credentials = credentials
+        self.region = region
+        self.host_header = host_header
+        self.now = now  # Unix epoch seconds, UTC
+        self._signers = {}
+        self._answered = []  # request ids of the last REMEMBERED successes
+
+    def call(self, operation, payload):
+        """Make one signed call; return the decoded response or raise DynamoDBError/HttpError."""
+        return self.call_body(operation, json.dumps(payload).encode())
+
+    def _signer(self, operation):
+        """One prepared signer per operation, made again when the credentials change."""
+        c = self.credentials
+        signer = self._signers.get(operation)
+        if signer is None or signer.credentials is not c:
+            headers = [
+                ("Host", self.host_header),
+                ("Content-Type", CONTENT_TYPE),
+                ("X-Amz-Target", TARGET_PREFIX + operation),
+            ]
+            signer = sigv4signer.Signer(
+                "POST", "/", "", headers, c.access_key, c.secret_key, self.region, "dynamodb", c.session_token
+            )
+            signer.credentials = c
+            self._signers[operation] = signer
+        return signer
+
+    def prepare(self, operation):
+        """Prepare the operation's signer and today's key before a body is built (see Sink.send)."""
+        self._signer(operation).prepare(utc.amz_date(self.now()))
+
+    def call_body(self, operation, body):
+        """body: bytes, or a list of bytes parts that make it. Returns the answer decoded: a JSON
+        object, with no error in it; anything else raises DynamoDBError."""
+        signed = self._signer(operation).sign(body, utc.amz_date(self.now()))
+        resp = self.conn.request("POST", "/", signed, body)
+        date = resp.header("date")
+        if resp.status != 200:
+            raise error_from_response(resp.status, resp.body, date)
+        rid = resp.header("x-amzn-requestid")
+        if not rid or rid in self._answered:
+            # AWS names every answer: one unnamed, or named as an earlier one, came from elsewhere
+            # (a replay, or bytes a middlebox sent after the last answer) and proves nothing
+            raise malformed("a 200 answer %s x-amzn-RequestId" % ("without" if not rid else "repeating an earlier"))
+        expected = resp.header("x-amz-crc32")
+        if expected is not None and str(crc32(resp.body) & 0xFFFFFFFF) != expected:
+            raise DynamoDBError("CRC32Mismatch", "response body does not match x-amz-crc32", resp.status)
+        try:
+            doc = json.loads(resp.body)
+        except (ValueError, UnicodeError):  # garbled on the way, cut short, or a proxy's page
+            doc = None
+        if not isinstance(doc, dict):
+            raise malformed("response body is not a JSON object")
+        if "__type" in doc:  # an error sent as a success
+            raise error_from_response(resp.status, resp.body, date)
+        self._answered = self._answered[1 - REMEMBERED :] + [rid]
+        return doc
+
+    def put_item(self, table, item):
+        return _expect(self.call("PutItem", {"TableName": table, "Item": marshal_item(item)}), PUT_ITEM, "PutItem")
+
+    def put_raw(self, table, item_json):
+        """PutItem of an item already marshalled to AttributeValue JSON (bytes)."""
+        body = b'{"TableName":' + json.dumps(table).encode() + b',"Item":' + item_json + b"}"
+        return _expect(self.call_body("PutItem", body), PUT_ITEM, "PutItem")
+
+    def batch_write_raw(self, table, items_json):
+        """BatchWriteItem of marshalled items (at most 25); returns its answer, checked to be
+        BatchWriteItem's (unprocessed() reads what it left)."""
+        parts = [b"]}}"] * (3 * len(items_json) + 2)  # sized once: no list growing in the heap
+        parts[0] = b'{"RequestItems":{' + json.dumps(table).encode() + b":["
+        i = 1
+        for item in items_json:
+            parts[i] = b',{"PutRequest":{"Item":' if i > 1 else b'{"PutRequest":{"Item":'
+            parts[i + 1] = item
+            parts[i + 2] = b"}}"
+            i += 3
+        # the body is never joined: the signer hashes the parts and the connection sends them
+        return _expect(self.call_body("BatchWriteItem", parts), BATCH_WRITE_ITEM, "BatchWriteItem")
+
+
+class Sink:
+    """Readings to a table: PutItem when one is sent, BatchWriteItem for more."""
+
+    def __init__(self, client, table, credentials=None):
+        self.client = client
+        self.conn = client.conn
+        self.table = table
+        self.credentials = credentials  # a provider (iotsv_credentials.py); None: the client's own
+        self.ignored = 0  # items DynamoDB listed as unprocessed that were never sent
+
+    def auth_refused(self):
+        """DynamoDB refused our credentials: True when fresh ones may be had."""
+        return self.credentials is not None and self.credentials.refused()
+
+    def encode(self, item):
+        # json.dumps of the AttributeValue dicts allocates less than any join of pieces; compact,
+        # the spool, the heap and the network carry a tenth less
+        return json.dumps(marshal_item(item), separators=(",", ":")).encode()
+
+    def summary(self, payload):
+        """(ts, "name=value ...") for the log line, read off the payload without decoding it (a
+        payload spooled by an earlier version is spaced as json.dumps writes by default)."""
+        found = numtext.numbers_in(payload, b'":{"N":"')
+        return found if found[0] is not None else numtext.numbers_in(payload, b'": {"N": "')
+
+    def decode(self, payload):
+        """The reading back as plain values (numbers stay in their text form)."""
+        item = json.loads(payload)
+        return dict((k, list(item[k].values())[0]) for k in item)
+
+    def send(self, payloads, seqs):
+        """Deliver the readings (seqs: theirs, in order); return the seqs DynamoDB left
+        unprocessed. Items it lists that this batch did not send are counted in `ignored`."""
+        if self.credentials is not None:
+            self.client.credentials = self.credentials.ensure_fresh()  # between requests only
+        # The signer is prepared first: its one-off work (a module loaded for it) and the body
+        # are then never in a small heap at the same time.
+        self.client.prepare("PutItem" if len(payloads) == 1 else "BatchWriteItem")
+        if len(payloads) == 1:
+            self.client.put_raw(self.table, payloads[0])
+            return []
+        left, ignored = unprocessed(self.client.batch_write_raw(self.table, payloads), self.table, seqs)
+        self.ignored += ignored
+        return left

@@ -1,0 +1,11 @@
+metadata(
+    version="0.3.0",
+    description="Amazon DynamoDB's JSON 1.0 protocol for MicroPython: marshalling, SigV4-signed calls, typed errors",
+)
+
+require("iotsv-core")
+require("iotsv-sigv4")
+require("iotsv-httpclient")
+
+module("iotsv_numtext.py")
+module("iotsv_dynamodb.py")

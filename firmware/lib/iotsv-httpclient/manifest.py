@@ -1,0 +1,9 @@
+metadata(
+    version="0.3.0",
+    description="HTTP/1.1 over verified TLS for MicroPython: keep-alive, chunked, bounded reads, deadlines",
+)
+
+module("iotsv_ticks.py")
+module("iotsv_oserror.py")
+module("iotsv_refusal.py")
+module("iotsv_httpclient.py")

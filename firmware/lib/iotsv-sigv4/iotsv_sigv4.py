@@ -1,0 +1,409 @@
+# AWS Signature Version 4 for request headers, as specified in the AWS General Reference
+# ("Create a signed AWS API request") and as botocore computes it.
+import hashlib
+from binascii import hexlify
+
+# Shared with the prepared signer, and part of this module's interface all the same.
+from iotsv_sigv4base import ALGORITHM, check_amz_date, payload_hash, signing_key  # noqa: F401
+
+# Headers that proxies and HTTP stacks add, drop or rewrite; botocore never signs them and
+# servers that verify with botocore (moto) reject a signature that covers them.
+try:
+    from micropython import const
+except ImportError:  # CPython: the value itself (MicroPython's compiler puts it where the name is used)
+
+    def const(__value):  # positional only, as MicroPython's
+        return __value
+
+
+UNSIGNED_HEADERS = (
+    "authorization",
+    "baggage",
+    "connection",
+    "expect",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "traceparent",
+    "tracestate",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "user-agent",
+    "x-amzn-trace-id",
+)
+
+_HEX = b"0123456789ABCDEF"
+
+# What CPython's str.split() splits on beyond what MicroPython's does (ASCII space and \t-\r):
+# botocore's canonical value is " ".join(value.split()) on CPython's str, so these must count as
+# whitespace on both interpreters for the two to sign alike. The ASCII ones are a tuple of
+# constants (looked through for every value, allocating nothing); the others a string, looked
+# through only for a value that is not ASCII.
+_ASCII_SEPARATORS = ("\x1c", "\x1d", "\x1e", "\x1f")
+_UNICODE_SPACES = (
+    "\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+# what makes a value need squashing: a double space, a tab or line break, a separator
+_SQUASHED = ("  ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f")
+
+
+def _byte_table(chars):
+    table = bytearray(256)
+    for c in chars:
+        table[c] = 1
+    return bytes(table)
+
+
+_UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~"
+_SAFE_IN_VALUE = _byte_table(_UNRESERVED)
+_SAFE_IN_PATH = _byte_table(_UNRESERVED + b"/")
+_HEX_VALUE = bytearray(b"\xff" * 256)
+for _i, _c in enumerate(b"0123456789ABCDEF"):
+    _HEX_VALUE[_c] = _i
+for _i, _c in enumerate(b"abcdef"):
+    _HEX_VALUE[_c] = 10 + _i
+
+
+def _is_escape(raw, i):
+    return i + 2 < len(raw) and _HEX_VALUE[raw[i + 1]] < 16 and _HEX_VALUE[raw[i + 2]] < 16
+
+
+def uri_encode(raw, safe=_SAFE_IN_VALUE, keep_escapes=False):
+    """Percent-encode every byte of `raw` not marked in `safe` (uppercase hex, RFC 3986).
+    With keep_escapes, a valid %XX already present is left as it is (encode once)."""
+    for c in raw:
+        if not safe[c]:
+            break
+    else:
+        return raw
+    out = bytearray()
+    i = 0
+    n = len(raw)
+    while i < n:
+        c = raw[i]
+        if safe[c] or (keep_escapes and c == 0x25 and _is_escape(raw, i)):
+            out.append(c)
+        else:
+            out.append(0x25)
+            out.append(_HEX[c >> 4])
+            out.append(_HEX[c & 15])
+        i += 1
+    return bytes(out)
+
+
+def uri_decode(raw):
+    """Undo valid %XX escapes; a '%' not followed by two hex digits stays literal."""
+    if 0x25 not in raw:
+        return raw
+    out = bytearray()
+    i = 0
+    n = len(raw)
+    while i < n:
+        c = raw[i]
+        if c == 0x25 and _is_escape(raw, i):
+            out.append(_HEX_VALUE[raw[i + 1]] << 4 | _HEX_VALUE[raw[i + 2]])
+            i += 3
+        else:
+            out.append(c)
+            i += 1
+    return bytes(out)
+
+
+def encode_path(path):
+    """A path percent-encoded for the request line: "/" and A-Z a-z 0-9 - _ . ~ kept, every other
+    byte as %XX (a "%" too): an S3 key as S3 wants it."""
+    raw = path.encode() if isinstance(path, str) else path
+    return uri_encode(raw, _SAFE_IN_PATH).decode()
+
+
+def remove_dot_segments(path):
+    """RFC 3986 5.2.4, plus the AWS rule that empty segments (double slashes) go too."""
+    if not path:
+        return b"/"
+    if path[0] == 0x2F and b"//" not in path and b"/." not in path:
+        return path  # no dot or empty segment: already normal
+    segments = []
+    for seg in path.split(b"/"):
+        if seg == b".." and segments:
+            segments.pop()
+        elif seg and seg != b"." and seg != b"..":
+            segments.append(seg)
+    first = b"/" if path[0] == 0x2F else b""
+    last = b"/" if path[-1] == 0x2F and segments else b""
+    return first + b"/".join(segments) + last
+
+
+def canonical_uri(path, s3=False):
+    """The path of the canonical request. AWS services other than S3 normalize the path and
+    encode it as given, so an escape in it is encoded again; S3's rules (s3=True) keep the
+    path and only encode what is not yet encoded."""
+    raw = path.encode() if isinstance(path, str) else path
+    if s3:
+        return uri_encode(raw or b"/", _SAFE_IN_PATH, True)
+    return uri_encode(remove_dot_segments(raw), _SAFE_IN_PATH)
+
+
+def canonical_query(query):
+    """Query pairs decoded, re-encoded with AWS's rules and sorted by name, then value."""
+    if not query:
+        return b""
+    raw = query.encode() if isinstance(query, str) else query
+    pairs = []
+    for pair in raw.split(b"&"):
+        eq = pair.find(b"=")
+        if eq < 0:
+            name, value = pair, b""
+        else:
+            name, value = pair[:eq], pair[eq + 1 :]
+        pairs.append((uri_encode(uri_decode(name)), uri_encode(uri_decode(value))))
+    pairs.sort()
+    return b"&".join(name + b"=" + value for name, value in pairs)
+
+
+def canonical_value(value, ascii=None):
+    """A header value trimmed, each run of whitespace made one space: CPython's whitespace on
+    every interpreter, as botocore has it. ascii: whether the value is known to be ASCII (then
+    its non-ASCII spaces need no search)."""
+    if ascii is None:
+        ascii = len(value.encode()) == len(value)
+    odd = None if ascii else _unicode_spaces_in(value)
+    if not odd:
+        for c in _SQUASHED:
+            if c in value:
+                break
+        else:
+            if value.strip() == value:
+                return value  # most values: nothing to do, nothing allocated
+    for c in _ASCII_SEPARATORS:
+        if c in value:
+            value = value.replace(c, " ")
+    if odd:
+        for c in odd:
+            value = value.replace(c, " ")
+    return " ".join(value.split())
+
+
+def _unicode_spaces_in(value):
+    # a function of its own: a comprehension inline would cost every ASCII value a closure
+    return [c for c in _UNICODE_SPACES if c in value]
+
+
+def canonical_headers(headers):
+    """(canonical header block, signed header names) from (name, value) pairs: names
+    lowercased and sorted, values trimmed with inner whitespace runs (and line folds) made
+    one space, a repeated name's values joined with commas in the order given. Names must be
+    ASCII (HTTP's tokens): only ASCII lowercases alike on both interpreters."""
+    block, names = _canonical_headers(headers, True)
+    raw = block.encode()
+    if len(raw) != len(block):  # something not ASCII: a name (refused) or a value's own spaces
+        for name, _ in headers:
+            if len(name.encode()) != len(name):
+                raise ValueError("header name %r is not ASCII" % name)
+        block, names = _canonical_headers(headers, False)
+        raw = block.encode()
+    return raw, names.encode()
+
+
+def _canonical_headers(headers, ascii):
+    values = {}
+    for name, value in headers:
+        lname = name.lower()
+        if lname in UNSIGNED_HEADERS:
+            continue
+        value = canonical_value(value, ascii)
+        if lname in values:
+            values[lname] += "," + value
+        else:
+            values[lname] = value
+    names = sorted(values)
+    parts = []
+    for name in names:
+        parts.append(name)
+        parts.append(":")
+        parts.append(values[name])
+        parts.append("\n")
+    return "".join(parts), ";".join(names)
+
+
+def canonical_request_lines(method, path, query, headers, body_hash, s3=False):
+    """The six lines of the canonical request (bytes, without their newlines): method, URI,
+    query, header block (which ends in a newline of its own), signed header names, payload hash."""
+    block, signed = canonical_headers(headers)
+    return (method.upper().encode(), canonical_uri(path, s3), canonical_query(query), block, signed, body_hash)
+
+
+def canonical_request(method, path, query, headers, body_hash, s3=False):
+    """(canonical request, signed header names), both bytes."""
+    lines = canonical_request_lines(method, path, query, headers, body_hash, s3)
+    return b"\n".join(lines), lines[4]
+
+
+def canonical_request_hash(lines):
+    """Hex SHA-256 of the canonical request, hashed line by line: the request is never joined."""
+    h = hashlib.sha256(lines[0])
+    for line in lines[1:]:
+        h.update(b"\n")
+        h.update(line)
+    return hexlify(h.digest())
+
+
+def credential_scope(amz_date, region, service):
+    return "%s/%s/%s/aws4_request" % (amz_date[:8], region, service)
+
+
+def string_to_sign(amz_date, scope, creq_hash):
+    """Algorithm, request date, credential scope and the hex hash of the canonical request."""
+    return ("%s\n%s\n%s\n" % (ALGORITHM, amz_date, scope)).encode() + creq_hash
+
+
+def signature(key, sts):
+    return hexlify(key.digest(sts)).decode()
+
+
+def sign(
+    method,
+    path,
+    query,
+    headers,
+    body,
+    access_key,
+    secret_key,
+    region,
+    service,
+    amz_date,
+    session_token=None,
+    s3=False,
+):
+    """Sign a request; return the headers to send: `headers` (any Authorization dropped),
+    X-Amz-Date unless present, X-Amz-Security-Token when a token is given and not present,
+    and Authorization."""
+    check_amz_date(amz_date)
+    out = []
+    has_date = has_token = False
+    for pair in headers:
+        lname = pair[0].lower()
+        if lname == "authorization":
+            continue
+        if lname == "x-amz-date":
+            if pair[1].strip() != amz_date:
+                raise ValueError("X-Amz-Date header differs from amz_date")
+            has_date = True
+        elif lname == "x-amz-security-token":
+            has_token = True
+        out.append(pair)
+    if not has_date:
+        out.append(("X-Amz-Date", amz_date))
+    if session_token and not has_token:
+        out.append(("X-Amz-Security-Token", session_token))
+
+    lines = canonical_request_lines(method, path, query, out, payload_hash(out, body), s3)
+    scope = credential_scope(amz_date, region, service)
+    sts = string_to_sign(amz_date, scope, canonical_request_hash(lines))
+    sig = signature(signing_key(secret_key, amz_date[:8], region, service), sts)
+    signed = lines[4]
+    out.append(
+        (
+            "Authorization",
+            "%s Credential=%s/%s, SignedHeaders=%s, Signature=%s"
+            % (ALGORITHM, access_key, scope, signed.decode(), sig),
+        )
+    )
+    return out
+
+
+# Presigned URLs (query-string signing): the same canonical request, string to sign and signature,
+# with the credential, date, lifetime and signed header names in the query instead of headers.
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"  # S3's payload line of a presigned URL: the body is not known
+MAX_EXPIRES_S = const(604800)  # 7 days: the longest a SigV4 presigned URL may live
+
+
+def _query_param(name, value):
+    return name + "=" + uri_encode(value.encode()).decode()
+
+
+def presign_canonical(
+    method,
+    path,
+    query,
+    headers,
+    access_key,
+    region,
+    service,
+    amz_date,
+    expires_s,
+    session_token=None,
+    s3=False,
+    payload_hash=UNSIGNED_PAYLOAD,
+    sign_token=True,
+):
+    """The steps of presign() before the key: (canonical request lines, credential scope, the
+    target as sent without its X-Amz-Signature)."""
+    check_amz_date(amz_date)
+    if not isinstance(expires_s, int) or isinstance(expires_s, bool) or not 1 <= expires_s <= MAX_EXPIRES_S:
+        raise ValueError("expires_s must be 1 to %d seconds (7 days), got %r" % (MAX_EXPIRES_S, expires_s))
+    for name, _ in headers:
+        if name.lower() == "host":
+            break
+    else:
+        raise ValueError("a presigned request needs its Host header among the headers")
+    if isinstance(payload_hash, str):
+        payload_hash = payload_hash.encode()
+    lines = canonical_request_lines(method, path, "", headers, payload_hash, s3)
+    scope = credential_scope(amz_date, region, service)
+    auth = "&".join(
+        (
+            _query_param("X-Amz-Algorithm", ALGORITHM),
+            _query_param("X-Amz-Credential", access_key + "/" + scope),
+            _query_param("X-Amz-Date", amz_date),
+            _query_param("X-Amz-SignedHeaders", lines[4].decode()),
+            _query_param("X-Amz-Expires", str(expires_s)),
+        )
+    )
+    if query:
+        auth = query + "&" + auth
+    token = "&" + _query_param("X-Amz-Security-Token", session_token) if session_token else ""
+    lines = lines[:2] + (canonical_query(auth + token if sign_token else auth),) + lines[3:]
+    return lines, scope, path + "?" + auth + token
+
+
+def presign(
+    method,
+    path,
+    query,
+    headers,
+    access_key,
+    secret_key,
+    region,
+    service,
+    amz_date,
+    expires_s,
+    session_token=None,
+    s3=False,
+    payload_hash=UNSIGNED_PAYLOAD,
+    sign_token=True,
+):
+    """A presigned request target, `path?query&X-Amz-...&X-Amz-Signature=...`: the query given,
+    then X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date, X-Amz-SignedHeaders, X-Amz-Expires
+    (1 s to 7 days), X-Amz-Security-Token with a token and X-Amz-Signature, in the order of AWS's
+    test suite. `headers` (Host at least) are signed and must be sent with the URL; payload_hash
+    is the last line of the canonical request: UNSIGNED-PAYLOAD as S3 takes it, or the body's hex
+    SHA-256. sign_token=False appends the token unsigned (as AWS IoT's WebSocket URLs want)."""
+    lines, scope, target = presign_canonical(
+        method,
+        path,
+        query,
+        headers,
+        access_key,
+        region,
+        service,
+        amz_date,
+        expires_s,
+        session_token,
+        s3,
+        payload_hash,
+        sign_token,
+    )
+    sts = string_to_sign(amz_date, scope, canonical_request_hash(lines))
+    return target + "&X-Amz-Signature=" + signature(signing_key(secret_key, amz_date[:8], region, service), sts)

@@ -1,0 +1,63 @@
+# What both SigV4 signers share (sigv4's generic sign() and sigv4signer's prepared Signer): the
+# algorithm's name, the date format, the payload hash and the day's signing key.
+from binascii import hexlify
+from hashlib import sha256
+
+from iotsv_hmac_sha256 import HmacSha256
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+
+
+def check_amz_date(amz_date):
+    ok = isinstance(amz_date, str) and len(amz_date) == 16 and amz_date[8] == "T" and amz_date[15] == "Z"
+    if ok:
+        raw = amz_date.encode()  # bytes index to ints: no slice or joined copy to check
+        for i in (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14):
+            if not 0x30 <= raw[i] <= 0x39:
+                ok = False
+    if not ok:
+        raise ValueError("amz_date must be YYYYMMDDTHHMMSSZ")
+
+
+def declared_payload_hash(headers):
+    """The X-Amz-Content-Sha256 header's value (S3's UNSIGNED-PAYLOAD, a precomputed hash) as
+    bytes, or None: when it is there, the body is not hashed."""
+    for name, value in headers:
+        if len(name) == 20 and name.lower() == "x-amz-content-sha256":  # lowercase only what may match
+            return value.encode()
+    return None
+
+
+def body_hash(body):
+    """Hex SHA-256 of the body: bytes, or a list of parts (hashed in turn, never joined)."""
+    if isinstance(body, list):
+        h = sha256()
+        for part in body:
+            h.update(part)
+    else:
+        h = sha256(body)
+    return hexlify(h.digest())
+
+
+def payload_hash(headers, body):
+    """The last line of the canonical request."""
+    return declared_payload_hash(headers) or body_hash(body)
+
+
+# One day key at a time (a device signs with one secret, region and service): its identity, and
+# the HMAC prepared with it.
+_day_key: list = [None, None]
+
+
+def signing_key(secret_key, date, region, service):
+    """kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request"),
+    ready for HMAC; derived once per (date, region, service) and reused."""
+    ident = (secret_key, date, region, service)
+    if _day_key[0] != ident:
+        k = HmacSha256(("AWS4" + secret_key).encode()).digest(date.encode())
+        k = HmacSha256(k).digest(region.encode())
+        k = HmacSha256(k).digest(service.encode())
+        k = HmacSha256(k).digest(b"aws4_request")
+        _day_key[1] = HmacSha256(k)
+        _day_key[0] = ident
+    return _day_key[1]

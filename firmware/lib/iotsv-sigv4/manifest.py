@@ -1,0 +1,11 @@
+metadata(
+    version="0.3.0",
+    description="AWS Signature Version 4 for MicroPython: sign a request in headers, presign a URL, a prepared signer",
+)
+
+require("iotsv-core")
+
+module("iotsv_sigv4base.py")
+module("iotsv_sigv4.py")
+module("iotsv_sigv4signer.py")
+module("iotsv_transient.py")
