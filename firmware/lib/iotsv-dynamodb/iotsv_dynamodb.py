@@ -5,7 +5,8 @@ from binascii import b2a_base64, crc32
 import iotsv_numtext as numtext
 import iotsv_sigv4signer as sigv4signer
 import iotsv_utc as utc
-from iotsv_refusal import Refusal, retryable_status, xml_field
+from iotsv_refusal import Refusal, retryable_status
+from iotsv_transient import call_with
 
 try:
     from micropython import const
@@ -29,7 +30,6 @@ RETRYABLE_CODES = (
     "ServiceUnavailable",
     "CRC32Mismatch",
 )
-MAX_MESSAGE = const(300)
 REMEMBERED = const(4)  # successes whose request id a new answer must not repeat
 # the fields of each operation's success answer (AWS's API reference)
 PUT_ITEM = ("Attributes", "ConsumedCapacity", "ItemCollectionMetrics")
@@ -48,40 +48,9 @@ class DynamoDBError(Refusal):
 def error_from_response(status, body, date=None):
     """One typed error from AWS's JSON error body ({"__type": "...#Code", "message": ...}) or
     the XML one that moto and AWS's front ends send (<Code>..</Code><Message>..</Message>);
-    date: the response's Date header. A body that names no code (a proxy's page) is not DynamoDB
-    refusing the items, so it never dead-letters them: retried. So is an error in a 2xx answer."""
-    try:
-        text = body.decode()
-    except UnicodeError:
-        text = ""
-    code = message = None
-    if text.startswith("{"):
-        try:
-            doc = json.loads(text)
-        except ValueError:
-            doc = None
-        if isinstance(doc, dict):
-            code = _string(doc.get("__type"))
-            message = _string(doc.get("message")) or _string(doc.get("Message"))
-        if code:
-            code = code[code.rfind("#") + 1 :]
-    elif "<Code>" in text:
-        code = xml_field(text, "Code")
-        message = xml_field(text, "Message")
-    retryable = None
-    if status < 300:
-        retryable = True  # an error sent as a success
-    elif not code:
-        code = "HTTP%d" % status
-        if status not in (401, 403):  # 401/403 stay blocked: a gateway refusing our credentials
-            retryable = True
-    if not message:
-        message = text.strip()[:MAX_MESSAGE] or "no error message"
-    return DynamoDBError(code, message[:MAX_MESSAGE], status, retryable, date)
-
-
-def _string(value):
-    return value if isinstance(value, str) else None
+    date: the response's Date header. The reading of it is loaded for the moment (an error path)."""
+    code, message, retryable = call_with("iotsv_ddbanswer", lambda a: a.error_parts(status, body))
+    return DynamoDBError(code, message, status, retryable, date)
 
 
 def malformed(why, status=200):
@@ -98,40 +67,17 @@ def _expect(doc, keys, operation):
     return doc
 
 
-def _put_seq(request):
-    """The seq of one PutRequest in UnprocessedItems ({"PutRequest": {"Item": {..., "seq":
-    {"N": "5"}}}}); MalformedResponse for anything else."""
-    try:
-        if len(request) == 1:
-            text = request["PutRequest"]["Item"]["seq"]["N"]
-            if isinstance(text, str) and 0 < len(text) <= 20 and text.isdigit():
-                return int(text)
-    except (KeyError, TypeError):
-        pass
-    raise malformed("UnprocessedItems holds something other than PutRequests with a seq")
-
-
 def unprocessed(doc, table, sent):
     """(seqs of `sent` left unprocessed, count of listed items this batch did not send). The
-    answer must map tables to PutRequests; items never sent are counted, never taken as ours."""
-    left = []
-    ignored = 0
-    if "UnprocessedItems" not in doc:
-        return left, ignored
-    tables = doc["UnprocessedItems"]
-    if not isinstance(tables, dict):
-        raise malformed("UnprocessedItems is not a map of tables")
-    for name in tables:
-        requests = tables[name]
-        if not isinstance(requests, list):
-            raise malformed("UnprocessedItems of a table is not a list")
-        for request in requests:
-            seq = _put_seq(request)
-            if name == table and seq in sent and seq not in left:
-                left.append(seq)
-            else:
-                ignored += 1
-    return left, ignored
+    answer must map tables to PutRequests; items never sent are counted, never taken as ours.
+    Most answers leave nothing: the reading of a list is loaded only when there is one."""
+    tables = doc.get("UnprocessedItems", {})
+    if tables == {}:
+        return [], 0
+    try:
+        return call_with("iotsv_ddbanswer", lambda a: a.unprocessed_seqs(tables, table, sent))
+    except ValueError as e:
+        raise malformed(str(e))
 
 
 def _number(value, where):

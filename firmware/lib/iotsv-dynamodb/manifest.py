@@ -9,3 +9,4 @@ require("iotsv-httpclient")
 
 module("iotsv_numtext.py")
 module("iotsv_dynamodb.py")
+module("iotsv_ddbanswer.py")

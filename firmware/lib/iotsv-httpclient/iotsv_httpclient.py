@@ -30,7 +30,6 @@ MAX_HEADERS = const(64)
 MAX_HEAD = const(8192)  # all header lines of one response together
 MAX_INTERIM = const(8)  # 1xx responses before the final one
 MAX_DIGITS = const(12)  # of a Content-Length: far past any body this client takes
-MAX_HEX = const(8)  # of a chunk size
 WRITE_BUFFER = const(1024)  # a body given in parts goes out in records of up to this size
 
 
@@ -74,13 +73,6 @@ TCHAR = b"!#$%&'*+-.^_`|~"  # with digits and letters, what a header name is mad
 def _is_token(name):
     for c in name:
         if not (0x30 <= c <= 0x39 or 0x41 <= c <= 0x5A or 0x61 <= c <= 0x7A or c in TCHAR):
-            return False
-    return True
-
-
-def _is_hex(digits):
-    for c in digits:
-        if not (0x30 <= c <= 0x39 or 0x41 <= c <= 0x46 or 0x61 <= c <= 0x66):
             return False
     return True
 
@@ -144,29 +136,6 @@ def _is_timeout(exc):
     import iotsv_oserror as oserror
 
     return oserror.code(exc) == oserror.number("ETIMEDOUT") or type(exc).__name__ in ("timeout", "TimeoutError")
-
-
-def _load_client_cert(ctx, cert_der, key_der):
-    if MICROPYTHON:
-        ctx.load_cert_chain(cert_der, key_der)  # MicroPython takes DER bytes
-        return
-    # CPython loads PEM files only (host-side tools and tests): write them for the moment.
-    import os
-    import tempfile  # pyright: ignore[reportMissingImports]  # CPython only
-    from binascii import b2a_base64
-
-    def pem(kind, der):
-        b64 = b2a_base64(der, newline=False).decode()
-        lines = [b64[i : i + 64] for i in range(0, len(b64), 64)]
-        return "-----BEGIN %s-----\n%s\n-----END %s-----\n" % (kind, "\n".join(lines), kind)
-
-    fd, path = tempfile.mkstemp(suffix=".pem")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(pem("CERTIFICATE", cert_der) + pem("PRIVATE KEY", key_der))
-        ctx.load_cert_chain(path)
-    finally:
-        os.remove(path)
 
 
 class Connection:
@@ -353,7 +322,9 @@ class Connection:
                 raise TlsError("CA certificate is not a valid DER certificate: %s" % _reason(e))
             if self.client_cert:
                 try:
-                    _load_client_cert(ctx, *self.client_cert)
+                    import iotsv_httprare  # mutual TLS only
+
+                    iotsv_httprare.load_client_cert(ctx, *self.client_cert)
                 except (ValueError, OSError) as e:
                     raise TlsError("client certificate or key is not a valid DER certificate/key pair: %s" % _reason(e))
             self._ctx = ctx
@@ -551,19 +522,6 @@ class Connection:
             got += len(part)
         return body
 
-    def _extend(self, body, n):
-        """The next n bytes appended to body (a bytearray), piece by piece."""
-        got = 0
-        part = self._buffered(n)
-        while True:
-            body.extend(part)
-            got += len(part)
-            if got >= n:
-                return
-            part = self._piece(min(n - got, BODY_PIECE))
-            if not part:
-                raise ProtocolError("response body from %s truncated (%d of %d bytes)" % (self.address(), got, n))
-
     def _stream_exact(self, n, sink):
         """n bytes of the body to the sink, as they come (at most BODY_PIECE at a time, views of
         the write buffer)."""
@@ -572,15 +530,23 @@ class Connection:
         while True:
             if part:
                 got += len(part)
-                try:
-                    sink(part)
-                except Exception as e:
-                    raise _SinkFailed(e)
+                self._feed(sink, part)
             if got >= n:
                 return
             part = self._piece(min(n - got, BODY_PIECE))
             if not part:
-                raise ProtocolError("response body from %s truncated (%d of %d bytes)" % (self.address(), got, n))
+                raise self._fail("response body from %s truncated (%d of %d bytes)", got, n)
+
+    def _feed(self, sink, piece):
+        """A piece to the caller's sink; what the sink raises is passed on as it is."""
+        try:
+            sink(piece)
+        except Exception as e:
+            raise _SinkFailed(e)
+
+    def _fail(self, what, *args):
+        """A ProtocolError: `what` with the server's address and then args for its other %s."""
+        return ProtocolError(what % ((self.address(),) + args))
 
     def _too_large(self, n):
         raise ResponseTooLarge("response from %s is larger than %d bytes (%d)" % (self.address(), self.max_response, n))
@@ -613,7 +579,9 @@ class Connection:
                 raise ProtocolError("response from %s has both Content-Length and Transfer-Encoding" % self.address())
             if coding.lower() != "chunked" or version != b"HTTP/1.1":
                 raise ProtocolError("unsupported Transfer-Encoding from %s: %r" % (self.address(), coding[:40]))
-            resp.body = self._chunked_body(sink)
+            import iotsv_httprare  # AWS frames its answers with Content-Length
+
+            resp.body = iotsv_httprare.chunked_body(self, sink)
         elif length is not None:
             if sink is not None:
                 self._stream_exact(length, sink)
@@ -622,7 +590,9 @@ class Connection:
                     self._too_large(length)
                 resp.body = self._read_exact(length) if length else b""
         else:
-            resp.body = self._body_to_eof(sink)
+            import iotsv_httprare
+
+            resp.body = iotsv_httprare.body_to_eof(self, sink)
             keep_alive = False
         if self._rpos < len(self._rbuf):  # bytes past the response: nothing to read as the next one
             keep_alive = False
@@ -696,44 +666,3 @@ class Connection:
                 if c == 0x7F or (c < 0x20 and c != 0x09):
                     raise ProtocolError("control character in a response header from %s" % self.address())
         return _text(raw)
-
-    def _chunked_body(self, sink=None):
-        body = bytearray()
-        while True:
-            line = self._readline().rstrip(b"\r\n")
-            semi = line.find(b";")  # a chunk extension: allowed, and ignored
-            size_text = (line if semi < 0 else line[:semi]).rstrip(b" \t")
-            if not size_text or len(size_text) > MAX_HEX or not _is_hex(size_text):
-                raise ProtocolError("bad chunk size from %s: %r" % (self.address(), line[:20]))
-            size = int(size_text, 16)
-            if size == 0:
-                break
-            if sink is not None:
-                self._stream_exact(size, sink)
-            else:
-                if len(body) + size > self.max_response:
-                    self._too_large(len(body) + size)
-                self._extend(body, size)
-            if self._readline() not in (b"\r\n", b"\n"):
-                raise ProtocolError("chunk from %s not followed by CRLF" % self.address())
-        self._headers()  # trailers: checked as headers are, then ignored
-        return body
-
-    def _body_to_eof(self, sink=None):
-        body = bytearray()
-        chunk = self._buffered(self.max_response + 1)
-        while True:
-            if not chunk:
-                chunk = self._piece(BODY_PIECE)
-            if not chunk:
-                return body
-            if sink is not None:
-                try:
-                    sink(chunk)
-                except Exception as e:
-                    raise _SinkFailed(e)
-            else:
-                if len(body) + len(chunk) > self.max_response:
-                    self._too_large(len(body) + len(chunk))
-                body.extend(chunk)
-            chunk = b""
