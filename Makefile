@@ -49,8 +49,8 @@ IMAGE_FLAGS := VARIANT=standard MICROPY_FORCE_32BIT=1 MICROPY_PY_FFI=0 MICROPY_P
   CFLAGS_EXTRA=-DMICROPY_FLOAT_IMPL=MICROPY_FLOAT_IMPL_FLOAT
 FIRMWARE_FILES := $(shell find firmware -name '*.py')
 
-# the lab's results: make bench, membudget, chaos and fleet each rewrite their section (tools/results.py)
-RESULTS := tools/RESULTS.md
+# the lab's results: make bench, membudget, chaos and fleet each rewrite their section (tools/lab/results.py)
+RESULTS := tools/lab/RESULTS.md
 
 export MICROPYTHON
 # MPY=1 or IMAGE=1 for a target that runs the firmware: the code it runs from (tools/unixport.py's
@@ -95,7 +95,7 @@ $(STAMP): requirements.txt requirements-nodeps.txt typecheck/esp32-stubs.txt typ
 # The firmware on the unix port against a local DynamoDB (moto, TLS, signatures checked).
 ## the firmware on the unix port against a local DynamoDB until Ctrl-C (READINGS=20: 20 readings)
 run: setup
-	$(PY) tools/localddb.py run $(call readings,0) --interval $(INTERVAL)
+	$(PY) tools/local/localddb.py run $(call readings,0) --interval $(INTERVAL)
 
 # The firmware on the unix port with the config module in CONFIG, run in that folder as on a board
 # (paths in config.py are relative to it); starts no server. HEAP=48K limits the heap
@@ -143,7 +143,7 @@ lint: setup
 # instead of the network.
 ## the chaos run: faults, SIGKILLs and a skewed clock; every reading must arrive exactly once
 chaos: setup $(CODE_DEPS)
-	$(PY) tools/chaos.py $(call readings) --faults $(FAULTS) --kills $(KILLS) --skew $(SKEW) $(CODE_FLAGS) \
+	$(PY) tools/lab/chaos.py $(call readings) --faults $(FAULTS) --kills $(KILLS) --skew $(SKEW) $(CODE_FLAGS) \
 	  $(if $(BROKEN),--broken) --results $(RESULTS)
 
 # The response fuzz run of make test (tests/portable/test_response_fuzz.py) with CASES cases per kind and
@@ -161,20 +161,20 @@ fuzz: setup image
 # IMAGE=1: every device the 32-bit image of make image, as a board runs the firmware (MPY=1: .mpy files).
 ## DEVICES devices back from an outage against a table's CAPACITY (minutes; figures in build/)
 fleet: setup $(CODE_DEPS)
-	$(PY) tools/fleet.py --devices $(DEVICES) $(call readings) \
+	$(PY) tools/lab/fleet.py --devices $(DEVICES) $(call readings) \
 	  --outage $(OUTAGE) --capacity $(CAPACITY) --modes $(MODES) $(if $(RESTART),--restart) $(if $(PARTIAL),--partial) \
 	  $(CODE_FLAGS) --results $(RESULTS)
 
 # Benchmarks against botocore, the hash floor and the seed-style client (minutes, not part of make test).
 ## benchmarks against botocore, the hash floor and the seed-style client (minutes)
 bench: setup image
-	$(PY) tools/bench.py --json build/bench.json --results $(RESULTS)
+	$(PY) tools/lab/bench.py --json build/bench.json --results $(RESULTS)
 
 # The firmware for 200 readings over TLS on each interpreter (64-bit .mpy, 32-bit .mpy, the 32-bit
 # image): the peak live heap and the smallest heap that works, also in build/membudget.json.
 ## the firmware in the smallest heap on each interpreter, and where the heap goes
 membudget: setup image
-	$(PY) tools/membudget.py --results $(RESULTS)
+	$(PY) tools/lab/membudget.py --results $(RESULTS)
 
 # The spool's flash wear: erases and programs per reading on MicroPython's own littlefs over a flash
 # that counts them, as years of flash life (firmware/boards/esp32/README.md has the table).

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import layout
 import unixport
 from iotsig import certs
-from localddb import free_port
+from local.localddb import free_port
 from stub_http import StubServer
 
 ROOT = layout.ROOT

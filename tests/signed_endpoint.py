@@ -13,7 +13,7 @@ import requests
 from http_message_signatures import HTTPMessageVerifier, HTTPSignatureKeyResolver, algorithms
 from httpsig import HeaderVerifier
 
-from jsonserver import JsonServer
+from local.jsonserver import JsonServer
 
 CAVAGE_REQUIRED = ["(request-target)", "host", "date", "digest", "content-type"]
 

@@ -24,7 +24,7 @@ import layout
 
 ROOT = layout.ROOT
 MPY_DIR = os.path.join(ROOT, "build", "mpy")
-PROBES = os.path.join(ROOT, "tools", "probes")  # scripts that run beside the firmware and measure it
+PROBES = os.path.join(ROOT, "tools", "lab", "probes")  # scripts that run beside the firmware and measure it
 IMAGE = os.path.join(ROOT, "build", "image", "micropython")
 IMAGE_MPY_CROSS = os.path.join(ROOT, "build", "image", "mpy-cross")  # from the image's source: its .mpy version
 MPY32_DIR = os.path.join(ROOT, "build", "mpy32")
@@ -92,7 +92,7 @@ def run(args, path, heap=None, code="source", env=None, cwd=ROOT, timeout=600, *
 
 
 def run_probe(name, args=(), path=(), heap=None, code="source", cwd=ROOT):
-    """A probe script of tools/probes (one that imports the firmware's modules and measures them)
+    """A probe script of tools/lab/probes (one that imports the firmware's modules and measures them)
     on the unix port, with `path` (a device folder), the probes and the firmware of `code` on the
     import path."""
     return run(

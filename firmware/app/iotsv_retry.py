@@ -75,7 +75,7 @@ def backoff_ms(attempt, policy=TRANSIENT_BACKOFF, rand16=None):
 # A paced wait after a throttle is spread over [0, SPREAD x] itself, full jitter around it, so that
 # devices cut to one rate at one moment do not retry in step and leave the table idle between their
 # bursts; a batch sent before its tokens are there still waits for them, so on average it is about
-# 1.25x longer. Twice: a wider spread refuses less and drains slower (tools/fleet.md, "Why the fleet
+# 1.25x longer. Twice: a wider spread refuses less and drains slower (tools/lab/fleet.md, "Why the fleet
 # restarted at once drains slowest").
 SPREAD = 2
 
@@ -111,7 +111,7 @@ def is_throttling(err):
 # behind but only seconds from caught up, and climbs as one near caught up. It never paces below
 # the rate the device takes readings at (measured as the send rate is): slower, it would only move
 # them into the spool until it is full and drops them. Never throttled (or not for QUIET_MS), it
-# changes nothing. How each of these was found: tools/fleet.md, "The limiter, change by change".
+# changes nothing. How each of these was found: tools/lab/fleet.md, "The limiter, change by change".
 BETA = 0.7
 SCALE = 0.4  # the cubic's steepness: items/s per s^3
 FLAT_SCALE = 0.0001  # the steepness for a device with a long drain ahead

@@ -14,7 +14,7 @@ import os
 import pytest
 from cfnlint.decode import cfn_yaml
 
-from localddb import ROOT, LocalDynamoDB
+from local.localddb import ROOT, LocalDynamoDB
 
 TEMPLATE = os.path.join(ROOT, "config", "aws", "stack.yaml")
 

@@ -6,9 +6,9 @@ import re
 import pytest
 
 import unixport
-from iotcreds import LocalIotCredentialsProvider
 from iotsig import certs
-from localddb import LocalDynamoDB
+from local.iotcreds import LocalIotCredentialsProvider
+from local.localddb import LocalDynamoDB
 
 
 @pytest.fixture(scope="module")

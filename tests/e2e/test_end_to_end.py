@@ -1,5 +1,5 @@
 # The firmware on the MicroPython unix port against moto's DynamoDB over HTTPS with SigV4
-# checking on (tools/localddb.py), read back with boto3.
+# checking on (tools/local/localddb.py), read back with boto3.
 import os
 import re
 import time
@@ -7,7 +7,7 @@ import time
 import pytest
 
 import unixport
-from localddb import LocalDynamoDB, free_port
+from local.localddb import LocalDynamoDB, free_port
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 import helpers
 import unixport
 from iotsig import certs
-from localddb import ROOT, LocalDynamoDB, free_port
+from local.localddb import ROOT, LocalDynamoDB, free_port
 
 TOOLS = os.path.join(ROOT, "tools")
 

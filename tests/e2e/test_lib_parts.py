@@ -12,8 +12,8 @@ import pytest
 
 import layout
 import unixport
-from localddb import LocalDynamoDB
-from locals3 import LocalS3
+from local.localddb import LocalDynamoDB
+from local.locals3 import LocalS3
 from stub_http import StubServer
 
 PARTS = sorted(layout.lib_parts())

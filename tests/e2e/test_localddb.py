@@ -1,4 +1,4 @@
-# The local DynamoDB (tools/localddb.py) as a board and the host tools see it: connections kept
+# The local DynamoDB (tools/local/localddb.py) as a board and the host tools see it: connections kept
 # alive as AWS keeps them.
 import http.client
 import json
@@ -13,7 +13,7 @@ import pytest
 
 import helpers
 import unixport
-from localddb import ROOT, LocalDynamoDB
+from local.localddb import ROOT, LocalDynamoDB
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_connection_close_is_sent_only_when_the_client_asks(ddb):
 
 def start_serve(workdir):
     """`localddb.py serve` in the background; (process, what it printed up to its last line)."""
-    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "tools", "localddb.py"), "serve", "--workdir",
+    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "tools/local/localddb.py"), "serve", "--workdir",
                              str(workdir)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
     out = ""
     while "run the firmware with" not in out:
@@ -93,14 +93,14 @@ def test_serve_hands_out_profiles_for_the_host_tools_and_run_leaves_its_config_a
 
         # make run meanwhile: a folder of its own, serve's config untouched
         served = (tmp_path / "serve" / "config" / "config.py").read_text()
-        run = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "localddb.py"), "run", "--readings", "2",
+        run = subprocess.run([sys.executable, os.path.join(ROOT, "tools/local/localddb.py"), "run", "--readings", "2",
                               "--interval", "0", "--workdir", str(tmp_path)], capture_output=True, text=True,
                              timeout=120)  # fmt: skip
         assert run.returncode == 0 and "table check (boto3 Query): 2 items" in run.stdout, run.stdout + run.stderr
         assert (tmp_path / "serve" / "config" / "config.py").read_text() == served
         assert (tmp_path / "run" / "config" / "config.py").exists()
         # a second serve in the same folder is refused, in one line
-        second = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "localddb.py"), "serve", "--workdir",
+        second = subprocess.run([sys.executable, os.path.join(ROOT, "tools/local/localddb.py"), "serve", "--workdir",
                                  str(tmp_path)], capture_output=True, text=True, timeout=60)  # fmt: skip
         assert second.returncode == 1 and second.stderr.strip() == "error: another `localddb.py serve` is using %s" % (
             os.path.relpath(str(tmp_path / "serve"))

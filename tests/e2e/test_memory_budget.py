@@ -4,9 +4,9 @@
 import pytest
 
 import layout
-import membudget
 import unixport
-from benchsite import Site
+from lab import membudget
+from local.benchsite import Site
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 import unixport
-from localddb import LocalDynamoDB, free_port
+from local.localddb import LocalDynamoDB, free_port
 
 RECOVERED = (
     "spool: spool.ack was torn (a write cut by power loss): treating nothing as acknowledged; "

@@ -1,6 +1,6 @@
 # iotsig register-device against moto's IoT (in this process, moto.mock_aws, with the stack
 # config/aws/stack.yaml deployed by moto's CloudFormation), and the device folder it writes run by
-# the firmware against the local IoT credentials provider (tools/iotcreds.py) and DynamoDB.
+# the firmware against the local IoT credentials provider (tools/local/iotcreds.py) and DynamoDB.
 #
 # moto's certificates are real X.509 but none the local provider can take: create_keys_and_certificate's
 # is signed by its own key under an issuer named "Moto" (no CA to trust), and create_certificate_from_csr
@@ -21,9 +21,9 @@ from moto.iot.models import IoTBackend
 
 import helpers
 import unixport
-from iotcreds import LocalIotCredentialsProvider
 from iotsig import certs, hostclient, register_device
-from localddb import ROOT, LocalDynamoDB
+from local.iotcreds import LocalIotCredentialsProvider
+from local.localddb import ROOT, LocalDynamoDB
 
 TEMPLATE = os.path.join(ROOT, "config", "aws", "stack.yaml")
 REGION = "eu-west-1"

@@ -1,4 +1,4 @@
-# S3 end to end against the local S3 (moto's, in the server tools/localddb.py runs, over HTTPS with
+# S3 end to end against the local S3 (moto's, in the server tools/local/localddb.py runs, over HTTPS with
 # signatures checked): a 1 MB object downloaded into a file and uploaded back by MicroPython in a
 # small heap (the 64-bit port from .mpy files in 80K, the 32-bit image in 48K), its SHA-256 and the
 # peak live heap measured at every piece; a wrong secret refused; presigned GET and PUT URLs from
@@ -24,7 +24,7 @@ import iotsv_httpclient as httpclient
 import iotsv_s3 as s3
 import layout
 import unixport
-from locals3 import LocalS3
+from local.locals3 import LocalS3
 
 OBJECT = "releases/app v1.2.bin"  # a space: the key is percent-encoded in the path
 DATA = bytes(((i * 7919) >> 3) & 0xFF for i in range(1 << 20))

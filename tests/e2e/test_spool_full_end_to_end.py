@@ -6,7 +6,7 @@ import os
 import pytest
 
 import unixport
-from localddb import LocalDynamoDB
+from local.localddb import LocalDynamoDB
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import time
 import pytest
 
 import unixport
-from localddb import LocalDynamoDB
+from local.localddb import LocalDynamoDB
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ import pytest
 import helpers
 import unixport
 from iotsig import release
-from locals3 import LocalS3
+from local.locals3 import LocalS3
 
 DEVICE = "ota-device"  # the one device of test_the_update_cycle
 RUNS = []

@@ -2,8 +2,8 @@
 # firmware compiles with mpy-cross, and the MicroPython signing benchmark reports every figure.
 import json
 
-import bench
 import layout
+from lab import bench
 
 
 def test_firmware_compiles_to_mpy(tmp_path):

@@ -14,7 +14,7 @@ import sys
 import pytest
 
 import configdoc
-from localddb import ROOT
+from local.localddb import ROOT
 
 SKIP_DIRS = {".git", ".venv", "build", ".local", "node_modules", ".pytest_cache", ".ruff_cache", ".hypothesis"}
 DOCS = sorted(
@@ -180,7 +180,7 @@ def test_every_path_and_link_in_a_doc_exists(doc):
 def test_the_readme_is_a_landing_page():
     text = read("README.md")
     assert len(text.splitlines()) <= 250
-    assert not re.search(r"\b20\d\d-\d\d-\d\d\b", text), "a dated figure belongs in tools/RESULTS.md"
+    assert not re.search(r"\b20\d\d-\d\d-\d\d\b", text), "a dated figure belongs in tools/lab/RESULTS.md"
 
 
 def test_the_config_reference_is_what_the_code_validates():
@@ -281,12 +281,12 @@ def test_make_clean_removes_outputs_and_nothing_tracked(tmp_path):
 def test_a_lab_target_rewrites_its_own_section_of_the_results(tmp_path):
     import datetime
 
-    import results
+    from lab import results
 
     path = tmp_path / "RESULTS.md"
     path.write_text("# Results\n\nkept\n")
     when = datetime.datetime(2026, 12, 7, 13, 0, tzinfo=datetime.timezone.utc)
-    argv = [os.path.join(ROOT, "tools", "bench.py"), "--json", "build/bench.json"]
+    argv = [os.path.join(ROOT, "tools", "lab", "bench.py"), "--json", "build/bench.json"]
     results.record("bench", "make bench: benchmarks", "figure 1", str(path), when, argv)
     results.record("chaos", "make chaos", "PASS", str(path), when, argv)
     results.record("bench", "make bench: benchmarks", "figure 2", str(path), when, argv)
@@ -294,5 +294,5 @@ def test_a_lab_target_rewrites_its_own_section_of_the_results(tmp_path):
     assert text.startswith("# Results\n\nkept\n") and text.count("## make bench") == 1
     assert "figure 2" in text and "figure 1" not in text and "PASS" in text
     assert "Measured 2026-12-07 13:00 UTC on %s" % results.machine() in text
-    assert "`.venv/bin/python tools/bench.py --json build/bench.json`" in text
+    assert "`.venv/bin/python tools/lab/bench.py --json build/bench.json`" in text
     assert text.index("## make bench") < text.index("## make chaos")  # rewritten in place, not moved

@@ -110,7 +110,7 @@ def test_micropython_agrees_with_cryptography(tmp_path, code):
 
 @pytest.mark.image
 def test_bench_probe_reports_a_verify_time_on_each_interpreter():
-    import bench
+    from lab import bench
 
     figures = bench.ed25519_figures(rounds=1, n=10)
     for code in ("source", "image"):

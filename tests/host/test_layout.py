@@ -115,9 +115,12 @@ def test_no_import_circle_in_the_firmware():
     assert cycles(graph(MODULES)) == []
 
 
+TOOL_PACKAGES = ("iotsig", "local", "lab")
+
+
 def tool_imports(path):
-    """The modules of the tools a module imports: tools/ scripts by name, the host package's modules
-    as iotsig.<module> (its relative imports resolved)."""
+    """The modules of the tools a module imports: tools/ modules by name, its packages' modules as
+    <package>.<module> (the host package's relative imports resolved)."""
     for node in ast.walk(ast.parse(open(path).read(), path)):
         if isinstance(node, ast.Import):
             yield from (a.name for a in node.names)
@@ -125,19 +128,19 @@ def tool_imports(path):
             package = "iotsig" if node.level else (node.module or "")
             if node.level and node.module:
                 yield "iotsig." + node.module
-            elif package == "iotsig":  # from . import a / from iotsig import a: the modules a
-                yield from ("iotsig." + a.name for a in node.names)
+            elif package in TOOL_PACKAGES:  # from . import a / from local import a: the modules a
+                yield from (package + "." + a.name for a in node.names)
             else:
                 yield package
 
 
 def test_no_import_circle_in_the_tools():
-    tools = {os.path.basename(p)[:-3]: p for p in glob.glob(os.path.join(layout.ROOT, "tools", "*.py"))}
-    host = glob.glob(os.path.join(layout.ROOT, "tools", "iotsig", "*.py"))
-    tools.update({("iotsig." + os.path.basename(p)[:-3]).replace(".__init__", ""): p for p in host})
+    tools_dir = os.path.join(layout.ROOT, "tools")
+    found = glob.glob(os.path.join(tools_dir, "*.py")) + glob.glob(os.path.join(tools_dir, "*", "*.py"))
+    tools = {os.path.relpath(p, tools_dir)[:-3].replace(os.sep, ".").replace(".__init__", ""): p for p in found}
     edges = {name: set(tool_imports(path)) & set(tools) for name, path in tools.items()}
     assert len(tools) >= 20 and cycles(edges) == []
-    assert "iotsig.hostclient" in edges["iotsig.put_json"] and "iotsig.certs" in edges["localddb"]
+    assert "iotsig.hostclient" in edges["iotsig.put_json"] and "iotsig.certs" in edges["local.localddb"]
 
 
 @pytest.mark.parametrize("name", sorted(n for n in MODULES if part(n) in ("lib", "app", "top")))

@@ -11,14 +11,17 @@ import pytest
 
 import helpers
 import tooldoc
-from localddb import ROOT
+from local.localddb import ROOT
 
 TOOLS = os.path.join(ROOT, "tools")
 LEFT_OUT = set()
 WITH_ARGPARSE = sorted(
-    name
-    for name in os.listdir(TOOLS)
-    if name.endswith(".py") and name not in LEFT_OUT and "ArgumentParser(" in open(os.path.join(TOOLS, name)).read()
+    os.path.join(folder, name)
+    for folder in ("", "local", "lab")  # tools/'s scripts (the host command's verbs: below)
+    for name in os.listdir(os.path.join(TOOLS, folder))
+    if name.endswith(".py")
+    and name not in LEFT_OUT
+    and "ArgumentParser(" in open(os.path.join(TOOLS, folder, name)).read()
 )
 
 

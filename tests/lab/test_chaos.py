@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-import membudget
 import unixport
-from chaos import chaos
-from chaosproxy import BROKEN, ChaosProxy
-from localddb import LocalDynamoDB
+from lab import membudget
+from lab.chaos import chaos
+from local.chaosproxy import BROKEN, ChaosProxy
+from local.localddb import LocalDynamoDB
 
 
 @pytest.mark.parametrize("code", ["source", "image"])  # the image: 32-bit, single floats, as a board runs it

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from fleet import fleet, plot, summary
+from lab.fleet import fleet, plot, summary
 
 
 @pytest.mark.image
@@ -60,7 +60,7 @@ def test_a_small_fleet_drains_after_an_outage_losing_nothing_and_rarely_throttle
 
 
 def test_item_sizes_and_write_units_as_dynamodb_bills_them():
-    from chaosproxy import item_size, write_units
+    from local.chaosproxy import item_size, write_units
 
     assert item_size({"deviceId": {"S": "d-1"}}) == 8 + 3
     assert item_size({"n": {"N": "123"}}) == 1 + 3  # 2 bytes for 3 significant digits, plus 1
@@ -70,7 +70,7 @@ def test_item_sizes_and_write_units_as_dynamodb_bills_them():
 
 
 def test_the_capacity_bucket_refuses_what_it_does_not_hold_and_refills():
-    from chaosproxy import Capacity
+    from local.chaosproxy import Capacity
 
     now = [0.0]
     table = Capacity(10, clock=lambda: now[0])  # 10 WCU/s: holds 25 (one full batch at least)
@@ -82,7 +82,7 @@ def test_the_capacity_bucket_refuses_what_it_does_not_hold_and_refills():
 
 
 def test_the_capacity_bucket_takes_the_items_it_holds_in_order():
-    from chaosproxy import Capacity
+    from local.chaosproxy import Capacity
 
     now = [0.0]
     table = Capacity(10, clock=lambda: now[0])
@@ -97,7 +97,7 @@ def test_a_batch_the_capacity_covers_in_part_is_written_in_part_and_the_rest_lef
     import botocore.exceptions
     import pytest
 
-    from fleet import table
+    from lab.fleet import table
 
     ddb, proxy = table(str(tmp_path / "ddb"), 10, partial=True)  # holds 25 units, refills 10 a second
     now = [0.0]
@@ -141,7 +141,7 @@ def test_a_batch_the_capacity_covers_in_part_is_written_in_part_and_the_rest_lef
 
 
 def test_the_simulated_fleet_runs_the_firmware_s_delivery_loses_nothing_and_gives_its_ideal():
-    from fleetsim import simulate
+    from lab.fleetsim import simulate
 
     runs = [simulate(8, 60, 20, 32, outage_at_s=12, seed=s) for s in (1, 2)]
     for r in runs:
@@ -160,7 +160,7 @@ def test_the_simulated_fleet_runs_the_firmware_s_delivery_loses_nothing_and_give
 
 
 def test_a_simulated_fleet_restarted_as_the_network_returns_comes_back_at_once_and_loses_nothing():
-    from fleetsim import simulate
+    from lab.fleetsim import simulate
 
     r = simulate(8, 60, 20, 32, outage_at_s=12, seed=1, restart=True)
     assert r["lost"] == 0, r
@@ -168,8 +168,8 @@ def test_a_simulated_fleet_restarted_as_the_network_returns_comes_back_at_once_a
 
 
 def test_drain_gives_when_each_device_s_backlog_was_written_and_the_ideal_finishes_them_together():
-    from fleet import drain, table_use
-    from fleetsim import ideal
+    from lab.fleet import drain, table_use
+    from lab.fleetsim import ideal
 
     up = 100.0
     taken = {("a", 1): 90.0, ("a", 2): 95.0, ("b", 1): 91.0, ("b", 2): 101.0, ("c", 1): 120.0}
@@ -194,7 +194,7 @@ def test_fleetsim_may_set_every_numeric_constant_of_the_retry_module_and_keeps_f
     import pytest
 
     import iotsv_retry as retry
-    from fleetsim import constants, number
+    from lab.fleetsim import constants, number
 
     names = constants()
     assert {"BETA", "SCALE", "FLAT_SCALE", "STEEP_S", "FLAT_S", "SPREAD", "CAP", "TAU_MS"} <= set(names), names

@@ -1,5 +1,5 @@
 """Print what a device's readings cost in DynamoDB writes per month, on demand and provisioned,
-from the sizes of the firmware's own items (tools/fleet.py --cost).
+from the sizes of the firmware's own items (tools/lab/fleet.py --cost).
 """
 
 from . import hostclient
@@ -13,7 +13,7 @@ def main(argv=None):
     parser.add_argument("--price-wcu-hour", type=float, default=0.00065, help="$ per provisioned WCU-hour")
     parser.add_argument("--headroom", type=float, default=2.5, help="provisioned capacity / the fleet's average rate")
     args = parser.parse_args(argv)
-    import fleet  # the lab's (tools/fleet.py): its cost table, measured on the firmware's items
+    from lab import fleet  # the lab's (tools/lab/fleet.py): its cost table, measured on the firmware's items
 
     fleet.cost(args.price_write_million, args.price_wcu_hour, args.headroom)
     return 0

@@ -1,6 +1,6 @@
 """Start a local stand-in for AWS on this machine and keep it up until Ctrl-C: `dynamodb` (moto
 over HTTPS, signatures checked, a table, AWS profiles local-reader and local-admin for the other
-verbs; tools/localddb.py serve) or `s3` (a bucket and a device user; tools/locals3.py). What they
+verbs; tools/local/localddb.py serve) or `s3` (a bucket and a device user; tools/local/locals3.py). What they
 print says where they listen and how the other verbs reach them.
 """
 
@@ -10,7 +10,7 @@ import sys
 from . import TOOLS, hostclient
 
 EXAMPLE = "iotsig local dynamodb --workdir .local"
-STAND_INS = {"dynamodb": ("localddb.py", "serve"), "s3": ("locals3.py",)}
+STAND_INS = {"dynamodb": ("local/localddb.py", "serve"), "s3": ("local/locals3.py",)}
 
 
 def main(argv=None):

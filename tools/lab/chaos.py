@@ -20,11 +20,14 @@ import subprocess
 import sys
 import time
 
-import chaosproxy
-import results
+if not __package__:  # run by path: tools/ holds the packages (local, lab, iotsig)
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 import unixport
-from chaosproxy import ChaosProxy
-from localddb import ROOT, LocalDynamoDB
+from lab import results
+from local import chaosproxy
+from local.chaosproxy import ChaosProxy
+from local.localddb import ROOT, LocalDynamoDB
 
 DEVICE = "chaos-1"
 RETRY_LINE = re.compile(r"^(retry|unprocessed|blocked|clock|refused):", re.M)
@@ -152,7 +155,7 @@ def main():
     )
     parser.add_argument("--heap", help="-X heapsize of the firmware, e.g. 48K")
     parser.add_argument("--workdir", default=os.path.join(ROOT, ".local", "chaos"))
-    parser.add_argument("--results", metavar="FILE", help="also rewrite this tool's section of FILE (tools/RESULTS.md)")
+    parser.add_argument("--results", metavar="FILE", help="also rewrite its section of FILE (tools/lab/RESULTS.md)")
     unixport.add_code_options(parser)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

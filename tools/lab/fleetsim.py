@@ -5,7 +5,7 @@ clock.Clock) taking a reading every INTERVAL_S, writing through a table's capaci
 network cut for OUTAGE seconds (connections refused; with --restart every device started anew as
 it comes back).
 
-Prints, per seed and on average, the figures `make fleet` gives (tools/fleet.py drain: the old
+Prints, per seed and on average, the figures `make fleet` gives (tools/lab/fleet.py drain: the old
 readings against backlog / capacity, the drain against its floor, the share of requests throttled in
 the drain, of every request and of those of more than one reading; the shares of the table's
 capacity, until the old readings were written, that newer readings took and that went unused), how
@@ -26,18 +26,21 @@ import shutil
 import sys
 import tempfile
 
+if not __package__:  # run by path: tools/ holds the packages (local, lab, iotsig)
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 import layout
 
 sys.path[:0] = layout.source_path("lib") + [layout.APP]
 import iotsv_dynamodb as dynamodb  # noqa: E402
 import iotsv_retry as retry  # noqa: E402
 import tooldoc  # noqa: E402
-from chaosproxy import Capacity  # noqa: E402
-from fleet import drain, percentile, table_use  # noqa: E402
 from iotsv_clock import Clock  # noqa: E402
 from iotsv_delivery import Delivery  # noqa: E402
 from iotsv_httpclient import ConnectError  # noqa: E402
 from iotsv_spool import Spool  # noqa: E402
+from lab.fleet import drain, percentile, table_use  # noqa: E402
+from local.chaosproxy import Capacity  # noqa: E402
 
 EPOCH = 1795412461  # the devices' clock at the start (seconds): only ages are printed from it
 ANSWER_MS = 40  # a request answered over a kept connection (written, or written in part)

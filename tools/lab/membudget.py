@@ -8,10 +8,13 @@ import json
 import os
 import sys
 
+if not __package__:  # run by path: tools/ holds the packages (local, lab, iotsig)
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 import layout
-import results
 import unixport
-from benchsite import Site
+from lab import results
+from local.benchsite import Site
 
 # The heap each code must run in (make test holds the image and the 64-bit port to theirs), and
 # the goal it is measured against (the 32-bit .mpy's is the heap an ESP32 starts MicroPython with).
@@ -93,7 +96,7 @@ def main():
     parser.add_argument("--code", action="append", choices=sorted(BUDGETS), help="only these (default: all)")
     parser.add_argument("--workdir", default=os.path.join(layout.ROOT, ".local", "membudget"))
     parser.add_argument("--json", default=os.path.join(layout.ROOT, "build", "membudget.json"))
-    parser.add_argument("--results", metavar="FILE", help="also rewrite this tool's section of FILE (tools/RESULTS.md)")
+    parser.add_argument("--results", metavar="FILE", help="also rewrite its section of FILE (tools/lab/RESULTS.md)")
     args = parser.parse_args()
     site = Site(args.workdir)
     figures = {}

@@ -17,6 +17,9 @@ import sys
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
 
+if not __package__:  # run by path: tools/ holds the packages (local, lab, iotsig)
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 import tooldoc
 
 IDLE_TIMEOUT_S = 300  # an idle kept-alive connection is closed after this long (its thread ends)

@@ -4,8 +4,8 @@ proxy, and device configs pointing at it."""
 import os
 import shutil
 
-from chaosproxy import ChaosProxy
-from localddb import LocalDynamoDB
+from local.chaosproxy import ChaosProxy
+from local.localddb import LocalDynamoDB
 
 
 class Site:

@@ -1,4 +1,4 @@
-"""The lab's results, tools/RESULTS.md: each lab target (make bench, make membudget, ...) rewrites its
+"""The lab's results, tools/lab/RESULTS.md: each lab target (make bench, make membudget, ...) rewrites its
 own section there with what it printed, the date, the machine and the command that measured it.
 Measured figures live in that one file; the other docs link to it."""
 
@@ -7,8 +7,8 @@ import os
 import platform
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PATH = os.path.join(ROOT, "tools", "RESULTS.md")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PATH = os.path.join(ROOT, "tools", "lab", "RESULTS.md")
 
 
 def machine():

@@ -1,5 +1,5 @@
 """Fleet run: N firmware processes on the unix port, each a device of its own (device id, folder,
-STATE_DIR, a reading every second), write through tools/chaosproxy.py modelling a table's write
+STATE_DIR, a reading every second), write through tools/local/chaosproxy.py modelling a table's write
 capacity (a token bucket of write units per second across every device; over it AWS's
 ProvisionedThroughputExceededException) in front of the local DynamoDB; the network is cut for
 OUTAGE seconds mid-run while the devices keep reading. At the end the table is read back.
@@ -36,12 +36,15 @@ import sys
 import threading
 import time
 
-import results as results_doc  # the lab's results document (results is the runs' figures here)
+if not __package__:  # run by path: tools/ holds the packages (local, lab, iotsig)
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 import tooldoc
 import unixport
-from chaosproxy import TIMELINE, ChaosProxy, item_size, write_units
 from iotsig import hostclient  # noqa: F401  (puts the firmware's library on the path: items as a board makes them)
-from localddb import ROOT, LocalDynamoDB
+from lab import results as results_doc  # the lab's results document (results is the runs' figures here)
+from local.chaosproxy import TIMELINE, ChaosProxy, item_size, write_units
+from local.localddb import ROOT, LocalDynamoDB
 
 DELIVERED = re.compile(r"^delivered seq=(\d+) .*latency_ms=(\d+)$", re.M)
 MODES = ("baseline", "adaptive")
@@ -587,7 +590,7 @@ def main():
     parser.add_argument("--json", default=os.path.join(ROOT, "build", "fleet.json"))
     parser.add_argument("--png", default=os.path.join(ROOT, "build", "fleet.png"))
     parser.add_argument("--workdir", default=os.path.join(ROOT, ".local", "fleet"))
-    parser.add_argument("--results", metavar="FILE", help="also rewrite this tool's section of FILE (tools/RESULTS.md)")
+    parser.add_argument("--results", metavar="FILE", help="also rewrite its section of FILE (tools/lab/RESULTS.md)")
     parser.add_argument("--cost", action="store_true", help="print what a device costs in writes, run nothing")
     parser.add_argument(
         "--summary", metavar="JSON", help="print the side-by-side table of an earlier run's figures, run nothing"

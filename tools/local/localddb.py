@@ -25,11 +25,14 @@ import urllib.request
 
 import boto3
 
+if not __package__:  # run by path: tools/ holds the packages (local, lab, iotsig)
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 import tooldoc
 import unixport
 from iotsig import certs
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def free_port():
@@ -86,7 +89,7 @@ class LocalDynamoDB:
             tls_args = ["--cert", os.path.join(pki, "server.pem"), "--key", os.path.join(pki, "server.key")]
         # moto's app under a handler that keeps connections alive, as AWS does (moto.server's closes each)
         self.proc = subprocess.Popen(
-            [sys.executable, os.path.join(ROOT, "tools", "motoserver.py"), "--port", str(self.port)] + tls_args,
+            [sys.executable, os.path.join(ROOT, "tools/local/motoserver.py"), "--port", str(self.port)] + tls_args,
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
@@ -210,7 +213,7 @@ class LocalDynamoDB:
         }
         path = os.path.join(folder, "config.py")
         with open(path, "w") as f:
-            f.write("# Written by tools/localddb.py for the local DynamoDB at %s.\n" % self.endpoint)
+            f.write("# Written by tools/local/localddb.py for the local DynamoDB at %s.\n" % self.endpoint)
             for name, value in values.items():
                 f.write("%s = %r\n" % (name, value))
             f.write(extra)
@@ -224,7 +227,7 @@ class LocalDynamoDB:
         users = (("local-reader", self.reader_key), ("local-admin", self.admin_key))
         fd = os.open(credentials, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
-            f.write("# Written by tools/localddb.py serve for the local DynamoDB at %s.\n" % self.endpoint)
+            f.write("# Written by tools/local/localddb.py serve for the local DynamoDB at %s.\n" % self.endpoint)
             for name, key in users:
                 f.write("[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n" % (name, key[0], key[1]))
         with open(config, "w") as f:

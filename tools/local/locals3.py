@@ -1,5 +1,5 @@
 """A local S3 for the device's S3 client and the presigned URLs: moto's S3 in the same server as
-the local DynamoDB (tools/localddb.py's, over HTTPS, signatures checked), with a bucket, an IAM
+the local DynamoDB (tools/local/localddb.py's, over HTTPS, signatures checked), with a bucket, an IAM
 user allowed s3:GetObject and s3:PutObject, and objects put while authentication is off.
 
 moto checks the signature of a request signed in its headers (Authorization) with botocore;
@@ -7,7 +7,7 @@ a presigned URL it does not check: with signature checking on it answers one wit
 for an Authorization header), with it off it accepts any. `auth(False)` switches checking off for
 that, `auth(True)` on again.
 
-    python tools/locals3.py [--bucket firmware]   # serve until Ctrl-C, printing the endpoint and keys
+    python tools/local/locals3.py [--bucket firmware]   # serve until Ctrl-C, printing the endpoint and keys
 """
 
 import argparse
@@ -20,10 +20,13 @@ import urllib.request
 import boto3
 import botocore.config
 
-import tooldoc
-from localddb import LocalDynamoDB
+if not __package__:  # run by path: tools/ holds the packages (local, lab, iotsig)
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import tooldoc
+from local.localddb import LocalDynamoDB
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SETUP_KEY = ("AKIAIOSFODNN7SETUP00", "setup-does-not-sign-before-auth-is-on0000")
 
 

@@ -14,7 +14,7 @@ ratios with the absolute numbers behind them (this machine's).
  7. Ed25519 verification of a 3 KB release manifest (the updater's check): ours on MicroPython
     (64-bit, and the 32-bit image) against PyPI cryptography (OpenSSL) on CPython.
 
-The local DynamoDB is moto (plain HTTP on this machine) behind tools/chaosproxy.py with no faults:
+The local DynamoDB is moto (plain HTTP on this machine) behind tools/local/chaosproxy.py with no faults:
 the proxy ends the device's TLS and keeps its connection alive as AWS's edge does (moto closes
 every connection), and counts bytes and handshakes.
 """
@@ -33,10 +33,13 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+if not __package__:  # run by path: tools/ holds the packages (local, lab, iotsig)
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 import layout
-import results
 import unixport
-from benchsite import Site
+from lab import results
+from local.benchsite import Site
 
 sys.path[:0] = layout.source_path("unix") + [unixport.PROBES]
 from putitem import BODY, DATE, HEADERS, KEY_ID, SECRET  # noqa: E402
@@ -115,7 +118,7 @@ def main():
     parser.add_argument("--seed-readings", type=int, default=150, help="readings for the seed-style client")
     parser.add_argument("--workdir", default=os.path.join(ROOT, ".local", "bench"))
     parser.add_argument("--json", help="also write the figures to this file")
-    parser.add_argument("--results", metavar="FILE", help="also rewrite this tool's section of FILE (tools/RESULTS.md)")
+    parser.add_argument("--results", metavar="FILE", help="also rewrite its section of FILE (tools/lab/RESULTS.md)")
     args = parser.parse_args()
 
     figures = {}
@@ -181,7 +184,7 @@ def main():
         )["heap_per_reading"]
 
         print("bench: smallest heap for the firmware, from .mpy and frozen in the image ...", flush=True)
-        import membudget
+        from lab import membudget
 
         figures["min_heap_kb"] = membudget.smallest_heap(site, 200, "mpy")
         figures["min_heap_kb_image"] = membudget.smallest_heap(site, 200, "image")

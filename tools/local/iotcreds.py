@@ -10,7 +10,7 @@ so a short test sees a device refresh on schedule.
 
 import datetime
 
-from jsonserver import JsonServer
+from local.jsonserver import JsonServer
 
 
 class LocalIotCredentialsProvider:
