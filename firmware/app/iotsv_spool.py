@@ -191,13 +191,15 @@ class Spool:
                             f.seek(pos)
                             out.write(f.read(end - pos))
             elif start < self.size:
+                buf = bytearray(_COPY)  # one buffer for the copy: read(n) would allocate n + 1 each time
+                view = memoryview(buf)
                 with open(self.path, "rb") as f:
                     f.seek(start)
                     while True:
-                        chunk = f.read(_COPY)
-                        if not chunk:
+                        n = f.readinto(buf)
+                        if not n:
                             break
-                        out.write(chunk)
+                        out.write(view[:n])
             if record:
                 out.write(record)
             atomicfile.sync(out)  # renamed only once the data is down
