@@ -12,10 +12,14 @@
 # line; read from its file a piece and a line at a time, never whole):
 #   iot-sigv4 release 1
 #   version v2
+#   release 7
 #   kind files
 #   file app.mpy 6182 <hex SHA-256>
 #   ...
 #   ed25519 <128 hex digits>
+# The release number orders releases: the device keeps the highest it accepted in ota/release
+# (written before anything of that release is installed) and refuses one at or below it, so a
+# bucket writer who cannot sign cannot point latest back at an older, genuinely signed release.
 from binascii import hexlify, unhexlify
 from hashlib import sha256
 
@@ -34,6 +38,9 @@ except ImportError:  # CPython: the value itself (MicroPython's compiler puts it
 
 
 MAX_MANIFEST = const(8192)  # bytes: a bundle of 40 files lists in 4 KB
+MAX_RELEASE = const(999999999)  # 9 digits: a small int on the 32-bit image too
+FLOOR = versions.ROOT + "/release"  # the highest release number accepted (an int state file)
+REFUSED = versions.ROOT + "/refused"  # the older release last reported (its name)
 MAGIC = "iot-sigv4 release 1"
 NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ._-"
 
@@ -61,7 +68,7 @@ def _pieces(f, n, size=512):
 
 
 def parse_manifest(path, public_key):
-    """(version, kind, number of files, length of the signed text) of the signed manifest in the
+    """(version, release, kind, number of files, length of the signed text) of the signed manifest in the
     file at path, read a piece and a line at a time (manifest_files then lists the files from it
     again: a release's list is never held in memory); Refused when its signature does not verify
     with public_key or its text is not a manifest."""
@@ -91,17 +98,21 @@ def parse_manifest(path, public_key):
         if not good:
             raise Refused("the manifest's signature does not verify with UPDATE_PUBLIC_KEY")
         f.seek(0)
-        version, kind, count = None, None, 0
+        version, number, kind, count = None, None, None, 0
         for entry in _lines(f, body):
             if entry[0] == "version":
                 version = entry[1]
+            elif entry[0] == "release":
+                number = entry[1]
             elif entry[0] == "kind":
                 kind = entry[1]
             else:
                 count += 1
     if version is None or kind not in ("files", "image") or not count:
         raise Refused("the manifest names no version, kind or file")
-    return version, kind, count, body
+    if number is None:  # signed before releases were numbered: nothing tells it from an older one
+        raise Refused("the manifest carries no release number")
+    return version, number, kind, count, body
 
 
 def manifest_files(path, body):
@@ -121,6 +132,8 @@ def _lines(f, body):
         parts = line.split(" ")
         if parts[0] == "version" and len(parts) == 2:
             yield "version", _name(parts[1], "version")
+        elif parts[0] == "release" and len(parts) == 2 and parts[1].isdigit() and len(parts[1]) <= 9:
+            yield "release", int(parts[1])
         elif parts[0] == "kind" and len(parts) == 2:
             yield "kind", parts[1]
         elif parts[0] == "file" and len(parts) == 4 and parts[2].isdigit() and len(parts[3]) == 64:
@@ -206,10 +219,11 @@ def _check(c):
     running = u.version.version
     if name == running:
         return None
+    if name in u.quiet:  # refused for good in this run (rolled back before, or an older release): said once
+        return None
     if name in versions.failed():
-        if name not in u.quiet:
-            u.quiet.append(name)
-            print("update: latest is %s, which was rolled back before: not installing it again" % name)
+        u.quiet.append(name)
+        print("update: latest is %s, which was rolled back before: not installing it again" % name)
         return None
     path = c.small(c.key(name, "manifest"), versions.ROOT + "/manifest.tmp", MAX_MANIFEST)
     c.conn.close()  # the TLS session's buffers out of the heap while the big-int check runs
@@ -218,15 +232,24 @@ def _check(c):
     gc.collect()
     try:
         try:
-            version, kind, count, body = parse_manifest(path, s.update_key)
+            version, number, kind, count, body = parse_manifest(path, s.update_key)
         except Refused as e:
             raise Refused("%s refused: %s" % (name, e))
         if version != name:
             raise Refused("%s refused: its signed manifest is for %s" % (name, version))
+        floor = _floor()
+        # Equal passes only here: name is neither running nor rolled back, so it is the release whose
+        # install a cut (power, network) stopped after its number was kept (one number, one release).
+        if number < floor:
+            u.quiet.append(name)
+            _refuse_old(name, number, floor)
+            return None
         takes = u.board.update_kind()
         if kind != takes:
             raise Refused("%s refused: a release of kind %s; this board takes %s" % (name, kind, takes))
         gc.collect()  # the verification's garbage gone before the downloads' pieces come
+        if number > floor:  # kept before anything is installed: a cut from here on never lowers it
+            atomicfile.write_int(FLOOR, number)
         if kind == "image":
             _install_image(c, name, count, manifest_files(path, body))
         else:
@@ -239,6 +262,26 @@ def _check(c):
         "(%d readings within %ss)" % (name, count, s.UPDATE_PROBATION_READINGS, s.UPDATE_PROBATION_S)
     )
     return u.board.restart(versions.RESTART)
+
+
+def _floor():
+    """The highest release number accepted; 0 before the first (or when the file is garbled: said)."""
+    floor, lost = atomicfile.load_int(FLOOR, 0)
+    if lost:
+        print("update: %s was torn or garbled: any signed release is taken until the next install" % FLOOR)
+    return floor
+
+
+def _refuse_old(name, number, floor):
+    """The refusal of an older release, printed and added to ota/report for the next log upload;
+    ota/refused keeps the last one reported, so a device that restarts often reports it once."""
+    line = "%s refused: release %d is older than release %d already installed" % (name, number, floor)
+    print("update: " + line)
+    if atomicfile.read_bytes(REFUSED) == name.encode():
+        return
+    old = atomicfile.read_bytes(versions.REPORT) or b""
+    atomicfile.replace(versions.REPORT, (old + line.encode() + b"\n")[-versions.MAX_FAILED :])
+    atomicfile.replace(REFUSED, name.encode())
 
 
 def _install_files(c, name, manifest, body):

@@ -9,7 +9,7 @@ import fake_esp32
 import iotsv_atomicfile as atomicfile
 import iotsv_supervisor as supervisor
 import iotsv_versions as versions
-from portable import fresh, scratch
+from portable import capture, fresh, scratch
 
 
 class Board:
@@ -164,3 +164,163 @@ def test_esp32_image_goes_to_the_next_ota_partition():
     except ValueError as e:
         assert "does not fit the OTA partition" in str(e)
     assert b.update_kind() == "files"  # supervisor is a file here (a frozen image's is not)
+
+
+# Release numbers: manifests signed on the host (iotsig release's signed_manifest, a fixed test key)
+# of one file, iotsv_x.py = "x = 1\n"; "v9" is signed as releases were before they had numbers.
+TEST_KEY = "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8"
+X_FILE = "file iotsv_x.py 6 9e26bf369911c45c243c684147b23fc9e1dcfcf257d299a1c632016a6fcd33f4\n"
+SIGNED = {
+    "v2": ("release 2\n", "c75e460e6fcb8fc5fbb1ad1943cbadd68160ca9e871e8cbbae91d5ed51b567fa"
+           "5744e828763f5b308bd7739f46368611b9dfc305373806cb9de039dd4690be04"),
+    "v3": ("release 3\n", "5393d2c065901c77ccd1c811f54b194606584702567ea4c3d70123279f37564d"
+           "d66b7b58749af9277604460679392b08de8bae686cfe80b9e2f61952243fbc0b"),
+    "v9": ("", "ea60841cc3f996f2c59a07cd111753269d05c64dd690461b70bfa402da25a804"
+           "9ace1cc6b8acfcccb7b4ec4c72e5973767588abaed370cf46d8a8b8e4a78b80d"),
+}  # fmt: skip
+
+
+def manifest(version, number=None):
+    line, sig = SIGNED[version]
+    if number is not None:  # changed after signing
+        line = "release %d\n" % number
+    return ("iot-sigv4 release 1\nversion %s\n%skind files\n%sed25519 %s\n" % (version, line, X_FILE, sig)).encode()
+
+
+class Bucket:
+    """An updater.Check stand-in over a dict of objects (what S3 holds under UPDATE_PREFIX)."""
+
+    def __init__(self, version):
+        from binascii import unhexlify
+
+        self.objects = {"v2/iotsv_x.py": b"x = 1\n", "v3/iotsv_x.py": b"x = 1\n"}
+        self.objects.update((v + "/manifest", manifest(v)) for v in SIGNED)
+
+        class S(Settings):
+            update_key = unhexlify(TEST_KEY)
+
+        class B(Board):
+            def update_kind(self):
+                return "files"
+
+        self.s = S
+        self.u = supervisor.Updates(S, B(), version, None, None)
+        self.conn = self
+
+    def close(self):
+        pass
+
+    def key(self, *parts):
+        return "/".join(parts)
+
+    def get(self, key, path):
+        from hashlib import sha256
+
+        data = self.objects[key]
+        with open(path, "wb") as f:
+            f.write(data)
+        return len(data), "".join("%02x" % b for b in sha256(data).digest())
+
+    def small(self, key, path, limit):
+        self.get(key, path)
+        return path
+
+    def check(self, latest):
+        """One check with latest naming that version: what it printed and returned."""
+        import iotsv_updater as updater
+
+        self.objects["latest"] = latest.encode() + b"\n"
+
+        def one():
+            try:
+                return updater._check(self)
+            except updater.Refused as e:
+                print("update: %s" % e)
+
+        code, out = capture(one)
+        return (out + "\n" if out else ""), code
+
+
+def floor():
+    return atomicfile.read_int("ota/release", -1)
+
+
+def test_an_older_signed_release_is_refused_and_the_floor_never_falls():
+    here = in_root("releases-a")
+    try:
+        c = Bucket(versions.state())
+        out, code = c.check("v3")
+        assert code == 4 and "update: v3 installed" in out and floor() == 3
+        versions.mark_good(versions.state())
+        c = Bucket(versions.state())
+        out, code = c.check("v2")  # latest put back to an older release the key signed
+        assert code is None and versions.state().version == "v3" and floor() == 3
+        line = "v2 refused: release 2 is older than release 3 already installed"
+        assert out == "update: %s\n" % line, out
+        with open("ota/report") as f:
+            assert f.read() == line + "\n"  # goes up with the next log upload
+        assert c.check("v2") == ("", None)  # said once a run
+        c = Bucket(versions.state())  # a restart: said again, reported once
+        assert c.check("v2")[0] == "update: %s\n" % line
+        with open("ota/report") as f:
+            assert f.read() == line + "\n"
+        c = Bucket(versions.state())
+        c.objects["v2/manifest"] = manifest("v2", 4)  # the number changed after signing
+        out = c.check("v2")[0]
+        assert out == "update: v2 refused: the manifest's signature does not verify with UPDATE_PUBLIC_KEY\n", out
+        out = c.check("v9")[0]  # signed before releases had numbers: nothing orders it
+        assert out == "update: v9 refused: the manifest carries no release number\n", out
+        c.objects["v9/manifest"] = manifest("v3")  # v3's manifest replayed under another name
+        assert c.check("v9")[0] == "update: v9 refused: its signed manifest is for v3\n"
+        assert versions.state().version == "v3" and floor() == 3
+    finally:
+        os.chdir(here)
+
+
+def test_a_release_rolled_back_on_probation_keeps_the_floor():
+    here = in_root("releases-b")
+    try:
+        atomicfile.ensure_dir("ota/v2")
+        versions.write(versions.State("v2", "good", "v2", 100, "files"))
+        atomicfile.write_int("ota/release", 2)
+        assert Bucket(versions.state()).check("v3")[1] == 4 and floor() == 3
+        back = versions.rollback(versions.state(), "crashed three times")
+        assert back.version == "v2" and floor() == 3
+        c = Bucket(versions.state())
+        assert c.check("v2") == ("", None)  # what runs
+        assert "rolled back before" in c.check("v3")[0]
+        c.objects["v1/manifest"] = c.objects["v2/manifest"]
+        assert c.check("v1")[0] == "update: v1 refused: its signed manifest is for v2\n"
+        assert floor() == 3
+    finally:
+        os.chdir(here)
+
+
+def test_a_power_cut_at_any_write_of_an_install_keeps_old_or_new():
+    """v2 (release 2) takes v3 with the power cut at each write, rename and remove in turn: after
+    each cut the floor is 2 or 3 (never none), current is v2 or v3 (never older), and the next check
+    ends at v3 with the floor at 3."""
+    import cutpower
+
+    cut = 1
+    while True:
+        for variant in ("none", "half", "before", "fat"):
+            here = in_root("releases-cut")
+            try:
+                atomicfile.ensure_dir("ota/v2")
+                versions.write(versions.State("v2", "good", "v2", 100, "files"))
+                atomicfile.write_int("ota/release", 2)
+                cutter = cutpower.Cutter(cut, variant)
+                went = cutpower.run(cutter, Bucket(versions.state()).check, "v3")[1]
+                version = versions.state().version
+                assert floor() in (2, 3) and version in ("v2", "v3"), (cut, variant, cutter.ops)
+                assert floor() == 3 or version == "v2", (cut, variant)
+                if version == "v2":
+                    assert Bucket(versions.state()).check("v3")[1] == 4
+                assert versions.state().version == "v3" and floor() == 3
+            finally:
+                os.chdir(here)
+        if not went:
+            assert cut > 5  # the floor, current, and the staging folder's renames were each cut
+            return
+        cut += 1
