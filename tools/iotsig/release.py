@@ -5,7 +5,8 @@ and sign its manifest with an Ed25519 release key, upload, then move the `latest
                                                      release.key.pub); print UPDATE_PUBLIC_KEY
   iotsig release publish s3://firmware/releases --version v2 --key release.key
              [--code mpy --arch x64 | --code py] [--board unix] [--from DIR | --image firmware.bin]
-             [--no-latest] [--replace] [--endpoint-url https://host:port --ca ca.pem] [--profile P] [--region R]
+             [--release N] [--no-latest] [--replace]
+             [--endpoint-url https://host:port --ca ca.pem] [--profile P] [--region R]
 
 The bundle is every module of the board's manifest but the boot stage (main, versions,
 atomicfile: what boots a version and rolls it back is never replaced by one), as .mpy files for
@@ -13,8 +14,11 @@ atomicfile: what boots a version and rolls it back is never replaced by one), as
 folder as they are instead, --image one firmware image for the next OTA partition of an ESP32
 running frozen code. Objects: <prefix>/<version>/<file>, <prefix>/<version>/manifest (last of a
 version's), then <prefix>/latest (the version's name). A version whose manifest is in the bucket
-already is refused unless --replace: devices that took it would not take it again. Credentials as
-the AWS CLI takes them.
+already is refused unless --replace: devices that took it would not take it again. Every manifest
+carries a release number, one above the highest of the manifests under the prefix that the key
+signed (--release N: that number, refused unless above them): a device refuses a release at or
+below the highest it took, so rolling a fleet back is publishing the old code as a new release.
+Credentials as the AWS CLI takes them (s3:ListBucket, s3:GetObject and s3:PutObject on the prefix).
 """
 
 import hashlib
@@ -77,9 +81,12 @@ def file_entry(path):
     return os.path.basename(path), len(data), hashlib.sha256(data).hexdigest()
 
 
-def manifest_text(version, kind, entries):
+MAX_RELEASE = 999999999  # the device reads at most 9 digits (a small int on the 32-bit image)
+
+
+def manifest_text(version, number, kind, entries):
     """The manifest the device verifies (updater.parse_manifest reads it), before its signature."""
-    lines = [MAGIC, "version " + version, "kind " + kind]
+    lines = [MAGIC, "version " + version, "release %d" % number, "kind " + kind]
     lines += ["file %s %d %s" % entry for entry in entries]
     return ("\n".join(lines) + "\n").encode()
 
@@ -106,9 +113,46 @@ def public_hex(key):
     return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
 
 
-def signed_manifest(key, version, kind, entries):
-    body = manifest_text(version, kind, entries)
+def signed_manifest(key, version, number, kind, entries):
+    body = manifest_text(version, number, kind, entries)
     return body + b"ed25519 " + key.sign(body).hex().encode() + b"\n"
+
+
+def release_number(manifest, public_key):
+    """The release number of a manifest public_key signed, else None (unsigned, another key's,
+    changed after signing, or from before releases were numbered)."""
+    from cryptography.exceptions import InvalidSignature
+
+    body, sep, sig = manifest.rstrip(b"\n").rpartition(b"\ned25519 ")
+    if not sep:
+        return None
+    try:
+        public_key.verify(bytes.fromhex(sig.decode("ascii", "replace")), body + b"\n")
+    except (InvalidSignature, ValueError):
+        return None
+    for line in body.split(b"\n"):
+        if line.startswith(b"release ") and line[8:].isdigit():
+            return int(line[8:])
+    return None
+
+
+def highest_release(s3, bucket, prefix, public_key):
+    """The highest release number of the manifests under prefix that public_key signed; 0 when none.
+    Manifests another key signed (or none) are passed over: what cannot be verified orders nothing."""
+    base = prefix + "/" if prefix else ""
+    highest = 0
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=base):
+            for obj in page.get("Contents", []):
+                rest = obj["Key"][len(base) :]
+                if rest.count("/") == 1 and rest.endswith("/manifest"):
+                    body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read(65536)
+                    highest = max(highest, release_number(body, public_key) or 0)
+    except botocore.exceptions.ClientError as e:
+        code = e.response.get("Error", {}).get("Code")
+        raise ToolError("cannot read the releases in s3://%s/%s (%s): the release number is one above them;"
+                        " allow s3:ListBucket and s3:GetObject" % (bucket, base, code))  # fmt: skip
+    return highest
 
 
 def keygen(path, force=False):
@@ -162,30 +206,41 @@ def released(s3, bucket, key):
         raise
 
 
-def publish(s3, bucket, prefix, version, folder, key, kind="files", move_latest=True, log=print, replace=False):
+def publish(s3, bucket, prefix, version, folder, key, kind="files", move_latest=True, log=print, replace=False,
+            number=None):  # fmt: skip
     """Upload the files of folder and the signed manifest under prefix/version/, then (move_latest)
     point prefix/latest at it; the manifest's bytes. A version published already is refused
-    unless replace."""
+    unless replace. The release number is number, or one above the highest published; a number
+    at or below that is refused (devices would refuse the release)."""
     entries = [file_entry(os.path.join(folder, name)) for name in sorted(os.listdir(folder))]
     if not entries:
         raise ToolError("nothing to release in %s" % folder)
     for name, _, _ in entries:
         check_name(name, "file")
-    manifest = signed_manifest(key, version, kind, entries)
     base = (prefix + "/" if prefix else "") + version + "/"
     if not replace and released(s3, bucket, base + "manifest"):
         raise ToolError(
             "release %s is in s3://%s/%s already: versions are never reused (a device that took it would not"
             " take it again); publish a new --version, or --replace" % (version, bucket, base)
         )
+    highest = highest_release(s3, bucket, prefix, key.public_key())
+    if number is None:
+        number = highest + 1
+    elif number <= highest:
+        raise ToolError("--release %d: release %d is published under s3://%s/%s already; a device refuses a release"
+                        " at or below the highest it took: give more than %d, or leave --release out"
+                        % (number, highest, bucket, prefix, highest))  # fmt: skip
+    if not 1 <= number <= MAX_RELEASE:
+        raise ToolError("--release %d: must be 1 to %d" % (number, MAX_RELEASE), True)
+    manifest = signed_manifest(key, version, number, kind, entries)
     for name, _, _ in entries:
         with open(os.path.join(folder, name), "rb") as f:
             s3.put_object(Bucket=bucket, Key=base + name, Body=f.read())
     s3.put_object(Bucket=bucket, Key=base + "manifest", Body=manifest, ContentType="text/plain")
     total = sum(e[1] for e in entries)
     log(
-        "release %s: %d file(s), %d bytes, manifest signed, in s3://%s/%s"
-        % (version, len(entries), total, bucket, base)
+        "release %s (number %d): %d file(s), %d bytes, manifest signed, in s3://%s/%s"
+        % (version, number, len(entries), total, bucket, base)
     )
     if move_latest:
         latest = (prefix + "/" if prefix else "") + "latest"
@@ -231,6 +286,8 @@ def main(argv=None):
     pub.add_argument("--mpy-cross", help="the mpy-cross to compile with (its MicroPython's .mpy version)")
     pub.add_argument("--from", dest="folder", help="release the files of this folder as they are")
     pub.add_argument("--image", help="release this firmware image (an ESP32 running frozen code)")
+    pub.add_argument("--release", type=int, metavar="N",
+                     help="the release number (default: one above the highest published under the prefix)")  # fmt: skip
     pub.add_argument("--no-latest", action="store_true", help="upload only; leave latest where it is")
     pub.add_argument("--replace", action="store_true", help="publish over a version released already")
     hostclient.add_connection_args(pub, service="s3")
@@ -255,5 +312,6 @@ def main(argv=None):
         else:
             folder = os.path.join(tmp, "bundle")
             build_bundle(folder, args.code, args.arch, args.board, args.mpy_cross)
-        publish(s3, bucket, prefix, version, folder, key, kind, not args.no_latest, replace=args.replace)
+        publish(s3, bucket, prefix, version, folder, key, kind, not args.no_latest, replace=args.replace,
+                number=args.release)  # fmt: skip
     return 0
