@@ -275,6 +275,10 @@ def test_the_update_cycle(world, tmp_path):
         " took it would not take it again); publish a new --version, or --replace\n"
     ), r.stderr
     assert s3.get_object(Bucket="firmware", Key="releases/v2/manifest")["Body"].read() == manifest
+    assert b"\nrelease 1\n" in manifest  # the first release under the prefix
+    # a release number at or below one published is refused: devices would refuse the release
+    r = helpers.iotsig(argv[:4] + ["v2b", "--release", "1"] + argv[5:] + ["--region", "us-east-1"], env=env, timeout=60)
+    assert r.returncode == 1 and r.stderr.startswith("error: --release 1: release 1 is published under"), r.stderr
     r = helpers.iotsig(argv[:-4] + ["--arch", "foo"], env=env)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr, r.stderr
     assert (
@@ -337,7 +341,7 @@ def test_the_update_cycle(world, tmp_path):
         update_lines(outs)[0] == "update: v5 refused: the manifest's signature does not verify with UPDATE_PUBLIC_KEY"
     )
     assert current(folder) == ["v2", "good"]
-    assert sorted(os.listdir(os.path.join(str(folder), "ota"))) == ["current", "failed", "v2", "v4.new"]
+    assert sorted(os.listdir(os.path.join(str(folder), "ota"))) == ["current", "failed", "release", "v2", "v4.new"]
 
     # v6 through a proxy that truncates iotsv_app.py's download once, then resets it once: each one line,
     # the next check resumes and installs v6
@@ -388,9 +392,54 @@ def test_the_update_cycle(world, tmp_path):
         assert releases_run([killed] + outs) == ["v7", "v7", "v8"], outs  # killed at the switch: v7 whole, then v8
         assert "update: v8 installed" in outs[0], outs
         assert current(folder) == ["v8", "good"]
-        last = 65
+        last, newest = 65, "v8"
     else:
-        last = 55
+        last, newest = 55, "v7"
+
+    # An attacker who can write the bucket but not sign (the releaser's S3 credentials, not the key):
+    # latest put back to v6, an older release the key signed. Refused before anything is downloaded,
+    # said once, reported with the next log upload; the device stays on the newer release.
+    floor = int(open(os.path.join(str(folder), "ota", "release")).read().split()[0])
+    s3.put_object(Bucket="firmware", Key="releases/latest", Body=b"v6\n")
+    configure(world, folder, last + 10)
+    outs, code = run_until_done(folder)
+    assert code == 0 and releases_run(outs) == [newest], outs
+    lines = update_lines(outs)
+    v6 = s3.get_object(Bucket="firmware", Key="releases/v6/manifest")["Body"].read()
+    number = int(re.search(rb"\nrelease (\d+)\n", v6).group(1))
+    refusal = "v6 refused: release %d is older than release %d already installed" % (number, floor)
+    assert lines.count("update: " + refusal) == 1, lines
+    assert current(folder) == [newest, "good"] and not os.path.exists(os.path.join(str(folder), "ota", "v6"))
+    # the report went up (with the next check's log upload, in the same run)
+    assert any("ota/report uploaded" in line for line in lines), lines
+    world["local"].auth(False)
+    try:
+        logs = world["local"].client().list_objects_v2(Bucket="firmware", Prefix="logs/%s/rollback-" % DEVICE)
+        bodies = [
+            world["local"].client().get_object(Bucket="firmware", Key=o["Key"])["Body"].read().decode()
+            for o in logs["Contents"]
+        ]
+    finally:
+        world["local"].auth(True)
+    assert refusal + "\n" in bodies, bodies
+    # v6's manifest replayed under a new name, and one whose number was raised after signing
+    s3.put_object(Bucket="firmware", Key="releases/v99/manifest", Body=v6)
+    raised = v6.replace(b"\nrelease %d\n" % number, b"\nrelease 99\n")
+    s3.put_object(Bucket="firmware", Key="releases/v6/manifest", Body=raised)
+    s3.put_object(Bucket="firmware", Key="releases/latest", Body=b"v99\n")
+    configure(world, folder, last + 12)
+    outs, code = run_until_done(folder)
+    assert code == 0 and releases_run(outs) == [newest], outs
+    assert "update: v99 refused: its signed manifest is for v6" in update_lines(outs), outs
+    s3.put_object(Bucket="firmware", Key="releases/latest", Body=b"v6\n")
+    configure(world, folder, last + 14)
+    outs, code = run_until_done(folder)
+    assert code == 0 and releases_run(outs) == [newest], outs
+    lines = update_lines(outs)
+    assert "update: v6 refused: the manifest's signature does not verify with UPDATE_PUBLIC_KEY" in lines, lines
+    assert current(folder) == [newest, "good"]
+    assert int(open(os.path.join(str(folder), "ota", "release")).read().split()[0]) == floor
+    last += 14
     assert seqs(world) == list(range(1, last + 1))  # every reading once, across every update and rollback
 
 
