@@ -1,6 +1,7 @@
 # A release from S3, checked and installed: loaded by supervisor.Updates for a check and dropped
-# after it. One check: GET <prefix>/latest (the version name); when it names a version that is
-# neither running nor rolled back before, GET <prefix>/<version>/manifest and verify its Ed25519
+# after it. One check: GET <prefix>/latest (the signed pointer: version, release number, when it
+# was signed) and verify it; when it names a version that is neither running nor rolled back
+# before, nor older than what the device took, GET <prefix>/<version>/manifest and verify its Ed25519
 # signature with UPDATE_PUBLIC_KEY, then download each file it lists into ota/<version>.new,
 # checking its size and SHA-256 against the signed manifest, and switch (versions.write: one
 # renamed file) and restart. An image release (an ESP32 running frozen code) is streamed into the
@@ -18,8 +19,16 @@
 #   ...
 #   ed25519 <128 hex digits>
 # The release number orders releases: the device keeps the highest it accepted in ota/release
-# (written before anything of that release is installed) and refuses one at or below it, so a
-# bucket writer who cannot sign cannot point latest back at an older, genuinely signed release.
+# (written before anything of that release is installed) and refuses one below it, so a bucket
+# writer who cannot sign cannot point latest back at an older, genuinely signed release. latest
+# is signed by the same key, in the same form:
+#   iot-sigv4 latest 1
+#   version v2
+#   release 7
+#   signed 1795412461
+#   ed25519 <128 hex digits>
+# "signed" (Unix seconds) tells how fresh it is: the release host signs it again now and then
+# (iotsig release refresh), and with UPDATE_MAX_AGE_S a device that sees none newer says so.
 from binascii import hexlify, unhexlify
 from hashlib import sha256
 
@@ -41,6 +50,10 @@ MAX_MANIFEST = const(8192)  # bytes: a bundle of 40 files lists in 4 KB
 MAX_RELEASE = const(999999999)  # 9 digits: a small int on the 32-bit image too
 FLOOR = versions.ROOT + "/release"  # the highest release number accepted (an int state file)
 REFUSED = versions.ROOT + "/refused"  # the older release last reported (its name)
+POINTER = versions.ROOT + "/latest"  # the newest signed latest verified (its bytes)
+STALE = versions.ROOT + "/stale"  # the signing time of the pointer last reported too old
+POINTER_MAGIC = "iot-sigv4 latest 1"
+MAX_POINTER = const(512)
 MAGIC = "iot-sigv4 release 1"
 NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ._-"
 
@@ -67,6 +80,47 @@ def _pieces(f, n, size=512):
         yield piece
 
 
+def _verify(public_key, pieces, signature_hex, what):
+    """Refused unless the pieces are signed by public_key (Ed25519, loaded for it and dropped)."""
+    import sys
+
+    import iotsv_ed25519 as ed25519
+
+    try:
+        signature = unhexlify(signature_hex)
+    except ValueError:
+        signature = b""
+    good = ed25519.verify_pieces(public_key, pieces, signature)
+    sys.modules.pop("iotsv_ed25519", None)
+    if not good:
+        raise Refused("%s signature does not verify with UPDATE_PUBLIC_KEY" % what)
+
+
+def parse_pointer(data, public_key=None):
+    """(version, release, signed) of a signed latest; its signature checked unless public_key is
+    None (the bytes of one verified before). Refused when it is not one, or not signed by the key."""
+    body = len(data) - SIG_LINE
+    if body <= 0 or data[body - 1 : body + 8] != b"\ned25519 " or data[-1:] != b"\n":
+        raise Refused("latest is not signed (no ed25519 line at its end)")
+    if public_key is not None:
+        _verify(public_key, (data[:body],), data[body + 8 : -1], "latest's")
+    try:
+        lines = data[:body].decode().split("\n")
+    except UnicodeError:
+        lines = [""]
+    fields = {}
+    for line in lines[1:-1]:
+        key, _, value = line.partition(" ")
+        fields[key] = value
+    if lines[0] != POINTER_MAGIC or len(fields) != 3:
+        raise Refused("latest is not a signed pointer (%r)" % lines[0][:40])
+    version = _name(fields.get("version", ""), "latest's version")
+    number, signed = fields.get("release", ""), fields.get("signed", "")
+    if not (number.isdigit() and len(number) <= 9 and signed.isdigit() and len(signed) <= 12):
+        raise Refused("latest's release or signing time is not a number")
+    return version, int(number), int(signed)
+
+
 def parse_manifest(path, public_key):
     """(version, release, kind, number of files, length of the signed text) of the signed manifest in the
     file at path, read a piece and a line at a time (manifest_files then lists the files from it
@@ -83,20 +137,10 @@ def parse_manifest(path, public_key):
             tail = f.read()
         if body <= 0 or tail[:9] != b"\ned25519 " or tail[-1:] != b"\n":
             raise Refused("the manifest is not signed (no ed25519 line at its end)")
-        try:
-            signature = unhexlify(tail[9:-1])
-        except ValueError:
-            signature = b""
+        signature = tail[9:-1]
         del tail
-        import sys
-
-        import iotsv_ed25519 as ed25519
-
         f.seek(0)
-        good = ed25519.verify_pieces(public_key, _pieces(f, body), signature)
-        sys.modules.pop("iotsv_ed25519", None)
-        if not good:
-            raise Refused("the manifest's signature does not verify with UPDATE_PUBLIC_KEY")
+        _verify(public_key, _pieces(f, body), signature, "the manifest's")
         f.seek(0)
         version, number, kind, count = None, None, None, 0
         for entry in _lines(f, body):
@@ -206,18 +250,74 @@ def describe(e):
     return "%s: %s" % (type(e).__name__, oserror.describe(e) if isinstance(e, OSError) else e)
 
 
+def _pointer(c):
+    """(version, release) of the signed latest, verified unless its bytes are the newest verified
+    before; kept when newer, and its age judged (UPDATE_MAX_AGE_S). Refused before any manifest
+    is fetched when it is unsigned or names an older release."""
+    import gc
+
+    path = c.small(c.key("latest"), versions.ROOT + "/latest.tmp", MAX_POINTER)
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    finally:
+        atomicfile.remove(path)
+    known = atomicfile.read_bytes(POINTER)
+    newest = _signed(known)
+    if data == known:
+        name, number, _ = parse_pointer(data)
+    else:
+        c.conn.close()  # the TLS session's buffers out of the heap while the big-int check runs
+        gc.collect()
+        try:
+            name, number, signed = parse_pointer(data, c.s.update_key)
+        except Refused as e:
+            _judge_age(c, newest)
+            raise Refused("latest refused: %s" % e)
+        floor = _floor()
+        if number < floor and name != c.u.version.version:  # what runs (after a rollback) is no news
+            if name not in c.u.quiet:
+                c.u.quiet.append(name)
+                _refuse_old(name, number, floor)
+            _judge_age(c, newest)
+            return None, None
+        if signed >= newest:  # an older signing of the same release is no news of freshness
+            atomicfile.replace(POINTER, data)
+            newest = signed
+    _judge_age(c, newest)
+    return name, number
+
+
+def _signed(known):
+    """When the pointer kept in ota/latest was signed; 0 when there is none (or it is garbled)."""
+    try:
+        return parse_pointer(known)[2] if known else 0
+    except Refused:
+        return 0
+
+
+def _judge_age(c, signed):
+    """With UPDATE_MAX_AGE_S: a line (printed, and into ota/report once) when the newest signed
+    latest seen is older than that: someone may be holding back the pointer (the freeze attack)."""
+    limit = c.s.UPDATE_MAX_AGE_S
+    if limit is None:
+        return
+    age = int(c.u.clock.now()) - signed
+    mark = ("%d" % signed).encode()
+    if age <= limit or atomicfile.read_bytes(STALE) == mark:
+        return
+    line = "latest is stale: signed %d s ago, more than UPDATE_MAX_AGE_S=%s (held back?)" % (age, limit)
+    print("update: " + line)
+    _report(line)
+    atomicfile.replace(STALE, mark)
+
+
 def _check(c):
     u, s = c.u, c.s
     atomicfile.ensure_dir(versions.ROOT)
-    path = c.small(c.key("latest"), versions.ROOT + "/latest.tmp", 128)
-    try:
-        with open(path, "rb") as f:
-            latest = f.read().decode().strip()
-    finally:
-        atomicfile.remove(path)
-    name = _name(latest, "latest")
+    name, pointed = _pointer(c)
     running = u.version.version
-    if name == running:
+    if name is None or name == running:
         return None
     if name in u.quiet:  # refused for good in this run (rolled back before, or an older release): said once
         return None
@@ -237,6 +337,8 @@ def _check(c):
             raise Refused("%s refused: %s" % (name, e))
         if version != name:
             raise Refused("%s refused: its signed manifest is for %s" % (name, version))
+        if number != pointed:
+            raise Refused("%s refused: its manifest is release %d, latest says %d" % (name, number, pointed))
         floor = _floor()
         # Equal passes only here: name is neither running nor rolled back, so it is the release whose
         # install a cut (power, network) stopped after its number was kept (one number, one release).
@@ -279,9 +381,14 @@ def _refuse_old(name, number, floor):
     print("update: " + line)
     if atomicfile.read_bytes(REFUSED) == name.encode():
         return
+    _report(line)
+    atomicfile.replace(REFUSED, name.encode())
+
+
+def _report(line):
+    """A line into ota/report, which the next check uploads (the newest MAX_FAILED bytes kept)."""
     old = atomicfile.read_bytes(versions.REPORT) or b""
     atomicfile.replace(versions.REPORT, (old + line.encode() + b"\n")[-versions.MAX_FAILED :])
-    atomicfile.replace(REFUSED, name.encode())
 
 
 def _install_files(c, name, manifest, body):

@@ -2,9 +2,11 @@
 # (moto over HTTPS, signatures and the device's S3 policy checked), releases made by
 # iotsig release. One device lives through it all, in order: v2 taken and good; v3 raising at
 # import rolled back to v2, recorded, reported to S3 with the crash log and never retried; a file
-# changed after signing and a manifest signed by another key refused; a download truncated and a
+# changed after signing and a release signed by another key refused; a download truncated and a
 # connection reset mid-download (a proxy between device and S3) recovered at the next check; a
-# SIGKILL at the switch's rename recovered. Every run says which release each loaded module came
+# SIGKILL at the switch's rename recovered; then a bucket writer without the key puts latest back
+# to an older release's signed pointer, an unsigned one and one with its number raised: each
+# refused before a manifest is fetched. Every run says which release each loaded module came
 # from (one, always), and the table ends with every reading exactly once.
 import os
 import re
@@ -320,7 +322,7 @@ def test_the_update_cycle(world, tmp_path):
         world["local"].auth(True)
     assert body == "v3 %s\n" % why
 
-    # v4: a file changed after signing; v5: a manifest signed by another key; both refused, v2 runs on
+    # v4: a file changed after signing; v5: released with another key (its latest refused); v2 runs on
     publish(world, "v4")
     s3.put_object(Bucket="firmware", Key="releases/v4/iotsv_sensors.py", Body=b"print('not what was signed')\n")
     configure(world, folder, 19)
@@ -337,16 +339,22 @@ def test_the_update_cycle(world, tmp_path):
     configure(world, folder, 22)
     outs, code = run_until_done(folder)
     assert code == 0 and releases_run(outs) == ["v2"], outs
-    assert (
-        update_lines(outs)[0] == "update: v5 refused: the manifest's signature does not verify with UPDATE_PUBLIC_KEY"
-    )
+    assert update_lines(outs)[0] == "update: latest refused: latest's signature does not verify with UPDATE_PUBLIC_KEY"
     assert current(folder) == ["v2", "good"]
-    assert sorted(os.listdir(os.path.join(str(folder), "ota"))) == ["current", "failed", "release", "v2", "v4.new"]
+    assert sorted(os.listdir(os.path.join(str(folder), "ota"))) == [
+        "current",
+        "failed",
+        "latest",
+        "release",
+        "v2",
+        "v4.new",
+    ]
 
     # v6 through a proxy that truncates iotsv_app.py's download once, then resets it once: each one line,
     # the next check resumes and installs v6
     proxy = world["proxy"]
     publish(world, "v6")
+    pointer_v6 = s3.get_object(Bucket="firmware", Key="releases/latest")["Body"].read()  # what an attacker keeps
     configure(world, folder, 40, host="localhost:%d" % proxy.port)
     proxy.armed = ("/releases/v6/iotsv_app.py", "truncate", 2000)
     outs, code = run_until_done(folder)
@@ -397,10 +405,10 @@ def test_the_update_cycle(world, tmp_path):
         last, newest = 55, "v7"
 
     # An attacker who can write the bucket but not sign (the releaser's S3 credentials, not the key):
-    # latest put back to v6, an older release the key signed. Refused before anything is downloaded,
-    # said once, reported with the next log upload; the device stays on the newer release.
+    # latest put back to what it said when v6, an older release, was published. Refused before any
+    # manifest is fetched, said once, reported with the next log upload; the device stays.
     floor = int(open(os.path.join(str(folder), "ota", "release")).read().split()[0])
-    s3.put_object(Bucket="firmware", Key="releases/latest", Body=b"v6\n")
+    s3.put_object(Bucket="firmware", Key="releases/latest", Body=pointer_v6)
     configure(world, folder, last + 10)
     outs, code = run_until_done(folder)
     assert code == 0 and releases_run(outs) == [newest], outs
@@ -422,21 +430,20 @@ def test_the_update_cycle(world, tmp_path):
     finally:
         world["local"].auth(True)
     assert refusal + "\n" in bodies, bodies
-    # v6's manifest replayed under a new name, and one whose number was raised after signing
-    s3.put_object(Bucket="firmware", Key="releases/v99/manifest", Body=v6)
-    raised = v6.replace(b"\nrelease %d\n" % number, b"\nrelease 99\n")
-    s3.put_object(Bucket="firmware", Key="releases/v6/manifest", Body=raised)
-    s3.put_object(Bucket="firmware", Key="releases/latest", Body=b"v99\n")
+    # latest replaced by an unsigned one (as releases had before), then by v6's with its number raised
+    s3.put_object(Bucket="firmware", Key="releases/latest", Body=b"v6\n")
     configure(world, folder, last + 12)
     outs, code = run_until_done(folder)
     assert code == 0 and releases_run(outs) == [newest], outs
-    assert "update: v99 refused: its signed manifest is for v6" in update_lines(outs), outs
-    s3.put_object(Bucket="firmware", Key="releases/latest", Body=b"v6\n")
+    assert "update: latest refused: latest is not signed (no ed25519 line at its end)" in update_lines(outs), outs
+    raised = pointer_v6.replace(b"\nrelease %d\n" % number, b"\nrelease 99\n")
+    s3.put_object(Bucket="firmware", Key="releases/latest", Body=raised)
     configure(world, folder, last + 14)
     outs, code = run_until_done(folder)
     assert code == 0 and releases_run(outs) == [newest], outs
     lines = update_lines(outs)
-    assert "update: v6 refused: the manifest's signature does not verify with UPDATE_PUBLIC_KEY" in lines, lines
+    assert "update: latest refused: latest's signature does not verify with UPDATE_PUBLIC_KEY" in lines, lines
+    assert not [line for line in lines if "v6" in line], lines  # no manifest fetched for either
     assert current(folder) == [newest, "good"]
     assert int(open(os.path.join(str(folder), "ota", "release")).read().split()[0]) == floor
     last += 14
@@ -466,8 +473,7 @@ def test_an_update_runs_in_the_image_s_48k(world, tmp_path):
     """The 32-bit image (the firmware frozen in) in -X heapsize=48K delivers, checks, downloads
     and verifies a release and switches to it; the live heap at its fullest (after a collection
     at every request sent, S3's included) is printed and stays under the heap."""
-    publish(world, "img2")
-    world["s3"].put_object(Bucket="firmware", Key="releases/latest", Body=b"img2\n")
+    publish(world, "img2")  # latest -> img2, signed
     folder = tmp_path / "image-device"
     configure(world, folder, 5)
     config = folder / "config.py"

@@ -166,8 +166,9 @@ def test_esp32_image_goes_to_the_next_ota_partition():
     assert b.update_kind() == "files"  # supervisor is a file here (a frozen image's is not)
 
 
-# Release numbers: manifests signed on the host (iotsig release's signed_manifest, a fixed test key)
-# of one file, iotsv_x.py = "x = 1\n"; "v9" is signed as releases were before they had numbers.
+# Release numbers and the signed latest: manifests and pointers signed on the host (iotsig
+# release's signed_manifest and signed_pointer, a fixed test key) of one file, iotsv_x.py =
+# "x = 1\n"; manifest "v9" is signed as releases were before they had numbers.
 TEST_KEY = "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8"
 X_FILE = "file iotsv_x.py 6 9e26bf369911c45c243c684147b23fc9e1dcfcf257d299a1c632016a6fcd33f4\n"
 SIGNED = {
@@ -178,6 +179,20 @@ SIGNED = {
     "v9": ("", "ea60841cc3f996f2c59a07cd111753269d05c64dd690461b70bfa402da25a804"
            "9ace1cc6b8acfcccb7b4ec4c72e5973767588abaed370cf46d8a8b8e4a78b80d"),
 }  # fmt: skip
+T1, T2 = 1795400000, 1795410000  # when the pointers were signed
+POINTERS = {
+    ("v2", 2, T1): "53890a3fd930a4a66669693f30773bccab249e32b919c8e0c3d8449f304b9642"
+        "07b998ffb8264bd060a23256c0742df58f614cabe432ac17ed1ffd0fb4004708",
+    ("v3", 3, T2): "fbbcd7643b8f29d7cad9086dbc3752d7260c29cb4c47076b26741caf7919b6f8"
+        "ca77c0144effbe3f464a72f959ddde4e1d38b034087fdc361a37b434d798eb09",
+    ("v3", 3, T1): "c1b4b32d8b179ea94905a608bea75b99cac4d76c9ba54589a4972519f274d6c4"
+        "d0202f54de500a1d262a851b8de7e7fbc2fd3c59ea0348d5062657e99a950a00",
+    ("v2", 4, T2): "a5911e8df7063c3095e24bfddd5b44db9961555f8aa72865346e10fd578ea8e9"
+        "54ea8b797c7d5faad9ac9cd91ff6c87d1b8399f57872227cefff7b40aaafdb09",
+    ("v9", 9, T2): "8a784bdebb33fe4b0d290e1d10546f29573a4244284b9d122b3a42efdc4c568f"
+        "188a1423bc41e7f861a6cb4458ebfc7ef41d6a9a277d387fce21af3a8dd93b06",
+}  # fmt: skip
+V2, V3 = ("v2", 2, T1), ("v3", 3, T2)
 
 
 def manifest(version, number=None):
@@ -187,10 +202,24 @@ def manifest(version, number=None):
     return ("iot-sigv4 release 1\nversion %s\n%skind files\n%sed25519 %s\n" % (version, line, X_FILE, sig)).encode()
 
 
+def pointer(which):
+    version, number, signed = which
+    body = "iot-sigv4 latest 1\nversion %s\nrelease %d\nsigned %d\n" % which
+    return (body + "ed25519 %s\n" % POINTERS[which]).encode()
+
+
+class Clock:
+    def __init__(self, now):
+        self.t = now
+
+    def now(self):
+        return self.t
+
+
 class Bucket:
     """An updater.Check stand-in over a dict of objects (what S3 holds under UPDATE_PREFIX)."""
 
-    def __init__(self, version):
+    def __init__(self, version, max_age=None, now=T2 + 60):
         from binascii import unhexlify
 
         self.objects = {"v2/iotsv_x.py": b"x = 1\n", "v3/iotsv_x.py": b"x = 1\n"}
@@ -198,13 +227,14 @@ class Bucket:
 
         class S(Settings):
             update_key = unhexlify(TEST_KEY)
+            UPDATE_MAX_AGE_S = max_age
 
         class B(Board):
             def update_kind(self):
                 return "files"
 
         self.s = S
-        self.u = supervisor.Updates(S, B(), version, None, None)
+        self.u = supervisor.Updates(S, B(), version, Clock(now), None)
         self.conn = self
 
     def close(self):
@@ -226,10 +256,11 @@ class Bucket:
         return path
 
     def check(self, latest):
-        """One check with latest naming that version: what it printed and returned."""
+        """One check with latest as given (a pointer's (version, release, signed), or bytes): what
+        it printed and returned."""
         import iotsv_updater as updater
 
-        self.objects["latest"] = latest.encode() + b"\n"
+        self.objects["latest"] = latest if isinstance(latest, bytes) else pointer(latest)
 
         def one():
             try:
@@ -249,30 +280,57 @@ def test_an_older_signed_release_is_refused_and_the_floor_never_falls():
     here = in_root("releases-a")
     try:
         c = Bucket(versions.state())
-        out, code = c.check("v3")
+        out, code = c.check(V3)
         assert code == 4 and "update: v3 installed" in out and floor() == 3
         versions.mark_good(versions.state())
         c = Bucket(versions.state())
-        out, code = c.check("v2")  # latest put back to an older release the key signed
+        out, code = c.check(V2)  # latest put back to what it said when v2 was published
         assert code is None and versions.state().version == "v3" and floor() == 3
         line = "v2 refused: release 2 is older than release 3 already installed"
         assert out == "update: %s\n" % line, out
         with open("ota/report") as f:
             assert f.read() == line + "\n"  # goes up with the next log upload
-        assert c.check("v2") == ("", None)  # said once a run
+        assert c.check(V2) == ("", None)  # said once a run
         c = Bucket(versions.state())  # a restart: said again, reported once
-        assert c.check("v2")[0] == "update: %s\n" % line
+        assert c.check(V2)[0] == "update: %s\n" % line
         with open("ota/report") as f:
             assert f.read() == line + "\n"
         c = Bucket(versions.state())
+        out = c.check(b"v2\n")[0]  # an unsigned pointer, as releases had before
+        assert out == "update: latest refused: latest is not signed (no ed25519 line at its end)\n", out
+        signed_v3 = pointer(V3)
+        out = c.check(signed_v3.replace(b"release 3", b"release 5"))[0]
+        assert out == "update: latest refused: latest's signature does not verify with UPDATE_PUBLIC_KEY\n", out
         c.objects["v2/manifest"] = manifest("v2", 4)  # the number changed after signing
-        out = c.check("v2")[0]
+        out = c.check(("v2", 4, T2))[0]
         assert out == "update: v2 refused: the manifest's signature does not verify with UPDATE_PUBLIC_KEY\n", out
-        out = c.check("v9")[0]  # signed before releases had numbers: nothing orders it
+        c.objects["v2/manifest"] = manifest("v2")  # v2's own manifest under a pointer saying 4: mix and match
+        assert c.check(("v2", 4, T2))[0] == "update: v2 refused: its manifest is release 2, latest says 4\n"
+        out = c.check(("v9", 9, T2))[0]  # signed before releases had numbers: nothing orders it
         assert out == "update: v9 refused: the manifest carries no release number\n", out
         c.objects["v9/manifest"] = manifest("v3")  # v3's manifest replayed under another name
-        assert c.check("v9")[0] == "update: v9 refused: its signed manifest is for v3\n"
+        assert c.check(("v9", 9, T2))[0] == "update: v9 refused: its signed manifest is for v3\n"
         assert versions.state().version == "v3" and floor() == 3
+    finally:
+        os.chdir(here)
+
+
+def test_a_pointer_not_renewed_is_said_once():
+    """UPDATE_MAX_AGE_S: the newest signed latest seen is judged, once per signing; an older
+    signing of the same pointer played back does not make it fresh."""
+    here = in_root("releases-c")
+    try:
+        assert Bucket(versions.state(), 3600, T2 + 60).check(V3)[1] == 4  # fresh: nothing said
+        versions.mark_good(versions.state())
+        c = Bucket(versions.state(), 3600, T2 + 7200)
+        out = c.check(V3)[0]
+        line = "latest is stale: signed 7200 s ago, more than UPDATE_MAX_AGE_S=3600 (held back?)"
+        assert out == "update: %s\n" % line, out
+        assert c.check(V3)[0] == "" and Bucket(versions.state(), 3600, T2 + 9000).check(V3)[0] == ""
+        assert c.check(("v3", 3, T1))[0] == ""  # v3 signed earlier: the newest seen is still T2's
+        with open("ota/report") as f:
+            assert f.read() == line + "\n"
+        assert Bucket(versions.state(), None, T2 + 9000).check(V3) == ("", None)  # off by default
     finally:
         os.chdir(here)
 
@@ -283,14 +341,12 @@ def test_a_release_rolled_back_on_probation_keeps_the_floor():
         atomicfile.ensure_dir("ota/v2")
         versions.write(versions.State("v2", "good", "v2", 100, "files"))
         atomicfile.write_int("ota/release", 2)
-        assert Bucket(versions.state()).check("v3")[1] == 4 and floor() == 3
+        assert Bucket(versions.state()).check(V3)[1] == 4 and floor() == 3
         back = versions.rollback(versions.state(), "crashed three times")
         assert back.version == "v2" and floor() == 3
         c = Bucket(versions.state())
-        assert c.check("v2") == ("", None)  # what runs
-        assert "rolled back before" in c.check("v3")[0]
-        c.objects["v1/manifest"] = c.objects["v2/manifest"]
-        assert c.check("v1")[0] == "update: v1 refused: its signed manifest is for v2\n"
+        assert c.check(V2) == ("", None)  # what runs: nothing to do, nothing to say
+        assert "rolled back before" in c.check(V3)[0]
         assert floor() == 3
     finally:
         os.chdir(here)
@@ -311,12 +367,12 @@ def test_a_power_cut_at_any_write_of_an_install_keeps_old_or_new():
                 versions.write(versions.State("v2", "good", "v2", 100, "files"))
                 atomicfile.write_int("ota/release", 2)
                 cutter = cutpower.Cutter(cut, variant)
-                went = cutpower.run(cutter, Bucket(versions.state()).check, "v3")[1]
+                went = cutpower.run(cutter, Bucket(versions.state()).check, V3)[1]
                 version = versions.state().version
                 assert floor() in (2, 3) and version in ("v2", "v3"), (cut, variant, cutter.ops)
                 assert floor() == 3 or version == "v2", (cut, variant)
                 if version == "v2":
-                    assert Bucket(versions.state()).check("v3")[1] == 4
+                    assert Bucket(versions.state()).check(V3)[1] == 4
                 assert versions.state().version == "v3" and floor() == 3
             finally:
                 os.chdir(here)

