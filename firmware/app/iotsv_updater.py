@@ -27,6 +27,9 @@
 #   release 7
 #   signed 1795412461
 #   ed25519 <128 hex digits>
+# A manifest may carry "next-key <64 hex digits>": the release key's successor, signed by the key
+# in use. It waits in ota/nextkey beside its version, and once that version has passed probation
+# (a check runs only then) it goes to ota/key, which from then on is the only key accepted.
 # "signed" (Unix seconds) tells how fresh it is: the release host signs it again now and then
 # (iotsig release refresh), and with UPDATE_MAX_AGE_S a device that sees none newer says so.
 from binascii import hexlify, unhexlify
@@ -52,6 +55,8 @@ FLOOR = versions.ROOT + "/release"  # the highest release number accepted (an in
 REFUSED = versions.ROOT + "/refused"  # the older release last reported (its name)
 POINTER = versions.ROOT + "/latest"  # the newest signed latest verified (its bytes)
 STALE = versions.ROOT + "/stale"  # the signing time of the pointer last reported too old
+KEY = versions.ROOT + "/key"  # the release key adopted from a release: "<64 hex>\n"
+NEXT_KEY = versions.ROOT + "/nextkey"  # one waiting for its release's probation: "<version> <64 hex>\n"
 POINTER_MAGIC = "iot-sigv4 latest 1"
 MAX_POINTER = const(512)
 MAGIC = "iot-sigv4 release 1"
@@ -81,7 +86,8 @@ def _pieces(f, n, size=512):
 
 
 def _verify(public_key, pieces, signature_hex, what):
-    """Refused unless the pieces are signed by public_key (Ed25519, loaded for it and dropped)."""
+    """Refused unless the pieces are signed by public_key (Ed25519, loaded for it and dropped);
+    public_key: (bytes, its name for a person)."""
     import sys
 
     import iotsv_ed25519 as ed25519
@@ -90,10 +96,10 @@ def _verify(public_key, pieces, signature_hex, what):
         signature = unhexlify(signature_hex)
     except ValueError:
         signature = b""
-    good = ed25519.verify_pieces(public_key, pieces, signature)
+    good = ed25519.verify_pieces(public_key[0], pieces, signature)
     sys.modules.pop("iotsv_ed25519", None)
     if not good:
-        raise Refused("%s signature does not verify with UPDATE_PUBLIC_KEY" % what)
+        raise Refused("%s signature does not verify with %s" % (what, public_key[1]))
 
 
 def parse_pointer(data, public_key=None):
@@ -122,10 +128,10 @@ def parse_pointer(data, public_key=None):
 
 
 def parse_manifest(path, public_key):
-    """(version, release, kind, number of files, length of the signed text) of the signed manifest in the
-    file at path, read a piece and a line at a time (manifest_files then lists the files from it
-    again: a release's list is never held in memory); Refused when its signature does not verify
-    with public_key or its text is not a manifest."""
+    """(version, release, kind, number of files, length of the signed text, next key or None) of
+    the signed manifest in the file at path, read a piece and a line at a time (manifest_files
+    then lists the files from it again: a release's list is never held in memory); Refused when
+    its signature does not verify with public_key ((bytes, name)) or its text is not a manifest."""
     import os
 
     size = os.stat(path)[6]
@@ -142,10 +148,12 @@ def parse_manifest(path, public_key):
         f.seek(0)
         _verify(public_key, _pieces(f, body), signature, "the manifest's")
         f.seek(0)
-        version, number, kind, count = None, None, None, 0
+        version, number, kind, count, next_key = None, None, None, 0, None
         for entry in _lines(f, body):
             if entry[0] == "version":
                 version = entry[1]
+            elif entry[0] == "next-key":
+                next_key = entry[1]
             elif entry[0] == "release":
                 number = entry[1]
             elif entry[0] == "kind":
@@ -156,7 +164,53 @@ def parse_manifest(path, public_key):
         raise Refused("the manifest names no version, kind or file")
     if number is None:  # signed before releases were numbered: nothing tells it from an older one
         raise Refused("the manifest carries no release number")
-    return version, number, kind, count, body
+    return version, number, kind, count, body, next_key
+
+
+def _is_key(text):
+    return len(text) == 64 and all(ch in "0123456789abcdef" for ch in text)
+
+
+def release_key(s):
+    """(the key releases must be signed by, its name): the one adopted from a release, else
+    UPDATE_PUBLIC_KEY. A torn or garbled ota/key (never the only copy: written aside, renamed)
+    falls back to the config's, which then refuses the new key's releases in one line."""
+    atomicfile.recover(KEY, lambda data: _key_line(data) is not None)
+    adopted = _key_line(atomicfile.read_bytes(KEY))
+    if adopted:
+        return unhexlify(adopted), "the release key adopted in " + KEY
+    return s.update_key, "UPDATE_PUBLIC_KEY"
+
+
+def _key_line(data):
+    """The key of a complete "<64 hex>\n" (or "<version> <64 hex>\n") file, else None."""
+    if not data or data[-1:] != b"\n":
+        return None
+    try:
+        text = data[:-1].decode().split(" ")[-1]
+    except UnicodeError:
+        return None
+    return text if _is_key(text) else None
+
+
+def _adopt(u):
+    """The next key of the running version into ota/key once it is good (a check runs only
+    then); one of a version rolled back is dropped."""
+    data = atomicfile.read_bytes(NEXT_KEY)
+    key = _key_line(data)
+    if key is None:
+        atomicfile.remove(NEXT_KEY)  # none, or torn (its release writes it again when taken again)
+        return
+    version = data.decode().split(" ")[0]
+    if version == u.version.version and not u.version.trial:
+        atomicfile.replace(KEY, (key + "\n").encode())
+        atomicfile.remove(NEXT_KEY)
+        print(
+            "update: %s passed probation: its release key %s... is the only one accepted from now on"
+            % (version, key[:16])
+        )
+    elif version in versions.failed():
+        atomicfile.remove(NEXT_KEY)
 
 
 def manifest_files(path, body):
@@ -178,6 +232,8 @@ def _lines(f, body):
             yield "version", _name(parts[1], "version")
         elif parts[0] == "release" and len(parts) == 2 and parts[1].isdigit() and len(parts[1]) <= 9:
             yield "release", int(parts[1])
+        elif parts[0] == "next-key" and len(parts) == 2 and _is_key(parts[1]):
+            yield "next-key", parts[1]
         elif parts[0] == "kind" and len(parts) == 2:
             yield "kind", parts[1]
         elif parts[0] == "file" and len(parts) == 4 and parts[2].isdigit() and len(parts[3]) == 64:
@@ -270,7 +326,7 @@ def _pointer(c):
         c.conn.close()  # the TLS session's buffers out of the heap while the big-int check runs
         gc.collect()
         try:
-            name, number, signed = parse_pointer(data, c.s.update_key)
+            name, number, signed = parse_pointer(data, release_key(c.s))
         except Refused as e:
             _judge_age(c, newest)
             raise Refused("latest refused: %s" % e)
@@ -315,6 +371,7 @@ def _judge_age(c, signed):
 def _check(c):
     u, s = c.u, c.s
     atomicfile.ensure_dir(versions.ROOT)
+    _adopt(u)
     name, pointed = _pointer(c)
     running = u.version.version
     if name is None or name == running:
@@ -332,7 +389,7 @@ def _check(c):
     gc.collect()
     try:
         try:
-            version, number, kind, count, body = parse_manifest(path, s.update_key)
+            version, number, kind, count, body, next_key = parse_manifest(path, release_key(s))
         except Refused as e:
             raise Refused("%s refused: %s" % (name, e))
         if version != name:
@@ -352,6 +409,10 @@ def _check(c):
         gc.collect()  # the verification's garbage gone before the downloads' pieces come
         if number > floor:  # kept before anything is installed: a cut from here on never lowers it
             atomicfile.write_int(FLOOR, number)
+        if next_key:  # before the switch: a cut after it leaves the key waiting for its version
+            atomicfile.replace(NEXT_KEY, ("%s %s\n" % (name, next_key)).encode())
+        else:
+            atomicfile.remove(NEXT_KEY)
         if kind == "image":
             _install_image(c, name, count, manifest_files(path, body))
         else:

@@ -172,7 +172,7 @@ def bundle(world, version, broken=False):
     return folder
 
 
-def publish(world, version, broken=False, key=None):
+def publish(world, version, broken=False, key=None, **kw):
     return release.publish(
         world["s3"],
         "firmware",
@@ -181,6 +181,7 @@ def publish(world, version, broken=False, key=None):
         bundle(world, version, broken),
         key or world["key"],
         log=lambda *_: None,
+        **kw,
     )
 
 
@@ -447,6 +448,66 @@ def test_the_update_cycle(world, tmp_path):
     assert current(folder) == [newest, "good"]
     assert int(open(os.path.join(str(folder), "ota", "release")).read().split()[0]) == floor
     last += 14
+
+    # The release key replaced: v9, signed with the old key, hands over to new.key; the device takes
+    # it once v9 passed probation, with the power cut (SIGKILL) while ota/key is renamed into place
+    # the first time, and from then on accepts only the new key.
+    new_key = str(world["work"] / "new.key")
+    r = helpers.iotsig(["release", "keygen", new_key, "--after", world["key_path"]])
+    assert r.returncode == 0, r.stderr
+    new_public = open(new_key + ".pub").read().strip()
+    publish(world, "v9", next_key=new_public)
+    ota = os.path.join(str(folder), "ota")
+    last += 20
+    configure(world, folder, last)
+    if strace and subprocess.run([strace, "-qq", "-o", os.devnull, "true"]).returncode == 0:
+        argv, env, cwd = unixport.firmware(str(folder))
+        trace = [strace, "-f", "-qq", "-o", os.devnull, "-e", "trace=rename", "-e", "inject=rename:delay_enter=300000"]
+        outs = []
+        for _ in range(3):  # v9 installed (restart), then on probation, good, and the key taken
+            proc = subprocess.Popen(trace + argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    text=True, start_new_session=True)  # fmt: skip
+            deadline = time.monotonic() + 90
+            while not os.path.exists(os.path.join(ota, "key.tmp")) and time.monotonic() < deadline:
+                if proc.poll() is not None:
+                    break
+                time.sleep(0.02)
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                outs.append(proc.communicate()[0])
+                break
+            outs.append(proc.communicate()[0])
+        assert os.path.exists(os.path.join(ota, "key.tmp")) and not os.path.exists(os.path.join(ota, "key")), outs
+        assert current(folder) == ["v9", "good"] and os.path.exists(os.path.join(ota, "nextkey")), outs
+    outs, code = run_until_done(folder)
+    assert code == 0, outs
+    lines = update_lines(outs)
+    assert (
+        "update: v9 passed probation: its release key %s... is the only one accepted from now on" % (new_public[:16])
+        in lines
+    ), lines
+    with open(os.path.join(ota, "key")) as f:
+        assert f.read() == new_public + "\n"
+    assert not os.path.exists(os.path.join(ota, "nextkey"))
+    # the old key's next release is refused (its latest first); the new key's is taken, numbered on
+    publish(world, "v10")
+    last += 6
+    configure(world, folder, last)
+    outs, code = run_until_done(folder)
+    assert code == 0 and releases_run(outs) == ["v9"], outs
+    assert (
+        "update: latest refused: latest's signature does not verify with the release key adopted in ota/key"
+        in update_lines(outs)
+    ), outs
+    new = release.load_key(new_key)
+    publish(world, "v11", key=new, previous=release.previous_keys(new_key))
+    v11 = s3.get_object(Bucket="firmware", Key="releases/v11/manifest")["Body"].read()
+    assert int(re.search(rb"\nrelease (\d+)\n", v11).group(1)) > floor  # above the old key's releases
+    last += 8
+    configure(world, folder, last)
+    outs, code = run_until_done(folder)
+    assert code == 0 and releases_run(outs) == ["v9", "v11"], outs
+    assert current(folder) == ["v11", "good"]
     assert seqs(world) == list(range(1, last + 1))  # every reading once, across every update and rollback
 
 

@@ -1,13 +1,13 @@
 """Release the firmware's app to S3 for devices to update themselves from: build the bundle, write
 and sign its manifest with an Ed25519 release key, upload, then move the `latest` pointer.
 
-  iotsig release keygen release.key                  write a key pair (release.key, mode 600, and
+  iotsig release keygen release.key [--after old.key] write a key pair (release.key, mode 600, and
                                                      release.key.pub); print UPDATE_PUBLIC_KEY
   iotsig release refresh s3://firmware/releases --key release.key
                                                      sign latest again, as it is (its age is news)
   iotsig release publish s3://firmware/releases --version v2 --key release.key
              [--code mpy --arch x64 | --code py] [--board unix] [--from DIR | --image firmware.bin]
-             [--release N] [--no-latest] [--replace]
+             [--release N] [--next-key new.key.pub] [--no-latest] [--replace]
              [--endpoint-url https://host:port --ca ca.pem] [--profile P] [--region R]
 
 The bundle is every module of the board's manifest but the boot stage (main, versions,
@@ -21,7 +21,13 @@ version whose manifest is in the bucket already is refused unless --replace: dev
 would not take it again. Every manifest carries a release number, one above the highest of the
 manifests under the prefix that the key signed (--release N: that number, refused unless above
 them): a device refuses a release below the highest it took, so rolling a fleet back is
-publishing the old code as a new release. Credentials as the AWS CLI takes them (s3:ListBucket, s3:GetObject and s3:PutObject on the prefix).
+publishing the old code as a new release.
+
+The release key is replaced by a release: keygen new.key --after release.key (new.key.previous
+then lists the keys before it, so numbering goes on above their releases), publish a release
+signed with release.key and --next-key new.key.pub; a device takes the new key once that release
+has passed probation, and accepts only it from then on; publish with --key new.key after that.
+Credentials as the AWS CLI takes them (s3:ListBucket, s3:GetObject and s3:PutObject on the prefix).
 """
 
 import hashlib
@@ -89,9 +95,10 @@ def file_entry(path):
 MAX_RELEASE = 999999999  # the device reads at most 9 digits (a small int on the 32-bit image)
 
 
-def manifest_text(version, number, kind, entries):
+def manifest_text(version, number, kind, entries, next_key=None):
     """The manifest the device verifies (updater.parse_manifest reads it), before its signature."""
     lines = [MAGIC, "version " + version, "release %d" % number, "kind " + kind]
+    lines += ["next-key " + next_key] if next_key else []
     lines += ["file %s %d %s" % entry for entry in entries]
     return ("\n".join(lines) + "\n").encode()
 
@@ -118,8 +125,8 @@ def public_hex(key):
     return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
 
 
-def signed_manifest(key, version, number, kind, entries):
-    body = manifest_text(version, number, kind, entries)
+def signed_manifest(key, version, number, kind, entries, next_key=None):
+    body = manifest_text(version, number, kind, entries, next_key)
     return body + b"ed25519 " + key.sign(body).hex().encode() + b"\n"
 
 
@@ -147,15 +154,47 @@ def signed_fields(data, public_key):
     return dict(line.decode("utf-8", "replace").partition(" ")[::2] for line in body.split(b"\n")[1:])
 
 
-def release_number(manifest, public_key):
-    """The release number of a manifest public_key signed, else None (unsigned, another key's,
-    changed after signing, or from before releases were numbered)."""
-    number = (signed_fields(manifest, public_key) or {}).get("release", "")
-    return int(number) if number.isdigit() else None
+def release_number(manifest, public_keys):
+    """The release number of a manifest one of public_keys signed, else None (unsigned, another
+    key's, changed after signing, or from before releases were numbered)."""
+    for public_key in public_keys:
+        fields = signed_fields(manifest, public_key)
+        if fields is not None:
+            number = fields.get("release", "")
+            return int(number) if number.isdigit() else None
+    return None
 
 
-def highest_release(s3, bucket, prefix, public_key):
-    """The highest release number of the manifests under prefix that public_key signed; 0 when none.
+def public_from_hex(text, what):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        return Ed25519PublicKey.from_public_bytes(bytes.fromhex(text.strip()))
+    except ValueError:
+        raise ToolError("%s: %r is not an Ed25519 public key in hex (what KEY.pub holds)" % (what, text.strip()[:70]))
+
+
+def read_public(path, what):
+    """The Ed25519 public key in a KEY.pub file (64 hex digits)."""
+    try:
+        with open(path) as f:
+            return public_from_hex(f.read(), what)
+    except OSError as e:
+        raise ToolError("%s: cannot read %s: %s" % (what, path, e.strerror))
+
+
+def previous_keys(key_path):
+    """The public keys before the one at key_path (KEY.previous, one in hex a line; none without)."""
+    try:
+        with open(key_path + ".previous") as f:
+            lines = [line for line in f.read().split() if line]
+    except FileNotFoundError:
+        return []
+    return [public_from_hex(line, key_path + ".previous") for line in lines]
+
+
+def highest_release(s3, bucket, prefix, public_keys):
+    """The highest release number of the manifests under prefix one of public_keys signed; 0 when none.
     Manifests another key signed (or none) are passed over: what cannot be verified orders nothing."""
     base = prefix + "/" if prefix else ""
     highest = 0
@@ -165,7 +204,7 @@ def highest_release(s3, bucket, prefix, public_key):
                 rest = obj["Key"][len(base) :]
                 if rest.count("/") == 1 and rest.endswith("/manifest"):
                     body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read(65536)
-                    highest = max(highest, release_number(body, public_key) or 0)
+                    highest = max(highest, release_number(body, public_keys) or 0)
     except botocore.exceptions.ClientError as e:
         code = e.response.get("Error", {}).get("Code")
         raise ToolError("cannot read the releases in s3://%s/%s (%s): the release number is one above them;"
@@ -173,7 +212,7 @@ def highest_release(s3, bucket, prefix, public_key):
     return highest
 
 
-def keygen(path, force=False):
+def keygen(path, force=False, after=None):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -186,6 +225,10 @@ def keygen(path, force=False):
         f.write(pem)
     with open(path + ".pub", "w") as f:
         f.write(public_hex(key) + "\n")
+    if after:  # the keys before this one, newest first: publish numbers above their releases too
+        older = [public_hex(load_key(after))] + [k.public_bytes_raw().hex() for k in previous_keys(after)]
+        with open(path + ".previous", "w") as f:
+            f.write("".join(k + "\n" for k in older))
     return public_hex(key)
 
 
@@ -225,11 +268,12 @@ def released(s3, bucket, key):
 
 
 def publish(s3, bucket, prefix, version, folder, key, kind="files", move_latest=True, log=print, replace=False,
-            number=None):  # fmt: skip
+            number=None, previous=(), next_key=None):  # fmt: skip
     """Upload the files of folder and the signed manifest under prefix/version/, then (move_latest)
     point prefix/latest at it; the manifest's bytes. A version published already is refused
-    unless replace. The release number is number, or one above the highest published; a number
-    at or below that is refused (devices would refuse the release)."""
+    unless replace. The release number is number, or one above the highest published (by key or
+    the previous keys); a number at or below that is refused (devices would refuse the release).
+    next_key: the public key (hex) devices take once this release passed probation."""
     entries = [file_entry(os.path.join(folder, name)) for name in sorted(os.listdir(folder))]
     if not entries:
         raise ToolError("nothing to release in %s" % folder)
@@ -241,7 +285,7 @@ def publish(s3, bucket, prefix, version, folder, key, kind="files", move_latest=
             "release %s is in s3://%s/%s already: versions are never reused (a device that took it would not"
             " take it again); publish a new --version, or --replace" % (version, bucket, base)
         )
-    highest = highest_release(s3, bucket, prefix, key.public_key())
+    highest = highest_release(s3, bucket, prefix, [key.public_key()] + list(previous))
     if number is None:
         number = highest + 1
     elif number <= highest:
@@ -250,7 +294,7 @@ def publish(s3, bucket, prefix, version, folder, key, kind="files", move_latest=
                         % (number, highest, bucket, prefix, highest))  # fmt: skip
     if not 1 <= number <= MAX_RELEASE:
         raise ToolError("--release %d: must be 1 to %d" % (number, MAX_RELEASE), True)
-    manifest = signed_manifest(key, version, number, kind, entries)
+    manifest = signed_manifest(key, version, number, kind, entries, next_key)
     for name, _, _ in entries:
         with open(os.path.join(folder, name), "rb") as f:
             s3.put_object(Bucket=bucket, Key=base + name, Body=f.read())
@@ -274,14 +318,16 @@ def point(s3, bucket, prefix, pointer):
     s3.put_object(Bucket=bucket, Key=latest_key(prefix), Body=pointer, ContentType="text/plain")
 
 
-def refresh(s3, bucket, prefix, key, log=print):
+def refresh(s3, bucket, prefix, key, log=print, previous=()):
     """Sign latest again as it is, now: the same version and release, a new signing time (a device
     with UPDATE_MAX_AGE_S judges its age). Refused unless the key signed the one there."""
     try:
         data = s3.get_object(Bucket=bucket, Key=latest_key(prefix))["Body"].read(4096)
     except botocore.exceptions.ClientError as e:
         raise ToolError("cannot read s3://%s/%s (%s)" % (bucket, latest_key(prefix), e.response["Error"].get("Code")))
-    fields = signed_fields(data, key.public_key())
+    fields = None
+    for public_key in [key.public_key()] + list(previous):  # a release that handed over to key: its latest
+        fields = fields or signed_fields(data, public_key)
     if not fields or not fields.get("release", "").isdigit() or "version" not in fields:
         raise ToolError("s3://%s/%s is not a pointer this key signed: publish a release instead"
                         % (bucket, latest_key(prefix)))  # fmt: skip
@@ -318,6 +364,8 @@ def main(argv=None):
 
     kg = verb("keygen", "write an Ed25519 release key pair; print UPDATE_PUBLIC_KEY")
     kg.add_argument("key", help="the private key file to write (PEM, mode 600); the public key goes to KEY.pub")
+    kg.add_argument("--after", metavar="OLD_KEY",
+                    help="the release key this one replaces (see --next-key): KEY.previous lists it")  # fmt: skip
     kg.add_argument("--replace", "--force", dest="replace", action="store_true",
                     help="replace an existing key (devices then need the new one)")  # fmt: skip
     pub = verb("publish", "build, sign and upload a release, then move latest")
@@ -333,6 +381,8 @@ def main(argv=None):
     pub.add_argument("--image", help="release this firmware image (an ESP32 running frozen code)")
     pub.add_argument("--release", type=int, metavar="N",
                      help="the release number (default: one above the highest published under the prefix)")  # fmt: skip
+    pub.add_argument("--next-key", metavar="NEW_KEY.pub",
+                     help="hand devices over to this release key once this release passed probation")  # fmt: skip
     pub.add_argument("--no-latest", action="store_true", help="upload only; leave latest where it is")
     pub.add_argument("--replace", action="store_true", help="publish over a version released already")
     hostclient.add_connection_args(pub, service="s3")
@@ -342,16 +392,20 @@ def main(argv=None):
     hostclient.add_connection_args(ref, service="s3")
     args = parser.parse_args(argv)
     if args.command == "keygen":
-        value = keygen(args.key, args.replace)
+        value = keygen(args.key, args.replace, args.after)
         print("wrote %s (keep it secret) and %s.pub" % (args.key, args.key))
         print('UPDATE_PUBLIC_KEY = "%s"' % value)
         return 0
     bucket, prefix = parse_target(args.target)
     key = load_key(args.key)
     s3 = s3_client(args)
+    previous = previous_keys(args.key)
     if args.command == "refresh":
-        refresh(s3, bucket, prefix, key)
+        refresh(s3, bucket, prefix, key, previous=previous)
         return 0
+    next_key = None
+    if args.next_key:
+        next_key = read_public(args.next_key, "--next-key").public_bytes_raw().hex()
     version = check_name(args.version, "--version")
     with tempfile.TemporaryDirectory() as tmp:
         kind = "files"
@@ -365,5 +419,5 @@ def main(argv=None):
             folder = os.path.join(tmp, "bundle")
             build_bundle(folder, args.code, args.arch, args.board, args.mpy_cross)
         publish(s3, bucket, prefix, version, folder, key, kind, not args.no_latest, replace=args.replace,
-                number=args.release)  # fmt: skip
+                number=args.release, previous=previous, next_key=next_key)  # fmt: skip
     return 0
