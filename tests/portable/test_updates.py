@@ -380,3 +380,97 @@ def test_a_power_cut_at_any_write_of_an_install_keeps_old_or_new():
             assert cut > 5  # the floor, current, and the staging folder's renames were each cut
             return
         cut += 1
+
+
+# v3 handing over to the key NEXT (signed with TEST_KEY): what a key change starts from
+NEXT = "79b5562e8fe654f94078b112e8a98ba7901f853ae695bed7e0e3910bad049664"
+V3_HANDOVER = (
+    "iot-sigv4 release 1\nversion v3\nrelease 3\nkind files\nnext-key %s\n%sed25519 "
+    "73f4a2234180fedf6540de90e816df92cf68690c0d07dd458c4b64c417b8a65d"
+    "e8a9975a4711a12690997bbf90e0f0cb2b901a8ba6ec89025d62572088ea8705\n" % (NEXT, X_FILE)
+).encode()
+
+
+def on_v2():
+    atomicfile.ensure_dir("ota/v2")
+    versions.write(versions.State("v2", "good", "v2", 100, "files"))
+    atomicfile.write_int("ota/release", 2)
+
+
+def handover():
+    """v2 takes v3, which hands over to NEXT: the Bucket after the install."""
+    c = Bucket(versions.state())
+    c.objects["v3/manifest"] = V3_HANDOVER
+    assert c.check(V3)[1] == 4
+    return c
+
+
+def test_a_key_change_waits_for_probation_and_is_dropped_with_its_release():
+    here = in_root("releases-key")
+    try:
+        on_v2()
+        handover()
+        with open("ota/nextkey") as f:
+            assert f.read() == "v3 %s\n" % NEXT and not atomicfile.exists("ota/key")
+        versions.rollback(versions.state(), "crashed three times")
+        assert Bucket(versions.state()).check(V2) == ("", None)
+        assert not atomicfile.exists("ota/nextkey") and not atomicfile.exists("ota/key")
+    finally:
+        os.chdir(here)
+
+
+def test_a_key_change_once_good_and_the_old_key_refused_after():
+    here = in_root("releases-key")
+    try:
+        on_v2()
+        handover()
+        versions.mark_good(versions.state())
+        c = Bucket(versions.state())
+        out = c.check(V3)[0]  # the pointer it verified before: no signature needed again
+        assert (
+            out
+            == "update: v3 passed probation: its release key %s... is the only one accepted from now on\n" % (NEXT[:16])
+        )
+        with open("ota/key") as f:
+            assert f.read() == NEXT + "\n" and not atomicfile.exists("ota/nextkey")
+        out = Bucket(versions.state()).check(("v9", 9, T2))[0]  # signed with the old key
+        assert out == (
+            "update: latest refused: latest's signature does not verify with the release key adopted in ota/key\n"
+        ), out
+        with open("ota/key", "wb") as f:
+            f.write(NEXT[:20].encode())  # garbled (no firmware writes it so): the config's key again, said by refusals
+        assert (
+            Bucket(versions.state()).check(("v9", 9, T2))[0]
+            == "update: v9 refused: the manifest carries no release number\n"
+        )
+    finally:
+        os.chdir(here)
+
+
+def test_a_power_cut_at_any_write_of_a_key_change():
+    """Cut at each write of the check that takes the key: ota/key is absent (the key still waits
+    in ota/nextkey) or whole, and the next check finishes the change."""
+    import cutpower
+
+    cut = 1
+    while True:
+        for variant in ("half", "fat"):
+            here = in_root("releases-keycut")
+            try:
+                on_v2()
+                handover()
+                versions.mark_good(versions.state())
+                cutter = cutpower.Cutter(cut, variant)
+                went = cutpower.run(cutter, Bucket(versions.state()).check, V3)[1]
+                key = atomicfile.read_bytes("ota/key")
+                assert key in (None, (NEXT + "\n").encode()), (cut, variant, key)
+                assert key is not None or atomicfile.exists("ota/nextkey"), (cut, variant)
+                Bucket(versions.state()).check(V3)
+                with open("ota/key") as f:
+                    assert f.read() == NEXT + "\n" and not atomicfile.exists("ota/nextkey")
+            finally:
+                os.chdir(here)
+        if not went:
+            assert cut > 2
+            return
+        cut += 1
