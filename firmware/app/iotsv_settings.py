@@ -130,7 +130,8 @@ FIELDS = (
     #: the key prefix of the releases (`<prefix>/latest`, `<prefix>/<version>/...`)
     ("UPDATE_PREFIX", "text", None, "releases", False),
     #: required with `UPDATE_BUCKET`: the release key's Ed25519 public key, 64 hex digits (what
-    #: `iotsig release keygen` prints) or base64
+    #: `iotsig release keygen` prints) or base64; once a release hands the device over to a new key
+    #: (`ota/key`), only that one is used
     ("UPDATE_PUBLIC_KEY", "text", None, None, False),
     #: `host[:port]` of an S3-compatible server (path-style); `None`: `<bucket>.s3.<AWS_REGION>.amazonaws.com`
     ("UPDATE_HOST", "text", None, None, False),
