@@ -196,10 +196,10 @@ def _key_line(data):
 def _adopt(u):
     """The next key of the running version into ota/key once it is good (a check runs only
     then); one of a version rolled back is dropped."""
-    data = atomicfile.read_bytes(NEXT_KEY)
+    atomicfile.recover(NEXT_KEY, lambda data: _key_line(data) is not None)  # a torn one is dropped: the
+    data = atomicfile.read_bytes(NEXT_KEY)  # cut came before the switch, and its release brings it again
     key = _key_line(data)
-    if key is None:
-        atomicfile.remove(NEXT_KEY)  # none, or torn (its release writes it again when taken again)
+    if data is None or key is None:
         return
     version = data.decode().split(" ")[0]
     if version == u.version.version and not u.version.trial:
