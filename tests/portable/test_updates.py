@@ -276,6 +276,12 @@ def floor():
     return atomicfile.read_int("ota/release", -1)
 
 
+def on_v2():
+    atomicfile.ensure_dir("ota/v2")
+    versions.write(versions.State("v2", "good", "v2", 100, "files"))
+    atomicfile.write_int("ota/release", 2)
+
+
 def test_an_older_signed_release_is_refused_and_the_floor_never_falls():
     here = in_root("releases-a")
     try:
@@ -338,9 +344,7 @@ def test_a_pointer_not_renewed_is_said_once():
 def test_a_release_rolled_back_on_probation_keeps_the_floor():
     here = in_root("releases-b")
     try:
-        atomicfile.ensure_dir("ota/v2")
-        versions.write(versions.State("v2", "good", "v2", 100, "files"))
-        atomicfile.write_int("ota/release", 2)
+        on_v2()
         assert Bucket(versions.state()).check(V3)[1] == 4 and floor() == 3
         back = versions.rollback(versions.state(), "crashed three times")
         assert back.version == "v2" and floor() == 3
@@ -363,9 +367,7 @@ def test_a_power_cut_at_any_write_of_an_install_keeps_old_or_new():
         for variant in ("none", "half", "before", "fat"):
             here = in_root("releases-cut")
             try:
-                atomicfile.ensure_dir("ota/v2")
-                versions.write(versions.State("v2", "good", "v2", 100, "files"))
-                atomicfile.write_int("ota/release", 2)
+                on_v2()
                 cutter = cutpower.Cutter(cut, variant)
                 went = cutpower.run(cutter, Bucket(versions.state()).check, V3)[1]
                 version = versions.state().version
@@ -389,12 +391,6 @@ V3_HANDOVER = (
     "73f4a2234180fedf6540de90e816df92cf68690c0d07dd458c4b64c417b8a65d"
     "e8a9975a4711a12690997bbf90e0f0cb2b901a8ba6ec89025d62572088ea8705\n" % (NEXT, X_FILE)
 ).encode()
-
-
-def on_v2():
-    atomicfile.ensure_dir("ota/v2")
-    versions.write(versions.State("v2", "good", "v2", 100, "files"))
-    atomicfile.write_int("ota/release", 2)
 
 
 def handover():
