@@ -508,6 +508,20 @@ def test_the_update_cycle(world, tmp_path):
     outs, code = run_until_done(folder)
     assert code == 0 and releases_run(outs) == ["v9", "v11"], outs
     assert current(folder) == ["v11", "good"]
+    # refresh: latest signed again as it is, by the release host's scheduler
+    before = s3.get_object(Bucket="firmware", Key="releases/latest")["Body"].read()
+    time.sleep(1.1)
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=world["releaser"][0], AWS_SECRET_ACCESS_KEY=world["releaser"][1])
+    argv = ["release", "refresh", "s3://firmware/releases", "--key", new_key, "--endpoint-url", local.endpoint]
+    r = helpers.iotsig(argv + ["--ca", local.ca_pem, "--region", "us-east-1"], env=env, timeout=60)
+    assert r.returncode == 0 and "latest -> v11 (release " in r.stdout, r.stderr
+    after = s3.get_object(Bucket="firmware", Key="releases/latest")["Body"].read()
+    fields = release.signed_fields(after, new.public_key())
+    assert fields == dict(release.signed_fields(before, new.public_key()), signed=fields["signed"])
+    assert int(fields["signed"]) > int(release.signed_fields(before, new.public_key())["signed"])
+    r = helpers.iotsig(argv[:4] + [world["key_path"]] + argv[5:] + ["--ca", local.ca_pem, "--region", "us-east-1"],
+                       env=env, timeout=60)  # fmt: skip
+    assert r.returncode == 1 and "is not a pointer this key signed" in r.stderr, r.stderr
     assert seqs(world) == list(range(1, last + 1))  # every reading once, across every update and rollback
 
 
