@@ -6,7 +6,8 @@
 # connection reset mid-download (a proxy between device and S3) recovered at the next check; a
 # SIGKILL at the switch's rename recovered; then a bucket writer without the key puts latest back
 # to an older release's signed pointer, an unsigned one and one with its number raised: each
-# refused before a manifest is fetched. Every run says which release each loaded module came
+# refused before a manifest is fetched; the release key handed over to a new one by v9, with a
+# SIGKILL while the device puts it in place; latest signed again by refresh. Every run says which release each loaded module came
 # from (one, always), and the table ends with every reading exactly once.
 import os
 import re

@@ -265,11 +265,15 @@ class Bucket:
         def one():
             try:
                 return updater._check(self)
-            except updater.Refused as e:
-                print("update: %s" % e)
+            except (updater.Refused, OSError) as e:  # as updater.check says them
+                print("update: %s" % updater.describe(e))
 
         code, out = capture(one)
         return (out + "\n" if out else ""), code
+
+
+def raise_(e):
+    raise e
 
 
 def floor():
@@ -337,6 +341,17 @@ def test_a_pointer_not_renewed_is_said_once():
         with open("ota/report") as f:
             assert f.read() == line + "\n"
         assert Bucket(versions.state(), None, T2 + 9000).check(V3) == ("", None)  # off by default
+    finally:
+        os.chdir(here)
+    here = in_root("releases-d")
+    try:
+        on_v2()
+        assert Bucket(versions.state(), 3600).check(V3)[1] == 4
+        versions.mark_good(versions.state())
+        c = Bucket(versions.state(), 3600, T2 + 99999)
+        c.get = lambda key, path: raise_(OSError(113, "EHOSTUNREACH"))  # latest withheld: judged all the same
+        out = c.check(V3)[0].split("\n")
+        assert out[0].startswith("update: latest is stale: signed 99999 s ago") and "EHOSTUNREACH" in out[1], out
     finally:
         os.chdir(here)
 
