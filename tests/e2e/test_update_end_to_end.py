@@ -7,8 +7,9 @@
 # SIGKILL at the switch's rename recovered; then a bucket writer without the key puts latest back
 # to an older release's signed pointer, an unsigned one and one with its number raised: each
 # refused before a manifest is fetched; the release key handed over to a new one by v9, with a
-# SIGKILL while the device puts it in place; latest signed again by refresh. Every run says which release each loaded module came
-# from (one, always), and the table ends with every reading exactly once.
+# SIGKILL while the device puts it in place; latest signed again by refresh. Every run says which
+# release each loaded module came from (one, always), and the table ends with every reading
+# exactly once.
 import os
 import re
 import select
