@@ -130,7 +130,8 @@ FIELDS = (
     #: the key prefix of the releases (`<prefix>/latest`, `<prefix>/<version>/...`)
     ("UPDATE_PREFIX", "text", None, "releases", False),
     #: required with `UPDATE_BUCKET`: the release key's Ed25519 public key, 64 hex digits (what
-    #: `iotsig release keygen` prints) or base64
+    #: `iotsig release keygen` prints) or base64; once a release hands the device over to a new key
+    #: (`ota/key`), only that one is used
     ("UPDATE_PUBLIC_KEY", "text", None, None, False),
     #: `host[:port]` of an S3-compatible server (path-style); `None`: `<bucket>.s3.<AWS_REGION>.amazonaws.com`
     ("UPDATE_HOST", "text", None, None, False),
@@ -143,6 +144,10 @@ FIELDS = (
     #: upload the rollback report and `crash.log` to `s3://<bucket>/<prefix>/<DEVICE_ID>/` at each
     #: check (removed on the board only after S3 answered 200); `None`: the crash log stays on the board
     ("UPDATE_LOG_PREFIX", "text", None, None, False),
+    #: seconds: when the newest signed `latest` the device has seen was signed longer ago than this,
+    #: it says so once (printed and in the next log upload): someone may be holding back releases
+    #: (the freeze attack; `iotsig release refresh` signs `latest` again). `None`: off
+    ("UPDATE_MAX_AGE_S", "number", 1, None, False),
 )
 
 
@@ -323,6 +328,7 @@ class Settings:
     UPDATE_PROBATION_READINGS: float
     UPDATE_PROBATION_S: float
     UPDATE_LOG_PREFIX: str | None
+    UPDATE_MAX_AGE_S: float | None
 
 
 def _split_host(field, value):
@@ -437,7 +443,7 @@ def _update(cfg, s, woke=False):
     _set(cfg, s, "UPDATE_BUCKET")
     for name in ("UPDATE_PREFIX", "UPDATE_HOST", "UPDATE_CHECK_S", "UPDATE_PROBATION_READINGS"):
         _set(cfg, s, name)
-    for name in ("UPDATE_PROBATION_S", "UPDATE_LOG_PREFIX", "UPDATE_PUBLIC_KEY"):
+    for name in ("UPDATE_PROBATION_S", "UPDATE_LOG_PREFIX", "UPDATE_PUBLIC_KEY", "UPDATE_MAX_AGE_S"):
         _set(cfg, s, name)
     if s.UPDATE_BUCKET is None:
         return

@@ -2,10 +2,14 @@
 # (moto over HTTPS, signatures and the device's S3 policy checked), releases made by
 # iotsig release. One device lives through it all, in order: v2 taken and good; v3 raising at
 # import rolled back to v2, recorded, reported to S3 with the crash log and never retried; a file
-# changed after signing and a manifest signed by another key refused; a download truncated and a
+# changed after signing and a release signed by another key refused; a download truncated and a
 # connection reset mid-download (a proxy between device and S3) recovered at the next check; a
-# SIGKILL at the switch's rename recovered. Every run says which release each loaded module came
-# from (one, always), and the table ends with every reading exactly once.
+# SIGKILL at the switch's rename recovered; then a bucket writer without the key puts latest back
+# to an older release's signed pointer, an unsigned one and one with its number raised: each
+# refused before a manifest is fetched; the release key handed over to a new one by v9, with a
+# SIGKILL while the device puts it in place; latest signed again by refresh. Every run says which
+# release each loaded module came from (one, always), and the table ends with every reading
+# exactly once.
 import os
 import re
 import select
@@ -170,7 +174,7 @@ def bundle(world, version, broken=False):
     return folder
 
 
-def publish(world, version, broken=False, key=None):
+def publish(world, version, broken=False, key=None, **kw):
     return release.publish(
         world["s3"],
         "firmware",
@@ -179,6 +183,7 @@ def publish(world, version, broken=False, key=None):
         bundle(world, version, broken),
         key or world["key"],
         log=lambda *_: None,
+        **kw,
     )
 
 
@@ -275,6 +280,10 @@ def test_the_update_cycle(world, tmp_path):
         " took it would not take it again); publish a new --version, or --replace\n"
     ), r.stderr
     assert s3.get_object(Bucket="firmware", Key="releases/v2/manifest")["Body"].read() == manifest
+    assert b"\nrelease 1\n" in manifest  # the first release under the prefix
+    # a release number at or below one published is refused: devices would refuse the release
+    r = helpers.iotsig(argv[:4] + ["v2b", "--release", "1"] + argv[5:] + ["--region", "us-east-1"], env=env, timeout=60)
+    assert r.returncode == 1 and r.stderr.startswith("error: --release 1: release 1 is published under"), r.stderr
     r = helpers.iotsig(argv[:-4] + ["--arch", "foo"], env=env)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr, r.stderr
     assert (
@@ -316,7 +325,7 @@ def test_the_update_cycle(world, tmp_path):
         world["local"].auth(True)
     assert body == "v3 %s\n" % why
 
-    # v4: a file changed after signing; v5: a manifest signed by another key; both refused, v2 runs on
+    # v4: a file changed after signing; v5: released with another key (its latest refused); v2 runs on
     publish(world, "v4")
     s3.put_object(Bucket="firmware", Key="releases/v4/iotsv_sensors.py", Body=b"print('not what was signed')\n")
     configure(world, folder, 19)
@@ -333,16 +342,22 @@ def test_the_update_cycle(world, tmp_path):
     configure(world, folder, 22)
     outs, code = run_until_done(folder)
     assert code == 0 and releases_run(outs) == ["v2"], outs
-    assert (
-        update_lines(outs)[0] == "update: v5 refused: the manifest's signature does not verify with UPDATE_PUBLIC_KEY"
-    )
+    assert update_lines(outs)[0] == "update: latest refused: latest's signature does not verify with UPDATE_PUBLIC_KEY"
     assert current(folder) == ["v2", "good"]
-    assert sorted(os.listdir(os.path.join(str(folder), "ota"))) == ["current", "failed", "v2", "v4.new"]
+    assert sorted(os.listdir(os.path.join(str(folder), "ota"))) == [
+        "current",
+        "failed",
+        "latest",
+        "release",
+        "v2",
+        "v4.new",
+    ]
 
     # v6 through a proxy that truncates iotsv_app.py's download once, then resets it once: each one line,
     # the next check resumes and installs v6
     proxy = world["proxy"]
     publish(world, "v6")
+    pointer_v6 = s3.get_object(Bucket="firmware", Key="releases/latest")["Body"].read()  # what an attacker keeps
     configure(world, folder, 40, host="localhost:%d" % proxy.port)
     proxy.armed = ("/releases/v6/iotsv_app.py", "truncate", 2000)
     outs, code = run_until_done(folder)
@@ -388,9 +403,127 @@ def test_the_update_cycle(world, tmp_path):
         assert releases_run([killed] + outs) == ["v7", "v7", "v8"], outs  # killed at the switch: v7 whole, then v8
         assert "update: v8 installed" in outs[0], outs
         assert current(folder) == ["v8", "good"]
-        last = 65
+        last, newest = 65, "v8"
     else:
-        last = 55
+        last, newest = 55, "v7"
+
+    # An attacker who can write the bucket but not sign (the releaser's S3 credentials, not the key):
+    # latest put back to what it said when v6, an older release, was published. Refused before any
+    # manifest is fetched, said once, reported with the next log upload; the device stays.
+    floor = int(open(os.path.join(str(folder), "ota", "release")).read().split()[0])
+    s3.put_object(Bucket="firmware", Key="releases/latest", Body=pointer_v6)
+    configure(world, folder, last + 10)
+    outs, code = run_until_done(folder)
+    assert code == 0 and releases_run(outs) == [newest], outs
+    lines = update_lines(outs)
+    v6 = s3.get_object(Bucket="firmware", Key="releases/v6/manifest")["Body"].read()
+    number = int(re.search(rb"\nrelease (\d+)\n", v6).group(1))
+    refusal = "v6 refused: release %d is older than release %d already installed" % (number, floor)
+    assert lines.count("update: " + refusal) == 1, lines
+    assert current(folder) == [newest, "good"] and not os.path.exists(os.path.join(str(folder), "ota", "v6"))
+    # the report went up (with the next check's log upload, in the same run)
+    assert any("ota/report uploaded" in line for line in lines), lines
+    world["local"].auth(False)
+    try:
+        logs = world["local"].client().list_objects_v2(Bucket="firmware", Prefix="logs/%s/rollback-" % DEVICE)
+        bodies = [
+            world["local"].client().get_object(Bucket="firmware", Key=o["Key"])["Body"].read().decode()
+            for o in logs["Contents"]
+        ]
+    finally:
+        world["local"].auth(True)
+    assert refusal + "\n" in bodies, bodies
+    # latest replaced by an unsigned one (as releases had before), then by v6's with its number raised
+    s3.put_object(Bucket="firmware", Key="releases/latest", Body=b"v6\n")
+    configure(world, folder, last + 12)
+    outs, code = run_until_done(folder)
+    assert code == 0 and releases_run(outs) == [newest], outs
+    assert "update: latest refused: latest is not signed (no ed25519 line at its end)" in update_lines(outs), outs
+    raised = pointer_v6.replace(b"\nrelease %d\n" % number, b"\nrelease 99\n")
+    s3.put_object(Bucket="firmware", Key="releases/latest", Body=raised)
+    configure(world, folder, last + 14)
+    outs, code = run_until_done(folder)
+    assert code == 0 and releases_run(outs) == [newest], outs
+    lines = update_lines(outs)
+    assert "update: latest refused: latest's signature does not verify with UPDATE_PUBLIC_KEY" in lines, lines
+    assert not [line for line in lines if "v6" in line], lines  # no manifest fetched for either
+    assert current(folder) == [newest, "good"]
+    assert int(open(os.path.join(str(folder), "ota", "release")).read().split()[0]) == floor
+    last += 14
+
+    # The release key replaced: v9, signed with the old key, hands over to new.key; the device takes
+    # it once v9 passed probation, with the power cut (SIGKILL) while ota/key is renamed into place
+    # the first time, and from then on accepts only the new key.
+    new_key = str(world["work"] / "new.key")
+    r = helpers.iotsig(["release", "keygen", new_key, "--after", world["key_path"]])
+    assert r.returncode == 0, r.stderr
+    new_public = open(new_key + ".pub").read().strip()
+    publish(world, "v9", next_key=new_public)
+    ota = os.path.join(str(folder), "ota")
+    last += 20
+    configure(world, folder, last)
+    if strace and subprocess.run([strace, "-qq", "-o", os.devnull, "true"]).returncode == 0:
+        argv, env, cwd = unixport.firmware(str(folder))
+        trace = [strace, "-f", "-qq", "-o", os.devnull, "-e", "trace=rename", "-e", "inject=rename:delay_enter=300000"]
+        outs = []
+        for _ in range(3):  # v9 installed (restart), then on probation, good, and the key taken
+            proc = subprocess.Popen(trace + argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    text=True, start_new_session=True)  # fmt: skip
+            deadline = time.monotonic() + 90
+            while not os.path.exists(os.path.join(ota, "key.tmp")) and time.monotonic() < deadline:
+                if proc.poll() is not None:
+                    break
+                time.sleep(0.02)
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                outs.append(proc.communicate()[0])
+                break
+            outs.append(proc.communicate()[0])
+        assert os.path.exists(os.path.join(ota, "key.tmp")) and not os.path.exists(os.path.join(ota, "key")), outs
+        assert current(folder) == ["v9", "good"] and os.path.exists(os.path.join(ota, "nextkey")), outs
+    outs, code = run_until_done(folder)
+    assert code == 0, outs
+    lines = update_lines(outs)
+    assert (
+        "update: v9 passed probation: its release key %s... is the only one accepted from now on" % (new_public[:16])
+        in lines
+    ), lines
+    with open(os.path.join(ota, "key")) as f:
+        assert f.read() == new_public + "\n"
+    assert not os.path.exists(os.path.join(ota, "nextkey"))
+    # the old key's next release is refused (its latest first); the new key's is taken, numbered on
+    publish(world, "v10")
+    last += 6
+    configure(world, folder, last)
+    outs, code = run_until_done(folder)
+    assert code == 0 and releases_run(outs) == ["v9"], outs
+    assert (
+        "update: latest refused: latest's signature does not verify with the release key adopted in ota/key"
+        in update_lines(outs)
+    ), outs
+    new = release.load_key(new_key)
+    publish(world, "v11", key=new, previous=release.previous_keys(new_key))
+    v11 = s3.get_object(Bucket="firmware", Key="releases/v11/manifest")["Body"].read()
+    assert int(re.search(rb"\nrelease (\d+)\n", v11).group(1)) > floor  # above the old key's releases
+    last += 8
+    configure(world, folder, last)
+    outs, code = run_until_done(folder)
+    assert code == 0 and releases_run(outs) == ["v9", "v11"], outs
+    assert current(folder) == ["v11", "good"]
+    # refresh: latest signed again as it is, by the release host's scheduler
+    before = s3.get_object(Bucket="firmware", Key="releases/latest")["Body"].read()
+    time.sleep(1.1)
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=world["releaser"][0], AWS_SECRET_ACCESS_KEY=world["releaser"][1])
+    argv = ["release", "refresh", "s3://firmware/releases", "--key", new_key, "--endpoint-url", local.endpoint]
+    r = helpers.iotsig(argv + ["--ca", local.ca_pem, "--region", "us-east-1"], env=env, timeout=60)
+    assert r.returncode == 0 and "latest -> v11 (release " in r.stdout, r.stderr
+    after = s3.get_object(Bucket="firmware", Key="releases/latest")["Body"].read()
+    fields = release.signed_fields(after, new.public_key())
+    assert fields == dict(release.signed_fields(before, new.public_key()), signed=fields["signed"])
+    assert int(fields["signed"]) > int(release.signed_fields(before, new.public_key())["signed"])
+    r = helpers.iotsig(argv[:4] + [world["key_path"]] + argv[5:] + ["--ca", local.ca_pem, "--region", "us-east-1"],
+                       env=env, timeout=60)  # fmt: skip
+    assert r.returncode == 1 and "is not a pointer this key signed" in r.stderr, r.stderr
     assert seqs(world) == list(range(1, last + 1))  # every reading once, across every update and rollback
 
 
@@ -417,8 +550,7 @@ def test_an_update_runs_in_the_image_s_48k(world, tmp_path):
     """The 32-bit image (the firmware frozen in) in -X heapsize=48K delivers, checks, downloads
     and verifies a release and switches to it; the live heap at its fullest (after a collection
     at every request sent, S3's included) is printed and stays under the heap."""
-    publish(world, "img2")
-    world["s3"].put_object(Bucket="firmware", Key="releases/latest", Body=b"img2\n")
+    publish(world, "img2")  # latest -> img2, signed
     folder = tmp_path / "image-device"
     configure(world, folder, 5)
     config = folder / "config.py"

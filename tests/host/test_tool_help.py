@@ -48,7 +48,7 @@ def test_help_description_is_a_whole_paragraph(name):
 # example of the verb; a usage error is one line and exit 2, as the AWS CLI has them.
 from iotsig import cli  # noqa: E402
 
-SUB_VERBS = ["release keygen", "release publish", "httpsign sign", "httpsign verify"]
+SUB_VERBS = ["release keygen", "release publish", "release refresh", "httpsign sign", "httpsign verify"]
 
 
 def iotsig_help(words):

@@ -9,7 +9,7 @@ import fake_esp32
 import iotsv_atomicfile as atomicfile
 import iotsv_supervisor as supervisor
 import iotsv_versions as versions
-from portable import fresh, scratch
+from portable import capture, fresh, scratch
 
 
 class Board:
@@ -164,3 +164,324 @@ def test_esp32_image_goes_to_the_next_ota_partition():
     except ValueError as e:
         assert "does not fit the OTA partition" in str(e)
     assert b.update_kind() == "files"  # supervisor is a file here (a frozen image's is not)
+
+
+# Release numbers and the signed latest: manifests and pointers signed on the host (iotsig
+# release's signed_manifest and signed_pointer, a fixed test key) of one file, iotsv_x.py =
+# "x = 1\n"; manifest "v9" is signed as releases were before they had numbers.
+TEST_KEY = "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8"
+X_FILE = "file iotsv_x.py 6 9e26bf369911c45c243c684147b23fc9e1dcfcf257d299a1c632016a6fcd33f4\n"
+SIGNED = {
+    "v2": ("release 2\n", "c75e460e6fcb8fc5fbb1ad1943cbadd68160ca9e871e8cbbae91d5ed51b567fa"
+           "5744e828763f5b308bd7739f46368611b9dfc305373806cb9de039dd4690be04"),
+    "v3": ("release 3\n", "5393d2c065901c77ccd1c811f54b194606584702567ea4c3d70123279f37564d"
+           "d66b7b58749af9277604460679392b08de8bae686cfe80b9e2f61952243fbc0b"),
+    "v9": ("", "ea60841cc3f996f2c59a07cd111753269d05c64dd690461b70bfa402da25a804"
+           "9ace1cc6b8acfcccb7b4ec4c72e5973767588abaed370cf46d8a8b8e4a78b80d"),
+}  # fmt: skip
+T1, T2 = 1795400000, 1795410000  # when the pointers were signed
+POINTERS = {
+    ("v2", 2, T1): "53890a3fd930a4a66669693f30773bccab249e32b919c8e0c3d8449f304b9642"
+        "07b998ffb8264bd060a23256c0742df58f614cabe432ac17ed1ffd0fb4004708",
+    ("v3", 3, T2): "fbbcd7643b8f29d7cad9086dbc3752d7260c29cb4c47076b26741caf7919b6f8"
+        "ca77c0144effbe3f464a72f959ddde4e1d38b034087fdc361a37b434d798eb09",
+    ("v3", 3, T1): "c1b4b32d8b179ea94905a608bea75b99cac4d76c9ba54589a4972519f274d6c4"
+        "d0202f54de500a1d262a851b8de7e7fbc2fd3c59ea0348d5062657e99a950a00",
+    ("v2", 4, T2): "a5911e8df7063c3095e24bfddd5b44db9961555f8aa72865346e10fd578ea8e9"
+        "54ea8b797c7d5faad9ac9cd91ff6c87d1b8399f57872227cefff7b40aaafdb09",
+    ("v9", 9, T2): "8a784bdebb33fe4b0d290e1d10546f29573a4244284b9d122b3a42efdc4c568f"
+        "188a1423bc41e7f861a6cb4458ebfc7ef41d6a9a277d387fce21af3a8dd93b06",
+}  # fmt: skip
+V2, V3 = ("v2", 2, T1), ("v3", 3, T2)
+
+
+def manifest(version, number=None):
+    line, sig = SIGNED[version]
+    if number is not None:  # changed after signing
+        line = "release %d\n" % number
+    return ("iot-sigv4 release 1\nversion %s\n%skind files\n%sed25519 %s\n" % (version, line, X_FILE, sig)).encode()
+
+
+def pointer(which):
+    version, number, signed = which
+    body = "iot-sigv4 latest 1\nversion %s\nrelease %d\nsigned %d\n" % which
+    return (body + "ed25519 %s\n" % POINTERS[which]).encode()
+
+
+class Clock:
+    def __init__(self, now):
+        self.t = now
+
+    def now(self):
+        return self.t
+
+
+class Bucket:
+    """An updater.Check stand-in over a dict of objects (what S3 holds under UPDATE_PREFIX)."""
+
+    def __init__(self, version, max_age=None, now=T2 + 60):
+        from binascii import unhexlify
+
+        self.objects = {"v2/iotsv_x.py": b"x = 1\n", "v3/iotsv_x.py": b"x = 1\n"}
+        self.objects.update((v + "/manifest", manifest(v)) for v in SIGNED)
+
+        class S(Settings):
+            update_key = unhexlify(TEST_KEY)
+            UPDATE_MAX_AGE_S = max_age
+
+        class B(Board):
+            def update_kind(self):
+                return "files"
+
+        self.s = S
+        self.u = supervisor.Updates(S, B(), version, Clock(now), None)
+        self.conn = self
+
+    def close(self):
+        pass
+
+    def key(self, *parts):
+        return "/".join(parts)
+
+    def get(self, key, path):
+        from hashlib import sha256
+
+        data = self.objects[key]
+        with open(path, "wb") as f:
+            f.write(data)
+        return len(data), "".join("%02x" % b for b in sha256(data).digest())
+
+    def small(self, key, path, limit):
+        self.get(key, path)
+        return path
+
+    def check(self, latest):
+        """One check with latest as given (a pointer's (version, release, signed), or bytes): what
+        it printed and returned."""
+        import iotsv_updater as updater
+
+        self.objects["latest"] = latest if isinstance(latest, bytes) else pointer(latest)
+
+        def one():
+            try:
+                return updater._check(self)
+            except (updater.Refused, OSError) as e:  # as updater.check says them
+                print("update: %s" % updater.describe(e))
+
+        code, out = capture(one)
+        return (out + "\n" if out else ""), code
+
+
+def raise_(e):
+    raise e
+
+
+def floor():
+    return atomicfile.read_int("ota/release", -1)
+
+
+def on_v2():
+    atomicfile.ensure_dir("ota/v2")
+    versions.write(versions.State("v2", "good", "v2", 100, "files"))
+    atomicfile.write_int("ota/release", 2)
+
+
+def test_an_older_signed_release_is_refused_and_the_floor_never_falls():
+    here = in_root("releases-a")
+    try:
+        c = Bucket(versions.state())
+        out, code = c.check(V3)
+        assert code == 4 and "update: v3 installed" in out and floor() == 3
+        versions.mark_good(versions.state())
+        c = Bucket(versions.state())
+        out, code = c.check(V2)  # latest put back to what it said when v2 was published
+        assert code is None and versions.state().version == "v3" and floor() == 3
+        line = "v2 refused: release 2 is older than release 3 already installed"
+        assert out == "update: %s\n" % line, out
+        with open("ota/report") as f:
+            assert f.read() == line + "\n"  # goes up with the next log upload
+        assert c.check(V2) == ("", None)  # said once a run
+        c = Bucket(versions.state())  # a restart: said again, reported once
+        assert c.check(V2)[0] == "update: %s\n" % line
+        with open("ota/report") as f:
+            assert f.read() == line + "\n"
+        c = Bucket(versions.state())
+        out = c.check(b"v2\n")[0]  # an unsigned pointer, as releases had before
+        assert out == "update: latest refused: latest is not signed (no ed25519 line at its end)\n", out
+        signed_v3 = pointer(V3)
+        out = c.check(signed_v3.replace(b"release 3", b"release 5"))[0]
+        assert out == "update: latest refused: latest's signature does not verify with UPDATE_PUBLIC_KEY\n", out
+        c.objects["v2/manifest"] = manifest("v2", 4)  # the number changed after signing
+        out = c.check(("v2", 4, T2))[0]
+        assert out == "update: v2 refused: the manifest's signature does not verify with UPDATE_PUBLIC_KEY\n", out
+        c.objects["v2/manifest"] = manifest("v2")  # v2's own manifest under a pointer saying 4: mix and match
+        assert c.check(("v2", 4, T2))[0] == "update: v2 refused: its manifest is release 2, latest says 4\n"
+        out = c.check(("v9", 9, T2))[0]  # signed before releases had numbers: nothing orders it
+        assert out == "update: v9 refused: the manifest carries no release number\n", out
+        c.objects["v9/manifest"] = manifest("v3")  # v3's manifest replayed under another name
+        assert c.check(("v9", 9, T2))[0] == "update: v9 refused: its signed manifest is for v3\n"
+        assert versions.state().version == "v3" and floor() == 3
+    finally:
+        os.chdir(here)
+
+
+def test_a_pointer_not_renewed_is_said_once():
+    """UPDATE_MAX_AGE_S: the newest signed latest seen is judged, once per signing; an older
+    signing of the same pointer played back does not make it fresh."""
+    here = in_root("releases-c")
+    try:
+        assert Bucket(versions.state(), 3600, T2 + 60).check(V3)[1] == 4  # fresh: nothing said
+        versions.mark_good(versions.state())
+        c = Bucket(versions.state(), 3600, T2 + 7200)
+        out = c.check(V3)[0]
+        line = "latest is stale: signed 7200 s ago, more than UPDATE_MAX_AGE_S=3600 (held back?)"
+        assert out == "update: %s\n" % line, out
+        assert c.check(V3)[0] == "" and Bucket(versions.state(), 3600, T2 + 9000).check(V3)[0] == ""
+        assert c.check(("v3", 3, T1))[0] == ""  # v3 signed earlier: the newest seen is still T2's
+        with open("ota/report") as f:
+            assert f.read() == line + "\n"
+        assert Bucket(versions.state(), None, T2 + 9000).check(V3) == ("", None)  # off by default
+    finally:
+        os.chdir(here)
+    here = in_root("releases-d")
+    try:
+        on_v2()
+        assert Bucket(versions.state(), 3600).check(V3)[1] == 4
+        versions.mark_good(versions.state())
+        c = Bucket(versions.state(), 3600, T2 + 99999)
+        c.get = lambda key, path: raise_(OSError(113, "EHOSTUNREACH"))  # latest withheld: judged all the same
+        out = c.check(V3)[0].split("\n")
+        assert out[0].startswith("update: latest is stale: signed 99999 s ago") and "EHOSTUNREACH" in out[1], out
+    finally:
+        os.chdir(here)
+
+
+def test_a_release_rolled_back_on_probation_keeps_the_floor():
+    here = in_root("releases-b")
+    try:
+        on_v2()
+        assert Bucket(versions.state()).check(V3)[1] == 4 and floor() == 3
+        back = versions.rollback(versions.state(), "crashed three times")
+        assert back.version == "v2" and floor() == 3
+        c = Bucket(versions.state())
+        assert c.check(V2) == ("", None)  # what runs: nothing to do, nothing to say
+        assert "rolled back before" in c.check(V3)[0]
+        assert floor() == 3
+    finally:
+        os.chdir(here)
+
+
+def test_a_power_cut_at_any_write_of_an_install_keeps_old_or_new():
+    """v2 (release 2) takes v3 with the power cut at each write, rename and remove in turn: after
+    each cut the floor is 2 or 3 (never none), current is v2 or v3 (never older), and the next check
+    ends at v3 with the floor at 3."""
+    import cutpower
+
+    cut = 1
+    while True:
+        for variant in ("none", "half", "before", "fat"):
+            here = in_root("releases-cut")
+            try:
+                on_v2()
+                cutter = cutpower.Cutter(cut, variant)
+                went = cutpower.run(cutter, Bucket(versions.state()).check, V3)[1]
+                version = versions.state().version
+                assert floor() in (2, 3) and version in ("v2", "v3"), (cut, variant, cutter.ops)
+                assert floor() == 3 or version == "v2", (cut, variant)
+                if version == "v2":
+                    assert Bucket(versions.state()).check(V3)[1] == 4
+                assert versions.state().version == "v3" and floor() == 3
+            finally:
+                os.chdir(here)
+        if not went:
+            assert cut > 5  # the floor, current, and the staging folder's renames were each cut
+            return
+        cut += 1
+
+
+# v3 handing over to the key NEXT (signed with TEST_KEY): what a key change starts from
+NEXT = "79b5562e8fe654f94078b112e8a98ba7901f853ae695bed7e0e3910bad049664"
+V3_HANDOVER = (
+    "iot-sigv4 release 1\nversion v3\nrelease 3\nkind files\nnext-key %s\n%sed25519 "
+    "73f4a2234180fedf6540de90e816df92cf68690c0d07dd458c4b64c417b8a65d"
+    "e8a9975a4711a12690997bbf90e0f0cb2b901a8ba6ec89025d62572088ea8705\n" % (NEXT, X_FILE)
+).encode()
+
+
+def handover():
+    """v2 takes v3, which hands over to NEXT: the Bucket after the install."""
+    c = Bucket(versions.state())
+    c.objects["v3/manifest"] = V3_HANDOVER
+    assert c.check(V3)[1] == 4
+    return c
+
+
+def test_a_key_change_waits_for_probation_and_is_dropped_with_its_release():
+    here = in_root("releases-key")
+    try:
+        on_v2()
+        handover()
+        with open("ota/nextkey") as f:
+            assert f.read() == "v3 %s\n" % NEXT and not atomicfile.exists("ota/key")
+        versions.rollback(versions.state(), "crashed three times")
+        assert Bucket(versions.state()).check(V2) == ("", None)
+        assert not atomicfile.exists("ota/nextkey") and not atomicfile.exists("ota/key")
+    finally:
+        os.chdir(here)
+
+
+def test_a_key_change_once_good_and_the_old_key_refused_after():
+    here = in_root("releases-key")
+    try:
+        on_v2()
+        handover()
+        versions.mark_good(versions.state())
+        c = Bucket(versions.state())
+        out = c.check(V3)[0]  # the pointer it verified before: no signature needed again
+        assert (
+            out
+            == "update: v3 passed probation: its release key %s... is the only one accepted from now on\n" % (NEXT[:16])
+        )
+        with open("ota/key") as f:
+            assert f.read() == NEXT + "\n" and not atomicfile.exists("ota/nextkey")
+        out = Bucket(versions.state()).check(("v9", 9, T2))[0]  # signed with the old key
+        assert out == (
+            "update: latest refused: latest's signature does not verify with the release key adopted in ota/key\n"
+        ), out
+        with open("ota/key", "wb") as f:
+            f.write(NEXT[:20].encode())  # garbled (no firmware writes it so): the config's key again, said by refusals
+        assert (
+            Bucket(versions.state()).check(("v9", 9, T2))[0]
+            == "update: v9 refused: the manifest carries no release number\n"
+        )
+    finally:
+        os.chdir(here)
+
+
+def test_a_power_cut_at_any_write_of_a_key_change():
+    """Cut at each write of the check that takes the key: ota/key is absent (the key still waits
+    in ota/nextkey) or whole, and the next check finishes the change."""
+    import cutpower
+
+    cut = 1
+    while True:
+        for variant in ("half", "fat"):
+            here = in_root("releases-keycut")
+            try:
+                on_v2()
+                handover()
+                versions.mark_good(versions.state())
+                cutter = cutpower.Cutter(cut, variant)
+                went = cutpower.run(cutter, Bucket(versions.state()).check, V3)[1]
+                key = atomicfile.read_bytes("ota/key")
+                assert key in (None, (NEXT + "\n").encode()), (cut, variant, key)
+                assert key is not None or atomicfile.exists("ota/nextkey"), (cut, variant)
+                Bucket(versions.state()).check(V3)
+                with open("ota/key") as f:
+                    assert f.read() == NEXT + "\n" and not atomicfile.exists("ota/nextkey")
+            finally:
+                os.chdir(here)
+        if not went:
+            assert cut > 2
+            return
+        cut += 1

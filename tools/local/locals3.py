@@ -96,7 +96,7 @@ class LocalS3:
         `device` user exists): the bucket, the device user's S3 policy (only s3:GetObject on
         release_prefix/* and s3:PutObject on log_prefix/<device_id>/*, what config/aws/stack.yaml
         gives the device role) and a `releaser` user for iotsig release (s3:PutObject and
-        s3:GetObject on release_prefix/*); signature checking on again after. Returns the
+        s3:GetObject on release_prefix/*, s3:ListBucket on the bucket); signature checking on again after. Returns the
         releaser's key. moto checks the action and the object's ARN against the policy's
         statements for header-signed requests (tests/e2e/test_update_end_to_end.py shows a GET
         outside the prefix and a PUT of a release refused), not conditions or bucket policies."""
@@ -115,7 +115,13 @@ class LocalS3:
         releaser = {
             "Version": "2012-10-17",
             "Statement": [
-                {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"], "Resource": arn + release_prefix + "/*"}
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:PutObject", "s3:GetObject"],
+                    "Resource": arn + release_prefix + "/*",
+                },
+                # to read the release numbers already published (the next one is above them all)
+                {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": arn[:-1]},
             ],
         }
         iam.put_user_policy(UserName="releaser", PolicyName="release-s3", PolicyDocument=json.dumps(releaser))
