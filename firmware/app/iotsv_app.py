@@ -65,6 +65,15 @@ def make_sink(settings, conn, clock, board, check_tls=True):
         return httpsink.Sink(
             conn, s.HTTP_URL, s.HTTP_AUTH, s.HTTP_KEY_ID, s.HTTP_SECRET_B64, s.HTTP_MERCHANT_ID, clock.now
         )
+    if s.SINK == "sigv4":
+        import iotsv_sigv4sink as sigv4sink
+
+        ok = (s.SIGV4_OK_STATUS, s.SIGV4_OK_FIELD, s.SIGV4_OK_VALUE)
+        if s.CREDENTIALS != "iot":
+            keys = dynamodb.Credentials(s.AWS_ACCESS_KEY, s.AWS_SECRET_KEY, s.AWS_SESSION_TOKEN)
+            return sigv4sink.Sink(conn, s.SIGV4_URL, s.SIGV4_SERVICE, s.AWS_REGION, keys, clock.now, ok)
+        provider = iot_provider(s, clock, board, check_tls)
+        return sigv4sink.Sink(conn, s.SIGV4_URL, s.SIGV4_SERVICE, s.AWS_REGION, None, clock.now, ok, provider)
     if s.CREDENTIALS != "iot":  # static keys: the client holds them, no provider module in RAM
         keys = dynamodb.Credentials(s.AWS_ACCESS_KEY, s.AWS_SECRET_KEY, s.AWS_SESSION_TOKEN)
         client = dynamodb.Client(conn, keys, s.AWS_REGION, s.AWS_HOST, clock.now)
@@ -72,6 +81,13 @@ def make_sink(settings, conn, clock, board, check_tls=True):
             for operation in ("PutItem", "BatchWriteItem"):
                 client.prepare(operation)  # while the heap is young: preparing loads the spec module
         return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE)
+    provider = iot_provider(s, clock, board, check_tls)
+    client = dynamodb.Client(conn, None, s.AWS_REGION, s.AWS_HOST, clock.now)
+    return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE, provider)
+
+
+def iot_provider(s, clock, board, check_tls):
+    """The AWS IoT credentials provider over mutual TLS, for a SigV4 sink with CREDENTIALS "iot"."""
     import iotsv_credentials as credentials
 
     provider_conn = httpclient.Connection(
@@ -87,9 +103,7 @@ def make_sink(settings, conn, clock, board, check_tls=True):
     )
     if check_tls:
         provider_conn.tls_context()  # at start too: the device certificate and key are checked now
-    provider = credentials.IotCredentials(provider_conn, s.IOT_ROLE_ALIAS, s.IOT_THING_NAME, clock)
-    client = dynamodb.Client(conn, None, s.AWS_REGION, s.AWS_HOST, clock.now)
-    return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE, provider)
+    return credentials.IotCredentials(provider_conn, s.IOT_ROLE_ALIAS, s.IOT_THING_NAME, clock)
 
 
 def run(settings, board):
@@ -328,11 +342,12 @@ class Device:
 
     def announce(self):
         s = self.settings
-        where = (
-            "table %s at %s" % (s.AWS_DYNAMODB_TABLE, s.AWS_HOST)
-            if s.SINK == "dynamodb"
-            else "%s, signed %s" % (s.HTTP_URL, s.HTTP_AUTH)
-        )
+        if s.SINK == "dynamodb":
+            where = "table %s at %s" % (s.AWS_DYNAMODB_TABLE, s.AWS_HOST)
+        elif s.SINK == "sigv4":
+            where = "%s, signed SigV4 for %s in %s" % (s.SIGV4_URL, s.SIGV4_SERVICE, s.AWS_REGION)
+        else:
+            where = "%s, signed %s" % (s.HTTP_URL, s.HTTP_AUTH)
         print(
             "device %s: %s (%s), a reading every %ss, %s; %d waiting in the spool"
             % (

@@ -37,12 +37,13 @@ _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 FIELDS = (
     # -- Where readings go --
     #: `"dynamodb"`: items written to a DynamoDB table, signed with SigV4; `"http"`: POSTed as JSON to
-    #: `HTTP_URL`, signed with HTTP Signatures (the `AWS_*` fields are then not needed)
-    ("SINK", "choice", ("dynamodb", "http"), "dynamodb", False),
+    #: `HTTP_URL`, signed with HTTP Signatures (the `AWS_*` fields are then not needed); `"sigv4"`:
+    #: POSTed as JSON to `SIGV4_URL` (API Gateway, a Lambda function URL), signed with SigV4
+    ("SINK", "choice", ("dynamodb", "http", "sigv4"), "dynamodb", False),
     #: `"static"`: the keys below; `"iot"`: from the AWS IoT credentials provider, no keys on the board
     #: (see "Credentials")
     ("CREDENTIALS", "choice", ("static", "iot"), "static", False),
-    # -- Static keys (SINK "dynamodb", CREDENTIALS "static") --
+    # -- Static keys (SINK "dynamodb" or "sigv4", CREDENTIALS "static") --
     #: access key id (16-128 letters and digits, `AKIA...`/`ASIA...`) of a user allowed only
     #: `dynamodb:BatchWriteItem` and `dynamodb:PutItem` on the table
     ("AWS_ACCESS_KEY", "text", None, None, True),
@@ -51,7 +52,7 @@ FIELDS = (
     #: session token of temporary credentials; sent and signed as `X-Amz-Security-Token`
     ("AWS_SESSION_TOKEN", "secret", None, None, False),
     # -- DynamoDB (SINK "dynamodb") --
-    #: e.g. `eu-west-1`; also the SigV4 credential scope
+    #: e.g. `eu-west-1`; also the SigV4 credential scope (with SINK "sigv4" too)
     ("AWS_REGION", "text", None, None, True),
     #: `host` or `host:port` requests go to; `None`: `dynamodb.<AWS_REGION>.amazonaws.com`
     ("AWS_HOST", "text", None, None, False),
@@ -60,6 +61,22 @@ FIELDS = (
     #: `False` sends plain HTTP (a local test server only; the firmware warns); must be `True` with
     #: `CREDENTIALS = "iot"`. (The HTTP sink takes it from `HTTP_URL`'s scheme)
     ("USE_TLS", "bool", None, True, False),
+    # -- SigV4 endpoint (SINK "sigv4") --
+    #: `https://host[:port]/path?query` the readings are POSTed to: an API Gateway stage's route
+    #: (`https://<id>.execute-api.<region>.amazonaws.com/<stage>/readings`) or a Lambda function URL
+    #: (`https://<id>.lambda-url.<region>.on.aws/`); `http://` sends in the clear
+    ("SIGV4_URL", "text", None, None, True),
+    #: the SigV4 service name the endpoint checks: `execute-api` (API Gateway, IAM auth) or `lambda`
+    #: (a function URL with `AWS_IAM` auth)
+    ("SIGV4_SERVICE", "text", None, None, True),
+    #: the one status that acknowledges readings (200-299); any other answer is a failure
+    ("SIGV4_OK_STATUS", "whole", 200, 200, False),
+    #: with it, a success is also a JSON object with this field (e.g. `"stored"`); `None`: any JSON
+    #: body, or none
+    ("SIGV4_OK_FIELD", "text", None, None, False),
+    #: with `SIGV4_OK_FIELD`: the field must have this value, a string as it is, anything else as
+    #: JSON text (`"true"`, `"1"`); `None`: any value
+    ("SIGV4_OK_VALUE", "text", None, None, False),
     # -- AWS IoT credentials provider (CREDENTIALS "iot") --
     #: `<prefix>.credentials.iot.<region>.amazonaws.com`
     #: (`aws iot describe-endpoint --endpoint-type iot:CredentialProvider`)
@@ -290,6 +307,12 @@ class Settings:
     device_cert: bytes
     DEVICE_KEY_FILE: str
     device_key: bytes
+    # SINK "sigv4" (with the credentials and AWS_REGION of SINK "dynamodb")
+    SIGV4_URL: str
+    SIGV4_SERVICE: str
+    SIGV4_OK_STATUS: int
+    SIGV4_OK_FIELD: str | None
+    SIGV4_OK_VALUE: str | None
     # SINK "http"
     HTTP_URL: str
     HTTP_AUTH: str
@@ -340,6 +363,20 @@ def _split_host(field, value):
 
 
 def _aws(cfg, s):
+    _credentials(cfg, s)
+    _region(cfg, s)
+    _set(cfg, s, "AWS_HOST")
+    if s.AWS_HOST is None:
+        s.host, s.port = "dynamodb.%s.amazonaws.com" % s.AWS_REGION, None
+    else:
+        s.host, s.port = _split_host("AWS_HOST", s.AWS_HOST)
+    s.AWS_HOST = url.authority(s.host, s.port)
+    _table(cfg, s)
+    _set(cfg, s, "USE_TLS")
+
+
+def _credentials(cfg, s):
+    """The AWS credentials a SigV4 sink signs with: static keys or the IoT provider's."""
     _set(cfg, s, "CREDENTIALS")
     if s.CREDENTIALS == "static":
         _set(cfg, s, "AWS_ACCESS_KEY")
@@ -351,15 +388,6 @@ def _aws(cfg, s):
         _set(cfg, s, "AWS_SESSION_TOKEN")
     else:
         _iot(cfg, s)
-    _region(cfg, s)
-    _set(cfg, s, "AWS_HOST")
-    if s.AWS_HOST is None:
-        s.host, s.port = "dynamodb.%s.amazonaws.com" % s.AWS_REGION, None
-    else:
-        s.host, s.port = _split_host("AWS_HOST", s.AWS_HOST)
-    s.AWS_HOST = url.authority(s.host, s.port)
-    _table(cfg, s)
-    _set(cfg, s, "USE_TLS")
 
 
 def _iot(cfg, s):
@@ -374,16 +402,40 @@ def _iot(cfg, s):
     s.device_key = _der_file(cfg, s, "DEVICE_KEY_FILE", "a DER private key", "pkey")
 
 
-def _http(cfg, s):
-    _set(cfg, s, "HTTP_URL")
+def _endpoint(cfg, s, name):
+    """The URL field `name`: its host, port and TLS set on s."""
+    _set(cfg, s, name)
+    value = getattr(s, name)
     try:
-        scheme, authority, _, _ = url.split_url(s.HTTP_URL)
+        scheme, authority, _, _ = url.split_url(value)
     except ValueError:
         scheme = authority = ""
     if scheme not in ("http", "https") or not authority:
-        raise ConfigError("HTTP_URL", "must be https://host[:port]/path (or http://), got %r" % s.HTTP_URL)
+        raise ConfigError(name, "must be https://host[:port]/path (or http://), got %r" % value)
     s.USE_TLS = scheme == "https"
-    s.host, s.port = _split_host("HTTP_URL", authority)
+    s.host, s.port = _split_host(name, authority)
+
+
+def _sigv4(cfg, s):
+    _credentials(cfg, s)
+    _region(cfg, s)
+    _endpoint(cfg, s, "SIGV4_URL")
+    _set(cfg, s, "SIGV4_SERVICE")
+    if any(c not in _ALNUM + "-" for c in s.SIGV4_SERVICE) or s.SIGV4_SERVICE.lower() != s.SIGV4_SERVICE:
+        raise ConfigError(
+            "SIGV4_SERVICE", "must be a service name like 'execute-api' or 'lambda', got %r" % s.SIGV4_SERVICE
+        )
+    _set(cfg, s, "SIGV4_OK_STATUS")
+    if s.SIGV4_OK_STATUS > 299:
+        raise ConfigError("SIGV4_OK_STATUS", "must be a success status, 200-299, got %r" % s.SIGV4_OK_STATUS)
+    _set(cfg, s, "SIGV4_OK_FIELD")
+    _set(cfg, s, "SIGV4_OK_VALUE")
+    if s.SIGV4_OK_VALUE is not None and s.SIGV4_OK_FIELD is None:
+        raise ConfigError("SIGV4_OK_VALUE", "needs SIGV4_OK_FIELD: the field that must have this value")
+
+
+def _http(cfg, s):
+    _endpoint(cfg, s, "HTTP_URL")
     _set(cfg, s, "HTTP_AUTH")
     _set(cfg, s, "HTTP_KEY_ID")
     if '"' in s.HTTP_KEY_ID:
@@ -514,6 +566,8 @@ def load(cfg, default_state_dir="state", board_fields=(), woke=False):
     _set(cfg, s, "SINK")
     if s.SINK == "dynamodb":
         _aws(cfg, s)
+    elif s.SINK == "sigv4":
+        _sigv4(cfg, s)
     else:
         _http(cfg, s)
     if getattr(s, "CREDENTIALS", None) == "iot" and not s.USE_TLS:
