@@ -15,10 +15,8 @@ class Sink(JsonSink):
     def __init__(self, conn, url, scheme, key_id, secret_b64, merchant_id, now):
         if scheme not in httpsign.SCHEMES:
             raise ValueError("unknown signature scheme %r" % scheme)
-        _, self.authority, path, query = httpsign.split_url(url)
+        JsonSink.__init__(self, conn, url)
         self.url = url
-        self.target = path + ("" if query is None else "?" + query)
-        self.conn = conn
         self.scheme = scheme
         self.key_id = key_id
         self.secret_b64 = secret_b64

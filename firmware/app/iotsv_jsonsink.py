@@ -5,13 +5,17 @@ import io
 import json
 
 import iotsv_numtext as numtext
+import iotsv_url as url
 from iotsv_refusal import Refusal
 
 
 class JsonSink:
-    ignored = 0  # the endpoint answers for the whole request: nothing is listed apart
-    conn = None
-    target = "/"
+    def __init__(self, conn, endpoint):
+        _, self.authority, self.path, query = url.split_url(endpoint)
+        self.query = query or ""
+        self.target = self.path + ("" if query is None else "?" + query)  # as in the request line
+        self.conn = conn
+        self.ignored = 0  # the endpoint answers for the whole request: nothing is listed apart
 
     def encode(self, item):
         """The reading as a JSON object, its numbers written by numtext (json.dumps would write
@@ -65,7 +69,7 @@ class JsonSink:
             parts += (b"," if i else b"", p)
         parts.append(b"]}")
         body = b"".join(parts)
-        resp = self.conn.request("POST", self.target, self.headers(body), body)  # pyright: ignore[reportOptionalMemberAccess]
+        resp = self.conn.request("POST", self.target, self.headers(body), body)
         why = self.check(resp)
         if why is None:
             return []

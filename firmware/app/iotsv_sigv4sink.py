@@ -4,7 +4,6 @@
 import json
 
 import iotsv_sigv4signer as sigv4signer
-import iotsv_url as url
 import iotsv_utc as utc
 from iotsv_jsonsink import JsonSink, json_body
 
@@ -20,10 +19,7 @@ class Sink(JsonSink):
     a value, has it equal to that text (a string as it is, anything else as JSON: "true", "1")."""
 
     def __init__(self, conn, endpoint, service, region, keys, now, ok, provider=None):
-        _, self.authority, path, query = url.split_url(endpoint)
-        self.target = path + ("" if query is None else "?" + query)
-        self.path, self.query = path, query or ""
-        self.conn = conn
+        JsonSink.__init__(self, conn, endpoint)
         self.service = service
         self.region = region
         self.keys = keys
@@ -50,11 +46,11 @@ class Sink(JsonSink):
                 self.path,
                 self.query,
                 headers,
-                k.access_key,  # pyright: ignore[reportOptionalMemberAccess]
-                k.secret_key,  # pyright: ignore[reportOptionalMemberAccess]
+                k.access_key,
+                k.secret_key,
                 self.region,
                 self.service,
-                k.session_token,  # pyright: ignore[reportOptionalMemberAccess]
+                k.session_token,
             )
             signer.credentials = k
             self._signer = signer
@@ -78,7 +74,7 @@ class Sink(JsonSink):
             got = doc[self.ok_field]
             text = got if isinstance(got, str) else json.dumps(got)  # true, 1: as the JSON wrote them
             if self.ok_value is not None and text != self.ok_value:
-                return "a %d answer whose %r is %r, not %r" % (resp.status, self.ok_field, got, self.ok_value)
+                return "a %d answer whose %r is %s, not %r" % (resp.status, self.ok_field, text[:40], self.ok_value)
         rid = resp.header("x-amzn-requestid")
         if rid is not None:
             if rid in self._answered:
