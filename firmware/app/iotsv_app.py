@@ -6,9 +6,10 @@ import iotsv_httpclient as httpclient
 import iotsv_numtext as numtext
 import iotsv_supervisor as supervisor
 from iotsv_clock import Clock
-from iotsv_spool import Spool
+from iotsv_spool import MIN_BUDGET, Spool
 
 RESERVED = ("deviceId", "seq", "ts", "dropped")
+ALERT_SPOOL_BYTES = 2 * MIN_BUDGET  # alerts waiting on flash: some hundreds
 
 
 def read_sensors(sensors):
@@ -86,6 +87,35 @@ def make_sink(settings, conn, clock, board, check_tls=True):
     return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE, provider)
 
 
+def make_alerts(s, sink, clock, board, check_tls):
+    """(the rules, the alerts' Delivery): alerts spooled in STATE_DIR/alerts and published to the
+    topic over a connection of their own, signed with the sink's credentials."""
+    import iotsv_alerts as alerts
+    import iotsv_snssink as snssink
+    import iotsv_url as url
+    from iotsv_delivery import Delivery
+
+    folder = s.STATE_DIR + "/alerts"
+    spool = Spool(folder, ALERT_SPOOL_BYTES)
+    conn = httpclient.Connection(
+        s.alert_host,
+        s.alert_port,
+        s.USE_TLS,
+        s.ca_der,
+        s.HTTP_TIMEOUT_S,
+        request_timeout_s=s.REQUEST_TIMEOUT_S,
+        resolve=board.resolve,
+    )
+    if s.USE_TLS and check_tls:
+        conn.tls_context()
+    provider = sink.credentials if s.SINK == "dynamodb" else sink.provider
+    keys = None if provider else dynamodb.Credentials(s.AWS_ACCESS_KEY, s.AWS_SECRET_KEY, s.AWS_SESSION_TOKEN)
+    endpoint = "%s://%s/" % ("https" if s.USE_TLS else "http", url.authority(s.alert_host, s.alert_port))
+    publish = snssink.Sink(conn, endpoint, s.ALERT_TOPIC_ARN, s.DEVICE_ID, keys, clock.now, provider)
+    delivery = Delivery(publish, spool, clock, board, folder + "/deadletter.jsonl", False)
+    return alerts.Alerts(s.ALERT_RULES, folder), delivery
+
+
 def iot_provider(s, clock, board, check_tls):
     """The AWS IoT credentials provider over mutual TLS, for a SigV4 sink with CREDENTIALS "iot"."""
     import iotsv_credentials as credentials
@@ -130,6 +160,8 @@ def run(settings, board):
         return device.always_on()
     finally:
         device.conn.close()
+        if device.alerts is not None:
+            device.alerts.sink.conn.close()
 
 
 def clock_is_set(settings, board):
@@ -144,6 +176,9 @@ def clock_is_set(settings, board):
 class Device:
     """What run() sets up (spool, clock, connection, sink, delivery, sensors) and the steps of
     the device's life: readings taken on schedule, deliveries between them."""
+
+    alert_rules = None  # iotsv_alerts.Alerts and the alerts' own Delivery, when configured
+    alerts = None
 
     def __init__(self, settings, board, spool, clock, conn, sink):
         self.settings = settings
@@ -201,34 +236,83 @@ class Device:
             conn.close()
             print("config error: %s" % e)
             return 2
+        device = cls(settings, board, spool, clock, conn, sink)
+        if s.ALERT_TOPIC_ARN is not None:
+            try:
+                device.alert_rules, device.alerts = make_alerts(s, sink, clock, board, check_tls)
+            except httpclient.TlsError as e:
+                conn.close()
+                print("config error: %s" % e)
+                return 2
+            except (OSError, ValueError) as e:
+                import iotsv_oserror as oserror
+
+                print("state error: STATE_DIR: %s" % oserror.describe(e))
+                return 2
         if check_tls:
             s.ca_der = None  # the TLS contexts hold the CA parsed now: its DER bytes (a KB) need not stay
-        device = cls(settings, board, spool, clock, conn, sink)
         device.updates = supervisor.updates_for(s, board, clock, sink)  # None: no updates, none on trial
         return device
 
     def has_work(self):
-        return self.taking or self.delivery.has_work()
+        return self.taking or self.has_sends()
+
+    def has_sends(self):
+        return self.delivery.has_work() or (self.alerts is not None and self.alerts.has_work())
+
+    def wait_ms(self):
+        """Until the next send is due, alerts' or readings' (0: now); None: nothing to send."""
+        waits = [d.wait_ms() for d in (self.alerts, self.delivery) if d is not None]
+        waits = [w for w in waits if w is not None]
+        return min(waits) if waits else None
+
+    def queue_alert(self, alert):
+        """An alert into its spool (on flash before anything is sent, as a reading)."""
+        d = self.alerts
+        assert d is not None  # called by the rules, which exist only with alerts
+        s, sink = self.settings, d.sink
+
+        def make(seq, dropped):
+            item = {"deviceId": s.DEVICE_ID, "seq": seq}
+            for name in alert:
+                item[name] = alert[name]
+            if dropped:
+                item["dropped"] = dropped
+            return sink.encode(item)
+
+        seq = d.spool.append(make)
+        print(
+            "alert: rule %d: %s %s %s (alert seq %d queued)"
+            % (alert["rule"], alert["field"], alert["op"], alert["threshold"], seq)
+        )
 
     def take_reading(self):
         """One reading into the spool; its seq. Taking ends at READINGS."""
         s = self.settings
         values = read_sensors(self.sensors)
-        seq = self.spool.append(reading_payload(self.sink, s.DEVICE_ID, int(self.clock.now()), values))
+        ts = int(self.clock.now())
+        seq = self.spool.append(reading_payload(self.sink, s.DEVICE_ID, ts, values))
+        if self.alert_rules is not None:
+            self.alert_rules.check(values, ts, self.queue_alert)
         if s.READINGS and seq >= s.READINGS:
             self.taking = False
         return seq
 
     def send(self):
-        """One delivery step, the status LED lit while its request is in flight."""
+        """One delivery step, the status LED lit while its request is in flight: an alert due goes
+        ahead of the readings' backlog."""
+        d = self.alerts
+        if d is None or d.wait_ms() != 0:
+            d = self.delivery
         self.board.led(True)
         try:
-            self.delivery.step()
+            d.step()
         finally:
             self.board.led(False)
 
     def stalled(self):
-        return self.delivery.stalled_ms() > self.settings.DELIVERY_TIMEOUT_S * 1000
+        limit = self.settings.DELIVERY_TIMEOUT_S * 1000
+        return self.delivery.stalled_ms() > limit or (self.alerts is not None and self.alerts.stalled_ms() > limit)
 
     def always_on(self):
         """Readings every INTERVAL_S, deliveries between them, until READINGS are delivered (or
@@ -247,7 +331,7 @@ class Device:
                     while not interval_ms and self.taking and taken < self.max_batch:
                         delivery.note_taken(self.take_reading())
                         taken += 1
-                if delivery.wait_ms() == 0:
+                if self.wait_ms() == 0:
                     board.network_up(0)  # on a board: a new attempt if the station lost the network
                     self.send()
                 board.feed_watchdog()  # the loop went round: readings and sends are not stuck
@@ -292,7 +376,7 @@ class Device:
     def idle_ms(self, due):
         """How long to sleep: until the next reading or the next attempt, at most a second."""
         waits = [1000]
-        wait = self.delivery.wait_ms()
+        wait = self.wait_ms()
         if wait is not None:
             waits.append(wait)
         if self.taking:
@@ -313,8 +397,8 @@ class Device:
             print("deliver later: no network; %d reading(s) wait in the spool" % delivery.queued())
         elif kind == "sending":
             board.maybe_resync()
-            while delivery.has_work():
-                board.sleep_ms(delivery.wait_ms() or 0)
+            while self.has_sends():
+                board.sleep_ms(self.wait_ms() or 0)
                 self.send()
                 board.feed_watchdog()
                 if self.stalled():
@@ -366,7 +450,7 @@ class Device:
         d = self.delivery
         return (
             "%d readings delivered in this run (last seq %d), %d queued, %d retries, %d dead-lettered, "
-            "%d dropped, %d connection(s), clock offset %+ds, %d slot(s) missed"
+            "%d dropped, %d connection(s), clock offset %+ds, %d slot(s) missed%s"
             % (
                 d.delivered,
                 self.spool.last_seq,
@@ -377,6 +461,7 @@ class Device:
                 self.conn.connects,
                 self.clock.offset,
                 self.missed,
+                "" if self.alerts is None else ", %d alert(s) published" % self.alerts.delivered,
             )
         )
 

@@ -62,13 +62,17 @@ class JsonSink:
             "HTTP%d" % resp.status, message or resp.reason or "refused", resp.status, None, resp.header("date")
         )
 
-    def send(self, payloads, seqs):
-        """POST {"readings": [...]}; accepted, all of them, only by a success answer (check())."""
+    def body(self, payloads):
+        """{"readings": [...]}: the request's body."""
         parts = [b'{"readings":[']
         for i, p in enumerate(payloads):
             parts += (b"," if i else b"", p)
         parts.append(b"]}")
-        body = b"".join(parts)
+        return b"".join(parts)
+
+    def send(self, payloads, seqs):
+        """POST the body; accepted, all of them, only by a success answer (check())."""
+        body = self.body(payloads)
         resp = self.conn.request("POST", self.target, self.headers(body), body)
         why = self.check(resp)
         if why is None:

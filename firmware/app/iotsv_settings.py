@@ -28,9 +28,9 @@ _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 # them with these same kinds. Kinds: "text"; "secret" (a text never echoed); "number" and "whole"
 # (argument: the minimum, None for none); "bool"; "choice" (argument: the values, or a function that
 # gives them); "names" (a tuple of values from the argument); "pair" (two numbers of at least the
-# argument). A field whose default is None may be set to None. Required: missing is an error where
-# the field applies (the AWS fields only with SINK "dynamodb", ...); a board's field may instead be
-# required when (field, value): that field's value is or holds value.
+# argument); "rules" (alert rules, iotsv_alerts.rule_problem). A field whose default is None may be
+# set to None. Required: missing is an error where the field applies (the AWS fields only with SINK
+# "dynamodb", ...); a board's field may instead be required when (field, value): that field's value is or holds value.
 # The config reference (config/README.md) is generated from this table by tools/configdoc.py: a
 # "# -- title --" line starts a group of fields (the feature that reads them), the "#:" lines above
 # a row are its meaning. Comments, not strings: they cost a board no memory.
@@ -140,6 +140,19 @@ FIELDS = (
     #: watchdog timeout in seconds, fed each turn of the main loop and around every blocking step;
     #: `0`: off, else at least 2 x (`REQUEST_TIMEOUT_S` + `HTTP_TIMEOUT_S`)
     ("WATCHDOG_S", "number", 0, 0, False),
+    # -- Alerts to SNS (ALERT_TOPIC_ARN set, with SINK "dynamodb" or "sigv4") --
+    #: the SNS topic alerts are published to, `arn:aws:sns:<region>:<account>:<name>` (a FIFO topic's
+    #: name ends in `.fifo`); its region signs the requests. `None`: no alerts. The device's
+    #: credentials must allow `sns:Publish` on it
+    ("ALERT_TOPIC_ARN", "text", None, None, False),
+    #: the rules, each `(field, comparison, threshold[, hysteresis[, least_interval_s]])`: a reading
+    #: whose `field` compares (`">"`, `">="`, `"<"`, `"<="`) with `threshold` makes an alert; the rule
+    #: re-arms once the value is back past the threshold by `hysteresis` (default 0), and its alerts
+    #: are at least `least_interval_s` apart (default 600). E.g. `(("temp_c", ">", -15, 1, 900),)`
+    ("ALERT_RULES", "rules", None, (), False),
+    #: `host[:port]` Publish goes to (an SNS-compatible server); `None`: `sns.<region>.amazonaws.com`
+    #: of the topic's region
+    ("ALERT_HOST", "text", None, None, False),
     # -- Updates over the air (UPDATE_BUCKET set, with SINK "dynamodb") --
     #: the S3 bucket releases are in; `None`: no updates. Its requests are signed with the
     #: DynamoDB sink's AWS credentials
@@ -207,6 +220,15 @@ def _check(cfg, row, default=_MISSING):
         for v in value:
             if v not in arg:
                 raise ConfigError(name, "%r is not one of %s" % (v, _either(arg)))
+    elif kind == "rules":  # alert rules: iotsv_alerts says what one is
+        from iotsv_alerts import rule_problem
+
+        if not isinstance(value, (tuple, list)):
+            raise ConfigError(name, "must be a tuple of rules like (('temp_c', '>', 4),), got %r" % (value,))
+        for i, rule in enumerate(value):
+            problem = rule_problem(rule)
+            if problem:
+                raise ConfigError(name, "rule %d: %s" % (i + 1, problem))
     elif kind == "pair":
         if not isinstance(value, (tuple, list)) or len(value) != 2:
             raise ConfigError(name, "must be a pair of numbers (a, b), got %r" % (value,))
@@ -313,6 +335,13 @@ class Settings:
     SIGV4_OK_STATUS: int
     SIGV4_OK_FIELD: str | None
     SIGV4_OK_VALUE: str | None
+    # alerts
+    ALERT_TOPIC_ARN: str | None
+    ALERT_RULES: tuple
+    ALERT_HOST: str | None
+    alert_region: str
+    alert_host: str
+    alert_port: int | None
     # SINK "http"
     HTTP_URL: str
     HTTP_AUTH: str
@@ -490,6 +519,34 @@ def public_key_bytes(text, decode=True):
     return key
 
 
+def _alerts(cfg, s):
+    """Alerts: off (ALERT_TOPIC_ARN None) unless configured, then every field checked."""
+    for name in ("ALERT_TOPIC_ARN", "ALERT_RULES", "ALERT_HOST"):
+        _set(cfg, s, name)
+    if s.ALERT_TOPIC_ARN is None:
+        if s.ALERT_RULES:
+            raise ConfigError("ALERT_TOPIC_ARN", "missing (ALERT_RULES is set: the alerts go to this topic)")
+        return
+    if s.SINK == "http":
+        raise ConfigError(
+            "ALERT_TOPIC_ARN", 'needs the AWS credentials of SINK = "dynamodb" or "sigv4" to sign Publish'
+        )
+    from iotsv_alerts import topic_region
+
+    s.alert_region = topic_region(s.ALERT_TOPIC_ARN)
+    if s.alert_region is None:
+        raise ConfigError(
+            "ALERT_TOPIC_ARN",
+            "must be an SNS topic ARN like 'arn:aws:sns:eu-west-1:123456789012:alerts', got %r" % s.ALERT_TOPIC_ARN,
+        )
+    if not s.ALERT_RULES:
+        raise ConfigError("ALERT_RULES", "missing (ALERT_TOPIC_ARN is set: the rules say when to publish)")
+    if s.ALERT_HOST is None:
+        s.alert_host, s.alert_port = "sns.%s.amazonaws.com" % s.alert_region, None
+    else:
+        s.alert_host, s.alert_port = _split_host("ALERT_HOST", s.ALERT_HOST)
+
+
 def _update(cfg, s, woke=False):
     """Updates over the air: off (UPDATE_BUCKET None) unless configured, then every field checked."""
     _set(cfg, s, "UPDATE_BUCKET")
@@ -600,6 +657,7 @@ def load(cfg, default_state_dir="state", board_fields=(), woke=False):
             "firmware goes unfed (a credentials fetch, then the request it signs)" % unfed,
         )
     _update(cfg, s, woke)
+    _alerts(cfg, s)
     for row in board_fields:  # in order: a field required by another's value comes after that one
         name, when = row[0], row[4]
         if isinstance(when, tuple) and getattr(cfg, name, None) is None:

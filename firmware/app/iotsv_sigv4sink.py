@@ -7,11 +7,12 @@ import iotsv_sigv4signer as sigv4signer
 import iotsv_utc as utc
 from iotsv_jsonsink import JsonSink, json_body
 
-CONTENT_TYPE = "application/json"
 REMEMBERED = 4  # successes whose request id a new answer must not repeat (as iotsv_dynamodb's)
 
 
 class Sink(JsonSink):
+    content_type = "application/json"
+
     """POST {"readings": [...]} to `target` on `authority`, signed for (region, service).
     keys: an object with access_key, secret_key, session_token; provider: an IoT credentials
     provider that gives such objects (ensure_fresh(), refused()), or None. ok: (status, field,
@@ -40,7 +41,7 @@ class Sink(JsonSink):
         k = self.keys
         signer = self._signer
         if signer is None or signer.credentials is not k:
-            headers = [("Host", self.authority), ("Content-Type", CONTENT_TYPE)]
+            headers = [("Host", self.authority), ("Content-Type", self.content_type)]
             signer = sigv4signer.Signer(
                 "POST",
                 self.path,
