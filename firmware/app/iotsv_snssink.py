@@ -73,9 +73,9 @@ class Sink(sigv4sink.Sink):
     def body(self, payloads):
         pairs = self.params(json.loads(payloads[0]))
 
-        def form(spec):
+        def form(spec):  # as botocore's query bodies (urlencode): a space is "+"
             enc = spec.uri_encode
-            return b"&".join(enc(n.encode()) + b"=" + enc(v.encode()) for n, v in pairs)
+            return b"&".join(enc(n.encode()) + b"=" + enc(v.encode()).replace(b"%20", b"+") for n, v in pairs)
 
         return call_with("iotsv_sigv4", form)  # its encoder, for this one call
 

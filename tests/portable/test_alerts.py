@@ -124,7 +124,7 @@ def test_publish_is_a_signed_query_request_with_attributes():
         "2010-03-31",
         "arn%3Aaws%3Asns%3Aeu-central-1%3A123456789012%3Afreezer-alerts",
     )
-    assert f["Message"].startswith("freezer-1%3A%20temp_c%20is%20-14.5%2C%20above%20-15")
+    assert f["Message"].startswith("freezer-1%3A+temp_c+is+-14.5%2C+above+-15")
     names = [f["MessageAttributes.entry.%d.Name" % i] for i in range(1, 7)]
     assert names == ["deviceId", "field", "comparison", "value", "threshold", "rule"]
     assert f["MessageAttributes.entry.4.Value.DataType"] == "Number"
