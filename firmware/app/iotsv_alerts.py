@@ -67,8 +67,10 @@ class Rule:
 
 
 class Alerts:
-    def __init__(self, specs, state_dir):
+    def __init__(self, specs, state_dir, delivery=None):
+        """delivery: the Delivery that publishes the alerts' spool (start() makes it)."""
         atomicfile.ensure_dir(state_dir)
+        self.delivery = delivery
         self.state_dir = state_dir
         self.rules = [Rule(i + 1, spec) for i, spec in enumerate(specs)]
         for r in self.rules:
@@ -118,6 +120,59 @@ class Alerts:
             r.last_ts = ts
             self._save(r)
         return made
+
+    def take(self, values, ts):
+        """Check a reading just spooled; its alerts into the alerts' spool."""
+        self.check(values, ts, self.queue)
+
+    def queue(self, alert):
+        """An alert into its spool (on flash before anything is sent, as a reading)."""
+        d = self.delivery
+        assert d is not None  # start() made it
+
+        def make(seq, dropped):
+            item = {"deviceId": d.sink.device_id, "seq": seq}
+            for name in alert:
+                item[name] = alert[name]
+            if dropped:
+                item["dropped"] = dropped
+            return d.sink.encode(item)
+
+        seq = d.spool.append(make)
+        print(
+            "alert: rule %d: %s %s %s (alert seq %d queued)"
+            % (alert["rule"], alert["field"], alert["op"], numtext.text(alert["threshold"]), seq)
+        )
+
+
+def start(s, sink, clock, board, check_tls):
+    """The rules, their spool in STATE_DIR/alerts and the Delivery that publishes it to the topic
+    over a connection of its own, signed with the sink's credentials (s: the Settings)."""
+    import iotsv_httpclient as httpclient
+    import iotsv_snssink as snssink
+    import iotsv_url as url
+    from iotsv_delivery import Delivery
+    from iotsv_dynamodb import Credentials
+    from iotsv_spool import MIN_BUDGET, Spool
+
+    folder = s.STATE_DIR + "/alerts"
+    spool = Spool(folder, 2 * MIN_BUDGET)  # some hundreds of alerts
+    conn = httpclient.Connection(
+        s.alert_host,
+        s.alert_port,
+        s.USE_TLS,
+        s.ca_der,
+        s.HTTP_TIMEOUT_S,
+        request_timeout_s=s.REQUEST_TIMEOUT_S,
+        resolve=board.resolve,
+    )
+    if s.USE_TLS and check_tls:
+        conn.tls_context()
+    provider = sink.credentials if s.SINK == "dynamodb" else sink.provider
+    keys = None if provider else Credentials(s.AWS_ACCESS_KEY, s.AWS_SECRET_KEY, s.AWS_SESSION_TOKEN)
+    endpoint = "%s://%s/" % ("https" if s.USE_TLS else "http", url.authority(s.alert_host, s.alert_port))
+    publish = snssink.Sink(conn, endpoint, s.ALERT_TOPIC_ARN, s.DEVICE_ID, keys, clock.now, provider)
+    return Alerts(s.ALERT_RULES, folder, Delivery(publish, spool, clock, board, folder + "/deadletter.jsonl", False))
 
 
 def message(device_id, alert, when):

@@ -6,10 +6,9 @@ import iotsv_httpclient as httpclient
 import iotsv_numtext as numtext
 import iotsv_supervisor as supervisor
 from iotsv_clock import Clock
-from iotsv_spool import MIN_BUDGET, Spool
+from iotsv_spool import Spool
 
 RESERVED = ("deviceId", "seq", "ts", "dropped")
-ALERT_SPOOL_BYTES = 2 * MIN_BUDGET  # alerts waiting on flash: some hundreds
 
 
 def read_sensors(sensors):
@@ -87,35 +86,6 @@ def make_sink(settings, conn, clock, board, check_tls=True):
     return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE, provider)
 
 
-def make_alerts(s, sink, clock, board, check_tls):
-    """(the rules, the alerts' Delivery): alerts spooled in STATE_DIR/alerts and published to the
-    topic over a connection of their own, signed with the sink's credentials."""
-    import iotsv_alerts as alerts
-    import iotsv_snssink as snssink
-    import iotsv_url as url
-    from iotsv_delivery import Delivery
-
-    folder = s.STATE_DIR + "/alerts"
-    spool = Spool(folder, ALERT_SPOOL_BYTES)
-    conn = httpclient.Connection(
-        s.alert_host,
-        s.alert_port,
-        s.USE_TLS,
-        s.ca_der,
-        s.HTTP_TIMEOUT_S,
-        request_timeout_s=s.REQUEST_TIMEOUT_S,
-        resolve=board.resolve,
-    )
-    if s.USE_TLS and check_tls:
-        conn.tls_context()
-    provider = sink.credentials if s.SINK == "dynamodb" else sink.provider
-    keys = None if provider else dynamodb.Credentials(s.AWS_ACCESS_KEY, s.AWS_SECRET_KEY, s.AWS_SESSION_TOKEN)
-    endpoint = "%s://%s/" % ("https" if s.USE_TLS else "http", url.authority(s.alert_host, s.alert_port))
-    publish = snssink.Sink(conn, endpoint, s.ALERT_TOPIC_ARN, s.DEVICE_ID, keys, clock.now, provider)
-    delivery = Delivery(publish, spool, clock, board, folder + "/deadletter.jsonl", False)
-    return alerts.Alerts(s.ALERT_RULES, folder), delivery
-
-
 def iot_provider(s, clock, board, check_tls):
     """The AWS IoT credentials provider over mutual TLS, for a SigV4 sink with CREDENTIALS "iot"."""
     import iotsv_credentials as credentials
@@ -177,7 +147,7 @@ class Device:
     """What run() sets up (spool, clock, connection, sink, delivery, sensors) and the steps of
     the device's life: readings taken on schedule, deliveries between them."""
 
-    alert_rules = None  # iotsv_alerts.Alerts and the alerts' own Delivery, when configured
+    alert_rules = None  # iotsv_alerts.Alerts and its Delivery (`alerts`), when configured
     alerts = None
 
     def __init__(self, settings, board, spool, clock, conn, sink):
@@ -239,7 +209,10 @@ class Device:
         device = cls(settings, board, spool, clock, conn, sink)
         if s.ALERT_TOPIC_ARN is not None:
             try:
-                device.alert_rules, device.alerts = make_alerts(s, sink, clock, board, check_tls)
+                import iotsv_alerts as alerts  # configured: only then its code in RAM
+
+                device.alert_rules = alerts.start(s, sink, clock, board, check_tls)
+                device.alerts = device.alert_rules.delivery
             except httpclient.TlsError as e:
                 conn.close()
                 print("config error: %s" % e)
@@ -262,29 +235,12 @@ class Device:
 
     def wait_ms(self):
         """Until the next send is due, alerts' or readings' (0: now); None: nothing to send."""
-        waits = [d.wait_ms() for d in (self.alerts, self.delivery) if d is not None]
-        waits = [w for w in waits if w is not None]
-        return min(waits) if waits else None
-
-    def queue_alert(self, alert):
-        """An alert into its spool (on flash before anything is sent, as a reading)."""
-        d = self.alerts
-        assert d is not None  # called by the rules, which exist only with alerts
-        s, sink = self.settings, d.sink
-
-        def make(seq, dropped):
-            item = {"deviceId": s.DEVICE_ID, "seq": seq}
-            for name in alert:
-                item[name] = alert[name]
-            if dropped:
-                item["dropped"] = dropped
-            return sink.encode(item)
-
-        seq = d.spool.append(make)
-        print(
-            "alert: rule %d: %s %s %s (alert seq %d queued)"
-            % (alert["rule"], alert["field"], alert["op"], alert["threshold"], seq)
-        )
+        wait = self.delivery.wait_ms()
+        if self.alerts is not None:
+            w = self.alerts.wait_ms()
+            if w is not None and (wait is None or w < wait):
+                wait = w
+        return wait
 
     def take_reading(self):
         """One reading into the spool; its seq. Taking ends at READINGS."""
@@ -293,7 +249,7 @@ class Device:
         ts = int(self.clock.now())
         seq = self.spool.append(reading_payload(self.sink, s.DEVICE_ID, ts, values))
         if self.alert_rules is not None:
-            self.alert_rules.check(values, ts, self.queue_alert)
+            self.alert_rules.take(values, ts)
         if s.READINGS and seq >= s.READINGS:
             self.taking = False
         return seq
