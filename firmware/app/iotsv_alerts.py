@@ -145,36 +145,6 @@ class Alerts:
         )
 
 
-def start(s, sink, clock, board, check_tls):
-    """The rules, their spool in STATE_DIR/alerts and the Delivery that publishes it to the topic
-    over a connection of its own, signed with the sink's credentials (s: the Settings)."""
-    import iotsv_httpclient as httpclient
-    import iotsv_snssink as snssink
-    import iotsv_url as url
-    from iotsv_delivery import Delivery
-    from iotsv_dynamodb import Credentials
-    from iotsv_spool import MIN_BUDGET, Spool
-
-    folder = s.STATE_DIR + "/alerts"
-    spool = Spool(folder, 2 * MIN_BUDGET)  # some hundreds of alerts
-    conn = httpclient.Connection(
-        s.alert_host,
-        s.alert_port,
-        s.USE_TLS,
-        s.ca_der,
-        s.HTTP_TIMEOUT_S,
-        request_timeout_s=s.REQUEST_TIMEOUT_S,
-        resolve=board.resolve,
-    )
-    if s.USE_TLS and check_tls:
-        conn.tls_context()
-    provider = sink.credentials if s.SINK == "dynamodb" else sink.provider
-    keys = None if provider else Credentials(s.AWS_ACCESS_KEY, s.AWS_SECRET_KEY, s.AWS_SESSION_TOKEN)
-    endpoint = "%s://%s/" % ("https" if s.USE_TLS else "http", url.authority(s.alert_host, s.alert_port))
-    publish = snssink.Sink(conn, endpoint, s.ALERT_TOPIC_ARN, s.DEVICE_ID, keys, clock.now, provider)
-    return Alerts(s.ALERT_RULES, folder, Delivery(publish, spool, clock, board, folder + "/deadletter.jsonl", False))
-
-
 def message(device_id, alert, when):
     """The short text a person reads (an SMS, an email's body); when: the time as text."""
     return "%s: %s is %s, %s %s (rule %d, %s)" % (

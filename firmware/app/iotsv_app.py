@@ -86,6 +86,19 @@ def make_sink(settings, conn, clock, board, check_tls=True):
     return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE, provider)
 
 
+def connection(s, board, host, port):
+    """A connection to host:port with the settings' TLS, CA and timeouts."""
+    return httpclient.Connection(
+        host,
+        port,
+        s.USE_TLS,
+        s.ca_der,
+        s.HTTP_TIMEOUT_S,
+        request_timeout_s=s.REQUEST_TIMEOUT_S,
+        resolve=board.resolve,
+    )
+
+
 def iot_provider(s, clock, board, check_tls):
     """The AWS IoT credentials provider over mutual TLS, for a SigV4 sink with CREDENTIALS "iot"."""
     import iotsv_credentials as credentials
@@ -188,15 +201,7 @@ class Device:
             print("state error: STATE_DIR: %s" % oserror.describe(e))
             return 2
         report_recovery(spool, clock)
-        conn = httpclient.Connection(
-            s.host,
-            s.port,
-            s.USE_TLS,
-            s.ca_der,
-            s.HTTP_TIMEOUT_S,
-            request_timeout_s=s.REQUEST_TIMEOUT_S,
-            resolve=board.resolve,
-        )
+        conn = connection(s, board, s.host, s.port)
         try:
             check_tls = not reading_wake(s, board)  # a wake that only reads makes no request
             if s.USE_TLS and check_tls:
@@ -209,9 +214,12 @@ class Device:
         device = cls(settings, board, spool, clock, conn, sink)
         if s.ALERT_TOPIC_ARN is not None:
             try:
-                import iotsv_alerts as alerts  # configured: only then its code in RAM
+                import iotsv_snssink as snssink  # configured: only then its code in RAM
 
-                device.alert_rules = alerts.start(s, sink, clock, board, check_tls)
+                alert_conn = connection(s, board, s.alert_host, s.alert_port)
+                if s.USE_TLS and check_tls:
+                    alert_conn.tls_context()
+                device.alert_rules = snssink.start(s, sink, clock, board, alert_conn)
                 device.alerts = device.alert_rules.delivery
             except httpclient.TlsError as e:
                 conn.close()

@@ -106,3 +106,22 @@ class Sink(sigv4sink.Sink):
         message = xml_field(text, "Message") or "no error message"
         retryable = code in RETRYABLE_CODES or retryable_status(resp.status)
         return Refusal(code, message[:200], resp.status, retryable, resp.header("date"))
+
+
+def start(s, sink, clock, board, conn):
+    """The rules, their spool in STATE_DIR/alerts and the Delivery that publishes it to the topic
+    over `conn` (a connection of its own), signed with the sink's credentials (s: the Settings)."""
+    import iotsv_url as url
+    from iotsv_delivery import Delivery
+    from iotsv_dynamodb import Credentials
+    from iotsv_spool import MIN_BUDGET, Spool
+
+    folder = s.STATE_DIR + "/alerts"
+    spool = Spool(folder, 2 * MIN_BUDGET)  # some hundreds of alerts
+    provider = sink.credentials if s.SINK == "dynamodb" else sink.provider
+    keys = None if provider else Credentials(s.AWS_ACCESS_KEY, s.AWS_SECRET_KEY, s.AWS_SESSION_TOKEN)
+    endpoint = "%s://%s/" % ("https" if s.USE_TLS else "http", url.authority(s.alert_host, s.alert_port))
+    publish = Sink(conn, endpoint, s.ALERT_TOPIC_ARN, s.DEVICE_ID, keys, clock.now, provider)
+    return alerts.Alerts(
+        s.ALERT_RULES, folder, Delivery(publish, spool, clock, board, folder + "/deadletter.jsonl", False)
+    )
