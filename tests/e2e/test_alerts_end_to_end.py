@@ -113,3 +113,27 @@ def test_a_wrong_secret_blocks_alerts_without_losing_them(moto, tmp_path):
     result = unixport.run_firmware(folder, timeout=60)
     assert result.returncode == 0, result.stdout
     assert len(received(moto, 3)) == 3
+
+
+@pytest.mark.parametrize(
+    "extra, line",
+    [
+        (
+            "ALERT_TOPIC_ARN = 'arn:aws:sns:us-east-1:1234:alerts'\nALERT_RULES = (('load1', '>', 1),)\n",
+            "config error: ALERT_TOPIC_ARN: must be an SNS topic ARN like "
+            "'arn:aws:sns:eu-west-1:123456789012:alerts', got 'arn:aws:sns:us-east-1:1234:alerts'",
+        ),
+        (
+            "ALERT_TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:alerts'\nALERT_RULES = (('load1', '=>', 1),)\n",
+            "config error: ALERT_RULES: rule 1: the comparison must be '>', '>=', '<', '<=', got '=>'",
+        ),
+        (
+            "ALERT_TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:alerts'\nALERT_RULES = (('', '>', 1),)\n",
+            "config error: ALERT_RULES: rule 1: the field must be the name of a sensor value, got ''",
+        ),
+    ],
+)
+def test_a_wrong_alert_config_is_one_line_naming_the_field(moto, tmp_path, extra, line):
+    moto.write_config(str(tmp_path), extra=extra)
+    result = unixport.run_firmware(str(tmp_path), timeout=60)
+    assert result.returncode == 2 and result.stdout.strip() == line, result.stdout
