@@ -122,8 +122,8 @@ class Alerts:
         return made
 
     def take(self, values, ts):
-        """Check a reading just spooled; its alerts into the alerts' spool."""
-        self.check(values, ts, self.queue)
+        """Check a reading just spooled; its alerts into the alerts' spool. Returns how many."""
+        return self.check(values, ts, self.queue)
 
     def queue(self, alert):
         """An alert into its spool (on flash before anything is sent, as a reading)."""

@@ -162,6 +162,7 @@ class Device:
 
     alert_rules = None  # iotsv_alerts.Alerts and its Delivery (`alerts`), when configured
     alerts = None
+    alerted = False  # an alert was made in this run (a deep-sleep wake then sends)
 
     def __init__(self, settings, board, spool, clock, conn, sink):
         self.settings = settings
@@ -256,8 +257,8 @@ class Device:
         values = read_sensors(self.sensors)
         ts = int(self.clock.now())
         seq = self.spool.append(reading_payload(self.sink, s.DEVICE_ID, ts, values))
-        if self.alert_rules is not None:
-            self.alert_rules.take(values, ts)
+        if self.alert_rules is not None and self.alert_rules.take(values, ts):
+            self.alerted = True
         if s.READINGS and seq >= s.READINGS:
             self.taking = False
         return seq
@@ -356,7 +357,8 @@ class Device:
 
         wake = wakestate.load(board)[0] + 1
         seq = self.take_reading() if self.taking else None
-        kind = "sending" if wake % s.SEND_EVERY == 0 or not self.taking else "reading"
+        # an alert made at this wake is not left for the SEND_EVERY-th: it brings the network up now
+        kind = "sending" if wake % s.SEND_EVERY == 0 or not self.taking or self.alerted else "reading"
         if kind == "sending" and not board.network_up():
             print("deliver later: no network; %d reading(s) wait in the spool" % delivery.queued())
         elif kind == "sending":

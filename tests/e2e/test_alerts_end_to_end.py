@@ -137,3 +137,18 @@ def test_a_wrong_alert_config_is_one_line_naming_the_field(moto, tmp_path, extra
     moto.write_config(str(tmp_path), extra=extra)
     result = unixport.run_firmware(str(tmp_path), timeout=60)
     assert result.returncode == 2 and result.stdout.strip() == line, result.stdout
+
+
+def test_a_deep_sleeper_sends_an_alert_at_the_wake_that_made_it(moto, tmp_path):
+    folder = str(tmp_path)
+    extra = (
+        'POWER_MODE = "deep_sleep"\nSEND_EVERY = 5\nDELIVERY_TIMEOUT_S = 10\nALERT_TOPIC_ARN = %r\n'
+        "ALERT_RULES = (('load1', '>=', 0),)\nALERT_HOST = %r\n" % (moto.made["topic"], "localhost:%d" % moto.port)
+    )
+    moto.write_config(folder, device_id="sleepy-1", readings=3, interval_s=60, extra=extra)
+    first = unixport.run_firmware(folder, timeout=60)
+    assert first.returncode == 0 and "wake 1 (sending)" in first.stdout, first.stdout
+    assert len(received(moto, 1)) == 1
+    second = unixport.run_firmware(folder, timeout=60)  # still over the line: no alert, no network
+    assert second.returncode == 0 and "wake 2 (reading)" in second.stdout, second.stdout
+    assert received(moto, 0, timeout_s=1) == []
