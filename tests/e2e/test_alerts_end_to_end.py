@@ -25,6 +25,12 @@ def moto(tmp_path_factory):
         made["queue"] = sqs.create_queue(QueueName="alerts-inbox")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=made["queue"], AttributeNames=["QueueArn"])["Attributes"]
         sns.subscribe(TopicArn=made["topic"], Protocol="sqs", Endpoint=queue_arn["QueueArn"])
+        fifo = {"FifoTopic": "true"}
+        made["fifo_topic"] = sns.create_topic(Name="alerts.fifo", Attributes=fifo)["TopicArn"]
+        queue = sqs.create_queue(QueueName="alerts-inbox.fifo", Attributes={"FifoQueue": "true"})
+        made["fifo_queue"] = queue["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=made["fifo_queue"], AttributeNames=["QueueArn"])["Attributes"]
+        sns.subscribe(TopicArn=made["fifo_topic"], Protocol="sqs", Endpoint=queue_arn["QueueArn"])
         made["reader"] = srv._user(iam, "alert-reader", ["sqs:ReceiveMessage", "sqs:DeleteMessage"])
 
     server.provision(device_actions=["sns:Publish"], before_auth=topic_and_queue)
@@ -33,17 +39,17 @@ def moto(tmp_path_factory):
     server.stop()
 
 
-def received(moto, want, timeout_s=20):
+def received(moto, want, timeout_s=20, queue="queue"):
     """The notifications in the queue (SNS's JSON envelopes), read until `want` or the timeout."""
-    sqs = moto.client("sqs", moto.made["reader"])
+    sqs, url = moto.client("sqs", moto.made["reader"]), moto.made[queue]
     out, deadline = [], time.time() + timeout_s
     while len(out) < want and time.time() < deadline:
-        got = sqs.receive_message(QueueUrl=moto.made["queue"], MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
         for m in got.get("Messages", []):
             out.append(json.loads(m["Body"]))
-            sqs.delete_message(QueueUrl=moto.made["queue"], ReceiptHandle=m["ReceiptHandle"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
     time.sleep(1)  # anything more would come now: counted, so a duplicate fails the test
-    got = sqs.receive_message(QueueUrl=moto.made["queue"], MaxNumberOfMessages=10, WaitTimeSeconds=1)
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
     return out + [json.loads(m["Body"]) for m in got.get("Messages", [])]
 
 
@@ -152,3 +158,22 @@ def test_a_deep_sleeper_sends_an_alert_at_the_wake_that_made_it(moto, tmp_path):
     second = unixport.run_firmware(folder, timeout=60)  # still over the line: no alert, no network
     assert second.returncode == 0 and "wake 2 (reading)" in second.stdout, second.stdout
     assert received(moto, 0, timeout_s=1) == []
+
+
+def test_a_fifo_topic_takes_the_group_and_drops_an_alert_sent_again(moto, tmp_path):
+    folder = str(tmp_path)
+    extra = "ALERT_TOPIC_ARN = %r\nALERT_RULES = (('load1', '>=', 0),)\nALERT_HOST = %r\n" % (
+        moto.made["fifo_topic"],
+        "localhost:%d" % moto.port,
+    )
+    moto.write_config(folder, device_id="fifo-1", readings=1, interval_s=0, extra=extra)
+    result = unixport.run_firmware(folder, timeout=60)
+    assert result.returncode == 0 and "1 alert(s) published" in result.stdout, result.stdout
+    # the acknowledgement lost (a power cut at the wrong moment): the same alert is sent again
+    os.remove(os.path.join(folder, "state", "alerts", "spool.ack"))
+    moto.write_config(folder, device_id="fifo-1", readings=2, interval_s=0, extra=extra)
+    result = unixport.run_firmware(folder, timeout=60)
+    assert result.returncode == 0 and "1 alert(s) published" in result.stdout, result.stdout
+    notes = received(moto, 1, queue="fifo_queue")
+    assert len(notes) == 1, notes  # SNS dropped the copy by its deduplication id
+    assert notes[0]["Message"].startswith("fifo-1: load1 is "), notes
