@@ -214,23 +214,16 @@ class Device:
             return 2
         device = cls(settings, board, spool, clock, conn, sink)
         if s.ALERT_TOPIC_ARN is not None:
-            try:
-                import iotsv_snssink as snssink  # configured: only then its code in RAM
+            import iotsv_snssink as snssink  # configured: only then its code in RAM
 
-                alert_conn = connection(s, board, s.alert_host, s.alert_port)
-                if s.USE_TLS and check_tls:
-                    alert_conn.tls_context()
-                device.alert_rules = snssink.start(s, sink, clock, board, alert_conn)
-                device.alerts = device.alert_rules.delivery
-            except httpclient.TlsError as e:
-                conn.close()
-                print("config error: %s" % e)
-                return 2
-            except (OSError, ValueError) as e:
+            try:  # its connection's TLS context is made from the CA that just loaded for the sink
+                device.alert_rules = snssink.start(s, sink, clock, board, check_tls, connection)
+            except (OSError, ValueError) as e:  # the alerts' spool in STATE_DIR
                 import iotsv_oserror as oserror
 
                 print("state error: STATE_DIR: %s" % oserror.describe(e))
                 return 2
+            device.alerts = device.alert_rules.delivery
         if check_tls:
             s.ca_der = None  # the TLS contexts hold the CA parsed now: its DER bytes (a KB) need not stay
         device.updates = supervisor.updates_for(s, board, clock, sink)  # None: no updates, none on trial

@@ -108,9 +108,13 @@ class Sink(sigv4sink.Sink):
         return Refusal(code, message[:200], resp.status, retryable, resp.header("date"))
 
 
-def start(s, sink, clock, board, conn):
+def start(s, sink, clock, board, check_tls, connection):
     """The rules, their spool in STATE_DIR/alerts and the Delivery that publishes it to the topic
-    over `conn` (a connection of its own), signed with the sink's credentials (s: the Settings)."""
+    over a connection of its own (connection(s, board, host, port) makes it), signed with the
+    sink's credentials (s: the Settings)."""
+    conn = connection(s, board, s.alert_host, s.alert_port)
+    if s.USE_TLS and check_tls:
+        conn.tls_context()
     import iotsv_url as url
     from iotsv_delivery import Delivery
     from iotsv_dynamodb import Credentials
