@@ -13,7 +13,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from jsonserver import JsonServer
+from local.jsonserver import JsonServer
 
 
 class SigV4Endpoint:

@@ -8,7 +8,7 @@ import time
 import pytest
 
 import unixport
-from localddb import LocalDynamoDB, free_port
+from local.localddb import LocalDynamoDB, free_port
 
 # three rules every reading of the unix port crosses at once (its real /proc values): three alerts
 RULES = (("mem_free_kb", ">", 0, 0, 0), ("load1", ">=", 0, 0, 0), ("mem_free_kb", "<", 1e12, 0, 0))
