@@ -98,6 +98,8 @@ def _kind(kind, arg):
         return "tuple of " + _quoted(arg)
     if kind == "pair":
         return "pair of numbers >= %s" % arg
+    if kind == "rules":
+        return "tuple of rules"
     raise DocError("no field kind %r" % kind)
 
 

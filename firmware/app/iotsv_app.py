@@ -65,6 +65,15 @@ def make_sink(settings, conn, clock, board, check_tls=True):
         return httpsink.Sink(
             conn, s.HTTP_URL, s.HTTP_AUTH, s.HTTP_KEY_ID, s.HTTP_SECRET_B64, s.HTTP_MERCHANT_ID, clock.now
         )
+    if s.SINK == "sigv4":
+        import iotsv_sigv4sink as sigv4sink
+
+        ok = (s.SIGV4_OK_STATUS, s.SIGV4_OK_FIELD, s.SIGV4_OK_VALUE)
+        if s.CREDENTIALS != "iot":
+            keys = dynamodb.Credentials(s.AWS_ACCESS_KEY, s.AWS_SECRET_KEY, s.AWS_SESSION_TOKEN)
+            return sigv4sink.Sink(conn, s.SIGV4_URL, s.SIGV4_SERVICE, s.AWS_REGION, keys, clock.now, ok)
+        provider = iot_provider(s, clock, board, check_tls)
+        return sigv4sink.Sink(conn, s.SIGV4_URL, s.SIGV4_SERVICE, s.AWS_REGION, None, clock.now, ok, provider)
     if s.CREDENTIALS != "iot":  # static keys: the client holds them, no provider module in RAM
         keys = dynamodb.Credentials(s.AWS_ACCESS_KEY, s.AWS_SECRET_KEY, s.AWS_SESSION_TOKEN)
         client = dynamodb.Client(conn, keys, s.AWS_REGION, s.AWS_HOST, clock.now)
@@ -72,6 +81,26 @@ def make_sink(settings, conn, clock, board, check_tls=True):
             for operation in ("PutItem", "BatchWriteItem"):
                 client.prepare(operation)  # while the heap is young: preparing loads the spec module
         return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE)
+    provider = iot_provider(s, clock, board, check_tls)
+    client = dynamodb.Client(conn, None, s.AWS_REGION, s.AWS_HOST, clock.now)
+    return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE, provider)
+
+
+def connection(s, board, host, port):
+    """A connection to host:port with the settings' TLS, CA and timeouts."""
+    return httpclient.Connection(
+        host,
+        port,
+        s.USE_TLS,
+        s.ca_der,
+        s.HTTP_TIMEOUT_S,
+        request_timeout_s=s.REQUEST_TIMEOUT_S,
+        resolve=board.resolve,
+    )
+
+
+def iot_provider(s, clock, board, check_tls):
+    """The AWS IoT credentials provider over mutual TLS, for a SigV4 sink with CREDENTIALS "iot"."""
     import iotsv_credentials as credentials
 
     provider_conn = httpclient.Connection(
@@ -87,9 +116,7 @@ def make_sink(settings, conn, clock, board, check_tls=True):
     )
     if check_tls:
         provider_conn.tls_context()  # at start too: the device certificate and key are checked now
-    provider = credentials.IotCredentials(provider_conn, s.IOT_ROLE_ALIAS, s.IOT_THING_NAME, clock)
-    client = dynamodb.Client(conn, None, s.AWS_REGION, s.AWS_HOST, clock.now)
-    return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE, provider)
+    return credentials.IotCredentials(provider_conn, s.IOT_ROLE_ALIAS, s.IOT_THING_NAME, clock)
 
 
 def run(settings, board):
@@ -116,6 +143,8 @@ def run(settings, board):
         return device.always_on()
     finally:
         device.conn.close()
+        if device.alerts is not None:
+            device.alerts.sink.conn.close()
 
 
 def clock_is_set(settings, board):
@@ -130,6 +159,10 @@ def clock_is_set(settings, board):
 class Device:
     """What run() sets up (spool, clock, connection, sink, delivery, sensors) and the steps of
     the device's life: readings taken on schedule, deliveries between them."""
+
+    alert_rules = None  # iotsv_alerts.Alerts and its Delivery (`alerts`), when configured
+    alerts = None
+    alerted = False  # an alert was made in this run (a deep-sleep wake then sends)
 
     def __init__(self, settings, board, spool, clock, conn, sink):
         self.settings = settings
@@ -169,15 +202,7 @@ class Device:
             print("state error: STATE_DIR: %s" % oserror.describe(e))
             return 2
         report_recovery(spool, clock)
-        conn = httpclient.Connection(
-            s.host,
-            s.port,
-            s.USE_TLS,
-            s.ca_der,
-            s.HTTP_TIMEOUT_S,
-            request_timeout_s=s.REQUEST_TIMEOUT_S,
-            resolve=board.resolve,
-        )
+        conn = connection(s, board, s.host, s.port)
         try:
             check_tls = not reading_wake(s, board)  # a wake that only reads makes no request
             if s.USE_TLS and check_tls:
@@ -187,34 +212,65 @@ class Device:
             conn.close()
             print("config error: %s" % e)
             return 2
+        device = cls(settings, board, spool, clock, conn, sink)
+        if s.ALERT_TOPIC_ARN is not None:
+            import iotsv_snssink as snssink  # configured: only then its code in RAM
+
+            try:  # its connection's TLS context is made from the CA that just loaded for the sink
+                device.alert_rules = snssink.start(s, sink, clock, board, check_tls, connection)
+            except (OSError, ValueError) as e:  # the alerts' spool in STATE_DIR
+                import iotsv_oserror as oserror
+
+                print("state error: STATE_DIR: %s" % oserror.describe(e))
+                return 2
+            device.alerts = device.alert_rules.delivery
         if check_tls:
             s.ca_der = None  # the TLS contexts hold the CA parsed now: its DER bytes (a KB) need not stay
-        device = cls(settings, board, spool, clock, conn, sink)
         device.updates = supervisor.updates_for(s, board, clock, sink)  # None: no updates, none on trial
         return device
 
     def has_work(self):
-        return self.taking or self.delivery.has_work()
+        return self.taking or self.has_sends()
+
+    def has_sends(self):
+        return self.delivery.has_work() or (self.alerts is not None and self.alerts.has_work())
+
+    def wait_ms(self):
+        """Until the next send is due, alerts' or readings' (0: now); None: nothing to send."""
+        wait = self.delivery.wait_ms()
+        if self.alerts is not None:
+            w = self.alerts.wait_ms()
+            if w is not None and (wait is None or w < wait):
+                wait = w
+        return wait
 
     def take_reading(self):
         """One reading into the spool; its seq. Taking ends at READINGS."""
         s = self.settings
         values = read_sensors(self.sensors)
-        seq = self.spool.append(reading_payload(self.sink, s.DEVICE_ID, int(self.clock.now()), values))
+        ts = int(self.clock.now())
+        seq = self.spool.append(reading_payload(self.sink, s.DEVICE_ID, ts, values))
+        if self.alert_rules is not None and self.alert_rules.take(values, ts):
+            self.alerted = True
         if s.READINGS and seq >= s.READINGS:
             self.taking = False
         return seq
 
     def send(self):
-        """One delivery step, the status LED lit while its request is in flight."""
+        """One delivery step, the status LED lit while its request is in flight: an alert due goes
+        ahead of the readings' backlog."""
+        d = self.alerts
+        if d is None or d.wait_ms() != 0:
+            d = self.delivery
         self.board.led(True)
         try:
-            self.delivery.step()
+            d.step()
         finally:
             self.board.led(False)
 
     def stalled(self):
-        return self.delivery.stalled_ms() > self.settings.DELIVERY_TIMEOUT_S * 1000
+        limit = self.settings.DELIVERY_TIMEOUT_S * 1000
+        return self.delivery.stalled_ms() > limit or (self.alerts is not None and self.alerts.stalled_ms() > limit)
 
     def always_on(self):
         """Readings every INTERVAL_S, deliveries between them, until READINGS are delivered (or
@@ -233,7 +289,7 @@ class Device:
                     while not interval_ms and self.taking and taken < self.max_batch:
                         delivery.note_taken(self.take_reading())
                         taken += 1
-                if delivery.wait_ms() == 0:
+                if self.wait_ms() == 0:
                     board.network_up(0)  # on a board: a new attempt if the station lost the network
                     self.send()
                 board.feed_watchdog()  # the loop went round: readings and sends are not stuck
@@ -278,7 +334,7 @@ class Device:
     def idle_ms(self, due):
         """How long to sleep: until the next reading or the next attempt, at most a second."""
         waits = [1000]
-        wait = self.delivery.wait_ms()
+        wait = self.wait_ms()
         if wait is not None:
             waits.append(wait)
         if self.taking:
@@ -294,13 +350,14 @@ class Device:
 
         wake = wakestate.load(board)[0] + 1
         seq = self.take_reading() if self.taking else None
-        kind = "sending" if wake % s.SEND_EVERY == 0 or not self.taking else "reading"
+        # an alert made at this wake is not left for the SEND_EVERY-th: it brings the network up now
+        kind = "sending" if wake % s.SEND_EVERY == 0 or not self.taking or self.alerted else "reading"
         if kind == "sending" and not board.network_up():
             print("deliver later: no network; %d reading(s) wait in the spool" % delivery.queued())
         elif kind == "sending":
             board.maybe_resync()
-            while delivery.has_work():
-                board.sleep_ms(delivery.wait_ms() or 0)
+            while self.has_sends():
+                board.sleep_ms(self.wait_ms() or 0)
                 self.send()
                 board.feed_watchdog()
                 if self.stalled():
@@ -328,11 +385,12 @@ class Device:
 
     def announce(self):
         s = self.settings
-        where = (
-            "table %s at %s" % (s.AWS_DYNAMODB_TABLE, s.AWS_HOST)
-            if s.SINK == "dynamodb"
-            else "%s, signed %s" % (s.HTTP_URL, s.HTTP_AUTH)
-        )
+        if s.SINK == "dynamodb":
+            where = "table %s at %s" % (s.AWS_DYNAMODB_TABLE, s.AWS_HOST)
+        elif s.SINK == "sigv4":
+            where = "%s, signed SigV4 for %s in %s" % (s.SIGV4_URL, s.SIGV4_SERVICE, s.AWS_REGION)
+        else:
+            where = "%s, signed %s" % (s.HTTP_URL, s.HTTP_AUTH)
         print(
             "device %s: %s (%s), a reading every %ss, %s; %d waiting in the spool"
             % (
@@ -351,7 +409,7 @@ class Device:
         d = self.delivery
         return (
             "%d readings delivered in this run (last seq %d), %d queued, %d retries, %d dead-lettered, "
-            "%d dropped, %d connection(s), clock offset %+ds, %d slot(s) missed"
+            "%d dropped, %d connection(s), clock offset %+ds, %d slot(s) missed%s"
             % (
                 d.delivered,
                 self.spool.last_seq,
@@ -362,6 +420,7 @@ class Device:
                 self.conn.connects,
                 self.clock.offset,
                 self.missed,
+                "" if self.alerts is None else ", %d alert(s) published" % self.alerts.delivered,
             )
         )
 

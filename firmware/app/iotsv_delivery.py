@@ -44,6 +44,7 @@ class Delivery:
         self.taken = {}  # seq -> ticks_ms when taken in this run
         self.limiter = retry.RateLimiter(board, MAX_BATCH) if adaptive else None
         self.seen_seq = spool.last_seq  # readings taken up to here are told to the limiter
+        self.max_batch = getattr(sink, "MAX_BATCH", MAX_BATCH)  # SNS's Publish: one a request
 
     def note_taken(self, seq):
         if len(self.taken) < MAX_TAKEN:
@@ -87,7 +88,7 @@ class Delivery:
             return
         first = self.pending[0][0]
         one = len(self.pending) == 1 or first <= self.single_until
-        batch = self.pending[:1] if one else self.pending[:]
+        batch = self.pending[:1] if one else self.pending[: self.max_batch]
         if self.limiter is not None:  # paced after throttling: the batch waits for its items' tokens
             wait = self.limiter.wait_ms(len(batch))
             if wait:

@@ -28,21 +28,22 @@ _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 # them with these same kinds. Kinds: "text"; "secret" (a text never echoed); "number" and "whole"
 # (argument: the minimum, None for none); "bool"; "choice" (argument: the values, or a function that
 # gives them); "names" (a tuple of values from the argument); "pair" (two numbers of at least the
-# argument). A field whose default is None may be set to None. Required: missing is an error where
-# the field applies (the AWS fields only with SINK "dynamodb", ...); a board's field may instead be
-# required when (field, value): that field's value is or holds value.
+# argument); "rules" (alert rules, iotsv_alerts.rule_problem). A field whose default is None may be
+# set to None. Required: missing is an error where the field applies (the AWS fields only with SINK
+# "dynamodb", ...); a board's field may instead be required when (field, value): that field's value is or holds value.
 # The config reference (config/README.md) is generated from this table by tools/configdoc.py: a
 # "# -- title --" line starts a group of fields (the feature that reads them), the "#:" lines above
 # a row are its meaning. Comments, not strings: they cost a board no memory.
 FIELDS = (
     # -- Where readings go --
     #: `"dynamodb"`: items written to a DynamoDB table, signed with SigV4; `"http"`: POSTed as JSON to
-    #: `HTTP_URL`, signed with HTTP Signatures (the `AWS_*` fields are then not needed)
-    ("SINK", "choice", ("dynamodb", "http"), "dynamodb", False),
+    #: `HTTP_URL`, signed with HTTP Signatures (the `AWS_*` fields are then not needed); `"sigv4"`:
+    #: POSTed as JSON to `SIGV4_URL` (API Gateway, a Lambda function URL), signed with SigV4
+    ("SINK", "choice", ("dynamodb", "http", "sigv4"), "dynamodb", False),
     #: `"static"`: the keys below; `"iot"`: from the AWS IoT credentials provider, no keys on the board
     #: (see "Credentials")
     ("CREDENTIALS", "choice", ("static", "iot"), "static", False),
-    # -- Static keys (SINK "dynamodb", CREDENTIALS "static") --
+    # -- Static keys (SINK "dynamodb" or "sigv4", CREDENTIALS "static") --
     #: access key id (16-128 letters and digits, `AKIA...`/`ASIA...`) of a user allowed only
     #: `dynamodb:BatchWriteItem` and `dynamodb:PutItem` on the table
     ("AWS_ACCESS_KEY", "text", None, None, True),
@@ -51,7 +52,7 @@ FIELDS = (
     #: session token of temporary credentials; sent and signed as `X-Amz-Security-Token`
     ("AWS_SESSION_TOKEN", "secret", None, None, False),
     # -- DynamoDB (SINK "dynamodb") --
-    #: e.g. `eu-west-1`; also the SigV4 credential scope
+    #: e.g. `eu-west-1`; also the SigV4 credential scope (with SINK "sigv4" too)
     ("AWS_REGION", "text", None, None, True),
     #: `host` or `host:port` requests go to; `None`: `dynamodb.<AWS_REGION>.amazonaws.com`
     ("AWS_HOST", "text", None, None, False),
@@ -60,6 +61,22 @@ FIELDS = (
     #: `False` sends plain HTTP (a local test server only; the firmware warns); must be `True` with
     #: `CREDENTIALS = "iot"`. (The HTTP sink takes it from `HTTP_URL`'s scheme)
     ("USE_TLS", "bool", None, True, False),
+    # -- SigV4 endpoint (SINK "sigv4") --
+    #: `https://host[:port]/path?query` the readings are POSTed to: an API Gateway stage's route
+    #: (`https://<id>.execute-api.<region>.amazonaws.com/<stage>/readings`) or a Lambda function URL
+    #: (`https://<id>.lambda-url.<region>.on.aws/`); `http://` sends in the clear
+    ("SIGV4_URL", "text", None, None, True),
+    #: the SigV4 service name the endpoint checks: `execute-api` (API Gateway, IAM auth) or `lambda`
+    #: (a function URL with `AWS_IAM` auth)
+    ("SIGV4_SERVICE", "text", None, None, True),
+    #: the one status that acknowledges readings (200-299); any other answer is a failure
+    ("SIGV4_OK_STATUS", "whole", 200, 200, False),
+    #: with it, a success is also a JSON object with this field (e.g. `"stored"`); `None`: any JSON
+    #: body, or none
+    ("SIGV4_OK_FIELD", "text", None, None, False),
+    #: with `SIGV4_OK_FIELD`: the field must have this value, a string as it is, anything else as
+    #: JSON text (`"true"`, `"1"`); `None`: any value
+    ("SIGV4_OK_VALUE", "text", None, None, False),
     # -- AWS IoT credentials provider (CREDENTIALS "iot") --
     #: `<prefix>.credentials.iot.<region>.amazonaws.com`
     #: (`aws iot describe-endpoint --endpoint-type iot:CredentialProvider`)
@@ -123,6 +140,19 @@ FIELDS = (
     #: watchdog timeout in seconds, fed each turn of the main loop and around every blocking step;
     #: `0`: off, else at least 2 x (`REQUEST_TIMEOUT_S` + `HTTP_TIMEOUT_S`)
     ("WATCHDOG_S", "number", 0, 0, False),
+    # -- Alerts to SNS (ALERT_TOPIC_ARN set, with SINK "dynamodb" or "sigv4") --
+    #: the SNS topic alerts are published to, `arn:aws:sns:<region>:<account>:<name>` (a FIFO topic's
+    #: name ends in `.fifo`); its region signs the requests. `None`: no alerts. The device's
+    #: credentials must allow `sns:Publish` on it
+    ("ALERT_TOPIC_ARN", "text", None, None, False),
+    #: the rules, each `(field, comparison, threshold[, hysteresis[, least_interval_s]])`: a reading
+    #: whose `field` compares (`">"`, `">="`, `"<"`, `"<="`) with `threshold` makes an alert; the rule
+    #: re-arms once the value is back past the threshold by `hysteresis` (default 0), and its alerts
+    #: are at least `least_interval_s` apart (default 600). E.g. `(("temp_c", ">", -15, 1, 900),)`
+    ("ALERT_RULES", "rules", None, (), False),
+    #: `host[:port]` Publish goes to (an SNS-compatible server); `None`: `sns.<region>.amazonaws.com`
+    #: of the topic's region
+    ("ALERT_HOST", "text", None, None, False),
     # -- Updates over the air (UPDATE_BUCKET set, with SINK "dynamodb") --
     #: the S3 bucket releases are in; `None`: no updates. Its requests are signed with the
     #: DynamoDB sink's AWS credentials
@@ -190,6 +220,15 @@ def _check(cfg, row, default=_MISSING):
         for v in value:
             if v not in arg:
                 raise ConfigError(name, "%r is not one of %s" % (v, _either(arg)))
+    elif kind == "rules":  # alert rules: iotsv_alerts says what one is
+        from iotsv_alerts import rule_problem
+
+        if not isinstance(value, (tuple, list)):
+            raise ConfigError(name, "must be a tuple of rules like (('temp_c', '>', 4),), got %r" % (value,))
+        for i, rule in enumerate(value):
+            problem = rule_problem(rule)
+            if problem:
+                raise ConfigError(name, "rule %d: %s" % (i + 1, problem))
     elif kind == "pair":
         if not isinstance(value, (tuple, list)) or len(value) != 2:
             raise ConfigError(name, "must be a pair of numbers (a, b), got %r" % (value,))
@@ -290,6 +329,19 @@ class Settings:
     device_cert: bytes
     DEVICE_KEY_FILE: str
     device_key: bytes
+    # SINK "sigv4" (with the credentials and AWS_REGION of SINK "dynamodb")
+    SIGV4_URL: str
+    SIGV4_SERVICE: str
+    SIGV4_OK_STATUS: int
+    SIGV4_OK_FIELD: str | None
+    SIGV4_OK_VALUE: str | None
+    # alerts
+    ALERT_TOPIC_ARN: str | None
+    ALERT_RULES: tuple
+    ALERT_HOST: str | None
+    alert_region: str
+    alert_host: str
+    alert_port: int | None
     # SINK "http"
     HTTP_URL: str
     HTTP_AUTH: str
@@ -340,6 +392,20 @@ def _split_host(field, value):
 
 
 def _aws(cfg, s):
+    _credentials(cfg, s)
+    _region(cfg, s)
+    _set(cfg, s, "AWS_HOST")
+    if s.AWS_HOST is None:
+        s.host, s.port = "dynamodb.%s.amazonaws.com" % s.AWS_REGION, None
+    else:
+        s.host, s.port = _split_host("AWS_HOST", s.AWS_HOST)
+    s.AWS_HOST = url.authority(s.host, s.port)
+    _table(cfg, s)
+    _set(cfg, s, "USE_TLS")
+
+
+def _credentials(cfg, s):
+    """The AWS credentials a SigV4 sink signs with: static keys or the IoT provider's."""
     _set(cfg, s, "CREDENTIALS")
     if s.CREDENTIALS == "static":
         _set(cfg, s, "AWS_ACCESS_KEY")
@@ -351,15 +417,6 @@ def _aws(cfg, s):
         _set(cfg, s, "AWS_SESSION_TOKEN")
     else:
         _iot(cfg, s)
-    _region(cfg, s)
-    _set(cfg, s, "AWS_HOST")
-    if s.AWS_HOST is None:
-        s.host, s.port = "dynamodb.%s.amazonaws.com" % s.AWS_REGION, None
-    else:
-        s.host, s.port = _split_host("AWS_HOST", s.AWS_HOST)
-    s.AWS_HOST = url.authority(s.host, s.port)
-    _table(cfg, s)
-    _set(cfg, s, "USE_TLS")
 
 
 def _iot(cfg, s):
@@ -374,16 +431,40 @@ def _iot(cfg, s):
     s.device_key = _der_file(cfg, s, "DEVICE_KEY_FILE", "a DER private key", "pkey")
 
 
-def _http(cfg, s):
-    _set(cfg, s, "HTTP_URL")
+def _endpoint(cfg, s, name):
+    """The URL field `name`: its host, port and TLS set on s."""
+    _set(cfg, s, name)
+    value = getattr(s, name)
     try:
-        scheme, authority, _, _ = url.split_url(s.HTTP_URL)
+        scheme, authority, _, _ = url.split_url(value)
     except ValueError:
         scheme = authority = ""
     if scheme not in ("http", "https") or not authority:
-        raise ConfigError("HTTP_URL", "must be https://host[:port]/path (or http://), got %r" % s.HTTP_URL)
+        raise ConfigError(name, "must be https://host[:port]/path (or http://), got %r" % value)
     s.USE_TLS = scheme == "https"
-    s.host, s.port = _split_host("HTTP_URL", authority)
+    s.host, s.port = _split_host(name, authority)
+
+
+def _sigv4(cfg, s):
+    _credentials(cfg, s)
+    _region(cfg, s)
+    _endpoint(cfg, s, "SIGV4_URL")
+    _set(cfg, s, "SIGV4_SERVICE")
+    if any(c not in _ALNUM + "-" for c in s.SIGV4_SERVICE) or s.SIGV4_SERVICE.lower() != s.SIGV4_SERVICE:
+        raise ConfigError(
+            "SIGV4_SERVICE", "must be a service name like 'execute-api' or 'lambda', got %r" % s.SIGV4_SERVICE
+        )
+    _set(cfg, s, "SIGV4_OK_STATUS")
+    if s.SIGV4_OK_STATUS > 299:
+        raise ConfigError("SIGV4_OK_STATUS", "must be a success status, 200-299, got %r" % s.SIGV4_OK_STATUS)
+    _set(cfg, s, "SIGV4_OK_FIELD")
+    _set(cfg, s, "SIGV4_OK_VALUE")
+    if s.SIGV4_OK_VALUE is not None and s.SIGV4_OK_FIELD is None:
+        raise ConfigError("SIGV4_OK_VALUE", "needs SIGV4_OK_FIELD: the field that must have this value")
+
+
+def _http(cfg, s):
+    _endpoint(cfg, s, "HTTP_URL")
     _set(cfg, s, "HTTP_AUTH")
     _set(cfg, s, "HTTP_KEY_ID")
     if '"' in s.HTTP_KEY_ID:
@@ -436,6 +517,34 @@ def public_key_bytes(text, decode=True):
 
         sys.modules.pop("iotsv_ed25519", None)  # the updater loads it again for a check
     return key
+
+
+def _alerts(cfg, s):
+    """Alerts: off (ALERT_TOPIC_ARN None) unless configured, then every field checked."""
+    for name in ("ALERT_TOPIC_ARN", "ALERT_RULES", "ALERT_HOST"):
+        _set(cfg, s, name)
+    if s.ALERT_TOPIC_ARN is None:
+        if s.ALERT_RULES:
+            raise ConfigError("ALERT_TOPIC_ARN", "missing (ALERT_RULES is set: the alerts go to this topic)")
+        return
+    if s.SINK == "http":
+        raise ConfigError(
+            "ALERT_TOPIC_ARN", 'needs the AWS credentials of SINK = "dynamodb" or "sigv4" to sign Publish'
+        )
+    from iotsv_alerts import topic_region
+
+    s.alert_region = topic_region(s.ALERT_TOPIC_ARN)
+    if s.alert_region is None:
+        raise ConfigError(
+            "ALERT_TOPIC_ARN",
+            "must be an SNS topic ARN like 'arn:aws:sns:eu-west-1:123456789012:alerts', got %r" % s.ALERT_TOPIC_ARN,
+        )
+    if not s.ALERT_RULES:
+        raise ConfigError("ALERT_RULES", "missing (ALERT_TOPIC_ARN is set: the rules say when to publish)")
+    if s.ALERT_HOST is None:
+        s.alert_host, s.alert_port = "sns.%s.amazonaws.com" % s.alert_region, None
+    else:
+        s.alert_host, s.alert_port = _split_host("ALERT_HOST", s.ALERT_HOST)
 
 
 def _update(cfg, s, woke=False):
@@ -514,6 +623,8 @@ def load(cfg, default_state_dir="state", board_fields=(), woke=False):
     _set(cfg, s, "SINK")
     if s.SINK == "dynamodb":
         _aws(cfg, s)
+    elif s.SINK == "sigv4":
+        _sigv4(cfg, s)
     else:
         _http(cfg, s)
     if getattr(s, "CREDENTIALS", None) == "iot" and not s.USE_TLS:
@@ -546,6 +657,7 @@ def load(cfg, default_state_dir="state", board_fields=(), woke=False):
             "firmware goes unfed (a credentials fetch, then the request it signs)" % unfed,
         )
     _update(cfg, s, woke)
+    _alerts(cfg, s)
     for row in board_fields:  # in order: a field required by another's value comes after that one
         name, when = row[0], row[4]
         if isinstance(when, tuple) and getattr(cfg, name, None) is None:

@@ -1,6 +1,7 @@
 # The device's job: settings, the spool, delivery with retries, the clock, credentials, the HTTP
-# sink, the crash supervisor and the sensor interface drivers implement. Builds on the library;
-# reaches a board only through the board picker (iotsv_board.py).
+# sinks (HTTP Signatures, SigV4), alerts to SNS, the crash supervisor and the sensor interface
+# drivers implement. Builds on the library; reaches a board only through the board picker
+# (iotsv_board.py).
 
 include("../lib")
 
@@ -13,7 +14,11 @@ module("iotsv_deadletter.py")
 module("iotsv_retry.py")
 module("iotsv_clock.py")
 module("iotsv_credentials.py")
+module("iotsv_jsonsink.py")
 module("iotsv_httpsink.py")
+module("iotsv_sigv4sink.py")
+module("iotsv_alerts.py")
+module("iotsv_snssink.py")
 module("iotsv_supervisor.py")
 module("iotsv_wakestate.py")
 module("iotsv_versions.py")

@@ -137,3 +137,37 @@ def test_without_a_bucket_the_role_gets_no_s3_access(moto):
     alias = moto.client("iot").describe_role_alias(roleAlias="no-ota-devices")["roleAliasDescription"]
     assert alias["credentialDurationSeconds"] == 900
     assert moto.client("dynamodb").describe_table(TableName="readings-2")["Table"]["TableStatus"] == "ACTIVE"
+
+
+def test_alerts_and_a_sigv4_endpoint_are_granted_only_when_asked_for(moto):
+    api = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/POST/readings"
+    function = "arn:aws:lambda:us-east-1:123456789012:function:ingest"
+    out = deploy(
+        moto,
+        "alerting",
+        TableName="readings-3",
+        RoleAliasName="alerting-devices",
+        AlertEmail="me@example.com",
+        ApiArn=api,
+        FunctionArn=function,
+    )
+    topic = "arn:aws:sns:us-east-1:123456789012:alerting-alerts"
+    assert out["AlertTopicArn"] == topic
+    sns = moto.client("sns")
+    subs = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert [(s["Protocol"], s["Endpoint"]) for s in subs] == [("email", "me@example.com")]
+    policies = role_policies(moto, "alerting-device")
+    assert sorted(policies) == ["invoke-api", "invoke-function-url", "publish-alerts", "write-readings"]
+    assert policies["publish-alerts"]["Statement"] == [{"Effect": "Allow", "Action": "sns:Publish", "Resource": topic}]
+    assert policies["invoke-api"]["Statement"] == [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": api}]
+    assert policies["invoke-function-url"]["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunctionUrl",
+            "Resource": function,
+            "Condition": {"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}},
+        }
+    ]
+    # without them (the stacks above): no topic, no such policy
+    assert "AlertTopicArn" not in deploy(moto, "plain", TableName="readings-4", RoleAliasName="plain-devices")
+    assert list(role_policies(moto, "plain-device")) == ["write-readings"]

@@ -56,10 +56,15 @@ def aws(tmp_path, monkeypatch):
     return boto3.Session(profile_name="ops")
 
 
-def deploy_stack(session, region=None):
+def deploy_stack(session, region=None, **parameters):
     cfn = session.client("cloudformation", region_name=region)
     with open(TEMPLATE) as f:
-        cfn.create_stack(StackName="iot-sigv4", TemplateBody=f.read(), Capabilities=["CAPABILITY_NAMED_IAM"])
+        cfn.create_stack(
+            StackName="iot-sigv4",
+            TemplateBody=f.read(),
+            Capabilities=["CAPABILITY_NAMED_IAM"],
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        )
 
 
 def register(capsys, *args):
@@ -246,3 +251,16 @@ def test_register_failures_are_one_line_and_make_nothing(aws, tmp_path, capsys):
         held = "error: %s holds a device already (config.py): remove it or choose another folder\n" % folder
         assert (code, err) == (1, held)
         assert len(iot.list_certificates()["certificates"]) == 1
+
+
+def test_a_stack_with_an_alerts_topic_gives_the_device_its_arn_to_turn_on(site, aws, tmp_path, capsys):
+    ddb, _ = site
+    folder = str(tmp_path / "d2")
+    with mock_aws():
+        deploy_stack(aws, AlertEmail="me@example.com")
+        code, out, err = register(capsys, folder, "--device-id", "d2", "--root-ca", ddb.ca_pem)
+        assert code == 0, err
+    with open(os.path.join(folder, "config.py")) as f:
+        text = f.read()
+    assert "\n# ALERT_TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:iot-sigv4-alerts'\n" in text, text
+    assert "ALERT_TOPIC_ARN" not in helpers.folder_config(folder)  # off until the person writes rules

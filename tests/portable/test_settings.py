@@ -241,7 +241,9 @@ def test_every_declared_field_is_read_by_the_validation():
     unknown = settings._unknown
     settings._unknown = lambda cfg, fields: None  # MicroPython's dir() would try every name on _Reads
     try:
-        for cfg in (_good(), _good(**iot), _http(HTTP_AUTH="cybersource", HTTP_MERCHANT_ID="m")):
+        sigv4 = dict(SINK="sigv4", AWS_DYNAMODB_TABLE=_DROP, SIGV4_URL="https://h/r", SIGV4_SERVICE="lambda")
+        sigv4.update(SIGV4_OK_FIELD="ok", SIGV4_OK_VALUE="true")
+        for cfg in (_good(), _good(**iot), _http(HTTP_AUTH="cybersource", HTTP_MERCHANT_ID="m"), _good(**sigv4)):
             load(_Reads(cfg, read))
     finally:
         settings._unknown = unknown

@@ -71,7 +71,9 @@ def read_csr(path, key_path):
 
 
 def stack_names(session, args, config):
-    """--table, --role-alias and --policy, each from the stack's outputs when not given."""
+    """--table, --role-alias and --policy, each from the stack's outputs when not given; the alerts
+    topic (args.alert_topic) when the stack has one."""
+    args.alert_topic = None
     missing = [name for name in OUTPUTS if not getattr(args, name)]
     if not missing:
         return
@@ -93,6 +95,7 @@ def stack_names(session, args, config):
                 % (args.stack, stack.get("StackStatus"), OUTPUTS[name])
             )
         setattr(args, name, outputs[OUTPUTS[name]])
+    args.alert_topic = outputs.get("AlertTopicArn")
 
 
 def undo(iot, thing, thing_made, cert, policy):
@@ -182,6 +185,13 @@ def main(argv=None):
         iot.attach_policy(policyName=args.policy, target=cert["certificateArn"])
         iot.attach_thing_principal(thingName=thing, principal=cert["certificateArn"])
         lines, files = provision.iot_device(iot_host, args.role_alias, thing, cert_der, key_der(key))
+        if args.alert_topic:  # the topic is the stack's; which readings alert is the person's to say
+            lines += [
+                "# Alerts to the stack's topic: uncomment both, with rules for this device's sensors",
+                "# (firmware/README.md, Text me when).",
+                "# ALERT_TOPIC_ARN = %r" % args.alert_topic,
+                '# ALERT_RULES = (("temp_c", ">", -15, 1, 900),)',
+            ]
         files["ca.der"] = (ca, False)
         files["config.py"] = (provision.config_py(args, lines, by="iotsig register-device"), True)
         provision.write_folder(args.folder, files)

@@ -9,7 +9,8 @@ import threading
 
 class JsonServer:
     def __init__(self, answer, cert, key, client_ca_pem=None):
-        """answer(method, path, headers, body) -> (status, JSON-able document). With
+        """answer(method, path, headers, body) -> (status, JSON-able document), or (status,
+        document, [(name, value), ...]) to send headers of its own too. With
         client_ca_pem, only clients with a certificate that CA signed get through (mutual TLS)."""
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -20,9 +21,11 @@ class JsonServer:
 
             def _serve(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                status, doc = answer(self.command, self.path, self.headers, body)
+                status, doc, *extra = answer(self.command, self.path, self.headers, body)
                 data = json.dumps(doc).encode()
                 self.send_response(status)
+                for name, value in extra[0] if extra else ():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()

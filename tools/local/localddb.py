@@ -141,9 +141,11 @@ class LocalDynamoDB:
         key = iam.create_access_key(UserName=name)["AccessKey"]
         return key["AccessKeyId"], key["SecretAccessKey"]
 
-    def provision(self, iot=False):
+    def provision(self, iot=False, device_actions=(), before_auth=None):
         """Users, keys and table while authentication is off; then signature checking on. With
-        iot, also a role for devices and a user the IoT credentials provider assumes it as."""
+        iot, also a role for devices and a user the IoT credentials provider assumes it as.
+        device_actions: more the device may do (sns:Publish); before_auth(self, iam): more
+        set up while authentication is still off."""
         iam = self.client("iam")
         if iot:
             self.provider_key = self._user(iam, "iot-provider", ["sts:AssumeRole"])
@@ -161,7 +163,9 @@ class LocalDynamoDB:
                 ],
             }
             iam.put_role_policy(RoleName="device-role", PolicyName="device-writes", PolicyDocument=json.dumps(write))
-        self.device_key = self._user(iam, "device", ["dynamodb:PutItem", "dynamodb:BatchWriteItem"])
+        self.device_key = self._user(
+            iam, "device", ["dynamodb:PutItem", "dynamodb:BatchWriteItem"] + list(device_actions)
+        )
         self.reader_key = self._user(
             iam, "reader", ["dynamodb:Query", "dynamodb:GetItem", "dynamodb:Scan", "dynamodb:DescribeTable"]
         )
@@ -176,6 +180,8 @@ class LocalDynamoDB:
             ],
             BillingMode="PAY_PER_REQUEST",
         )
+        if before_auth is not None:
+            before_auth(self, iam)
         ctx = ssl.create_default_context(cafile=self.ca_pem)
         req = urllib.request.Request(
             self.endpoint + "/moto-api/reset-auth", data=b"0", method="POST", headers={"Content-Type": "text/plain"}
