@@ -10,6 +10,7 @@ FIGURES = {
     for name, v in {
         "volts": 3.0,
         "tx_ma": 100.0,
+        "rx_ma": 50.0,
         "tx_bps": 800.0,  # 100 bytes take 1 s
         "idle_ma": 10.0,
         "cpu_ma": 10.0,
@@ -23,13 +24,13 @@ FIGURES = {
 }
 
 
-def measured(always_bytes=0, deep_handshakes=0.5):
+def measured(sent=0, received=0, deep_handshakes=0.5):
     return {
         "send_every": 2,
         "reading_wake_ms": 1000,
         "sending_wake_ms": 1000,
-        "always_on": {"bytes_per_reading": always_bytes, "handshakes_per_reading": 0.0},
-        "deep_sleep": {"bytes_per_reading": 0, "handshakes_per_reading": deep_handshakes},
+        "always_on": {"sent_per_reading": sent, "received_per_reading": received, "handshakes_per_reading": 0.0},
+        "deep_sleep": {"sent_per_reading": 0, "received_per_reading": 0, "handshakes_per_reading": deep_handshakes},
     }
 
 
@@ -38,8 +39,10 @@ def test_charge_per_reading_in_each_mode():
     # sending wake of 1 s secure wake at 100 mA plus 1 s CPU at 10 mA, shared by two readings
     charges = energy.per_reading(measured(), 6, 2, FIGURES)
     assert charges == {"always_on": pytest.approx(60.0), "deep_sleep": pytest.approx(60.0)}
-    # bytes cost air time at the TX current; a second handshake in a sending wake costs 0.5 s at 100 mA
-    assert energy.per_reading(measured(always_bytes=100), 6, 2, FIGURES)["always_on"] == pytest.approx(160.0)
+    # bytes cost air time at the TX (sent) or RX (received) current; a second handshake in a sending
+    # wake costs 0.5 s at 100 mA
+    assert energy.per_reading(measured(sent=100), 6, 2, FIGURES)["always_on"] == pytest.approx(160.0)
+    assert energy.per_reading(measured(received=100), 6, 2, FIGURES)["always_on"] == pytest.approx(110.0)
     assert energy.per_reading(measured(deep_handshakes=1.0), 6, 2, FIGURES)["deep_sleep"] == pytest.approx(85.0)
 
 

@@ -23,30 +23,30 @@ import unixport
 FIGURES = {
     "volts": (3.3, "supply, WROOM §5.2 Recommended Operating Conditions (typical VDD33)"),
     "tx_ma": (240.0, "Wi-Fi TX 802.11b 1 Mbps at full power, ESP32 table Current Consumption Depending on RF Modes"),
-    "rx_ma": (100.0, "Wi-Fi RX 802.11b/g/n (95-100 mA), same table"),
+    "rx_ma": (100.0, "Wi-Fi RX 802.11b/g/n (95-100 mA), same table: while the answers arrive"),
     "cpu_ma": (
         44.0,
         "modem-sleep, CPU at 160 MHz (MicroPython's default), upper figure (27-44 mA), "
         "ESP32 table Power Consumption by Power Modes",
-    ),  # fmt: skip
+    ),
     "idle_ma": (
         44.0,
         "always-on idle: the station associated in modem-sleep (MicroPython's default power "
         "management) with the CPU at 160 MHz, same table, upper figure",
-    ),  # fmt: skip
+    ),
     "light_ma": (0.8, "light-sleep, same table (not used by the firmware: for comparison)"),
     "sleep_ma": (0.010, "deep-sleep with the RTC timer and RTC memory on (~10 uA), same table"),
     "secure_wake_s": (
         0.9,
         "a wake that associates to Wi-Fi, gets an address and does one TLS handshake: "
         "published ESP32 measurements of about 0.9 s",
-    ),  # fmt: skip
+    ),
     "secure_wake_ma": (120.0, "its mean current, about 120 mA (same published work; about 0.36 J at 3.3 V)"),
     "handshake_s": (
         0.5,
         "one more TLS handshake with Wi-Fi already up (ECDHE on a 160 MHz Xtensa): assumed, about half the secure wake",
-    ),  # fmt: skip
-    "tx_bps": (1e6, "effective Wi-Fi throughput for the HTTP bytes: assumed 1 Mbit/s, at tx_ma (pessimistic)"),
+    ),
+    "tx_bps": (1e6, "effective Wi-Fi throughput for the HTTP bytes: assumed 1 Mbit/s each way (pessimistic)"),
     "boot_s": (
         0.25,
         "a deep-sleep wake to main.py (ROM and second-stage bootloader, image check, MicroPython start) "
@@ -56,7 +56,7 @@ FIGURES = {
         10.0,
         "ESP32 CPU time / unix-port CPU time for the same MicroPython code: assumed, "
         "a 160 MHz Xtensa against one desktop x86 core",
-    ),  # fmt: skip
+    ),
 }
 
 
@@ -74,10 +74,14 @@ def awake_s(measured, send_every, figures=FIGURES):
 
 def per_reading(measured, interval_s, send_every, figures=FIGURES):
     """{mode: charge per reading in mA*s} for always-on and deep sleep. `measured` holds
-    reading_wake_ms, sending_wake_ms (unix port) and send_every of that run, and per mode
-    bytes_per_reading (sent and received) and handshakes_per_reading."""
+    reading_wake_ms, sending_wake_ms (unix port) and send_every of that run, and per mode the
+    HTTP bytes sent_per_reading and received_per_reading and handshakes_per_reading."""
     f = lambda name: value(figures, name)  # noqa: E731
-    radio = lambda mode: measured[mode]["bytes_per_reading"] * 8 / f("tx_bps") * f("tx_ma")  # noqa: E731
+    radio = lambda mode: (  # noqa: E731
+        (measured[mode]["sent_per_reading"] * f("tx_ma") + measured[mode]["received_per_reading"] * f("rx_ma"))
+        * 8
+        / f("tx_bps")
+    )
     always = f("idle_ma") * interval_s
     always += measured["always_on"]["handshakes_per_reading"] * f("handshake_s") * f("secure_wake_ma")
     always += radio("always_on")
@@ -152,7 +156,7 @@ def wakes(site, send_every, readings):
 
 def always_on(site, readings):
     site.fresh_proxy()
-    folder = site.config("energy-on", readings)
+    folder = site.config("energy-on", readings, interval_s=1)  # each reading sent as it comes
     r = unixport.run_firmware(folder, timeout=300)
     if r.returncode != 0:
         raise RuntimeError("the always-on run failed: %s" % r.stdout[-2000:])
@@ -161,7 +165,8 @@ def always_on(site, readings):
 
 def counts(proxy, readings):
     return {
-        "bytes_per_reading": (proxy.bytes_in + proxy.bytes_out) / readings,
+        "sent_per_reading": proxy.bytes_in / readings,
+        "received_per_reading": proxy.bytes_out / readings,
         "handshakes_per_reading": proxy.connections / readings,
     }
 
@@ -202,11 +207,14 @@ def report(measured, send_every, battery_mah):
     ]
     for mode in ("always_on", "deep_sleep"):
         lines.append(
-            "  %s: %.0f HTTP bytes and %.3f TLS handshakes per reading"
-            % (mode, m[mode]["bytes_per_reading"], m[mode]["handshakes_per_reading"])
+            "  %s: %.0f HTTP bytes sent, %.0f received and %.3f TLS handshakes per reading"
+            % (mode, m[mode]["sent_per_reading"], m[mode]["received_per_reading"], m[mode]["handshakes_per_reading"])
         )
     lines.append("")
-    lines.append("ESP32 estimate (figures and sources: tools/lab/energy.py FIGURES, firmware/boards/esp32/README.md):")
+    lines.append("ESP32 estimate from these figures (tools/lab/energy.py FIGURES):")
+    for name in sorted(FIGURES):
+        lines.append("  %s = %g: %s" % (name, FIGURES[name][0], FIGURES[name][1]))
+    lines.append("")
     lines += table(m, CONFIGS, battery_mah)
     lines.append("")
     for n in sorted({n for _, n in CONFIGS}):
