@@ -58,7 +58,7 @@ export MICROPYTHON
 CODE_DEPS = $(if $(MPY),mpy) $(if $(IMAGE),image)
 CODE_FLAGS = $(if $(MPY),--mpy) $(if $(IMAGE),--image)
 
-.PHONY: help setup run unix test check lint chaos fuzz fleet bench membudget flashwear mpy image deploy shell lock docs clean
+.PHONY: help setup run unix test check lint chaos fuzz fleet bench membudget energy flashwear mpy image deploy shell lock docs clean
 .DEFAULT_GOAL := help
 
 # $(call readings,<the value for forever, empty when the target needs a number>): READINGS as the
@@ -175,6 +175,12 @@ bench: setup image
 ## the firmware in the smallest heap on each interpreter, and where the heap goes
 membudget: setup image
 	$(PY) tools/lab/membudget.py --results $(RESULTS)
+
+# The awake time of each kind of deep-sleep wake and the bytes and handshakes per reading in both power
+# modes on the unix port, with ESP32 datasheet currents: energy per reading, mAh a day, battery life.
+## energy per reading and battery life on an ESP32 in both power modes, and their crossing point
+energy: setup
+	$(PY) tools/lab/energy.py --results $(RESULTS)
 
 # The spool's flash wear: erases and programs per reading on MicroPython's own littlefs over a flash
 # that counts them, as years of flash life (firmware/boards/esp32/README.md has the table).
