@@ -5,9 +5,8 @@ import json
 
 import iotsv_sigv4signer as sigv4signer
 import iotsv_utc as utc
+from iotsv_httpclient import Answered
 from iotsv_jsonsink import JsonSink, json_body
-
-REMEMBERED = 4  # successes whose request id a new answer must not repeat (as iotsv_dynamodb's)
 
 
 class Sink(JsonSink):
@@ -28,7 +27,7 @@ class Sink(JsonSink):
         self.now = now
         self.ok_status, self.ok_field, self.ok_value = ok
         self._signer = None
-        self._answered = []
+        self._answered = Answered()
 
     def auth_refused(self):
         """The endpoint refused our credentials: True when fresh ones may be had."""
@@ -78,9 +77,9 @@ class Sink(JsonSink):
                 return "a %d answer whose %r is %s, not %r" % (resp.status, self.ok_field, text[:40], self.ok_value)
         rid = resp.header("x-amzn-requestid")
         if rid is not None:
-            if rid in self._answered:
+            if self._answered.repeats(rid):
                 return "a %d answer repeating an earlier x-amzn-RequestId" % resp.status
-            self._answered = self._answered[1 - REMEMBERED :] + [rid]
+            self._answered.add(rid)
         return None
 
     def refusal(self, resp):

@@ -89,9 +89,9 @@ class Sink(sigv4sink.Sink):
         message_id = xml_field(text, "MessageId")
         if "<PublishResponse" not in text or not message_id:
             return "a 200 answer that is not PublishResponse with a MessageId"
-        if message_id in self._answered:
+        if self._answered.repeats(message_id):
             return "a 200 answer repeating an earlier MessageId"
-        self._answered = self._answered[1 - sigv4sink.REMEMBERED :] + [message_id]
+        self._answered.add(message_id)
         return None
 
     def refusal(self, resp):

@@ -5,6 +5,7 @@ from binascii import b2a_base64, crc32
 import iotsv_numtext as numtext
 import iotsv_sigv4signer as sigv4signer
 import iotsv_utc as utc
+from iotsv_httpclient import Answered
 from iotsv_refusal import Refusal, retryable_status
 from iotsv_transient import call_with
 
@@ -30,7 +31,6 @@ RETRYABLE_CODES = (
     "ServiceUnavailable",
     "CRC32Mismatch",
 )
-REMEMBERED = const(4)  # successes whose request id a new answer must not repeat
 # the fields of each operation's success answer (AWS's API reference)
 PUT_ITEM = ("Attributes", "ConsumedCapacity", "ItemCollectionMetrics")
 BATCH_WRITE_ITEM = ("UnprocessedItems", "ConsumedCapacity", "ItemCollectionMetrics")
@@ -137,7 +137,7 @@ class Client:
         self.host_header = host_header
         self.now = now  # Unix epoch seconds, UTC
         self._signers = {}
-        self._answered = []  # request ids of the last REMEMBERED successes
+        self._answered = Answered()
 
     def call(self, operation, payload):
         """Make one signed call; return the decoded response or raise DynamoDBError/HttpError."""
@@ -173,7 +173,7 @@ class Client:
         if resp.status != 200:
             raise error_from_response(resp.status, resp.body, date)
         rid = resp.header("x-amzn-requestid")
-        if not rid or rid in self._answered:
+        if not rid or self._answered.repeats(rid):
             # AWS names every answer: one unnamed, or named as an earlier one, came from elsewhere
             # (a replay, or bytes a middlebox sent after the last answer) and proves nothing
             raise malformed("a 200 answer %s x-amzn-RequestId" % ("without" if not rid else "repeating an earlier"))
@@ -188,7 +188,7 @@ class Client:
             raise malformed("response body is not a JSON object")
         if "__type" in doc:  # an error sent as a success
             raise error_from_response(resp.status, resp.body, date)
-        self._answered = self._answered[1 - REMEMBERED :] + [rid]
+        self._answered.add(rid)
         return doc
 
     def put_item(self, table, item):

@@ -29,6 +29,7 @@ BODY_PIECE = const(1024)
 MAX_HEADERS = const(64)
 MAX_HEAD = const(8192)  # all header lines of one response together
 MAX_INTERIM = const(8)  # 1xx responses before the final one
+REMEMBERED = const(4)  # successful answers whose id a new answer must not repeat
 MAX_DIGITS = const(12)  # of a Content-Length: far past any body this client takes
 WRITE_BUFFER = const(1024)  # a body given in parts goes out in records of up to this size
 
@@ -94,6 +95,21 @@ def _joined(headers, name):
 def _is_stream(body):
     """A body read from a file (anything with readinto), not held in memory."""
     return hasattr(body, "readinto")
+
+
+class Answered:
+    """The ids of the last few successful answers (x-amzn-RequestId, SNS's MessageId): a new
+    answer naming one of them is a replay, or bytes left from an earlier answer, and proves
+    nothing about the request it came after."""
+
+    def __init__(self):
+        self.ids = []
+
+    def repeats(self, answer_id):
+        return answer_id in self.ids
+
+    def add(self, answer_id):
+        self.ids = self.ids[1 - REMEMBERED :] + [answer_id]
 
 
 class Response:
