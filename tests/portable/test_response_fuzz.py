@@ -19,15 +19,22 @@ BATCH_KEYS = ("UnprocessedItems", "ConsumedCapacity", "ItemCollectionMetrics")
 PUT_KEYS = ("Attributes", "ConsumedCapacity", "ItemCollectionMetrics")
 
 
-def _pieces():
-    rand = random.Random(SEED) if hasattr(random, "Random") else None
-    if rand is None:
-        random.seed(SEED)
-        return lambda n: random.randint(1, n)
-    return lambda n: rand.randint(1, n)
+def _rng(kind):
+    """(randint, choice) drawn from SEED and `kind` (MicroPython's random has no Random class:
+    its one generator is seeded instead)."""
+    if hasattr(random, "Random"):
+        r = random.Random(SEED * 1000 + kind)
+        return r.randint, r.choice
+    random.seed(SEED * 1000 + kind)
+    return random.randint, random.choice
 
 
-PIECES = _pieces()
+_piece_randint = _rng(0)[0]
+
+
+def piece_size(n):
+    """How many of n bytes the playback socket hands over at once."""
+    return _piece_randint(1, n)
 
 
 # -- framings RFC 9112 allows ---------------------------------------------------------------
@@ -55,14 +62,14 @@ ALLOWED = [
 
 def test_every_framing_rfc_9112_allows_is_read():
     for name, wire in ALLOWED:
-        resp, err = read(wire, PIECES)
+        resp, err = read(wire, piece_size)
         assert err is None, (name, err)
         assert resp.status == 200 and resp.body == BODY, (name, resp.body)
-        assert deliver(wire, BATCH, PIECES) == set(BATCH), name
+        assert deliver(wire, BATCH, piece_size) == set(BATCH), name
 
 
 def test_header_values_keep_obs_text_as_latin_1_and_unfold():
-    resp, _ = read(answer(200, BODY, [b"X-Note: caf\xe9", b"X-Folded: one", b"  two"]), PIECES)
+    resp, _ = read(answer(200, BODY, [b"X-Note: caf\xe9", b"X-Folded: one", b"  two"]), piece_size)
     assert resp.header("x-note") == "caf\xe9"
     assert resp.header("x-folded") == "one two"
 
@@ -138,17 +145,17 @@ FORBIDDEN = [
 
 def test_every_framing_rfc_9112_forbids_is_refused_and_acknowledges_nothing():
     for name, wire in FORBIDDEN:
-        resp, err = read(wire, PIECES)
+        resp, err = read(wire, piece_size)
         assert resp is None and err is not None, (name, resp and resp.body)
-        assert deliver(wire, BATCH, PIECES) is None, name
+        assert deliver(wire, BATCH, piece_size) is None, name
 
 
 def test_bounds_are_named_in_the_refusal():
-    _, err = read(_cl(b"20000") + b"x" * 20000, PIECES)
+    _, err = read(_cl(b"20000") + b"x" * 20000, piece_size)
     assert isinstance(err, ResponseTooLarge)
-    _, err = read(answer(200, BODY, [b"Content-Length: 5"]), PIECES)
+    _, err = read(answer(200, BODY, [b"Content-Length: 5"]), piece_size)
     assert isinstance(err, ProtocolError) and "conflicting Content-Length" in str(err), err
-    _, err = read(answer(200, BODY, [b"Transfer-Encoding: chunked"]), PIECES)
+    _, err = read(answer(200, BODY, [b"Transfer-Encoding: chunked"]), piece_size)
     assert "both Content-Length and Transfer-Encoding" in str(err), err
 
 
@@ -156,7 +163,7 @@ def test_bytes_after_a_kept_alive_answer_close_the_connection():
     fake_ok = answer(200, BODY)
     for junk in (b"junk", b"\r\n", fake_ok):  # a response to nothing is junk too
         conn = PlaybackConnection(
-            [answer(200, BODY) + junk, answer(400, b'{"__type":"x#ValidationException"}')], PIECES
+            [answer(200, BODY) + junk, answer(400, b'{"__type":"x#ValidationException"}')], piece_size
         )
         first = conn.request("POST", "/", [], b"{}")
         assert first.status == 200 and first.body == BODY
@@ -176,7 +183,7 @@ def test_only_dynamodb_success_shapes_acknowledge():
         (unprocessed_body({TABLE: []}), {1, 2, 3}),
         (foreign, {1, 3}),  # 99 and the other table's were never sent: ignored
     ):
-        assert deliver(answer(200, body), BATCH, PIECES) == ack, body
+        assert deliver(answer(200, body), BATCH, piece_size) == ack, body
     throttling = b'{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"slow"}'
     for body in (
         b'{"UnprocessedItems":[]}',
@@ -204,19 +211,19 @@ def test_only_dynamodb_success_shapes_acknowledge():
         BODY[:-1],
         b"\xff\xfe{}",
     ):
-        assert deliver(answer(200, body), BATCH, PIECES) is None, body
-    assert deliver(answer(201, BODY), BATCH, PIECES) is None
-    assert deliver(answer(200, BODY, crc=False) + b"", BATCH, PIECES) == set(BATCH)  # no CRC: nothing to check
+        assert deliver(answer(200, body), BATCH, piece_size) is None, body
+    assert deliver(answer(201, BODY), BATCH, piece_size) is None
+    assert deliver(answer(200, BODY, crc=False) + b"", BATCH, piece_size) == set(BATCH)  # no CRC: nothing to check
     bad_crc = answer(200, BODY, crc=False).replace(b"Content-Type", b"x-amz-crc32: 1\r\nContent-Type")
-    assert deliver(bad_crc, BATCH, PIECES) is None
+    assert deliver(bad_crc, BATCH, piece_size) is None
 
 
 def test_a_success_must_carry_a_request_id_of_its_own():
     unnamed = answer(200, BODY).replace(b"x-amzn-RequestId", b"x-amzn-Other")
-    assert deliver(unnamed, BATCH, PIECES) is None
+    assert deliver(unnamed, BATCH, piece_size) is None
     # an answer repeated (replayed, or sent again behind the first) is not the next one's answer
     wire = answer(200, b"{}")
-    conn = PlaybackConnection([wire, wire, answer(200, b"{}")], PIECES)
+    conn = PlaybackConnection([wire, wire, answer(200, b"{}")], piece_size)
     client = Client(conn, Credentials("AKIDEXAMPLE", "secret"), "eu-west-1", "example.test", lambda: 1795412461)
     sink = Sink(client, TABLE)
     assert sink.send([payload(1)], [1]) == []
@@ -226,10 +233,12 @@ def test_a_success_must_carry_a_request_id_of_its_own():
 
 
 def test_put_item_acknowledges_only_its_own_success():
-    assert deliver(answer(200, b"{}"), [7], PIECES) == {7}
-    assert deliver(answer(200, b'{"ConsumedCapacity":{"TableName":"readings","CapacityUnits":1}}'), [7], PIECES) == {7}
+    assert deliver(answer(200, b"{}"), [7], piece_size) == {7}
+    assert deliver(
+        answer(200, b'{"ConsumedCapacity":{"TableName":"readings","CapacityUnits":1}}'), [7], piece_size
+    ) == {7}
     for body in (BODY, b'{"__type":"x#ValidationException"}', b"", b"{", b"[]"):
-        assert deliver(answer(200, body), [7], PIECES) is None, body
+        assert deliver(answer(200, body), [7], piece_size) is None, body
 
 
 def test_an_error_in_a_success_answer_is_retried_never_dead_lettered():
@@ -278,14 +287,6 @@ def expected_ack(body, seqs):
     return set(seqs) - left
 
 
-def _rng(kind):
-    if hasattr(random, "Random"):
-        r = random.Random(SEED * 1000 + kind)
-        return r.randint, r.choice
-    random.seed(SEED * 1000 + kind)
-    return random.randint, random.choice
-
-
 def _mutate(data, randint, choice, alphabet):
     for _ in range(randint(1, 4)):
         op = randint(0, 4)
@@ -321,7 +322,7 @@ def test_fuzz_mutated_bodies_acknowledge_exactly_what_the_rules_allow():
     for n in range(CASES):
         body = _mutate(choice(SEEDS), randint, choice, ALPHABET)
         seqs = BATCH if n % 4 else [randint(1, 3)]
-        got = deliver(answer(200, body), seqs, PIECES)
+        got = deliver(answer(200, body), seqs, piece_size)
         assert got == expected_ack(body, seqs), (n, body, seqs, got)
 
 
@@ -338,7 +339,7 @@ def test_fuzz_mutated_heads_acknowledge_the_answer_or_nothing():
         end = whole_answer.find(b"\r\n\r\n")
         end = len(whole_answer) if end < 0 else end
         wire = _mutate(whole_answer[:end], randint, choice, head_alphabet) + whole_answer[end:]
-        got = deliver(wire, BATCH, PIECES)
+        got = deliver(wire, BATCH, piece_size)
         assert got is None or got == expected_ack(body, BATCH), (n, wire, got)
 
 
@@ -353,9 +354,9 @@ def test_fuzz_random_bytes_never_crash_or_acknowledge():
     for n in range(CASES):
         noise = bytes(randint(0, 255) for _ in range(randint(0, 200)))
         wire = choice(starts) + noise
-        resp, err = read(wire, PIECES)
+        resp, err = read(wire, piece_size)
         assert (resp is None) != (err is None), n
-        got = deliver(wire, BATCH, PIECES)
+        got = deliver(wire, BATCH, piece_size)
         assert got is None or (resp is not None and expected_ack(resp.body, BATCH) == got), (n, wire)
 
 
@@ -370,14 +371,14 @@ def test_s3_put_is_stored_only_on_an_answer_with_its_etag():
         f.write(b"log line\n")
     creds = Credentials("AKIDEXAMPLE", "secret")
     ok = b'HTTP/1.1 200 OK\r\nETag: "abc"\r\nContent-Length: 0\r\n\r\n'
-    conn = PlaybackConnection([ok], PIECES)
+    conn = PlaybackConnection([ok], piece_size)
     assert s3.put_file(conn, creds, "eu-west-1", "b", "k", path, "20261207T000000Z")[2] == "abc"
     for wire in (
         b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
         b'HTTP/1.1 200 OK\r\nETag: "abc"\r\nContent-Length: 33\r\n\r\n<Error><Code>Internal</Code></Error>'[:-3],
         b'HTTP/1.1 200 OK\r\nETag: "abc"\r\nContent-Length: 36\r\n\r\n<Error><Code>Internal</Code></Error>',
     ):
-        conn = PlaybackConnection([wire], PIECES)
+        conn = PlaybackConnection([wire], piece_size)
         try:
             s3.put_file(conn, creds, "eu-west-1", "b", "k", path, "20261207T000000Z")
             raise AssertionError("taken for stored: %r" % wire)
