@@ -434,7 +434,7 @@ class ChaosProxy:
             else:
                 del items[self.rand.randrange(len(items))]["PutRequest"]["Item"]["seq"]
             hdrs, out = _unprocessed_answer(hdrs, unprocessed)
-        lines = [("%s: %s" % (n, v)).encode() for n, v in hdrs]
+        lines = _lines(hdrs)
         if kind == "obs_text":
             lines.append(b"X-Note: caf\xe9 \xff")
         elif kind == "folded":
@@ -591,26 +591,24 @@ def _read_request(reader):
     return method, path, headers, body
 
 
-def _send_raw(conn, status, lines, body, framed=False):
-    """A response from header lines as bytes (a Date added, and a Content-Length unless `framed`)."""
+def _send_raw(conn, status, lines, body, framed=False, cut=None):
+    """A response from header lines as bytes (a Date added, and a Content-Length unless `framed`);
+    with `cut`, only that much of the body goes out, its Content-Length still the whole."""
     head = [b"HTTP/1.1 %d %s" % (status, http.client.responses.get(status, "Status").encode())]
     head += lines
     if not any(line.lower().startswith(b"date:") for line in lines):
         head.append(b"Date: " + formatdate(usegmt=True).encode())
     if not framed:
         head.append(b"Content-Length: %d" % len(body))
-    conn.sendall(b"\r\n".join(head) + b"\r\n\r\n" + body)
-    return "keep"
+    conn.sendall(b"\r\n".join(head) + b"\r\n\r\n" + (body if cut is None else body[:cut]))
+    return "keep" if cut is None else "close"
+
+
+def _lines(headers):
+    """(name, value) headers as the header lines _send_raw takes."""
+    return [("%s: %s" % h).encode() for h in headers]
 
 
 def _respond(conn, status, headers, body, cut=None):
-    head = ["HTTP/1.1 %d %s" % (status, http.client.responses.get(status, "Status"))]
-    names = set(n.lower() for n, _ in headers)
-    if "date" not in names:
-        headers = headers + [("Date", formatdate(usegmt=True))]
-    for name, value in headers:
-        head.append("%s: %s" % (name, value))
-    head.append("Content-Length: %d" % len(body))
-    data = ("\r\n".join(head) + "\r\n\r\n").encode() + (body if cut is None else body[:cut])
-    conn.sendall(data)
-    return "keep" if cut is None else "close"
+    """_send_raw with (name, value) headers."""
+    return _send_raw(conn, status, _lines(headers), body, cut=cut)
