@@ -53,9 +53,9 @@ def error_from_response(status, body, date=None):
     return DynamoDBError(code, message, status, retryable, date)
 
 
-def malformed(why, status=200):
-    """An answer that is not the operation's success: retried, never taken for one."""
-    return DynamoDBError("MalformedResponse", why, status, True)
+def malformed(why):
+    """A 200 answer that is not the operation's success: retried, never taken for one."""
+    return DynamoDBError("MalformedResponse", why, 200, True)
 
 
 def _expect(doc, keys, operation):
