@@ -51,10 +51,35 @@ def load_settings(config, the_board):
         gc.collect()  # now: the app's code then fills the hole settings leaves, not the heap's top
 
 
-def start(config, the_board):
-    validated = load_settings(config, the_board)
+def kept_settings(probe):
+    """On a deep-sleep wake that only takes a reading, the settings earlier wakes validated, when
+    they are provably config.py's as it is now (iotsv_wakestate.py): neither config nor the
+    validation is loaded. None on any other wake: the config is validated in full."""
+    if not probe.woke_from_deep_sleep():
+        return None
+    import iotsv_wakestate as wakestate
+
+    return wakestate.reading_settings(probe, booted.version)
+
+
+def keep_settings(validated, key):
+    """A deep sleeper's validated settings kept for its reading wakes, under the config's key."""
+    if validated.POWER_MODE != "deep_sleep" or key is None:
+        sys.modules.pop("iotsv_wakestate", None)  # deep sleep's only: not in an always-on heap
+        return
+    import iotsv_wakestate as wakestate
+
+    wakestate.save_settings(validated, key)
+    validated.wake_key = key  # the wake's end keeps it in RTC memory with the wake count
+
+
+def start(config, the_board, key=None, kept=None):
+    validated = kept
     if validated is None:
-        return 2
+        validated = load_settings(config, the_board)
+        if validated is None:
+            return 2
+        keep_settings(validated, key)
     try:
         import iotsv_app as app  # only now: the validation's code is gone before the app's comes in
     except Exception as e:  # a version on trial that cannot start is rolled back by the supervisor
@@ -81,27 +106,42 @@ def config_line(e):
 the_board = None  # made once config.py has loaded
 
 
-def main():
-    global the_board
+def load_config():
+    """The config module, or None after printing the one line that says why it cannot load."""
     try:
         import config
+
+        return config
     except ImportError as e:
         if "'config'" not in str(e):  # config.py itself imports a module that is not there
             print("config error: config.py cannot be loaded: ImportError: %s" % e)
-            return 2
+            return None
         print("config error: no config module on the import path (%s); start from config/example/config.py" % e)
-        return 2
+        return None
     except Exception as e:  # a syntax or runtime error inside config.py
         line = config_line(e)
         where = "config.py, line %s" % line if line else "config.py"
         what = getattr(e, "msg", None) or e  # CPython's SyntaxError repeats the place in str(e)
         print("config error: %s cannot be loaded: %s: %s" % (where, type(e).__name__, what))
-        return 2
-    the_board = board.current(config)
+        return None
+
+
+def main():
+    global the_board
+    kept = kept_settings(board.current())  # no config yet: what RTC memory kept decides
+    config = key = None
+    if kept is None:
+        import iotsv_wakestate as wakestate
+
+        key = wakestate.config_key(booted.version)  # of the bytes as they are before they load
+        config = load_config()
+        if config is None:
+            return 2
+    the_board = board.current(config or kept)  # a reading wake's: the board's fields are among the settings
     if the_board.safe_mode():
         print("safe mode (SAFE_MODE_PIN held low): the app does not start; the REPL is yours")
         return 0
-    return supervisor.supervise(lambda: start(config, the_board), the_board, version=booted)
+    return supervisor.supervise(lambda: start(config, the_board, key, kept), the_board, version=booted)
 
 
 # Not sys.exit(): on a board SystemExit out of main.py soft-resets into main.py again (a reboot loop)

@@ -371,7 +371,7 @@ class Device:
                 if code is not None:
                     wakestate.save(board, wake)  # a restart follows: the spool is scanned then
                     return code
-        wakestate.save(board, wake, self.spool.kept())
+        wakestate.save(board, wake, self.spool.kept(), s.wake_key)  # the key: the next reading wake's settings
         took = "took seq %d" % seq if seq else "no reading"
         print(
             "wake %d (%s): %s, %d delivered, %d waiting, awake %d ms"
@@ -433,8 +433,7 @@ def reading_wake(settings, board):
         return False
     import iotsv_wakestate as wakestate
 
-    wake = wakestate.load(board)[0] + 1
-    return wake > 1 and wake % settings.SEND_EVERY != 0
+    return wakestate.reads_only(wakestate.load(board)[0] + 1, settings.SEND_EVERY)
 
 
 def report_recovery(spool, clock):

@@ -1,20 +1,150 @@
-# What a deep-sleeping board keeps from one wake to the next in RTC memory (which deep sleep
-# keeps and a power cut clears; on unix a file stands in): the wake count, and the spool's state
-# so a wake that only takes a reading need not scan the spool (spool.Spool's kept).
+# What a deep-sleeping board keeps from one wake to the next, so that a wake which only takes a
+# reading validates no config and scans no spool:
+# - RTC memory (deep sleep keeps it, a power cut clears it; on unix the file wake.count stands
+#   in): one line "2 <wake> <key> <spool's kept()> <crc32>", the wake count, the key of the config
+#   this run validated (config_key) and the state a scan of the spool finds (Spool.kept());
+# - the file wake.settings beside config.py: that config's validated settings under the same key,
+#   replaced only when they change (a flash write per change of config, not per wake).
+# A reading wake takes the settings only when both keys are config.py's now; anything torn,
+# garbled, of another format or another config, and the wake validates in full. Small: the ESP32
+# port's RTC user memory is 2 KB (ports/esp32/machine_rtc.c), and a line here is about 100 bytes.
+import sys
+from binascii import crc32, hexlify, unhexlify
+
+import iotsv_atomicfile as atomicfile
+
+FORMAT = "2"
+SETTINGS_FILE = "wake.settings"
+# the settings' DER bytes are not copied (a device key stays in one file): read again from the
+# file each came from (iotsv_settings._der_file)
+_DER_FROM = {"ca_der": "CA_FILE", "device_cert": "DEVICE_CERT_FILE", "device_key": "DEVICE_KEY_FILE"}
+
+
+def _crc(data):
+    return "%08x" % (crc32(data) & 0xFFFFFFFF)
 
 
 def load(board):
-    """(wakes so far, the spool's kept line or None) from the board's RTC memory."""
+    """(wakes so far, the spool's kept line or None, the config key or None) from RTC memory;
+    (0, None, None) for nothing, a torn or garbled line or another format."""
+    data = bytes(board.rtc_memory() or b"")
+    body, _, crc = data.rpartition(b" ")
     try:
-        text = bytes(board.rtc_memory() or b"").decode()
+        parts = body.decode().split(" ")
+        if parts[0] != FORMAT or len(parts) != 9 or crc.decode() != _crc(body):
+            return 0, None, None
+        kept = " ".join(parts[3:]) if parts[3] != "-1" else None
+        return int(parts[1]), kept, (parts[2] if parts[2] != "-" else None)
     except (UnicodeError, ValueError):
-        return 0, None
-    wake, _, kept = text.partition("\n")
+        return 0, None, None
+
+
+def save(board, wake, kept=None, key=None):
+    """kept: Spool.kept() (six numbers); None, and the next wake scans the spool."""
+    if kept is None:
+        kept = "-1 -1 -1 -1 -1 -1"  # no state: Spool refuses it (its size is never -1)
+    body = ("%s %d %s %s" % (FORMAT, wake, key or "-", kept)).encode()
+    board.set_rtc_memory(body + b" " + _crc(body).encode())
+
+
+def reads_only(wake, send_every):
+    """True for a wake (counted from 1 since the power-on or reset) that only takes a reading: not
+    the first, which checks everything, nor a SEND_EVERY-th, which sends."""
+    return wake > 1 and wake % send_every != 0
+
+
+def config_key(version, path=None):
+    """The key of the config module the board runs: the CRC32 of config.py's bytes (or
+    config.mpy's) where the import finds it first, and the version of the firmware booted; None
+    when no file is found (a frozen config: validated at every wake)."""
+    for folder in sys.path if path is None else path:
+        for name in ("config.py", "config.mpy"):  # the import's order
+            data = atomicfile.read_bytes(folder + "/" + name if folder else name)
+            if data is not None:
+                return "%s:%d:%s" % (_crc(data), len(data), version)
+    return None
+
+
+def _text(settings, key):
+    """wake.settings: "<key> <crc32 of the rest>" then one "name json" line a value, in name order
+    (the same settings give the same bytes: the file is replaced only when they change)."""
+    import json
+
+    lines = []
+    values = settings.__dict__
+    for name in sorted(values):
+        value = values[name]
+        if name in _DER_FROM:
+            value = {"file": getattr(settings, _DER_FROM[name])} if value is not None else None
+        elif isinstance(value, bytes):
+            value = {"hex": hexlify(value).decode()}
+        lines.append("%s %s\n" % (name, json.dumps(value)))
+    body = "".join(lines).encode()
+    return ("%s %s\n" % (key, _crc(body))).encode() + body
+
+
+def save_settings(settings, key, path=SETTINGS_FILE):
+    """Keep the validated settings of the config with this key for the reading wakes to come;
+    written only when they differ from what the file holds."""
+    data = _text(settings, key)
+    if atomicfile.read_bytes(path) != data:
+        atomicfile.replace(path, data)
+
+
+class Kept:
+    """The settings a reading wake takes from wake.settings, attribute for attribute as
+    iotsv_settings.Settings has them (declared here: those this module reads)."""
+
+    POWER_MODE: str
+    SEND_EVERY: float
+    wake_key: str | None = None
+
+
+def _value(v):
+    if isinstance(v, list):  # JSON's arrays were the config's tuples
+        return tuple(_value(x) for x in v)
+    if isinstance(v, dict):
+        if "hex" in v:
+            return unhexlify(v["hex"])
+        data = atomicfile.read_bytes(v["file"])
+        if data is None:
+            raise ValueError("cannot read %s" % v["file"])
+        return data
+    return v
+
+
+def load_settings(key, path=SETTINGS_FILE):
+    """The Kept settings of wake.settings when it is whole and holds the config with this key;
+    else None (validate in full)."""
+    import json
+
+    data = atomicfile.read_bytes(path)
+    if not data or key is None:
+        return None
+    head, _, body = data.partition(b"\n")
+    if head != ("%s %s" % (key, _crc(body))).encode():
+        return None
+    s = Kept()
     try:
-        return int(wake or "0"), kept or None
-    except ValueError:
-        return 0, None
+        for line in body.decode().split("\n"):
+            if line:
+                name, _, text = line.partition(" ")
+                setattr(s, name, _value(json.loads(text)))
+    except (UnicodeError, ValueError, KeyError, TypeError):
+        return None
+    return s
 
 
-def save(board, wake, kept=None):
-    board.set_rtc_memory(("%d\n%s" % (wake, kept or "")).encode())
+def reading_settings(board, version, folders=None, path=SETTINGS_FILE):
+    """On a deep-sleep wake that will only take a reading: the settings the previous wakes
+    validated, when RTC memory and wake.settings both hold the key of config.py as it is now;
+    else None, and the config is validated in full. (folders, path: config_key's and the
+    settings file's, for a test.)"""
+    wake, _, key = load(board)
+    if key is None or key != config_key(version, folders):
+        return None
+    s = load_settings(key, path)
+    if s is None or getattr(s, "POWER_MODE", None) != "deep_sleep" or not reads_only(wake + 1, s.SEND_EVERY):
+        return None
+    s.wake_key = key
+    return s

@@ -130,11 +130,12 @@ def test_watchdog_is_fed_while_waiting_and_identity_storage_and_sleep():
     assert board.state_dir() == "/state"
     assert raises(fake_esp32.DeepSleep, board.deep_sleep, 30000).ms == 30000  # deep sleep does not return
     fake_esp32.RTC.kept = b""
-    assert wakestate.load(board) == (0, None)
-    wakestate.save(board, 7, "1 2 3")
-    assert wakestate.load(board) == (7, "1 2 3") and fake_esp32.RTC.kept == b"7\n1 2 3"
-    fake_esp32.RTC.kept = b"7"  # as an earlier firmware left it
-    assert wakestate.load(board) == (7, None)
+    assert wakestate.load(board) == (0, None, None)
+    wakestate.save(board, 7, "1 2 3 4 5 6", "c0ffee00:42:base")
+    assert wakestate.load(board) == (7, "1 2 3 4 5 6", "c0ffee00:42:base")
+    assert fake_esp32.RTC.kept.startswith(b"2 7 c0ffee00:42:base 1 2 3 4 5 6 ")
+    fake_esp32.RTC.kept = b"7"  # as an earlier firmware left it: no state, the wake starts afresh
+    assert wakestate.load(board) == (0, None, None)
     assert board.woke_from_deep_sleep() is False
 
 
@@ -162,6 +163,47 @@ def test_rtc_memory_survives_deep_sleep_not_a_power_cut():
     assert wakestate.load(board)[0] == 6 and board.woke_from_deep_sleep()
     fake_esp32.power_cut()
     assert wakestate.load(board)[0] == 0 and not board.woke_from_deep_sleep()
+
+
+class _Sleepy:
+    POWER_MODE, SEND_EVERY, INTERVAL_S, READINGS, wake_key = "deep_sleep", 1, 60, 0, None
+
+
+def _wake(board):
+    """A deep-sleep wake's Device with only what wake_cycle uses: a reading taken, 4 waiting."""
+    import iotsv_app as app
+
+    class Delivery:
+        delivered = 0
+
+        def queued(self):
+            return 4
+
+    class Wake(app.Device):
+        def __init__(self):
+            self.settings, self.board, self.delivery = _Sleepy, board, Delivery()
+            self.taking, self.alerted = True, False
+            self.spool = type("S", (), {"kept": lambda self: "0 0 0 0 -1 0"})()
+
+        def take_reading(self):
+            return 4
+
+        def has_work(self):
+            return True
+
+    return Wake()
+
+
+def test_a_sending_wake_with_no_network_gives_up_within_wifi_timeout_s_and_sleeps_the_rest():
+    for timeout_s in (5, 12):
+        mod, board = fresh_board(type("C", (Config,), {"WIFI_TIMEOUT_S": timeout_s}), ntp_now=0)
+        fake_esp32.RTC.kept = b""
+        cycle = _wake(board).wake_cycle
+        slept, out = capture(lambda: raises(fake_esp32.DeepSleep, cycle))  # noqa: B023  (called here, at once)
+        awake = fake_esp32.CLOCK.ticks  # ticks count from the wake, as the port's
+        assert "deliver later: no network; 4 reading(s) wait in the spool" in out, out
+        assert timeout_s * 1000 <= awake <= timeout_s * 1000 + 100, awake  # the bound the config sets
+        assert slept.ms == 60000 - awake  # the next wake on its slot
 
 
 def test_system_exit_out_of_main_soft_resets_into_a_loop_the_port_test_sees():
