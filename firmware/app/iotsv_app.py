@@ -348,7 +348,8 @@ class Device:
         s, board, delivery = self.settings, self.board, self.delivery
         import iotsv_wakestate as wakestate
 
-        wake = wakestate.load(board)[0] + 1
+        wake, _, _, due = wakestate.load(board)
+        wake += 1
         seq = self.take_reading() if self.taking else None
         # an alert made at this wake is not left for the SEND_EVERY-th: it brings the network up now
         kind = "sending" if wake % s.SEND_EVERY == 0 or not self.taking or self.alerted else "reading"
@@ -371,16 +372,18 @@ class Device:
                 if code is not None:
                     wakestate.save(board, wake)  # a restart follows: the spool is scanned then
                     return code
-        wakestate.save(board, wake, self.spool.kept(), s.wake_key)  # the key: the next reading wake's settings
+        awake = board.awake_ms()
+        sleep_ms, due = wakestate.next_sleep(due, board.clock_ms(), int(s.INTERVAL_S * 1000), awake)
+        wakestate.save(board, wake, self.spool.kept(), s.wake_key, due)  # the key: the next reading wake's settings
         took = "took seq %d" % seq if seq else "no reading"
         print(
             "wake %d (%s): %s, %d delivered, %d waiting, awake %d ms"
-            % (wake, kind, took, delivery.delivered, delivery.queued(), board.awake_ms())
+            % (wake, kind, took, delivery.delivered, delivery.queued(), awake)
         )
         if not self.has_work():
             print("done: all %d readings delivered" % s.READINGS)
             return 0
-        board.deep_sleep(max(0, int(s.INTERVAL_S * 1000) - board.awake_ms()))  # the next wake on its slot
+        board.deep_sleep(sleep_ms)  # the next wake on its slot
         return 0
 
     def announce(self):

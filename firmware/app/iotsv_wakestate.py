@@ -1,8 +1,9 @@
 # What a deep-sleeping board keeps from one wake to the next, so that a wake which only takes a
 # reading validates no config and scans no spool:
 # - RTC memory (deep sleep keeps it, a power cut clears it; on unix the file wake.count stands
-#   in): one line "2 <wake> <key> <spool's kept()> <crc32>", the wake count, the key of the config
-#   this run validated (config_key) and the state a scan of the spool finds (Spool.kept());
+#   in): one line "2 <wake> <key> <due> <spool's kept()> <crc32>", the wake count, the key of the
+#   config this run validated (config_key), when the next wake is due (next_sleep) and the state a
+#   scan of the spool finds (Spool.kept());
 # - the file wake.settings beside config.py: that config's validated settings under the same key,
 #   replaced only when they change (a flash write per change of config, not per wake).
 # A reading wake takes the settings only when both keys are config.py's now; anything torn,
@@ -25,26 +26,43 @@ def _crc(data):
 
 
 def load(board):
-    """(wakes so far, the spool's kept line or None, the config key or None) from RTC memory;
-    (0, None, None) for nothing, a torn or garbled line or another format."""
+    """(wakes so far, the spool's kept line or None, the config key or None, the clock_ms the
+    wake is due at or None) from RTC memory; (0, None, None, None) for nothing, a torn or garbled
+    line or another format."""
     data = bytes(board.rtc_memory() or b"")
     body, _, crc = data.rpartition(b" ")
     try:
         parts = body.decode().split(" ")
-        if parts[0] != FORMAT or len(parts) != 9 or crc.decode() != _crc(body):
-            return 0, None, None
-        kept = " ".join(parts[3:]) if parts[3] != "-1" else None
-        return int(parts[1]), kept, (parts[2] if parts[2] != "-" else None)
+        if parts[0] != FORMAT or len(parts) != 10 or crc.decode() != _crc(body):
+            return 0, None, None, None
+        kept = " ".join(parts[4:]) if parts[4] != "-1" else None
+        due = int(parts[3]) if parts[3] != "-" else None
+        return int(parts[1]), kept, (parts[2] if parts[2] != "-" else None), due
     except (UnicodeError, ValueError):
-        return 0, None, None
+        return 0, None, None, None
 
 
-def save(board, wake, kept=None, key=None):
+def save(board, wake, kept=None, key=None, due=None):
     """kept: Spool.kept() (six numbers); None, and the next wake scans the spool."""
     if kept is None:
         kept = "-1 -1 -1 -1 -1 -1"  # no state: Spool refuses it (its size is never -1)
-    body = ("%s %d %s %s" % (FORMAT, wake, key or "-", kept)).encode()
+    body = ("%s %d %s %s %s" % (FORMAT, wake, key or "-", "-" if due is None else "%d" % due, kept)).encode()
     board.set_rtc_memory(body + b" " + _crc(body).encode())
+
+
+def next_sleep(due, now, interval_ms, awake_ms):
+    """(ms to sleep, clock_ms the next wake is due at) for a wake due at `due` (None: the first,
+    or none kept) ending at `now` (the board's clock_ms, which deep sleep does not stop). The
+    next wake is due an interval after this one was: what the ticks miss of a wake (the boot
+    before them) is subtracted too, so the readings keep their slots. A wake that outlasted its
+    interval (or a clock set forward) skips the slots it missed; no slot kept, or a clock set
+    back past it, and the schedule starts again from this wake's start (now less awake_ms)."""
+    if due is None or due > now:  # none kept, or a clock set back since
+        due = now - awake_ms
+    nxt = due + interval_ms
+    if nxt < now and interval_ms:
+        nxt += ((now - nxt) // interval_ms + 1) * interval_ms  # the slots it missed are skipped
+    return max(0, nxt - now), nxt
 
 
 def reads_only(wake, send_every):
@@ -140,7 +158,7 @@ def reading_settings(board, version, folders=None, path=SETTINGS_FILE):
     validated, when RTC memory and wake.settings both hold the key of config.py as it is now;
     else None, and the config is validated in full. (folders, path: config_key's and the
     settings file's, for a test.)"""
-    wake, _, key = load(board)
+    wake, _, key, _ = load(board)
     if key is None or key != config_key(version, folders):
         return None
     s = load_settings(key, path)

@@ -130,12 +130,12 @@ def test_watchdog_is_fed_while_waiting_and_identity_storage_and_sleep():
     assert board.state_dir() == "/state"
     assert raises(fake_esp32.DeepSleep, board.deep_sleep, 30000).ms == 30000  # deep sleep does not return
     fake_esp32.RTC.kept = b""
-    assert wakestate.load(board) == (0, None, None)
-    wakestate.save(board, 7, "1 2 3 4 5 6", "c0ffee00:42:base")
-    assert wakestate.load(board) == (7, "1 2 3 4 5 6", "c0ffee00:42:base")
-    assert fake_esp32.RTC.kept.startswith(b"2 7 c0ffee00:42:base 1 2 3 4 5 6 ")
+    assert wakestate.load(board) == (0, None, None, None)
+    wakestate.save(board, 7, "1 2 3 4 5 6", "c0ffee00:42:base", 1795412461000)
+    assert wakestate.load(board) == (7, "1 2 3 4 5 6", "c0ffee00:42:base", 1795412461000)
+    assert fake_esp32.RTC.kept.startswith(b"2 7 c0ffee00:42:base 1795412461000 1 2 3 4 5 6 ")
     fake_esp32.RTC.kept = b"7"  # as an earlier firmware left it: no state, the wake starts afresh
-    assert wakestate.load(board) == (0, None, None)
+    assert wakestate.load(board) == (0, None, None, None)
     assert board.woke_from_deep_sleep() is False
 
 
@@ -169,8 +169,9 @@ class _Sleepy:
     POWER_MODE, SEND_EVERY, INTERVAL_S, READINGS, wake_key = "deep_sleep", 1, 60, 0, None
 
 
-def _wake(board):
-    """A deep-sleep wake's Device with only what wake_cycle uses: a reading taken, 4 waiting."""
+def _wake(board, settings=_Sleepy, reading_ms=0):
+    """A deep-sleep wake's Device with only what wake_cycle uses: a reading taken (in
+    reading_ms), 4 waiting."""
     import iotsv_app as app
 
     class Delivery:
@@ -181,11 +182,12 @@ def _wake(board):
 
     class Wake(app.Device):
         def __init__(self):
-            self.settings, self.board, self.delivery = _Sleepy, board, Delivery()
+            self.settings, self.board, self.delivery = settings, board, Delivery()
             self.taking, self.alerted = True, False
             self.spool = type("S", (), {"kept": lambda self: "0 0 0 0 -1 0"})()
 
         def take_reading(self):
+            fake_esp32.CLOCK.advance(reading_ms)
             return 4
 
         def has_work(self):
@@ -204,6 +206,37 @@ def test_a_sending_wake_with_no_network_gives_up_within_wifi_timeout_s_and_sleep
         assert "deliver later: no network; 4 reading(s) wait in the spool" in out, out
         assert timeout_s * 1000 <= awake <= timeout_s * 1000 + 100, awake  # the bound the config sets
         assert slept.ms == 60000 - awake  # the next wake on its slot
+
+
+def test_deep_sleep_wakes_keep_their_slots_though_the_ticks_miss_the_boot():
+    class Reading(_Sleepy):
+        SEND_EVERY = 1000  # every wake only reads
+
+    mod, board = fresh_board(Config, ntp_now=0)
+    fake_esp32.RTC.kept = b""
+    clock = fake_esp32.CLOCK
+    fired = []  # the RTC's ms when each wake's timer fired
+    for n in range(6):
+        fired.append(clock.rtc * 1000 + clock.ms)
+        boot = 180 + 40 * (n % 2)  # ROM and bootloader: before the ticks start
+        clock.advance(boot)
+        clock.ticks = 0
+        e = capture(lambda: raises(fake_esp32.DeepSleep, _wake(board, Reading, 35).wake_cycle))[0]
+        # the interval less the ticks (35 ms), and, once a slot is kept, less the boot too
+        assert e.ms == 60000 - 35 - (boot if n else 0), (n, e.ms)
+        clock.advance(e.ms)
+    # the first wake (a power-on) cannot know its boot; from then on no drift by it
+    assert [b - a for a, b in zip(fired, fired[1:])] == [60180] + [60000] * 4
+
+
+def test_a_wake_that_outlasts_its_interval_skips_the_slots_it_missed():
+    for due, now, slept, nxt in (
+        (None, 100000, 59700, 159700),  # the first: the interval less the time awake (300 ms)
+        (160000, 160290, 59710, 220000),  # on its slot: the boot before the ticks is subtracted too
+        (220000, 295000, 45000, 340000),  # awake 75 s: the slot at 280 s is skipped, not taken late
+        (340000, 300000, 59700, 359700),  # the clock set back (NTP) past the slot: from this wake again
+    ):
+        assert wakestate.next_sleep(due, now, 60000, 300) == (slept, nxt), due
 
 
 def test_system_exit_out_of_main_soft_resets_into_a_loop_the_port_test_sees():

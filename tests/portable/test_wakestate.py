@@ -27,22 +27,22 @@ KEPT = "790 13 2 5 632 3"  # a Spool.kept() line
 
 def test_the_rtc_line_round_trips_and_anything_torn_or_garbled_is_no_state():
     board = Board()
-    assert wakestate.load(board) == (0, None, None)
+    assert wakestate.load(board) == (0, None, None, None)
     key = "1a2b3c4d:498:" + "v" * 40
-    wakestate.save(board, 12, KEPT, key)
+    wakestate.save(board, 12, KEPT, key, 1795412461250)
     line = board.data
-    assert wakestate.load(board) == (12, KEPT, key)
+    assert wakestate.load(board) == (12, KEPT, key, 1795412461250)
     assert len(line) < 200  # the ESP32's RTC user memory is 2 KB
     for cut in range(len(line)):  # torn at any byte: no state, so the wake validates and scans
-        assert wakestate.load(Board(line[:cut])) == (0, None, None), cut
+        assert wakestate.load(Board(line[:cut])) == (0, None, None, None), cut
     for i in range(len(line)):  # any byte garbled: the CRC says so
         bad = bytearray(line)
         bad[i] ^= 0x04
-        assert wakestate.load(Board(bytes(bad))) == (0, None, None), i
+        assert wakestate.load(Board(bytes(bad))) == (0, None, None, None), i
     for old in (b"7\n1 2 3", b"7", b"\xff\xfe"):  # an earlier firmware's line, or none of ours
-        assert wakestate.load(Board(old)) == (0, None, None)
+        assert wakestate.load(Board(old)) == (0, None, None, None)
     wakestate.save(board, 3)  # no spool state, no key: the next wake scans and validates
-    assert wakestate.load(board) == (3, None, None)
+    assert wakestate.load(board) == (3, None, None, None)
 
 
 def test_a_reading_wake_is_neither_the_first_nor_a_sending_one():

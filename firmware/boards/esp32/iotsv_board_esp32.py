@@ -297,6 +297,11 @@ class Board:
     def awake_ms(self):
         return time.ticks_ms()  # ticks count from the chip's start: each wake is a start
 
+    def clock_ms(self):
+        """Milliseconds of the RTC's time (gettimeofday; ESP-IDF keeps it through deep sleep and
+        the boot after, which the ticks miss): the deep-sleep schedule's clock."""
+        return time.time_ns() // 1000000
+
     def rtc_memory(self):
         """RTC memory: deep sleep keeps it, a power cut clears it (iotsv_wakestate.py says what is in it)."""
         return machine.RTC().memory()

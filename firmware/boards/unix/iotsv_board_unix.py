@@ -41,6 +41,10 @@ class Board:
         """Since the wake began (WOKE)."""
         return ticks.diff(ticks.ms(), self.booted)
 
+    def clock_ms(self):
+        """Milliseconds of the clock a board keeps through deep sleep (here the host's)."""
+        return time.time_ns() // 1000000 + self.skew * 1000
+
     def sync_time(self):
         return True  # the host's clock is kept by its OS
 
