@@ -1,14 +1,12 @@
 # What a deep-sleeping board keeps from one wake to the next, so that a wake which only takes a
 # reading validates no config and scans no spool:
 # - RTC memory (deep sleep keeps it, a power cut clears it; on unix the file wake.count stands
-#   in): one line "2 <wake> <key> <due> <spool's kept()> <crc32>", the wake count, the key of the
-#   config this run validated (config_key), when the next wake is due (next_sleep) and the state a
-#   scan of the spool finds (Spool.kept());
+#   in): one line, Line below;
 # - the file wake.settings beside config.py: that config's validated settings under the same key,
 #   replaced only when they change (a flash write per change of config, not per wake).
 # A reading wake takes the settings only when both keys are config.py's now; anything torn,
 # garbled, of another format or another config, and the wake validates in full. Small: the ESP32
-# port's RTC user memory is 2 KB (ports/esp32/machine_rtc.c), and a line here is about 100 bytes.
+# port's RTC user memory is 2 KB (ports/esp32/machine_rtc.c), and a line here is about 130 bytes.
 import sys
 from binascii import crc32, hexlify, unhexlify
 
@@ -19,34 +17,63 @@ SETTINGS_FILE = "wake.settings"
 # the settings' DER bytes are not copied (a device key stays in one file): read again from the
 # file each came from (iotsv_settings._der_file)
 _DER_FROM = {"ca_der": "CA_FILE", "device_cert": "DEVICE_CERT_FILE", "device_key": "DEVICE_KEY_FILE"}
+NO_SPOOL = "-1 -1 -1 -1 -1 -1"  # no spool state: Spool refuses it (its size is never -1)
+BACKOFF_MAX = 16  # a wake that finds no network: the next tries come 2, 4, ... 16 sending wakes on
 
 
 def _crc(data):
     return "%08x" % (crc32(data) & 0xFFFFFFFF)
 
 
+class Line:
+    """The RTC memory line, "2 <wake> <key> <due> <misses> <retry_at> <spool> <crc32>": wakes since
+    the power-on or reset; the key of the config this run validated (config_key, or None); the
+    clock_ms the next wake is due at (next_sleep, or None); sending wakes in a row that found no
+    network and the wake before which the next may not try (backoff); the state a scan of the
+    spool finds (Spool.kept(), or None)."""
+
+    def __init__(self, wake=0, key=None, due=None, misses=0, retry_at=0, kept=None):
+        self.wake, self.key, self.due, self.misses, self.retry_at, self.kept = wake, key, due, misses, retry_at, kept
+
+    def encode(self):
+        due = "-" if self.due is None else "%d" % self.due
+        body = "%s %d %s %s %d %d %s" % (
+            FORMAT,
+            self.wake,
+            self.key or "-",
+            due,
+            self.misses,
+            self.retry_at,
+            self.kept or NO_SPOOL,
+        )
+        return body.encode()
+
+    def backoff(self, wake, send_every):
+        """This wake (number `wake`) found no network: the next try is some sending wakes on."""
+        self.misses += 1
+        self.retry_at = wake + send_every * min(1 << min(self.misses, 8), BACKOFF_MAX)
+
+
 def load(board):
-    """(wakes so far, the spool's kept line or None, the config key or None, the clock_ms the
-    wake is due at or None) from RTC memory; (0, None, None, None) for nothing, a torn or garbled
-    line or another format."""
+    """The Line in RTC memory; a fresh Line (no state) for nothing, a torn or garbled line or
+    another format."""
     data = bytes(board.rtc_memory() or b"")
     body, _, crc = data.rpartition(b" ")
     try:
-        parts = body.decode().split(" ")
-        if parts[0] != FORMAT or len(parts) != 10 or crc.decode() != _crc(body):
-            return 0, None, None, None
-        kept = " ".join(parts[4:]) if parts[4] != "-1" else None
-        due = int(parts[3]) if parts[3] != "-" else None
-        return int(parts[1]), kept, (parts[2] if parts[2] != "-" else None), due
+        p = body.decode().split(" ")
+        if p[0] != FORMAT or len(p) != 12 or crc.decode() != _crc(body):
+            return Line()
+        kept = " ".join(p[6:])
+        due = int(p[3]) if p[3] != "-" else None
+        return Line(
+            int(p[1]), p[2] if p[2] != "-" else None, due, int(p[4]), int(p[5]), None if kept == NO_SPOOL else kept
+        )
     except (UnicodeError, ValueError):
-        return 0, None, None, None
+        return Line()
 
 
-def save(board, wake, kept=None, key=None, due=None):
-    """kept: Spool.kept() (six numbers); None, and the next wake scans the spool."""
-    if kept is None:
-        kept = "-1 -1 -1 -1 -1 -1"  # no state: Spool refuses it (its size is never -1)
-    body = ("%s %d %s %s %s" % (FORMAT, wake, key or "-", "-" if due is None else "%d" % due, kept)).encode()
+def save(board, line):
+    body = line.encode()
     board.set_rtc_memory(body + b" " + _crc(body).encode())
 
 
@@ -158,11 +185,12 @@ def reading_settings(board, version, folders=None, path=SETTINGS_FILE):
     validated, when RTC memory and wake.settings both hold the key of config.py as it is now;
     else None, and the config is validated in full. (folders, path: config_key's and the
     settings file's, for a test.)"""
-    wake, _, key, _ = load(board)
+    line = load(board)
+    key = line.key
     if key is None or key != config_key(version, folders):
         return None
     s = load_settings(key, path)
-    if s is None or getattr(s, "POWER_MODE", None) != "deep_sleep" or not reads_only(wake + 1, s.SEND_EVERY):
+    if s is None or getattr(s, "POWER_MODE", None) != "deep_sleep" or not reads_only(line.wake + 1, s.SEND_EVERY):
         return None
     s.wake_key = key
     return s

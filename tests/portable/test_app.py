@@ -208,7 +208,7 @@ def test_only_a_deep_sleep_wake_that_reads_skips_the_tls_checks():
 
         def rtc_memory(self):
             data = []
-            wakestate.save(Memory(data), self.count)
+            wakestate.save(Memory(data), wakestate.Line(self.count))
             return data[0]
 
     class Sleepy:

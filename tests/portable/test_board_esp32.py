@@ -130,12 +130,13 @@ def test_watchdog_is_fed_while_waiting_and_identity_storage_and_sleep():
     assert board.state_dir() == "/state"
     assert raises(fake_esp32.DeepSleep, board.deep_sleep, 30000).ms == 30000  # deep sleep does not return
     fake_esp32.RTC.kept = b""
-    assert wakestate.load(board) == (0, None, None, None)
-    wakestate.save(board, 7, "1 2 3 4 5 6", "c0ffee00:42:base", 1795412461000)
-    assert wakestate.load(board) == (7, "1 2 3 4 5 6", "c0ffee00:42:base", 1795412461000)
-    assert fake_esp32.RTC.kept.startswith(b"2 7 c0ffee00:42:base 1795412461000 1 2 3 4 5 6 ")
+    assert wakestate.load(board).wake == 0
+    wakestate.save(board, wakestate.Line(7, "c0ffee00:42:base", 1795412461000, kept="1 2 3 4 5 6"))
+    line = wakestate.load(board)
+    assert (line.wake, line.key, line.due, line.kept) == (7, "c0ffee00:42:base", 1795412461000, "1 2 3 4 5 6")
+    assert fake_esp32.RTC.kept.startswith(b"2 7 c0ffee00:42:base 1795412461000 0 0 1 2 3 4 5 6 ")
     fake_esp32.RTC.kept = b"7"  # as an earlier firmware left it: no state, the wake starts afresh
-    assert wakestate.load(board) == (0, None, None, None)
+    assert (wakestate.load(board).wake, wakestate.load(board).kept) == (0, None)
     assert board.woke_from_deep_sleep() is False
 
 
@@ -152,17 +153,17 @@ def test_an_unfed_watchdog_resets_the_board():
 def test_rtc_memory_survives_deep_sleep_not_a_power_cut():
     mod, board = fresh_board(Config, ntp_now=0)
     fake_esp32.RTC.kept = b""
-    wakestate.save(board, 3)
+    wakestate.save(board, wakestate.Line(3))
 
     def wake():
-        wakestate.save(board, wakestate.load(board)[0] + 1)
-        if wakestate.load(board)[0] < 6:
+        wakestate.save(board, wakestate.Line(wakestate.load(board).wake + 1))
+        if wakestate.load(board).wake < 6:
             board.deep_sleep(1000)
 
     assert fake_esp32.Port().run(wake) == "repl"
-    assert wakestate.load(board)[0] == 6 and board.woke_from_deep_sleep()
+    assert wakestate.load(board).wake == 6 and board.woke_from_deep_sleep()
     fake_esp32.power_cut()
-    assert wakestate.load(board)[0] == 0 and not board.woke_from_deep_sleep()
+    assert wakestate.load(board).wake == 0 and not board.woke_from_deep_sleep()
 
 
 class _Sleepy:
@@ -180,10 +181,13 @@ def _wake(board, settings=_Sleepy, reading_ms=0):
         def queued(self):
             return 4
 
+        def has_work(self):
+            return False
+
     class Wake(app.Device):
         def __init__(self):
             self.settings, self.board, self.delivery = settings, board, Delivery()
-            self.taking, self.alerted = True, False
+            self.taking, self.alerted, self.updates = True, False, None
             self.spool = type("S", (), {"kept": lambda self: "0 0 0 0 -1 0"})()
 
         def take_reading(self):
@@ -203,9 +207,28 @@ def test_a_sending_wake_with_no_network_gives_up_within_wifi_timeout_s_and_sleep
         cycle = _wake(board).wake_cycle
         slept, out = capture(lambda: raises(fake_esp32.DeepSleep, cycle))  # noqa: B023  (called here, at once)
         awake = fake_esp32.CLOCK.ticks  # ticks count from the wake, as the port's
-        assert "deliver later: no network; 4 reading(s) wait in the spool" in out, out
+        assert "deliver later: no network; 4 reading(s) wait in the spool; next try at wake 3" in out, out
         assert timeout_s * 1000 <= awake <= timeout_s * 1000 + 100, awake  # the bound the config sets
         assert slept.ms == 60000 - awake  # the next wake on its slot
+
+
+def test_wakes_with_no_network_put_the_next_try_off_and_one_that_finds_it_resets_that():
+    config = type("C", (Config,), {"WIFI_TIMEOUT_S": 5})
+    mod, _ = fresh_board(config, ntp_now=0)
+    fake_esp32.RTC.kept = b""
+    tried = []  # the wakes that waited for the network
+    for n in range(1, 34):
+        if n == 20:
+            fake_esp32.WLAN.ap = ("field-ap", "pw")  # the access point is back
+        fake_esp32.CLOCK.ticks = 0
+        wake = _wake(mod.Board(config))  # each wake a boot: a board (and a station) afresh
+        e, out = capture(lambda: raises(fake_esp32.DeepSleep, wake.wake_cycle))  # noqa: B023  (called at once)
+        if "(sending)" in out:
+            tried.append(n)
+        assert "wake %d " % n in out, out
+        fake_esp32.CLOCK.advance(e.ms)
+    # SEND_EVERY 1: every wake would try; after each miss the next try comes 2, 4, 8, 16 wakes on
+    assert tried == [1, 3, 7, 15, 31, 32, 33], tried
 
 
 def test_deep_sleep_wakes_keep_their_slots_though_the_ticks_miss_the_boot():

@@ -25,24 +25,41 @@ class Board:
 KEPT = "790 13 2 5 632 3"  # a Spool.kept() line
 
 
+def _fields(line):
+    return (line.wake, line.key, line.due, line.misses, line.retry_at, line.kept)
+
+
+NONE = (0, None, None, 0, 0, None)
+
+
 def test_the_rtc_line_round_trips_and_anything_torn_or_garbled_is_no_state():
     board = Board()
-    assert wakestate.load(board) == (0, None, None, None)
+    assert _fields(wakestate.load(board)) == NONE
     key = "1a2b3c4d:498:" + "v" * 40
-    wakestate.save(board, 12, KEPT, key, 1795412461250)
+    wakestate.save(board, wakestate.Line(12, key, 1795412461250, 2, 17, KEPT))
     line = board.data
-    assert wakestate.load(board) == (12, KEPT, key, 1795412461250)
+    assert _fields(wakestate.load(board)) == (12, key, 1795412461250, 2, 17, KEPT)
     assert len(line) < 200  # the ESP32's RTC user memory is 2 KB
     for cut in range(len(line)):  # torn at any byte: no state, so the wake validates and scans
-        assert wakestate.load(Board(line[:cut])) == (0, None, None, None), cut
+        assert _fields(wakestate.load(Board(line[:cut]))) == NONE, cut
     for i in range(len(line)):  # any byte garbled: the CRC says so
         bad = bytearray(line)
         bad[i] ^= 0x04
-        assert wakestate.load(Board(bytes(bad))) == (0, None, None, None), i
+        assert _fields(wakestate.load(Board(bytes(bad)))) == NONE, i
     for old in (b"7\n1 2 3", b"7", b"\xff\xfe"):  # an earlier firmware's line, or none of ours
-        assert wakestate.load(Board(old)) == (0, None, None, None)
-    wakestate.save(board, 3)  # no spool state, no key: the next wake scans and validates
-    assert wakestate.load(board) == (3, None, None, None)
+        assert _fields(wakestate.load(Board(old))) == NONE
+    wakestate.save(board, wakestate.Line(3))  # no spool state, no key: the next wake scans and validates
+    assert _fields(wakestate.load(board)) == (3, None, None, 0, 0, None)
+
+
+def test_each_wake_with_no_network_puts_the_next_try_off_longer():
+    line = wakestate.Line(5)
+    tries = []
+    for wake in (5, 15, 35, 75, 155, 315):
+        line.backoff(wake, 5)
+        tries.append(line.retry_at - wake)
+    assert tries == [10, 20, 40, 80, 80, 80]  # 2, 4, 8, 16 sending wakes of SEND_EVERY 5, then 16
+    assert line.misses == 6
 
 
 def test_a_reading_wake_is_neither_the_first_nor_a_sending_one():
@@ -156,20 +173,20 @@ def test_a_reading_wake_takes_the_settings_only_when_both_keys_are_config_py_s_n
     def taken():
         return wakestate.reading_settings(board, "base", [folder], path)
 
-    wakestate.save(board, 1, KEPT, key)  # the first wake validated: the second only reads
+    wakestate.save(board, wakestate.Line(1, key, kept=KEPT))  # the first wake validated: the second only reads
     kept = taken()
     assert kept is not None and kept.DEVICE_ID == "dev-1" and kept.wake_key == key
-    wakestate.save(board, 2, KEPT, key)
+    wakestate.save(board, wakestate.Line(2, key, kept=KEPT))
     assert taken() is None  # wake 3 sends (SEND_EVERY 3): validated in full
-    wakestate.save(board, 3, KEPT, key)
+    wakestate.save(board, wakestate.Line(3, key, kept=KEPT))
     assert taken() is not None
     assert wakestate.reading_settings(board, "2.0.0", [folder], path) is None  # an update booted
-    wakestate.save(board, 3, KEPT, None)  # the last wake kept no key (a restart followed)
+    wakestate.save(board, wakestate.Line(3, kept=KEPT))  # the last wake kept no key (a restart followed)
     assert taken() is None
-    wakestate.save(board, 3, KEPT, key)
+    wakestate.save(board, wakestate.Line(3, key, kept=KEPT))
     with open(folder + "/config.py", "a") as f:
         f.write("# edited\n")
     assert taken() is None  # config.py changed since: validated in full
     wakestate.save_settings(_sleeper(POWER_MODE="always_on"), wakestate.config_key("base", [folder]), path)
-    wakestate.save(board, 3, KEPT, wakestate.config_key("base", [folder]))
+    wakestate.save(board, wakestate.Line(3, wakestate.config_key("base", [folder]), kept=KEPT))
     assert taken() is None  # not a deep sleeper's settings
