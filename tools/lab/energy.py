@@ -54,6 +54,11 @@ FIGURES = {
         "a deep-sleep wake to main.py (ROM and second-stage bootloader, image check, MicroPython start) "
         "before the measured time: assumed, added to reading wakes (the secure wake includes it)",
     ),
+    "wifi_timeout_s": (
+        20.0,
+        "WIFI_TIMEOUT_S's default (the ESP32 board's field): a sending wake that finds no network waits "
+        "this long for it, scanning and trying to associate (at rx_ma: mostly receiving), then sleeps",
+    ),
     "cpu_factor": (
         10.0,
         "ESP32 CPU time / unix-port CPU time for the same MicroPython code: assumed, "
@@ -72,6 +77,14 @@ def awake_s(measured, send_every, figures=FIGURES):
     reading = f("boot_s") + measured["reading_wake_ms"] / 1000 * f("cpu_factor")
     sending = f("secure_wake_s") + measured["sending_wake_ms"] / 1000 * f("cpu_factor")
     return reading, sending
+
+
+def no_network_wake(figures=FIGURES):
+    """(seconds awake, mJ) of a sending wake that finds no network: the boot, then WIFI_TIMEOUT_S
+    of Wi-Fi attempts, then the sleep (the firmware gives up there: nothing else waits for it)."""
+    f = lambda name: value(figures, name)  # noqa: E731
+    seconds = f("boot_s") + f("wifi_timeout_s")
+    return seconds, (f("boot_s") * f("cpu_ma") + f("wifi_timeout_s") * f("rx_ma")) * f("volts")
 
 
 def per_reading(measured, interval_s, send_every, figures=FIGURES):
@@ -233,6 +246,11 @@ def report(measured, send_every, battery_mah):
     lines.append("")
     lines += table(m, CONFIGS, battery_mah)
     lines.append("")
+    awake, mj = no_network_wake()
+    lines.append(
+        "a sending wake that finds no network: %.2f s awake (the boot, then WIFI_TIMEOUT_S), about %.0f mJ"
+        % (awake, mj)
+    )
     for n in sorted({n for _, n in CONFIGS}):
         cross = crossing_s(m, n)
         lines.append(
