@@ -34,13 +34,16 @@ def _load_boot_modules():
 board, supervisor = _load_boot_modules()
 
 
-def load_settings(config, the_board):
-    """The validated config, or None after printing the one line that names the bad field."""
+def load_settings(config, the_board, key=None):
+    """The validated config, or None after printing the one line that names the bad field; a deep
+    sleeper's kept for its reading wakes under key (versions.config_key)."""
     import iotsv_settings as settings
 
     try:
         # the running board's fields too; a deep-sleep wake after the first skips the slowest check
-        return settings.load(config, the_board.state_dir(), the_board.FIELDS, the_board.woke_from_deep_sleep())
+        validated = settings.load(config, the_board.state_dir(), the_board.FIELDS, the_board.woke_from_deep_sleep())
+        keep_settings(validated, key)
+        return validated
     except settings.ConfigError as e:
         print("config error: %s" % e)
         return None
@@ -51,35 +54,36 @@ def load_settings(config, the_board):
         gc.collect()  # now: the app's code then fills the hole settings leaves, not the heap's top
 
 
-def kept_settings(probe):
+def kept_settings(probe, key):
     """On a deep-sleep wake that only takes a reading, the settings earlier wakes validated, when
-    they are provably config.py's as it is now (iotsv_wakestate.py): neither config nor the
-    validation is loaded. None on any other wake: the config is validated in full."""
+    they are provably config.py's as it is now (its key): neither config nor the validation is
+    loaded. None on any other wake: the config is validated in full."""
     if not probe.woke_from_deep_sleep():
         return None
     import iotsv_wakestate as wakestate
 
-    return wakestate.reading_settings(probe, booted.version)
+    return wakestate.reading_settings(probe, key)
 
 
 def keep_settings(validated, key):
     """A deep sleeper's validated settings kept for its reading wakes, under the config's key."""
     if validated.POWER_MODE != "deep_sleep" or key is None:
-        sys.modules.pop("iotsv_wakestate", None)  # deep sleep's only: not in an always-on heap
+        sys.modules.pop("iotsv_wakestate", None)  # deep sleep's only: gone before the collection
         return
     import iotsv_wakestate as wakestate
 
-    wakestate.save_settings(validated, key)
+    try:
+        wakestate.save_settings(validated, key)
+    except OSError as e:  # no room on the flash: the reading wakes validate in full instead
+        print("wake.settings not written: %s" % e)
+        return
     validated.wake_key = key  # the wake's end keeps it in RTC memory with the wake count
 
 
 def start(config, the_board, key=None, kept=None):
-    validated = kept
+    validated = kept or load_settings(config, the_board, key)
     if validated is None:
-        validated = load_settings(config, the_board)
-        if validated is None:
-            return 2
-        keep_settings(validated, key)
+        return 2
     try:
         import iotsv_app as app  # only now: the validation's code is gone before the app's comes in
     except Exception as e:  # a version on trial that cannot start is rolled back by the supervisor
@@ -103,7 +107,7 @@ def config_line(e):
     return line
 
 
-the_board = None  # made once config.py has loaded
+the_board = None  # made once config.py has loaded (on a reading wake: from the settings kept for it)
 
 
 def load_config():
@@ -128,12 +132,10 @@ def load_config():
 
 def main():
     global the_board
-    kept = kept_settings(board.current())  # no config yet: what RTC memory kept decides
-    config = key = None
+    key = versions.config_key(booted)  # of config.py's bytes as they are before they load
+    kept = kept_settings(board.current(), key)  # no config yet: what RTC memory kept decides
+    config = None
     if kept is None:
-        import iotsv_wakestate as wakestate
-
-        key = wakestate.config_key(booted.version)  # of the bytes as they are before they load
         config = load_config()
         if config is None:
             return 2

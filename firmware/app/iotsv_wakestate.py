@@ -2,12 +2,12 @@
 # reading validates no config and scans no spool:
 # - RTC memory (deep sleep keeps it, a power cut clears it; on unix the file wake.count stands
 #   in): one line, Line below;
-# - the file wake.settings beside config.py: that config's validated settings under the same key,
-#   replaced only when they change (a flash write per change of config, not per wake).
+# - the file wake.settings beside config.py: that config's validated settings under the same key
+#   (versions.config_key), replaced only when they change (a flash write per change of config,
+#   not per wake).
 # A reading wake takes the settings only when both keys are config.py's now; anything torn,
 # garbled, of another format or another config, and the wake validates in full. Small: the ESP32
 # port's RTC user memory is 2 KB (ports/esp32/machine_rtc.c), and a line here is about 130 bytes.
-import sys
 from binascii import crc32, hexlify, unhexlify
 
 import iotsv_atomicfile as atomicfile
@@ -27,7 +27,7 @@ def _crc(data):
 
 class Line:
     """The RTC memory line, "2 <wake> <key> <due> <misses> <retry_at> <spool> <crc32>": wakes since
-    the power-on or reset; the key of the config this run validated (config_key, or None); the
+    the power-on or reset; the key of the config this run validated (versions.config_key, or None); the
     clock_ms the next wake is due at (next_sleep, or None); sending wakes in a row that found no
     network and the wake before which the next may not try (backoff); the state a scan of the
     spool finds (Spool.kept(), or None)."""
@@ -96,18 +96,6 @@ def reads_only(wake, send_every):
     """True for a wake (counted from 1 since the power-on or reset) that only takes a reading: not
     the first, which checks everything, nor a SEND_EVERY-th, which sends."""
     return wake > 1 and wake % send_every != 0
-
-
-def config_key(version, path=None):
-    """The key of the config module the board runs: the CRC32 of config.py's bytes (or
-    config.mpy's) where the import finds it first, and the version of the firmware booted; None
-    when no file is found (a frozen config: validated at every wake)."""
-    for folder in sys.path if path is None else path:
-        for name in ("config.py", "config.mpy"):  # the import's order
-            data = atomicfile.read_bytes(folder + "/" + name if folder else name)
-            if data is not None:
-                return "%s:%d:%s" % (_crc(data), len(data), version)
-    return None
 
 
 def _text(settings, key):
@@ -180,14 +168,12 @@ def load_settings(key, path=SETTINGS_FILE):
     return s
 
 
-def reading_settings(board, version, folders=None, path=SETTINGS_FILE):
+def reading_settings(board, key, path=SETTINGS_FILE):
     """On a deep-sleep wake that will only take a reading: the settings the previous wakes
-    validated, when RTC memory and wake.settings both hold the key of config.py as it is now;
-    else None, and the config is validated in full. (folders, path: config_key's and the
-    settings file's, for a test.)"""
+    validated, when RTC memory and wake.settings both hold the key of config.py as it is now
+    (versions.config_key); else None, and the config is validated in full."""
     line = load(board)
-    key = line.key
-    if key is None or key != config_key(version, folders):
+    if key is None or line.key != key:
         return None
     s = load_settings(key, path)
     if s is None or getattr(s, "POWER_MODE", None) != "deep_sleep" or not reads_only(line.wake + 1, s.SEND_EVERY):

@@ -5,6 +5,7 @@ from binascii import hexlify
 
 import iotsv_atomicfile as atomicfile
 import iotsv_settings as settings
+import iotsv_versions as versions
 import iotsv_wakestate as wakestate
 from portable import _good, fresh, scratch
 
@@ -77,18 +78,18 @@ def _config_folder(name, text):
 def test_the_config_key_is_config_py_s_bytes_and_the_version_booted():
     folder = _config_folder("wake-key", "DEVICE_ID = 'a'\n")
     empty = fresh("wake-key-none")
-    key = wakestate.config_key("base", [empty, folder])  # the first folder that has one, as import
+    key = versions.config_key(versions.State("base"), [empty, folder])  # the first folder that has one, as import
     assert key is not None and key.endswith(":16:base")
-    assert wakestate.config_key("base", [empty, folder]) == key
-    assert wakestate.config_key("1.2.0", [folder]) != key  # another version booted
+    assert versions.config_key(versions.State("base"), [empty, folder]) == key
+    assert versions.config_key(versions.State("1.2.0"), [folder]) != key  # another version booted
     with open(folder + "/config.py", "w") as f:
         f.write("DEVICE_ID = 'b'\n")  # one byte changed
-    assert wakestate.config_key("base", [folder]) != key
-    assert wakestate.config_key("base", [empty]) is None  # a frozen config: validated every wake
+    assert versions.config_key(versions.State("base"), [folder]) != key
+    assert versions.config_key(versions.State("base"), [empty]) is None  # a frozen config: validated every wake
     os.remove(folder + "/config.py")
     with open(folder + "/config.mpy", "wb") as f:
         f.write(b"M\x06")
-    assert wakestate.config_key("base", [folder]) is not None
+    assert versions.config_key(versions.State("base"), [folder]) is not None
 
 
 def _sleeper(**over):
@@ -166,12 +167,12 @@ def test_alert_rules_and_pairs_come_back_as_the_config_s_tuples():
 def test_a_reading_wake_takes_the_settings_only_when_both_keys_are_config_py_s_now():
     folder = _config_folder("wake-reading", "DEVICE_ID = 'dev-1'\n")
     path = folder + "/wake.settings"
-    key = wakestate.config_key("base", [folder])
+    key = versions.config_key(versions.State("base"), [folder])
     wakestate.save_settings(_sleeper(), key, path)
     board = Board()
 
-    def taken():
-        return wakestate.reading_settings(board, "base", [folder], path)
+    def taken(version="base"):
+        return wakestate.reading_settings(board, versions.config_key(versions.State(version), [folder]), path)
 
     wakestate.save(board, wakestate.Line(1, key, kept=KEPT))  # the first wake validated: the second only reads
     kept = taken()
@@ -180,13 +181,15 @@ def test_a_reading_wake_takes_the_settings_only_when_both_keys_are_config_py_s_n
     assert taken() is None  # wake 3 sends (SEND_EVERY 3): validated in full
     wakestate.save(board, wakestate.Line(3, key, kept=KEPT))
     assert taken() is not None
-    assert wakestate.reading_settings(board, "2.0.0", [folder], path) is None  # an update booted
+    assert taken("2.0.0") is None  # an update booted
     wakestate.save(board, wakestate.Line(3, kept=KEPT))  # the last wake kept no key (a restart followed)
     assert taken() is None
     wakestate.save(board, wakestate.Line(3, key, kept=KEPT))
     with open(folder + "/config.py", "a") as f:
         f.write("# edited\n")
     assert taken() is None  # config.py changed since: validated in full
-    wakestate.save_settings(_sleeper(POWER_MODE="always_on"), wakestate.config_key("base", [folder]), path)
-    wakestate.save(board, wakestate.Line(3, wakestate.config_key("base", [folder]), kept=KEPT))
+    wakestate.save_settings(
+        _sleeper(POWER_MODE="always_on"), versions.config_key(versions.State("base"), [folder]), path
+    )
+    wakestate.save(board, wakestate.Line(3, versions.config_key(versions.State("base"), [folder]), kept=KEPT))
     assert taken() is None  # not a deep sleeper's settings
