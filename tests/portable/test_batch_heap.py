@@ -10,8 +10,7 @@ from iotsv_clock import Clock
 from iotsv_delivery import MAX_BATCH, Delivery
 from iotsv_httpclient import Response
 from iotsv_spool import HEAD_SIZE, MAX_PAYLOAD, Spool
-from portable import fresh
-from test_delivery import NOW, Board
+from portable import NOW, Board, fresh
 
 try:
     import tracemalloc
