@@ -143,12 +143,11 @@ def load_rising(path, default=0):
     turn: the larger of the two that read whole. A write torn by a power cut spoils only its own
     file, so the other still holds the value before it; lost is True only when neither reads
     and one was torn. turn: the file the next write goes to, the one not holding the value."""
-    a, lost_a = load_int(path, None)
-    b, lost_b = load_int(path + ".1", None)
-    if a is None and b is None:
-        return default, lost_a or lost_b, 0
+    lost = recover(path, _is_int)
+    lost = recover(path + ".1", _is_int) or lost
+    a, b = parse_int(read_bytes(path)), parse_int(read_bytes(path + ".1"))
     if b is None or (a is not None and a >= b):
-        return a, False, 1
+        return (default, lost, 0) if a is None else (a, False, 1)
     return b, False, 0
 
 
