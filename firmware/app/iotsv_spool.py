@@ -49,7 +49,6 @@ COMPACT_AT = const(8192)  # bytes of acknowledged records worth a rewrite of the
 _COPY = const(512)
 SLOTS = const(8)  # readings kept as small files before they are moved into spool.dat
 SLOT_BYTES = const(128)  # littlefs's inline_max as MicroPython configures it: its cache_size, 4 x 32
-_PART = "<IB"
 PART_HEAD = const(5)
 CHUNK = const(123)  # SLOT_BYTES - PART_HEAD: record bytes in one part
 PARTS = const(2)  # parts a record may take; a bigger one goes straight to spool.dat
@@ -66,6 +65,11 @@ def _head(seq, dropped, payload):
 
 def encode(seq, dropped, payload):
     return _head(seq, dropped, payload) + payload
+
+
+def _u32(b, i):
+    """The little-endian 32-bit number at b[i:i + 4], taken byte by byte: no allocation."""
+    return b[i] | b[i + 1] << 8 | b[i + 2] << 16 | b[i + 3] << 24
 
 
 def _size(path):
@@ -85,6 +89,9 @@ class Spool:
         if max_bytes < MIN_BUDGET:
             raise ValueError("spool budget must be at least %d bytes" % MIN_BUDGET)
         self.slot_dir = state_dir + "/new"
+        self._buf = bytearray(PARTS * CHUNK)  # a record read from the small files
+        self._view = memoryview(self._buf)
+        self._head = bytearray(PART_HEAD)  # a part's head, read or written
         atomicfile.ensure_dir(self.slot_dir)
         self.path = state_dir + "/spool.dat"
         self.ack_path = state_dir + "/spool.ack"
@@ -102,7 +109,12 @@ class Spool:
     @property
     def count(self):
         """Readings not yet acknowledged."""
-        return self._dat_count + len(self.new)
+        low = max(self._dat_last, self.acked)
+        n = self._dat_count
+        for seq in self._seqs:
+            if seq > low:
+                n += 1
+        return n
 
     @property
     def last_seq(self):
@@ -151,57 +163,61 @@ class Spool:
         return "%s/%d.%d" % (self.slot_dir, i, part)
 
     def _slot_seq(self, i):
-        """The seq the first part of small file i names, 0 when there is none, -1 if garbled."""
+        """The seq the first part of slot i names, 0 when there is none, -1 if garbled."""
         try:
             with open(self._part(i, 0), "rb") as f:
-                head = f.read(PART_HEAD)
+                if f.readinto(self._head) < PART_HEAD:
+                    return -1
         except OSError:
             return 0
-        return struct.unpack(_PART, head)[0] if len(head) == PART_HEAD else -1
+        return _u32(self._head, 0)
 
     def _slot_record(self, i):
-        """The whole record small file i holds, checked (a part torn, missing or left from an
-        older reading fails), else None."""
-        rec = b""
+        """The size of the whole record slot i holds, read into self._buf and checked (a part
+        torn, missing or left from an older reading fails), else 0. One buffer for every read:
+        no allocation a record."""
+        buf, head, view = self._buf, self._head, self._view
+        got = 0
         for part in range(PARTS):
             try:
                 with open(self._part(i, part), "rb") as f:
-                    data = f.read(SLOT_BYTES)
+                    if f.readinto(head) < PART_HEAD:
+                        return 0
+                    got += f.readinto(view[got : got + CHUNK]) or 0
             except OSError:
-                return None
-            if len(data) <= PART_HEAD:
-                return None
-            seq, p = struct.unpack(_PART, data[:PART_HEAD])
-            if p != part or (rec and seq != struct.unpack("<I", rec[3:7])[0]):
-                return None
-            rec += data[PART_HEAD:]
-            if len(rec) < HEAD_SIZE:
-                return None
-            magic, n, rseq, dropped, crc = struct.unpack(_HEAD, rec[:HEAD_SIZE])
-            if magic != MAGIC or rseq != seq or HEAD_SIZE + n > PARTS * CHUNK:
-                return None
-            if len(rec) >= HEAD_SIZE + n:
-                ok = len(rec) == HEAD_SIZE + n and _crc(n, seq, dropped, rec[HEAD_SIZE:]) == crc
-                return rec if ok else None
-        return None
+                return 0
+            n = buf[1] | buf[2] << 8  # the record's head: magic(0) length(1) seq(3) dropped(7) crc(9)
+            if head[4] != part or got < HEAD_SIZE or buf[0] != MAGIC or _u32(head, 0) != _u32(buf, 3):
+                return 0
+            if HEAD_SIZE + n > PARTS * CHUNK:
+                return 0
+            if got >= HEAD_SIZE + n:
+                crc = _crc(n, _u32(buf, 3), buf[7] | buf[8] << 8, view[HEAD_SIZE:got])
+                return got if got == HEAD_SIZE + n and crc == _u32(buf, 9) else 0
+        return 0
 
     def _scan_slots(self):
-        self.new = []  # (seq, record size, slot) of the unacknowledged readings in small files, oldest first
-        self._pend = 0  # their bytes
-        self._seqs = [0] * SLOTS  # the seq each slot holds whole (moved or acknowledged or not), else 0
+        # A slot holds a reading still to send (pending) when its seq is above both spool.dat's
+        # newest and the ack: moved or acknowledged, it is free.
+        self._seqs = [0] * SLOTS  # the seq each slot holds whole, else 0
+        self._lens = [0] * SLOTS  # and its record's size
         for i in range(SLOTS):
-            rec = self._slot_record(i)
-            if rec is None:
-                continue
-            seq = self._seqs[i] = struct.unpack("<I", rec[3:7])[0]
-            if seq > self._dat_last and seq > self.acked:
-                self.new.append((seq, len(rec), i))
-                self._pend += len(rec)
-        self.new.sort()
+            n = self._slot_record(i)
+            if n:
+                self._seqs[i] = _u32(self._buf, 3)
+                self._lens[i] = n
+
+    def _next_pending(self, after):
+        """The slot holding the oldest reading still to send with seq above `after`, else -1."""
+        low = max(self._dat_last, self.acked, after)
+        best = -1
+        for i in range(SLOTS):
+            if self._seqs[i] > low and (best < 0 or self._seqs[i] < self._seqs[best]):
+                best = i
+        return best
 
     def kept(self):
         """The state a scan finds, as a line for the board to keep until the next wake."""
-        new = ",".join("%d:%d:%d" % r for r in self.new)
         return "%d %d %d %d %d %d %s %s" % (
             self.size,
             self.read_pos,
@@ -209,8 +225,8 @@ class Spool:
             self._dat_last,
             self.last_pos,
             self.acked,
-            ",".join("%d" % s for s in self._seqs),
-            new,
+            ",".join("%d" % v for v in self._seqs),
+            ",".join("%d" % v for v in self._lens),
         )
 
     def _adopt(self, kept):
@@ -220,13 +236,13 @@ class Spool:
         fields = kept.split(" ")
         try:
             size, read_pos, count, dat_last, last_pos, acked = [int(v) for v in fields[:6]]
-            seqs = [int(v) for v in fields[6].split(",")]
-            new = [tuple(int(v) for v in r.split(":")) for r in fields[7].split(",") if r]
+            seqs, lens = [[int(v) for v in f.split(",")] for f in fields[6:8]]
         except (ValueError, IndexError):
             return False
         if (
             len(fields) != 8
             or len(seqs) != SLOTS
+            or len(lens) != SLOTS
             or acked != self.acked
             or size != _size(self.path)
             or (last_pos < 0) != (size == 0)
@@ -241,10 +257,6 @@ class Spool:
             if last != (size, dat_last) or self.skipped_bytes:
                 self.skipped_bytes = 0
                 return False
-        self.new, self._seqs = new, seqs
-        free = self._free_slot()  # None: the next append moves them all first, which changes spool.dat
-        if free is not None and not 0 <= self._slot_seq(free) <= max(dat_last, max(seqs), acked):
-            return False
         self.size, self.read_pos, self._dat_count, self._dat_last, self.last_pos = (
             size,
             read_pos,
@@ -252,14 +264,15 @@ class Spool:
             dat_last,
             last_pos,
         )
-        self._pend = sum(r[1] for r in new)
-        return True
+        self._seqs, self._lens = seqs, lens
+        free = self._free_slot()  # None: the next append moves them all first, which changes spool.dat
+        return free is None or 0 <= self._slot_seq(free) <= self.last_seq
 
     def _free_slot(self):
         """The lowest slot no undelivered reading holds, or None."""
-        taken = [r[2] for r in self.new]
+        low = max(self._dat_last, self.acked)
         for i in range(SLOTS):
-            if i not in taken:
+            if self._seqs[i] <= low:
                 return i
         return None
 
@@ -273,15 +286,18 @@ class Spool:
         if len(payload) > MAX_PAYLOAD:
             raise ValueError("reading of %d bytes is larger than a spool record (%d)" % (len(payload), MAX_PAYLOAD))
         n = HEAD_SIZE + len(payload)
-        if n <= PARTS * CHUNK and self.size + self._pend + n <= self.max_bytes:
+        low = max(self._dat_last, self.acked)
+        pend = 0  # bytes of the readings in slots still to send
+        for i in range(SLOTS):
+            if self._seqs[i] > low:
+                pend += self._lens[i]
+        if n <= PARTS * CHUNK and self.size + pend + n <= self.max_bytes:
             i = self._free_slot()
             if i is None:
                 self.merge()  # every slot holds an undelivered reading
                 i = 0
-            self._put_slot(i, seq, encode(seq, 0, payload))
-            self.new.append((seq, n, i))
-            self._pend += n
-            self._seqs[i] = seq
+            self._put_slot(i, seq, payload)
+            self._seqs[i], self._lens[i] = seq, n
             return seq
         self.merge()  # spool.dat holds the older readings: the small files' go first
         if self.size + n > self.max_bytes and self.read_pos:
@@ -295,18 +311,25 @@ class Spool:
         self._appended(seq, n)
         return seq
 
-    def _put_slot(self, i, seq, rec):
-        """Write rec, the record of seq, into slot i, each part in place: on littlefs one metadata
-        commit each; a part torn by a cut fails the record's CRC, and only this unreported reading
-        goes."""
-        view = memoryview(rec)
-        for part in range(PARTS):
-            piece = view[part * CHUNK : (part + 1) * CHUNK]
-            if not piece:
-                break
-            with open(self._part(i, part), "wb") as f:
-                f.write(struct.pack(_PART, seq, part))
-                f.write(piece)
+    def _put_slot(self, i, seq, payload):
+        """Write the record of seq into slot i, each part in place (on littlefs one metadata
+        commit each), head and payload apart: no copy of the two joined. A part torn by a cut
+        fails the record's CRC, and only this unreported reading goes."""
+        view = memoryview(payload)
+        cut = CHUNK - HEAD_SIZE  # payload bytes in the first part
+        head = self._head
+        for k in range(4):
+            head[k] = seq >> (8 * k) & 0xFF
+        head[4] = 0
+        with open(self._part(i, 0), "wb") as f:
+            f.write(head)
+            f.write(_head(seq, 0, payload))
+            f.write(view[:cut])
+        if len(payload) > cut:
+            head[4] = 1
+            with open(self._part(i, 1), "wb") as f:
+                f.write(head)
+                f.write(view[cut:])
 
     def _shrink_slots(self):
         """All delivered: remove the slots above the first two (a backlog filled them), as every
@@ -317,7 +340,7 @@ class Spool:
             if self._seqs[i] and self._seqs[i] != newest:
                 for part in range(PARTS):
                     atomicfile.remove(self._part(i, part))
-                self._seqs[i] = 0
+                self._seqs[i] = self._lens[i] = 0
 
     def _appended(self, seq, n):
         """spool.dat grew by the record of seq, n bytes."""
@@ -331,17 +354,20 @@ class Spool:
     def merge(self):
         """Move the readings in the small files into spool.dat in one append: one block copy for
         all of them. A cut part way leaves the rest in their small files, which a start finds."""
-        if not self.new:
+        i = self._next_pending(0)
+        if i < 0:
             return
         with open(self.path, "ab") as f:
-            for seq, _, i in self.new:
-                rec = self._slot_record(i)
-                if rec is not None:  # else spoiled on the flash since: only that one is lost
-                    f.write(rec)
-                    self._appended(seq, len(rec))
+            while i >= 0:
+                seq = self._seqs[i]
+                n = self._slot_record(i)
+                if n:
+                    f.write(self._view[:n])
+                    self._appended(seq, n)
+                else:
+                    self._seqs[i] = 0  # spoiled on the flash since it was written: only that one is lost
+                i = self._next_pending(seq)
             atomicfile.sync(f)  # the small files are free for reuse only once this is down
-        self.new = []
-        self._pend = 0
 
     def _append_dropping_oldest(self, seq, make_payload):
         sizes = []  # (record size, dropped count) of the unacknowledged records, oldest first
@@ -404,17 +430,16 @@ class Spool:
                     items += 1
                     total += len(payload)
                     yield seq, dropped, payload
-        for seq, n, i in list(self.new):
-            if seq <= after:
-                continue
+        i = self._next_pending(after)
+        while i >= 0:
+            seq, n = self._seqs[i], self._lens[i]
             if items and (items >= max_items or total + n - HEAD_SIZE > max_bytes):
                 return
-            rec = self._slot_record(i)
-            if rec is None:
-                continue  # spoiled on the flash since it was written: skipped, as in spool.dat
-            items += 1
-            total += n - HEAD_SIZE
-            yield seq, struct.unpack("<H", rec[7:9])[0], rec[HEAD_SIZE:]
+            if self._slot_record(i):  # else spoiled on the flash since it was written: skipped
+                items += 1
+                total += n - HEAD_SIZE
+                yield seq, self._buf[7] | self._buf[8] << 8, bytes(self._view[HEAD_SIZE:n])
+            i = self._next_pending(seq)
 
     def read(self, max_items, max_bytes, after=0):
         """records() as a list."""
@@ -427,10 +452,8 @@ class Spool:
         atomicfile.write_rising(self.ack_path, seq, self._ack_turn)  # the one file written for this batch
         self._ack_turn ^= 1
         self.acked = seq
-        while self.new and self.new[0][0] <= seq:
-            self._pend -= self.new.pop(0)[1]  # its small file is free: overwritten in its turn
-        if not self.new:
-            self._shrink_slots()
+        if max(self._seqs) <= max(self._dat_last, seq):
+            self._shrink_slots()  # every slot free: overwritten in its turn
         if not self._dat_count:
             return
         head = bytearray(HEAD_SIZE)  # read into, fields taken byte by byte: nothing allocated a record
