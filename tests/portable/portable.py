@@ -94,11 +94,19 @@ def fresh(name):
 
     d = scratch(name)
     if atomicfile.exists(d):
-        for f in os.listdir(d):
-            os.remove(d + "/" + f)
-        os.rmdir(d)
+        _remove_tree(d)
     atomicfile.ensure_dir(d)
     return d
+
+
+def _remove_tree(d):
+    """rm -r d (the spool keeps its new readings in a folder of STATE_DIR)."""
+    for f in os.listdir(d):
+        if is_dir(d + "/" + f):
+            _remove_tree(d + "/" + f)
+        else:
+            os.remove(d + "/" + f)
+    os.rmdir(d)
 
 
 def reading(seq, dropped):
