@@ -17,7 +17,6 @@ SETTINGS_FILE = "wake.settings"
 # the settings' DER bytes are not copied (a device key stays in one file): read again from the
 # file each came from (iotsv_settings._der_file)
 _DER_FROM = {"ca_der": "CA_FILE", "device_cert": "DEVICE_CERT_FILE", "device_key": "DEVICE_KEY_FILE"}
-NO_SPOOL = "-1 -1 -1 -1 -1 -1"  # no spool state: Spool refuses it (its size is never -1)
 BACKOFF_MAX = 16  # a wake that finds no network: the next tries come 2, 4, ... 16 sending wakes on
 
 
@@ -27,8 +26,8 @@ def _crc(data):
 
 class Line:
     """The RTC memory line, "2 <wake> <key> <due> <misses> <retry_at> <spool> <crc32>": wakes since
-    the power-on or reset; the key of the config this run validated (versions.config_key, or None); the
-    clock_ms the next wake is due at (next_sleep, or None); sending wakes in a row that found no
+    the power-on or reset; the key of the config this run validated (versions.config_key, or
+    None); the clock_ms the next wake is due at (next_sleep, or None); sending wakes in a row that found no
     network and the wake before which the next may not try (backoff); the state a scan of the
     spool finds (Spool.kept(), or None)."""
 
@@ -44,7 +43,7 @@ class Line:
             due,
             self.misses,
             self.retry_at,
-            self.kept or NO_SPOOL,
+            self.kept or "-",  # last: its fields are the spool's business (Spool.kept())
         )
         return body.encode()
 
@@ -61,13 +60,11 @@ def load(board):
     body, _, crc = data.rpartition(b" ")
     try:
         p = body.decode().split(" ")
-        if p[0] != FORMAT or len(p) != 12 or crc.decode() != _crc(body):
+        if p[0] != FORMAT or len(p) < 7 or crc.decode() != _crc(body):
             return Line()
         kept = " ".join(p[6:])
         due = int(p[3]) if p[3] != "-" else None
-        return Line(
-            int(p[1]), p[2] if p[2] != "-" else None, due, int(p[4]), int(p[5]), None if kept == NO_SPOOL else kept
-        )
+        return Line(int(p[1]), p[2] if p[2] != "-" else None, due, int(p[4]), int(p[5]), None if kept == "-" else kept)
     except (UnicodeError, ValueError):
         return Line()
 

@@ -188,7 +188,7 @@ def _wake(board, settings=_Sleepy, reading_ms=0):
         def __init__(self):
             self.settings, self.board, self.delivery = settings, board, Delivery()
             self.taking, self.alerted, self.updates = True, False, None
-            self.spool = type("S", (), {"kept": lambda self: "0 0 0 0 -1 0"})()
+            self.spool = type("S", (), {"kept": lambda self: "0 0 0 0 -1 0 0,0 0,0"})()
 
         def take_reading(self):
             fake_esp32.CLOCK.advance(reading_ms)
