@@ -363,7 +363,7 @@ class Device:
             )
         elif kind == "sending":
             line.misses = line.retry_at = 0
-            board.maybe_resync()
+            line.synced = board.maybe_resync(line.synced)  # NTP when due, not at every sending wake
             while self.has_sends():
                 board.sleep_ms(self.wait_ms() or 0)
                 self.send()

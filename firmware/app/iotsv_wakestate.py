@@ -25,24 +25,26 @@ def _crc(data):
 
 
 class Line:
-    """The RTC memory line, "2 <wake> <key> <due> <misses> <retry_at> <spool> <crc32>": wakes since
-    the power-on or reset; the key of the config this run validated (versions.config_key, or
-    None); the clock_ms the next wake is due at (next_sleep, or None); sending wakes in a row that found no
-    network and the wake before which the next may not try (backoff); the state a scan of the
-    spool finds (Spool.kept(), or None)."""
+    """The RTC memory line, "2 <wake> <key> <due> <misses> <retry_at> <synced> <spool> <crc32>":
+    wakes since the power-on or reset; the key of the config this run validated
+    (versions.config_key, or None); the clock_ms the next wake is due at (next_sleep, or None);
+    sending wakes in a row that found no network and the wake before which the next may not try
+    (backoff); the clock_ms of the last NTP sync (Board.maybe_resync, or None); the state a scan
+    of the spool finds (Spool.kept(), or None)."""
 
-    def __init__(self, wake=0, key=None, due=None, misses=0, retry_at=0, kept=None):
-        self.wake, self.key, self.due, self.misses, self.retry_at, self.kept = wake, key, due, misses, retry_at, kept
+    def __init__(self, wake=0, key=None, due=None, misses=0, retry_at=0, kept=None, synced=None):
+        self.wake, self.key, self.due, self.misses, self.retry_at = wake, key, due, misses, retry_at
+        self.kept, self.synced = kept, synced
 
     def encode(self):
-        due = "-" if self.due is None else "%d" % self.due
-        body = "%s %d %s %s %d %d %s" % (
+        body = "%s %d %s %s %d %d %s %s" % (
             FORMAT,
             self.wake,
             self.key or "-",
-            due,
+            _text_of(self.due),
             self.misses,
             self.retry_at,
+            _text_of(self.synced),
             self.kept or "-",  # last: its fields are the spool's business (Spool.kept())
         )
         return body.encode()
@@ -53,6 +55,14 @@ class Line:
         self.retry_at = wake + send_every * min(1 << min(self.misses, 8), BACKOFF_MAX)
 
 
+def _text_of(n):
+    return "-" if n is None else "%d" % n
+
+
+def _int_of(text):
+    return None if text == "-" else int(text)
+
+
 def load(board):
     """The Line in RTC memory; a fresh Line (no state) for nothing, a torn or garbled line or
     another format."""
@@ -60,11 +70,11 @@ def load(board):
     body, _, crc = data.rpartition(b" ")
     try:
         p = body.decode().split(" ")
-        if p[0] != FORMAT or len(p) < 7 or crc.decode() != _crc(body):
+        if p[0] != FORMAT or len(p) < 8 or crc.decode() != _crc(body):
             return Line()
-        kept = " ".join(p[6:])
-        due = int(p[3]) if p[3] != "-" else None
-        return Line(int(p[1]), p[2] if p[2] != "-" else None, due, int(p[4]), int(p[5]), None if kept == "-" else kept)
+        kept = " ".join(p[7:])  # the spool's own line, last
+        key = p[2] if p[2] != "-" else None
+        return Line(int(p[1]), key, _int_of(p[3]), int(p[4]), int(p[5]), None if kept == "-" else kept, _int_of(p[6]))
     except (UnicodeError, ValueError):
         return Line()
 

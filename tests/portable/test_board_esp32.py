@@ -134,7 +134,7 @@ def test_watchdog_is_fed_while_waiting_and_identity_storage_and_sleep():
     wakestate.save(board, wakestate.Line(7, "c0ffee00:42:base", 1795412461000, kept="1 2 3 4 5 6"))
     line = wakestate.load(board)
     assert (line.wake, line.key, line.due, line.kept) == (7, "c0ffee00:42:base", 1795412461000, "1 2 3 4 5 6")
-    assert fake_esp32.RTC.kept.startswith(b"2 7 c0ffee00:42:base 1795412461000 0 0 1 2 3 4 5 6 ")
+    assert fake_esp32.RTC.kept.startswith(b"2 7 c0ffee00:42:base 1795412461000 0 0 - 1 2 3 4 5 6 ")
     fake_esp32.RTC.kept = b"7"  # as an earlier firmware left it: no state, the wake starts afresh
     assert (wakestate.load(board).wake, wakestate.load(board).kept) == (0, None)
     assert board.woke_from_deep_sleep() is False
@@ -229,6 +229,24 @@ def test_wakes_with_no_network_put_the_next_try_off_and_one_that_finds_it_resets
         fake_esp32.CLOCK.advance(e.ms)
     # SEND_EVERY 1: every wake would try; after each miss the next try comes 2, 4, 8, 16 wakes on
     assert tried == [1, 3, 7, 15, 31, 32, 33], tried
+
+
+def test_sending_wakes_set_the_clock_by_ntp_every_3_hours_not_at_every_wake():
+    class Every10Minutes(_Sleepy):
+        INTERVAL_S = 600
+
+    mod, _ = fresh_board(Config, ntp_now=0)
+    fake_esp32.RTC.kept = b""
+    fake_esp32.WLAN.ap = ("field-ap", "pw")
+    synced, now = [], [0]
+    sys.modules["ntptime"].settime = lambda: synced.append(now[0])  # the clock stays as it runs
+    for n in range(1, 41):
+        now[0] = n
+        fake_esp32.CLOCK.ticks = 0
+        wake = _wake(mod.Board(Config), Every10Minutes)  # each wake a boot: no sync of its own yet
+        e = capture(lambda: raises(fake_esp32.DeepSleep, wake.wake_cycle))[0]  # noqa: B023  (called at once)
+        fake_esp32.CLOCK.advance(e.ms)
+    assert synced == [1, 20, 39]  # 3 h is 18 wakes of 10 minutes: the first past it syncs
 
 
 def test_deep_sleep_wakes_keep_their_slots_though_the_ticks_miss_the_boot():

@@ -27,19 +27,19 @@ KEPT = "790 13 2 5 632 3 4,5,0,0,0,0,0,0 98,97,0,0,0,0,0,0"  # a Spool.kept() li
 
 
 def _fields(line):
-    return (line.wake, line.key, line.due, line.misses, line.retry_at, line.kept)
+    return (line.wake, line.key, line.due, line.misses, line.retry_at, line.kept, line.synced)
 
 
-NONE = (0, None, None, 0, 0, None)
+NONE = (0, None, None, 0, 0, None, None)
 
 
 def test_the_rtc_line_round_trips_and_anything_torn_or_garbled_is_no_state():
     board = Board()
     assert _fields(wakestate.load(board)) == NONE
     key = "1a2b3c4d:498:" + "v" * 40
-    wakestate.save(board, wakestate.Line(12, key, 1795412461250, 2, 17, KEPT))
+    wakestate.save(board, wakestate.Line(12, key, 1795412461250, 2, 17, KEPT, 1795400000125))
     line = board.data
-    assert _fields(wakestate.load(board)) == (12, key, 1795412461250, 2, 17, KEPT)
+    assert _fields(wakestate.load(board)) == (12, key, 1795412461250, 2, 17, KEPT, 1795400000125)
     assert len(line) < 300  # the ESP32's RTC user memory is 2 KB
     for cut in range(len(line)):  # torn at any byte: no state, so the wake validates and scans
         assert _fields(wakestate.load(Board(line[:cut]))) == NONE, cut
@@ -50,7 +50,7 @@ def test_the_rtc_line_round_trips_and_anything_torn_or_garbled_is_no_state():
     for old in (b"7\n1 2 3", b"7", b"\xff\xfe"):  # an earlier firmware's line, or none of ours
         assert _fields(wakestate.load(Board(old))) == NONE
     wakestate.save(board, wakestate.Line(3))  # no spool state, no key: the next wake scans and validates
-    assert _fields(wakestate.load(board)) == (3, None, None, 0, 0, None)
+    assert _fields(wakestate.load(board)) == (3, None, None, 0, 0, None, None)
 
 
 def test_the_spool_takes_its_state_back_from_the_line_instead_of_a_scan():

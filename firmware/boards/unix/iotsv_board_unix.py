@@ -78,8 +78,8 @@ class Board:
         if ms > 0:
             time.sleep(ms / 1000)
 
-    def maybe_resync(self):
-        pass
+    def maybe_resync(self, synced_ms=None):
+        return synced_ms  # the host's OS keeps the clock
 
     def rtc_memory(self):
         """RTC memory (on unix: a file beside config.py stands in for it; see iotsv_wakestate.py)."""
