@@ -7,7 +7,8 @@
 #   not per wake).
 # A reading wake takes the settings only when both keys are config.py's now; anything torn,
 # garbled, of another format or another config, and the wake validates in full. Small: the ESP32
-# port's RTC user memory is 2 KB (ports/esp32/machine_rtc.c), and a line here is about 130 bytes.
+# port's RTC user memory is 2 KB (ports/esp32/machine_rtc.c); a line here is 150 to 250 bytes,
+# most of it the spool's.
 from binascii import crc32, hexlify, unhexlify
 
 import iotsv_atomicfile as atomicfile
