@@ -193,7 +193,7 @@ class Device:
             if s.POWER_MODE == "deep_sleep" and board.woke_from_deep_sleep():
                 import iotsv_wakestate as wakestate  # deep sleep's only: not in an always-on heap
 
-                kept = wakestate.load(board)[1]
+                kept = wakestate.load(board).kept
             spool = Spool(s.STATE_DIR, s.SPOOL_MAX_BYTES, kept)
             clock = Clock(board, s.STATE_DIR)
         except (OSError, ValueError) as e:
@@ -344,18 +344,26 @@ class Device:
     def wake_cycle(self):
         """Deep-sleep mode: each wake takes one reading into the spool; every SEND_EVERY-th wake
         (and the last) brings the network up and delivers what waits; then the board sleeps
-        INTERVAL_S."""
+        until the next wake's slot. A wake that finds no network puts the next tries off (2, 4,
+        ... 16 sending wakes on): each costs the whole Wi-Fi wait."""
         s, board, delivery = self.settings, self.board, self.delivery
         import iotsv_wakestate as wakestate
 
-        wake = wakestate.load(board)[0] + 1
+        line = wakestate.load(board)
+        wake = line.wake = line.wake + 1
         seq = self.take_reading() if self.taking else None
+        sends = (wake % s.SEND_EVERY == 0 or not self.taking) and wake >= line.retry_at
         # an alert made at this wake is not left for the SEND_EVERY-th: it brings the network up now
-        kind = "sending" if wake % s.SEND_EVERY == 0 or not self.taking or self.alerted else "reading"
+        kind = "sending" if sends or self.alerted else "reading"
         if kind == "sending" and not board.network_up():
-            print("deliver later: no network; %d reading(s) wait in the spool" % delivery.queued())
+            line.backoff(wake, s.SEND_EVERY)
+            print(
+                "deliver later: no network; %d reading(s) wait in the spool; next try at wake %d"
+                % (delivery.queued(), line.retry_at)
+            )
         elif kind == "sending":
-            board.maybe_resync()
+            line.misses = line.retry_at = 0
+            line.synced = board.maybe_resync(line.synced)  # NTP when due, not at every sending wake
             while self.has_sends():
                 board.sleep_ms(self.wait_ms() or 0)
                 self.send()
@@ -369,18 +377,21 @@ class Device:
             if self.updates is not None:  # on sending wakes only: the network is up
                 code = self.updates.turn(delivery.delivered, self.conn, sending_wake=True)
                 if code is not None:
-                    wakestate.save(board, wake)  # a restart follows: the spool is scanned then
+                    wakestate.save(board, wakestate.Line(wake))  # a restart follows: the spool is scanned then
                     return code
-        wakestate.save(board, wake, self.spool.kept())
+        awake = board.awake_ms()
+        sleep_ms, line.due = wakestate.next_sleep(line.due, board.clock_ms(), int(s.INTERVAL_S * 1000), awake)
+        line.key, line.kept = s.wake_key, self.spool.kept()  # the key: the next reading wake's settings
+        wakestate.save(board, line)
         took = "took seq %d" % seq if seq else "no reading"
         print(
             "wake %d (%s): %s, %d delivered, %d waiting, awake %d ms"
-            % (wake, kind, took, delivery.delivered, delivery.queued(), board.awake_ms())
+            % (wake, kind, took, delivery.delivered, delivery.queued(), awake)
         )
         if not self.has_work():
             print("done: all %d readings delivered" % s.READINGS)
             return 0
-        board.deep_sleep(max(0, int(s.INTERVAL_S * 1000) - board.awake_ms()))  # the next wake on its slot
+        board.deep_sleep(sleep_ms)  # the next wake on its slot
         return 0
 
     def announce(self):
@@ -433,8 +444,7 @@ def reading_wake(settings, board):
         return False
     import iotsv_wakestate as wakestate
 
-    wake = wakestate.load(board)[0] + 1
-    return wake > 1 and wake % settings.SEND_EVERY != 0
+    return wakestate.reads_only(wakestate.load(board).wake + 1, settings.SEND_EVERY)
 
 
 def report_recovery(spool, clock):

@@ -190,6 +190,15 @@ def test_a_request_that_blocks_skips_the_missed_slots_and_counts_them_not_a_burs
 
 
 def test_only_a_deep_sleep_wake_that_reads_skips_the_tls_checks():
+    import iotsv_wakestate as wakestate
+
+    class Memory:
+        def __init__(self, into):
+            self.into = into
+
+        def set_rtc_memory(self, data):
+            self.into.append(data)
+
     class Board:
         def __init__(self, woke, count):
             self.woke, self.count = woke, count
@@ -198,7 +207,9 @@ def test_only_a_deep_sleep_wake_that_reads_skips_the_tls_checks():
             return self.woke
 
         def rtc_memory(self):
-            return b"%d" % self.count
+            data = []
+            wakestate.save(Memory(data), wakestate.Line(self.count))
+            return data[0]
 
     class Sleepy:
         POWER_MODE, SEND_EVERY = "deep_sleep", 3
