@@ -42,19 +42,38 @@ def _storable(v):
         return False
 
 
-def reading_payload(sink, device_id, ts, values):
-    """The spool's payload maker: the reading as the sink sends it (DynamoDB AttributeValue JSON,
-    or plain JSON)."""
+class ReadingPayload:
+    """The spool's payload maker, called with the reading's seq and dropped count: the reading as
+    the sink sends it (DynamoDB AttributeValue JSON, or plain JSON). The device keeps one and
+    fills it for each reading, where a closure made per reading would be heap churn."""
 
-    def make(seq, dropped):
-        item = {"deviceId": device_id, "seq": seq, "ts": ts}
+    def __init__(self, sink, device_id):
+        self.sink = sink
+        self.device_id = device_id
+        self.ts = 0
+        self.values = {}
+
+    def fill(self, ts, values):
+        self.ts = ts
+        self.values = values
+        return self
+
+    def __call__(self, seq, dropped):
+        sink, values = self.sink, self.values
+        item = sink.item_start()  # written attribute by attribute: no dict of the reading made
+        sink.item_field(item, "deviceId", self.device_id)
+        sink.item_field(item, "seq", seq)
+        sink.item_field(item, "ts", self.ts)
         for name in values:
-            item[name] = values[name]
+            sink.item_field(item, name, values[name])
         if dropped:
-            item["dropped"] = dropped  # readings dropped for room just before this one
-        return sink.encode(item)
+            sink.item_field(item, "dropped", dropped)  # readings dropped for room just before this one
+        return sink.item_end(item)
 
-    return make
+
+def reading_payload(sink, device_id, ts, values):
+    """The payload maker of one reading."""
+    return ReadingPayload(sink, device_id).fill(ts, values)
 
 
 def make_sink(settings, conn, clock, board, check_tls=True):
@@ -181,6 +200,7 @@ class Device:
         )
         self.taking = not settings.READINGS or spool.next_seq() <= settings.READINGS
         self.sensors = []  # the board's, asked for once there is work
+        self.payload = ReadingPayload(sink, settings.DEVICE_ID)
         self.missed = 0  # reading slots skipped in this run because the loop was busy past them
         self.updates = None  # supervisor.Updates when updates are configured or a version is on trial
 
@@ -249,7 +269,7 @@ class Device:
         s = self.settings
         values = read_sensors(self.sensors)
         ts = int(self.clock.now())
-        seq = self.spool.append(reading_payload(self.sink, s.DEVICE_ID, ts, values))
+        seq = self.spool.append(self.payload.fill(ts, values))
         if self.alert_rules is not None and self.alert_rules.take(values, ts):
             self.alerted = True
         if s.READINGS and seq >= s.READINGS:

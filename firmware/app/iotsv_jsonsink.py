@@ -35,6 +35,17 @@ class JsonSink:
         write("}")
         return out.getvalue().encode()  # pyright: ignore[reportAttributeAccessIssue]  # the stubs' StringIO lacks it
 
+    # An item given attribute by attribute (a reading: iotsv_app.ReadingPayload), encode()d whole
+    # at the end: its names are written sorted.
+    def item_start(self):
+        return {}
+
+    def item_field(self, item, name, value):
+        item[name] = value
+
+    def item_end(self, item):
+        return self.encode(item)
+
     def auth_refused(self):
         return False  # nothing to refresh (a sink with a credentials provider says otherwise)
 

@@ -1,5 +1,7 @@
 # Numbers as a person reads them, the same on every interpreter: MicroPython's float repr is not the
 # shortest text that reads back (0.07 prints as 0.07000000000000001), CPython's is.
+import sys
+
 INF = float("inf")
 
 
@@ -53,6 +55,51 @@ def dynamodb_number(t):
     if not MIN_EXPONENT <= magnitude <= MAX_EXPONENT:
         raise ValueError("%s is out of DynamoDB's range (1E-130 to 9.9E+125)" % t)
     return t
+
+
+def _same(s):
+    return s
+
+
+# What hands a str's UTF-8 bytes to a bytearray's +=: MicroPython's bytearray takes the str as it
+# is (no bytes object made), CPython's wants it encoded.
+try:
+    bytearray().extend("a")  # pyright: ignore[reportArgumentType]  # MicroPython takes it
+    utf8 = _same
+except TypeError:
+    utf8 = str.encode
+_SMALL = sys.maxsize >> 1  # MicroPython holds ints up to here in the word itself (2**30 - 1 on a board)
+
+
+def write_plain(out, x):
+    """Appends x's text to `out` (a bytearray) when x is an int or a float that DynamoDB stores as
+    written, and says whether it did: a reading's numbers, judged without dynamodb_number's
+    string work and, a small int, written digit by digit with no string made at all. Anything
+    else (a big int, an exponent, NaN, not a number) is left to dynamodb_number to judge."""
+    t = type(x)
+    if t is int and -_SMALL <= x <= _SMALL:
+        if x < 0:
+            out.append(0x2D)  # "-"
+            x = -x
+        p = 1
+        while p <= x // 10:
+            p *= 10
+        while p:
+            out.append(0x30 + x // p % 10)
+            p //= 10
+        return True
+    if t is int:
+        s = "%d" % x
+        if len(s) > MAX_DIGITS:  # 38 characters hold at most 38 digits: in range
+            return False
+    elif t is float:
+        s = "%.15g" % x
+        if "e" in s or "n" in s:  # no exponent: 0.0001 to 15 digits, in range; "nan" and "inf" have an n
+            return False
+    else:
+        return False
+    out += utf8(s)
+    return True
 
 
 _NUMBER_BYTES = b"0123456789+-.eE"

@@ -9,7 +9,7 @@ import config
 import iotsv_board as board
 import iotsv_httpclient as httpclient
 import iotsv_settings as settings
-from iotsv_app import make_sink, reading_payload
+from iotsv_app import ReadingPayload, make_sink
 from iotsv_clock import Clock
 from iotsv_delivery import Delivery
 from iotsv_spool import Spool
@@ -22,11 +22,12 @@ clock = Clock(b, s.STATE_DIR)
 sink = make_sink(s, httpclient.Connection(s.host, s.port, s.USE_TLS, s.ca_der, s.HTTP_TIMEOUT_S), clock, b)
 delivery = Delivery(sink, spool, clock, b, s.STATE_DIR + "/deadletter.jsonl")
 values = {"load1": 0.12, "mem_free_kb": 24197456, "sim_temp_c": 23.94}
+payload = ReadingPayload(sink, s.DEVICE_ID)  # the device's one maker, filled for each reading
 
 
 def take():
     for _ in range(N):  # as Device.take_reading and always_on: the seq noted for the latency figure
-        delivery.note_taken(spool.append(reading_payload(sink, s.DEVICE_ID, int(clock.now()), values)))
+        delivery.note_taken(spool.append(payload.fill(int(clock.now()), values)))
 
 
 def deliver():
@@ -37,7 +38,7 @@ def deliver():
 take()
 deliver()  # warm: connection open, signers ready
 out = [["take (payload and spool append)", heap_used(take) / N]]
-out.append(["  the payload", heap_used(lambda: reading_payload(sink, s.DEVICE_ID, 1796116616, values)(1, 0))])
+out.append(["  the payload", heap_used(lambda: payload.fill(1796116616, values)(1, 0))])
 out.append(["deliver (read, send, log line, ack)", heap_used(deliver) / N])
 take()
 batch = spool.read(N, 8192)
