@@ -52,9 +52,16 @@ class JsonSink:
     def decode(self, payload):
         return json.loads(payload)
 
+    summary_label = None  # what the log line says before a payload's values
+
+    def write_summary(self, payload, write):
+        """The log line's "ts=<ts> name=value ..." written through write(text, start, end), read off
+        the payload in place (see numtext.write_summary)."""
+        numtext.write_summary(payload, b'":', write, self.summary_label)
+
     def summary(self, payload):
-        """(ts, "name=value ...") for the log line, read off the payload without decoding it."""
-        return numtext.numbers_in(payload, b'":')
+        """(ts, "name=value ...") of write_summary's text."""
+        return numtext.numbers_in(payload, b'":', self.summary_label)
 
     def headers(self, body):
         raise NotImplementedError

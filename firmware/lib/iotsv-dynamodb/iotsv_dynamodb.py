@@ -264,6 +264,12 @@ class Client:
         return _expect(self.call_body("BatchWriteItem", parts), BATCH_WRITE_ITEM, "BatchWriteItem")
 
 
+def _number_marker(payload):
+    """What comes between a number's name and its text in a spooled item: compact, or spaced as
+    json.dumps writes by default (a payload spooled by an earlier version)."""
+    return b'":{"N":"' if b'":{"N":"' in payload else b'": {"N": "'
+
+
 class Sink:
     """Readings to a table: PutItem when one is sent, BatchWriteItem for more."""
 
@@ -295,11 +301,14 @@ class Sink:
         item += b"}"
         return item
 
+    def write_summary(self, payload, write):
+        """The log line's "ts=<ts> name=value ..." written through write(text, start, end), read off
+        the payload in place (see numtext.write_summary)."""
+        numtext.write_summary(payload, _number_marker(payload), write)
+
     def summary(self, payload):
-        """(ts, "name=value ...") for the log line, read off the payload without decoding it (a
-        payload spooled by an earlier version is spaced as json.dumps writes by default)."""
-        found = numtext.numbers_in(payload, b'":{"N":"')
-        return found if found[0] is not None else numtext.numbers_in(payload, b'": {"N": "')
+        """(ts, "name=value ...") of write_summary's text."""
+        return numtext.numbers_in(payload, _number_marker(payload))
 
     def decode(self, payload):
         """The reading back as plain values (numbers stay in their text form)."""

@@ -105,34 +105,57 @@ def write_plain(out, x):
 _NUMBER_BYTES = b"0123456789+-.eE"
 
 
-def numbers_in(payload, before):
-    """(ts, "name=value ...") read off a reading's JSON text as its sink wrote it: each number
-    follows its name's closing quote and `before`. The text is scanned and copied out through a
-    memoryview, where decoding it would build a dict per attribute and slicing it a string per
-    piece (the log line is printed for every reading). ts is the "ts" number's text; "seq" and
-    what is not a number are left out; the order is the payload's."""
-    view = memoryview(payload)
-    ts = None
-    out = bytearray()
-    i = 0
+def _numbers(payload, before, write, ts):
+    """Writes the "ts" number (ts=True) or "name=value" of every number but ts and seq (ts=False),
+    space-separated, found in a reading's JSON text: each follows its name's closing quote and
+    `before`. Returns how many it wrote."""
+    n = i = 0
     while True:
         j = payload.find(before, i)
         if j < 0:
-            break
-        start = payload.rfind(b'"', 0, j) + 1  # the name's opening quote (names have no quotes)
+            return n
         i = end = j + len(before)
         while end < len(payload) and payload[end] in _NUMBER_BYTES:
             end += 1
         if end == i:
             continue  # a string, a boolean, an object: not a number
-        n = j - start
-        if n == 2 and payload[start] == 0x74 and payload[start + 1] == 0x73:  # "ts"
-            ts = bytes(view[i:end]).decode()
-        elif not (n == 3 and payload[start : start + 3] == b"seq"):
-            if out:
-                out += b" "
-            out += view[start:j]
-            out += b"="
-            out += view[i:end]
+        start = payload.rfind(b'"', 0, j) + 1  # the name's opening quote (names have no quotes)
+        is_ts = j - start == 2 and payload.startswith(b"ts", start)  # compared in place: no slice
+        if ts and is_ts:
+            write(payload, i, end)
+            return 1
+        if not (ts or is_ts or (j - start == 3 and payload.startswith(b"seq", start))):
+            if n:
+                write(" ")
+            write(payload, start, j)
+            write("=")
+            write(payload, i, end)
+            n += 1
         i = end
-    return ts, out.decode()
+
+
+def write_summary(payload, before, write, label=None):
+    """Writes "ts=<ts> [label]name=value ..." of a reading's JSON text as its sink wrote it, through
+    write(text, start=0, end=None) (a part of text: str or bytes): every number but "seq" in the
+    payload's order, ts first ("None" if it has none). Nothing is copied or decoded: the log line
+    is printed for every reading, and a dict per attribute or a string per piece would be churn."""
+    write("ts=")
+    if not _numbers(payload, before, write, True):
+        write("None")
+    write(" ")
+    if label:
+        write(label)
+    _numbers(payload, before, write, False)
+
+
+def numbers_in(payload, before, label=None):
+    """(ts, "[label]name=value ...") of write_summary's text; ts None when the payload has none."""
+    out = bytearray()
+
+    def add(text, start=0, end=None):
+        part = text[start:end]
+        out.extend(part.encode() if isinstance(part, str) else part)
+
+    write_summary(payload, before, add, label)
+    ts, _, values = out.decode()[3:].partition(" ")
+    return (None if ts == "None" else ts), values
