@@ -5,6 +5,7 @@ from binascii import b2a_base64, crc32
 import iotsv_numtext as numtext
 import iotsv_sigv4signer as sigv4signer
 import iotsv_utc as utc
+from iotsv_hmac_sha256 import utf8 as _utf8
 from iotsv_httpclient import Answered
 from iotsv_refusal import Refusal, retryable_status
 from iotsv_transient import call_with
@@ -117,9 +118,6 @@ def marshal_item(item, prefix=""):
     for name in item:
         out[name] = marshal(item[name], prefix + name)
     return out
-
-
-_utf8 = numtext.utf8
 
 
 def _json_string(out, s):

@@ -2,6 +2,8 @@
 # shortest text that reads back (0.07 prints as 0.07000000000000001), CPython's is.
 import sys
 
+from iotsv_hmac_sha256 import utf8
+
 INF = float("inf")
 
 
@@ -57,17 +59,6 @@ def dynamodb_number(t):
     return t
 
 
-def _same(s):
-    return s
-
-
-# What hands a str's UTF-8 bytes to a bytearray's +=: MicroPython's bytearray takes the str as it
-# is (no bytes object made), CPython's wants it encoded.
-try:
-    bytearray().extend("a")  # pyright: ignore[reportArgumentType]  # MicroPython takes it
-    utf8 = _same
-except TypeError:
-    utf8 = str.encode
 _SMALL = sys.maxsize >> 1  # MicroPython holds ints up to here in the word itself (2**30 - 1 on a board)
 
 
