@@ -25,21 +25,15 @@ def read_sensors(sensors):
             v = got[name]
             if name in RESERVED or name in values:
                 continue
-            if isinstance(v, (int, float)) and not _storable(v):
+            # a number DynamoDB refuses (NaN, infinity, beyond its 38 digits or its range), sent,
+            # would be refused with the whole batch
+            if (isinstance(v, int) or isinstance(v, float)) and not numtext.storable(
+                v
+            ):  # (int, float): a tuple a value
                 print("warning: %s: %s is %r, left out" % (sensor.name, name, v))
                 continue
             values[name] = v
     return values
-
-
-def _storable(v):
-    """False for a number DynamoDB refuses (NaN, infinity, beyond its 38 digits or its range): sent,
-    it would be refused with the whole batch."""
-    try:
-        numtext.dynamodb_number(numtext.text(v))
-        return True
-    except ValueError:
-        return False
 
 
 class ReadingPayload:

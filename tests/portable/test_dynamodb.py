@@ -3,6 +3,7 @@ import hashlib
 import json
 from binascii import crc32, hexlify
 
+import iotsv_numtext as numtext
 import iotsv_sigv4base as sigv4base
 from iotsv_dynamodb import (
     Client,
@@ -238,6 +239,24 @@ def test_an_item_is_written_as_json_dumps_writes_its_attribute_values():
     if DOUBLE:
         assert "out of DynamoDB's range" in str(raises(ValueError, item_json, {"v": 1e126}))
         assert item_json({"v": 1e125}) == b'{"v":{"N":"1e+125"}}'
+
+
+def test_a_reading_s_numbers_are_judged_as_dynamodb_number_judges_their_text():
+    for x in (0, -0.0, 1, -1, 2**30 - 1, 2**30, -(2**30), 1796116616, 10**38, -(10**38), 23.94, -40.0, 1e-7, 3.4e38):
+        assert numtext.storable(x), x
+    for x in (10**38 + 1, -(10**38) - 1, float("nan"), float("inf"), float("-inf")):
+        assert not numtext.storable(x), x
+    if DOUBLE:  # a board's single precision holds nothing out of DynamoDB's range
+        for x in (1e-129, 1e-130, 9.99e125, -1e-130):
+            assert numtext.storable(x), x
+        for x in (1e-131, 1e126, -1e126, 1e300):
+            assert not numtext.storable(x), x
+    for x in (0, 7, -3, 2**30 - 1, 2**30, 1796116616, -1796116616, 10**37, 23.94, 1e-7, -0.0):
+        out = bytearray(b"x")
+        assert numtext.write_plain(out, x) and out == b"x" + numtext.text(x).encode(), (x, out)
+    for x in (10**38, 10**38 + 1, float("nan"), True, "1", None):  # 39 digits: dynamodb_number's to judge
+        out = bytearray()
+        assert not numtext.write_plain(out, x) and out == b"", x
 
 
 def test_a_request_timeout_from_dynamodb_is_retried_like_any_other_service_s():

@@ -60,36 +60,60 @@ def dynamodb_number(t):
 
 
 _SMALL = sys.maxsize >> 1  # MicroPython holds ints up to here in the word itself (2**30 - 1 on a board)
+# Floats from _TINY to below _HUGE (and their negatives) are in DynamoDB's range however they are
+# written (15 digits at most). Made from text at import: a literal this small or large cannot be
+# frozen into a 32-bit image. Single precision (a board) makes them 0 and infinity: every finite
+# float of its own is in range.
+_TINY, _HUGE = float("1e-129"), float("1e125")
+_NEG_TINY, _NEG_HUGE = -_TINY, -_HUGE
+
+
+def _everyday(x):
+    """True for a small int or a float in range: a number DynamoDB stores as numtext writes it,
+    judged by comparisons alone (no text made, as dynamodb_number's judgement makes)."""
+    t = type(x)
+    if t is int:
+        return -_SMALL <= x <= _SMALL
+    return t is float and (x == 0 or _TINY <= x < _HUGE or _NEG_HUGE < x <= _NEG_TINY)
+
+
+def storable(x):
+    """Whether DynamoDB stores the number x (an int or a float) as numtext writes it."""
+    if _everyday(x):
+        return True
+    try:
+        dynamodb_number(text(x))
+        return True
+    except ValueError:
+        return False
 
 
 def write_plain(out, x):
     """Appends x's text to `out` (a bytearray) when x is an int or a float that DynamoDB stores as
     written, and says whether it did: a reading's numbers, judged without dynamodb_number's
     string work and, a small int, written digit by digit with no string made at all. Anything
-    else (a big int, an exponent, NaN, not a number) is left to dynamodb_number to judge."""
-    t = type(x)
-    if t is int and -_SMALL <= x <= _SMALL:
-        if x < 0:
-            out.append(0x2D)  # "-"
-            x = -x
-        p = 1
-        while p <= x // 10:
-            p *= 10
-        while p:
-            out.append(0x30 + x // p % 10)
-            p //= 10
+    else (a big int, NaN, a float out of range, not a number) is left to dynamodb_number and the
+    marshaller to judge."""
+    if not _everyday(x):
+        if type(x) is not int:
+            return False
+        s = "%d" % x  # a large int (a Unix time on a board): written when it has at most 38 digits
+        if len(s) > MAX_DIGITS:
+            return False
+        out += utf8(s)
         return True
-    if t is int:
-        s = "%d" % x
-        if len(s) > MAX_DIGITS:  # 38 characters hold at most 38 digits: in range
-            return False
-    elif t is float:
-        s = "%.15g" % x
-        if "e" in s or "n" in s:  # no exponent: 0.0001 to 15 digits, in range; "nan" and "inf" have an n
-            return False
-    else:
-        return False
-    out += utf8(s)
+    if type(x) is float:
+        out += utf8("%.15g" % x)
+        return True
+    if x < 0:
+        out.append(0x2D)  # "-"
+        x = -x
+    p = 1
+    while p <= x // 10:
+        p *= 10
+    while p:
+        out.append(0x30 + x // p % 10)
+        p //= 10
     return True
 
 

@@ -1,6 +1,8 @@
 # Runs on MicroPython: the heap allocated per reading by each part of taking and delivering it, 25
 # readings a batch through the local server (gc off around each measured call). Prints one JSON
-# list: [part, bytes per reading], in order (parts indented are within the one above).
+# list: [part, bytes per reading], in order (parts indented are within the one above; the take
+# is the device's own given the values, as delivery_heap_mp.py measures it, and the sensors' read
+# apart).
 import json
 
 from putitem import heap_used
@@ -9,7 +11,7 @@ import config
 import iotsv_board as board
 import iotsv_httpclient as httpclient
 import iotsv_settings as settings
-from iotsv_app import ReadingPayload, make_sink
+from iotsv_app import ReadingPayload, make_sink, read_sensors
 from iotsv_clock import Clock
 from iotsv_delivery import Delivery
 from iotsv_spool import Spool
@@ -39,6 +41,17 @@ take()
 deliver()  # warm: connection open, signers ready
 out = [["take (payload and spool append)", heap_used(take) / N]]
 out.append(["  the payload", heap_used(lambda: payload.fill(1796116616, values)(1, 0))])
+
+
+class Fixed:  # a sensor that allocates nothing itself: what read_sensors costs apart from the board's
+    name = "fixed"
+
+    def read(self):
+        return values
+
+
+sensors = [Fixed()]
+out.append(["read_sensors (its checks and dict, apart from take)", heap_used(lambda: read_sensors(sensors))])
 out.append(["deliver (read, send, log line, ack)", heap_used(deliver) / N])
 take()
 batch = spool.read(N, 8192)
