@@ -254,11 +254,7 @@ def canonical_request_hash(lines):
 
 
 def credential_scope(amz_date, region, service):
-    return _scope(amz_date[:8], region, service)
-
-
-def _scope(day, region, service):
-    return "%s/%s/%s/aws4_request" % (day, region, service)
+    return "%.8s/%s/%s/aws4_request" % (amz_date, region, service)  # %.8s: the day, with no slice made
 
 
 _STS_HEAD = (ALGORITHM + "\n").encode()
@@ -321,10 +317,9 @@ def sign(
         out.append(("X-Amz-Security-Token", session_token))
 
     lines = canonical_request_lines(method, path, query, out, payload_hash(out, body), s3)
-    day = amz_date[:8]
-    scope = _scope(day, region, service)
+    scope = credential_scope(amz_date, region, service)
     sts = _sts_parts(amz_date, scope, canonical_request_hash(lines))
-    sig = signature(signing_key(secret_key, day, region, service), sts)
+    sig = signature(signing_key(secret_key, amz_date, region, service), sts)
     signed = lines[4]
     out.append(
         (

@@ -45,14 +45,16 @@ def payload_hash(headers, body):
 
 # One day key at a time (a device signs with one secret, region and service): its identity
 # (secret, date, region, service), and the HMAC prepared with it.
-_day_key: list = [None, None, None, None, None]
+_day_key: list = [None, "", None, None, None]
 
 
 def signing_key(secret_key, date, region, service):
     """kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request"),
-    ready for HMAC; derived once per (date, region, service) and reused."""
+    ready for HMAC; derived once per (date, region, service) and reused. date: YYYYMMDD, or an
+    amz_date (its first 8 characters: no slice made per signature)."""
     k = _day_key  # compared field by field: no tuple made per signature
-    if k[0] != secret_key or k[1] != date or k[2] != region or k[3] != service:
+    if k[0] != secret_key or len(k[1]) != 8 or not date.startswith(k[1]) or k[2] != region or k[3] != service:
+        date = date[:8]
         h = HmacSha256(("AWS4" + secret_key).encode()).digest(date.encode())
         h = HmacSha256(h).digest(region.encode())
         h = HmacSha256(h).digest(service.encode())
