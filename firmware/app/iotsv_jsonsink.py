@@ -1,11 +1,11 @@
 # Readings as JSON to an HTTP(S) endpoint, {"readings": [...]} a request: what the HTTP Signatures
 # sink and the SigV4 sink share. A sink adds headers(body) (how it signs) and check(resp) (its
 # success); nothing here imports a signer, so a device loads only the one it is configured for.
-import io
 import json
 
 import iotsv_numtext as numtext
 import iotsv_url as url
+from iotsv_hmac_sha256 import utf8
 from iotsv_refusal import Refusal
 
 
@@ -18,22 +18,25 @@ class JsonSink:
         self.ignored = 0  # the endpoint answers for the whole request: nothing is listed apart
 
     def encode(self, item):
-        """The reading as a JSON object, its numbers written by numtext (json.dumps would write
-        MicroPython's long float repr); written piece by piece into one buffer, which allocates
-        less than joining the pieces."""
-        out = io.StringIO()
-        write = out.write  # pyright: ignore[reportAttributeAccessIssue]  # the stubs' StringIO is bare
-        sep = "{"
-        for name in sorted(item):  # the same bytes on every interpreter
+        """The reading as a JSON object, names sorted (the same bytes on every interpreter), its
+        numbers written by numtext (json.dumps would write MicroPython's long float repr): written
+        piece by piece into one bytearray, numbers and plain strings with no string made."""
+        out = bytearray(b"{")
+        for name in sorted(item):
+            if len(out) > 1:
+                out += b","
+            numtext.write_json_string(out, name)
+            out += b":"
             v = item[name]
-            write(sep)
-            write(json.dumps(name))
-            write(":")
-            number = isinstance(v, (int, float)) and not isinstance(v, bool)
-            write(numtext.text(v) if number else json.dumps(v))
-            sep = ","
-        write("}")
-        return out.getvalue().encode()  # pyright: ignore[reportAttributeAccessIssue]  # the stubs' StringIO lacks it
+            if numtext.write_plain(out, v):
+                continue
+            if type(v) is str:
+                numtext.write_json_string(out, v)
+            else:
+                number = isinstance(v, (int, float)) and not isinstance(v, bool)
+                out += utf8(numtext.text(v) if number else json.dumps(v))
+        out += b"}"
+        return out
 
     # An item given attribute by attribute (a reading: iotsv_app.ReadingPayload), encode()d whole
     # at the end: its names are written sorted.

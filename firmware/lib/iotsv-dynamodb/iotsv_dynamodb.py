@@ -120,20 +120,6 @@ def marshal_item(item, prefix=""):
     return out
 
 
-def _json_string(out, s):
-    """s written into `out` as json.dumps writes it; printable ASCII with no quote or backslash
-    (names, device ids) as it is, anything else through json.dumps."""
-    start = len(out)
-    out += b'"'
-    out += _utf8(s)
-    for i in range(start + 1, len(out)):
-        c = out[i]
-        if c < 0x20 or c > 0x7E or c == 0x22 or c == 0x5C:
-            out[start:] = json.dumps(s).encode()
-            return
-    out += b'"'
-
-
 def write_attribute(out, name, value):
     """One attribute, `"name":{"N":"..."}`, appended to an item's AttributeValue JSON in `out` (a
     bytearray that item_json or Sink.item_start began). Numbers and plain strings are written
@@ -141,7 +127,7 @@ def write_attribute(out, name, value):
     other value goes through marshal()."""
     if len(out) > 1:
         out += b","
-    _json_string(out, name)
+    numtext.write_json_string(out, name)
     mark = len(out)
     out += b':{"N":"'
     if numtext.write_plain(out, value):
@@ -150,7 +136,7 @@ def write_attribute(out, name, value):
     out[mark:] = b""
     if type(value) is str:
         out += b':{"S":'
-        _json_string(out, value)
+        numtext.write_json_string(out, value)
         out += b"}"
     else:
         out += b":"

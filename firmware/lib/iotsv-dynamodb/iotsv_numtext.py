@@ -1,5 +1,6 @@
 # Numbers as a person reads them, the same on every interpreter: MicroPython's float repr is not the
 # shortest text that reads back (0.07 prints as 0.07000000000000001), CPython's is.
+import json
 import sys
 
 from iotsv_hmac_sha256 import utf8
@@ -115,6 +116,21 @@ def write_plain(out, x):
         out.append(0x30 + x // p % 10)
         p //= 10
     return True
+
+
+def write_json_string(out, s):
+    """Appends s to `out` (a bytearray) as json.dumps writes it: printable ASCII with no quote or
+    backslash (names, device ids) as it is, with no string made; anything else through
+    json.dumps."""
+    start = len(out)
+    out += b'"'
+    out += utf8(s)
+    for i in range(start + 1, len(out)):
+        c = out[i]
+        if c < 0x20 or c > 0x7E or c == 0x22 or c == 0x5C:
+            out[start:] = json.dumps(s).encode()
+            return
+    out += b'"'
 
 
 _NUMBER_BYTES = b"0123456789+-.eE"
