@@ -32,6 +32,14 @@ else:
         sys.stdout.write(part if isinstance(part, str) else part.decode())
 
 
+def _ts(sink, payload):
+    """The reading's ts, off the log line's pieces: "ts=", then its text (a rare path: a reading
+    taken before this start)."""
+    parts = []
+    sink.write_summary(payload, lambda text, start=0, end=None: parts.append(text[start:end]))
+    return int(parts[1])
+
+
 MAX_BATCH = const(25)  # BatchWriteItem's limit
 MAX_BATCH_BYTES = const(8 * 1024)  # of items: far inside DynamoDB's 16 MB, and what a small heap can hold
 MAX_SKEW_FIXES = const(3)  # clock corrections in a row before the refusal is treated as transient
@@ -179,7 +187,7 @@ class Delivery:
         if seq in self.taken:
             when, n = " latency_ms=", self.board.ticks_diff(now, self.taken.pop(seq))
         else:  # taken before this start: only its age is known
-            when, n = " age_s=", int(self.clock.now() - int(self.sink.summary(payload)[0]))
+            when, n = " age_s=", int(self.clock.now() - _ts(self.sink, payload))
         _write("delivered seq=")
         _print(seq, end="")
         _write(" ")

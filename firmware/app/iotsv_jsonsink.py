@@ -62,10 +62,6 @@ class JsonSink:
         the payload in place (see numtext.write_summary)."""
         numtext.write_summary(payload, b'":', write, self.summary_label)
 
-    def summary(self, payload):
-        """(ts, "name=value ...") of write_summary's text."""
-        return numtext.numbers_in(payload, b'":', self.summary_label)
-
     def headers(self, body):
         raise NotImplementedError
 

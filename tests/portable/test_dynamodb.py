@@ -5,6 +5,7 @@ from binascii import crc32, hexlify
 
 import iotsv_numtext as numtext
 import iotsv_sigv4base as sigv4base
+from iotsv_ddbmarshal import dynamodb_number
 from iotsv_dynamodb import (
     Client,
     Credentials,
@@ -16,7 +17,7 @@ from iotsv_dynamodb import (
     unprocessed,
 )
 from iotsv_httpclient import Response
-from iotsv_numtext import Number, dynamodb_number
+from iotsv_numtext import Number
 from portable import DOUBLE, raises
 
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"

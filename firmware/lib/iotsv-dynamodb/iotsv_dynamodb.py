@@ -1,6 +1,6 @@
 # DynamoDB over its JSON 1.0 protocol: AttributeValue marshalling, signed calls, typed errors.
 import json
-from binascii import b2a_base64, crc32
+from binascii import crc32
 
 import iotsv_numtext as numtext
 import iotsv_sigv4signer as sigv4signer
@@ -81,43 +81,15 @@ def unprocessed(doc, table, sent):
         raise malformed(str(e))
 
 
-def _number(value, where):
-    if isinstance(value, str):  # a numtext.Number: its text as written
-        text = value
-    elif numtext.is_finite(value):
-        text = numtext.text(value)
-    else:
-        raise ValueError("%s: %r cannot be stored as a DynamoDB number" % (where, value))
-    try:
-        return {"N": numtext.dynamodb_number(text)}
-    except ValueError as e:  # what AWS would refuse, refused before it is sent
-        raise ValueError("%s: %s" % (where, e))
-
-
 def marshal(value, where="value"):
-    """A Python value as a DynamoDB AttributeValue."""
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, (int, float, numtext.Number)):
-        return _number(value, where)
-    if isinstance(value, str):
-        return {"S": value}
-    if value is None:
-        return {"NULL": True}
-    if isinstance(value, (bytes, bytearray)):
-        return {"B": b2a_base64(value).decode().strip()}  # pyright: ignore[reportArgumentType]  # stubs say bytes only
-    if isinstance(value, dict):
-        return {"M": marshal_item(value, where + ".")}
-    if isinstance(value, (list, tuple)):
-        return {"L": [marshal(v, "%s[%d]" % (where, i)) for i, v in enumerate(value)]}
-    raise ValueError("%s: a %s cannot be stored in DynamoDB" % (where, type(value).__name__))
+    """A Python value as a DynamoDB AttributeValue. The marshaller (iotsv_ddbmarshal) is loaded
+    for the call: a reading's attributes are written by write_attribute without it."""
+    return call_with("iotsv_ddbmarshal", lambda m: m.marshal(value, where))
 
 
 def marshal_item(item, prefix=""):
-    out = {}
-    for name in item:
-        out[name] = marshal(item[name], prefix + name)
-    return out
+    """{name: AttributeValue} of a dict (see marshal)."""
+    return call_with("iotsv_ddbmarshal", lambda m: m.marshal_item(item, prefix))
 
 
 def write_attribute(out, name, value):
@@ -248,12 +220,6 @@ class Client:
         return _expect(self.call_body("BatchWriteItem", parts), BATCH_WRITE_ITEM, "BatchWriteItem")
 
 
-def _number_marker(payload):
-    """What comes between a number's name and its text in a spooled item: compact, or spaced as
-    json.dumps writes by default (a payload spooled by an earlier version)."""
-    return b'":{"N":"' if b'":{"N":"' in payload else b'": {"N": "'
-
-
 class Sink:
     """Readings to a table: PutItem when one is sent, BatchWriteItem for more."""
 
@@ -288,11 +254,9 @@ class Sink:
     def write_summary(self, payload, write):
         """The log line's "ts=<ts> name=value ..." written through write(text, start, end), read off
         the payload in place (see numtext.write_summary)."""
-        numtext.write_summary(payload, _number_marker(payload), write)
-
-    def summary(self, payload):
-        """(ts, "name=value ...") of write_summary's text."""
-        return numtext.numbers_in(payload, _number_marker(payload))
+        # compact, or spaced as json.dumps writes by default (a payload spooled by an earlier version)
+        compact = b'":{"N":"' in payload
+        numtext.write_summary(payload, b'":{"N":"' if compact else b'": {"N": "', write)
 
     def decode(self, payload):
         """The reading back as plain values (numbers stay in their text form)."""

@@ -4,6 +4,7 @@ import json
 import sys
 
 from iotsv_hmac_sha256 import utf8
+from iotsv_transient import call_with
 
 INF = float("inf")
 
@@ -24,40 +25,12 @@ def text(x):
     return "%d" % x
 
 
-# What DynamoDB stores as a number: at most 38 significant digits (leading and trailing zeros do
-# not count), magnitude 1E-130 to 9.99...E+125, or zero. The host checks JSON text with it and the
-# board its readings, so neither sends what AWS refuses (a local server may take it).
-MAX_DIGITS = 38
-MIN_EXPONENT = -130
-MAX_EXPONENT = 125
+MAX_DIGITS = 38  # significant digits DynamoDB keeps of a number (iotsv_ddbmarshal.dynamodb_number: its whole rule)
 
 
 class Number(str):
     """A number kept as the decimal text it was written in (the host reads JSON numbers so: every
     digit kept, never through a float); marshalled as N, where a str is S."""
-
-
-def dynamodb_number(t):
-    """t (a decimal number's text: 12, -0.5, 1e-07) unchanged when DynamoDB stores it exactly;
-    ValueError saying why not."""
-    body = t[1:] if t[:1] in ("-", "+") else t
-    mantissa, e, exponent = body.replace("E", "e").partition("e")
-    whole, _, fraction = mantissa.partition(".")
-    digits = whole + fraction
-    power = exponent[1:] if exponent[:1] in ("-", "+") else exponent
-    if not digits.isdigit() or (e and not power.isdigit()):
-        raise ValueError("%r is not a decimal number" % t)
-    significant = digits.lstrip("0")
-    if not significant:
-        return t  # zero
-    # the power of ten of the first significant digit: 123.4 -> 2, 0.05 -> -2
-    magnitude = len(significant) - 1 - len(fraction) + (int(exponent) if e else 0)
-    significant = significant.rstrip("0")
-    if len(significant) > MAX_DIGITS:
-        raise ValueError("%s has %d significant digits; DynamoDB keeps %d" % (t, len(significant), MAX_DIGITS))
-    if not MIN_EXPONENT <= magnitude <= MAX_EXPONENT:
-        raise ValueError("%s is out of DynamoDB's range (1E-130 to 9.9E+125)" % t)
-    return t
 
 
 _SMALL = sys.maxsize >> 1  # MicroPython holds ints up to here in the word itself (2**30 - 1 on a board)
@@ -80,10 +53,13 @@ def _everyday(x):
 
 def storable(x):
     """Whether DynamoDB stores the number x (an int or a float) as numtext writes it."""
-    if _everyday(x):
-        return True
-    try:
-        dynamodb_number(text(x))
+    return _everyday(x) or _judged(x)
+
+
+def _judged(x):
+    # apart from storable: a lambda there would make its x a cell, allocated at every call
+    try:  # DynamoDB's whole rule, loaded for the call (a board's RAM does not hold it)
+        call_with("iotsv_ddbmarshal", lambda m: m.dynamodb_number(text(x)))
         return True
     except ValueError:
         return False
@@ -136,57 +112,39 @@ def write_json_string(out, s):
 _NUMBER_BYTES = b"0123456789+-.eE"
 
 
-def _numbers(payload, before, write, ts):
-    """Writes the "ts" number (ts=True) or "name=value" of every number but ts and seq (ts=False),
-    space-separated, found in a reading's JSON text: each follows its name's closing quote and
-    `before`. Returns how many it wrote."""
-    n = i = 0
-    while True:
-        j = payload.find(before, i)
-        if j < 0:
-            return n
-        i = end = j + len(before)
-        while end < len(payload) and payload[end] in _NUMBER_BYTES:
-            end += 1
-        if end == i:
-            continue  # a string, a boolean, an object: not a number
-        start = payload.rfind(b'"', 0, j) + 1  # the name's opening quote (names have no quotes)
-        is_ts = j - start == 2 and payload.startswith(b"ts", start)  # compared in place: no slice
-        if ts and is_ts:
-            write(payload, i, end)
-            return 1
-        if not (ts or is_ts or (j - start == 3 and payload.startswith(b"seq", start))):
-            if n:
-                write(" ")
-            write(payload, start, j)
-            write("=")
-            write(payload, i, end)
-            n += 1
-        i = end
-
-
 def write_summary(payload, before, write, label=None):
-    """Writes "ts=<ts> [label]name=value ..." of a reading's JSON text as its sink wrote it, through
-    write(text, start=0, end=None) (a part of text: str or bytes): every number but "seq" in the
-    payload's order, ts first ("None" if it has none). Nothing is copied or decoded: the log line
-    is printed for every reading, and a dict per attribute or a string per piece would be churn."""
+    """Writes "ts=<ts> [label]name=value ..." of a reading's JSON text as its sink wrote it (each
+    number follows its name's closing quote and `before`) through write(text, start=0, end=None),
+    a part of text (str or bytes): ts first ("None" if it has none), then every other number but
+    "seq" in the payload's order. Nothing is copied or decoded: the log line is printed for every
+    reading, and a dict per attribute or a string per piece would be churn."""
     write("ts=")
-    if not _numbers(payload, before, write, True):
-        write("None")
-    write(" ")
-    if label:
-        write(label)
-    _numbers(payload, before, write, False)
-
-
-def numbers_in(payload, before, label=None):
-    """(ts, "[label]name=value ...") of write_summary's text; ts None when the payload has none."""
-    out = bytearray()
-
-    def add(text, start=0, end=None):
-        part = text[start:end]
-        out.extend(part.encode() if isinstance(part, str) else part)
-
-    write_summary(payload, before, add, label)
-    ts, _, values = out.decode()[3:].partition(" ")
-    return (None if ts == "None" else ts), values
+    for ts in (True, False):  # the payload scanned for its ts, then for the rest
+        n = i = 0
+        while True:
+            j = payload.find(before, i)
+            if j < 0:
+                break
+            i = end = j + len(before)
+            while end < len(payload) and payload[end] in _NUMBER_BYTES:
+                end += 1
+            if end == i:
+                continue  # a string, a boolean, an object: not a number
+            start = payload.rfind(b'"', 0, j) + 1  # the name's opening quote (names have no quotes)
+            is_ts = j - start == 2 and payload.startswith(b"ts", start)  # compared in place: no slice
+            if ts and is_ts:
+                write(payload, i, end)
+                n = 1
+                break
+            if not (ts or is_ts or (j - start == 3 and payload.startswith(b"seq", start))):
+                if n:
+                    write(" ")
+                write(payload, start, j)
+                write("=")
+                write(payload, i, end)
+                n += 1
+            i = end
+        if ts:
+            write(" " if n else "None ")
+            if label:
+                write(label)
