@@ -209,20 +209,26 @@ class Spool:
     def read(self, max_items, max_bytes, after=0):
         """The oldest unacknowledged readings with seq above `after`: [(seq, dropped, payload)],
         at most max_items and (but for the first) max_bytes of payload."""
-        out = []
-        total = 0
+        return list(self.records(max_items, max_bytes, after))
+
+    def records(self, max_items, max_bytes, after=0):
+        """What read() returns, one (seq, dropped, payload) at a time, read from the file as the
+        caller asks for it: a batch is never in RAM whole."""
         if not self.count:
-            return out
+            return
+        n = total = 0
         after = max(after, self.acked)
         with open(self.path, "rb") as f:
             for _, _, seq, dropped, payload in self._records(f, self.read_pos, self.size):
                 if seq <= after:
                     continue
-                if out and (len(out) >= max_items or total + len(payload) > max_bytes):
+                if n and total + len(payload) > max_bytes:
                     break
-                out.append((seq, dropped, payload))
+                n += 1
                 total += len(payload)
-        return out
+                yield seq, dropped, payload
+                if n >= max_items:  # before the next record is read
+                    break
 
     def ack(self, seq):
         """Every reading up to seq is done with (delivered, dead-lettered or dropped)."""
