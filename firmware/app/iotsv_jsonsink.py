@@ -5,7 +5,6 @@ import json
 
 import iotsv_numtext as numtext
 import iotsv_url as url
-from iotsv_hmac_sha256 import utf8
 from iotsv_refusal import Refusal
 
 
@@ -34,7 +33,7 @@ class JsonSink:
                 numtext.write_json_string(out, v)
             else:
                 number = isinstance(v, (int, float)) and not isinstance(v, bool)
-                out += utf8(numtext.text(v) if number else json.dumps(v))
+                out += (numtext.text(v) if number else json.dumps(v)).encode()  # the rare value
         out += b"}"
         return out
 
