@@ -1,6 +1,7 @@
 # Marshalling, error parsing and signed calls of the DynamoDB client, with a recording connection.
 import hashlib
 import json
+import sys
 from binascii import crc32, hexlify
 
 import iotsv_numtext as numtext
@@ -269,6 +270,11 @@ def test_an_item_is_written_as_json_dumps_writes_its_attribute_values():
     )
     assert "39 significant digits" in str(raises(ValueError, item_json, {"v": 10**38 + 1}))
     assert "out of DynamoDB's range" in str(raises(ValueError, item_json, {"v": Number("1e126")}))
+    sys.modules.pop("iotsv_ddbmarshal", None)
+    written = item_json({"n": 1, "t": -4.5, "s": "x", "on": True, "off": False, "none": None})
+    assert json.loads(written) == {"n": {"N": "1"}, "t": {"N": "-4.5"}, "s": {"S": "x"}, "on": {"BOOL": True},
+                                   "off": {"BOOL": False}, "none": {"NULL": True}}  # fmt: skip
+    assert "iotsv_ddbmarshal" not in sys.modules  # a reading's kinds of value never load the marshaller
     if DOUBLE:
         assert "out of DynamoDB's range" in str(raises(ValueError, item_json, {"v": 1e126}))
         assert item_json({"v": 1e125}) == b'{"v":{"N":"1e+125"}}'

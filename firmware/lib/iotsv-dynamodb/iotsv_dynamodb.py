@@ -116,8 +116,8 @@ def marshal_item(item, prefix=""):
 def write_attribute(out, name, value):
     """One attribute, `"name":{"N":"..."}`, appended to an item's AttributeValue JSON in `out` (a
     bytearray that item_json or Sink.item_start began). Numbers and plain strings are written
-    straight into it, where marshal()'s dicts and checks cost a reading kilobytes of heap; any
-    other value goes through marshal()."""
+    straight into it, where marshal()'s dicts and checks cost a reading kilobytes of heap, and so
+    are booleans and null; any other value goes through marshal() (loaded for the call)."""
     if len(out) > 1:
         out += b","
     numtext.write_json_string(out, name)
@@ -131,6 +131,8 @@ def write_attribute(out, name, value):
         out += b':{"S":'
         numtext.write_json_string(out, value)
         out += b"}"
+    elif value is True or value is False or value is None:  # a switch's reading: no marshaller loaded
+        out += b':{"BOOL":true}' if value is True else b':{"BOOL":false}' if value is False else b':{"NULL":true}'
     else:
         out += b":"
         out += _utf8(json.dumps(marshal(value, name), separators=(",", ":")))
