@@ -25,36 +25,49 @@ def read_sensors(sensors):
             v = got[name]
             if name in RESERVED or name in values:
                 continue
-            if isinstance(v, (int, float)) and not _storable(v):
+            # a number DynamoDB refuses (NaN, infinity, beyond its 38 digits or its range), sent,
+            # would be refused with the whole batch
+            if (isinstance(v, int) or isinstance(v, float)) and not numtext.storable(
+                v
+            ):  # (int, float): a tuple a value
                 print("warning: %s: %s is %r, left out" % (sensor.name, name, v))
                 continue
             values[name] = v
     return values
 
 
-def _storable(v):
-    """False for a number DynamoDB refuses (NaN, infinity, beyond its 38 digits or its range): sent,
-    it would be refused with the whole batch."""
-    try:
-        numtext.dynamodb_number(numtext.text(v))
-        return True
-    except ValueError:
-        return False
+class ReadingPayload:
+    """The spool's payload maker, called with the reading's seq and dropped count: the reading as
+    the sink sends it (DynamoDB AttributeValue JSON, or plain JSON). The device keeps one and
+    fills it for each reading, where a closure made per reading would be heap churn."""
+
+    def __init__(self, sink, device_id):
+        self.sink = sink
+        self.device_id = device_id
+        self.ts = 0
+        self.values = {}
+
+    def fill(self, ts, values):
+        self.ts = ts
+        self.values = values
+        return self
+
+    def __call__(self, seq, dropped):
+        sink, values = self.sink, self.values
+        item = sink.item_start()  # written attribute by attribute: no dict of the reading made
+        sink.item_field(item, "deviceId", self.device_id)
+        sink.item_field(item, "seq", seq)
+        sink.item_field(item, "ts", self.ts)
+        for name in values:
+            sink.item_field(item, name, values[name])
+        if dropped:
+            sink.item_field(item, "dropped", dropped)  # readings dropped for room just before this one
+        return sink.item_end(item)
 
 
 def reading_payload(sink, device_id, ts, values):
-    """The spool's payload maker: the reading as the sink sends it (DynamoDB AttributeValue JSON,
-    or plain JSON)."""
-
-    def make(seq, dropped):
-        item = {"deviceId": device_id, "seq": seq, "ts": ts}
-        for name in values:
-            item[name] = values[name]
-        if dropped:
-            item["dropped"] = dropped  # readings dropped for room just before this one
-        return sink.encode(item)
-
-    return make
+    """The payload maker of one reading."""
+    return ReadingPayload(sink, device_id).fill(ts, values)
 
 
 def make_sink(settings, conn, clock, board, check_tls=True):
@@ -181,6 +194,7 @@ class Device:
         )
         self.taking = not settings.READINGS or spool.next_seq() <= settings.READINGS
         self.sensors = []  # the board's, asked for once there is work
+        self.payload = ReadingPayload(sink, settings.DEVICE_ID)
         self.missed = 0  # reading slots skipped in this run because the loop was busy past them
         self.updates = None  # supervisor.Updates when updates are configured or a version is on trial
 
@@ -249,7 +263,7 @@ class Device:
         s = self.settings
         values = read_sensors(self.sensors)
         ts = int(self.clock.now())
-        seq = self.spool.append(reading_payload(self.sink, s.DEVICE_ID, ts, values))
+        seq = self.spool.append(self.payload.fill(ts, values))
         if self.alert_rules is not None and self.alert_rules.take(values, ts):
             self.alerted = True
         if s.READINGS and seq >= s.READINGS:
