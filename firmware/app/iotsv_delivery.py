@@ -78,6 +78,7 @@ class Payloads:
                 self.last = records[i]
                 i += 1
                 yield payload
+            payload = None  # dropped before the spool reads the next: one payload in RAM, not two
 
 
 class Delivery:
@@ -173,8 +174,8 @@ class Delivery:
         cap = self.max_batch_bytes
         if len(self.pending) < MAX_BATCH and used < cap:
             after = max(self.loaded_upto, self.spool.acked)
-            for seq, dropped, payload in self.spool.records(MAX_BATCH - len(self.pending), cap - used, after):
-                self.pending.append((seq, dropped, len(payload)))
+            for seq, dropped, size in self.spool.records(MAX_BATCH - len(self.pending), cap - used, after, False):
+                self.pending.append((seq, dropped, size))
                 self.loaded_upto = seq
 
     def _ack(self):

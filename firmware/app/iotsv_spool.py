@@ -141,6 +141,7 @@ class Spool:
                         ok = self._crc_of(f, n, seq, dropped) == crc
                     if ok:
                         yield pos, pos + HEAD_SIZE + n, seq, dropped, payload
+                        payload = None  # not held while the next is read (see records)
                         pos += HEAD_SIZE + n
                         continue
             self.skipped_bytes += 1
@@ -432,31 +433,36 @@ class Spool:
         os.rename(tmp, self.path)
         self._scan()
 
-    def records(self, max_items, max_bytes, after=0):
+    def records(self, max_items, max_bytes, after=0, payloads=True):
         """The oldest unacknowledged readings with seq above `after`, one (seq, dropped, payload)
         at a time, read from flash as they are taken (one payload in RAM): at most max_items and
-        (but for the first) max_bytes of payload. The spool must not change while it runs."""
+        (but for the first) max_bytes of payload. Without `payloads` the third is the payload's
+        size, and nothing is allocated a record (each still checked). The spool must not change
+        while it runs."""
         after = max(after, self.acked)
         items = total = 0
         if self._dat_count:
             with open(self.path, "rb") as f:
-                for _, _, seq, dropped, payload in self._parse(f, self.read_pos, self.size, True):
+                for pos, end, seq, dropped, payload in self._parse(f, self.read_pos, self.size, payloads):
                     if seq <= after:
                         continue
-                    if items and (items >= max_items or total + len(payload) > max_bytes):
+                    size = end - pos - HEAD_SIZE
+                    if items and (items >= max_items or total + size > max_bytes):
                         return
                     items += 1
-                    total += len(payload)
-                    yield seq, dropped, payload
+                    total += size
+                    yield seq, dropped, payload if payloads else size
+                    payload = None  # a reading of 4 KB held while the next is read needs 8 KB free
         i = self._next_pending(after)
         while i >= 0:
-            seq, n = self._seqs[i], self._lens[i]
-            if items and (items >= max_items or total + n - HEAD_SIZE > max_bytes):
+            seq, size = self._seqs[i], self._lens[i] - HEAD_SIZE
+            if items and (items >= max_items or total + size > max_bytes):
                 return
             if self._slot_record(i):  # else spoiled on the flash since it was written: skipped
                 items += 1
-                total += n - HEAD_SIZE
-                yield seq, self._buf[7] | self._buf[8] << 8, bytes(self._view[HEAD_SIZE:n])
+                total += size
+                got = bytes(self._view[HEAD_SIZE : HEAD_SIZE + size]) if payloads else size
+                yield seq, self._buf[7] | self._buf[8] << 8, got
             i = self._next_pending(seq)
 
     def read(self, max_items, max_bytes, after=0):

@@ -97,6 +97,7 @@ def _batch_pieces(head, items):
     for item in items:
         yield sep
         yield item
+        item = None  # not held while the next is read from the spool
         yield b"}}"
         sep = b',{"PutRequest":{"Item":'
     yield b"]}}"

@@ -498,9 +498,11 @@ class Connection:
                         n = 0
                     if size > WRITE_BUFFER:
                         write(part)
+                        part = None
                         continue
                 buf[n : n + size] = part
                 n += size
+                part = None  # not held while the next is made (it may be read from flash)
         if n:
             write(memoryview(buf)[:n])
         return sent

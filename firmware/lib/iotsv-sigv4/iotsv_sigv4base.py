@@ -42,6 +42,7 @@ def pieces_hash(pieces):
     for piece in pieces:
         h.update(piece)
         n += len(piece)
+        piece = None  # not held while the next is made (it may be read from flash)
     return hexlify(h.digest()), n
 
 
