@@ -41,7 +41,6 @@ except ImportError:  # CPython: the value itself (MicroPython's compiler puts it
 
 
 MAGIC = const(0xA5)
-_HEAD = "<BHIHI"
 HEAD_SIZE = const(13)
 MAX_PAYLOAD = const(4096)
 MIN_BUDGET = const(4 * (HEAD_SIZE + MAX_PAYLOAD))
@@ -52,19 +51,41 @@ SLOT_BYTES = const(128)  # littlefs's inline_max as MicroPython configures it: i
 PART_HEAD = const(5)
 CHUNK = const(123)  # SLOT_BYTES - PART_HEAD: record bytes in one part
 PARTS = const(2)  # parts a record may take; a bigger one goes straight to spool.dat
+# The CRC-32 of any bytes followed by their own CRC-32, little-endian (a property of the CRC): a
+# record checks out when the CRC over its fields, payload and stored CRC gives this, so the stored
+# one is never made an int (on a 32-bit port a CRC above 2**30 is a heap int, and so is each step
+# of comparing it).
+_RESIDUE = const(0x2144DF1C)
+# a slot's part's file name, at i * PARTS + part: a constant, where "%d.%d" would be made each time
+_NAMES = (
+    "/0.0", "/0.1", "/1.0", "/1.1", "/2.0", "/2.1", "/3.0", "/3.1",
+    "/4.0", "/4.1", "/5.0", "/5.1", "/6.0", "/6.1", "/7.0", "/7.1",
+)  # fmt: skip
 
 
-def _crc(length, seq, dropped, payload):
-    return crc32(payload, crc32(struct.pack("<HIH", length, seq, dropped))) & 0xFFFFFFFF
+class _Head:
+    """A record's head in one buffer, with views of the bytes its CRC starts with (length, seq,
+    dropped) and of the CRC itself: made once, so a record is packed and checked in place."""
 
+    def __init__(self):
+        self.buf = bytearray(HEAD_SIZE)
+        view = memoryview(self.buf)
+        self.fields = view[1:9]
+        self.crc = view[9:HEAD_SIZE]
 
-def _head(seq, dropped, payload):
-    n = len(payload)
-    return struct.pack(_HEAD, MAGIC, n, seq, dropped, _crc(n, seq, dropped, payload))
+    def pack(self, seq, dropped, payload):
+        """The head of a record of payload, in self.buf."""
+        struct.pack_into("<BHIH", self.buf, 0, MAGIC, len(payload), seq, dropped)
+        struct.pack_into("<I", self.buf, 9, crc32(payload, crc32(self.fields)))
+        return self.buf
+
+    def checks(self, crc):
+        """True if crc (the CRC so far of the fields and the payload) matches the stored one."""
+        return crc32(self.crc, crc) == _RESIDUE
 
 
 def encode(seq, dropped, payload):
-    return _head(seq, dropped, payload) + payload
+    return bytes(_Head().pack(seq, dropped, payload)) + payload
 
 
 def _u32(b, i):
@@ -91,7 +112,9 @@ class Spool:
         self.slot_dir = state_dir + "/new"
         self._buf = bytearray(PARTS * CHUNK)  # a record read from the small files
         self._view = memoryview(self._buf)
+        self._fields, self._crc = self._view[1:9], self._view[9:HEAD_SIZE]  # of the record in _buf
         self._head = bytearray(PART_HEAD)  # a part's head, read or written
+        self._rec = _Head()  # a record's head, read or written
         atomicfile.ensure_dir(self.slot_dir)
         self.path = state_dir + "/spool.dat"
         self.ack_path = state_dir + "/spool.ack"
@@ -128,17 +151,19 @@ class Spool:
         skipping garbage byte by byte until a record checks out again. Without `payloads` the
         CRC is taken through self._buf a piece at a time and payload is None: a scan of the
         whole file allocates no record (in a small heap a 4 KB read may find no room)."""
+        rec = self._rec
+        head = rec.buf  # read into, fields taken byte by byte: no tuple, no bytes a record
         while pos < end:
             f.seek(pos)
-            head = f.read(HEAD_SIZE)
-            if len(head) == HEAD_SIZE:
-                magic, n, seq, dropped, crc = struct.unpack(_HEAD, head)
-                if magic == MAGIC and n <= MAX_PAYLOAD and pos + HEAD_SIZE + n <= end:
+            if f.readinto(head) == HEAD_SIZE and head[0] == MAGIC:
+                n = head[1] | head[2] << 8
+                if n <= MAX_PAYLOAD and pos + HEAD_SIZE + n <= end:
+                    seq, dropped = _u32(head, 3), head[7] | head[8] << 8
                     payload = f.read(n) if payloads else None
                     if payloads:
-                        ok = len(payload) == n and _crc(n, seq, dropped, payload) == crc
+                        ok = len(payload) == n and rec.checks(crc32(payload, crc32(rec.fields)))
                     else:
-                        ok = self._crc_of(f, n, seq, dropped) == crc
+                        ok = self._crc_of(f, n)
                     if ok:
                         yield pos, pos + HEAD_SIZE + n, seq, dropped, payload
                         payload = None  # not held while the next is read (see records)
@@ -147,17 +172,18 @@ class Spool:
             self.skipped_bytes += 1
             pos += 1
 
-    def _crc_of(self, f, n, seq, dropped):
-        """_crc of the n payload bytes f reads next, read a piece at a time (None if cut short)."""
-        c = crc32(struct.pack("<HIH", n, seq, dropped))
+    def _crc_of(self, f, n):
+        """True if the n payload bytes f reads next, read a piece at a time, check out against
+        the head in self._rec."""
+        c = crc32(self._rec.fields)
         left = n
         while left:
             got = f.readinto(self._view[: min(left, len(self._buf))])
             if not got:
-                return None
+                return False
             c = crc32(self._view[:got], c)
             left -= got
-        return c & 0xFFFFFFFF
+        return self._rec.checks(c)
 
     def _scan(self):
         self.size = _size(self.path)
@@ -179,7 +205,7 @@ class Spool:
                     self._dat_last = seq
 
     def _part(self, i, part):
-        return "%s/%d.%d" % (self.slot_dir, i, part)
+        return self.slot_dir + _NAMES[i * PARTS + part]
 
     def _slot_seq(self, i):
         """The seq the first part of slot i names, 0 when there is none, -1 if garbled."""
@@ -211,8 +237,8 @@ class Spool:
             if HEAD_SIZE + n > PARTS * CHUNK:
                 return 0
             if got >= HEAD_SIZE + n:
-                crc = _crc(n, _u32(buf, 3), buf[7] | buf[8] << 8, view[HEAD_SIZE:got])
-                return got if got == HEAD_SIZE + n and crc == _u32(buf, 9) else 0
+                crc = crc32(view[HEAD_SIZE:got], crc32(self._fields))
+                return got if got == HEAD_SIZE + n and crc32(self._crc, crc) == _RESIDUE else 0
         return 0
 
     def _scan_slots(self):
@@ -325,7 +351,7 @@ class Spool:
             self._append_dropping_oldest(seq, make_payload)
             return seq
         with open(self.path, "ab") as f:
-            f.write(_head(seq, 0, payload))  # head and payload apart: no copy of the two joined
+            f.write(self._rec.pack(seq, 0, payload))  # head and payload apart: no copy of the two joined
             f.write(payload)
         self._appended(seq, n)
         return seq
@@ -342,7 +368,7 @@ class Spool:
         head[4] = 0
         with open(self._part(i, 0), "wb") as f:
             f.write(head)
-            f.write(_head(seq, 0, payload))
+            f.write(self._rec.pack(seq, 0, payload))
             f.write(view[:cut])
         if len(payload) > cut:
             head[4] = 1
@@ -480,7 +506,7 @@ class Spool:
             self._shrink_slots()  # every slot free: overwritten in its turn
         if not self._dat_count:
             return
-        head = bytearray(HEAD_SIZE)  # read into, fields taken byte by byte: nothing allocated a record
+        head = self._rec.buf  # read into, fields taken byte by byte: nothing allocated a record
         last = None  # offset of the last record acknowledged here
         with open(self.path, "rb") as f:
             pos = self.read_pos
@@ -488,7 +514,7 @@ class Spool:
                 f.seek(pos)
                 if f.readinto(head) < HEAD_SIZE:
                     break
-                rec_seq = head[3] | head[4] << 8 | head[5] << 16 | head[6] << 24  # little-endian, as _HEAD
+                rec_seq = head[3] | head[4] << 8 | head[5] << 16 | head[6] << 24  # little-endian
                 if rec_seq > seq:
                     break
                 last = pos
