@@ -113,6 +113,7 @@ class Spool:
         self._buf = bytearray(PARTS * CHUNK)  # a record read from the small files
         self._view = memoryview(self._buf)
         self._fields, self._crc = self._view[1:9], self._view[9:HEAD_SIZE]  # of the record in _buf
+        self._chunks = (self._view[:CHUNK], self._view[CHUNK:])  # where each part's bytes go
         self._head = bytearray(PART_HEAD)  # a part's head, read or written
         self._rec = _Head()  # a record's head, read or written
         atomicfile.ensure_dir(self.slot_dir)
@@ -228,7 +229,7 @@ class Spool:
                 with open(self._part(i, part), "rb") as f:
                     if f.readinto(head) < PART_HEAD:
                         return 0
-                    got += f.readinto(view[got : got + CHUNK]) or 0
+                    got += f.readinto(self._chunks[part]) or 0
             except OSError:
                 return 0
             n = buf[1] | buf[2] << 8  # the record's head: magic(0) length(1) seq(3) dropped(7) crc(9)
@@ -239,6 +240,8 @@ class Spool:
             if got >= HEAD_SIZE + n:
                 crc = crc32(view[HEAD_SIZE:got], crc32(self._fields))
                 return got if got == HEAD_SIZE + n and crc32(self._crc, crc) == _RESIDUE else 0
+            if got != CHUNK:
+                return 0  # a part short of CHUNK ends the record: this one is torn
         return 0
 
     def _scan_slots(self):
