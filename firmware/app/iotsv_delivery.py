@@ -71,7 +71,9 @@ class Payloads:
             return
         i = 0
         first, last = records[0][0], records[-1][0]
-        for seq, _, payload in self.spool.records(last - first + 1, self.spool.max_bytes, first - 1):
+        spool = self.spool
+        for payload in spool.each(last - first + 1, spool.max_bytes, first - 1):
+            seq = spool.at_seq
             while i < len(records) and records[i][0] < seq:
                 i += 1  # not in the spool (cannot be, unless its flash failed): nothing to read
             if i < len(records) and records[i][0] == seq:

@@ -83,6 +83,16 @@ class _Head:
         """True if crc (the CRC so far of the fields and the payload) matches the stored one."""
         return crc32(self.crc, crc) == _RESIDUE
 
+    def size(self):
+        """The payload's length."""
+        return self.buf[1] | self.buf[2] << 8
+
+    def seq(self):
+        return _u32(self.buf, 3)
+
+    def dropped(self):
+        return self.buf[7] | self.buf[8] << 8
+
 
 def encode(seq, dropped, payload):
     return bytes(_Head().pack(seq, dropped, payload)) + payload
@@ -116,6 +126,8 @@ class Spool:
         self._chunks = (self._view[:CHUNK], self._view[CHUNK:])  # where each part's bytes go
         self._head = bytearray(PART_HEAD)  # a part's head, read or written
         self._rec = _Head()  # a record's head, read or written
+        self._payload = None  # the payload _parse read last, till its caller takes it
+        self.at_seq = self.at_dropped = 0  # of the reading each() gave last
         atomicfile.ensure_dir(self.slot_dir)
         self.path = state_dir + "/spool.dat"
         self.ack_path = state_dir + "/spool.ack"
@@ -148,26 +160,27 @@ class Spool:
         return self.last_seq + 1
 
     def _parse(self, f, pos, end, payloads=False):
-        """(pos, next_pos, seq, dropped, payload) of each valid record of spool.dat from pos,
-        skipping garbage byte by byte until a record checks out again. Without `payloads` the
-        CRC is taken through self._buf a piece at a time and payload is None: a scan of the
-        whole file allocates no record (in a small heap a 4 KB read may find no room)."""
+        """The offset of each valid record of spool.dat from pos, skipping garbage byte by byte
+        until a record checks out again. While the caller has it, the record's head is in
+        self._rec, and with `payloads` its payload in self._payload (the caller takes it and
+        clears it). Offsets alone, no tuple; without `payloads` the CRC is taken through
+        self._buf a piece at a time: a scan of the whole file allocates nothing a record (in a
+        small heap a 4 KB read may find no room)."""
         rec = self._rec
-        head = rec.buf  # read into, fields taken byte by byte: no tuple, no bytes a record
         while pos < end:
             f.seek(pos)
-            if f.readinto(head) == HEAD_SIZE and head[0] == MAGIC:
-                n = head[1] | head[2] << 8
+            if f.readinto(rec.buf) == HEAD_SIZE and rec.buf[0] == MAGIC:
+                n = rec.size()
                 if n <= MAX_PAYLOAD and pos + HEAD_SIZE + n <= end:
-                    seq, dropped = _u32(head, 3), head[7] | head[8] << 8
-                    payload = f.read(n) if payloads else None
                     if payloads:
+                        payload = f.read(n)
                         ok = len(payload) == n and rec.checks(crc32(payload, crc32(rec.fields)))
+                        self._payload = payload if ok else None
+                        payload = None
                     else:
                         ok = self._crc_of(f, n)
                     if ok:
-                        yield pos, pos + HEAD_SIZE + n, seq, dropped, payload
-                        payload = None  # not held while the next is read (see records)
+                        yield pos
                         pos += HEAD_SIZE + n
                         continue
             self.skipped_bytes += 1
@@ -179,10 +192,11 @@ class Spool:
         c = crc32(self._rec.fields)
         left = n
         while left:
-            got = f.readinto(self._view[: min(left, len(self._buf))])
+            piece = self._view[: min(left, len(self._buf))]
+            got = f.readinto(piece)
             if not got:
                 return False
-            c = crc32(self._view[:got], c)
+            c = crc32(piece if got == len(piece) else piece[:got], c)
             left -= got
         return self._rec.checks(c)
 
@@ -196,7 +210,8 @@ class Spool:
         if not self.size:
             return
         with open(self.path, "rb") as f:
-            for pos, _, seq, _, _ in self._parse(f, 0, self.size):
+            for pos in self._parse(f, 0, self.size):
+                seq = self._rec.seq()
                 self.last_pos = pos
                 if seq > self.acked:
                     if not self._dat_count:
@@ -299,8 +314,8 @@ class Spool:
         if size:
             with open(self.path, "rb") as f:
                 last = None
-                for _, end, seq, _, _ in self._parse(f, last_pos, size):
-                    last = (end, seq)
+                for pos in self._parse(f, last_pos, size):
+                    last = (pos + HEAD_SIZE + self._rec.size(), self._rec.seq())
                     break
             if last != (size, dat_last) or self.skipped_bytes:
                 self.skipped_bytes = 0
@@ -420,8 +435,8 @@ class Spool:
     def _append_dropping_oldest(self, seq, make_payload):
         sizes = []  # (record size, dropped count) of the unacknowledged records, oldest first
         with open(self.path, "rb") as f:
-            for pos, end, _, dropped, _ in self._parse(f, self.read_pos, self.size):
-                sizes.append((end - pos, dropped))
+            for _ in self._parse(f, self.read_pos, self.size):
+                sizes.append((HEAD_SIZE + self._rec.size(), self._rec.dropped()))
         kept_bytes = self.size - self.read_pos
         k = dropped = 0
         while True:
@@ -442,10 +457,10 @@ class Spool:
         with open(tmp, "wb") as out:
             if self.skipped_bytes:
                 with open(self.path, "rb") as f:
-                    for pos, end, seq, _, _ in self._parse(f, start, self.size):
-                        if seq > self.acked:
+                    for pos in self._parse(f, start, self.size):
+                        if self._rec.seq() > self.acked:
                             f.seek(pos)
-                            out.write(f.read(end - pos))
+                            out.write(f.read(HEAD_SIZE + self._rec.size()))
             elif start < self.size:
                 buf = bytearray(_COPY)  # one buffer for the copy: read(n) would allocate n + 1 each time
                 view = memoryview(buf)
@@ -462,25 +477,29 @@ class Spool:
         os.rename(tmp, self.path)
         self._scan()
 
-    def records(self, max_items, max_bytes, after=0, payloads=True):
-        """The oldest unacknowledged readings with seq above `after`, one (seq, dropped, payload)
-        at a time, read from flash as they are taken (one payload in RAM): at most max_items and
-        (but for the first) max_bytes of payload. Without `payloads` the third is the payload's
-        size, and nothing is allocated a record (each still checked). The spool must not change
-        while it runs."""
+    def each(self, max_items, max_bytes, after=0, payloads=True):
+        """The oldest unacknowledged readings with seq above `after`, one payload at a time, read
+        from flash as they are taken (one payload in RAM): at most max_items and (but for the
+        first) max_bytes of payload; while the caller has one, its seq and dropped count are in
+        self.at_seq and self.at_dropped (no tuple a reading). Without `payloads` each is the
+        payload's size, and nothing is allocated a record (each still checked). The spool must
+        not change while it runs."""
         after = max(after, self.acked)
         items = total = 0
         if self._dat_count:
+            rec = self._rec
             with open(self.path, "rb") as f:
-                for pos, end, seq, dropped, payload in self._parse(f, self.read_pos, self.size, payloads):
+                for _ in self._parse(f, self.read_pos, self.size, payloads):
+                    payload, self._payload = self._payload, None
+                    seq, size = rec.seq(), rec.size()
                     if seq <= after:
                         continue
-                    size = end - pos - HEAD_SIZE
                     if items and (items >= max_items or total + size > max_bytes):
                         return
                     items += 1
                     total += size
-                    yield seq, dropped, payload if payloads else size
+                    self.at_seq, self.at_dropped = seq, rec.dropped()
+                    yield payload if payloads else size
                     payload = None  # a reading of 4 KB held while the next is read needs 8 KB free
         i = self._next_pending(after)
         while i >= 0:
@@ -490,9 +509,15 @@ class Spool:
             if self._slot_record(i):  # else spoiled on the flash since it was written: skipped
                 items += 1
                 total += size
-                got = bytes(self._view[HEAD_SIZE : HEAD_SIZE + size]) if payloads else size
-                yield seq, self._buf[7] | self._buf[8] << 8, got
+                self.at_seq, self.at_dropped = seq, self._buf[7] | self._buf[8] << 8
+                yield bytes(self._view[HEAD_SIZE : HEAD_SIZE + size]) if payloads else size
             i = self._next_pending(seq)
+
+    def records(self, max_items, max_bytes, after=0, payloads=True):
+        """each() as (seq, dropped, payload, or its size without `payloads`)."""
+        for got in self.each(max_items, max_bytes, after, payloads):
+            yield self.at_seq, self.at_dropped, got
+            got = None  # not held while the next is read
 
     def read(self, max_items, max_bytes, after=0):
         """records() as a list."""
