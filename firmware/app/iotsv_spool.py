@@ -159,13 +159,14 @@ class Spool:
     def next_seq(self):
         return self.last_seq + 1
 
-    def _parse(self, f, pos, end, payloads=False):
+    def _parse(self, f, pos, end, payloads=False, lent=False):
         """The offset of each valid record of spool.dat from pos, skipping garbage byte by byte
         until a record checks out again. While the caller has it, the record's head is in
         self._rec, and with `payloads` its payload in self._payload (the caller takes it and
-        clears it). Offsets alone, no tuple; without `payloads` the CRC is taken through
-        self._buf a piece at a time: a scan of the whole file allocates nothing a record (in a
-        small heap a 4 KB read may find no room)."""
+        clears it): with `lent` as a view of self._buf when it fits there (see each), else as
+        bytes. Offsets alone, no tuple; without `payloads` the CRC is taken through self._buf a
+        piece at a time: a scan of the whole file allocates nothing a record (in a small heap a
+        4 KB read may find no room)."""
         rec = self._rec
         while pos < end:
             f.seek(pos)
@@ -173,8 +174,10 @@ class Spool:
                 n = rec.size()
                 if n <= MAX_PAYLOAD and pos + HEAD_SIZE + n <= end:
                     if payloads:
-                        payload = f.read(n)
-                        ok = len(payload) == n and rec.checks(crc32(payload, crc32(rec.fields)))
+                        lend = lent and n <= len(self._buf)
+                        payload = self._view[:n] if lend else f.read(n)
+                        got = f.readinto(payload) if lend else len(payload)
+                        ok = got == n and rec.checks(crc32(payload, crc32(rec.fields)))
                         self._payload = payload if ok else None
                         payload = None
                     else:
@@ -477,19 +480,21 @@ class Spool:
         os.rename(tmp, self.path)
         self._scan()
 
-    def each(self, max_items, max_bytes, after=0, payloads=True):
+    def each(self, max_items, max_bytes, after=0, payloads=True, lent=False):
         """The oldest unacknowledged readings with seq above `after`, one payload at a time, read
         from flash as they are taken (one payload in RAM): at most max_items and (but for the
         first) max_bytes of payload; while the caller has one, its seq and dropped count are in
         self.at_seq and self.at_dropped (no tuple a reading). Without `payloads` each is the
-        payload's size, and nothing is allocated a record (each still checked). The spool must
-        not change while it runs."""
+        payload's size, and nothing is allocated a record (each still checked). `lent`: a
+        payload that fits the spool's record buffer comes as a memoryview of it, good only until
+        the next is asked for (no copy a reading: for a caller that only hashes or sends each).
+        The spool must not change while it runs."""
         after = max(after, self.acked)
         items = total = 0
         if self._dat_count:
             rec = self._rec
             with open(self.path, "rb") as f:
-                for _ in self._parse(f, self.read_pos, self.size, payloads):
+                for _ in self._parse(f, self.read_pos, self.size, payloads, lent):
                     payload, self._payload = self._payload, None
                     seq, size = rec.seq(), rec.size()
                     if seq <= after:
@@ -510,7 +515,9 @@ class Spool:
                 items += 1
                 total += size
                 self.at_seq, self.at_dropped = seq, self._buf[7] | self._buf[8] << 8
-                yield bytes(self._view[HEAD_SIZE : HEAD_SIZE + size]) if payloads else size
+                payload = self._view[HEAD_SIZE : HEAD_SIZE + size] if payloads else size
+                yield bytes(payload) if payloads and not lent else payload
+                payload = None
             i = self._next_pending(seq)
 
     def records(self, max_items, max_bytes, after=0, payloads=True):
