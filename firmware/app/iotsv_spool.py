@@ -64,12 +64,13 @@ _NAMES = (
 
 
 class _Head:
-    """A record's head in one buffer, with views of the bytes its CRC starts with (length, seq,
-    dropped) and of the CRC itself: made once, so a record is packed and checked in place."""
+    """The head of a record at the start of buf, with views of the bytes its CRC starts with
+    (length, seq, dropped) and of the CRC itself: made once, so a record is packed and checked
+    in place, its fields taken byte by byte (no tuple, no heap int for a seq below 2**30)."""
 
-    def __init__(self):
-        self.buf = bytearray(HEAD_SIZE)
-        view = memoryview(self.buf)
+    def __init__(self, buf):
+        self.buf = buf
+        view = memoryview(buf)
         self.fields = view[1:9]
         self.crc = view[9:HEAD_SIZE]
 
@@ -95,7 +96,7 @@ class _Head:
 
 
 def encode(seq, dropped, payload):
-    return bytes(_Head().pack(seq, dropped, payload)) + payload
+    return bytes(_Head(bytearray(HEAD_SIZE)).pack(seq, dropped, payload)) + payload
 
 
 def _u32(b, i):
@@ -122,10 +123,10 @@ class Spool:
         self.slot_dir = state_dir + "/new"
         self._buf = bytearray(PARTS * CHUNK)  # a record read from the small files
         self._view = memoryview(self._buf)
-        self._fields, self._crc = self._view[1:9], self._view[9:HEAD_SIZE]  # of the record in _buf
+        self._slot = _Head(self._buf)  # the head of the record in _buf
         self._chunks = (self._view[:CHUNK], self._view[CHUNK:])  # where each part's bytes go
         self._head = bytearray(PART_HEAD)  # a part's head, read or written
-        self._rec = _Head()  # a record's head, read or written
+        self._rec = _Head(bytearray(HEAD_SIZE))  # a record's head, read or written
         self._payload = None  # the payload _parse read last, till its caller takes it
         self.at_seq = self.at_dropped = 0  # of the reading each() gave last
         atomicfile.ensure_dir(self.slot_dir)
@@ -240,7 +241,8 @@ class Spool:
         """The size of the whole record slot i holds, read into self._buf and checked (a part
         torn, missing or left from an older reading fails), else 0. One buffer for every read:
         no allocation a record."""
-        buf, head, view = self._buf, self._head, self._view
+        buf, head, view = self._buf, self._head, self._view  # three at most: four make a tuple
+        rec = self._slot
         got = 0
         for part in range(PARTS):
             try:
@@ -250,14 +252,14 @@ class Spool:
                     got += f.readinto(self._chunks[part]) or 0
             except OSError:
                 return 0
-            n = buf[1] | buf[2] << 8  # the record's head: magic(0) length(1) seq(3) dropped(7) crc(9)
-            if head[4] != part or got < HEAD_SIZE or buf[0] != MAGIC or _u32(head, 0) != _u32(buf, 3):
+            n = rec.size()
+            if head[4] != part or got < HEAD_SIZE or buf[0] != MAGIC or _u32(head, 0) != rec.seq():
                 return 0
             if HEAD_SIZE + n > PARTS * CHUNK:
                 return 0
             if got >= HEAD_SIZE + n:
-                crc = crc32(view[HEAD_SIZE:got], crc32(self._fields))
-                return got if got == HEAD_SIZE + n and crc32(self._crc, crc) == _RESIDUE else 0
+                crc = crc32(view[HEAD_SIZE:got], crc32(rec.fields))
+                return got if got == HEAD_SIZE + n and rec.checks(crc) else 0
             if got != CHUNK:
                 return 0  # a part short of CHUNK ends the record: this one is torn
         return 0
@@ -270,7 +272,7 @@ class Spool:
         for i in range(SLOTS):
             n = self._slot_record(i)
             if n:
-                self._seqs[i] = _u32(self._buf, 3)
+                self._seqs[i] = self._slot.seq()
                 self._lens[i] = n
 
     def _next_pending(self, after):
@@ -514,7 +516,7 @@ class Spool:
             if self._slot_record(i):  # else spoiled on the flash since it was written: skipped
                 items += 1
                 total += size
-                self.at_seq, self.at_dropped = seq, self._buf[7] | self._buf[8] << 8
+                self.at_seq, self.at_dropped = seq, self._slot.dropped()
                 payload = self._view[HEAD_SIZE : HEAD_SIZE + size] if payloads else size
                 yield bytes(payload) if payloads and not lent else payload
                 payload = None
@@ -541,19 +543,18 @@ class Spool:
             self._shrink_slots()  # every slot free: overwritten in its turn
         if not self._dat_count:
             return
-        head = self._rec.buf  # read into, fields taken byte by byte: nothing allocated a record
+        rec = self._rec  # read into: nothing allocated a record
         last = None  # offset of the last record acknowledged here
         with open(self.path, "rb") as f:
             pos = self.read_pos
             while pos < self.size:
                 f.seek(pos)
-                if f.readinto(head) < HEAD_SIZE:
+                if f.readinto(rec.buf) < HEAD_SIZE:
                     break
-                rec_seq = head[3] | head[4] << 8 | head[5] << 16 | head[6] << 24  # little-endian
-                if rec_seq > seq:
+                if rec.seq() > seq:
                     break
                 last = pos
-                pos += HEAD_SIZE + (head[1] | head[2] << 8)
+                pos += HEAD_SIZE + rec.size()
                 self._dat_count -= 1
             # All delivered and COMPACT_AT bytes done with: the file starts afresh with only the
             # last record, which keeps the numbering should the ack be lost (then it is sent once
