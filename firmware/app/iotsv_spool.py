@@ -63,40 +63,44 @@ _NAMES = (
 )  # fmt: skip
 
 
-class _Head:
-    """The head of a record at the start of buf, with views of the bytes its CRC starts with
-    (length, seq, dropped) and of the CRC itself: made once, so a record is packed and checked
-    in place, its fields taken byte by byte (no tuple, no heap int for a seq below 2**30)."""
+# A record's head: magic(0) length(1) seq(3) dropped(7) crc(9). Read into (or packed in) a buffer
+# made once, its fields taken byte by byte: no tuple, no heap int for a seq below 2**30. `fields`
+# and `crc` are views of the buffer's bytes 1-9 and 9-13, made with it.
 
-    def __init__(self, buf):
-        self.buf = buf
-        view = memoryview(buf)
-        self.fields = view[1:9]
-        self.crc = view[9:HEAD_SIZE]
 
-    def pack(self, seq, dropped, payload):
-        """The head of a record of payload, in self.buf."""
-        struct.pack_into("<BHIH", self.buf, 0, MAGIC, len(payload), seq, dropped)
-        struct.pack_into("<I", self.buf, 9, crc32(payload, crc32(self.fields)))
-        return self.buf
+def _rec_size(head):
+    """The payload's length."""
+    return head[1] | head[2] << 8
 
-    def checks(self, crc):
-        """True if crc (the CRC so far of the fields and the payload) matches the stored one."""
-        return crc32(self.crc, crc) == _RESIDUE
 
-    def size(self):
-        """The payload's length."""
-        return self.buf[1] | self.buf[2] << 8
+def _rec_seq(head):
+    return _u32(head, 3)
 
-    def seq(self):
-        return _u32(self.buf, 3)
 
-    def dropped(self):
-        return self.buf[7] | self.buf[8] << 8
+def _rec_dropped(head):
+    return head[7] | head[8] << 8
+
+
+def _views(head):
+    view = memoryview(head)
+    return view[1:9], view[9:HEAD_SIZE]
+
+
+def _pack(head, fields, seq, dropped, payload):
+    """The head of a record of payload, packed into head."""
+    struct.pack_into("<BHIH", head, 0, MAGIC, len(payload), seq, dropped)
+    struct.pack_into("<I", head, 9, crc32(payload, crc32(fields)))
+    return head
+
+
+def _checks(crc, so_far):
+    """True if so_far (the CRC of the fields and the payload) matches the stored CRC."""
+    return crc32(crc, so_far) == _RESIDUE
 
 
 def encode(seq, dropped, payload):
-    return bytes(_Head(bytearray(HEAD_SIZE)).pack(seq, dropped, payload)) + payload
+    head = bytearray(HEAD_SIZE)
+    return bytes(_pack(head, _views(head)[0], seq, dropped, payload)) + payload
 
 
 def _u32(b, i):
@@ -123,10 +127,11 @@ class Spool:
         self.slot_dir = state_dir + "/new"
         self._buf = bytearray(PARTS * CHUNK)  # a record read from the small files
         self._view = memoryview(self._buf)
-        self._slot = _Head(self._buf)  # the head of the record in _buf
+        self._fields, self._crc = _views(self._buf)  # of the record in _buf
         self._chunks = (self._view[:CHUNK], self._view[CHUNK:])  # where each part's bytes go
         self._head = bytearray(PART_HEAD)  # a part's head, read or written
-        self._rec = _Head(bytearray(HEAD_SIZE))  # a record's head, read or written
+        self._rec = bytearray(HEAD_SIZE)  # a record's head, read or written
+        self._rec_fields, self._rec_crc = _views(self._rec)
         self._payload = None  # the payload _parse read last, till its caller takes it
         self.at_seq = self.at_dropped = 0  # of the reading each() gave last
         atomicfile.ensure_dir(self.slot_dir)
@@ -171,14 +176,14 @@ class Spool:
         rec = self._rec
         while pos < end:
             f.seek(pos)
-            if f.readinto(rec.buf) == HEAD_SIZE and rec.buf[0] == MAGIC:
-                n = rec.size()
+            if f.readinto(rec) == HEAD_SIZE and rec[0] == MAGIC:
+                n = _rec_size(rec)
                 if n <= MAX_PAYLOAD and pos + HEAD_SIZE + n <= end:
                     if payloads:
                         lend = lent and n <= len(self._buf)
                         payload = self._view[:n] if lend else f.read(n)
                         got = f.readinto(payload) if lend else len(payload)
-                        ok = got == n and rec.checks(crc32(payload, crc32(rec.fields)))
+                        ok = got == n and _checks(self._rec_crc, crc32(payload, crc32(self._rec_fields)))
                         self._payload = payload if ok else None
                         payload = None
                     else:
@@ -193,7 +198,7 @@ class Spool:
     def _crc_of(self, f, n):
         """True if the n payload bytes f reads next, read a piece at a time, check out against
         the head in self._rec."""
-        c = crc32(self._rec.fields)
+        c = crc32(self._rec_fields)
         left = n
         while left:
             piece = self._view[: min(left, len(self._buf))]
@@ -202,7 +207,7 @@ class Spool:
                 return False
             c = crc32(piece if got == len(piece) else piece[:got], c)
             left -= got
-        return self._rec.checks(c)
+        return _checks(self._rec_crc, c)
 
     def _scan(self):
         self.size = _size(self.path)
@@ -215,7 +220,7 @@ class Spool:
             return
         with open(self.path, "rb") as f:
             for pos in self._parse(f, 0, self.size):
-                seq = self._rec.seq()
+                seq = _rec_seq(self._rec)
                 self.last_pos = pos
                 if seq > self.acked:
                     if not self._dat_count:
@@ -241,8 +246,7 @@ class Spool:
         """The size of the whole record slot i holds, read into self._buf and checked (a part
         torn, missing or left from an older reading fails), else 0. One buffer for every read:
         no allocation a record."""
-        buf, head, view = self._buf, self._head, self._view  # three at most: four make a tuple
-        rec = self._slot
+        buf, head, view = self._buf, self._head, self._view
         got = 0
         for part in range(PARTS):
             try:
@@ -252,14 +256,14 @@ class Spool:
                     got += f.readinto(self._chunks[part]) or 0
             except OSError:
                 return 0
-            n = rec.size()
-            if head[4] != part or got < HEAD_SIZE or buf[0] != MAGIC or _u32(head, 0) != rec.seq():
+            n = _rec_size(buf)
+            if head[4] != part or got < HEAD_SIZE or buf[0] != MAGIC or _u32(head, 0) != _rec_seq(buf):
                 return 0
             if HEAD_SIZE + n > PARTS * CHUNK:
                 return 0
             if got >= HEAD_SIZE + n:
-                crc = crc32(view[HEAD_SIZE:got], crc32(rec.fields))
-                return got if got == HEAD_SIZE + n and rec.checks(crc) else 0
+                crc = crc32(view[HEAD_SIZE:got], crc32(self._fields))
+                return got if got == HEAD_SIZE + n and _checks(self._crc, crc) else 0
             if got != CHUNK:
                 return 0  # a part short of CHUNK ends the record: this one is torn
         return 0
@@ -272,7 +276,7 @@ class Spool:
         for i in range(SLOTS):
             n = self._slot_record(i)
             if n:
-                self._seqs[i] = self._slot.seq()
+                self._seqs[i] = _rec_seq(self._buf)
                 self._lens[i] = n
 
     def _next_pending(self, after):
@@ -320,7 +324,7 @@ class Spool:
             with open(self.path, "rb") as f:
                 last = None
                 for pos in self._parse(f, last_pos, size):
-                    last = (pos + HEAD_SIZE + self._rec.size(), self._rec.seq())
+                    last = (pos + HEAD_SIZE + _rec_size(self._rec), _rec_seq(self._rec))
                     break
             if last != (size, dat_last) or self.skipped_bytes:
                 self.skipped_bytes = 0
@@ -374,7 +378,9 @@ class Spool:
             self._append_dropping_oldest(seq, make_payload)
             return seq
         with open(self.path, "ab") as f:
-            f.write(self._rec.pack(seq, 0, payload))  # head and payload apart: no copy of the two joined
+            f.write(
+                _pack(self._rec, self._rec_fields, seq, 0, payload)
+            )  # head and payload apart: no copy of the two joined
             f.write(payload)
         self._appended(seq, n)
         return seq
@@ -391,7 +397,7 @@ class Spool:
         head[4] = 0
         with open(self._part(i, 0), "wb") as f:
             f.write(head)
-            f.write(self._rec.pack(seq, 0, payload))
+            f.write(_pack(self._rec, self._rec_fields, seq, 0, payload))
             f.write(view[:cut])
         if len(payload) > cut:
             head[4] = 1
@@ -441,7 +447,7 @@ class Spool:
         sizes = []  # (record size, dropped count) of the unacknowledged records, oldest first
         with open(self.path, "rb") as f:
             for _ in self._parse(f, self.read_pos, self.size):
-                sizes.append((HEAD_SIZE + self._rec.size(), self._rec.dropped()))
+                sizes.append((HEAD_SIZE + _rec_size(self._rec), _rec_dropped(self._rec)))
         kept_bytes = self.size - self.read_pos
         k = dropped = 0
         while True:
@@ -463,9 +469,9 @@ class Spool:
             if self.skipped_bytes:
                 with open(self.path, "rb") as f:
                     for pos in self._parse(f, start, self.size):
-                        if self._rec.seq() > self.acked:
+                        if _rec_seq(self._rec) > self.acked:
                             f.seek(pos)
-                            out.write(f.read(HEAD_SIZE + self._rec.size()))
+                            out.write(f.read(HEAD_SIZE + _rec_size(self._rec)))
             elif start < self.size:
                 buf = bytearray(_COPY)  # one buffer for the copy: read(n) would allocate n + 1 each time
                 view = memoryview(buf)
@@ -498,14 +504,14 @@ class Spool:
             with open(self.path, "rb") as f:
                 for _ in self._parse(f, self.read_pos, self.size, payloads, lent):
                     payload, self._payload = self._payload, None
-                    seq, size = rec.seq(), rec.size()
+                    seq, size = _rec_seq(rec), _rec_size(rec)
                     if seq <= after:
                         continue
                     if items and (items >= max_items or total + size > max_bytes):
                         return
                     items += 1
                     total += size
-                    self.at_seq, self.at_dropped = seq, rec.dropped()
+                    self.at_seq, self.at_dropped = seq, _rec_dropped(rec)
                     yield payload if payloads else size
                     payload = None  # a reading of 4 KB held while the next is read needs 8 KB free
         i = self._next_pending(after)
@@ -516,7 +522,7 @@ class Spool:
             if self._slot_record(i):  # else spoiled on the flash since it was written: skipped
                 items += 1
                 total += size
-                self.at_seq, self.at_dropped = seq, self._slot.dropped()
+                self.at_seq, self.at_dropped = seq, _rec_dropped(self._buf)
                 payload = self._view[HEAD_SIZE : HEAD_SIZE + size] if payloads else size
                 yield bytes(payload) if payloads and not lent else payload
                 payload = None
@@ -549,12 +555,12 @@ class Spool:
             pos = self.read_pos
             while pos < self.size:
                 f.seek(pos)
-                if f.readinto(rec.buf) < HEAD_SIZE:
+                if f.readinto(rec) < HEAD_SIZE:
                     break
-                if rec.seq() > seq:
+                if _rec_seq(rec) > seq:
                     break
                 last = pos
-                pos += HEAD_SIZE + rec.size()
+                pos += HEAD_SIZE + _rec_size(rec)
                 self._dat_count -= 1
             # All delivered and COMPACT_AT bytes done with: the file starts afresh with only the
             # last record, which keeps the numbering should the ack be lost (then it is sent once
