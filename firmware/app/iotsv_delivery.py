@@ -55,11 +55,13 @@ class Payloads:
     has. `last`: the record of the payload last given. Every record from the first to the last
     is read, those between that are done with passed over; the count ends the read at the last.
     One generator, not a chain of them: each would keep a payload it passed on alive till the
-    next."""
+    next. `lent`: the payloads may be views of the spool's buffer, good only until the next is
+    taken (see Spool.each), for a sink whose send() only hashes and writes each in turn."""
 
-    def __init__(self, spool, records):
+    def __init__(self, spool, records, lent=False):
         self.spool = spool
         self.records = records
+        self.lent = lent
         self.last = (0, 0, 0)  # none given yet
 
     def __len__(self):
@@ -71,7 +73,9 @@ class Payloads:
             return
         i = 0
         first, last = records[0][0], records[-1][0]
-        for seq, _, payload in self.spool.records(last - first + 1, self.spool.max_bytes, first - 1):
+        spool = self.spool
+        for payload in spool.each(last - first + 1, spool.max_bytes, first - 1, True, self.lent):
+            seq = spool.at_seq
             while i < len(records) and records[i][0] < seq:
                 i += 1  # not in the spool (cannot be, unless its flash failed): nothing to read
             if i < len(records) and records[i][0] == seq:
@@ -159,7 +163,8 @@ class Delivery:
         started = self.board.ticks_ms()  # a failure counts from when its attempt began
         try:
             ignored = self.sink.ignored
-            left = self.sink.send(Payloads(self.spool, batch), [r[0] for r in batch])
+            lent = getattr(self.sink, "STREAMS_PAYLOADS", False)
+            left = self.sink.send(Payloads(self.spool, batch, lent), [r[0] for r in batch])
         except (Refusal, HttpError) as e:
             self._failed(e, batch, started)
             return

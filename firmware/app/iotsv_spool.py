@@ -41,7 +41,6 @@ except ImportError:  # CPython: the value itself (MicroPython's compiler puts it
 
 
 MAGIC = const(0xA5)
-_HEAD = "<BHIHI"
 HEAD_SIZE = const(13)
 MAX_PAYLOAD = const(4096)
 MIN_BUDGET = const(4 * (HEAD_SIZE + MAX_PAYLOAD))
@@ -52,19 +51,56 @@ SLOT_BYTES = const(128)  # littlefs's inline_max as MicroPython configures it: i
 PART_HEAD = const(5)
 CHUNK = const(123)  # SLOT_BYTES - PART_HEAD: record bytes in one part
 PARTS = const(2)  # parts a record may take; a bigger one goes straight to spool.dat
+# The CRC-32 of any bytes followed by their own CRC-32, little-endian (a property of the CRC): a
+# record checks out when the CRC over its fields, payload and stored CRC gives this, so the stored
+# one is never made an int (on a 32-bit port a CRC above 2**30 is a heap int, and so is each step
+# of comparing it).
+_RESIDUE = const(0x2144DF1C)
+# a slot's part's file name, at i * PARTS + part: a constant, where "%d.%d" would be made each time
+_NAMES = (
+    "/0.0", "/0.1", "/1.0", "/1.1", "/2.0", "/2.1", "/3.0", "/3.1",
+    "/4.0", "/4.1", "/5.0", "/5.1", "/6.0", "/6.1", "/7.0", "/7.1",
+)  # fmt: skip
 
 
-def _crc(length, seq, dropped, payload):
-    return crc32(payload, crc32(struct.pack("<HIH", length, seq, dropped))) & 0xFFFFFFFF
+# A record's head: magic(0) length(1) seq(3) dropped(7) crc(9). Read into (or packed in) a buffer
+# made once, its fields taken byte by byte: no tuple, no heap int for a seq below 2**30. `fields`
+# and `crc` are views of the buffer's bytes 1-9 and 9-13, made with it.
 
 
-def _head(seq, dropped, payload):
-    n = len(payload)
-    return struct.pack(_HEAD, MAGIC, n, seq, dropped, _crc(n, seq, dropped, payload))
+def _rec_size(head):
+    """The payload's length."""
+    return head[1] | head[2] << 8
+
+
+def _rec_seq(head):
+    return _u32(head, 3)
+
+
+def _rec_dropped(head):
+    return head[7] | head[8] << 8
+
+
+def _views(head):
+    view = memoryview(head)
+    return view[1:9], view[9:HEAD_SIZE]
+
+
+def _pack(head, fields, seq, dropped, payload):
+    """The head of a record of payload, packed into head."""
+    struct.pack_into("<BHIH", head, 0, MAGIC, len(payload), seq, dropped)
+    struct.pack_into("<I", head, 9, crc32(payload, crc32(fields)))
+    return head
+
+
+def _checks(crc, so_far):
+    """True if so_far (the CRC of the fields and the payload) matches the stored CRC."""
+    return crc32(crc, so_far) == _RESIDUE
 
 
 def encode(seq, dropped, payload):
-    return _head(seq, dropped, payload) + payload
+    head = bytearray(HEAD_SIZE)
+    return bytes(_pack(head, _views(head)[0], seq, dropped, payload)) + payload
 
 
 def _u32(b, i):
@@ -91,7 +127,13 @@ class Spool:
         self.slot_dir = state_dir + "/new"
         self._buf = bytearray(PARTS * CHUNK)  # a record read from the small files
         self._view = memoryview(self._buf)
+        self._fields, self._crc = _views(self._buf)  # of the record in _buf
+        self._chunks = (self._view[:CHUNK], self._view[CHUNK:])  # where each part's bytes go
         self._head = bytearray(PART_HEAD)  # a part's head, read or written
+        self._rec = bytearray(HEAD_SIZE)  # a record's head, read or written
+        self._rec_fields, self._rec_crc = _views(self._rec)
+        self._payload = None  # the payload _parse read last, till its caller takes it
+        self.at_seq = self.at_dropped = 0  # of the reading each() gave last
         atomicfile.ensure_dir(self.slot_dir)
         self.path = state_dir + "/spool.dat"
         self.ack_path = state_dir + "/spool.ack"
@@ -123,41 +165,49 @@ class Spool:
     def next_seq(self):
         return self.last_seq + 1
 
-    def _parse(self, f, pos, end, payloads=False):
-        """(pos, next_pos, seq, dropped, payload) of each valid record of spool.dat from pos,
-        skipping garbage byte by byte until a record checks out again. Without `payloads` the
-        CRC is taken through self._buf a piece at a time and payload is None: a scan of the
-        whole file allocates no record (in a small heap a 4 KB read may find no room)."""
+    def _parse(self, f, pos, end, payloads=False, lent=False):
+        """The offset of each valid record of spool.dat from pos, skipping garbage byte by byte
+        until a record checks out again. While the caller has it, the record's head is in
+        self._rec, and with `payloads` its payload in self._payload (the caller takes it and
+        clears it): with `lent` as a view of self._buf when it fits there (see each), else as
+        bytes. Offsets alone, no tuple; without `payloads` the CRC is taken through self._buf a
+        piece at a time: a scan of the whole file allocates nothing a record (in a small heap a
+        4 KB read may find no room)."""
+        rec = self._rec
         while pos < end:
             f.seek(pos)
-            head = f.read(HEAD_SIZE)
-            if len(head) == HEAD_SIZE:
-                magic, n, seq, dropped, crc = struct.unpack(_HEAD, head)
-                if magic == MAGIC and n <= MAX_PAYLOAD and pos + HEAD_SIZE + n <= end:
-                    payload = f.read(n) if payloads else None
+            if f.readinto(rec) == HEAD_SIZE and rec[0] == MAGIC:
+                n = _rec_size(rec)
+                if n <= MAX_PAYLOAD and pos + HEAD_SIZE + n <= end:
                     if payloads:
-                        ok = len(payload) == n and _crc(n, seq, dropped, payload) == crc
+                        lend = lent and n <= len(self._buf)
+                        payload = self._view[:n] if lend else f.read(n)
+                        got = f.readinto(payload) if lend else len(payload)
+                        ok = got == n and _checks(self._rec_crc, crc32(payload, crc32(self._rec_fields)))
+                        self._payload = payload if ok else None
+                        payload = None
                     else:
-                        ok = self._crc_of(f, n, seq, dropped) == crc
+                        ok = self._crc_of(f, n)
                     if ok:
-                        yield pos, pos + HEAD_SIZE + n, seq, dropped, payload
-                        payload = None  # not held while the next is read (see records)
+                        yield pos
                         pos += HEAD_SIZE + n
                         continue
             self.skipped_bytes += 1
             pos += 1
 
-    def _crc_of(self, f, n, seq, dropped):
-        """_crc of the n payload bytes f reads next, read a piece at a time (None if cut short)."""
-        c = crc32(struct.pack("<HIH", n, seq, dropped))
+    def _crc_of(self, f, n):
+        """True if the n payload bytes f reads next, read a piece at a time, check out against
+        the head in self._rec."""
+        c = crc32(self._rec_fields)
         left = n
         while left:
-            got = f.readinto(self._view[: min(left, len(self._buf))])
+            piece = self._view[: min(left, len(self._buf))]
+            got = f.readinto(piece)
             if not got:
-                return None
-            c = crc32(self._view[:got], c)
+                return False
+            c = crc32(piece if got == len(piece) else piece[:got], c)
             left -= got
-        return c & 0xFFFFFFFF
+        return _checks(self._rec_crc, c)
 
     def _scan(self):
         self.size = _size(self.path)
@@ -169,7 +219,8 @@ class Spool:
         if not self.size:
             return
         with open(self.path, "rb") as f:
-            for pos, _, seq, _, _ in self._parse(f, 0, self.size):
+            for pos in self._parse(f, 0, self.size):
+                seq = _rec_seq(self._rec)
                 self.last_pos = pos
                 if seq > self.acked:
                     if not self._dat_count:
@@ -179,7 +230,7 @@ class Spool:
                     self._dat_last = seq
 
     def _part(self, i, part):
-        return "%s/%d.%d" % (self.slot_dir, i, part)
+        return self.slot_dir + _NAMES[i * PARTS + part]
 
     def _slot_seq(self, i):
         """The seq the first part of slot i names, 0 when there is none, -1 if garbled."""
@@ -202,17 +253,19 @@ class Spool:
                 with open(self._part(i, part), "rb") as f:
                     if f.readinto(head) < PART_HEAD:
                         return 0
-                    got += f.readinto(view[got : got + CHUNK]) or 0
+                    got += f.readinto(self._chunks[part]) or 0
             except OSError:
                 return 0
-            n = buf[1] | buf[2] << 8  # the record's head: magic(0) length(1) seq(3) dropped(7) crc(9)
-            if head[4] != part or got < HEAD_SIZE or buf[0] != MAGIC or _u32(head, 0) != _u32(buf, 3):
+            n = _rec_size(buf)
+            if head[4] != part or got < HEAD_SIZE or buf[0] != MAGIC or _u32(head, 0) != _rec_seq(buf):
                 return 0
             if HEAD_SIZE + n > PARTS * CHUNK:
                 return 0
             if got >= HEAD_SIZE + n:
-                crc = _crc(n, _u32(buf, 3), buf[7] | buf[8] << 8, view[HEAD_SIZE:got])
-                return got if got == HEAD_SIZE + n and crc == _u32(buf, 9) else 0
+                crc = crc32(view[HEAD_SIZE:got], crc32(self._fields))
+                return got if got == HEAD_SIZE + n and _checks(self._crc, crc) else 0
+            if got != CHUNK:
+                return 0  # a part short of CHUNK ends the record: this one is torn
         return 0
 
     def _scan_slots(self):
@@ -223,7 +276,7 @@ class Spool:
         for i in range(SLOTS):
             n = self._slot_record(i)
             if n:
-                self._seqs[i] = _u32(self._buf, 3)
+                self._seqs[i] = _rec_seq(self._buf)
                 self._lens[i] = n
 
     def _next_pending(self, after):
@@ -270,8 +323,8 @@ class Spool:
         if size:
             with open(self.path, "rb") as f:
                 last = None
-                for _, end, seq, _, _ in self._parse(f, last_pos, size):
-                    last = (end, seq)
+                for pos in self._parse(f, last_pos, size):
+                    last = (pos + HEAD_SIZE + _rec_size(self._rec), _rec_seq(self._rec))
                     break
             if last != (size, dat_last) or self.skipped_bytes:
                 self.skipped_bytes = 0
@@ -325,7 +378,9 @@ class Spool:
             self._append_dropping_oldest(seq, make_payload)
             return seq
         with open(self.path, "ab") as f:
-            f.write(_head(seq, 0, payload))  # head and payload apart: no copy of the two joined
+            f.write(
+                _pack(self._rec, self._rec_fields, seq, 0, payload)
+            )  # head and payload apart: no copy of the two joined
             f.write(payload)
         self._appended(seq, n)
         return seq
@@ -342,7 +397,7 @@ class Spool:
         head[4] = 0
         with open(self._part(i, 0), "wb") as f:
             f.write(head)
-            f.write(_head(seq, 0, payload))
+            f.write(_pack(self._rec, self._rec_fields, seq, 0, payload))
             f.write(view[:cut])
         if len(payload) > cut:
             head[4] = 1
@@ -391,8 +446,8 @@ class Spool:
     def _append_dropping_oldest(self, seq, make_payload):
         sizes = []  # (record size, dropped count) of the unacknowledged records, oldest first
         with open(self.path, "rb") as f:
-            for pos, end, _, dropped, _ in self._parse(f, self.read_pos, self.size):
-                sizes.append((end - pos, dropped))
+            for _ in self._parse(f, self.read_pos, self.size):
+                sizes.append((HEAD_SIZE + _rec_size(self._rec), _rec_dropped(self._rec)))
         kept_bytes = self.size - self.read_pos
         k = dropped = 0
         while True:
@@ -413,10 +468,10 @@ class Spool:
         with open(tmp, "wb") as out:
             if self.skipped_bytes:
                 with open(self.path, "rb") as f:
-                    for pos, end, seq, _, _ in self._parse(f, start, self.size):
-                        if seq > self.acked:
+                    for pos in self._parse(f, start, self.size):
+                        if _rec_seq(self._rec) > self.acked:
                             f.seek(pos)
-                            out.write(f.read(end - pos))
+                            out.write(f.read(HEAD_SIZE + _rec_size(self._rec)))
             elif start < self.size:
                 buf = bytearray(_COPY)  # one buffer for the copy: read(n) would allocate n + 1 each time
                 view = memoryview(buf)
@@ -433,25 +488,31 @@ class Spool:
         os.rename(tmp, self.path)
         self._scan()
 
-    def records(self, max_items, max_bytes, after=0, payloads=True):
-        """The oldest unacknowledged readings with seq above `after`, one (seq, dropped, payload)
-        at a time, read from flash as they are taken (one payload in RAM): at most max_items and
-        (but for the first) max_bytes of payload. Without `payloads` the third is the payload's
-        size, and nothing is allocated a record (each still checked). The spool must not change
-        while it runs."""
+    def each(self, max_items, max_bytes, after=0, payloads=True, lent=False):
+        """The oldest unacknowledged readings with seq above `after`, one payload at a time, read
+        from flash as they are taken (one payload in RAM): at most max_items and (but for the
+        first) max_bytes of payload; while the caller has one, its seq and dropped count are in
+        self.at_seq and self.at_dropped (no tuple a reading). Without `payloads` each is the
+        payload's size, and nothing is allocated a record (each still checked). `lent`: a
+        payload that fits the spool's record buffer comes as a memoryview of it, good only until
+        the next is asked for (no copy a reading: for a caller that only hashes or sends each).
+        The spool must not change while it runs."""
         after = max(after, self.acked)
         items = total = 0
         if self._dat_count:
+            rec = self._rec
             with open(self.path, "rb") as f:
-                for pos, end, seq, dropped, payload in self._parse(f, self.read_pos, self.size, payloads):
+                for _ in self._parse(f, self.read_pos, self.size, payloads, lent):
+                    payload, self._payload = self._payload, None
+                    seq, size = _rec_seq(rec), _rec_size(rec)
                     if seq <= after:
                         continue
-                    size = end - pos - HEAD_SIZE
                     if items and (items >= max_items or total + size > max_bytes):
                         return
                     items += 1
                     total += size
-                    yield seq, dropped, payload if payloads else size
+                    self.at_seq, self.at_dropped = seq, _rec_dropped(rec)
+                    yield payload if payloads else size
                     payload = None  # a reading of 4 KB held while the next is read needs 8 KB free
         i = self._next_pending(after)
         while i >= 0:
@@ -461,9 +522,17 @@ class Spool:
             if self._slot_record(i):  # else spoiled on the flash since it was written: skipped
                 items += 1
                 total += size
-                got = bytes(self._view[HEAD_SIZE : HEAD_SIZE + size]) if payloads else size
-                yield seq, self._buf[7] | self._buf[8] << 8, got
+                self.at_seq, self.at_dropped = seq, _rec_dropped(self._buf)
+                payload = self._view[HEAD_SIZE : HEAD_SIZE + size] if payloads else size
+                yield bytes(payload) if payloads and not lent else payload
+                payload = None
             i = self._next_pending(seq)
+
+    def records(self, max_items, max_bytes, after=0, payloads=True):
+        """each() as (seq, dropped, payload, or its size without `payloads`)."""
+        for got in self.each(max_items, max_bytes, after, payloads):
+            yield self.at_seq, self.at_dropped, got
+            got = None  # not held while the next is read
 
     def read(self, max_items, max_bytes, after=0):
         """records() as a list."""
@@ -480,19 +549,18 @@ class Spool:
             self._shrink_slots()  # every slot free: overwritten in its turn
         if not self._dat_count:
             return
-        head = bytearray(HEAD_SIZE)  # read into, fields taken byte by byte: nothing allocated a record
+        rec = self._rec  # read into: nothing allocated a record
         last = None  # offset of the last record acknowledged here
         with open(self.path, "rb") as f:
             pos = self.read_pos
             while pos < self.size:
                 f.seek(pos)
-                if f.readinto(head) < HEAD_SIZE:
+                if f.readinto(rec) < HEAD_SIZE:
                     break
-                rec_seq = head[3] | head[4] << 8 | head[5] << 16 | head[6] << 24  # little-endian, as _HEAD
-                if rec_seq > seq:
+                if _rec_seq(rec) > seq:
                     break
                 last = pos
-                pos += HEAD_SIZE + (head[1] | head[2] << 8)
+                pos += HEAD_SIZE + _rec_size(rec)
                 self._dat_count -= 1
             # All delivered and COMPACT_AT bytes done with: the file starts afresh with only the
             # last record, which keeps the numbering should the ack be lost (then it is sent once

@@ -34,8 +34,8 @@ class Sink(dynamodb.Sink):
         self.credentials = None
         self.ignored = 0
 
-    def send(self, payloads, sent=None):
-        seqs = [int(json.loads(p)["seq"]["N"]) for p in payloads]
+    def send(self, payloads, sent=None):  # each payload read in turn, as STREAMS_PAYLOADS promises
+        seqs = [int(json.loads(bytes(p))["seq"]["N"]) for p in payloads]
         self.calls.append(("PutItem" if len(seqs) == 1 else "BatchWriteItem", seqs))
         for s in seqs:
             if s in self.refuse:

@@ -254,6 +254,7 @@ class Sink:
     # of items a request: bodies are made piece by piece as they are sent (payloads read from the
     # spool one at a time), so what bounds a batch is the time a request may take, not the heap
     MAX_BATCH_BYTES = 128 * 1024
+    STREAMS_PAYLOADS = True  # send() hashes and writes each payload before it takes the next
 
     def __init__(self, client, table, credentials=None):
         self.client = client
