@@ -90,7 +90,7 @@ class TableSink(dynamodb.Sink):
 
     def send(self, payloads, sent=None):
         w, at = self.world, self.board.ms
-        seqs = [json.loads(p)["seq"]["N"] for p in payloads]
+        seqs = [json.loads(bytes(p))["seq"]["N"] for p in payloads]  # each lent until the next
         if w.down_ms <= at < w.up_ms:
             self.board.ms += REFUSED_MS
             raise ConnectError("cannot connect: connection refused")
