@@ -268,6 +268,20 @@ class Device:
         finally:
             self.board.led(False)
 
+    def rest_connections(self, due):
+        """After a send: a connection whose next send is further off than KEEP_CONNECTION_S is
+        closed, its TLS session's buffers freed until then (the next send connects again)."""
+        limit = self.settings.KEEP_CONNECTION_S * 1000
+        wait = self.delivery.wait_ms()
+        if wait is None and self.taking:  # nothing queued: the next reading is the next send
+            wait = max(0, self.board.ticks_diff(due, self.board.ticks_ms()))
+        if wait is None or wait > limit:
+            self.conn.close()
+        if self.alerts is not None:
+            wait = self.alerts.wait_ms()
+            if wait is None or wait > limit:  # an alert is rare: its connection is seldom kept
+                self.alerts.sink.conn.close()
+
     def stalled(self):
         limit = self.settings.DELIVERY_TIMEOUT_S * 1000
         return self.delivery.stalled_ms() > limit or (self.alerts is not None and self.alerts.stalled_ms() > limit)
@@ -292,6 +306,7 @@ class Device:
                 if self.wait_ms() == 0:
                     board.network_up(0)  # on a board: a new attempt if the station lost the network
                     self.send()
+                    self.rest_connections(due)
                 board.feed_watchdog()  # the loop went round: readings and sends are not stuck
                 if self.updates is not None:  # probation of a new version; a check for a release when due
                     code = self.updates.turn(delivery.delivered, self.conn)

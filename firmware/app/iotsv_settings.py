@@ -137,6 +137,12 @@ FIELDS = (
     ("POWER_MODE", "choice", ("always_on", "deep_sleep"), "always_on", False),
     #: with `"deep_sleep"`: wakes between sends
     ("SEND_EVERY", "whole", 1, 1, False),
+    #: with `"always_on"`: after a send, the connection stays open when the next send is due within
+    #: this many seconds (no new TLS handshake for it), and is closed when it is further off, which
+    #: frees the TLS session's buffers (20-40 KB outside the heap on an ESP32) until then. `0`: closed
+    #: after every send. The default, a minute, is about as long as servers and load balancers keep
+    #: an idle connection anyway. (`"deep_sleep"` closes it at every sleep)
+    ("KEEP_CONNECTION_S", "number", 0, 60, False),
     #: watchdog timeout in seconds, fed each turn of the main loop and around every blocking step;
     #: `0`: off, else at least 2 x (`REQUEST_TIMEOUT_S` + `HTTP_TIMEOUT_S`)
     ("WATCHDOG_S", "number", 0, 0, False),
@@ -366,6 +372,7 @@ class Settings:
     DELIVERY_TIMEOUT_S: float
     SPOOL_MAX_BYTES: float
     SEND_EVERY: float
+    KEEP_CONNECTION_S: float
     WATCHDOG_S: float
     # updates over the air
     UPDATE_BUCKET: str | None
@@ -647,7 +654,15 @@ def load(cfg, default_state_dir="state", board_fields=(), woke=False):
             "REQUEST_TIMEOUT_S",
             "must be at least HTTP_TIMEOUT_S (%s), got %r" % (s.HTTP_TIMEOUT_S, s.REQUEST_TIMEOUT_S),
         )
-    for name in ("DELIVERY_TIMEOUT_S", "SPOOL_MAX_BYTES", "ADAPTIVE_RATE", "POWER_MODE", "SEND_EVERY", "WATCHDOG_S"):
+    for name in (
+        "DELIVERY_TIMEOUT_S",
+        "SPOOL_MAX_BYTES",
+        "ADAPTIVE_RATE",
+        "POWER_MODE",
+        "SEND_EVERY",
+        "KEEP_CONNECTION_S",
+        "WATCHDOG_S",
+    ):
         _set(cfg, s, name)
     unfed = watchdog_floor_s(s.HTTP_TIMEOUT_S, s.REQUEST_TIMEOUT_S)
     if s.WATCHDOG_S and s.WATCHDOG_S < unfed:
