@@ -6,6 +6,7 @@
 include("../lib")
 
 module("iotsv_app.py")
+module("iotsv_appstart.py")
 module("iotsv_settings.py")
 module("iotsv_spool.py")
 module("iotsv_atomicfile.py")

@@ -9,7 +9,8 @@ import config
 import iotsv_board as board
 import iotsv_httpclient as httpclient
 import iotsv_settings as settings
-from iotsv_app import make_sink, reading_payload
+from iotsv_app import reading_payload
+from iotsv_appstart import make_sink
 from iotsv_clock import Clock
 from iotsv_delivery import Delivery
 from iotsv_spool import Spool
