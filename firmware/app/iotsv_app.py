@@ -8,7 +8,6 @@
 import iotsv_dynamodb  # noqa: F401
 import iotsv_httpclient  # noqa: F401
 import iotsv_numtext as numtext
-import iotsv_supervisor  # noqa: F401
 from iotsv_clock import Clock  # noqa: F401
 from iotsv_spool import Spool  # noqa: F401
 from iotsv_transient import call_with
@@ -106,7 +105,7 @@ class Device:
         self.taking = not settings.READINGS or spool.next_seq() <= settings.READINGS
         self.sensors = []  # the board's, asked for once there is work
         self.missed = 0  # reading slots skipped in this run because the loop was busy past them
-        self.updates = None  # supervisor.Updates when updates are configured or a version is on trial
+        self.updates = None  # iotsv_updates.Updates when updates are configured or a version is on trial
 
     def close(self):
         self.conn.close()

@@ -6,7 +6,7 @@
 import iotsv_app as app
 import iotsv_dynamodb as dynamodb
 import iotsv_httpclient as httpclient
-import iotsv_supervisor as supervisor
+import iotsv_versions as versions
 from iotsv_clock import Clock
 from iotsv_spool import Spool
 
@@ -81,7 +81,11 @@ def start(settings, board):
         device.alerts = device.alert_rules.delivery
     if check_tls:
         s.ca_der = None  # the TLS contexts hold the CA parsed now: its DER bytes (a KB) need not stay
-    device.updates = supervisor.updates_for(s, board, clock, sink)  # None: no updates, none on trial
+    version = versions.state()
+    if s.UPDATE_BUCKET or version.trial:  # else no update code in the heap at all
+        import iotsv_updates as updates
+
+        device.updates = updates.updates_for(s, board, version, clock, sink)
     return device
 
 

@@ -8,6 +8,7 @@ import sys
 import fake_esp32
 import iotsv_atomicfile as atomicfile
 import iotsv_supervisor as supervisor
+import iotsv_updates as updates
 import iotsv_versions as versions
 from portable import capture, fresh, scratch
 
@@ -119,12 +120,12 @@ def test_probation_marks_good_or_rolls_back_in_time():
         versions.write(versions.State("v5", "trial", "v4", 1000, "image"))
         board = Board()
         board.now = 1010
-        u = supervisor.Updates(Settings, board, versions.state(), None, None)
+        u = updates.Updates(Settings, board, versions.state(), None, None)
         assert u.turn(2) is None and u.version.trial
         assert u.turn(3) is None and not u.version.trial and board.confirmed == 1
         assert versions.state().status == "good" and versions.state().previous == "v5"
         versions.write(versions.State("v6", "trial", "v5", 1000, "files"))
-        u = supervisor.Updates(Settings, board, versions.state(), None, None)
+        u = updates.Updates(Settings, board, versions.state(), None, None)
         assert u.turn(1) is None
         board.now = 1061
         assert u.turn(1) == 4
@@ -234,7 +235,7 @@ class Bucket:
                 return "files"
 
         self.s = S
-        self.u = supervisor.Updates(S, B(), version, Clock(now), None)
+        self.u = updates.Updates(S, B(), version, Clock(now), None)
         self.conn = self
 
     def close(self):

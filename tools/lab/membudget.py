@@ -42,7 +42,7 @@ def peak_live_heap(site, readings, code, heap="4M", modules=False):
     modules, (bytes, {module loaded then: what its globals hold then}) (probes/modulestate.py)."""
     site.fresh_proxy()
     folder = site.config("peak-%s" % code, readings)
-    entry = (os.path.join(unixport.PROBES, "peak_heap_mp.py"),)
+    entry = (os.path.join(unixport.PROBES, "peak_heap_mp.py"),) + (("modules",) if modules else ())
     r = unixport.run_firmware(folder, code, heap=heap, timeout=300, entry=entry)
     if r.returncode != 0:
         raise RuntimeError("firmware failed under the probe: %s" % r.stdout[-2000:])
