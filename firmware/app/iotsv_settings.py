@@ -3,8 +3,14 @@
 # secret).
 
 
-import iotsv_url as url
 from iotsv_spool import MIN_BUDGET as MIN_SPOOL_BYTES
+from iotsv_transient import call_with
+
+
+def _url(name, *args):
+    """iotsv_url's function `name` of args, the module loaded for the call: it stays out of the
+    heap after validation unless a sink of the app needs it."""
+    return call_with("iotsv_url", lambda url: getattr(url, name)(*args))
 
 
 def _http_schemes():
@@ -393,7 +399,7 @@ class Settings:
 def _split_host(field, value):
     """(host, port or None) of host[:port]."""
     try:
-        return url.split_authority(value)
+        return _url("split_authority", value)
     except ValueError as e:
         raise ConfigError(field, "%s, got %r" % (e, value))
 
@@ -406,7 +412,7 @@ def _aws(cfg, s):
         s.host, s.port = "dynamodb.%s.amazonaws.com" % s.AWS_REGION, None
     else:
         s.host, s.port = _split_host("AWS_HOST", s.AWS_HOST)
-    s.AWS_HOST = url.authority(s.host, s.port)
+    s.AWS_HOST = _url("authority", s.host, s.port)
     _table(cfg, s)
     _set(cfg, s, "USE_TLS")
 
@@ -443,7 +449,7 @@ def _endpoint(cfg, s, name):
     _set(cfg, s, name)
     value = getattr(s, name)
     try:
-        scheme, authority, _, _ = url.split_url(value)
+        scheme, authority, _, _ = _url("split_url", value)
     except ValueError:
         scheme = authority = ""
     if scheme not in ("http", "https") or not authority:
