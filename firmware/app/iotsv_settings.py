@@ -4,7 +4,7 @@
 
 
 from iotsv_spool import MIN_BUDGET as MIN_SPOOL_BYTES
-from iotsv_transient import call_with
+from iotsv_transient import call_alone, call_with
 
 
 def _url(name, *args):
@@ -519,16 +519,16 @@ def public_key_bytes(text, decode=True):
         raise ValueError("must be the 32-byte Ed25519 public key in hex (64 digits) or base64 (44 characters)")
     if not decode:
         return key
-    import iotsv_ed25519 as ed25519
 
-    try:
-        ed25519.public_key(key)
-    except ed25519.Ed25519Error as e:
-        raise ValueError("is no Ed25519 public key (%s)" % e)
-    finally:
-        import sys
+    def check():
+        import iotsv_ed25519 as ed25519
 
-        sys.modules.pop("iotsv_ed25519", None)  # the updater loads it again for a check
+        try:
+            ed25519.public_key(key)
+        except ed25519.Ed25519Error as e:
+            raise ValueError("is no Ed25519 public key (%s)" % e)
+
+    call_alone(check)  # Ed25519 and SHA-512 leave with it: the updater loads them again for a check
     return key
 
 

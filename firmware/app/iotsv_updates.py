@@ -2,10 +2,10 @@
 # and the rollback of a version on trial (the crash path's too). Loaded only when updates are
 # configured or the running version is on trial (iotsv_appstart): else not in the heap at all.
 import gc
-import sys
 
 import iotsv_atomicfile as atomicfile
 import iotsv_versions as versions
+from iotsv_transient import call_alone
 
 
 def roll_back(version, why, board):
@@ -68,14 +68,9 @@ class Updates:
         if not due:
             return None
         self.next_check = board.ticks_add(now, int(s.UPDATE_CHECK_S * 1000))
-        before = set(sys.modules)
-        try:
-            import iotsv_updater as updater
-
-            return updater.check(self, conn)
-        finally:  # every module the check loaded goes with it (the updater, S3, Ed25519, SHA-512, ...)
-            for name in [name for name in sys.modules if name not in before]:
-                sys.modules.pop(name, None)
+        try:  # every module the check loads goes with it (the updater, S3, Ed25519, SHA-512, ...)
+            return call_alone(lambda: __import__("iotsv_updater").check(self, conn))
+        finally:
             gc.collect()
             if sending_wake:
                 atomicfile.ensure_dir(versions.ROOT)

@@ -15,6 +15,7 @@ import layout
 import unixport
 from lab import results
 from local.benchsite import Site
+from local.localddb import free_port
 
 # The heap each code must run in (make test holds the image and the 64-bit port to theirs), and
 # the goal it is measured against (the 32-bit .mpy's is the heap an ESP32 starts MicroPython with).
@@ -88,6 +89,25 @@ def heap_map(site, code, readings=25):
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+# RFC 8032's first test key: a valid point, so the config validates; nothing here is signed with it
+RELEASE_KEY = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+
+
+def rare_paths(site, code):
+    """[(path, bytes it leaves in the heap, [modules it leaves loaded])] of the rarely run paths
+    (probes/rare_paths_mp.py), with updates configured against a server that is not there."""
+    site.fresh_proxy()
+    extra = 'UPDATE_BUCKET = "firmware"\nUPDATE_PUBLIC_KEY = "%s"\nUPDATE_HOST = "127.0.0.1:%d"\n' % (
+        RELEASE_KEY,
+        free_port(),
+    )
+    folder = site.config("rare-%s" % code, 0, extra=extra + 'UPDATE_LOG_PREFIX = "logs"\n')
+    r = unixport.run_probe("rare_paths_mp.py", [], [folder], heap="4M", code=code, cwd=folder)
+    if r.returncode != 0:
+        raise RuntimeError("the rare paths probe failed: %s" % (r.stdout + r.stderr)[-2000:])
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
 def churn(site, code):
     """[(part, bytes allocated per reading)] of taking and delivering readings."""
     site.fresh_proxy()
@@ -157,6 +177,7 @@ def main():
                 "heap_per_reading": where["heap_per_reading"],
                 "churn": churn(site, code),
                 "modules": module_table(site, code, at_peak),
+                "rare_paths": rare_paths(site, code),
             }
             f = figures[code]
             out("%s, %d readings over TLS in batches of up to 25:" % (WHAT[code], args.readings))
@@ -177,6 +198,9 @@ def main():
                     % (size / 1024, left / 1024, name, change, "  holds " + grown if grown else "")
                 )
             out("    %6.1f        all of them" % (sum(row[1] for row in f["modules"]) / 1024))
+            out("  rare paths, each run once after the start: KB they leave in the heap, modules left loaded:")
+            for path, left, names in f["rare_paths"]:
+                out("    %6.1f  %s%s" % (left / 1024, path, ": " + " ".join(names) if names else ""))
             out("  allocated per delivered reading: %d bytes" % f["heap_per_reading"])
             for part, size in f["churn"]:
                 out("    %6d  %s" % (size, part))
