@@ -118,7 +118,7 @@ def churn(site, code):
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-def smallest_heap(site, readings, code, lo=16, hi=256, step=4):
+def smallest_heap(site, readings, code, lo=16, hi=256, step=1):
     """Bisect -X heapsize in KB between lo (assumed to fail) and hi; None when hi fails too."""
     if not delivers(site, "%dK" % hi, readings, code)[0]:
         return None
@@ -166,7 +166,8 @@ def main():
             build(code)
             ok, out_text = delivers(site, BUDGETS[code], args.readings, code)
             where = heap_map(site, code)
-            peak, at_peak = peak_live_heap(site, args.readings, code, modules=True)
+            peak = peak_live_heap(site, args.readings, code)
+            at_peak = peak_live_heap(site, args.readings, code, modules=True)[1]  # the note takes heap itself
             figures[code] = {
                 "budget": BUDGETS[code],
                 "delivers_in_budget": ok,
