@@ -114,6 +114,35 @@ def test_a_crash_loop_on_trial_is_rolled_back_after_three():
         os.chdir(here)
 
 
+def test_a_version_on_trial_whose_crash_code_cannot_load_is_still_rolled_back():
+    here = in_root("versions-e")
+    saved = sys.modules.pop("iotsv_crash", None)
+    try:
+        atomicfile.ensure_dir("ota/v7")
+        with open("ota/v7/iotsv_crash.py", "w") as f:  # the release's crash module is broken
+            f.write('raise SyntaxError("broken release")\n')
+        versions.write(versions.State("v7", "trial", "base", 100, "files"))
+        sys.path.insert(0, "ota/v7")
+        board = Board()
+
+        def boom():
+            raise RuntimeError("sensor bus stuck")
+
+        try:
+            code = supervisor.supervise(boom, board, "crash.log", "crash.count", versions.state())
+        finally:
+            sys.path.remove("ota/v7")
+        assert code == 4 and board.restarts == [4]  # at once, no backoff: the previous version boots
+        assert versions.state().version == "base" and versions.failed() == ["v7"]
+        with open("ota/report") as f:
+            assert f.read().startswith("v7 crash not logged: SyntaxError: broken release")
+    finally:
+        sys.modules.pop("iotsv_crash", None)
+        if saved is not None:
+            sys.modules["iotsv_crash"] = saved
+        os.chdir(here)
+
+
 def test_probation_marks_good_or_rolls_back_in_time():
     here = in_root("versions-d")
     try:
