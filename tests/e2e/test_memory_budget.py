@@ -51,3 +51,4 @@ def test_rare_paths_leave_no_module_behind(site):
     for path in ("an update check", "a release's signature checked"):
         left, names = rows[path]
         assert names == [] and left < 2048, (path, left, names)  # names it interned stay, no code
+    assert rows["another update check"] == (0, [])  # nothing grows from one check to the next

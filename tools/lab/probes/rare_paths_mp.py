@@ -1,8 +1,9 @@
 # Runs on MicroPython: what each rarely run path leaves in the heap once it is done. The device
 # starts as main.py starts it (config validated and dropped, iotsv_app, its start); then each rare
-# path runs once: an update check (the updater, S3, the log upload; its server refuses the
-# connection, so it stops there), a release signature checked (Ed25519, SHA-512). For each: the
-# live heap after a collection minus the one before, and the modules it left in sys.modules.
+# path runs: an update check (the updater, S3, the log upload; its server refuses the connection,
+# so it stops there) and another (the first leaves the names it interned, the second should leave
+# nothing), a release signature checked (Ed25519, SHA-512). For each: the live heap after a
+# collection minus the one before, and the modules it left in sys.modules.
 # The config must set UPDATE_BUCKET, UPDATE_PUBLIC_KEY and an UPDATE_HOST nothing listens on.
 # Prints one JSON list on the last line: [path, bytes left, [modules left]].
 import gc
@@ -54,6 +55,8 @@ device = measure("the start (the app's code and the device it makes stay)", star
 if device is None:
     raise SystemExit("the device did not start")
 measure("an update check (refused at the connection)", lambda: device.updates.turn(0, device.conn))
+device.updates.next_check = None  # due again at once
+measure("another update check", lambda: device.updates.turn(0, device.conn))
 key = s.update_key
 
 
