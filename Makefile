@@ -183,10 +183,10 @@ energy: setup
 	$(PY) tools/lab/energy.py --results $(RESULTS)
 
 # The spool's flash wear: erases and programs per reading on MicroPython's own littlefs over a flash
-# that counts them, as years of flash life (firmware/boards/esp32/README.md has the table).
+# that counts them, as years of flash life on a 1 MB partition (a few minutes; RESULTS.md has it).
 ## the spool's flash erases per reading on littlefs, as years of an ESP32's flash
 flashwear: setup
-	$(MICROPYTHON) -X heapsize=8M tests/portable/flashwear.py
+	$(PY) tools/lab/flashwear.py $(call readings) --results $(RESULTS)
 
 # The firmware (BOARD's modules, as its manifest lists them) compiled to .mpy files in build/mpy
 # for MPY_ARCH, with their sizes.

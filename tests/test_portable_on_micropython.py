@@ -41,3 +41,15 @@ def test_the_image_is_32_bit_with_the_firmware_frozen_in(tmp_path):
     assert result.stdout.split(None, 3) == ["2147483647", "True", "True", "(1, 28, 0)\n"]
     frozen = unixport.run(["-c", "help('modules')"], [], code="image").stdout.split()
     assert "iotsv_board_unix" in frozen and "iotsv_board_esp32" not in frozen
+
+
+@pytest.mark.image
+def test_a_full_batch_of_the_largest_readings_goes_in_a_heap_smaller_than_it(tmp_path):
+    """test_batch_heap's case on the 32-bit image (the firmware frozen in, as on a board) in
+    -X heapsize=64K: 25 readings of nearly 4 KB, 100 KB, in one BatchWriteItem at about the peak
+    of one reading (the log line of so many fields needs a 56K heap: it is the peak then)."""
+    case = "import test_batch_heap as t; t.test_a_full_batch_of_the_largest_readings_peaks_as_one_does()"
+    env = {"SCRATCH_DIR": str(tmp_path)}
+    result = unixport.run(["-c", case], [helpers.PORTABLE], heap="64K", code="image", env=env)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert "batch: delivered 25 " in result.stdout and "(their payloads 10" in result.stdout

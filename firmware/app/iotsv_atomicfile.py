@@ -20,10 +20,10 @@ def exists(path):
 
 def ensure_dir(path):
     """mkdir -p, on both interpreters (MicroPython's os has no makedirs)."""
-    here = ""
+    here = "/" if path.startswith("/") else ""
     for part in path.split("/"):
-        here = here + "/" + part if here or path.startswith("/") else part
         if part and part != ".":
+            here = here + part if here in ("", "/") else here + "/" + part
             try:
                 os.mkdir(here)
             except OSError:
@@ -129,6 +129,32 @@ def read_int(path, default=0):
     return load_int(path, default)[0]
 
 
-def write_int(path, value):
+def _int_bytes(value):
     text = "%d" % value
-    replace(path, ("%s %s\n" % (text, _crc_hex(text))).encode())
+    return ("%s %s\n" % (text, _crc_hex(text))).encode()
+
+
+def write_int(path, value):
+    replace(path, _int_bytes(value))
+
+
+def load_rising(path, default=0):
+    """(value, lost, turn) of an int that only grows, kept by write_rising in path and path.1 in
+    turn: the larger of the two that read whole. A write torn by a power cut spoils only its own
+    file, so the other still holds the value before it; lost is True only when neither reads
+    and one was torn. turn: the file the next write goes to, the one not holding the value."""
+    lost = recover(path, _is_int)
+    lost = recover(path + ".1", _is_int) or lost
+    a, b = parse_int(read_bytes(path)), parse_int(read_bytes(path + ".1"))
+    if b is None or (a is not None and a >= b):
+        return (default, lost, 0) if a is None else (a, False, 1)
+    return b, False, 0
+
+
+def write_rising(path, value, turn):
+    """Write value in place into path (turn 0) or path.1 (turn 1). In place, not replaced: on
+    littlefs a small file's new content is one metadata commit (no erase), where a replace adds
+    a new file and a rename; on POSIX and FAT the other file stands if this write is torn."""
+    with open(path + ".1" if turn else path, "wb") as f:
+        f.write(_int_bytes(value))
+        sync(f)

@@ -2,7 +2,9 @@
 # waits; or an HTTP endpoint): items left unprocessed re-sent with backoff, failures handled as
 # retry.classify says, an item the sink will never accept dead-lettered, and the spool
 # acknowledged only for what the sink accepted. Once the sink throttles, requests are paced by
-# retry.RateLimiter (adaptive=False: each request backs off alone).
+# retry.RateLimiter (adaptive=False: each request backs off alone). A batch in RAM is its records'
+# (seq, dropped, size); their payloads stay in the spool and are read from it, one at a time, by
+# whatever needs them (a sink hashing, then sending its body; the log line; a dead letter).
 import iotsv_retry as retry
 from iotsv_httpclient import HttpError
 from iotsv_refusal import Refusal
@@ -16,9 +18,41 @@ except ImportError:  # CPython: the value itself (MicroPython's compiler puts it
 
 
 MAX_BATCH = const(25)  # BatchWriteItem's limit
-MAX_BATCH_BYTES = const(8 * 1024)  # of items: far inside DynamoDB's 16 MB, and what a small heap can hold
+MAX_BATCH_BYTES = const(8 * 1024)  # of items: what a sink that joins its body can hold (its MAX_BATCH_BYTES)
 MAX_SKEW_FIXES = const(3)  # clock corrections in a row before the refusal is treated as transient
 MAX_TAKEN = const(200)  # readings whose taking time is kept for the latency figure
+
+
+class Payloads:
+    """The payloads of spooled records ([(seq, dropped, size)] in seq order), as a sink's send()
+    takes them: read from the spool afresh each time they are iterated, one at a time, so a
+    batch holds one reading's payload (two while the spool reads the next), however many it
+    has. `last`: the record of the payload last given. Every record from the first to the last
+    is read, those between that are done with passed over; the count ends the read at the last.
+    One generator, not a chain of them: each would keep a payload it passed on alive till the
+    next."""
+
+    def __init__(self, spool, records):
+        self.spool = spool
+        self.records = records
+        self.last = (0, 0, 0)  # none given yet
+
+    def __len__(self):
+        return len(self.records)
+
+    def __iter__(self):
+        records = self.records
+        if not records:
+            return
+        i = 0
+        first, last = records[0][0], records[-1][0]
+        for seq, _, payload in self.spool.records(last - first + 1, self.spool.max_bytes, first - 1):
+            while i < len(records) and records[i][0] < seq:
+                i += 1  # not in the spool (cannot be, unless its flash failed): nothing to read
+            if i < len(records) and records[i][0] == seq:
+                self.last = records[i]
+                i += 1
+                yield payload
 
 
 class Delivery:
@@ -31,7 +65,7 @@ class Delivery:
         self.dead_letters = (
             None  # deadletter.DeadLetters, loaded at the first: its code stays out of the heap till then
         )
-        self.pending = []  # [(seq, dropped, payload)] loaded from the spool and not yet done
+        self.pending = []  # [(seq, dropped, size of its payload)] loaded from the spool and not yet done
         self.loaded_upto = spool.acked
         self.generation = spool.generation
         self.single_until = 0  # send one at a time up to this seq, to find a refused item
@@ -45,6 +79,7 @@ class Delivery:
         self.limiter = retry.RateLimiter(board, MAX_BATCH) if adaptive else None
         self.seen_seq = spool.last_seq  # readings taken up to here are told to the limiter
         self.max_batch = getattr(sink, "MAX_BATCH", MAX_BATCH)  # SNS's Publish: one a request
+        self.max_batch_bytes = getattr(sink, "MAX_BATCH_BYTES", MAX_BATCH_BYTES)  # DynamoDB's: streamed
 
     def note_taken(self, seq):
         if len(self.taken) < MAX_TAKEN:
@@ -98,7 +133,7 @@ class Delivery:
         started = self.board.ticks_ms()  # a failure counts from when its attempt began
         try:
             ignored = self.sink.ignored
-            left = self.sink.send([r[2] for r in batch], [r[0] for r in batch])
+            left = self.sink.send(Payloads(self.spool, batch), [r[0] for r in batch])
         except (Refusal, HttpError) as e:
             self._failed(e, batch, started)
             return
@@ -109,13 +144,13 @@ class Delivery:
     def _refill(self):
         used = 0
         for r in self.pending:
-            used += len(r[2])
-        if len(self.pending) < MAX_BATCH and used < MAX_BATCH_BYTES:
+            used += r[2]
+        cap = self.max_batch_bytes
+        if len(self.pending) < MAX_BATCH and used < cap:
             after = max(self.loaded_upto, self.spool.acked)
-            more = self.spool.read(MAX_BATCH - len(self.pending), MAX_BATCH_BYTES - used, after)
-            if more:
-                self.pending += more
-                self.loaded_upto = more[-1][0]
+            for seq, dropped, payload in self.spool.records(MAX_BATCH - len(self.pending), cap - used, after):
+                self.pending.append((seq, dropped, len(payload)))
+                self.loaded_upto = seq
 
     def _ack(self):
         self.spool.ack(self.pending[0][0] - 1 if self.pending else self.loaded_upto)
@@ -125,9 +160,11 @@ class Delivery:
         sent = set(r[0] for r in batch)
         self.pending = [r for r in self.pending if r[0] not in sent or r[0] in left]
         done = [r for r in batch if r[0] not in left]
-        for seq, dropped, payload in done:
-            self._print_delivered(seq, payload, now)
-            self.dropped += dropped
+        read = Payloads(self.spool, done)  # read again: a batch's payloads are not kept
+        for payload in read:
+            self._print_delivered(read.last[0], payload, now)
+        for r in done:
+            self.dropped += r[1]
         self.delivered += len(done)
         self._ack()
         if done:
@@ -225,12 +262,13 @@ class Delivery:
         self.next_at = self.board.ticks_add(now, delay)
 
     def _dead_letter(self, record, err):
-        seq, dropped, payload = record
+        seq, dropped, _ = record
         if self.dead_letters is None:
             from iotsv_deadletter import DeadLetters
 
             self.dead_letters = DeadLetters(self.deadletter_path)
-        self.dead_letters.add(seq, err, self.sink.decode(payload))
+        for payload in Payloads(self.spool, [record]):
+            self.dead_letters.add(seq, err, self.sink.decode(payload))
         self.pending = self.pending[1:]
         self.single_until = 0  # found it: batch the rest again (one more bad item repeats this)
         self.dead += 1

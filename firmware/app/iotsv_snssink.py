@@ -71,7 +71,8 @@ class Sink(sigv4sink.Sink):
         return out
 
     def body(self, payloads):
-        pairs = self.params(json.loads(payloads[0]))
+        (payload,) = payloads  # one a request (MAX_BATCH)
+        pairs = self.params(json.loads(payload))
 
         def form(spec):  # as botocore's query bodies (urlencode): a space is "+"
             enc = spec.uri_encode

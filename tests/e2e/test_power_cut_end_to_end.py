@@ -1,6 +1,7 @@
 # A power cut during the first acknowledgement write must not brick the device: the firmware on
-# the unix port, killed (SIGKILL) after spool.ack.tmp was created and before its first byte,
-# starts again, says so in one line and delivers every reading to the local DynamoDB.
+# the unix port, killed (SIGKILL) after spool.ack was opened and before its first byte (or, as an
+# older firmware left it, with a torn spool.ack.tmp), starts again, says so in one line and
+# delivers every reading to the local DynamoDB.
 import os
 import re
 import shutil
@@ -70,16 +71,16 @@ def test_torn_first_ack_does_not_strand_the_readings(ddb, tmp_path, ack_tmp, ack
 
 
 def test_sigkill_at_the_first_ack_write(ddb, tmp_path):
-    """The real thing: strace kills the firmware on its first write to spool.ack.tmp."""
+    """The real thing: strace kills the firmware on its first write to spool.ack (written in place)."""
     strace = shutil.which("strace")
     if not strace or subprocess.run([strace, "-qq", "-o", os.devnull, "true"]).returncode != 0:
         pytest.skip("strace (with ptrace allowed) is needed to kill at a chosen write")
     device_id = "e2e-cut-sigkill"
     state = configure(ddb, tmp_path, device_id)
-    tmp = os.path.join(state, "spool.ack.tmp")
+    ack = os.path.join(state, "spool.ack")
     argv, env, cwd = unixport.firmware(str(tmp_path))
     kill = "write:error=EIO:signal=SIGKILL:when=1"  # the write never happens, the process dies
-    trace = [strace, "-f", "-qq", "-o", str(tmp_path / "strace.log"), "-P", tmp, "-e", "trace=write"]
+    trace = [strace, "-f", "-qq", "-o", str(tmp_path / "strace.log"), "-P", ack, "-e", "trace=write"]
     result = subprocess.run(
         trace + ["-e", "inject=" + kill] + argv,
         env=env,
@@ -91,5 +92,5 @@ def test_sigkill_at_the_first_ack_write(ddb, tmp_path):
     )
     assert result.returncode in (-9, 137), result.stdout
     assert re.search(r"^delivered seq=1 ", result.stdout, re.M), result.stdout
-    assert os.path.getsize(tmp) == 0 and not os.path.exists(os.path.join(state, "spool.ack"))
+    assert os.path.getsize(ack) == 0 and not os.path.exists(os.path.join(state, "spool.ack.1"))
     assert_recovers(ddb, tmp_path, device_id)

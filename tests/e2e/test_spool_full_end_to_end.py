@@ -1,11 +1,13 @@
-# A full flash on the unix port: the spool's file is a link to /dev/full, where every write fails
-# with ENOSPC (errno 28, which MicroPython's errno cannot name). The firmware says the storage is
-# full, in words, and once space is freed every reading it took arrives, with its seq.
+# A full flash on the unix port: the spool's files (spool.dat and the small files in new/) are
+# links to /dev/full, where every write fails with ENOSPC (errno 28, which MicroPython's errno
+# cannot name). The firmware says the storage is full, in words, and once space is freed every
+# reading it took arrives, with its seq.
 import os
 
 import pytest
 
 import unixport
+from iotsv_spool import PARTS, SLOTS
 from local.localddb import LocalDynamoDB
 
 
@@ -27,14 +29,18 @@ def test_full_flash_is_named_and_no_taken_reading_is_lost(ddb, tmp_path):
     state = os.path.join(folder, "state")
     code, out = run(ddb, folder, 2)  # seq 1-2 delivered, acknowledged
     assert code == 0, out
-    spool = os.path.join(state, "spool.dat")
-    os.remove(spool)
-    os.symlink("/dev/full", spool)  # the flash fills up
+    spool = [os.path.join(state, "spool.dat")]
+    spool += [os.path.join(state, "new", "%d.%d" % (i, p)) for i in range(SLOTS) for p in range(PARTS)]
+    for path in spool:  # the flash fills up
+        if os.path.lexists(path):
+            os.remove(path)
+        os.symlink("/dev/full", path)
     code, out = run(ddb, folder, 4)
     assert code == 1, out
     last = out.strip().splitlines()[-1]
     assert last == "error: STATE_DIR %s: cannot write the spool: no space left on the device (ENOSPC)" % state, out
-    os.remove(spool)  # space freed
+    for path in spool:  # space freed
+        os.remove(path)
     code, out = run(ddb, folder, 4)
     assert code == 0, out
     items = ddb.readings("e2e-full")

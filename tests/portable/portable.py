@@ -94,11 +94,19 @@ def fresh(name):
 
     d = scratch(name)
     if atomicfile.exists(d):
-        for f in os.listdir(d):
-            os.remove(d + "/" + f)
-        os.rmdir(d)
+        _remove_tree(d)
     atomicfile.ensure_dir(d)
     return d
+
+
+def _remove_tree(d):
+    """rm -r d (the spool keeps its new readings in a folder of STATE_DIR)."""
+    for f in os.listdir(d):
+        if is_dir(d + "/" + f):
+            _remove_tree(d + "/" + f)
+        else:
+            os.remove(d + "/" + f)
+    os.rmdir(d)
 
 
 def reading(seq, dropped):
@@ -159,3 +167,26 @@ def _refusal(cfg):
 
 def _error(**over):
     return _refusal(_good(**over))
+
+
+NOW = 1795412461  # a board's clock in the tests of delivery (Unix seconds)
+
+
+class Board:
+    """A board's ticks and clock, moved by hand (ms, epoch): what delivery asks of a board."""
+
+    def __init__(self):
+        self.ms = 1000
+        self.epoch = NOW
+
+    def ticks_ms(self):
+        return self.ms
+
+    def ticks_diff(self, a, b):
+        return a - b
+
+    def ticks_add(self, a, delta_ms):
+        return a + delta_ms
+
+    def time(self):
+        return self.epoch

@@ -1,11 +1,13 @@
-# Signs the requests in a JSON file (argv[1]) with sigv4.sign and with sigv4signer.Signer and prints the
-# two Authorization headers, a line each; the botocore differential test runs it on MicroPython.
+# Signs the requests in a JSON file (argv[1]) with sigv4.sign, with sigv4signer.Signer, and with the
+# Signer given the hash of the body taken piece by piece (sigv4base.pieces_hash), and prints the three
+# Authorization headers, a line each; the botocore differential test runs it on MicroPython.
 import json
 import sys
 from binascii import unhexlify
 
 import iotsv_sigv4 as sigv4
 import iotsv_sigv4signer as sigv4signer
+from iotsv_sigv4base import pieces_hash
 
 with open(sys.argv[1]) as f:
     cases = json.load(f)
@@ -35,4 +37,7 @@ for c in cases:
         c["service"],
         c["token"],
     )
-    print([v for n, v in fast.sign(unhexlify(c["body"]), c["amz_date"]) if n == "Authorization"][0])
+    body = unhexlify(c["body"])
+    print([v for n, v in fast.sign(body, c["amz_date"]) if n == "Authorization"][0])
+    digest = pieces_hash([body[:3], body[3:]])[0]
+    print([v for n, v in fast.sign(None, c["amz_date"], digest) if n == "Authorization"][0])

@@ -10,27 +10,7 @@ from iotsv_dynamodb import DynamoDBError
 from iotsv_httpclient import ConnectError
 from iotsv_spool import Spool
 from iotsv_utc import http_date
-from portable import fresh, reading
-
-NOW = 1795412461
-
-
-class Board:
-    def __init__(self):
-        self.ms = 1000
-        self.epoch = NOW
-
-    def ticks_ms(self):
-        return self.ms
-
-    def ticks_diff(self, a, b):
-        return a - b
-
-    def ticks_add(self, a, delta_ms):
-        return a + delta_ms
-
-    def time(self):
-        return self.epoch
+from portable import NOW, Board, fresh, reading
 
 
 class Conn:

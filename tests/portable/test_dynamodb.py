@@ -87,6 +87,10 @@ class Recorder:
         self.sent = None
 
     def request(self, method, target, headers, body):
+        if not isinstance(body, bytes):  # Pieces: made again to be sent, as long as counted
+            length = body.length
+            body = b"".join(body)
+            assert len(body) == length
         self.sent = (method, target, headers, body)
         self.answers = getattr(self, "answers", 0) + 1
         headers = [("content-type", "application/x-amz-json-1.0"), ("x-amzn-requestid", "R%d" % self.answers)]
@@ -148,11 +152,39 @@ def test_batch_write_sends_the_items_as_one_batch_write_item_body():
     items = [b'{"deviceId":{"S":"d"},"seq":{"N":"%d"}}' % i for i in (1, 2, 3)]
     assert _client(conn).batch_write_raw("readings", items) == {"UnprocessedItems": {}}
     method, target, headers, body = conn.sent
-    sent = json.loads(b"".join(body) if isinstance(body, list) else body)
-    assert sent == {"RequestItems": {"readings": [{"PutRequest": {"Item": json.loads(i)}} for i in items]}}
+    assert json.loads(body) == {"RequestItems": {"readings": [{"PutRequest": {"Item": json.loads(i)}} for i in items]}}
     names = dict(headers)
     assert names["X-Amz-Target"] == "DynamoDB_20120810.BatchWriteItem"
-    assert sigv4base.body_hash(body) == hexlify(hashlib.sha256(b"".join(body)).digest())
+    # signed as the body made whole would be: the hash taken piece by piece is the body's
+    whole = _client(Recorder())._signer("BatchWriteItem").sign(body, names["X-Amz-Date"])
+    assert dict(whole)["Authorization"] == names["Authorization"]
+    assert sigv4base.body_hash([body[:7], body[7:]]) == hexlify(hashlib.sha256(body).digest())
+
+
+class Spooled:
+    """Items read afresh at each pass, as delivery.Payloads reads them from the spool."""
+
+    def __init__(self, items):
+        self.items = items
+        self.passes = 0
+
+    def __iter__(self):
+        self.passes += 1
+        for item in self.items:
+            yield item
+
+
+def test_a_body_made_piece_by_piece_is_read_twice_hashed_then_sent_never_joined():
+    conn = Recorder(body=b'{"UnprocessedItems":{}}')
+    items = Spooled([b'{"deviceId":{"S":"d"},"seq":{"N":"%d"}}' % i for i in range(1, 26)])
+    _client(conn).batch_write_raw("readings", items)
+    assert items.passes == 2  # hashed, then sent (joined by the Recorder)
+    assert len(json.loads(conn.sent[3])["RequestItems"]["readings"]) == 25
+    one = Spooled([items.items[0]])
+    conn = Recorder()
+    _client(conn).put_raw("readings", one)
+    assert one.passes == 2 and json.loads(conn.sent[3])["Item"] == {"deviceId": {"S": "d"}, "seq": {"N": "1"}}
+    assert dict(conn.sent[2])["X-Amz-Target"] == "DynamoDB_20120810.PutItem"
 
 
 def test_credentials_repr_hides_the_secret():

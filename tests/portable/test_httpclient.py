@@ -8,6 +8,7 @@ from iotsv_httpclient import (
     ConnectError,
     Connection,
     HttpTimeout,
+    Pieces,
     ProtocolError,
     ResponseTooLarge,
     TlsError,
@@ -48,6 +49,31 @@ def test_body_in_parts_is_sent_whole_without_being_joined():
     doc = json.loads(r.body)
     assert doc["body"] == b"".join(parts).decode()
     assert doc["headers"][-1] == ["Content-Length", str(len(b"".join(parts)))]
+    c.close()
+
+
+def test_a_body_of_pieces_is_made_afresh_to_be_sent_with_the_length_given():
+    made = []
+
+    def pieces():
+        made.append(1)
+        yield b'{"a":"'
+        for _ in range(20):
+            yield b"z" * 200
+        yield b'"}'
+
+    c = tls()
+    r = c.request("POST", "/echo", [("Host", "localhost")], Pieces(pieces, 4008))
+    doc = json.loads(r.body)
+    assert len(made) == 1 and doc["body"] == '{"a":"' + "z" * 4000 + '"}'
+    assert doc["headers"][-1] == ["Content-Length", "4008"]
+    # made otherwise than counted (the spool changed between the passes): never sent as if whole
+    e = raises(ProtocolError, c.request, "POST", "/echo", [("Host", "localhost")], Pieces(pieces, 4009))
+    assert str(e).startswith("request body to localhost:") and str(e).endswith(
+        " was 4008 bytes, not the 4009 its Content-Length said"
+    )
+    assert c._sock is None  # the server is still waiting for the last byte: that connection is done
+    assert c.request("GET", "/len", [("Host", "localhost")]).body == b"hello"
     c.close()
 
 

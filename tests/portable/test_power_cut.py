@@ -9,26 +9,31 @@ import iotsv_atomicfile as atomicfile
 import iotsv_supervisor as supervisor
 from cutpower import VARIANTS, Cutter
 from iotsv_clock import Clock
-from iotsv_spool import MIN_BUDGET, Spool, encode
-from portable import fresh, scratch
+from iotsv_spool import MIN_BUDGET, SLOTS, Spool, encode
+from portable import fresh, is_dir, scratch
 
 BUDGET = 64 * 1024
 
 
-def files(d):
+def files(d, under=""):
+    """{path below d: bytes} of every file in d and its folders (the small files in new/)."""
     out = {}
-    for name in os.listdir(d):
-        with open(d + "/" + name, "rb") as f:
-            out[name] = f.read()
+    for name in os.listdir(d + under):
+        path = under + "/" + name
+        if is_dir(d + path):
+            out.update(files(d, path))
+        else:
+            with open(d + path, "rb") as f:
+                out[path] = f.read()
     return out
 
 
 def restore(d, saved):
-    for name in os.listdir(d):
-        os.remove(d + "/" + name)
-    for name in saved:
-        with open(d + "/" + name, "wb") as f:
-            f.write(saved[name])
+    for path in files(d):
+        os.remove(d + path)
+    for path in saved:
+        with open(d + path, "wb") as f:
+            f.write(saved[path])
 
 
 def padded(n):
@@ -144,14 +149,36 @@ def test_cut_in_the_first_appends():
 
 
 def test_cut_in_the_first_ack_no_ack_yet():
-    """The reported brick: spool.ack.tmp created, not a byte written, and no spool.ack yet."""
+    """The reported brick: the first ack cut with not a byte written, and no other ack yet."""
     make = padded(20)
     results, reference, _ = check_every_cut(
         "pc-first-ack", BUDGET, make, appends(4, make), [ack(2), lambda sp: sp.append(make), ack(5)]
     )
-    first = [r for r in results if r[0] == "write" and r[1].endswith("/spool.ack.tmp")][:2]
+    first = [r for r in results if r[0] == "write" and r[1].endswith("/spool.ack")][:2]
     assert [(r[2], r[3]) for r in first] == [("none", True), ("half", True)]  # said, and no brick
-    assert ("rename", first[0][1][:-4]) in reference
+    second = [r for r in results if r[0] == "write" and r[1].endswith("/spool.ack.1")]
+    assert second and not [r for r in second if r[3]]  # the first ack stood: nothing to say
+    assert not [op for op in reference if op[0] == "rename"]  # written in place
+
+
+def test_cut_in_the_move_to_spool_dat():
+    make = padded(20)
+    _, reference, final = check_every_cut(
+        "pc-move",
+        BUDGET,
+        make,
+        appends(SLOTS, make),
+        [lambda sp: sp.append(make), ack(2), lambda sp: sp.append(make), ack(5)],
+    )
+    assert ("write", fresh_path("pc-move", "spool.dat")) in reference and sorted(final) == list(range(6, SLOTS + 3))
+
+
+def test_cut_in_the_cleanup_after_a_backlog():
+    make = padded(20)
+    _, reference, _ = check_every_cut(
+        "pc-shrink", BUDGET, make, appends(SLOTS - 1, make), [ack(SLOTS - 1), lambda sp: sp.append(make)]
+    )
+    assert ("remove", fresh_path("pc-shrink", "new/2.0")) in reference
 
 
 def test_cut_in_later_acks():
@@ -198,6 +225,7 @@ def test_cut_in_the_rewrite_at_start_after_a_torn_append():
 
     def setup(sp, d):
         appends(3, make)(sp, d)
+        sp.merge()
         with open(d + "/spool.dat", "ab") as f:
             f.write(encode(4, 0, make(4, 0))[:20])
 

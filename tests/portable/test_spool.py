@@ -1,6 +1,7 @@
 # The spool survives power cuts at every byte: torn appends, torn compactions, torn acks.
 import os
 
+import cutpower
 import iotsv_atomicfile as atomicfile
 import iotsv_spool as spool
 from iotsv_spool import HEAD_SIZE, MIN_BUDGET, Spool, encode
@@ -44,17 +45,93 @@ def test_append_read_ack_and_restart():
     assert seqs(sp) == [4, 5] and sp.count == 2
     sp = Spool(d, BUDGET)  # restart
     assert seqs(sp) == [4, 5] and sp.next_seq() == 6 and sp.acked == 3
-    before = raw(d)
     sp.ack(5)
-    # all delivered: the ack is the one file replaced; the records stay until COMPACT_AT
-    assert sp.count == 0 and raw(d) == before
+    assert sp.count == 0
     sp = Spool(d, BUDGET)
     assert sp.next_seq() == 6 and seqs(sp) == []  # numbering survives an empty spool
 
 
-def test_a_delivered_spool_starts_afresh_only_once_compact_at_is_reached():
+def ops_of(fn, *args):
+    """The writes, renames and removes fn(*args) makes: [(kind, file name)]."""
+    cutter = cutpower.Cutter()
+    cutpower.run(cutter, fn, *args)
+    return [(kind, path.rsplit("/", 1)[-1]) for kind, path in cutter.ops]
+
+
+def test_a_reading_delivered_as_it_comes_is_small_writes_in_place_and_no_replace():
+    d = fresh("sp-as-it-comes")
+    sp = Spool(d, BUDGET)
+    for n in range(1, 3 * spool.SLOTS):
+        # slot 0 again and again (part head, record head, payload: writes; one part, as it fits)
+        assert ops_of(sp.append, reading) == [("write", "0.0")] * 3, n
+        assert ops_of(sp.ack, n) == [("write", "spool.ack.1" if n % 2 == 0 else "spool.ack")], n
+    sp.append(reading)  # a batch of two: the second reading takes the next slot
+    two = lambda s, dr: b"y" * (spool.CHUNK + 10)  # noqa: E731
+    n = sp.next_seq()
+    assert ops_of(sp.append, two) == [("write", "1.0")] * 3 + [("write", "1.1")] * 2
+    sp.ack(n - 1)
+    assert not atomicfile.exists(d + "/spool.dat")  # never a block copy
+    assert Spool(d, BUDGET).read(5, 1 << 20) == [(n, 0, two(n, 0))] and Spool(d, BUDGET).next_seq() == n + 1
+
+
+def test_undelivered_readings_move_to_spool_dat_in_one_append_when_the_small_files_are_full():
+    d = fresh("sp-move")
+    sp = Spool(d, BUDGET)
+    for _ in range(spool.SLOTS):
+        sp.append(reading)
+    assert not atomicfile.exists(d + "/spool.dat")
+    moved = ops_of(sp.append, reading)
+    assert moved[: spool.SLOTS] == [("write", "spool.dat")] * spool.SLOTS, moved  # one open, one append
+    assert raw(d) == b"".join(encode(s, 0, reading(s, 0)) for s in range(1, spool.SLOTS + 1))
+    n = spool.SLOTS + 1
+    assert seqs(sp) == list(range(1, n + 1)) and seqs(Spool(d, BUDGET)) == list(range(1, n + 1))
+    sp.ack(2)
+    assert seqs(Spool(d, BUDGET)) == list(range(3, n + 1))
+    big = lambda s, dr: b"z" * (spool.PARTS * spool.CHUNK)  # noqa: E731  # too big for the small files
+    assert sp.append(big) == n + 1 and raw(d).endswith(encode(n + 1, 0, big(n + 1, 0)))
+    assert Spool(d, BUDGET).read(100, 1 << 30)[-2:] == [(n, 0, reading(n, 0)), (n + 1, 0, big(n + 1, 0))]
+
+
+def test_records_yields_what_read_returns_one_at_a_time():
+    d = fresh("sp-records")
+    sp = Spool(d, BUDGET)
+    for _ in range(spool.SLOTS + 3):  # some in spool.dat, some in small files
+        sp.append(reading)
+    sp.ack(2)
+    it = sp.records(100, 1 << 30, after=3)
+    assert next(it) == (4, 0, reading(4, 0))
+    assert list(it) == sp.read(100, 1 << 30, after=4)
+    for limit in range(1, 10):
+        assert list(sp.records(limit, 1 << 30)) == sp.read(limit, 1 << 30)
+        size = sum(len(reading(s, 0)) for s in range(3, 3 + limit))
+        assert [r[0] for r in sp.records(100, size)] == list(range(3, 3 + limit))
+
+
+def test_a_torn_small_file_loses_only_its_own_reading():
+    d = fresh("sp-torn-small")
+    sp = Spool(d, BUDGET)
+    sp.append(reading)
+    sp.ack(1)
+    sp.append(reading)
+    for size in (len(reading(3, 0)), spool.CHUNK + 40):
+        make = lambda s, dr, size=size: b"w" * size  # noqa: E731
+        sp = Spool(d, BUDGET)
+        seq = sp.append(make)
+        names = ["new/%d.%d" % (sp._seqs.index(seq), p) for p in range(spool.PARTS if size > spool.CHUNK else 1)]
+        whole = [open(d + "/" + name, "rb").read() for name in names]
+        for p, name in enumerate(names):
+            for cut in range(len(whole[p])):
+                write_raw(d, whole[p][:cut], name)
+                again = Spool(d, BUDGET)
+                assert seqs(again) == list(range(2, seq)) and again.next_seq() == seq, (size, p, cut)
+            write_raw(d, whole[p], name)
+        assert seqs(Spool(d, BUDGET)) == list(range(2, seq + 1))
+
+
+def test_spool_dat_starts_afresh_only_once_compact_at_is_reached():
     d = fresh("sp-compact-at")
     sp = Spool(d, BUDGET)
+    big = lambda s, dr: (("%d " % s) + "b" * 300).encode()  # noqa: E731  # past the small files: into spool.dat
     rewrites = []
     real = atomicfile.replace
 
@@ -66,15 +143,15 @@ def test_a_delivered_spool_starts_afresh_only_once_compact_at_is_reached():
     try:
         n, sizes = 0, []
         while "spool.dat" not in rewrites and n < 1000:
-            n = sp.append(reading)
-            sizes.append(HEAD_SIZE + len(reading(n, 0)))
-            sp.ack(n)  # delivered as it comes: one file replaced per batch, the ack
+            n = sp.append(big)
+            sizes.append(HEAD_SIZE + len(big(n, 0)))
+            sp.ack(n)
     finally:
         atomicfile.replace = real
-    assert rewrites.count("spool.ack") == n and rewrites[-1] == "spool.dat", rewrites
+    assert rewrites == ["spool.dat"], rewrites  # the acks are written in place
     assert sum(sizes[:-1]) < spool.COMPACT_AT <= sum(sizes)  # once per COMPACT_AT bytes delivered
     # the file started afresh with only the last record, which holds the numbering
-    assert raw(d) == encode(n, 0, reading(n, 0)) and Spool(d, BUDGET).next_seq() == n + 1
+    assert raw(d) == encode(n, 0, big(n, 0)) and Spool(d, BUDGET).next_seq() == n + 1
 
 
 def test_numbering_survives_an_empty_spool_whose_ack_is_lost():
@@ -82,9 +159,9 @@ def test_numbering_survives_an_empty_spool_whose_ack_is_lost():
     sp.ack(4)
     write_raw(d, b"garbage", "spool.ack")  # flash corruption: the ack cannot be read
     sp = Spool(d, BUDGET)
-    # what the file still holds (up to COMPACT_AT bytes) is sent once more (same keys: harmless);
-    # numbering does not restart at 1, which would overwrite the device's oldest items in the table
-    assert sp.ack_torn and seqs(sp) == [1, 2, 3, 4] and sp.next_seq() == 5
+    # what the small files still hold (slots 0 and 1, and the newest) is sent once more (same keys:
+    # harmless); numbering does not restart at 1, which would overwrite the oldest items in the table
+    assert sp.ack_torn and seqs(sp) == [1, 2, 4] and sp.next_seq() == 5
 
 
 def test_read_respects_item_and_byte_limits():
@@ -100,10 +177,12 @@ def test_torn_append_at_every_byte_is_skipped_and_nothing_else_lost():
     sp = Spool(d, BUDGET)
     sp.append(reading)
     sp.append(reading)
+    sp.merge()
     good = raw(d)
     record = encode(3, 0, reading(3, 0))
     for cut in range(1, len(record)):
         write_raw(d, good + record[:cut])
+        atomicfile.remove(d + "/new/0.0")  # what the last turn appended (1 and 2 were moved)
         sp = Spool(d, BUDGET)
         assert seqs(sp) == [1, 2], cut
         assert sp.skipped_bytes == 0 and raw(d) == good  # torn tail removed before any append
@@ -135,6 +214,7 @@ def test_flipped_byte_anywhere_loses_only_that_record():
 
 def test_compaction_cut_at_every_byte_keeps_every_record():
     d, sp = spool_of(6, "sp-compact")
+    sp.merge()
     atomicfile.write_int(d + "/spool.ack", 2)  # 1 and 2 delivered
     before = raw(d)
     compacted = b"".join(encode(s, 0, reading(s, 0)) for s in (3, 4, 5, 6))
@@ -162,14 +242,22 @@ def test_torn_ack_keeps_the_previous_ack():
     sp.ack(1)
     new = ack_text(3)
     for partial in [b"", b"3", b"3\n"] + [new[:cut] for cut in range(len(new) + 1)]:
-        write_raw(d, partial, "spool.ack.tmp")  # cut before the rename: the old ack stands
+        write_raw(d, partial, "spool.ack.tmp")  # an older firmware cut before its rename: the old ack stands
         sp = Spool(d, BUDGET)
         assert seqs(sp) == [2, 3, 4] and not sp.ack_torn, partial
         assert not atomicfile.exists(d + "/spool.ack.tmp")
+    sp.ack(2)  # into spool.ack.1, in place; the next into spool.ack
+    for partial in [new[:cut] for cut in range(len(new))]:
+        write_raw(d, partial, "spool.ack")  # cut while writing the next ack in place: spool.ack.1 stands
+        sp = Spool(d, BUDGET)
+        assert seqs(sp) == [3, 4] and not sp.ack_torn, partial
+        sp.ack(3)  # the spoiled file is the one written next
+        assert seqs(Spool(d, BUDGET)) == [4] and atomicfile.read_int(d + "/spool.ack.1") == 2
 
 
 def test_unreadable_ack_means_nothing_acknowledged_and_is_said_once():
     d, sp = spool_of(3, "sp-ack-bad")
+    sp.merge()
     good = raw(d)
     new = ack_text(2)
     for bad in [b"", b"\x00\x00\x00\x00", b"two\n", b"2 00000000\n", b"+2\n"] + [new[:cut] for cut in range(len(new))]:
@@ -250,6 +338,7 @@ def test_record_size_limit():
 
 def test_a_wake_takes_the_kept_state_instead_of_a_scan_and_only_while_it_is_true():
     d, sp = spool_of(5, "sp-kept")
+    sp.merge()
     sp.ack(2)
     kept = sp.kept()
     scans = []
@@ -270,11 +359,27 @@ def test_a_wake_takes_the_kept_state_instead_of_a_scan_and_only_while_it_is_true
         assert seqs(Spool(d, BUDGET, stale)) == [3, 4, 5, 6, 7] and len(scans) == 1
         assert Spool(d, BUDGET, "garbage").count == 5 and len(scans) == 2  # not a kept line: scanned
         kept = Spool(d, BUDGET).kept()
-        write_raw(d, raw(d)[:-3])  # a cut in an append after the kept line was written
-        assert seqs(Spool(d, BUDGET, kept)) == [3, 4, 5, 6]
+        write_raw(d, raw(d)[:-3])  # spool.dat changed after the kept line was written
+        # 4, torn off spool.dat, is still whole in its small file: found again
+        assert seqs(Spool(d, BUDGET, kept)) == [3, 4, 5, 6, 7]
         # the same size, another last record (a rewrite that dropped the oldest for room): scanned
-        write_raw(d, raw(d) + encode(99, 0, reading(7, 0))[:3])
-        kept = Spool(d, BUDGET).kept()
-        assert Spool(d, BUDGET, kept.replace(" 6 ", " 5 ", 1)).last_seq == 6
+        kept = Spool(d, BUDGET).kept().split(" ")
+        kept[3] = str(int(kept[3]) - 1)
+        assert Spool(d, BUDGET, " ".join(kept)).last_seq == 7
     finally:
         Spool._scan = real
+
+
+def test_a_wake_with_every_slot_taken_takes_the_kept_state_until_they_move():
+    d, sp = spool_of(spool.SLOTS, "sp-kept-full")
+    kept = sp.kept()
+    scans = []
+    real = Spool._scan_slots
+    Spool._scan_slots = lambda self: scans.append(1) or real(self)
+    try:
+        again = Spool(d, BUDGET, kept)
+        assert scans == [] and again.kept() == kept and seqs(again) == list(range(1, spool.SLOTS + 1))
+        again.append(reading)  # they move to spool.dat: the kept line no longer holds
+        assert seqs(Spool(d, BUDGET, kept)) == list(range(1, spool.SLOTS + 2)) and scans == [1]
+    finally:
+        Spool._scan_slots = real

@@ -5,8 +5,9 @@ from binascii import b2a_base64, crc32
 import iotsv_numtext as numtext
 import iotsv_sigv4signer as sigv4signer
 import iotsv_utc as utc
-from iotsv_httpclient import Answered
+from iotsv_httpclient import Answered, Pieces
 from iotsv_refusal import Refusal, retryable_status
+from iotsv_sigv4base import pieces_hash
 from iotsv_transient import call_with
 
 try:
@@ -93,6 +94,26 @@ def _number(value, where):
         raise ValueError("%s: %s" % (where, e))
 
 
+def _put_pieces(head, items):
+    """PutItem's body: head, then the item (items holds it, and only it)."""
+    yield head
+    for item in items:
+        yield item
+    yield b"}"
+
+
+def _batch_pieces(head, items):
+    """BatchWriteItem's body: head, then a PutRequest for each item."""
+    yield head
+    sep = b'{"PutRequest":{"Item":'
+    for item in items:
+        yield sep
+        yield item
+        yield b"}}"
+        sep = b',{"PutRequest":{"Item":'
+    yield b"]}}"
+
+
 def marshal(value, where="value"):
     """A Python value as a DynamoDB AttributeValue."""
     if isinstance(value, bool):
@@ -165,9 +186,16 @@ class Client:
         self._signer(operation).prepare(utc.amz_date(self.now()))
 
     def call_body(self, operation, body):
-        """body: bytes, or a list of bytes parts that make it. Returns the answer decoded: a JSON
-        object, with no error in it; anything else raises DynamoDBError."""
-        signed = self._signer(operation).sign(body, utc.amz_date(self.now()))
+        """body: bytes, or a function that makes the body's pieces afresh at each call: called
+        once to hash and count them, then to send them (twice more should the kept-alive
+        connection have closed), so a body whose items are read from flash is never in RAM.
+        Returns the answer decoded: a JSON object, with no error in it; anything else raises
+        DynamoDBError."""
+        digest = None
+        if callable(body):
+            digest, n = pieces_hash(body())
+            body = Pieces(body, n)
+        signed = self._signer(operation).sign(body, utc.amz_date(self.now()), digest)
         resp = self.conn.request("POST", "/", signed, body)
         date = resp.header("date")
         if resp.status != 200:
@@ -195,27 +223,28 @@ class Client:
         return _expect(self.call("PutItem", {"TableName": table, "Item": marshal_item(item)}), PUT_ITEM, "PutItem")
 
     def put_raw(self, table, item_json):
-        """PutItem of an item already marshalled to AttributeValue JSON (bytes)."""
-        body = b'{"TableName":' + json.dumps(table).encode() + b',"Item":' + item_json + b"}"
-        return _expect(self.call_body("PutItem", body), PUT_ITEM, "PutItem")
+        """PutItem of an item already marshalled to AttributeValue JSON: bytes, or something
+        that yields it afresh each time it is iterated (as batch_write_raw's items)."""
+        head = b'{"TableName":' + json.dumps(table).encode() + b',"Item":'
+        items = (item_json,) if isinstance(item_json, (bytes, bytearray)) else item_json
+        return _expect(self.call_body("PutItem", lambda: _put_pieces(head, items)), PUT_ITEM, "PutItem")
 
     def batch_write_raw(self, table, items_json):
-        """BatchWriteItem of marshalled items (at most 25); returns its answer, checked to be
-        BatchWriteItem's (unprocessed() reads what it left)."""
-        parts = [b"]}}"] * (3 * len(items_json) + 2)  # sized once: no list growing in the heap
-        parts[0] = b'{"RequestItems":{' + json.dumps(table).encode() + b":["
-        i = 1
-        for item in items_json:
-            parts[i] = b',{"PutRequest":{"Item":' if i > 1 else b'{"PutRequest":{"Item":'
-            parts[i + 1] = item
-            parts[i + 2] = b"}}"
-            i += 3
-        # the body is never joined: the signer hashes the parts and the connection sends them
-        return _expect(self.call_body("BatchWriteItem", parts), BATCH_WRITE_ITEM, "BatchWriteItem")
+        """BatchWriteItem of marshalled items (at most 25): a list of bytes, or something that
+        yields them afresh each time it is iterated (read from the spool at each pass, one item
+        at a time). Returns its answer, checked to be BatchWriteItem's (unprocessed() reads
+        what it left)."""
+        head = b'{"RequestItems":{' + json.dumps(table).encode() + b":["
+        answer = self.call_body("BatchWriteItem", lambda: _batch_pieces(head, items_json))
+        return _expect(answer, BATCH_WRITE_ITEM, "BatchWriteItem")
 
 
 class Sink:
     """Readings to a table: PutItem when one is sent, BatchWriteItem for more."""
+
+    # of items a request: bodies are made piece by piece as they are sent (payloads read from the
+    # spool one at a time), so what bounds a batch is the time a request may take, not the heap
+    MAX_BATCH_BYTES = 128 * 1024
 
     def __init__(self, client, table, credentials=None):
         self.client = client
@@ -245,15 +274,16 @@ class Sink:
         return dict((k, list(item[k].values())[0]) for k in item)
 
     def send(self, payloads, seqs):
-        """Deliver the readings (seqs: theirs, in order); return the seqs DynamoDB left
-        unprocessed. Items it lists that this batch did not send are counted in `ignored`."""
+        """Deliver the readings (seqs: theirs, in order; payloads: a list, or something that
+        yields them afresh at each iteration); return the seqs DynamoDB left unprocessed. Items
+        it lists that this batch did not send are counted in `ignored`."""
         if self.credentials is not None:
             self.client.credentials = self.credentials.ensure_fresh()  # between requests only
         # The signer is prepared first: its one-off work (a module loaded for it) and the body
         # are then never in a small heap at the same time.
-        self.client.prepare("PutItem" if len(payloads) == 1 else "BatchWriteItem")
-        if len(payloads) == 1:
-            self.client.put_raw(self.table, payloads[0])
+        self.client.prepare("PutItem" if len(seqs) == 1 else "BatchWriteItem")
+        if len(seqs) == 1:
+            self.client.put_raw(self.table, payloads)
             return []
         left, ignored = unprocessed(self.client.batch_write_raw(self.table, payloads), self.table, seqs)
         self.ignored += ignored

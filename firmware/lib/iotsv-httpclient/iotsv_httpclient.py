@@ -97,6 +97,19 @@ def _is_stream(body):
     return hasattr(body, "readinto")
 
 
+class Pieces:
+    """A request body made afresh, piece by piece (bytes), each time it is iterated, and its
+    length in bytes, counted beforehand (as its hash was, see dynamodb.Client.call_body): sent
+    piece by piece, so it is never in RAM whole, however large."""
+
+    def __init__(self, make, length):
+        self.make = make  # () -> an iterator of the pieces
+        self.length = length
+
+    def __iter__(self):
+        return self.make()
+
+
 class Answered:
     """The ids of the last few successful answers (x-amzn-RequestId, SNS's MessageId): a new
     answer naming one of them is a replay, or bytes left from an earlier answer, and proves
@@ -140,6 +153,8 @@ def _reason(exc):
 def _length(body):
     if _is_stream(body):
         raise ValueError("a body read from a file needs its Content-Length header")
+    if isinstance(body, Pieces):
+        return body.length
     if isinstance(body, list):
         n = 0
         for part in body:
@@ -370,17 +385,18 @@ class Connection:
             raise TlsError("TLS handshake with %s failed: %s" % (self.address(), why))
 
     def request(self, method, target, headers, body=b"", sink=None):
-        """Send one request (headers as given, plus Content-Length when the body needs one) and
-        return its Response. body: bytes, or a list of bytes parts, sent without joining them
-        (no allocation the size of the body), or a file opened "rb" (anything with readinto and
-        seek: sent from where it stands to its end through the write buffer, with the
-        Content-Length header the caller gives). sink: a function that takes the body of a 2xx
-        response piece by piece (up to BODY_PIECE bytes each, bytes or a memoryview of the
-        connection's buffer, valid only during the call: copy what is kept) instead of its being
+        """Send one request (headers as given, plus Content-Length when the body needs one) and return
+        its Response. body: bytes, or a list of bytes parts, sent without joining them (no
+        allocation the size of the body), or Pieces (made afresh for each sending, and refused as a
+        ProtocolError should they not make the length they declared), or a file opened "rb"
+        (anything with readinto and seek: sent from where it stands to its end through the write
+        buffer, with the Content-Length header the caller gives). sink: a function that takes the
+        body of a 2xx response piece by piece (up to BODY_PIECE bytes each, bytes or a memoryview of
+        the connection's buffer, valid only during the call: copy what is kept) instead of its being
         gathered (resp.body is then b"" and max_response does not bound it; other statuses are read
         as usual); what the sink raises ends the request as it is. A kept-alive connection the
-        server had closed is reopened once (a file body sent again from where it stood). All of
-        it, reopening included, ends within request_timeout_s, or raises HttpTimeout saying so."""
+        server had closed is reopened once (a file body sent again from where it stood). All of it,
+        reopening included, ends within request_timeout_s, or raises HttpTimeout saying so."""
         self._started = ticks_ms()
         head = self._head(method, target, headers, body)
         start = body.tell() if _is_stream(body) else None  # pyright: ignore[reportAttributeAccessIssue]  # a file
@@ -455,7 +471,11 @@ class Connection:
                 self._send_parts(write, head, ())
                 self._send_stream(write, body)
             else:  # a small request goes as one TLS record
-                self._send_parts(write, head, body if isinstance(body, list) else (body,))
+                sent = self._send_parts(write, head, body if isinstance(body, (list, Pieces)) else (body,))
+                if isinstance(body, Pieces) and sent != body.length:  # made otherwise than it was counted
+                    raise self._fail(
+                        "request body to %s was %d bytes, not the %d its Content-Length said", sent, body.length
+                    )
         except OSError as e:
             if _is_timeout(e):
                 raise
@@ -463,12 +483,15 @@ class Connection:
 
     def _send_parts(self, write, head, parts):
         """The head's lines and the body's parts gathered into one small buffer, written each
-        time it fills: few TLS records, and no allocation the size of the head or the body."""
+        time it fills: few TLS records, and no allocation the size of the head or the body.
+        Returns the body's length as sent."""
         buf = self._wbuf
-        n = 0
+        n = sent = 0
         for pieces in (head, parts):
+            sent = 0
             for part in pieces:
                 size = len(part)
+                sent += size
                 if n + size > WRITE_BUFFER:
                     if n:
                         write(memoryview(buf)[:n])
@@ -480,6 +503,7 @@ class Connection:
                 n += size
         if n:
             write(memoryview(buf)[:n])
+        return sent
 
     def _send_stream(self, write, source):
         """A file's bytes through the write buffer, a buffer's worth at a time."""

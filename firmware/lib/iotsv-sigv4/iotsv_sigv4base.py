@@ -31,12 +31,19 @@ def declared_payload_hash(headers):
 def body_hash(body):
     """Hex SHA-256 of the body: bytes, or a list of parts (hashed in turn, never joined)."""
     if isinstance(body, list):
-        h = sha256()
-        for part in body:
-            h.update(part)
-    else:
-        h = sha256(body)
-    return hexlify(h.digest())
+        return pieces_hash(body)[0]
+    return hexlify(sha256(body).digest())
+
+
+def pieces_hash(pieces):
+    """(hex SHA-256, length) of the body the pieces (any iterable of bytes) make, in one pass
+    over them: a body made piece by piece is hashed without being held."""
+    h = sha256()
+    n = 0
+    for piece in pieces:
+        h.update(piece)
+        n += len(piece)
+    return hexlify(h.digest()), n
 
 
 def payload_hash(headers, body):

@@ -59,9 +59,10 @@ class Signer:
             self._new_day(amz_date)
 
     @micropython.native
-    def sign(self, body, amz_date):
+    def sign(self, body, amz_date, payload_hash=None):
         """The headers to send for this body (bytes, or a list of parts) at this time (X-Amz-Date
-        and Authorization last)."""
+        and Authorization last). payload_hash: the body's hex SHA-256 (bytes) when the caller
+        has it (sigv4base.pieces_hash of a body made piece by piece); body is then not read."""
         if amz_date[:8] != self._day:
             self._new_day(amz_date)
         before, after, ipad_head, opad, day_scope, auth_head, headers, fixed_hash = self._state
@@ -70,7 +71,7 @@ class Signer:
         c = sha256(before)
         c.update(date)
         c.update(after)
-        c.update(fixed_hash or body_hash(body))
+        c.update(fixed_hash or payload_hash or body_hash(body))
         h = sha256(ipad_head)  # HMAC with its pads ready; "AWS4-HMAC-SHA256\n" follows the ipad
         h.update(date)
         h.update(day_scope)
