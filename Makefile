@@ -178,9 +178,10 @@ membudget: setup image
 
 # The awake time of each kind of deep-sleep wake and the bytes and handshakes per reading in both power
 # modes on the unix port, with ESP32 datasheet currents: energy per reading, mAh a day, battery life.
+# MPY=1 or IMAGE=1: the wakes run from the .mpy files or the image, as a board holds the code.
 ## energy per reading and battery life on an ESP32 in both power modes, and their crossing point
-energy: setup
-	$(PY) tools/lab/energy.py --results $(RESULTS)
+energy: setup $(CODE_DEPS)
+	$(PY) tools/lab/energy.py $(CODE_FLAGS) --results $(RESULTS)
 
 # The spool's flash wear: erases and programs per reading on MicroPython's own littlefs over a flash
 # that counts them, as years of flash life on a 1 MB partition (a few minutes; RESULTS.md has it).

@@ -34,13 +34,16 @@ def _load_boot_modules():
 board, supervisor = _load_boot_modules()
 
 
-def load_settings(config, the_board):
-    """The validated config, or None after printing the one line that names the bad field."""
+def load_settings(config, the_board, key=None):
+    """The validated config, or None after printing the one line that names the bad field; a deep
+    sleeper's kept for its reading wakes under key (versions.config_key)."""
     import iotsv_settings as settings
 
     try:
         # the running board's fields too; a deep-sleep wake after the first skips the slowest check
-        return settings.load(config, the_board.state_dir(), the_board.FIELDS, the_board.woke_from_deep_sleep())
+        validated = settings.load(config, the_board.state_dir(), the_board.FIELDS, the_board.woke_from_deep_sleep())
+        keep_settings(validated, key)
+        return validated
     except settings.ConfigError as e:
         print("config error: %s" % e)
         return None
@@ -51,8 +54,34 @@ def load_settings(config, the_board):
         gc.collect()  # now: the app's code then fills the hole settings leaves, not the heap's top
 
 
-def start(config, the_board):
-    validated = load_settings(config, the_board)
+def kept_settings(probe, key):
+    """On a deep-sleep wake that only takes a reading, the settings earlier wakes validated, when
+    they are provably config.py's as it is now (its key): neither config nor the validation is
+    loaded. None on any other wake: the config is validated in full."""
+    if not probe.woke_from_deep_sleep():
+        return None
+    import iotsv_wakestate as wakestate
+
+    return wakestate.reading_settings(probe, key)
+
+
+def keep_settings(validated, key):
+    """A deep sleeper's validated settings kept for its reading wakes, under the config's key."""
+    if validated.POWER_MODE != "deep_sleep" or key is None:
+        sys.modules.pop("iotsv_wakestate", None)  # deep sleep's only: gone before the collection
+        return
+    import iotsv_wakestate as wakestate
+
+    try:
+        wakestate.save_settings(validated, key)
+    except OSError as e:  # no room on the flash: the reading wakes validate in full instead
+        print("wake.settings not written: %s" % e)
+        return
+    validated.wake_key = key  # the wake's end keeps it in RTC memory with the wake count
+
+
+def start(config, the_board, key=None, kept=None):
+    validated = kept or load_settings(config, the_board, key)
     if validated is None:
         return 2
     try:
@@ -78,30 +107,43 @@ def config_line(e):
     return line
 
 
-the_board = None  # made once config.py has loaded
+the_board = None  # made once config.py has loaded (on a reading wake: from the settings kept for it)
 
 
-def main():
-    global the_board
+def load_config():
+    """The config module, or None after printing the one line that says why it cannot load."""
     try:
         import config
+
+        return config
     except ImportError as e:
         if "'config'" not in str(e):  # config.py itself imports a module that is not there
             print("config error: config.py cannot be loaded: ImportError: %s" % e)
-            return 2
+            return None
         print("config error: no config module on the import path (%s); start from config/example/config.py" % e)
-        return 2
+        return None
     except Exception as e:  # a syntax or runtime error inside config.py
         line = config_line(e)
         where = "config.py, line %s" % line if line else "config.py"
         what = getattr(e, "msg", None) or e  # CPython's SyntaxError repeats the place in str(e)
         print("config error: %s cannot be loaded: %s: %s" % (where, type(e).__name__, what))
-        return 2
-    the_board = board.current(config)
+        return None
+
+
+def main():
+    global the_board
+    key = versions.config_key(booted)  # of config.py's bytes as they are before they load
+    kept = kept_settings(board.current(), key)  # no config yet: what RTC memory kept decides
+    config = None
+    if kept is None:
+        config = load_config()
+        if config is None:
+            return 2
+    the_board = board.current(config or kept)  # a reading wake's: the board's fields are among the settings
     if the_board.safe_mode():
         print("safe mode (SAFE_MODE_PIN held low): the app does not start; the REPL is yours")
         return 0
-    return supervisor.supervise(lambda: start(config, the_board), the_board, version=booted)
+    return supervisor.supervise(lambda: start(config, the_board, key, kept), the_board, version=booted)
 
 
 # Not sys.exit(): on a board SystemExit out of main.py soft-resets into main.py again (a reboot loop)

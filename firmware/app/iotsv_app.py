@@ -47,36 +47,49 @@ def read_sensors(sensors):
             v = got[name]
             if name in RESERVED or name in values:
                 continue
-            if isinstance(v, (int, float)) and not _storable(v):
+            # a number DynamoDB refuses (NaN, infinity, beyond its 38 digits or its range), sent,
+            # would be refused with the whole batch
+            if (isinstance(v, int) or isinstance(v, float)) and not numtext.storable(
+                v
+            ):  # (int, float): a tuple a value
                 print("warning: %s: %s is %r, left out" % (sensor.name, name, v))
                 continue
             values[name] = v
     return values
 
 
-def _storable(v):
-    """False for a number DynamoDB refuses (NaN, infinity, beyond its 38 digits or its range): sent,
-    it would be refused with the whole batch."""
-    try:
-        numtext.dynamodb_number(numtext.text(v))
-        return True
-    except ValueError:
-        return False
+class ReadingPayload:
+    """The spool's payload maker, called with the reading's seq and dropped count: the reading as
+    the sink sends it (DynamoDB AttributeValue JSON, or plain JSON). The device keeps one and
+    fills it for each reading, where a closure made per reading would be heap churn."""
+
+    def __init__(self, sink, device_id):
+        self.sink = sink
+        self.device_id = device_id
+        self.ts = 0
+        self.values = {}
+
+    def fill(self, ts, values):
+        self.ts = ts
+        self.values = values
+        return self
+
+    def __call__(self, seq, dropped):
+        sink, values = self.sink, self.values
+        item = sink.item_start()  # written attribute by attribute: no dict of the reading made
+        sink.item_field(item, "deviceId", self.device_id)
+        sink.item_field(item, "seq", seq)
+        sink.item_field(item, "ts", self.ts)
+        for name in values:
+            sink.item_field(item, name, values[name])
+        if dropped:
+            sink.item_field(item, "dropped", dropped)  # readings dropped for room just before this one
+        return sink.item_end(item)
 
 
 def reading_payload(sink, device_id, ts, values):
-    """The spool's payload maker: the reading as the sink sends it (DynamoDB AttributeValue JSON,
-    or plain JSON)."""
-
-    def make(seq, dropped):
-        item = {"deviceId": device_id, "seq": seq, "ts": ts}
-        for name in values:
-            item[name] = values[name]
-        if dropped:
-            item["dropped"] = dropped  # readings dropped for room just before this one
-        return sink.encode(item)
-
-    return make
+    """The payload maker of one reading."""
+    return ReadingPayload(sink, device_id).fill(ts, values)
 
 
 class Device:
@@ -104,6 +117,7 @@ class Device:
         )
         self.taking = not settings.READINGS or spool.next_seq() <= settings.READINGS
         self.sensors = []  # the board's, asked for once there is work
+        self.payload = ReadingPayload(sink, settings.DEVICE_ID)
         self.missed = 0  # reading slots skipped in this run because the loop was busy past them
         self.updates = None  # iotsv_updates.Updates when updates are configured or a version is on trial
 
@@ -132,7 +146,7 @@ class Device:
         s = self.settings
         values = read_sensors(self.sensors)
         ts = int(self.clock.now())
-        seq = self.spool.append(reading_payload(self.sink, s.DEVICE_ID, ts, values))
+        seq = self.spool.append(self.payload.fill(ts, values))
         if self.alert_rules is not None and self.alert_rules.take(values, ts):
             self.alerted = True
         if s.READINGS and seq >= s.READINGS:
@@ -241,18 +255,26 @@ class Device:
     def wake_cycle(self):
         """Deep-sleep mode: each wake takes one reading into the spool; every SEND_EVERY-th wake
         (and the last) brings the network up and delivers what waits; then the board sleeps
-        INTERVAL_S."""
+        until the next wake's slot. A wake that finds no network puts the next tries off (2, 4,
+        ... 16 sending wakes on): each costs the whole Wi-Fi wait."""
         s, board, delivery = self.settings, self.board, self.delivery
         import iotsv_wakestate as wakestate
 
-        wake = wakestate.load(board)[0] + 1
+        line = wakestate.load(board)
+        wake = line.wake = line.wake + 1
         seq = self.take_reading() if self.taking else None
+        sends = (wake % s.SEND_EVERY == 0 or not self.taking) and wake >= line.retry_at
         # an alert made at this wake is not left for the SEND_EVERY-th: it brings the network up now
-        kind = "sending" if wake % s.SEND_EVERY == 0 or not self.taking or self.alerted else "reading"
+        kind = "sending" if sends or self.alerted else "reading"
         if kind == "sending" and not board.network_up():
-            print("deliver later: no network; %d reading(s) wait in the spool" % delivery.queued())
+            line.backoff(wake, s.SEND_EVERY)
+            print(
+                "deliver later: no network; %d reading(s) wait in the spool; next try at wake %d"
+                % (delivery.queued(), line.retry_at)
+            )
         elif kind == "sending":
-            board.maybe_resync()
+            line.misses = line.retry_at = 0
+            line.synced = board.maybe_resync(line.synced)  # NTP when due, not at every sending wake
             while self.has_sends():
                 board.sleep_ms(self.wait_ms() or 0)
                 self.send()
@@ -266,18 +288,21 @@ class Device:
             if self.updates is not None:  # on sending wakes only: the network is up
                 code = self.updates.turn(delivery.delivered, self.conn, sending_wake=True)
                 if code is not None:
-                    wakestate.save(board, wake)  # a restart follows: the spool is scanned then
+                    wakestate.save(board, wakestate.Line(wake))  # a restart follows: the spool is scanned then
                     return code
-        wakestate.save(board, wake, self.spool.kept())
+        awake = board.awake_ms()
+        sleep_ms, line.due = wakestate.next_sleep(line.due, board.clock_ms(), int(s.INTERVAL_S * 1000), awake)
+        line.key, line.kept = s.wake_key, self.spool.kept()  # the key: the next reading wake's settings
+        wakestate.save(board, line)
         took = "took seq %d" % seq if seq else "no reading"
         print(
             "wake %d (%s): %s, %d delivered, %d waiting, awake %d ms"
-            % (wake, kind, took, delivery.delivered, delivery.queued(), board.awake_ms())
+            % (wake, kind, took, delivery.delivered, delivery.queued(), awake)
         )
         if not self.has_work():
             print("done: all %d readings delivered" % s.READINGS)
             return 0
-        board.deep_sleep(max(0, int(s.INTERVAL_S * 1000) - board.awake_ms()))  # the next wake on its slot
+        board.deep_sleep(sleep_ms)  # the next wake on its slot
         return 0
 
     def summary(self):
@@ -308,5 +333,4 @@ def reading_wake(settings, board):
         return False
     import iotsv_wakestate as wakestate
 
-    wake = wakestate.load(board)[0] + 1
-    return wake > 1 and wake % settings.SEND_EVERY != 0
+    return wakestate.reads_only(wakestate.load(board).wake + 1, settings.SEND_EVERY)

@@ -48,7 +48,7 @@ def start(settings, board):
         if s.POWER_MODE == "deep_sleep" and board.woke_from_deep_sleep():
             import iotsv_wakestate as wakestate  # deep sleep's only: not in an always-on heap
 
-            kept = wakestate.load(board)[1]
+            kept = wakestate.load(board).kept
         spool = Spool(s.STATE_DIR, s.SPOOL_MAX_BYTES, kept)
         clock = Clock(board, s.STATE_DIR)
     except (OSError, ValueError) as e:

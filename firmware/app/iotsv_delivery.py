@@ -5,6 +5,8 @@
 # retry.RateLimiter (adaptive=False: each request backs off alone). A batch in RAM is its records'
 # (seq, dropped, size); their payloads stay in the spool and are read from it, one at a time, by
 # whatever needs them (a sink hashing, then sending its body; the log line; a dead letter).
+import sys
+
 import iotsv_retry as retry
 from iotsv_httpclient import HttpError
 from iotsv_refusal import Refusal
@@ -15,6 +17,29 @@ except ImportError:  # CPython: the value itself (MicroPython's compiler puts it
 
     def const(__value):  # positional only, as MicroPython's
         return __value
+
+
+_print = print  # as at import: the log line's pieces all go to sys.stdout, as _write's do
+if sys.implementation.name == "micropython":
+
+    def _write(text, start=0, end=None):
+        """A part of text (str or bytes) to stdout from where it lies: MicroPython's streams take
+        an offset and a length, so no slice is made."""
+        sys.stdout.write(text, start, (len(text) if end is None else end) - start)  # pyright: ignore[reportCallIssue]
+
+else:
+
+    def _write(text, start=0, end=None):
+        part = text[start:end]
+        sys.stdout.write(part if isinstance(part, str) else part.decode())
+
+
+def _ts(sink, payload):
+    """The reading's ts, off the log line's pieces: "ts=", then its text (a rare path: a reading
+    taken before this start)."""
+    parts = []
+    sink.write_summary(payload, lambda text, start=0, end=None: parts.append(text[start:end]))
+    return int(parts[1])
 
 
 MAX_BATCH = const(25)  # BatchWriteItem's limit
@@ -194,12 +219,18 @@ class Delivery:
         return len(self.pending) + max(0, self.spool.last_seq - max(self.loaded_upto, self.spool.acked))
 
     def _print_delivered(self, seq, payload, now):
-        ts, values = self.sink.summary(payload)
+        """delivered seq=N ts=... name=value ... latency_ms=N, written in pieces: one line a
+        reading, and formatted whole it would be a string per reading and one per piece."""
         if seq in self.taken:
-            when = "latency_ms=%d" % self.board.ticks_diff(now, self.taken.pop(seq))
+            when, n = " latency_ms=", self.board.ticks_diff(now, self.taken.pop(seq))
         else:  # taken before this start: only its age is known
-            when = "age_s=%d" % (self.clock.now() - int(ts))
-        print("delivered seq=%d ts=%s %s %s" % (seq, ts, values, when))
+            when, n = " age_s=", int(self.clock.now() - _ts(self.sink, payload))
+        _write("delivered seq=")
+        _print(seq, end="")
+        _write(" ")
+        self.sink.write_summary(payload, _write)
+        _write(when)
+        _print(n)
 
     def _throttled_ms(self, cost):
         """The wait after throttling: the rate limiter's for `cost` items, spread (retry.SPREAD;

@@ -1,7 +1,6 @@
 # Readings as JSON to an HTTP(S) endpoint, {"readings": [...]} a request: what the HTTP Signatures
 # sink and the SigV4 sink share. A sink adds headers(body) (how it signs) and check(resp) (its
 # success); nothing here imports a signer, so a device loads only the one it is configured for.
-import io
 import json
 
 import iotsv_numtext as numtext
@@ -18,22 +17,36 @@ class JsonSink:
         self.ignored = 0  # the endpoint answers for the whole request: nothing is listed apart
 
     def encode(self, item):
-        """The reading as a JSON object, its numbers written by numtext (json.dumps would write
-        MicroPython's long float repr); written piece by piece into one buffer, which allocates
-        less than joining the pieces."""
-        out = io.StringIO()
-        write = out.write  # pyright: ignore[reportAttributeAccessIssue]  # the stubs' StringIO is bare
-        sep = "{"
-        for name in sorted(item):  # the same bytes on every interpreter
+        """The reading as a JSON object, names sorted (the same bytes on every interpreter), its
+        numbers written by numtext (json.dumps would write MicroPython's long float repr): written
+        piece by piece into one bytearray, numbers and plain strings with no string made."""
+        out = bytearray(b"{")
+        for name in sorted(item):
+            if len(out) > 1:
+                out += b","
+            numtext.write_json_string(out, name)
+            out += b":"
             v = item[name]
-            write(sep)
-            write(json.dumps(name))
-            write(":")
-            number = isinstance(v, (int, float)) and not isinstance(v, bool)
-            write(numtext.text(v) if number else json.dumps(v))
-            sep = ","
-        write("}")
-        return out.getvalue().encode()  # pyright: ignore[reportAttributeAccessIssue]  # the stubs' StringIO lacks it
+            if numtext.write_plain(out, v):
+                continue
+            if type(v) is str:
+                numtext.write_json_string(out, v)
+            else:
+                number = isinstance(v, (int, float)) and not isinstance(v, bool)
+                out += (numtext.text(v) if number else json.dumps(v)).encode()  # the rare value
+        out += b"}"
+        return out
+
+    # An item given attribute by attribute (a reading: iotsv_app.ReadingPayload), encode()d whole
+    # at the end: its names are written sorted.
+    def item_start(self):
+        return {}
+
+    def item_field(self, item, name, value):
+        item[name] = value
+
+    def item_end(self, item):
+        return self.encode(item)
 
     def auth_refused(self):
         return False  # nothing to refresh (a sink with a credentials provider says otherwise)
@@ -41,9 +54,12 @@ class JsonSink:
     def decode(self, payload):
         return json.loads(payload)
 
-    def summary(self, payload):
-        """(ts, "name=value ...") for the log line, read off the payload without decoding it."""
-        return numtext.numbers_in(payload, b'":')
+    summary_label = None  # what the log line says before a payload's values
+
+    def write_summary(self, payload, write):
+        """The log line's "ts=<ts> name=value ..." written through write(text, start, end), read off
+        the payload in place (see numtext.write_summary)."""
+        numtext.write_summary(payload, b'":', write, self.summary_label)
 
     def headers(self, body):
         raise NotImplementedError

@@ -137,9 +137,10 @@ FIELDS = (
     ("ADAPTIVE_RATE", "bool", None, True, False),
     # -- Power and watchdog --
     #: `"deep_sleep"`: each wake takes one reading into the spool and sleeps `INTERVAL_S`; every
-    #: `SEND_EVERY`-th wake (and the last) brings the network up and delivers what waits. On unix
-    #: the process ends where a board would sleep (`wake.count` beside `config.py` stands in for RTC
-    #: memory)
+    #: `SEND_EVERY`-th wake (and the last) brings the network up and delivers what waits; a wake
+    #: that only reads takes the config the last validating wake checked (`wake.settings` beside
+    #: `config.py`) unless `config.py` changed. On unix the process ends where a board would sleep
+    #: (`wake.count` beside `config.py` stands in for RTC memory)
     ("POWER_MODE", "choice", ("always_on", "deep_sleep"), "always_on", False),
     #: with `"deep_sleep"`: wakes between sends
     ("SEND_EVERY", "whole", 1, 1, False),
@@ -370,6 +371,7 @@ class Settings:
     STATE_DIR: str
     ADAPTIVE_RATE: bool
     POWER_MODE: str
+    wake_key: str | None = None  # a deep sleeper's: the key its settings are kept under (iotsv_wakestate.py)
     # numbers as _number gives them (READINGS, SPOOL_MAX_BYTES and SEND_EVERY are checked to be whole)
     INTERVAL_S: float
     READINGS: float

@@ -35,9 +35,7 @@ class Sink(sigv4sink.Sink):
         self.device_id = device_id
         self.fifo = topic_arn.endswith(".fifo")
 
-    def summary(self, payload):
-        ts, text = sigv4sink.Sink.summary(self, payload)
-        return ts, "alert " + text
+    summary_label = "alert "
 
     def params(self, alert):
         """Publish's parameters for one alert, in order."""

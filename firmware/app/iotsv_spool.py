@@ -123,22 +123,40 @@ class Spool:
     def next_seq(self):
         return self.last_seq + 1
 
-    def _parse(self, f, pos, end):
+    def _parse(self, f, pos, end, payloads=False):
         """(pos, next_pos, seq, dropped, payload) of each valid record of spool.dat from pos,
-        skipping garbage byte by byte until a record checks out again."""
+        skipping garbage byte by byte until a record checks out again. Without `payloads` the
+        CRC is taken through self._buf a piece at a time and payload is None: a scan of the
+        whole file allocates no record (in a small heap a 4 KB read may find no room)."""
         while pos < end:
             f.seek(pos)
             head = f.read(HEAD_SIZE)
             if len(head) == HEAD_SIZE:
                 magic, n, seq, dropped, crc = struct.unpack(_HEAD, head)
                 if magic == MAGIC and n <= MAX_PAYLOAD and pos + HEAD_SIZE + n <= end:
-                    payload = f.read(n)
-                    if len(payload) == n and _crc(n, seq, dropped, payload) == crc:
+                    payload = f.read(n) if payloads else None
+                    if payloads:
+                        ok = len(payload) == n and _crc(n, seq, dropped, payload) == crc
+                    else:
+                        ok = self._crc_of(f, n, seq, dropped) == crc
+                    if ok:
                         yield pos, pos + HEAD_SIZE + n, seq, dropped, payload
                         pos += HEAD_SIZE + n
                         continue
             self.skipped_bytes += 1
             pos += 1
+
+    def _crc_of(self, f, n, seq, dropped):
+        """_crc of the n payload bytes f reads next, read a piece at a time (None if cut short)."""
+        c = crc32(struct.pack("<HIH", n, seq, dropped))
+        left = n
+        while left:
+            got = f.readinto(self._view[: min(left, len(self._buf))])
+            if not got:
+                return None
+            c = crc32(self._view[:got], c)
+            left -= got
+        return c & 0xFFFFFFFF
 
     def _scan(self):
         self.size = _size(self.path)
@@ -422,7 +440,7 @@ class Spool:
         items = total = 0
         if self._dat_count:
             with open(self.path, "rb") as f:
-                for _, _, seq, dropped, payload in self._parse(f, self.read_pos, self.size):
+                for _, _, seq, dropped, payload in self._parse(f, self.read_pos, self.size, True):
                     if seq <= after:
                         continue
                     if items and (items >= max_items or total + len(payload) > max_bytes):

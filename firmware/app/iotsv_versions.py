@@ -91,6 +91,29 @@ def boot(path=None):
     return s
 
 
+def config_key(s, path=None):
+    """The key of what this boot runs (iotsv_wakestate.py keeps a deep sleeper's validated config
+    under it): the CRC32 and length of config.py's bytes (or config.mpy's) where the import finds
+    it first on path (sys.path), and the version booted (State s); None when no file is found (a
+    frozen config: validated at every wake)."""
+    buf = bytearray(128)  # read in pieces: the whole file would leave a hole in the young heap
+    view = memoryview(buf)
+    for folder in sys.path if path is None else path:
+        for name in ("config.py", "config.mpy"):  # the import's order
+            try:
+                f = open(folder + "/" + name if folder else name, "rb")
+            except OSError:
+                continue
+            crc = size = 0
+            with f:
+                n = f.readinto(buf)
+                while n:
+                    crc, size = crc32(view[:n], crc), size + n
+                    n = f.readinto(buf)
+            return "%08x:%d:%s" % (crc & 0xFFFFFFFF, size, s.version)
+    return None
+
+
 def failed():
     """The versions rolled back, never to be installed again."""
     data = atomicfile.read_bytes(FAILED) or b""

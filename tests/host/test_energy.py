@@ -20,6 +20,7 @@ FIGURES = {
         "handshake_s": 0.5,
         "boot_s": 0.0,
         "cpu_factor": 1.0,
+        "wifi_timeout_s": 5.0,
     }.items()
 }
 
@@ -67,3 +68,20 @@ def test_table_flags_a_sending_wake_longer_than_the_interval():
     rows = [line for line in lines[2:] if "deep_sleep" in line]
     assert "outlasts" in rows[0] and "outlasts" not in rows[1]
     assert "| 6 | 2 | deep_sleep | 180.0 | 240.00 | 8.3 |" in lines
+
+
+def test_a_wake_with_no_network_costs_its_wifi_timeout_at_the_receive_current():
+    # 5 s at 50 mA (receiving) and no boot, at 3 V
+    assert energy.no_network_wake(FIGURES) == (5.0, pytest.approx(750.0))
+    seconds, _ = energy.no_network_wake()
+    assert seconds == energy.FIGURES["boot_s"][0] + energy.FIGURES["wifi_timeout_s"][0]
+
+
+def test_the_wifi_timeout_figure_is_the_board_field_s_default():
+    import fake_esp32
+
+    fake_esp32.install()
+    import iotsv_board_esp32 as board_esp32
+
+    (default,) = [row[3] for row in board_esp32.Board.FIELDS if row[0] == "WIFI_TIMEOUT_S"]
+    assert energy.FIGURES["wifi_timeout_s"][0] == default

@@ -363,6 +363,7 @@ def patch_time(board_module):
     """Point the board module's clock at CLOCK: time() from the RTC, ticks and sleeps simulated."""
     fake = Module()
     fake.time = lambda: CLOCK.rtc
+    fake.time_ns = lambda: (CLOCK.rtc * 1000 + CLOCK.ms) * 1000000  # the RTC's, through deep sleep too
     fake.ticks_ms = lambda: CLOCK.ticks
     fake.ticks_diff = lambda a, b: a - b
     fake.ticks_add = lambda a, d: a + d

@@ -109,6 +109,19 @@ def _remove_tree(d):
     os.rmdir(d)
 
 
+def summary(sink, payload):
+    """(ts, "name=value ...") of the log line's text a sink writes for a payload."""
+    parts = []
+
+    def write(text, start=0, end=None):
+        part = text[start:end]
+        parts.append(part if isinstance(part, str) else bytes(part).decode())
+
+    sink.write_summary(payload, write)
+    ts, _, values = "".join(parts)[3:].partition(" ")
+    return ts, values
+
+
 def reading(seq, dropped):
     """A spool payload maker: a small DynamoDB item for seq (and its dropped count), compact as
     dynamodb.Sink.encode writes it."""

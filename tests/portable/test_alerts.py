@@ -9,7 +9,7 @@ from iotsv_alerts import Alerts, message, topic_region
 from iotsv_dynamodb import Credentials
 from iotsv_httpclient import Response
 from iotsv_refusal import Refusal
-from portable import _DROP, _error, _good, raises, scratch
+from portable import _DROP, _error, _good, raises, scratch, summary
 
 ARN = "arn:aws:sns:eu-central-1:123456789012:freezer-alerts"
 KEYS = Credentials("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
@@ -213,4 +213,4 @@ def test_the_spooled_alert_is_plain_json():
     sink = snssink.Sink(FakeConn([]), "https://sns.eu-central-1.amazonaws.com/", ARN, "d", KEYS, lambda: T0)
     payload = alert_payload(sink)
     assert json.loads(payload)["value"] == -14.5
-    assert sink.summary(payload)[1].startswith("alert ")
+    assert summary(sink, payload)[1].startswith("alert ")

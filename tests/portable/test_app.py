@@ -4,8 +4,9 @@ import json
 import iotsv_app as app
 import iotsv_dynamodb as dynamodb
 import iotsv_httpsink as httpsink
+import iotsv_numtext as numtext
 from iotsv_sensors import Sensor, SensorError, SimulatedTemperature
-from portable import raises
+from portable import raises, summary
 from test_delivery import Board as DeliveryBoard
 
 
@@ -85,15 +86,30 @@ def test_the_log_line_reads_the_numbers_off_each_sinks_payload():
     sink = httpsink.Sink(None, "https://h/r", "rfc9421", "k", "c2VjcmV0LXNlY3JldC1zZWNyZXQ=", None, None)
     for s in (ddb, sink):
         payload = app.reading_payload(s, "dev", 1795412461, values)(7, 2)
-        ts, text = s.summary(payload)
+        ts, text = summary(s, payload)
         assert ts == "1795412461" and sorted(text.split()) == ["big=1e-07", "dropped=2", "n=3", "t=-4.5"], payload
     # the plain-JSON sink writes the same bytes whatever the dict order: names sorted
     assert sink.encode({"b": 1, "a": 2.5}) == sink.encode({"a": 2.5, "b": 1}) == b'{"a":2.5,"b":1}'
 
 
+def test_the_plain_json_sink_writes_json_dumps_bytes_with_numtext_s_numbers():
+    sink = httpsink.Sink(None, "https://h/r", "rfc9421", "k", "c2VjcmV0LXNlY3JldC1zZWNyZXQ=", None, None)
+    item = {"deviceId": "dev-1", "seq": 7, "t": 0.1 + 0.2, "n": -3, "big": 10**40, "tiny": 1e-7, "on": True}
+    item.update(
+        {"off": False, "none": None, "q": 'a"b\\c', "ctl": "a\tb", "uni": "\u00e9", "l": [1, "x"], "m": {"k": 2}}
+    )
+    pairs = []
+    for name in sorted(item):
+        v = item[name]
+        number = isinstance(v, (int, float)) and not isinstance(v, bool)
+        pairs.append(json.dumps(name) + ":" + (numtext.text(v) if number else json.dumps(v)))
+    assert sink.encode(item) == ("{" + ",".join(pairs) + "}").encode()
+    assert raises(ValueError, sink.encode, {"t": float("nan")})
+
+
 def test_a_reading_spooled_by_an_earlier_version_still_has_its_log_line():
     spaced = b'{"deviceId": {"S": "dev"}, "seq": {"N": "4"}, "ts": {"N": "1795412461"}, "t": {"N": "21.5"}}'
-    assert dynamodb.Sink(_Client(), "t").summary(spaced) == ("1795412461", "t=21.5")
+    assert summary(dynamodb.Sink(_Client(), "t"), spaced) == ("1795412461", "t=21.5")
 
 
 def test_the_status_led_is_lit_while_a_request_is_in_flight():
@@ -226,6 +242,15 @@ def test_a_connection_is_closed_after_a_send_when_its_next_send_is_further_off_t
 
 
 def test_only_a_deep_sleep_wake_that_reads_skips_the_tls_checks():
+    import iotsv_wakestate as wakestate
+
+    class Memory:
+        def __init__(self, into):
+            self.into = into
+
+        def set_rtc_memory(self, data):
+            self.into.append(data)
+
     class Board:
         def __init__(self, woke, count):
             self.woke, self.count = woke, count
@@ -234,7 +259,9 @@ def test_only_a_deep_sleep_wake_that_reads_skips_the_tls_checks():
             return self.woke
 
         def rtc_memory(self):
-            return b"%d" % self.count
+            data = []
+            wakestate.save(Memory(data), wakestate.Line(self.count))
+            return data[0]
 
     class Sleepy:
         POWER_MODE, SEND_EVERY = "deep_sleep", 3

@@ -130,11 +130,13 @@ def test_watchdog_is_fed_while_waiting_and_identity_storage_and_sleep():
     assert board.state_dir() == "/state"
     assert raises(fake_esp32.DeepSleep, board.deep_sleep, 30000).ms == 30000  # deep sleep does not return
     fake_esp32.RTC.kept = b""
-    assert wakestate.load(board) == (0, None)
-    wakestate.save(board, 7, "1 2 3")
-    assert wakestate.load(board) == (7, "1 2 3") and fake_esp32.RTC.kept == b"7\n1 2 3"
-    fake_esp32.RTC.kept = b"7"  # as an earlier firmware left it
-    assert wakestate.load(board) == (7, None)
+    assert wakestate.load(board).wake == 0
+    wakestate.save(board, wakestate.Line(7, "c0ffee00:42:base", 1795412461000, kept="1 2 3 4 5 6"))
+    line = wakestate.load(board)
+    assert (line.wake, line.key, line.due, line.kept) == (7, "c0ffee00:42:base", 1795412461000, "1 2 3 4 5 6")
+    assert fake_esp32.RTC.kept.startswith(b"2 7 c0ffee00:42:base 1795412461000 0 0 - 1 2 3 4 5 6 ")
+    fake_esp32.RTC.kept = b"7"  # as an earlier firmware left it: no state, the wake starts afresh
+    assert (wakestate.load(board).wake, wakestate.load(board).kept) == (0, None)
     assert board.woke_from_deep_sleep() is False
 
 
@@ -151,17 +153,131 @@ def test_an_unfed_watchdog_resets_the_board():
 def test_rtc_memory_survives_deep_sleep_not_a_power_cut():
     mod, board = fresh_board(Config, ntp_now=0)
     fake_esp32.RTC.kept = b""
-    wakestate.save(board, 3)
+    wakestate.save(board, wakestate.Line(3))
 
     def wake():
-        wakestate.save(board, wakestate.load(board)[0] + 1)
-        if wakestate.load(board)[0] < 6:
+        wakestate.save(board, wakestate.Line(wakestate.load(board).wake + 1))
+        if wakestate.load(board).wake < 6:
             board.deep_sleep(1000)
 
     assert fake_esp32.Port().run(wake) == "repl"
-    assert wakestate.load(board)[0] == 6 and board.woke_from_deep_sleep()
+    assert wakestate.load(board).wake == 6 and board.woke_from_deep_sleep()
     fake_esp32.power_cut()
-    assert wakestate.load(board)[0] == 0 and not board.woke_from_deep_sleep()
+    assert wakestate.load(board).wake == 0 and not board.woke_from_deep_sleep()
+
+
+class _Sleepy:
+    POWER_MODE, SEND_EVERY, INTERVAL_S, READINGS, wake_key = "deep_sleep", 1, 60, 0, None
+
+
+def _wake(board, settings=_Sleepy, reading_ms=0):
+    """A deep-sleep wake's Device with only what wake_cycle uses: a reading taken (in
+    reading_ms), 4 waiting."""
+    import iotsv_app as app
+
+    class Delivery:
+        delivered = 0
+
+        def queued(self):
+            return 4
+
+        def has_work(self):
+            return False
+
+    class Wake(app.Device):
+        def __init__(self):
+            self.settings, self.board, self.delivery = settings, board, Delivery()
+            self.taking, self.alerted, self.updates = True, False, None
+            self.spool = type("S", (), {"kept": lambda self: "0 0 0 0 -1 0 0,0 0,0"})()
+
+        def take_reading(self):
+            fake_esp32.CLOCK.advance(reading_ms)
+            return 4
+
+        def has_work(self):
+            return True
+
+    return Wake()
+
+
+def test_a_sending_wake_with_no_network_gives_up_within_wifi_timeout_s_and_sleeps_the_rest():
+    for timeout_s in (5, 12):
+        mod, board = fresh_board(type("C", (Config,), {"WIFI_TIMEOUT_S": timeout_s}), ntp_now=0)
+        fake_esp32.RTC.kept = b""
+        cycle = _wake(board).wake_cycle
+        slept, out = capture(lambda: raises(fake_esp32.DeepSleep, cycle))  # noqa: B023  (called here, at once)
+        awake = fake_esp32.CLOCK.ticks  # ticks count from the wake, as the port's
+        assert "deliver later: no network; 4 reading(s) wait in the spool; next try at wake 3" in out, out
+        assert timeout_s * 1000 <= awake <= timeout_s * 1000 + 100, awake  # the bound the config sets
+        assert slept.ms == 60000 - awake  # the next wake on its slot
+
+
+def test_wakes_with_no_network_put_the_next_try_off_and_one_that_finds_it_resets_that():
+    config = type("C", (Config,), {"WIFI_TIMEOUT_S": 5})
+    mod, _ = fresh_board(config, ntp_now=0)
+    fake_esp32.RTC.kept = b""
+    tried = []  # the wakes that waited for the network
+    for n in range(1, 34):
+        if n == 20:
+            fake_esp32.WLAN.ap = ("field-ap", "pw")  # the access point is back
+        fake_esp32.CLOCK.ticks = 0
+        wake = _wake(mod.Board(config))  # each wake a boot: a board (and a station) afresh
+        e, out = capture(lambda: raises(fake_esp32.DeepSleep, wake.wake_cycle))  # noqa: B023  (called at once)
+        if "(sending)" in out:
+            tried.append(n)
+        assert "wake %d " % n in out, out
+        fake_esp32.CLOCK.advance(e.ms)
+    # SEND_EVERY 1: every wake would try; after each miss the next try comes 2, 4, 8, 16 wakes on
+    assert tried == [1, 3, 7, 15, 31, 32, 33], tried
+
+
+def test_sending_wakes_set_the_clock_by_ntp_every_3_hours_not_at_every_wake():
+    class Every10Minutes(_Sleepy):
+        INTERVAL_S = 600
+
+    mod, _ = fresh_board(Config, ntp_now=0)
+    fake_esp32.RTC.kept = b""
+    fake_esp32.WLAN.ap = ("field-ap", "pw")
+    synced, now = [], [0]
+    sys.modules["ntptime"].settime = lambda: synced.append(now[0])  # the clock stays as it runs
+    for n in range(1, 41):
+        now[0] = n
+        fake_esp32.CLOCK.ticks = 0
+        wake = _wake(mod.Board(Config), Every10Minutes)  # each wake a boot: no sync of its own yet
+        e = capture(lambda: raises(fake_esp32.DeepSleep, wake.wake_cycle))[0]  # noqa: B023  (called at once)
+        fake_esp32.CLOCK.advance(e.ms)
+    assert synced == [1, 20, 39]  # 3 h is 18 wakes of 10 minutes: the first past it syncs
+
+
+def test_deep_sleep_wakes_keep_their_slots_though_the_ticks_miss_the_boot():
+    class Reading(_Sleepy):
+        SEND_EVERY = 1000  # every wake only reads
+
+    mod, board = fresh_board(Config, ntp_now=0)
+    fake_esp32.RTC.kept = b""
+    clock = fake_esp32.CLOCK
+    fired = []  # the RTC's ms when each wake's timer fired
+    for n in range(6):
+        fired.append(clock.rtc * 1000 + clock.ms)
+        boot = 180 + 40 * (n % 2)  # ROM and bootloader: before the ticks start
+        clock.advance(boot)
+        clock.ticks = 0
+        e = capture(lambda: raises(fake_esp32.DeepSleep, _wake(board, Reading, 35).wake_cycle))[0]
+        # the interval less the ticks (35 ms), and, once a slot is kept, less the boot too
+        assert e.ms == 60000 - 35 - (boot if n else 0), (n, e.ms)
+        clock.advance(e.ms)
+    # the first wake (a power-on) cannot know its boot; from then on no drift by it
+    assert [b - a for a, b in zip(fired, fired[1:])] == [60180] + [60000] * 4
+
+
+def test_a_wake_that_outlasts_its_interval_skips_the_slots_it_missed():
+    for due, now, slept, nxt in (
+        (None, 100000, 59700, 159700),  # the first: the interval less the time awake (300 ms)
+        (160000, 160290, 59710, 220000),  # on its slot: the boot before the ticks is subtracted too
+        (220000, 295000, 45000, 340000),  # awake 75 s: the slot at 280 s is skipped, not taken late
+        (340000, 300000, 59700, 359700),  # the clock set back (NTP) past the slot: from this wake again
+    ):
+        assert wakestate.next_sleep(due, now, 60000, 300) == (slept, nxt), due
 
 
 def test_system_exit_out_of_main_soft_resets_into_a_loop_the_port_test_sees():

@@ -2,6 +2,7 @@
 import json
 import random
 
+import iotsv_delivery as delivery
 import iotsv_dynamodb as dynamodb
 import iotsv_retry as retry
 from iotsv_clock import Clock
@@ -70,6 +71,34 @@ def test_batches_of_25_then_the_rest():
     run_until_idle(dl, board)
     assert [(op, len(s)) for op, s in client.calls] == [("BatchWriteItem", 25), ("BatchWriteItem", 5)]
     assert sp.count == 0 and sp.acked == 30 and dl.delivered == 30
+
+
+def test_each_delivered_reading_is_one_log_line_written_in_pieces():
+    out = []
+
+    def write(text, start=0, end=None):
+        part = text[start:end]
+        out.append(part if isinstance(part, str) else part.decode())
+
+    def print_(n, end="\n"):
+        out.append("%d%s" % (n, end))
+
+    real = delivery._write, delivery._print
+    delivery._write, delivery._print = write, print_
+    try:
+        dl, _, _, board = setup("dl-log", 3)
+        dl.note_taken(2)  # 1 and 3: taken before this start, only their age is known
+        board.epoch = NOW + 42
+        board.ms += 7
+        run_until_idle(dl, board)
+    finally:
+        delivery._write, delivery._print = real
+    assert "".join(out).split("\n") == [
+        "delivered seq=1 ts=1795412461 v=10 age_s=42",
+        "delivered seq=2 ts=1795412461 v=20 latency_ms=7",
+        "delivered seq=3 ts=1795412461 v=30 age_s=42",
+        "",
+    ], out
 
 
 def test_one_waiting_reading_goes_as_put_item():

@@ -1,12 +1,24 @@
 # Marshalling, error parsing and signed calls of the DynamoDB client, with a recording connection.
 import hashlib
 import json
+import sys
 from binascii import crc32, hexlify
 
+import iotsv_numtext as numtext
 import iotsv_sigv4base as sigv4base
-from iotsv_dynamodb import Client, Credentials, DynamoDBError, error_from_response, marshal, marshal_item, unprocessed
+from iotsv_ddbmarshal import dynamodb_number
+from iotsv_dynamodb import (
+    Client,
+    Credentials,
+    DynamoDBError,
+    error_from_response,
+    item_json,
+    marshal,
+    marshal_item,
+    unprocessed,
+)
 from iotsv_httpclient import Response
-from iotsv_numtext import Number, dynamodb_number
+from iotsv_numtext import Number
 from portable import DOUBLE, raises
 
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -240,6 +252,50 @@ def test_number_text_is_stored_as_written_within_dynamodbs_limits():
     # the device's own numbers by the same rule
     assert "39 significant digits" in str(raises(ValueError, marshal, 10**38 + 1))
     assert marshal(10**38) == {"N": "1" + "0" * 38}
+
+
+def test_an_item_is_written_as_json_dumps_writes_its_attribute_values():
+    # item_json writes numbers and plain strings itself: the bytes must be the marshaller's, in
+    # the item's order, for every kind of value and every string that needs escaping
+    item = {"deviceId": "dev-1", "seq": 7, "ts": 1795412461, "t": 23.94, "n": -3, "z": 0.0, "tiny": 1e-7,
+            "big": 10**37, "bigger": 10**38, "q": 'a"b\\c', "ctl": "a\tb\x01", "uni": "\u00e9\u2603", "del": "\x7f",
+            "on": True, "none": None, "raw": b"\x00\xff", "m": {"x": 1.5}, "l": [1, "b"], "num": Number("1E-130"),
+            "sp ace": "", "": 1}  # fmt: skip
+    pairs = [json.dumps(name) + ":" + json.dumps(marshal(item[name]), separators=(",", ":")) for name in item]
+    compact = ("{" + ",".join(pairs) + "}").encode()  # json.dumps(marshal_item(item)) in the item's order
+    assert item_json(item) == compact, (item_json(item), compact)
+    assert json.loads(item_json(item)) == json.loads(json.dumps(marshal_item(item)))
+    assert (
+        str(raises(ValueError, item_json, {"temp": float("nan")})) == "temp: nan cannot be stored as a DynamoDB number"
+    )
+    assert "39 significant digits" in str(raises(ValueError, item_json, {"v": 10**38 + 1}))
+    assert "out of DynamoDB's range" in str(raises(ValueError, item_json, {"v": Number("1e126")}))
+    sys.modules.pop("iotsv_ddbmarshal", None)
+    written = item_json({"n": 1, "t": -4.5, "s": "x", "on": True, "off": False, "none": None})
+    assert json.loads(written) == {"n": {"N": "1"}, "t": {"N": "-4.5"}, "s": {"S": "x"}, "on": {"BOOL": True},
+                                   "off": {"BOOL": False}, "none": {"NULL": True}}  # fmt: skip
+    assert "iotsv_ddbmarshal" not in sys.modules  # a reading's kinds of value never load the marshaller
+    if DOUBLE:
+        assert "out of DynamoDB's range" in str(raises(ValueError, item_json, {"v": 1e126}))
+        assert item_json({"v": 1e125}) == b'{"v":{"N":"1e+125"}}'
+
+
+def test_a_reading_s_numbers_are_judged_as_dynamodb_number_judges_their_text():
+    for x in (0, -0.0, 1, -1, 2**30 - 1, 2**30, -(2**30), 1796116616, 10**38, -(10**38), 23.94, -40.0, 1e-7, 3.4e38):
+        assert numtext.storable(x), x
+    for x in (10**38 + 1, -(10**38) - 1, float("nan"), float("inf"), float("-inf")):
+        assert not numtext.storable(x), x
+    if DOUBLE:  # a board's single precision holds nothing out of DynamoDB's range
+        for x in (1e-129, 1e-130, 9.99e125, -1e-130):
+            assert numtext.storable(x), x
+        for x in (1e-131, 1e126, -1e126, 1e300):
+            assert not numtext.storable(x), x
+    for x in (0, 7, -3, 2**30 - 1, 2**30, 1796116616, -1796116616, 10**37, 23.94, 1e-7, -0.0):
+        out = bytearray(b"x")
+        assert numtext.write_plain(out, x) and out == b"x" + numtext.text(x).encode(), (x, out)
+    for x in (10**38, 10**38 + 1, float("nan"), True, "1", None):  # 39 digits: dynamodb_number's to judge
+        out = bytearray()
+        assert not numtext.write_plain(out, x) and out == b"", x
 
 
 def test_a_request_timeout_from_dynamodb_is_retried_like_any_other_service_s():

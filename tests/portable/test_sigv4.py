@@ -26,3 +26,14 @@ def test_signed_headers_agree_whatever_the_whitespace():
 def test_a_header_name_that_is_not_ascii_is_refused_alike_on_both():
     e = raises(ValueError, sigv4.canonical_headers, [("X-Ä", "1")])
     assert "not ASCII" in str(e)
+
+
+def test_the_day_key_is_the_same_from_a_date_or_an_amz_date_and_changes_with_the_day():
+    secret, msg = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", b"string to sign"
+    day = sigv4.signing_key(secret, "20261123", "eu-west-1", "dynamodb").digest(msg)
+    assert sigv4.signing_key(secret, "20261123T054101Z", "eu-west-1", "dynamodb").digest(msg) == day
+    assert sigv4.signing_key(secret, "20261124T000000Z", "eu-west-1", "dynamodb").digest(msg) != day
+    assert sigv4.signing_key(secret, "20261123T235959Z", "eu-west-1", "dynamodb").digest(msg) == day
+    assert sigv4.signing_key(secret, "20261123T235959Z", "eu-west-2", "dynamodb").digest(msg) != day
+    assert sigv4.signing_key(secret, "2026112", "eu-west-1", "dynamodb").digest(msg) != day  # a short date is its own
+    assert sigv4.signing_key(secret, "20261123", "eu-west-1", "dynamodb").digest(msg) == day

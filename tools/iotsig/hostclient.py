@@ -211,7 +211,7 @@ def json_of(text):
 def item_of(record):
     """A JSON object (dict, as json_of reads it) as a DynamoDB item, converted by the firmware's own
     code (what a board writes for the same reading); ValueError when a value cannot be stored,
-    among them a number DynamoDB would refuse (numtext.dynamodb_number)."""
+    among them a number DynamoDB would refuse (iotsv_ddbmarshal.dynamodb_number)."""
     return dynamodb.marshal_item(record)
 
 

@@ -260,11 +260,16 @@ def table_text(f):
             "%d" % m["heap_per_generic_sign"],
             "",
             "",
-            "< 4096",
-            m["heap_per_generic_sign"] < 4096,
+            "<= 3072",
+            m["heap_per_generic_sign"] <= 3072,
         ),
         row(
-            "3. heap per delivered reading, MicroPython 64-bit (bytes)", "%d" % f["heap_per_reading"], "", "", "", None
+            "3. heap per delivered reading, MicroPython 64-bit (bytes)",
+            "%d" % f["heap_per_reading"],
+            "",
+            "",
+            "< 2048",
+            f["heap_per_reading"] < 2048,
         ),
         row(
             "3. heap per delivered reading, 32-bit image (bytes)",

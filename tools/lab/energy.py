@@ -9,7 +9,9 @@ brings Wi-Fi and TLS up, and scales the measured CPU time by a stated factor (FI
 import argparse
 import os
 import re
+import resource
 import sys
+import time
 
 if not __package__:  # run by path: tools/ holds the packages (local, lab, iotsig)
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -52,6 +54,11 @@ FIGURES = {
         "a deep-sleep wake to main.py (ROM and second-stage bootloader, image check, MicroPython start) "
         "before the measured time: assumed, added to reading wakes (the secure wake includes it)",
     ),
+    "wifi_timeout_s": (
+        20.0,
+        "WIFI_TIMEOUT_S's default (the ESP32 board's field): a sending wake that finds no network waits "
+        "this long for it, scanning and trying to associate (at rx_ma: mostly receiving), then sleeps",
+    ),
     "cpu_factor": (
         10.0,
         "ESP32 CPU time / unix-port CPU time for the same MicroPython code: assumed, "
@@ -70,6 +77,14 @@ def awake_s(measured, send_every, figures=FIGURES):
     reading = f("boot_s") + measured["reading_wake_ms"] / 1000 * f("cpu_factor")
     sending = f("secure_wake_s") + measured["sending_wake_ms"] / 1000 * f("cpu_factor")
     return reading, sending
+
+
+def no_network_wake(figures=FIGURES):
+    """(seconds awake, mJ) of a sending wake that finds no network: the boot, then WIFI_TIMEOUT_S
+    of Wi-Fi attempts, then the sleep (the firmware gives up there: nothing else waits for it)."""
+    f = lambda name: value(figures, name)  # noqa: E731
+    seconds = f("boot_s") + f("wifi_timeout_s")
+    return seconds, (f("boot_s") * f("cpu_ma") + f("wifi_timeout_s") * f("rx_ma")) * f("volts")
 
 
 def per_reading(measured, interval_s, send_every, figures=FIGURES):
@@ -139,25 +154,35 @@ def table(measured, configs, battery_mah, figures=FIGURES):
     return lines
 
 
-def wakes(site, send_every, readings):
-    """Deep sleep on the unix port: [(wake, kind, awake ms)] and the proxy's counts."""
+def _children_cpu_ms():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the children run and waited for so far
+    return (usage.ru_utime + usage.ru_stime) * 1000
+
+
+def wakes(site, send_every, readings, code="source"):
+    """Deep sleep on the unix port: [(wake, kind, awake ms, process ms, process CPU ms)] and the
+    proxy's counts. Awake ms is the firmware's own count (from main.py's first call for the board
+    to the sleep); process ms the interpreter's whole run, its start and the import of main.py
+    included, and its CPU time (which other work on the machine disturbs less)."""
     site.fresh_proxy()
     extra = 'POWER_MODE = "deep_sleep"\nSEND_EVERY = %d\nDELIVERY_TIMEOUT_S = 10\n' % send_every
     folder = site.config("energy-deep", readings, interval_s=60, extra=extra)
     seen = []
     for _ in range(readings):
-        r = unixport.run_firmware(folder, timeout=120)
+        started, cpu = time.monotonic(), _children_cpu_ms()
+        r = unixport.run_firmware(folder, code, timeout=120)
+        process_ms, cpu_ms = int((time.monotonic() - started) * 1000), int(_children_cpu_ms() - cpu)
         found = re.search(r"^wake (\d+) \((\w+)\): .* awake (\d+) ms", r.stdout, re.M)
         if r.returncode != 0 or not found:
             raise RuntimeError("a deep-sleep wake failed: %s" % r.stdout[-2000:])
-        seen.append((int(found.group(1)), found.group(2), int(found.group(3))))
+        seen.append((int(found.group(1)), found.group(2), int(found.group(3)), process_ms, cpu_ms))
     return seen, counts(site.proxy, readings)
 
 
-def always_on(site, readings):
+def always_on(site, readings, code="source"):
     site.fresh_proxy()
     folder = site.config("energy-on", readings, interval_s=1)  # each reading sent as it comes
-    r = unixport.run_firmware(folder, timeout=300)
+    r = unixport.run_firmware(folder, code, timeout=300)
     if r.returncode != 0:
         raise RuntimeError("the always-on run failed: %s" % r.stdout[-2000:])
     return counts(site.proxy, readings)
@@ -171,39 +196,43 @@ def counts(proxy, readings):
     }
 
 
-def measure(workdir, send_every, readings):
+def measure(workdir, send_every, readings, code="source"):
     from local.benchsite import Site
 
     site = Site(workdir)
     try:
-        seen, deep = wakes(site, send_every, readings)
-        on = always_on(site, readings)
+        seen, deep = wakes(site, send_every, readings, code)
+        on = always_on(site, readings, code)
     finally:
         site.stop()
-    first = [ms for wake, _, ms in seen if wake == 1]
-    reading = sorted(ms for wake, kind, ms in seen if wake > 1 and kind == "reading")
-    sending = sorted(ms for wake, kind, ms in seen if wake > 1 and kind == "sending")
-    median = lambda xs: xs[len(xs) // 2]  # noqa: E731
+    median = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
+    of = lambda kind, i: median([w[i] for w in seen if w[0] > 1 and w[1] == kind])  # noqa: E731
     return {
+        "code": code,
         "send_every": send_every,
-        "first_wake_ms": first[0],
-        "reading_wake_ms": median(reading),
-        "sending_wake_ms": median(sending),
+        "first_wake_ms": seen[0][2],
+        "reading_wake_ms": of("reading", 2),
+        "sending_wake_ms": of("sending", 2),
+        "process_ms": (seen[0][3], of("reading", 3), of("sending", 3)),
+        "process_cpu_ms": (seen[0][4], of("reading", 4), of("sending", 4)),
         "wakes": seen,
         "deep_sleep": deep,
         "always_on": on,
     }
 
 
+CODE_NAMES = {"source": "source", "mpy": "the .mpy files", "image": "the 32-bit image (frozen)"}
 CONFIGS = ((2, 1), (10, 1), (60, 1), (60, 5), (300, 1), (300, 5), (900, 4), (3600, 1))
 
 
 def report(measured, send_every, battery_mah):
     m = measured
     lines = [
-        "unix port, from source, TLS to the local DynamoDB (SEND_EVERY = %d):" % send_every,
+        "unix port, from %s, TLS to the local DynamoDB (SEND_EVERY = %d):" % (CODE_NAMES[m["code"]], send_every),
         "  awake: first boot %d ms, reading wake %d ms, sending wake %d ms (medians)"
         % (m["first_wake_ms"], m["reading_wake_ms"], m["sending_wake_ms"]),
+        "  the whole process (interpreter start and main.py's import too): %d ms, %d ms, %d ms; CPU %d ms, %d ms, %d ms"
+        % (m["process_ms"] + m["process_cpu_ms"]),
     ]
     for mode in ("always_on", "deep_sleep"):
         lines.append(
@@ -217,6 +246,11 @@ def report(measured, send_every, battery_mah):
     lines.append("")
     lines += table(m, CONFIGS, battery_mah)
     lines.append("")
+    awake, mj = no_network_wake()
+    lines.append(
+        "a sending wake that finds no network: %.2f s awake (the boot, then WIFI_TIMEOUT_S), about %.0f mJ"
+        % (awake, mj)
+    )
     for n in sorted({n for _, n in CONFIGS}):
         cross = crossing_s(m, n)
         lines.append(
@@ -233,8 +267,9 @@ def main():
     parser.add_argument("--battery-mah", type=float, default=2000)
     parser.add_argument("--workdir", default=os.path.join(layout.ROOT, ".local", "energy"))
     parser.add_argument("--results", metavar="FILE", help="also rewrite its section of FILE (tools/lab/RESULTS.md)")
+    unixport.add_code_options(parser)
     args = parser.parse_args()
-    measured = measure(args.workdir, args.send_every, args.readings)
+    measured = measure(args.workdir, args.send_every, args.readings, unixport.code_option(args))
     lines = report(measured, args.send_every, args.battery_mah)
     print("\n".join(lines))
     if args.results:

@@ -176,16 +176,22 @@ class Board:
         for _ in range(attempts):
             try:
                 ntptime.settime()
-                self.synced_at = time.ticks_ms()
+                self.synced_at = self.clock_ms()
                 return True
             except (OSError, OverflowError):
                 self.feed_watchdog()
                 time.sleep_ms(1000)
         return False
 
-    def maybe_resync(self):
-        if self.synced_at is None or time.ticks_diff(time.ticks_ms(), self.synced_at) > NTP_RESYNC_MS:
+    def maybe_resync(self, synced_ms=None):
+        """NTP again once NTP_RESYNC_MS have passed since the last sync: this run's, else
+        synced_ms (the clock_ms a deep sleeper kept in RTC memory: a wake is a new run, and NTP at
+        every sending wake would cost a DNS lookup and a round trip each). The clock_ms of the
+        last sync, for the caller to keep (None: never)."""
+        last = self.synced_at if self.synced_at is not None else synced_ms
+        if last is None or not 0 <= self.clock_ms() - last <= NTP_RESYNC_MS:  # or the clock went back
             self.sync_time(attempts=1)
+        return self.synced_at if self.synced_at is not None else last
 
     def time_is_set(self):
         return time.time() + utc.PORT_EPOCH >= CLOCK_VALID_FROM
@@ -296,6 +302,11 @@ class Board:
 
     def awake_ms(self):
         return time.ticks_ms()  # ticks count from the chip's start: each wake is a start
+
+    def clock_ms(self):
+        """Milliseconds of the RTC's time (gettimeofday; ESP-IDF keeps it through deep sleep and
+        the boot after, which the ticks miss): the deep-sleep schedule's clock."""
+        return time.time_ns() // 1000000
 
     def rtc_memory(self):
         """RTC memory: deep sleep keeps it, a power cut clears it (iotsv_wakestate.py says what is in it)."""

@@ -10,22 +10,26 @@ import iotsv_sensors as sensors
 import iotsv_sensors_unix as sensors_unix
 import iotsv_ticks as ticks
 
+# The wake began when main.py first asked for the board, before config.py loaded (a board's ticks
+# count from its wake); read once a process, as main.py may make more than one Board.
+WOKE = ticks.ms()
+# For testing clock recovery: the unix board's clock runs this many seconds off the host's.
+SKEW = int(os.getenv("UNIX_CLOCK_SKEW_S") or 0)
+if SKEW:
+    print("warning: UNIX_CLOCK_SKEW_S: this board's clock is %+d s off the host's" % SKEW)
+# For testing the ticks wrap (2**30 ms on a 32-bit build: 12.4 days of a board's uptime): ticks
+# start this many ms before it.
+_WRAP_IN = int(os.getenv("UNIX_TICKS_WRAP_IN_MS") or -1)
+TICKS_OFFSET = ticks.diff(ticks.add(0, -_WRAP_IN), WOKE) if _WRAP_IN >= 0 else 0
+
 
 class Board:
     FIELDS = ()  # no config fields of its own (board_esp32.Board.FIELDS says what one declares)
 
-    def __init__(self):
-        # For testing clock recovery: the unix board's clock runs this many seconds off the host's.
-        self.skew = int(os.getenv("UNIX_CLOCK_SKEW_S") or 0)
-        if self.skew:
-            print("warning: UNIX_CLOCK_SKEW_S: this board's clock is %+d s off the host's" % self.skew)
-        # For testing the ticks wrap (2**30 ms on a 32-bit build: 12.4 days of a board's uptime):
-        # ticks start this many ms before it.
-        self.ticks_offset = 0
-        wrap_in = int(os.getenv("UNIX_TICKS_WRAP_IN_MS") or -1)
-        if wrap_in >= 0:
-            self.ticks_offset = ticks.diff(ticks.add(0, -wrap_in), ticks.ms())
-        self.booted = ticks.ms()
+    def __init__(self, config=None):
+        self.skew = SKEW
+        self.ticks_offset = TICKS_OFFSET
+        self.booted = WOKE
 
     def network_up(self, wait_ms=None):
         return True
@@ -34,8 +38,12 @@ class Board:
         return socket.getaddrinfo(host, port, family, kind)  # the host's resolver, bounded by its OS
 
     def awake_ms(self):
-        """Since this board object was made (a board's ticks count from its wake)."""
+        """Since the wake began (WOKE)."""
         return ticks.diff(ticks.ms(), self.booted)
+
+    def clock_ms(self):
+        """Milliseconds of the clock a board keeps through deep sleep (here the host's)."""
+        return time.time_ns() // 1000000 + self.skew * 1000
 
     def sync_time(self):
         return True  # the host's clock is kept by its OS
@@ -70,8 +78,8 @@ class Board:
         if ms > 0:
             time.sleep(ms / 1000)
 
-    def maybe_resync(self):
-        pass
+    def maybe_resync(self, synced_ms=None):
+        return synced_ms  # the host's OS keeps the clock
 
     def rtc_memory(self):
         """RTC memory (on unix: a file beside config.py stands in for it; see iotsv_wakestate.py)."""

@@ -14,6 +14,20 @@ except ImportError:  # CPython: the value itself (MicroPython's compiler puts it
 BLOCK_SIZE = const(64)
 
 
+def _same(s):
+    return s
+
+
+# utf8(s): a str's UTF-8 bytes for a hash's update() or a bytearray's +=. MicroPython's take the
+# str as it is (no bytes object made, where a request's pieces are hashed or a body is written);
+# CPython's want it encoded.
+try:
+    bytearray().extend("a")  # pyright: ignore[reportArgumentType]  # MicroPython takes it
+    utf8 = _same
+except TypeError:
+    utf8 = str.encode
+
+
 class HmacSha256:
     """A key prepared once (padded, XORed into its inner and outer pads) for many messages."""
 
@@ -36,14 +50,18 @@ class HmacSha256:
         return self._ipad, self._opad
 
     def digest(self, msg):
+        """HMAC of msg: bytes, or a tuple of parts hashed in turn (never joined)."""
         if self._inner is not None:
             inner = self._inner.copy()  # pyright: ignore[reportAttributeAccessIssue]  # only where hashes copy
-            inner.update(msg)
             outer = self._outer.copy()  # pyright: ignore[reportAttributeAccessIssue]  # as above
         else:
             inner = hashlib.sha256(self._ipad)
-            inner.update(msg)
             outer = hashlib.sha256(self._opad)
+        if type(msg) is tuple:
+            for part in msg:
+                inner.update(part)
+        else:
+            inner.update(msg)
         outer.update(inner.digest())
         return outer.digest()
 

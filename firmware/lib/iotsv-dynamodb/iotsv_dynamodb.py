@@ -1,10 +1,11 @@
 # DynamoDB over its JSON 1.0 protocol: AttributeValue marshalling, signed calls, typed errors.
 import json
-from binascii import b2a_base64, crc32
+from binascii import crc32
 
 import iotsv_numtext as numtext
 import iotsv_sigv4signer as sigv4signer
 import iotsv_utc as utc
+from iotsv_hmac_sha256 import utf8 as _utf8
 from iotsv_httpclient import Answered, Pieces
 from iotsv_refusal import Refusal, retryable_status
 from iotsv_sigv4base import pieces_hash
@@ -81,19 +82,6 @@ def unprocessed(doc, table, sent):
         raise malformed(str(e))
 
 
-def _number(value, where):
-    if isinstance(value, str):  # a numtext.Number: its text as written
-        text = value
-    elif numtext.is_finite(value):
-        text = numtext.text(value)
-    else:
-        raise ValueError("%s: %r cannot be stored as a DynamoDB number" % (where, value))
-    try:
-        return {"N": numtext.dynamodb_number(text)}
-    except ValueError as e:  # what AWS would refuse, refused before it is sent
-        raise ValueError("%s: %s" % (where, e))
-
-
 def _put_pieces(head, items):
     """PutItem's body: head, then the item (items holds it, and only it)."""
     yield head
@@ -115,28 +103,48 @@ def _batch_pieces(head, items):
 
 
 def marshal(value, where="value"):
-    """A Python value as a DynamoDB AttributeValue."""
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, (int, float, numtext.Number)):
-        return _number(value, where)
-    if isinstance(value, str):
-        return {"S": value}
-    if value is None:
-        return {"NULL": True}
-    if isinstance(value, (bytes, bytearray)):
-        return {"B": b2a_base64(value).decode().strip()}  # pyright: ignore[reportArgumentType]  # stubs say bytes only
-    if isinstance(value, dict):
-        return {"M": marshal_item(value, where + ".")}
-    if isinstance(value, (list, tuple)):
-        return {"L": [marshal(v, "%s[%d]" % (where, i)) for i, v in enumerate(value)]}
-    raise ValueError("%s: a %s cannot be stored in DynamoDB" % (where, type(value).__name__))
+    """A Python value as a DynamoDB AttributeValue. The marshaller (iotsv_ddbmarshal) is loaded
+    for the call: a reading's attributes are written by write_attribute without it."""
+    return call_with("iotsv_ddbmarshal", lambda m: m.marshal(value, where))
 
 
 def marshal_item(item, prefix=""):
-    out = {}
+    """{name: AttributeValue} of a dict (see marshal)."""
+    return call_with("iotsv_ddbmarshal", lambda m: m.marshal_item(item, prefix))
+
+
+def write_attribute(out, name, value):
+    """One attribute, `"name":{"N":"..."}`, appended to an item's AttributeValue JSON in `out` (a
+    bytearray that item_json or Sink.item_start began). Numbers and plain strings are written
+    straight into it, where marshal()'s dicts and checks cost a reading kilobytes of heap, and so
+    are booleans and null; any other value goes through marshal() (loaded for the call)."""
+    if len(out) > 1:
+        out += b","
+    numtext.write_json_string(out, name)
+    mark = len(out)
+    out += b':{"N":"'
+    if numtext.write_plain(out, value):
+        out += b'"}'
+        return
+    out[mark:] = b""
+    if type(value) is str:
+        out += b':{"S":'
+        numtext.write_json_string(out, value)
+        out += b"}"
+    elif value is True or value is False or value is None:  # a switch's reading: no marshaller loaded
+        out += b':{"BOOL":true}' if value is True else b':{"BOOL":false}' if value is False else b':{"NULL":true}'
+    else:
+        out += b":"
+        out += _utf8(json.dumps(marshal(value, name), separators=(",", ":")))
+
+
+def item_json(item):
+    """The item's AttributeValue JSON, compact: the bytes json.dumps(marshal_item(item),
+    separators=(",", ":")) writes (names in the item's order), as a bytearray."""
+    out = bytearray(b"{")
     for name in item:
-        out[name] = marshal(item[name], prefix + name)
+        write_attribute(out, name, item[name])
+    out += b"}"
     return out
 
 
@@ -258,15 +266,28 @@ class Sink:
         return self.credentials is not None and self.credentials.refused()
 
     def encode(self, item):
-        # json.dumps of the AttributeValue dicts allocates less than any join of pieces; compact,
-        # the spool, the heap and the network carry a tenth less
-        return json.dumps(marshal_item(item), separators=(",", ":")).encode()
+        # compact: the spool, the heap and the network carry a tenth less
+        return item_json(item)
 
-    def summary(self, payload):
-        """(ts, "name=value ...") for the log line, read off the payload without decoding it (a
-        payload spooled by an earlier version is spaced as json.dumps writes by default)."""
-        found = numtext.numbers_in(payload, b'":{"N":"')
-        return found if found[0] is not None else numtext.numbers_in(payload, b'": {"N": "')
+    # An item written attribute by attribute (a reading: iotsv_app.ReadingPayload), with no dict
+    # made for it: item_start(), item_field() for each attribute, item_end() gives what encode()
+    # would of the same attributes in that order.
+    def item_start(self):
+        return bytearray(b"{")
+
+    def item_field(self, item, name, value):
+        write_attribute(item, name, value)
+
+    def item_end(self, item):
+        item += b"}"
+        return item
+
+    def write_summary(self, payload, write):
+        """The log line's "ts=<ts> name=value ..." written through write(text, start, end), read off
+        the payload in place (see numtext.write_summary)."""
+        # compact, or spaced as json.dumps writes by default (a payload spooled by an earlier version)
+        compact = b'":{"N":"' in payload
+        numtext.write_summary(payload, b'":{"N":"' if compact else b'": {"N": "', write)
 
     def decode(self, payload):
         """The reading back as plain values (numbers stay in their text form)."""

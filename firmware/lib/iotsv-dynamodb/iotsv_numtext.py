@@ -1,5 +1,11 @@
 # Numbers as a person reads them, the same on every interpreter: MicroPython's float repr is not the
 # shortest text that reads back (0.07 prints as 0.07000000000000001), CPython's is.
+import json
+import sys
+
+from iotsv_hmac_sha256 import utf8
+from iotsv_transient import call_with
+
 INF = float("inf")
 
 
@@ -19,12 +25,7 @@ def text(x):
     return "%d" % x
 
 
-# What DynamoDB stores as a number: at most 38 significant digits (leading and trailing zeros do
-# not count), magnitude 1E-130 to 9.99...E+125, or zero. The host checks JSON text with it and the
-# board its readings, so neither sends what AWS refuses (a local server may take it).
-MAX_DIGITS = 38
-MIN_EXPONENT = -130
-MAX_EXPONENT = 125
+MAX_DIGITS = 38  # significant digits DynamoDB keeps of a number (iotsv_ddbmarshal.dynamodb_number: its whole rule)
 
 
 class Number(str):
@@ -32,60 +33,118 @@ class Number(str):
     digit kept, never through a float); marshalled as N, where a str is S."""
 
 
-def dynamodb_number(t):
-    """t (a decimal number's text: 12, -0.5, 1e-07) unchanged when DynamoDB stores it exactly;
-    ValueError saying why not."""
-    body = t[1:] if t[:1] in ("-", "+") else t
-    mantissa, e, exponent = body.replace("E", "e").partition("e")
-    whole, _, fraction = mantissa.partition(".")
-    digits = whole + fraction
-    power = exponent[1:] if exponent[:1] in ("-", "+") else exponent
-    if not digits.isdigit() or (e and not power.isdigit()):
-        raise ValueError("%r is not a decimal number" % t)
-    significant = digits.lstrip("0")
-    if not significant:
-        return t  # zero
-    # the power of ten of the first significant digit: 123.4 -> 2, 0.05 -> -2
-    magnitude = len(significant) - 1 - len(fraction) + (int(exponent) if e else 0)
-    significant = significant.rstrip("0")
-    if len(significant) > MAX_DIGITS:
-        raise ValueError("%s has %d significant digits; DynamoDB keeps %d" % (t, len(significant), MAX_DIGITS))
-    if not MIN_EXPONENT <= magnitude <= MAX_EXPONENT:
-        raise ValueError("%s is out of DynamoDB's range (1E-130 to 9.9E+125)" % t)
-    return t
+_SMALL = sys.maxsize >> 1  # MicroPython holds ints up to here in the word itself (2**30 - 1 on a board)
+# Floats from _TINY to below _HUGE (and their negatives) are in DynamoDB's range however they are
+# written (15 digits at most). Made from text at import: a literal this small or large cannot be
+# frozen into a 32-bit image. Single precision (a board) makes them 0 and infinity: every finite
+# float of its own is in range.
+_TINY, _HUGE = float("1e-129"), float("1e125")
+_NEG_TINY, _NEG_HUGE = -_TINY, -_HUGE
+
+
+def _everyday(x):
+    """True for a small int or a float in range: a number DynamoDB stores as numtext writes it,
+    judged by comparisons alone (no text made, as dynamodb_number's judgement makes)."""
+    t = type(x)
+    if t is int:
+        return -_SMALL <= x <= _SMALL
+    return t is float and (x == 0 or _TINY <= x < _HUGE or _NEG_HUGE < x <= _NEG_TINY)
+
+
+def storable(x):
+    """Whether DynamoDB stores the number x (an int or a float) as numtext writes it."""
+    return _everyday(x) or _judged(x)
+
+
+def _judged(x):
+    # apart from storable: a lambda there would make its x a cell, allocated at every call
+    try:  # DynamoDB's whole rule, loaded for the call (a board's RAM does not hold it)
+        call_with("iotsv_ddbmarshal", lambda m: m.dynamodb_number(text(x)))
+        return True
+    except ValueError:
+        return False
+
+
+def write_plain(out, x):
+    """Appends x's text to `out` (a bytearray) when x is an int or a float that DynamoDB stores as
+    written, and says whether it did: a reading's numbers, judged without dynamodb_number's
+    string work and, a small int, written digit by digit with no string made at all. Anything
+    else (a big int, NaN, a float out of range, not a number) is left to dynamodb_number and the
+    marshaller to judge."""
+    if not _everyday(x):
+        if type(x) is not int:
+            return False
+        s = "%d" % x  # a large int (a Unix time on a board): written when it has at most 38 digits
+        if len(s) > MAX_DIGITS:
+            return False
+        out += utf8(s)
+        return True
+    if type(x) is float:
+        out += utf8("%.15g" % x)
+        return True
+    if x < 0:
+        out.append(0x2D)  # "-"
+        x = -x
+    p = 1
+    while p <= x // 10:
+        p *= 10
+    while p:
+        out.append(0x30 + x // p % 10)
+        p //= 10
+    return True
+
+
+def write_json_string(out, s):
+    """Appends s to `out` (a bytearray) as json.dumps writes it: printable ASCII with no quote or
+    backslash (names, device ids) as it is, with no string made; anything else through
+    json.dumps."""
+    start = len(out)
+    out += b'"'
+    out += utf8(s)
+    for i in range(start + 1, len(out)):
+        c = out[i]
+        if c < 0x20 or c > 0x7E or c == 0x22 or c == 0x5C:
+            out[start:] = json.dumps(s).encode()
+            return
+    out += b'"'
 
 
 _NUMBER_BYTES = b"0123456789+-.eE"
 
 
-def numbers_in(payload, before):
-    """(ts, "name=value ...") read off a reading's JSON text as its sink wrote it: each number
-    follows its name's closing quote and `before`. The text is scanned and copied out through a
-    memoryview, where decoding it would build a dict per attribute and slicing it a string per
-    piece (the log line is printed for every reading). ts is the "ts" number's text; "seq" and
-    what is not a number are left out; the order is the payload's."""
-    view = memoryview(payload)
-    ts = None
-    out = bytearray()
-    i = 0
-    while True:
-        j = payload.find(before, i)
-        if j < 0:
-            break
-        start = payload.rfind(b'"', 0, j) + 1  # the name's opening quote (names have no quotes)
-        i = end = j + len(before)
-        while end < len(payload) and payload[end] in _NUMBER_BYTES:
-            end += 1
-        if end == i:
-            continue  # a string, a boolean, an object: not a number
-        n = j - start
-        if n == 2 and payload[start] == 0x74 and payload[start + 1] == 0x73:  # "ts"
-            ts = bytes(view[i:end]).decode()
-        elif not (n == 3 and payload[start : start + 3] == b"seq"):
-            if out:
-                out += b" "
-            out += view[start:j]
-            out += b"="
-            out += view[i:end]
-        i = end
-    return ts, out.decode()
+def write_summary(payload, before, write, label=None):
+    """Writes "ts=<ts> [label]name=value ..." of a reading's JSON text as its sink wrote it (each
+    number follows its name's closing quote and `before`) through write(text, start=0, end=None),
+    a part of text (str or bytes): ts first ("None" if it has none), then every other number but
+    "seq" in the payload's order. Nothing is copied or decoded: the log line is printed for every
+    reading, and a dict per attribute or a string per piece would be churn."""
+    write("ts=")
+    for ts in (True, False):  # the payload scanned for its ts, then for the rest
+        n = i = 0
+        while True:
+            j = payload.find(before, i)
+            if j < 0:
+                break
+            i = end = j + len(before)
+            while end < len(payload) and payload[end] in _NUMBER_BYTES:
+                end += 1
+            if end == i:
+                continue  # a string, a boolean, an object: not a number
+            start = payload.rfind(b'"', 0, j) + 1  # the name's opening quote (names have no quotes)
+            is_ts = j - start == 2 and payload.startswith(b"ts", start)  # compared in place: no slice
+            if ts and is_ts:
+                write(payload, i, end)
+                n = 1
+                break
+            if not (ts or is_ts or (j - start == 3 and payload.startswith(b"seq", start))):
+                if n:
+                    write(" ")
+                write(payload, start, j)
+                write("=")
+                write(payload, i, end)
+                n += 1
+            i = end
+        if ts:
+            write(" " if n else "None ")
+            if label:
+                write(label)

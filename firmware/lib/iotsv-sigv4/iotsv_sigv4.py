@@ -3,6 +3,8 @@
 import hashlib
 from binascii import hexlify
 
+from iotsv_hmac_sha256 import utf8 as _utf8
+
 # Shared with the prepared signer, and part of this module's interface all the same.
 from iotsv_sigv4base import ALGORITHM, check_amz_date, payload_hash, signing_key  # noqa: F401
 
@@ -191,22 +193,21 @@ def _unicode_spaces_in(value):
 
 
 def canonical_headers(headers):
-    """(canonical header block, signed header names) from (name, value) pairs: names
+    """(canonical header block, signed header names), bytes-like, from (name, value) pairs: names
     lowercased and sorted, values trimmed with inner whitespace runs (and line folds) made
     one space, a repeated name's values joined with commas in the order given. Names must be
     ASCII (HTTP's tokens): only ASCII lowercases alike on both interpreters."""
     block, names = _canonical_headers(headers, True)
-    raw = block.encode()
-    if len(raw) != len(block):  # something not ASCII: a name (refused) or a value's own spaces
+    if block and max(block) > 0x7F:  # something not ASCII: a name (refused) or a value's own spaces
         for name, _ in headers:
             if len(name.encode()) != len(name):
                 raise ValueError("header name %r is not ASCII" % name)
         block, names = _canonical_headers(headers, False)
-        raw = block.encode()
-    return raw, names.encode()
+    return block, names
 
 
 def _canonical_headers(headers, ascii):
+    """(block, signed names), written straight into two bytearrays."""
     values = {}
     for name, value in headers:
         lname = name.lower()
@@ -217,14 +218,17 @@ def _canonical_headers(headers, ascii):
             values[lname] += "," + value
         else:
             values[lname] = value
-    names = sorted(values)
-    parts = []
-    for name in names:
-        parts.append(name)
-        parts.append(":")
-        parts.append(values[name])
-        parts.append("\n")
-    return "".join(parts), ";".join(names)
+    block = bytearray()
+    signed = bytearray()
+    for name in sorted(values):
+        block += _utf8(name)
+        block += b":"
+        block += _utf8(values[name])
+        block += b"\n"
+        if signed:
+            signed += b";"
+        signed += _utf8(name)
+    return block, signed
 
 
 def canonical_request_lines(method, path, query, headers, body_hash, s3=False):
@@ -243,22 +247,35 @@ def canonical_request(method, path, query, headers, body_hash, s3=False):
 def canonical_request_hash(lines):
     """Hex SHA-256 of the canonical request, hashed line by line: the request is never joined."""
     h = hashlib.sha256(lines[0])
-    for line in lines[1:]:
+    for i in range(1, len(lines)):  # by index: lines[1:] would be a copy
         h.update(b"\n")
-        h.update(line)
+        h.update(lines[i])
     return hexlify(h.digest())
 
 
 def credential_scope(amz_date, region, service):
-    return "%s/%s/%s/aws4_request" % (amz_date[:8], region, service)
+    return "%.8s/%s/%s/aws4_request" % (amz_date, region, service)  # %.8s: the day, with no slice made
+
+
+_STS_HEAD = (ALGORITHM + "\n").encode()
+
+
+def _sts_parts(amz_date, scope, creq_hash):
+    """The string to sign in its parts, for the HMAC to hash in turn (sign() never joins them);
+    its text as it is where a hash takes a str (MicroPython: no copy), else encoded."""
+    return (_STS_HEAD, _utf8(amz_date), b"\n", _utf8(scope), b"\n", creq_hash)
 
 
 def string_to_sign(amz_date, scope, creq_hash):
     """Algorithm, request date, credential scope and the hex hash of the canonical request."""
-    return ("%s\n%s\n%s\n" % (ALGORITHM, amz_date, scope)).encode() + creq_hash
+    out = bytearray()
+    for part in _sts_parts(amz_date, scope, creq_hash):
+        out += part
+    return bytes(out)
 
 
 def signature(key, sts):
+    """Hex HMAC of the string to sign: bytes, or its parts (a tuple)."""
     return hexlify(key.digest(sts)).decode()
 
 
@@ -283,15 +300,16 @@ def sign(
     out = []
     has_date = has_token = False
     for pair in headers:
-        lname = pair[0].lower()
-        if lname == "authorization":
-            continue
-        if lname == "x-amz-date":
-            if pair[1].strip() != amz_date:
-                raise ValueError("X-Amz-Date header differs from amz_date")
-            has_date = True
-        elif lname == "x-amz-security-token":
-            has_token = True
+        if len(pair[0]) in (10, 13, 20):  # lowercased only when it may be one of these: no copy of the others
+            lname = pair[0].lower()
+            if lname == "authorization":
+                continue
+            if lname == "x-amz-date":
+                if pair[1].strip() != amz_date:
+                    raise ValueError("X-Amz-Date header differs from amz_date")
+                has_date = True
+            elif lname == "x-amz-security-token":
+                has_token = True
         out.append(pair)
     if not has_date:
         out.append(("X-Amz-Date", amz_date))
@@ -300,8 +318,8 @@ def sign(
 
     lines = canonical_request_lines(method, path, query, out, payload_hash(out, body), s3)
     scope = credential_scope(amz_date, region, service)
-    sts = string_to_sign(amz_date, scope, canonical_request_hash(lines))
-    sig = signature(signing_key(secret_key, amz_date[:8], region, service), sts)
+    sts = _sts_parts(amz_date, scope, canonical_request_hash(lines))
+    sig = signature(signing_key(secret_key, amz_date, region, service), sts)
     signed = lines[4]
     out.append(
         (

@@ -11,9 +11,8 @@ ALGORITHM = "AWS4-HMAC-SHA256"
 def check_amz_date(amz_date):
     ok = isinstance(amz_date, str) and len(amz_date) == 16 and amz_date[8] == "T" and amz_date[15] == "Z"
     if ok:
-        raw = amz_date.encode()  # bytes index to ints: no slice or joined copy to check
         for i in (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14):
-            if not 0x30 <= raw[i] <= 0x39:
+            if not "0" <= amz_date[i] <= "9":  # an ASCII character of a str is no new object
                 ok = False
     if not ok:
         raise ValueError("amz_date must be YYYYMMDDTHHMMSSZ")
@@ -51,20 +50,21 @@ def payload_hash(headers, body):
     return declared_payload_hash(headers) or body_hash(body)
 
 
-# One day key at a time (a device signs with one secret, region and service): its identity, and
-# the HMAC prepared with it.
-_day_key: list = [None, None]
+# One day key at a time (a device signs with one secret, region and service): its identity
+# (secret, date, region, service), and the HMAC prepared with it.
+_day_key: list = [None, "", None, None, None]
 
 
 def signing_key(secret_key, date, region, service):
     """kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request"),
-    ready for HMAC; derived once per (date, region, service) and reused."""
-    ident = (secret_key, date, region, service)
-    if _day_key[0] != ident:
-        k = HmacSha256(("AWS4" + secret_key).encode()).digest(date.encode())
-        k = HmacSha256(k).digest(region.encode())
-        k = HmacSha256(k).digest(service.encode())
-        k = HmacSha256(k).digest(b"aws4_request")
-        _day_key[1] = HmacSha256(k)
-        _day_key[0] = ident
-    return _day_key[1]
+    ready for HMAC; derived once per (date, region, service) and reused. date: YYYYMMDD, or an
+    amz_date (its first 8 characters: no slice made per signature)."""
+    k = _day_key  # compared field by field: no tuple made per signature
+    if k[0] != secret_key or len(k[1]) != 8 or not date.startswith(k[1]) or k[2] != region or k[3] != service:
+        date = date[:8]
+        h = HmacSha256(("AWS4" + secret_key).encode()).digest(date.encode())
+        h = HmacSha256(h).digest(region.encode())
+        h = HmacSha256(h).digest(service.encode())
+        h = HmacSha256(h).digest(b"aws4_request")
+        k[0], k[1], k[2], k[3], k[4] = secret_key, date, region, service, HmacSha256(h)
+    return k[4]
