@@ -46,7 +46,8 @@ def supervise(run, board, log_path="crash.log", count_path="crash.count", versio
                 return board.restart(versions.RESTART)
             board.sleep_ms(backoff_ms(before + 1))
             return board.restart()
-        return crash.crashed(e, before + 1, board, log_path, count_path, version)
+        n = before + 1
+        return crash.crashed(e, n, board, log_path, count_path, version, backoff_ms(n), isinstance(e, CannotStart))
     if before:  # written only when it changes: a clean start is no flash write
         atomicfile.write_int(count_path, 0)
     return code
