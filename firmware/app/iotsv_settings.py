@@ -3,8 +3,14 @@
 # secret).
 
 
-import iotsv_url as url
 from iotsv_spool import MIN_BUDGET as MIN_SPOOL_BYTES
+from iotsv_transient import call_alone, call_with
+
+
+def _url(name, *args):
+    """iotsv_url's function `name` of args, the module loaded for the call: it stays out of the
+    heap after validation unless a sink of the app needs it."""
+    return call_with("iotsv_url", lambda url: getattr(url, name)(*args))
 
 
 def _http_schemes():
@@ -138,6 +144,12 @@ FIELDS = (
     ("POWER_MODE", "choice", ("always_on", "deep_sleep"), "always_on", False),
     #: with `"deep_sleep"`: wakes between sends
     ("SEND_EVERY", "whole", 1, 1, False),
+    #: with `"always_on"`: after a send, the connection stays open when the next send is due within
+    #: this many seconds (no new TLS handshake for it), and is closed when it is further off, which
+    #: frees the TLS session's buffers (20-40 KB outside the heap on an ESP32) until then. `0`: closed
+    #: after every send. The default, a minute, is about as long as servers and load balancers keep
+    #: an idle connection anyway. (`"deep_sleep"` closes it at every sleep)
+    ("KEEP_CONNECTION_S", "number", 0, 60, False),
     #: watchdog timeout in seconds, fed each turn of the main loop and around every blocking step;
     #: `0`: off, else at least 2 x (`REQUEST_TIMEOUT_S` + `HTTP_TIMEOUT_S`)
     ("WATCHDOG_S", "number", 0, 0, False),
@@ -368,6 +380,7 @@ class Settings:
     DELIVERY_TIMEOUT_S: float
     SPOOL_MAX_BYTES: float
     SEND_EVERY: float
+    KEEP_CONNECTION_S: float
     WATCHDOG_S: float
     # updates over the air
     UPDATE_BUCKET: str | None
@@ -388,7 +401,7 @@ class Settings:
 def _split_host(field, value):
     """(host, port or None) of host[:port]."""
     try:
-        return url.split_authority(value)
+        return _url("split_authority", value)
     except ValueError as e:
         raise ConfigError(field, "%s, got %r" % (e, value))
 
@@ -401,7 +414,7 @@ def _aws(cfg, s):
         s.host, s.port = "dynamodb.%s.amazonaws.com" % s.AWS_REGION, None
     else:
         s.host, s.port = _split_host("AWS_HOST", s.AWS_HOST)
-    s.AWS_HOST = url.authority(s.host, s.port)
+    s.AWS_HOST = _url("authority", s.host, s.port)
     _table(cfg, s)
     _set(cfg, s, "USE_TLS")
 
@@ -438,7 +451,7 @@ def _endpoint(cfg, s, name):
     _set(cfg, s, name)
     value = getattr(s, name)
     try:
-        scheme, authority, _, _ = url.split_url(value)
+        scheme, authority, _, _ = _url("split_url", value)
     except ValueError:
         scheme = authority = ""
     if scheme not in ("http", "https") or not authority:
@@ -508,16 +521,16 @@ def public_key_bytes(text, decode=True):
         raise ValueError("must be the 32-byte Ed25519 public key in hex (64 digits) or base64 (44 characters)")
     if not decode:
         return key
-    import iotsv_ed25519 as ed25519
 
-    try:
-        ed25519.public_key(key)
-    except ed25519.Ed25519Error as e:
-        raise ValueError("is no Ed25519 public key (%s)" % e)
-    finally:
-        import sys
+    def check():
+        import iotsv_ed25519 as ed25519
 
-        sys.modules.pop("iotsv_ed25519", None)  # the updater loads it again for a check
+        try:
+            ed25519.public_key(key)
+        except ed25519.Ed25519Error as e:
+            raise ValueError("is no Ed25519 public key (%s)" % e)
+
+    call_alone(check)  # Ed25519 and SHA-512 leave with it: the updater loads them again for a check
     return key
 
 
@@ -649,7 +662,15 @@ def load(cfg, default_state_dir="state", board_fields=(), woke=False):
             "REQUEST_TIMEOUT_S",
             "must be at least HTTP_TIMEOUT_S (%s), got %r" % (s.HTTP_TIMEOUT_S, s.REQUEST_TIMEOUT_S),
         )
-    for name in ("DELIVERY_TIMEOUT_S", "SPOOL_MAX_BYTES", "ADAPTIVE_RATE", "POWER_MODE", "SEND_EVERY", "WATCHDOG_S"):
+    for name in (
+        "DELIVERY_TIMEOUT_S",
+        "SPOOL_MAX_BYTES",
+        "ADAPTIVE_RATE",
+        "POWER_MODE",
+        "SEND_EVERY",
+        "KEEP_CONNECTION_S",
+        "WATCHDOG_S",
+    ):
         _set(cfg, s, name)
     unfed = watchdog_floor_s(s.HTTP_TIMEOUT_S, s.REQUEST_TIMEOUT_S)
     if s.WATCHDOG_S and s.WATCHDOG_S < unfed:

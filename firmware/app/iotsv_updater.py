@@ -1,4 +1,4 @@
-# A release from S3, checked and installed: loaded by supervisor.Updates for a check and dropped
+# A release from S3, checked and installed: loaded by iotsv_updates.Updates for a check and dropped
 # after it. One check: GET <prefix>/latest (the signed pointer: version, release number, when it
 # was signed) and verify it; when it names a version that is neither running nor rolled back
 # before, nor older than what the device took, GET <prefix>/<version>/manifest and verify its Ed25519
@@ -243,7 +243,7 @@ def _lines(f, body):
 
 
 class Check:
-    """One check against the bucket (u: the supervisor's Updates: settings, board, version, clock,
+    """One check against the bucket (u: iotsv_updates.Updates: settings, board, version, clock,
     credentials) over the app's connection, pointed at S3 until done()."""
 
     def __init__(self, u, conn):
@@ -282,7 +282,7 @@ class Check:
 
 
 def check(u, conn):
-    """One check (supervisor.Updates.turn calls it when due) over the app's connection; the
+    """One check (iotsv_updates.Updates.turn calls it when due) over the app's connection; the
     board's restart code after a switch, else None. Every outcome but 'nothing new' is one line."""
     c = Check(u, conn)
     try:

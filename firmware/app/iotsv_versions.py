@@ -1,5 +1,5 @@
 # Which version of the app the board boots, and its probation: the boot path's half of updates
-# (iotsv_updater.py downloads and installs; iotsv_supervisor.py judges a new version). Part of the boot stage
+# (iotsv_updater.py downloads and installs; iotsv_updates.py judges a new version). Part of the boot stage
 # with main.py: an update never replaces these two, so a broken release cannot break its own
 # rollback. Everything sits in ROOT beside config.py (the board's root):
 #   ota/current      the one switch point, replaced whole (written aside, synced, renamed), checking

@@ -149,7 +149,7 @@ class _TickBoard(DeliveryBoard):
 
 
 class _Settings:
-    INTERVAL_S, READINGS, DELIVERY_TIMEOUT_S, WATCHDOG_S = 2, 12, 120, 0
+    INTERVAL_S, READINGS, DELIVERY_TIMEOUT_S, WATCHDOG_S, KEEP_CONNECTION_S = 2, 12, 120, 0, 60
     SINK, AWS_DYNAMODB_TABLE, AWS_HOST, USE_TLS, DEVICE_ID = "dynamodb", "t", "h", True, "dev"
 
 
@@ -187,7 +187,7 @@ def test_a_request_that_blocks_skips_the_missed_slots_and_counts_them_not_a_burs
             self.settings, self.board, self.delivery = _Settings, board, Delivery()
             self.taking, self.updates, self.missed, self.max_batch = True, None, 0, 25
             self.spool = type("S", (), {"count": 0, "last_seq": 0})
-            self.conn = type("C", (), {"connects": 1})
+            self.conn = type("C", (), {"connects": 1, "close": lambda self: None})()
             self.clock = type("K", (), {"offset": 0})
 
         def take_reading(self):
@@ -203,6 +203,42 @@ def test_a_request_that_blocks_skips_the_missed_slots_and_counts_them_not_a_burs
     assert min(gaps) >= 2000, gaps  # never two readings within an interval (one timestamp)
     assert loop.missed == 14 and "schedule: 14 reading slot(s) missed (busy for 29000 ms)" in out, (loop.missed, out)
     assert "14 slot(s) missed" in out  # in the summary
+
+
+def test_a_connection_is_closed_after_a_send_when_its_next_send_is_further_off_than_keep_connection_s():
+    class Conn:
+        closed = 0
+
+        def close(self):
+            self.closed += 1
+
+    class Queue:
+        def __init__(self, wait):
+            self.wait = wait
+
+        def wait_ms(self):
+            return self.wait
+
+    class Rest(app.Device):
+        def __init__(self, wait, taking, alert_wait=None):
+            self.settings, self.board, self.taking = _Settings, _TickBoard(), taking
+            self.delivery, self.conn = Queue(wait), Conn()
+            if alert_wait != "none":
+                self.alerts = Queue(alert_wait)
+                self.alerts.sink = type("K", (), {"conn": Conn()})()
+
+    def closed(wait, taking=True, due=0, alert_wait="none"):
+        d = Rest(wait, taking, alert_wait)
+        d.rest_connections(due)
+        return d.conn.closed, d.alerts.sink.conn.closed if d.alerts is not None else None
+
+    assert closed(0) == (0, None)  # a batch is waiting: the connection is kept for it
+    assert closed(60000) == (0, None)  # a retry within KEEP_CONNECTION_S = 60
+    assert closed(60001) == (1, None)
+    assert closed(None, due=30000) == (0, None)  # nothing queued: the next reading, 30 s away, sends
+    assert closed(None, due=90000) == (1, None)
+    assert closed(None, taking=False) == (1, None)  # nothing more to send
+    assert closed(0, alert_wait=None) == (0, 1)  # no alert waiting: the alerts' connection goes
 
 
 def test_only_a_deep_sleep_wake_that_reads_skips_the_tls_checks():

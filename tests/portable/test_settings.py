@@ -12,6 +12,7 @@ def test_defaults():
     )
     assert (s.INTERVAL_S, s.READINGS, s.STATE_DIR, s.USE_TLS) == (2, 0, "state", True)
     assert (s.DELIVERY_TIMEOUT_S, s.SPOOL_MAX_BYTES, s.HTTP_TIMEOUT_S) == (120, 256 * 1024, 10)
+    assert s.KEEP_CONNECTION_S == 60
     assert s.ca_der[0] == 0x30
 
 
@@ -54,6 +55,8 @@ def test_malformed_fields_are_named():
         ("WATCHDOG_S", -1),
         ("POWER_MODE", "sometimes"),
         ("SEND_EVERY", 0),
+        ("KEEP_CONNECTION_S", -1),
+        ("KEEP_CONNECTION_S", "60"),
     )
     for name, value in cases:
         field, _ = _error(**{name: value})

@@ -4,6 +4,7 @@ import os
 import sys
 
 import fake_esp32
+import iotsv_crash as crash
 import iotsv_supervisor as supervisor
 from portable import scratch
 
@@ -53,7 +54,7 @@ def test_backoff_is_capped_and_the_log_bounded():
     board = Board()
     for _ in range(200):
         supervisor.supervise(boom, board, log, count)
-    assert os.stat(log)[6] <= supervisor.MAX_LOG
+    assert os.stat(log)[6] <= crash.MAX_LOG
 
 
 def test_safe_mode_pin_held_low():
@@ -74,16 +75,16 @@ def test_safe_mode_pin_held_low():
 def test_a_crash_that_cannot_be_logged_still_restarts():
     log, count = paths("sv-nolog")
     board = Board()
-    real = supervisor.log_failure
+    real = crash.log_failure
 
     def no_room(*args):
         raise MemoryError("memory allocation failed, allocating 752 bytes")
 
-    supervisor.log_failure = no_room
+    crash.log_failure = no_room
     try:
         assert supervisor.supervise(boom, board, log, count) == 3
     finally:
-        supervisor.log_failure = real
+        crash.log_failure = real
     assert board.restarts == 1 and board.slept == [1000] and supervisor.crashes(count) == 1
 
 
@@ -99,3 +100,37 @@ def test_the_crash_count_is_written_only_when_it_changes():
     assert supervisor.crashes(count) == 1
     supervisor.supervise(lambda: 0, board, log, count)  # cleared once
     assert supervisor.crashes(count) == 0
+
+
+def test_the_crash_code_is_loaded_only_by_a_crash():
+    log, count = paths("sv-lazy")
+    sys.modules.pop("iotsv_crash", None)
+    assert supervisor.supervise(lambda: 0, Board(), log, count) == 0
+    assert "iotsv_crash" not in sys.modules  # a clean run: the crash path's code is not loaded
+    assert supervisor.supervise(boom, Board(), log, count) == 3
+    assert "iotsv_crash" in sys.modules
+
+
+def test_a_crash_whose_code_cannot_load_still_waits_and_restarts():
+    from portable import capture
+
+    log, count = paths("sv-noload")
+    board = Board()
+    folder = scratch("sv-noload-code")
+    try:
+        os.mkdir(folder)
+    except OSError:
+        pass
+    with open(folder + "/iotsv_crash.py", "w") as f:  # its import fails, as in a heap with no room for it
+        f.write('raise MemoryError("memory allocation failed, allocating 800 bytes")\n')
+    saved = sys.modules.pop("iotsv_crash", None)
+    sys.path.insert(0, folder)
+    try:
+        code, out = capture(lambda: supervisor.supervise(boom, board, log, count))
+    finally:
+        sys.path.remove(folder)
+        sys.modules.pop("iotsv_crash", None)
+        if saved is not None:
+            sys.modules["iotsv_crash"] = saved
+    assert code == 3 and board.slept == [1000] and board.restarts == 1
+    assert "crash not logged: MemoryError: memory allocation failed" in out, out

@@ -8,6 +8,7 @@ import sys
 import fake_esp32
 import iotsv_atomicfile as atomicfile
 import iotsv_supervisor as supervisor
+import iotsv_updates as updates
 import iotsv_versions as versions
 from portable import capture, fresh, scratch
 
@@ -113,18 +114,47 @@ def test_a_crash_loop_on_trial_is_rolled_back_after_three():
         os.chdir(here)
 
 
+def test_a_version_on_trial_whose_crash_code_cannot_load_is_still_rolled_back():
+    here = in_root("versions-e")
+    saved = sys.modules.pop("iotsv_crash", None)
+    try:
+        atomicfile.ensure_dir("ota/v7")
+        with open("ota/v7/iotsv_crash.py", "w") as f:  # the release's crash module is broken
+            f.write('raise SyntaxError("broken release")\n')
+        versions.write(versions.State("v7", "trial", "base", 100, "files"))
+        sys.path.insert(0, "ota/v7")
+        board = Board()
+
+        def boom():
+            raise RuntimeError("sensor bus stuck")
+
+        try:
+            code = supervisor.supervise(boom, board, "crash.log", "crash.count", versions.state())
+        finally:
+            sys.path.remove("ota/v7")
+        assert code == 4 and board.restarts == [4]  # at once, no backoff: the previous version boots
+        assert versions.state().version == "base" and versions.failed() == ["v7"]
+        with open("ota/report") as f:
+            assert f.read().startswith("v7 crash not logged: SyntaxError: broken release")
+    finally:
+        sys.modules.pop("iotsv_crash", None)
+        if saved is not None:
+            sys.modules["iotsv_crash"] = saved
+        os.chdir(here)
+
+
 def test_probation_marks_good_or_rolls_back_in_time():
     here = in_root("versions-d")
     try:
         versions.write(versions.State("v5", "trial", "v4", 1000, "image"))
         board = Board()
         board.now = 1010
-        u = supervisor.Updates(Settings, board, versions.state(), None, None)
+        u = updates.Updates(Settings, board, versions.state(), None, None)
         assert u.turn(2) is None and u.version.trial
         assert u.turn(3) is None and not u.version.trial and board.confirmed == 1
         assert versions.state().status == "good" and versions.state().previous == "v5"
         versions.write(versions.State("v6", "trial", "v5", 1000, "files"))
-        u = supervisor.Updates(Settings, board, versions.state(), None, None)
+        u = updates.Updates(Settings, board, versions.state(), None, None)
         assert u.turn(1) is None
         board.now = 1061
         assert u.turn(1) == 4
@@ -234,7 +264,7 @@ class Bucket:
                 return "files"
 
         self.s = S
-        self.u = supervisor.Updates(S, B(), version, Clock(now), None)
+        self.u = updates.Updates(S, B(), version, Clock(now), None)
         self.conn = self
 
     def close(self):

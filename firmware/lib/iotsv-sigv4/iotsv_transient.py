@@ -1,6 +1,7 @@
 # A module wanted for one call only: loaded for it and dropped again (unless it was loaded before),
-# so a board's RAM holds only what runs all the time (SigV4's canonicalization is needed to
-# prepare a signer or sign an S3 request, not to sign each reading).
+# or every module a rare path loads dropped after it, so a board's RAM holds only what runs all
+# the time (SigV4's canonicalization is needed to prepare a signer or sign an S3 request, not to
+# sign each reading).
 import sys
 
 
@@ -12,4 +13,15 @@ def call_with(name, use):
         return use(module)
     finally:
         if loaded_here:
+            sys.modules.pop(name, None)
+
+
+def call_alone(use):
+    """use(), every module it loads dropped after it: a rare path's code (an update check, a key's
+    check) and whatever it alone needed leave the heap with it."""
+    before = list(sys.modules)  # a list: less heap than a set, and a rare path is not hot
+    try:
+        return use()
+    finally:
+        for name in [name for name in sys.modules if name not in before]:
             sys.modules.pop(name, None)

@@ -11,7 +11,8 @@ import config
 import iotsv_board as board
 import iotsv_httpclient as httpclient
 import iotsv_settings as settings
-from iotsv_app import ReadingPayload, make_sink, read_sensors
+from iotsv_app import ReadingPayload, read_sensors
+from iotsv_appstart import make_sink
 from iotsv_clock import Clock
 from iotsv_delivery import Delivery, Payloads
 from iotsv_spool import Spool

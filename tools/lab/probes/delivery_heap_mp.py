@@ -35,7 +35,8 @@ sys.modules.pop("iotsv_settings", None)  # as main.py does: validation runs once
 stage("config, board, the validated settings")
 
 import iotsv_httpclient as httpclient  # noqa: E402
-from iotsv_app import ReadingPayload, make_sink  # noqa: E402
+from iotsv_app import ReadingPayload  # noqa: E402
+from iotsv_appstart import make_sink  # noqa: E402  (the start's: dropped once the sink is made)
 from iotsv_clock import Clock  # noqa: E402
 from iotsv_delivery import Delivery  # noqa: E402
 from iotsv_spool import Spool  # noqa: E402
@@ -49,6 +50,8 @@ conn.tls_context()
 stage("connection and TLS context (mbedTLS's own memory is outside the heap)")
 sink = make_sink(s, conn, clock, b)
 delivery = Delivery(sink, spool, clock, b, s.STATE_DIR + "/deadletter.jsonl")
+del make_sink
+sys.modules.pop("iotsv_appstart")  # as iotsv_app.run drops it after the start
 stage("sink with its prepared signers, delivery")
 values = {"load1": 0.12, "mem_free_kb": 24197456, "sim_temp_c": 23.94}
 payload = ReadingPayload(sink, s.DEVICE_ID)  # the device's one maker, filled for each reading

@@ -1,0 +1,46 @@
+# Modules loaded for one call: call_with drops the one it names, call_alone every module the call
+# loaded (a rare path's code and what it alone needed), whether the call returns or raises.
+import sys
+
+from iotsv_transient import call_alone, call_with
+from portable import raises
+
+
+def _unload(*names):
+    for name in names:
+        sys.modules.pop(name, None)
+
+
+def test_call_alone_drops_every_module_the_call_loaded_and_keeps_those_loaded_before():
+    import iotsv_utc  # noqa: F401  # loaded before: it stays
+
+    _unload("iotsv_ed25519", "iotsv_sha512")
+
+    def use():
+        import iotsv_ed25519
+        import iotsv_utc as utc
+
+        return iotsv_ed25519.__name__, utc.__name__
+
+    assert call_alone(use) == ("iotsv_ed25519", "iotsv_utc")
+    assert "iotsv_ed25519" not in sys.modules and "iotsv_sha512" not in sys.modules
+    assert "iotsv_utc" in sys.modules
+
+
+def test_call_alone_drops_them_when_the_call_raises():
+    _unload("iotsv_ed25519", "iotsv_sha512")
+
+    def use():
+        import iotsv_ed25519  # noqa: F401
+
+        raise ValueError("refused")
+
+    assert str(raises(ValueError, call_alone, use)) == "refused"
+    assert "iotsv_ed25519" not in sys.modules and "iotsv_sha512" not in sys.modules
+
+
+def test_call_with_drops_only_the_module_it_names():
+    _unload("iotsv_ed25519", "iotsv_sha512")
+    assert call_with("iotsv_ed25519", lambda m: m.__name__) == "iotsv_ed25519"
+    assert "iotsv_ed25519" not in sys.modules and "iotsv_sha512" in sys.modules
+    _unload("iotsv_sha512")

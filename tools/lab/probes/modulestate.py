@@ -1,0 +1,20 @@
+# What a module's globals hold, for the memory budget's table (both probes that run on MicroPython):
+# {name: "type" or "type(len)"} for each global that is data, not code: a module's growth after its
+# import (a cache, a key, a buffer) shows as a name or length that differs at the peak.
+_CODE = ("function", "closure", "bound_method", "type", "module", "generator")
+
+
+def globals_of(module):
+    held = {}
+    for key in dir(module):
+        if key[:2] == "__":
+            continue
+        value = getattr(module, key)
+        kind = type(value).__name__
+        if kind in _CODE or value is None or isinstance(value, (bool, int, float, str)):
+            continue
+        try:
+            held[key] = "%s(%d)" % (kind, len(value))
+        except TypeError:
+            held[key] = kind
+    return held
