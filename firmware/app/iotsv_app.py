@@ -19,7 +19,7 @@ def run(settings, board):
     """Runs with the validated settings; returns the process exit code: 0 done or stopped, 1 not
     delivered in time (or the clock never set), 2 a STATE_DIR, CA or device key found unusable
     at start. The start is iotsv_appstart's, loaded for it and dropped: not in the loop's heap."""
-    device, code = call_with("iotsv_appstart", lambda start: start.begin(settings, board))
+    device, code = call_with("iotsv_appstart", lambda start: start.begin(settings, board, Device))
     if device is None:
         return code
     try:
@@ -323,14 +323,3 @@ class Device:
                 "" if self.alerts is None else ", %d alert(s) published" % self.alerts.delivered,
             )
         )
-
-
-def reading_wake(settings, board):
-    """True on a deep-sleep wake that will only take a reading (not a SEND_EVERY-th one): it skips
-    the CA and device-certificate parse. Never on the first wake after a power-on or a reset,
-    which checks everything (a bad CA is a config error then, not a failed send later)."""
-    if settings.POWER_MODE != "deep_sleep" or not board.woke_from_deep_sleep():
-        return False
-    import iotsv_wakestate as wakestate
-
-    return wakestate.reads_only(wakestate.load(board).wake + 1, settings.SEND_EVERY)

@@ -2,8 +2,8 @@
 # state file a power cut tore reported), the connection, its TLS context and the sink made,
 # alerts and updates set up, the watchdog started and the clock set. iotsv_app.run loads this
 # module for the start and drops it after (iotsv_transient): its code is not in the heap while
-# readings are taken and delivered.
-import iotsv_app as app
+# readings are taken and delivered. It is handed iotsv_app's Device rather than importing the
+# module that imports it.
 import iotsv_dynamodb as dynamodb
 import iotsv_httpclient as httpclient
 import iotsv_versions as versions
@@ -11,11 +11,11 @@ from iotsv_clock import Clock
 from iotsv_spool import Spool
 
 
-def begin(settings, board):
-    """(the Device, None) ready for its loop; (the Device or None, the exit code) when it must not
-    run: 2 a STATE_DIR, CA or device key unusable, 0 every reading delivered before, 1 the clock
-    never set."""
-    device = start(settings, board)
+def begin(settings, board, device_class):
+    """(a device_class (iotsv_app.Device), None) ready for its loop; (the device or None, the
+    exit code) when it must not run: 2 a STATE_DIR, CA or device key unusable, 0 every reading
+    delivered before, 1 the clock never set."""
+    device = start(settings, board, device_class)
     if isinstance(device, int):
         return None, device
     try:
@@ -40,8 +40,8 @@ def ready(settings, board, device):
     return None
 
 
-def start(settings, board):
-    """The Device, or the exit code (2) of a STATE_DIR, CA or device key that cannot be used."""
+def start(settings, board, device_class):
+    """The device_class made, or the exit code (2) of a STATE_DIR, CA or device key that cannot be used."""
     s = settings
     try:
         kept = None
@@ -59,7 +59,7 @@ def start(settings, board):
     report_recovery(spool, clock)
     conn = connection(s, board, s.host, s.port)
     try:
-        check_tls = not app.reading_wake(s, board)  # a wake that only reads makes no request
+        check_tls = not reading_wake(s, board)  # a wake that only reads makes no request
         if s.USE_TLS and check_tls:
             conn.tls_context()  # made while the heap is young; a CA that does not load is a config error
         sink = make_sink(s, conn, clock, board, check_tls)
@@ -67,7 +67,7 @@ def start(settings, board):
         conn.close()
         print("config error: %s" % e)
         return 2
-    device = app.Device(settings, board, spool, clock, conn, sink)
+    device = device_class(settings, board, spool, clock, conn, sink)
     if s.ALERT_TOPIC_ARN is not None:
         import iotsv_snssink as snssink  # configured: only then its code in RAM
 
@@ -194,3 +194,14 @@ def report_recovery(spool, clock):
         )
     if clock.torn:
         print("clock: clock_offset was torn (a write cut by power loss): offset 0 until a server corrects it")
+
+
+def reading_wake(settings, board):
+    """True on a deep-sleep wake that will only take a reading (not a SEND_EVERY-th one): it skips
+    the CA and device-certificate parse. Never on the first wake after a power-on or a reset,
+    which checks everything (a bad CA is a config error then, not a failed send later)."""
+    if settings.POWER_MODE != "deep_sleep" or not board.woke_from_deep_sleep():
+        return False
+    import iotsv_wakestate as wakestate
+
+    return wakestate.reads_only(wakestate.load(board).wake + 1, settings.SEND_EVERY)

@@ -2,6 +2,7 @@
 import json
 
 import iotsv_app as app
+import iotsv_appstart as appstart
 import iotsv_dynamodb as dynamodb
 import iotsv_httpsink as httpsink
 import iotsv_numtext as numtext
@@ -266,9 +267,9 @@ def test_only_a_deep_sleep_wake_that_reads_skips_the_tls_checks():
     class Sleepy:
         POWER_MODE, SEND_EVERY = "deep_sleep", 3
 
-    assert app.reading_wake(Sleepy, Board(True, 3)) is True  # wake 4 of every 3rd sending
-    assert app.reading_wake(Sleepy, Board(True, 2)) is False  # wake 3 sends: its TLS is checked
-    assert app.reading_wake(Sleepy, Board(False, 3)) is False  # a power-on or reset checks everything
-    assert app.reading_wake(Sleepy, Board(True, 0)) is False  # the first wake too
+    assert appstart.reading_wake(Sleepy, Board(True, 3)) is True  # wake 4 of every 3rd sending
+    assert appstart.reading_wake(Sleepy, Board(True, 2)) is False  # wake 3 sends: its TLS is checked
+    assert appstart.reading_wake(Sleepy, Board(False, 3)) is False  # a power-on or reset checks everything
+    assert appstart.reading_wake(Sleepy, Board(True, 0)) is False  # the first wake too
     Sleepy.POWER_MODE = "always_on"
-    assert app.reading_wake(Sleepy, Board(True, 3)) is False
+    assert appstart.reading_wake(Sleepy, Board(True, 3)) is False
