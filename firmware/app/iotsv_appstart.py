@@ -72,20 +72,20 @@ def start(settings, board, device_class):
         import iotsv_snssink as snssink  # configured: only then its code in RAM
 
         try:  # its connection's TLS context is made from the CA that just loaded for the sink
-            device.alert_rules = snssink.start(s, sink, clock, board, check_tls, connection)  # pyright: ignore[reportAttributeAccessIssue]  # None until set here
+            device.alert_rules = snssink.start(s, sink, clock, board, check_tls, connection)
         except (OSError, ValueError) as e:  # the alerts' spool in STATE_DIR
             import iotsv_oserror as oserror
 
             print("state error: STATE_DIR: %s" % oserror.describe(e))
             return 2
-        device.alerts = device.alert_rules.delivery  # pyright: ignore[reportAttributeAccessIssue]  # set just above
+        device.alerts = device.alert_rules.delivery
     if check_tls:
         s.ca_der = None  # the TLS contexts hold the CA parsed now: its DER bytes (a KB) need not stay
     version = versions.state()
     if s.UPDATE_BUCKET or version.trial:  # else no update code in the heap at all
         import iotsv_updates as updates
 
-        device.updates = updates.updates_for(s, board, version, clock, sink)  # pyright: ignore[reportAttributeAccessIssue]  # None until set here
+        device.updates = updates.updates_for(s, board, version, clock, sink)
     return device
 
 
