@@ -201,6 +201,7 @@ class Device:
                         taken += 1
                 if self.wait_ms() == 0:
                     board.network_up(0)  # on a board: a new attempt if the station lost the network
+                    board.maybe_resync()  # NTP when 3 h have passed (a board's RTC drifts); the OS's on unix
                     self.send()
                     self.rest_connections(due)
                 board.feed_watchdog()  # the loop went round: readings and sends are not stuck

@@ -148,6 +148,12 @@ class _TickBoard(DeliveryBoard):
     def network_up(self, wait_ms=None):
         return True
 
+    resyncs = 0
+
+    def maybe_resync(self, synced_ms=None):
+        self.resyncs += 1  # the board's own rule decides whether NTP is due (test_board_esp32)
+        return synced_ms
+
 
 class _Settings:
     INTERVAL_S, READINGS, DELIVERY_TIMEOUT_S, WATCHDOG_S, KEEP_CONNECTION_S = 2, 12, 120, 0, 60
@@ -204,6 +210,7 @@ def test_a_request_that_blocks_skips_the_missed_slots_and_counts_them_not_a_burs
     assert min(gaps) >= 2000, gaps  # never two readings within an interval (one timestamp)
     assert loop.missed == 14 and "schedule: 14 reading slot(s) missed (busy for 29000 ms)" in out, (loop.missed, out)
     assert "14 slot(s) missed" in out  # in the summary
+    assert board.resyncs == Delivery.sends  # always on too, the board is asked at each send whether NTP is due
 
 
 def test_a_connection_is_closed_after_a_send_when_its_next_send_is_further_off_than_keep_connection_s():

@@ -45,6 +45,21 @@ def test_ntp_sets_the_clock_in_one_place_for_both_epochs():
     assert ESP32_EPOCH == utc.days_from_civil(2000, 1, 1) * 86400
 
 
+def test_ntp_runs_again_only_once_ntp_resync_ms_have_passed():
+    mod, board = fresh_board(Config, ntp_now=1000)
+    calls = []
+    settime = sys.modules["ntptime"].settime
+    sys.modules["ntptime"].settime = lambda: calls.append(fake_esp32.CLOCK.rtc) or settime()
+    assert board.sync_time() is True and len(calls) == 1
+    synced = board.maybe_resync()
+    assert len(calls) == 1  # just synced: not again
+    fake_esp32.CLOCK.advance(mod.NTP_RESYNC_MS - 1000)
+    assert board.maybe_resync() == synced and len(calls) == 1
+    fake_esp32.CLOCK.advance(2000)
+    board.maybe_resync()
+    assert len(calls) == 2  # due: the drifting RTC is set again (the fake's NTP says 1000 s each time)
+
+
 def test_wifi_connects_once_and_polls_status_to_an_address():
     mod, board = fresh_board(Config, ntp_now=0)
     import network
