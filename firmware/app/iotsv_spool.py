@@ -27,7 +27,7 @@
 # cut) counts as nothing acknowledged: readings may be sent twice, under the same key, but none
 # is lost and the device starts (ack_torn says so).
 #
-# What runs rarely (the scan at start, the move into spool.dat, compaction, dropping for room) is
+# What runs rarely (the scan at start, compaction, dropping the oldest for room) is
 # iotsv_spoolrare's, loaded only while it runs: between readings the heap holds the code above.
 import struct
 from binascii import crc32
@@ -330,9 +330,22 @@ class Spool:
                 self._seqs[i] = self._lens[i] = 0
 
     def merge(self):
-        """Move the readings in the small files into spool.dat in one append (iotsv_spoolrare)."""
-        if self._next_pending(0) >= 0:
-            self._rare("merge")
+        """Move the readings in the small files into spool.dat in one append: one block copy for
+        all of them. A cut part way leaves the rest in their small files, which a start finds."""
+        i = self._next_pending(0)
+        if i < 0:
+            return
+        with open(self.path, "ab") as f:
+            while i >= 0:
+                seq = self._seqs[i]
+                n = self._slot_record(i)
+                if n:
+                    f.write(self._view[:n])
+                    self._appended(seq, n)
+                else:
+                    self._seqs[i] = 0  # spoiled on the flash since it was written: only that one is lost
+                i = self._next_pending(seq)
+            atomicfile.sync(f)  # the small files are free for reuse only once this is down
 
     def _appended(self, seq, n):
         """spool.dat grew by the record of seq, n bytes."""

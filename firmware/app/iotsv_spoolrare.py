@@ -1,8 +1,7 @@
-# The spool's rarely run code (iotsv_spool): the scan at start, moving the small files into
-# spool.dat when a backlog fills them, compaction and dropping the oldest for room. iotsv_spool
-# loads this module for the call and drops it after (iotsv_transient), so between readings its
-# code is not in the heap. Each function works on the Spool it is handed; the record's layout is
-# iotsv_spool's.
+# The spool's rarely run code (iotsv_spool): the scan at start, compaction and dropping the
+# oldest for room. iotsv_spool loads this module for the call and drops it after
+# (iotsv_transient), so between readings its code is not in the heap. Each function works on the
+# Spool it is handed; the record's layout is iotsv_spool's.
 import os
 
 import iotsv_atomicfile as atomicfile
@@ -129,25 +128,6 @@ def adopt(sp, kept):
     sp._seqs, sp._lens = seqs, lens
     free = sp._free_slot()  # None: the next append moves them all first, which changes spool.dat
     return free is None or 0 <= slot_seq(sp, free) <= sp.last_seq
-
-
-def merge(sp):
-    """Move the readings in the small files into spool.dat in one append: one block copy for
-    all of them. A cut part way leaves the rest in their small files, which a start finds."""
-    i = sp._next_pending(0)
-    if i < 0:
-        return
-    with open(sp.path, "ab") as f:
-        while i >= 0:
-            seq = sp._seqs[i]
-            n = sp._slot_record(i)
-            if n:
-                f.write(sp._view[:n])
-                sp._appended(seq, n)
-            else:
-                sp._seqs[i] = 0  # spoiled on the flash since it was written: only that one is lost
-            i = sp._next_pending(seq)
-        atomicfile.sync(f)  # the small files are free for reuse only once this is down
 
 
 def append_dropping_oldest(sp, seq, make_payload):

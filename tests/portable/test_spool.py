@@ -409,7 +409,7 @@ def test_a_wake_with_every_slot_taken_takes_the_kept_state_until_they_move():
 def test_the_rare_code_is_loaded_only_while_it_runs():
     rare = sys.modules.pop("iotsv_spoolrare", None)  # as on a board: not loaded before the spool is made
     try:
-        d, sp = spool_of(spool.SLOTS + 1, "sp-rare")  # a start's scan and a move into spool.dat ran
+        d, sp = spool_of(spool.SLOTS + 1, "sp-rare")  # a start (its scan) ran
         assert sp.count == spool.SLOTS + 1 and "iotsv_spoolrare" not in sys.modules
         sp.ack(sp.last_seq)
         assert Spool(d, BUDGET).count == 0 and "iotsv_spoolrare" not in sys.modules
