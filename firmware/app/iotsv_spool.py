@@ -26,11 +26,14 @@
 # other); compaction rewrites spool.dat without them. An ack that cannot be read (torn by a power
 # cut) counts as nothing acknowledged: readings may be sent twice, under the same key, but none
 # is lost and the device starts (ack_torn says so).
-import os
+#
+# What runs rarely (the scan at start, compaction, dropping the oldest for room) is
+# iotsv_spoolrare's, loaded only while it runs: between readings the heap holds the code above.
 import struct
 from binascii import crc32
 
 import iotsv_atomicfile as atomicfile
+from iotsv_transient import call_with
 
 try:
     from micropython import const
@@ -45,7 +48,6 @@ HEAD_SIZE = const(13)
 MAX_PAYLOAD = const(4096)
 MIN_BUDGET = const(4 * (HEAD_SIZE + MAX_PAYLOAD))
 COMPACT_AT = const(8192)  # bytes of acknowledged records worth a rewrite of the file (flash wear: not per batch)
-_COPY = const(512)
 SLOTS = const(8)  # readings kept as small files before they are moved into spool.dat
 SLOT_BYTES = const(128)  # littlefs's inline_max as MicroPython configures it: its cache_size, 4 x 32
 PART_HEAD = const(5)
@@ -108,14 +110,6 @@ def _u32(b, i):
     return b[i] | b[i + 1] << 8 | b[i + 2] << 16 | b[i + 3] << 24
 
 
-def _size(path):
-    try:
-        with open(path, "rb") as f:
-            return f.seek(0, 2)
-    except OSError:
-        return 0
-
-
 class Spool:
     def __init__(self, state_dir, max_bytes, kept=None):
         """kept: what kept() said at the end of the last wake (in RTC memory, which deep sleep
@@ -140,13 +134,12 @@ class Spool:
         self.max_bytes = max_bytes
         self.generation = 0  # changes whenever records are dropped (a sender re-reads then)
         self.skipped_bytes = 0  # torn or corrupt bytes found at start
-        atomicfile.recover(self.path)
-        self.acked, self.ack_torn, self._ack_turn = atomicfile.load_rising(self.ack_path, 0)
-        if not (kept and self._adopt(kept)):
-            self._scan()
-            self._scan_slots()
-        if self.skipped_bytes or self.read_pos >= COMPACT_AT:
-            self._rewrite([], None)  # garbage out, so no append ever lands behind a torn tail
+        self._seqs, self._lens = [0] * SLOTS, [0] * SLOTS  # each slot's seq and record size: start's
+        self._rare("start", kept)
+
+    def _rare(self, name, *args):
+        """iotsv_spoolrare's function `name` on this spool, the module loaded for the call only."""
+        return call_with("iotsv_spoolrare", lambda rare: getattr(rare, name)(self, *args))
 
     @property
     def count(self):
@@ -209,38 +202,8 @@ class Spool:
             left -= got
         return _checks(self._rec_crc, c)
 
-    def _scan(self):
-        self.size = _size(self.path)
-        self.read_pos = self.size  # offset of the oldest unacknowledged record
-        self._dat_count = 0  # unacknowledged records in spool.dat
-        self._dat_last = 0  # the newest seq in spool.dat
-        self.last_pos = -1  # offset of the file's last record
-        self.skipped_bytes = 0
-        if not self.size:
-            return
-        with open(self.path, "rb") as f:
-            for pos in self._parse(f, 0, self.size):
-                seq = _rec_seq(self._rec)
-                self.last_pos = pos
-                if seq > self.acked:
-                    if not self._dat_count:
-                        self.read_pos = pos
-                    self._dat_count += 1
-                if seq > self._dat_last:
-                    self._dat_last = seq
-
     def _part(self, i, part):
         return self.slot_dir + _NAMES[i * PARTS + part]
-
-    def _slot_seq(self, i):
-        """The seq the first part of slot i names, 0 when there is none, -1 if garbled."""
-        try:
-            with open(self._part(i, 0), "rb") as f:
-                if f.readinto(self._head) < PART_HEAD:
-                    return -1
-        except OSError:
-            return 0
-        return _u32(self._head, 0)
 
     def _slot_record(self, i):
         """The size of the whole record slot i holds, read into self._buf and checked (a part
@@ -268,17 +231,6 @@ class Spool:
                 return 0  # a part short of CHUNK ends the record: this one is torn
         return 0
 
-    def _scan_slots(self):
-        # A slot holds a reading still to send (pending) when its seq is above both spool.dat's
-        # newest and the ack: moved or acknowledged, it is free.
-        self._seqs = [0] * SLOTS  # the seq each slot holds whole, else 0
-        self._lens = [0] * SLOTS  # and its record's size
-        for i in range(SLOTS):
-            n = self._slot_record(i)
-            if n:
-                self._seqs[i] = _rec_seq(self._buf)
-                self._lens[i] = n
-
     def _next_pending(self, after):
         """The slot holding the oldest reading still to send with seq above `after`, else -1."""
         low = max(self._dat_last, self.acked, after)
@@ -300,45 +252,6 @@ class Spool:
             ",".join("%d" % v for v in self._seqs),
             ",".join("%d" % v for v in self._lens),
         )
-
-    def _adopt(self, kept):
-        """Take kept() of the last wake if the files are as it left them: spool.dat the same size
-        with its last record there and whole, the same ack, and the small file the next reading
-        would take not written since (a crash or a cut since then changed one of them)."""
-        fields = kept.split(" ")
-        try:
-            size, read_pos, count, dat_last, last_pos, acked = [int(v) for v in fields[:6]]
-            seqs, lens = [[int(v) for v in f.split(",")] for f in fields[6:8]]
-        except (ValueError, IndexError):
-            return False
-        if (
-            len(fields) != 8
-            or len(seqs) != SLOTS
-            or len(lens) != SLOTS
-            or acked != self.acked
-            or size != _size(self.path)
-            or (last_pos < 0) != (size == 0)
-        ):
-            return False
-        if size:
-            with open(self.path, "rb") as f:
-                last = None
-                for pos in self._parse(f, last_pos, size):
-                    last = (pos + HEAD_SIZE + _rec_size(self._rec), _rec_seq(self._rec))
-                    break
-            if last != (size, dat_last) or self.skipped_bytes:
-                self.skipped_bytes = 0
-                return False
-        self.size, self.read_pos, self._dat_count, self._dat_last, self.last_pos = (
-            size,
-            read_pos,
-            count,
-            dat_last,
-            last_pos,
-        )
-        self._seqs, self._lens = seqs, lens
-        free = self._free_slot()  # None: the next append moves them all first, which changes spool.dat
-        return free is None or 0 <= self._slot_seq(free) <= self.last_seq
 
     def _free_slot(self):
         """The lowest slot no undelivered reading holds, or None."""
@@ -373,9 +286,9 @@ class Spool:
             return seq
         self.merge()  # spool.dat holds the older readings: the small files' go first
         if self.size + n > self.max_bytes and self.read_pos:
-            self._rewrite([], None)  # drop what is acknowledged first
+            self._rare("rewrite", [], None)  # drop what is acknowledged first
         if self.size + n > self.max_bytes:
-            self._append_dropping_oldest(seq, make_payload)
+            self._rare("append_dropping_oldest", seq, make_payload)
             return seq
         with open(self.path, "ab") as f:
             f.write(
@@ -416,15 +329,6 @@ class Spool:
                     atomicfile.remove(self._part(i, part))
                 self._seqs[i] = self._lens[i] = 0
 
-    def _appended(self, seq, n):
-        """spool.dat grew by the record of seq, n bytes."""
-        if not self._dat_count:
-            self.read_pos = self.size
-        self.last_pos = self.size
-        self.size += n
-        self._dat_count += 1
-        self._dat_last = seq
-
     def merge(self):
         """Move the readings in the small files into spool.dat in one append: one block copy for
         all of them. A cut part way leaves the rest in their small files, which a start finds."""
@@ -443,50 +347,14 @@ class Spool:
                 i = self._next_pending(seq)
             atomicfile.sync(f)  # the small files are free for reuse only once this is down
 
-    def _append_dropping_oldest(self, seq, make_payload):
-        sizes = []  # (record size, dropped count) of the unacknowledged records, oldest first
-        with open(self.path, "rb") as f:
-            for _ in self._parse(f, self.read_pos, self.size):
-                sizes.append((HEAD_SIZE + _rec_size(self._rec), _rec_dropped(self._rec)))
-        kept_bytes = self.size - self.read_pos
-        k = dropped = 0
-        while True:
-            payload = make_payload(seq, dropped)
-            if kept_bytes + HEAD_SIZE + len(payload) <= self.max_bytes or k == len(sizes):
-                break
-            kept_bytes -= sizes[k][0]
-            dropped += 1 + sizes[k][1]  # a dropped record's own report of drops moves on too
-            k += 1
-        self._rewrite(sizes[:k], encode(seq, min(dropped, 0xFFFF), payload))
-        self.generation += 1
-
-    def _rewrite(self, drop, record):
-        """Rewrite spool.dat with the unacknowledged records, less the `drop` oldest (sizes),
-        plus `record`; atomically, so a cut at any point leaves the old file or the new one."""
-        start = self.read_pos + sum(size for size, _ in drop)
-        tmp = self.path + ".tmp"
-        with open(tmp, "wb") as out:
-            if self.skipped_bytes:
-                with open(self.path, "rb") as f:
-                    for pos in self._parse(f, start, self.size):
-                        if _rec_seq(self._rec) > self.acked:
-                            f.seek(pos)
-                            out.write(f.read(HEAD_SIZE + _rec_size(self._rec)))
-            elif start < self.size:
-                buf = bytearray(_COPY)  # one buffer for the copy: read(n) would allocate n + 1 each time
-                view = memoryview(buf)
-                with open(self.path, "rb") as f:
-                    f.seek(start)
-                    while True:
-                        n = f.readinto(buf)
-                        if not n:
-                            break
-                        out.write(view[:n])
-            if record:
-                out.write(record)
-            atomicfile.sync(out)  # renamed only once the data is down
-        os.rename(tmp, self.path)
-        self._scan()
+    def _appended(self, seq, n):
+        """spool.dat grew by the record of seq, n bytes."""
+        if not self._dat_count:
+            self.read_pos = self.size
+        self.last_pos = self.size
+        self.size += n
+        self._dat_count += 1
+        self._dat_last = seq
 
     def each(self, max_items, max_bytes, after=0, payloads=True, lent=False):
         """The oldest unacknowledged readings with seq above `after`, one payload at a time, read
@@ -574,7 +442,6 @@ class Spool:
         if self.read_pos < COMPACT_AT:
             return
         if not self._dat_count:
-            atomicfile.replace(self.path, keep)
-            self._scan()
+            self._rare("restart", keep)
         else:
-            self._rewrite([], None)
+            self._rare("rewrite", [], None)

@@ -1,13 +1,15 @@
 # Power cuts on demand, on both interpreters: install() swaps the `open` and `os` that atomicfile
-# and spool see for stand-ins that count every write, rename and remove, and at the Nth one cut
-# the power: raise PowerCut after leaving the files as a SIGKILL there would (a write: none or
-# half of its bytes; a rename: nothing done, or on FAT the target unlinked but not renamed).
+# and spool (with its rare code, loaded here so it stays) see for stand-ins that count every
+# write, rename and remove, and at the Nth one cut the power: raise PowerCut after leaving the
+# files as a SIGKILL there would (a write: none or half of its bytes; a rename: nothing done, or
+# on FAT the target unlinked but not renamed).
 import os
 
 import iotsv_atomicfile as atomicfile
 import iotsv_spool as spool
+import iotsv_spoolrare as spoolrare
 
-MODULES = (atomicfile, spool)
+MODULES = (atomicfile, spool, spoolrare)
 VARIANTS = {"write": ("none", "half"), "rename": ("before", "fat"), "remove": ("before",)}
 _open = open
 

@@ -1,5 +1,6 @@
 # The spool survives power cuts at every byte: torn appends, torn compactions, torn acks.
 import os
+import sys
 
 import cutpower
 import iotsv_atomicfile as atomicfile
@@ -358,13 +359,15 @@ def test_a_wake_takes_the_kept_state_instead_of_a_scan_and_only_while_it_is_true
     sp.ack(2)
     kept = sp.kept()
     scans = []
-    real = Spool._scan
+    import iotsv_spoolrare as spoolrare  # loaded here, so the spool's calls find it patched
 
-    def counting(self):
+    real = spoolrare.scan
+
+    def counting(sp):
         scans.append(1)
-        real(self)
+        real(sp)
 
-    Spool._scan = counting
+    spoolrare.scan = counting
     try:
         again = Spool(d, BUDGET, kept)
         assert scans == [] and again.kept() == kept and seqs(again) == [3, 4, 5] and again.next_seq() == 6
@@ -383,19 +386,33 @@ def test_a_wake_takes_the_kept_state_instead_of_a_scan_and_only_while_it_is_true
         kept[3] = str(int(kept[3]) - 1)
         assert Spool(d, BUDGET, " ".join(kept)).last_seq == 7
     finally:
-        Spool._scan = real
+        spoolrare.scan = real
 
 
 def test_a_wake_with_every_slot_taken_takes_the_kept_state_until_they_move():
     d, sp = spool_of(spool.SLOTS, "sp-kept-full")
     kept = sp.kept()
     scans = []
-    real = Spool._scan_slots
-    Spool._scan_slots = lambda self: scans.append(1) or real(self)
+    import iotsv_spoolrare as spoolrare
+
+    real = spoolrare.scan_slots
+    spoolrare.scan_slots = lambda sp: scans.append(1) or real(sp)
     try:
         again = Spool(d, BUDGET, kept)
         assert scans == [] and again.kept() == kept and seqs(again) == list(range(1, spool.SLOTS + 1))
         again.append(reading)  # they move to spool.dat: the kept line no longer holds
         assert seqs(Spool(d, BUDGET, kept)) == list(range(1, spool.SLOTS + 2)) and scans == [1]
     finally:
-        Spool._scan_slots = real
+        spoolrare.scan_slots = real
+
+
+def test_the_rare_code_is_loaded_only_while_it_runs():
+    rare = sys.modules.pop("iotsv_spoolrare", None)  # as on a board: not loaded before the spool is made
+    try:
+        d, sp = spool_of(spool.SLOTS + 1, "sp-rare")  # a start (its scan) ran
+        assert sp.count == spool.SLOTS + 1 and "iotsv_spoolrare" not in sys.modules
+        sp.ack(sp.last_seq)
+        assert Spool(d, BUDGET).count == 0 and "iotsv_spoolrare" not in sys.modules
+    finally:
+        if rare:
+            sys.modules["iotsv_spoolrare"] = rare  # the one cutpower patches

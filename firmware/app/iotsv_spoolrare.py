@@ -1,0 +1,177 @@
+# The spool's rarely run code (iotsv_spool): the scan at start, compaction and dropping the
+# oldest for room. iotsv_spool loads this module for the call and drops it after
+# (iotsv_transient), so between readings its code is not in the heap. Each function works on the
+# Spool it is handed; the record's layout is iotsv_spool's.
+import os
+
+import iotsv_atomicfile as atomicfile
+from iotsv_spool import (
+    COMPACT_AT,
+    HEAD_SIZE,
+    PART_HEAD,
+    SLOTS,
+    _rec_dropped,
+    _rec_seq,
+    _rec_size,
+    _u32,
+    encode,
+)
+
+_COPY = 512  # bytes copied at a time by a rewrite
+
+
+def start(sp, kept):
+    """The spool's state from flash: a replace a cut interrupted finished, the ack read, then
+    kept (adopt) taken or spool.dat and the small files scanned; garbage found is rewritten out."""
+    atomicfile.recover(sp.path)
+    sp.acked, sp.ack_torn, sp._ack_turn = atomicfile.load_rising(sp.ack_path, 0)
+    if not (kept and adopt(sp, kept)):
+        scan(sp)
+        scan_slots(sp)
+    if sp.skipped_bytes or sp.read_pos >= COMPACT_AT:
+        rewrite(sp, [], None)  # garbage out, so no append ever lands behind a torn tail
+
+
+def restart(sp, keep):
+    """spool.dat replaced by keep (its last record, all delivered) and scanned again."""
+    atomicfile.replace(sp.path, keep)
+    scan(sp)
+
+
+def _size(path):
+    try:
+        with open(path, "rb") as f:
+            return f.seek(0, 2)
+    except OSError:
+        return 0
+
+
+def scan(sp):
+    sp.size = _size(sp.path)
+    sp.read_pos = sp.size  # offset of the oldest unacknowledged record
+    sp._dat_count = 0  # unacknowledged records in spool.dat
+    sp._dat_last = 0  # the newest seq in spool.dat
+    sp.last_pos = -1  # offset of the file's last record
+    sp.skipped_bytes = 0
+    if not sp.size:
+        return
+    with open(sp.path, "rb") as f:
+        for pos in sp._parse(f, 0, sp.size):
+            seq = _rec_seq(sp._rec)
+            sp.last_pos = pos
+            if seq > sp.acked:
+                if not sp._dat_count:
+                    sp.read_pos = pos
+                sp._dat_count += 1
+            if seq > sp._dat_last:
+                sp._dat_last = seq
+
+
+def slot_seq(sp, i):
+    """The seq the first part of slot i names, 0 when there is none, -1 if garbled."""
+    try:
+        with open(sp._part(i, 0), "rb") as f:
+            if f.readinto(sp._head) < PART_HEAD:
+                return -1
+    except OSError:
+        return 0
+    return _u32(sp._head, 0)
+
+
+def scan_slots(sp):
+    # A slot holds a reading still to send (pending) when its seq is above both spool.dat's
+    # newest and the ack: moved or acknowledged, it is free.
+    sp._seqs = [0] * SLOTS  # the seq each slot holds whole, else 0
+    sp._lens = [0] * SLOTS  # and its record's size
+    for i in range(SLOTS):
+        n = sp._slot_record(i)
+        if n:
+            sp._seqs[i] = _rec_seq(sp._buf)
+            sp._lens[i] = n
+
+
+def adopt(sp, kept):
+    """Take kept() of the last wake if the files are as it left them: spool.dat the same size
+    with its last record there and whole, the same ack, and the small file the next reading
+    would take not written since (a crash or a cut since then changed one of them)."""
+    fields = kept.split(" ")
+    try:
+        size, read_pos, count, dat_last, last_pos, acked = [int(v) for v in fields[:6]]
+        seqs, lens = [[int(v) for v in f.split(",")] for f in fields[6:8]]
+    except (ValueError, IndexError):
+        return False
+    if (
+        len(fields) != 8
+        or len(seqs) != SLOTS
+        or len(lens) != SLOTS
+        or acked != sp.acked
+        or size != _size(sp.path)
+        or (last_pos < 0) != (size == 0)
+    ):
+        return False
+    if size:
+        with open(sp.path, "rb") as f:
+            last = None
+            for pos in sp._parse(f, last_pos, size):
+                last = (pos + HEAD_SIZE + _rec_size(sp._rec), _rec_seq(sp._rec))
+                break
+        if last != (size, dat_last) or sp.skipped_bytes:
+            sp.skipped_bytes = 0
+            return False
+    sp.size, sp.read_pos, sp._dat_count, sp._dat_last, sp.last_pos = (
+        size,
+        read_pos,
+        count,
+        dat_last,
+        last_pos,
+    )
+    sp._seqs, sp._lens = seqs, lens
+    free = sp._free_slot()  # None: the next append moves them all first, which changes spool.dat
+    return free is None or 0 <= slot_seq(sp, free) <= sp.last_seq
+
+
+def append_dropping_oldest(sp, seq, make_payload):
+    sizes = []  # (record size, dropped count) of the unacknowledged records, oldest first
+    with open(sp.path, "rb") as f:
+        for _ in sp._parse(f, sp.read_pos, sp.size):
+            sizes.append((HEAD_SIZE + _rec_size(sp._rec), _rec_dropped(sp._rec)))
+    kept_bytes = sp.size - sp.read_pos
+    k = dropped = 0
+    while True:
+        payload = make_payload(seq, dropped)
+        if kept_bytes + HEAD_SIZE + len(payload) <= sp.max_bytes or k == len(sizes):
+            break
+        kept_bytes -= sizes[k][0]
+        dropped += 1 + sizes[k][1]  # a dropped record's own report of drops moves on too
+        k += 1
+    rewrite(sp, sizes[:k], encode(seq, min(dropped, 0xFFFF), payload))
+    sp.generation += 1
+
+
+def rewrite(sp, drop, record):
+    """Rewrite spool.dat with the unacknowledged records, less the `drop` oldest (sizes),
+    plus `record`; atomically, so a cut at any point leaves the old file or the new one."""
+    start = sp.read_pos + sum(size for size, _ in drop)
+    tmp = sp.path + ".tmp"
+    with open(tmp, "wb") as out:
+        if sp.skipped_bytes:
+            with open(sp.path, "rb") as f:
+                for pos in sp._parse(f, start, sp.size):
+                    if _rec_seq(sp._rec) > sp.acked:
+                        f.seek(pos)
+                        out.write(f.read(HEAD_SIZE + _rec_size(sp._rec)))
+        elif start < sp.size:
+            buf = bytearray(_COPY)  # one buffer for the copy: read(n) would allocate n + 1 each time
+            view = memoryview(buf)
+            with open(sp.path, "rb") as f:
+                f.seek(start)
+                while True:
+                    n = f.readinto(buf)
+                    if not n:
+                        break
+                    out.write(view[:n])
+        if record:
+            out.write(record)
+        atomicfile.sync(out)  # renamed only once the data is down
+    os.rename(tmp, sp.path)
+    scan(sp)
