@@ -51,8 +51,8 @@ MAX_TAKEN = const(200)  # readings whose taking time is kept for the latency fig
 class Payloads:
     """The payloads of spooled records ([(seq, dropped, size)] in seq order), as a sink's send()
     takes them: read from the spool afresh each time they are iterated, one at a time, so a
-    batch holds one reading's payload (two while the spool reads the next), however many it
-    has. `last`: the record of the payload last given. Every record from the first to the last
+    batch holds one reading's payload (each let go before the spool reads the next), however
+    many it has. `last`: the record of the payload last given. Every record from the first to the last
     is read, those between that are done with passed over; the count ends the read at the last.
     One generator, not a chain of them: each would keep a payload it passed on alive till the
     next. `lent`: the payloads may be views of the spool's buffer, good only until the next is
