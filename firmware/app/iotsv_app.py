@@ -15,11 +15,12 @@ from iotsv_transient import call_with
 RESERVED = ("deviceId", "seq", "ts", "dropped")
 
 
-def run(settings, board):
+def run(settings, board, trial=False):
     """Runs with the validated settings; returns the process exit code: 0 done or stopped, 1 not
     delivered in time (or the clock never set), 2 a STATE_DIR, CA or device key found unusable
-    at start. The start is iotsv_appstart's, loaded for it and dropped: not in the loop's heap."""
-    device, code = call_with("iotsv_appstart", lambda start: start.begin(settings, board, Device))
+    at start. trial: the version running is on trial (its probation then runs). The start is
+    iotsv_appstart's, loaded for it and dropped: not in the loop's heap."""
+    device, code = call_with("iotsv_appstart", lambda start: start.begin(settings, board, Device, trial))
     if device is None:
         return code
     try:

@@ -6,16 +6,15 @@
 # module that imports it.
 import iotsv_dynamodb as dynamodb
 import iotsv_httpclient as httpclient
-import iotsv_versions as versions
 from iotsv_clock import Clock
 from iotsv_spool import Spool
 
 
-def begin(settings, board, device_class):
+def begin(settings, board, device_class, trial=False):
     """(a device_class (iotsv_app.Device), None) ready for its loop; (the device or None, the
     exit code) when it must not run: 2 a STATE_DIR, CA or device key unusable, 0 every reading
-    delivered before, 1 the clock never set."""
-    device = start(settings, board, device_class)
+    delivered before, 1 the clock never set. trial: the version running is on trial."""
+    device = start(settings, board, device_class, trial)
     if isinstance(device, int):
         return None, device
     try:
@@ -40,7 +39,7 @@ def ready(settings, board, device):
     return None
 
 
-def start(settings, board, device_class):
+def start(settings, board, device_class, trial=False):
     """The device_class made, or the exit code (2) of a STATE_DIR, CA or device key that cannot be used."""
     s = settings
     try:
@@ -81,11 +80,11 @@ def start(settings, board, device_class):
         device.alerts = device.alert_rules.delivery
     if check_tls:
         s.ca_der = None  # the TLS contexts hold the CA parsed now: its DER bytes (a KB) need not stay
-    version = versions.state()
-    if s.UPDATE_BUCKET or version.trial:  # else no update code in the heap at all
+    if s.UPDATE_BUCKET or trial:  # else no update code in the heap at all, nor iotsv_versions
         import iotsv_updates as updates
+        import iotsv_versions as versions
 
-        device.updates = updates.updates_for(s, board, version, clock, sink)
+        device.updates = updates.updates_for(s, board, versions.state(), clock, sink)
     return device
 
 
