@@ -59,11 +59,11 @@ def _load_boot_modules(booted):
 def settings(config, the_board, key, kept=None):
     """The settings the app runs with: kept (a reading wake's) or config validated; None after
     printing the one line that names a bad field. The boot stage is dropped from the heap then:
-    this module, iotsv_versions, and the validation's code."""
+    this module, iotsv_versions, the validation's code and config.py's module."""
     try:
         return kept or _validated(config, the_board, key)
     finally:
-        for name in ("iotsv_boot", "iotsv_versions", "iotsv_settings"):
+        for name in ("iotsv_boot", "iotsv_versions", "iotsv_settings", "config"):
             sys.modules.pop(name, None)
 
 

@@ -14,7 +14,9 @@ del iotsv_boot  # in sys.modules until start() has the settings (iotsv_boot.sett
 
 def start():
     """The app as the supervisor runs it: the settings (the config validated), then iotsv_app."""
+    global config
     settings = sys.modules["iotsv_boot"].settings(config, board, key, kept)
+    config = None  # validated: the settings hold what the app reads (a board may keep it for its own)
     if settings is None:
         return 2
     gc.collect()  # now: the app's code then fills the holes the boot stage leaves, not the heap's top

@@ -1,27 +1,14 @@
 # The device's start, what iotsv_app.run does once before its loop: the spool and clock opened (a
 # state file a power cut tore reported), the connection, its TLS context and the sink made,
-# alerts and updates set up, the watchdog started and the clock set. iotsv_app.run loads this
-# module for the start and drops it after (iotsv_transient): its code is not in the heap while
-# readings are taken and delivered. It is handed iotsv_app's Device rather than importing the
-# module that imports it.
+# alerts and updates set up (start: the device's parts); then, the device made, the watchdog
+# started and the clock set (ready). iotsv_app.start loads this module for each of the two and
+# drops it after (iotsv_transient): its code is not in the heap while the device loads its
+# delivery engine, nor while readings are taken and delivered. It is handed the device rather
+# than importing the module that imports it.
 import iotsv_dynamodb as dynamodb
 import iotsv_httpclient as httpclient
 from iotsv_clock import Clock
 from iotsv_spool import Spool
-
-
-def begin(settings, board, device_class, trial=False):
-    """(a device_class (iotsv_app.Device), None) ready for its loop; (the device or None, the
-    exit code) when it must not run: 2 a STATE_DIR, CA or device key unusable, 0 every reading
-    delivered before, 1 the clock never set. trial: the version running is on trial."""
-    device = start(settings, board, device_class, trial)
-    if isinstance(device, int):
-        return None, device
-    try:
-        return device, ready(settings, board, device)
-    except BaseException:  # Ctrl-C too: the connections made go with it
-        device.close()
-        raise
 
 
 def ready(settings, board, device):
@@ -39,8 +26,10 @@ def ready(settings, board, device):
     return None
 
 
-def start(settings, board, device_class, trial=False):
-    """The device_class made, or the exit code (2) of a STATE_DIR, CA or device key that cannot be used."""
+def start(settings, board, trial=False):
+    """The device's parts: (spool, clock, conn, sink, alert rules or None, updates or None); or the
+    exit code (2) of a STATE_DIR, CA or device key that cannot be used. trial: the version running
+    is on trial."""
     s = settings
     try:
         kept = None
@@ -66,26 +55,26 @@ def start(settings, board, device_class, trial=False):
         conn.close()
         print("config error: %s" % e)
         return 2
-    device = device_class(settings, board, spool, clock, conn, sink)
+    rules = updates = None
     if s.ALERT_TOPIC_ARN is not None:
         import iotsv_snssink as snssink  # configured: only then its code in RAM
 
         try:  # its connection's TLS context is made from the CA that just loaded for the sink
-            device.alert_rules = snssink.start(s, sink, clock, board, check_tls, connection)
+            rules = snssink.start(s, sink, clock, board, check_tls, connection)
         except (OSError, ValueError) as e:  # the alerts' spool in STATE_DIR
             import iotsv_oserror as oserror
 
+            conn.close()
             print("state error: STATE_DIR: %s" % oserror.describe(e))
             return 2
-        device.alerts = device.alert_rules.delivery
     if check_tls:
         s.ca_der = None  # the TLS contexts hold the CA parsed now: its DER bytes (a KB) need not stay
     if s.UPDATE_BUCKET or trial:  # else no update code in the heap at all, nor iotsv_versions
         import iotsv_updates as updates
         import iotsv_versions as versions
 
-        device.updates = updates.updates_for(s, board, versions.state(), clock, sink)
-    return device
+        updates = updates.updates_for(s, board, versions.state(), clock, sink)
+    return spool, clock, conn, sink, rules, updates
 
 
 def clock_is_set(settings, board):
