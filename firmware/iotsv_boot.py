@@ -63,8 +63,14 @@ def settings(config, the_board, key, kept=None):
     try:
         return kept or _validated(config, the_board, key)
     finally:
-        for name in ("iotsv_boot", "iotsv_versions", "iotsv_settings", "config"):
-            sys.modules.pop(name, None)
+        modules = sys.modules
+        modules.pop("config", None)  # not emptied: a board may keep it for its own fields
+        for name in ("iotsv_settings", "iotsv_versions", "iotsv_boot"):  # this one's globals last
+            module = modules.pop(name, None)
+            if module is not None:
+                # emptied too: a stale pointer the C stack may still hold to one of a module's
+                # objects then keeps that object alive, not the module's every function
+                module.__dict__.clear()
 
 
 def _validated(config, the_board, key):

@@ -39,13 +39,19 @@ def start(settings, board, trial=False):
     """(the Device ready for its loop, None); (the device or None, the exit code) when it must
     not run: 2 a STATE_DIR, CA or device key unusable, 0 every reading delivered before, 1 the
     clock never set. The start is iotsv_appstart's, loaded for it and dropped (not in the loop's
-    heap): it makes the device's parts and is gone before the device loads the delivery engine,
-    the start's fullest moment, then comes back for the few checks that the device is ready."""
+    heap): it makes the device's parts and is gone before the signers are prepared and the device
+    loads the delivery engine, the start's two fullest moments; then it comes back for the few
+    checks that the device is ready."""
     parts = call_with("iotsv_appstart", lambda start: start.start(settings, board, trial))
     if isinstance(parts, int):
         return None, parts
-    gc.collect()  # now: the delivery engine's code then fills the holes the start's code and garbage leave
-    device = Device(settings, board, *parts)
+    gc.collect()  # now: what comes next fills the holes the start's code and garbage leave
+    if parts[6] is not None:  # (client, operations): preparing loads SigV4's canonicalization for a moment
+        client, operations = parts[6]
+        for operation in operations:
+            client.prepare(operation)
+        gc.collect()
+    device = Device(settings, board, *parts[:6])
     try:
         return device, call_with("iotsv_appstart", lambda start: start.ready(settings, board, device))
     except BaseException:  # Ctrl-C too: the connections made go with it
@@ -127,9 +133,8 @@ class Device:
         self.clock = clock
         self.conn = conn
         self.sink = sink
-        # only now, once iotsv_appstart is gone: the signers' preparation (which loads SigV4's
-        # canonicalization for a moment) is the fullest the heap gets at start, and the delivery
-        # engine is not in it; then the engine's code takes the room the start's leaves
+        # only now, after the signers' preparation (which loads SigV4's canonicalization for a
+        # moment): the delivery engine is not in the heap at that moment
         from iotsv_delivery import MAX_BATCH, Delivery
 
         self.max_batch = MAX_BATCH

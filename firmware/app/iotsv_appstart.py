@@ -10,6 +10,8 @@ import iotsv_httpclient as httpclient
 from iotsv_clock import Clock
 from iotsv_spool import Spool
 
+PREPARED = ("PutItem", "BatchWriteItem")  # what an always-on device's DynamoDB sink sends
+
 
 def ready(settings, board, device):
     """None when the loop may run, else the exit code."""
@@ -27,9 +29,9 @@ def ready(settings, board, device):
 
 
 def start(settings, board, trial=False):
-    """The device's parts: (spool, clock, conn, sink, alert rules or None, updates or None); or the
-    exit code (2) of a STATE_DIR, CA or device key that cannot be used. trial: the version running
-    is on trial."""
+    """The device's parts: (spool, clock, conn, sink, alert rules or None, updates or None, the
+    signers to prepare: (the DynamoDB client, its operations) or None); or the exit code (2) of a
+    STATE_DIR, CA or device key that cannot be used. trial: the version running is on trial."""
     s = settings
     try:
         kept = None
@@ -50,7 +52,7 @@ def start(settings, board, trial=False):
         check_tls = not reading_wake(s, board)  # a wake that only reads makes no request
         if s.USE_TLS and check_tls:
             conn.tls_context()  # made while the heap is young; a CA that does not load is a config error
-        sink = make_sink(s, conn, clock, board, check_tls)
+        sink = make_sink(s, conn, clock, board, check_tls, False)
     except httpclient.TlsError as e:
         conn.close()
         print("config error: %s" % e)
@@ -74,7 +76,8 @@ def start(settings, board, trial=False):
         import iotsv_versions as versions
 
         updates = updates.updates_for(s, board, versions.state(), clock, sink)
-    return spool, clock, conn, sink, rules, updates
+    signers = (sink.client, PREPARED) if prepares(s) else None
+    return spool, clock, conn, sink, rules, updates, signers
 
 
 def clock_is_set(settings, board):
@@ -86,7 +89,17 @@ def clock_is_set(settings, board):
     return True
 
 
-def make_sink(settings, conn, clock, board, check_tls=True):
+def prepares(settings):
+    """Whether the sink's signers are prepared at start (preparing loads SigV4's canonicalization
+    for a moment: while the heap is young, not at the first send): a DynamoDB client with static
+    keys, always on (a sleeper's wakes mostly send nothing: it prepares at send)."""
+    s = settings
+    return s.SINK == "dynamodb" and s.CREDENTIALS != "iot" and s.POWER_MODE == "always_on"
+
+
+def make_sink(settings, conn, clock, board, check_tls=True, prepare=True):
+    """The sink of the settings; prepare: its signers prepared now (see prepares), else start's
+    caller does it once this module is dropped."""
     s = settings
     if s.SINK == "http":
         import iotsv_httpsink as httpsink
@@ -106,9 +119,9 @@ def make_sink(settings, conn, clock, board, check_tls=True):
     if s.CREDENTIALS != "iot":  # static keys: the client holds them, no provider module in RAM
         keys = dynamodb.Credentials(s.AWS_ACCESS_KEY, s.AWS_SECRET_KEY, s.AWS_SESSION_TOKEN)
         client = dynamodb.Client(conn, keys, s.AWS_REGION, s.AWS_HOST, clock.now)
-        if s.POWER_MODE == "always_on":  # a sleeper's wakes mostly send nothing: it prepares at send
-            for operation in ("PutItem", "BatchWriteItem"):
-                client.prepare(operation)  # while the heap is young: preparing loads the spec module
+        if prepare and prepares(s):
+            for operation in PREPARED:
+                client.prepare(operation)
         return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE)
     provider = iot_provider(s, clock, board, check_tls)
     client = dynamodb.Client(conn, None, s.AWS_REGION, s.AWS_HOST, clock.now)
