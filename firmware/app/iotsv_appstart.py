@@ -52,7 +52,8 @@ def start(settings, board, trial=False):
         check_tls = not reading_wake(s, board)  # a wake that only reads makes no request
         if s.USE_TLS and check_tls:
             conn.tls_context()  # made while the heap is young; a CA that does not load is a config error
-        sink = make_sink(s, conn, clock, board, check_tls, False)
+        later = []
+        sink = make_sink(s, conn, clock, board, check_tls, later)
     except httpclient.TlsError as e:
         conn.close()
         print("config error: %s" % e)
@@ -72,12 +73,11 @@ def start(settings, board, trial=False):
     if check_tls:
         s.ca_der = None  # the TLS contexts hold the CA parsed now: its DER bytes (a KB) need not stay
     if s.UPDATE_BUCKET or trial:  # else no update code in the heap at all, nor iotsv_versions
-        import iotsv_updates as updates
-        import iotsv_versions as versions
+        import iotsv_updates
+        import iotsv_versions
 
-        updates = updates.updates_for(s, board, versions.state(), clock, sink)
-    signers = (sink.client, PREPARED) if prepares(s) else None
-    return spool, clock, conn, sink, rules, updates, signers
+        updates = iotsv_updates.updates_for(s, board, iotsv_versions.state(), clock, sink)
+    return spool, clock, conn, sink, rules, updates, (later[0], PREPARED) if later else None
 
 
 def clock_is_set(settings, board):
@@ -97,9 +97,9 @@ def prepares(settings):
     return s.SINK == "dynamodb" and s.CREDENTIALS != "iot" and s.POWER_MODE == "always_on"
 
 
-def make_sink(settings, conn, clock, board, check_tls=True, prepare=True):
-    """The sink of the settings; prepare: its signers prepared now (see prepares), else start's
-    caller does it once this module is dropped."""
+def make_sink(settings, conn, clock, board, check_tls=True, later=None):
+    """The sink of the settings, its signers prepared now (see prepares); later: a list that
+    takes the client instead, for start's caller to prepare once this module is dropped."""
     s = settings
     if s.SINK == "http":
         import iotsv_httpsink as httpsink
@@ -119,7 +119,9 @@ def make_sink(settings, conn, clock, board, check_tls=True, prepare=True):
     if s.CREDENTIALS != "iot":  # static keys: the client holds them, no provider module in RAM
         keys = dynamodb.Credentials(s.AWS_ACCESS_KEY, s.AWS_SECRET_KEY, s.AWS_SESSION_TOKEN)
         client = dynamodb.Client(conn, keys, s.AWS_REGION, s.AWS_HOST, clock.now)
-        if prepare and prepares(s):
+        if prepares(s) and later is not None:
+            later.append(client)
+        elif prepares(s):
             for operation in PREPARED:
                 client.prepare(operation)
         return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE)
