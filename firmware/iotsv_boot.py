@@ -1,9 +1,10 @@
 # The boot stage's work, main.py's body: the current version of the app put first on the import
 # path (iotsv_versions.py) before anything of the app is imported, a version on trial whose code
 # cannot even be imported rolled back, config.py loaded, the board made; then, under the
-# supervisor, the config validated. main.py drops this module and iotsv_versions once the settings
-# are made, and keeps only plain values from them: while the app runs, none of this code is in
-# the heap (a function keeps its module's globals alive, an instance its class's module).
+# supervisor, the config validated. settings() drops this module and iotsv_versions (their globals
+# emptied) once the settings are made, and main.py keeps only plain values from boot(): while the
+# app runs, none of this code is in the heap (a function keeps its module's globals alive, an
+# instance its class's module).
 import sys
 
 import iotsv_versions as versions
