@@ -4,4 +4,5 @@
 include("app")
 
 module("main.py")
+module("iotsv_boot.py")
 module("iotsv_board.py")

@@ -2,9 +2,11 @@
 # is sent, and delivered to DynamoDB in batches signed with SigV4 over verified TLS. Taking
 # readings never waits for the network: sends are interleaved with the reading schedule.
 
-# The delivery path's modules, loaded before iotsv_appstart (which run drops after the start):
-# the hole its code leaves is then above them, not between them (on the 32-bit .mpy build the
-# smallest heap that delivers is 2K less).
+# The delivery path's modules, loaded before iotsv_appstart (which start() drops before the
+# delivery engine loads): the hole its code leaves is then above them, not between them (on the
+# 32-bit .mpy build the smallest heap that delivers is 2K less).
+import gc
+
 import iotsv_dynamodb  # noqa: F401
 import iotsv_httpclient  # noqa: F401
 import iotsv_numtext as numtext
@@ -15,11 +17,11 @@ from iotsv_transient import call_with
 RESERVED = ("deviceId", "seq", "ts", "dropped")
 
 
-def run(settings, board):
+def run(settings, board, trial=False):
     """Runs with the validated settings; returns the process exit code: 0 done or stopped, 1 not
     delivered in time (or the clock never set), 2 a STATE_DIR, CA or device key found unusable
-    at start. The start is iotsv_appstart's, loaded for it and dropped: not in the loop's heap."""
-    device, code = call_with("iotsv_appstart", lambda start: start.begin(settings, board, Device))
+    at start. trial: the version running is on trial (its probation then runs)."""
+    device, code = start(settings, board, trial)
     if device is None:
         return code
     try:
@@ -31,6 +33,30 @@ def run(settings, board):
         return device.always_on()
     finally:
         device.close()
+
+
+def start(settings, board, trial=False):
+    """(the Device ready for its loop, None); (the device or None, the exit code) when it must
+    not run: 2 a STATE_DIR, CA or device key unusable, 0 every reading delivered before, 1 the
+    clock never set. The start is iotsv_appstart's, loaded for it and dropped (not in the loop's
+    heap): it makes the device's parts and is gone before the signers are prepared and the device
+    loads the delivery engine, the start's two fullest moments; then it comes back for the few
+    checks that the device is ready."""
+    parts = call_with("iotsv_appstart", lambda start: start.start(settings, board, trial))
+    if isinstance(parts, int):
+        return None, parts
+    gc.collect()  # now: what comes next fills the holes the start's code and garbage leave
+    if parts[6] is not None:  # (client, operations): preparing loads SigV4's canonicalization for a moment
+        client, operations = parts[6]
+        for operation in operations:
+            client.prepare(operation)
+        gc.collect()
+    device = Device(settings, board, *parts[:6])
+    try:
+        return device, call_with("iotsv_appstart", lambda start: start.ready(settings, board, device))
+    except BaseException:  # Ctrl-C too: the connections made go with it
+        device.close()
+        raise
 
 
 def read_sensors(sensors):
@@ -100,15 +126,15 @@ class Device:
     alerts = None
     alerted = False  # an alert was made in this run (a deep-sleep wake then sends)
 
-    def __init__(self, settings, board, spool, clock, conn, sink):
+    def __init__(self, settings, board, spool, clock, conn, sink, alert_rules=None, updates=None):
         self.settings = settings
         self.board = board
         self.spool = spool
         self.clock = clock
         self.conn = conn
         self.sink = sink
-        # only now, after make_sink: the signers' preparation (which loads SigV4's canonicalization
-        # for a moment) is the fullest the heap gets at start, and the delivery engine is not in it
+        # only now, after the signers' preparation (which loads SigV4's canonicalization for a
+        # moment): the delivery engine is not in the heap at that moment
         from iotsv_delivery import MAX_BATCH, Delivery
 
         self.max_batch = MAX_BATCH
@@ -119,7 +145,9 @@ class Device:
         self.sensors = []  # the board's, asked for once there is work
         self.payload = ReadingPayload(sink, settings.DEVICE_ID)
         self.missed = 0  # reading slots skipped in this run because the loop was busy past them
-        self.updates = None  # iotsv_updates.Updates when updates are configured or a version is on trial
+        self.updates = updates  # iotsv_updates.Updates when updates are configured or a version is on trial
+        if alert_rules is not None:
+            self.alert_rules, self.alerts = alert_rules, alert_rules.delivery
 
     def close(self):
         self.conn.close()

@@ -1,28 +1,16 @@
 # The device's start, what iotsv_app.run does once before its loop: the spool and clock opened (a
 # state file a power cut tore reported), the connection, its TLS context and the sink made,
-# alerts and updates set up, the watchdog started and the clock set. iotsv_app.run loads this
-# module for the start and drops it after (iotsv_transient): its code is not in the heap while
-# readings are taken and delivered. It is handed iotsv_app's Device rather than importing the
-# module that imports it.
+# alerts and updates set up (start: the device's parts); then, the device made, the watchdog
+# started and the clock set (ready). iotsv_app.start loads this module for each of the two and
+# drops it after (iotsv_transient): its code is not in the heap while the device loads its
+# delivery engine, nor while readings are taken and delivered. It is handed the device rather
+# than importing the module that imports it.
 import iotsv_dynamodb as dynamodb
 import iotsv_httpclient as httpclient
-import iotsv_versions as versions
 from iotsv_clock import Clock
 from iotsv_spool import Spool
 
-
-def begin(settings, board, device_class):
-    """(a device_class (iotsv_app.Device), None) ready for its loop; (the device or None, the
-    exit code) when it must not run: 2 a STATE_DIR, CA or device key unusable, 0 every reading
-    delivered before, 1 the clock never set."""
-    device = start(settings, board, device_class)
-    if isinstance(device, int):
-        return None, device
-    try:
-        return device, ready(settings, board, device)
-    except BaseException:  # Ctrl-C too: the connections made go with it
-        device.close()
-        raise
+PREPARED = ("PutItem", "BatchWriteItem")  # what an always-on device's DynamoDB sink sends
 
 
 def ready(settings, board, device):
@@ -40,8 +28,10 @@ def ready(settings, board, device):
     return None
 
 
-def start(settings, board, device_class):
-    """The device_class made, or the exit code (2) of a STATE_DIR, CA or device key that cannot be used."""
+def start(settings, board, trial=False):
+    """The device's parts: (spool, clock, conn, sink, alert rules or None, updates or None, the
+    signers to prepare: (the DynamoDB client, its operations) or None); or the exit code (2) of a
+    STATE_DIR, CA or device key that cannot be used. trial: the version running is on trial."""
     s = settings
     try:
         kept = None
@@ -62,31 +52,32 @@ def start(settings, board, device_class):
         check_tls = not reading_wake(s, board)  # a wake that only reads makes no request
         if s.USE_TLS and check_tls:
             conn.tls_context()  # made while the heap is young; a CA that does not load is a config error
-        sink = make_sink(s, conn, clock, board, check_tls)
+        later = []
+        sink = make_sink(s, conn, clock, board, check_tls, later)
     except httpclient.TlsError as e:
         conn.close()
         print("config error: %s" % e)
         return 2
-    device = device_class(settings, board, spool, clock, conn, sink)
+    rules = updates = None
     if s.ALERT_TOPIC_ARN is not None:
         import iotsv_snssink as snssink  # configured: only then its code in RAM
 
         try:  # its connection's TLS context is made from the CA that just loaded for the sink
-            device.alert_rules = snssink.start(s, sink, clock, board, check_tls, connection)
+            rules = snssink.start(s, sink, clock, board, check_tls, connection)
         except (OSError, ValueError) as e:  # the alerts' spool in STATE_DIR
             import iotsv_oserror as oserror
 
+            conn.close()
             print("state error: STATE_DIR: %s" % oserror.describe(e))
             return 2
-        device.alerts = device.alert_rules.delivery
     if check_tls:
         s.ca_der = None  # the TLS contexts hold the CA parsed now: its DER bytes (a KB) need not stay
-    version = versions.state()
-    if s.UPDATE_BUCKET or version.trial:  # else no update code in the heap at all
-        import iotsv_updates as updates
+    if s.UPDATE_BUCKET or trial:  # else no update code in the heap at all, nor iotsv_versions
+        import iotsv_updates
+        import iotsv_versions
 
-        device.updates = updates.updates_for(s, board, version, clock, sink)
-    return device
+        updates = iotsv_updates.updates_for(s, board, iotsv_versions.state(), clock, sink)
+    return spool, clock, conn, sink, rules, updates, (later[0], PREPARED) if later else None
 
 
 def clock_is_set(settings, board):
@@ -98,7 +89,17 @@ def clock_is_set(settings, board):
     return True
 
 
-def make_sink(settings, conn, clock, board, check_tls=True):
+def prepares(settings):
+    """Whether the sink's signers are prepared at start (preparing loads SigV4's canonicalization
+    for a moment: while the heap is young, not at the first send): a DynamoDB client with static
+    keys, always on (a sleeper's wakes mostly send nothing: it prepares at send)."""
+    s = settings
+    return s.SINK == "dynamodb" and s.CREDENTIALS != "iot" and s.POWER_MODE == "always_on"
+
+
+def make_sink(settings, conn, clock, board, check_tls=True, later=None):
+    """The sink of the settings, its signers prepared now (see prepares); later: a list that
+    takes the client instead, for start's caller to prepare once this module is dropped."""
     s = settings
     if s.SINK == "http":
         import iotsv_httpsink as httpsink
@@ -118,9 +119,11 @@ def make_sink(settings, conn, clock, board, check_tls=True):
     if s.CREDENTIALS != "iot":  # static keys: the client holds them, no provider module in RAM
         keys = dynamodb.Credentials(s.AWS_ACCESS_KEY, s.AWS_SECRET_KEY, s.AWS_SESSION_TOKEN)
         client = dynamodb.Client(conn, keys, s.AWS_REGION, s.AWS_HOST, clock.now)
-        if s.POWER_MODE == "always_on":  # a sleeper's wakes mostly send nothing: it prepares at send
-            for operation in ("PutItem", "BatchWriteItem"):
-                client.prepare(operation)  # while the heap is young: preparing loads the spec module
+        if prepares(s) and later is not None:
+            later.append(client)
+        elif prepares(s):
+            for operation in PREPARED:
+                client.prepare(operation)
         return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE)
     provider = iot_provider(s, clock, board, check_tls)
     client = dynamodb.Client(conn, None, s.AWS_REGION, s.AWS_HOST, clock.now)

@@ -11,10 +11,11 @@ MAX_LOG = 4096  # bytes kept of the crash log: the newest failures
 TRIAL_CRASHES = 3  # crashes in a row that roll a version on trial back
 
 
-def crashed(e, n, board, log_path, count_path, version, delay, cannot_start):
-    """After the app raised e, the n-th crash in a row: what supervise returns. delay: the wait
+def crashed(e, n, board, log_path, count_path, trial, delay, cannot_start):
+    """After the app raised e, the n-th crash in a row: what supervise returns. trial: the version
+    booted is on trial (ota/current says which, unless it was judged good since); delay: the wait
     before the restart (ms); cannot_start: e is the supervisor's CannotStart (the app's code did
-    not import). Both come from iotsv_supervisor: this module imports nothing of it (no circle)."""
+    not import). All come from iotsv_supervisor: this module imports nothing of it (no circle)."""
     try:
         atomicfile.write_int(count_path, n)
         try:
@@ -24,7 +25,8 @@ def crashed(e, n, board, log_path, count_path, version, delay, cannot_start):
         log_failure(log_path, when, e)
     except Exception as log_error:  # no room to log (memory, flash): the restart still comes
         print("crash log not written: %s: %s" % (type(log_error).__name__, log_error))
-    if version is not None and version.trial and (cannot_start or n >= TRIAL_CRASHES):
+    version = versions.state() if trial and (cannot_start or n >= TRIAL_CRASHES) else None
+    if version is not None and version.trial:
         why = str(e) if cannot_start else "crashed %d times in a row: %s: %s" % (n, type(e).__name__, e)
         print("crash %d in a row: %s: %s (logged to %s)" % (n, type(e).__name__, e, log_path))
         from iotsv_updates import roll_back

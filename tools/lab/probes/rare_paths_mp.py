@@ -48,7 +48,7 @@ s = measure("config validation (the settings it returns stay)", validate)
 def start():
     import iotsv_app as app
 
-    return app.call_with("iotsv_appstart", lambda appstart: appstart.begin(s, board, app.Device))[0]
+    return app.start(s, board)[0]
 
 
 device = measure("the start (the app's code and the device it makes stay)", start)
