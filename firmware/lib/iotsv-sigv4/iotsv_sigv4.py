@@ -6,7 +6,7 @@ from binascii import hexlify
 from iotsv_hmac_sha256 import utf8 as _utf8
 
 # Shared with the prepared signer, and part of this module's interface all the same.
-from iotsv_sigv4base import ALGORITHM, check_amz_date, payload_hash, signing_key  # noqa: F401
+from iotsv_sigv4base import ALGORITHM, STS_HEAD, check_amz_date, declared_payload_hash, payload_hash, signing_key  # noqa: F401
 
 # Headers that proxies and HTTP stacks add, drop or rewrite; botocore never signs them and
 # servers that verify with botocore (moto) reject a signature that covers them.
@@ -257,13 +257,10 @@ def credential_scope(amz_date, region, service):
     return "%.8s/%s/%s/aws4_request" % (amz_date, region, service)  # %.8s: the day, with no slice made
 
 
-_STS_HEAD = (ALGORITHM + "\n").encode()
-
-
 def _sts_parts(amz_date, scope, creq_hash):
     """The string to sign in its parts, for the HMAC to hash in turn (sign() never joins them);
     its text as it is where a hash takes a str (MicroPython: no copy), else encoded."""
-    return (_STS_HEAD, _utf8(amz_date), b"\n", _utf8(scope), b"\n", creq_hash)
+    return (STS_HEAD, _utf8(amz_date), b"\n", _utf8(scope), b"\n", creq_hash)
 
 
 def string_to_sign(amz_date, scope, creq_hash):
@@ -425,3 +422,33 @@ def presign(
     )
     sts = string_to_sign(amz_date, scope, canonical_request_hash(lines))
     return target + "&X-Amz-Signature=" + signature(signing_key(secret_key, amz_date[:8], region, service), sts)
+
+
+_DATE_MARK = b"\x00" * 16
+_HASH_MARK = b"\x01" * 64
+
+
+def prepare_signer(
+    signer, method, path, query, headers, access_key, secret_key, region, service, session_token=None, s3=False
+):
+    """Prepares an iotsv_sigv4signer.Signer (its __init__ calls this, with this module loaded for
+    the call): the canonical request computed once with marks where X-Amz-Date and the payload
+    hash go, split around them, and the Authorization header's fixed parts."""
+    headers = [h for h in headers if h[0].lower() not in ("authorization", "x-amz-date")]
+    if session_token and not any(h[0].lower() == "x-amz-security-token" for h in headers):
+        headers.append(("X-Amz-Security-Token", session_token))
+    signer.headers = headers
+    fixed_hash = declared_payload_hash(headers)
+    marked = headers + [("X-Amz-Date", _DATE_MARK.decode())]
+    creq, signed = canonical_request(method, path, query, marked, fixed_hash or _HASH_MARK, s3)
+    d = creq.find(_DATE_MARK)
+    signer._before_date = creq[:d]
+    signer._after_date = creq[d + len(_DATE_MARK) : -len(fixed_hash or _HASH_MARK)]
+    signer._fixed_hash = fixed_hash
+    signer._secret = secret_key
+    signer._region = region
+    signer._service = service
+    signer._auth_head = "%s Credential=%s/" % (ALGORITHM, access_key)
+    signer._auth_tail = "/%s/%s/aws4_request, SignedHeaders=%s, Signature=" % (region, service, signed.decode())
+    signer._scope_tail = ("/%s/%s/aws4_request\n" % (region, service)).encode()
+    signer._day = None

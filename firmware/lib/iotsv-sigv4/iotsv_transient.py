@@ -16,6 +16,12 @@ def call_with(name, use):
             sys.modules.pop(name, None)
 
 
+def run(name, function, *args):
+    """module `name`'s `function`(*args), the module loaded for the call (see call_with): no
+    lambda in the caller, whose code (a function's worth of heap on a board) stays resident."""
+    return call_with(name, lambda module: getattr(module, function)(*args))
+
+
 def call_alone(use):
     """use(), every module it loads dropped after it: a rare path's code (an update check, a key's
     check) and whatever it alone needed leave the heap with it."""
