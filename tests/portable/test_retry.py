@@ -1,4 +1,5 @@
 # The retry classifier for every error code we know, and the bounds of the backoff.
+import iotsv_ratecurve as curve
 import iotsv_retry as retry
 from iotsv_dynamodb import DynamoDBError
 from iotsv_httpclient import ConnectError, HttpTimeout, ProtocolError, ResponseTooLarge, TlsError
@@ -128,7 +129,7 @@ def test_a_throttle_cuts_the_rate_to_beta_of_the_measured_rate():
     clock = Clock()
     lim = retry.RateLimiter(clock, 25)
     send_at(lim, clock, 25, 5000, 20)  # 5 items/s for 100 s: the measured rate settles near it
-    sending = lim.measured(clock.ms)
+    sending = curve.measured(lim, clock.ms)
     assert 4 < sending < 8, sending
     send_at(lim, clock, 25, 5000, 1, throttled=True)
     assert lim.enabled
@@ -195,7 +196,7 @@ def test_it_never_climbs_past_cap_times_the_measured_rate():
     send_at(lim, clock, 25, 1000, 1, throttled=True)
     for _ in range(20):
         send_at(lim, clock, 1, 1000, 1)  # one item a second now, well after the plateau
-        assert lim.rate <= retry.CAP * lim.measured(clock.ms) + 1e-6
+        assert lim.rate <= retry.CAP * curve.measured(lim, clock.ms) + 1e-6
 
 
 def test_it_never_paces_below_the_rate_readings_are_taken_at():
@@ -214,7 +215,7 @@ def test_it_never_paces_below_the_rate_readings_are_taken_at():
     for _ in range(60):
         clock.advance(1000)
         lim.answered(25, True)
-    assert lim._floor(clock.ms) == retry.MIN_RATE and lim.rate < 10, lim.rate
+    assert curve.floor(lim, clock.ms) == retry.MIN_RATE and lim.rate < 10, lim.rate
 
 
 def test_a_device_restarted_a_second_ago_measures_its_rates_as_they_are():
@@ -227,12 +228,12 @@ def test_a_device_restarted_a_second_ago_measures_its_rates_as_they_are():
         clock.advance(100)
         lim.taken(10)  # 100 readings a second
         lim.answered(10, False)  # and as many items sent
-    assert 95 < lim._floor(clock.ms) < 105, lim._floor(clock.ms)
-    assert 95 < lim.measured(clock.ms) < 105, lim.measured(clock.ms)
+    assert 95 < curve.floor(lim, clock.ms) < 105, curve.floor(lim, clock.ms)
+    assert 95 < curve.measured(lim, clock.ms) < 105, curve.measured(lim, clock.ms)
     lim.answered(10, True, 300)  # 3 s behind at 100 items/s (not 15 s at the 20 of 5 s): botocore's climb
     assert lim.scale == retry.SCALE, lim.scale
     clock.advance(4 * retry.TAU_MS)
-    assert lim._floor(clock.ms) == retry.MIN_RATE  # stopped long ago: back to the least rate
+    assert curve.floor(lim, clock.ms) == retry.MIN_RATE  # stopped long ago: back to the least rate
 
 
 def test_the_climb_is_botocores_near_caught_up_and_flat_with_a_long_drain_ahead():

@@ -22,6 +22,17 @@ def run(name, function, *args):
     return call_with(name, lambda module: getattr(module, function)(*args))
 
 
+def hold(name):
+    """The module `name`, loaded if need be and then left out of sys.modules when it was loaded
+    here: it stays in the heap only while the caller holds it (a rate limiter pacing after a
+    throttle holds its pacing code, and lets it go when it steps aside)."""
+    loaded_here = name not in sys.modules
+    module = __import__(name)
+    if loaded_here:
+        sys.modules.pop(name, None)
+    return module
+
+
 def call_alone(use):
     """use(), every module it loads dropped after it: a rare path's code (an update check, a key's
     check) and whatever it alone needed leave the heap with it."""
