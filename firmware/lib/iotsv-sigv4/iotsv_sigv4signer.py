@@ -3,6 +3,7 @@
 from binascii import hexlify
 from hashlib import sha256
 
+from iotsv_hmac_sha256 import utf8
 from iotsv_sigv4base import STS_HEAD, body_hash, check_amz_date, signing_key
 from iotsv_transient import run
 
@@ -70,8 +71,8 @@ class Signer:
         has it (sigv4base.pieces_hash of a body made piece by piece); body is then not read."""
         if amz_date[:8] != self._day:
             self._new_day(amz_date)
-        before, after, ipad_head, opad, day_scope, auth_head, headers, fixed_hash = self._state
-        date = amz_date.encode()
+        before, after, ipad_head, opad, day_scope, auth_head, out, fixed_hash = self._state
+        date = utf8(amz_date)  # MicroPython's hashes take the str as it is: no bytes made
         # The pieces are hashed in place, not joined: the canonical request is never built.
         c = sha256(before)
         c.update(date)
@@ -84,7 +85,9 @@ class Signer:
         inner = h.digest()
         h = sha256(opad)
         h.update(inner)
-        out = headers + [("X-Amz-Date", amz_date), ("Authorization", auth_head + hexlify(h.digest()).decode())]
+        out = out[:]  # the headers and two places: a copy, and no list made to extend it
+        out[-2] = ("X-Amz-Date", amz_date)
+        out[-1] = ("Authorization", auth_head + hexlify(h.digest()).decode())
         return out
 
     def _new_day(self, amz_date):
@@ -100,6 +103,6 @@ class Signer:
             opad,
             b"\n" + day.encode() + self._scope_tail,
             self._auth_head + day + self._auth_tail,
-            self.headers,
+            self.headers + [None, None],  # X-Amz-Date and Authorization go last
             self._fixed_hash,
         )
