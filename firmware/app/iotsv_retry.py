@@ -129,12 +129,12 @@ class RateLimiter:
         """Milliseconds before a request of `cost` items may go (0: now)."""
         if not self.enabled:
             return 0
-        return self.curve.wait_ms(self, cost)
+        return self.curve.wait_ms(self, cost)  # pyright: ignore[reportOptionalMemberAccess]  # held while enabled
 
     def sent(self, cost):
         """A request of `cost` items goes now."""
         if self.enabled:
-            self.curve.sent(self, cost)
+            self.curve.sent(self, cost)  # pyright: ignore[reportOptionalMemberAccess]  # held while enabled
 
     def taken(self, n):
         """`n` readings were taken since the last call."""
