@@ -16,6 +16,17 @@ def call_with(name, use):
             sys.modules.pop(name, None)
 
 
+def call_alone(use):
+    """use(), every module it loads dropped after it: a rare path's code (an update check, a key's
+    check) and whatever it alone needed leave the heap with it."""
+    before = list(sys.modules)  # a list: less heap than a set, and a rare path is not hot
+    try:
+        return use()
+    finally:
+        for name in [name for name in sys.modules if name not in before]:
+            sys.modules.pop(name, None)
+
+
 def run(name, function, *args):
     """module `name`'s `function`(*args), the module loaded for the call (see call_with): no
     lambda in the caller, whose code (a function's worth of heap on a board) stays resident."""
@@ -31,14 +42,3 @@ def hold(name):
     if loaded_here:
         sys.modules.pop(name, None)
     return module
-
-
-def call_alone(use):
-    """use(), every module it loads dropped after it: a rare path's code (an update check, a key's
-    check) and whatever it alone needed leave the heap with it."""
-    before = list(sys.modules)  # a list: less heap than a set, and a rare path is not hot
-    try:
-        return use()
-    finally:
-        for name in [name for name in sys.modules if name not in before]:
-            sys.modules.pop(name, None)
