@@ -153,6 +153,9 @@ class Credentials:
         return "Credentials(%s, secret=***)" % self.access_key
 
 
+_STREAMED = ("PutItem", "BatchWriteItem")  # the operations Sink sends
+
+
 class Client:
     def __init__(self, connection, credentials, region, host_header, now):
         self.conn = connection
@@ -170,20 +173,34 @@ class Client:
 
     def _signer(self, operation):
         """One prepared signer per operation, made again when the credentials change."""
-        c = self.credentials
         signer = self._signers.get(operation)
-        if signer is None or signer.credentials is not c:
-            headers = [
-                ("Host", self.host_header),
-                ("Content-Type", CONTENT_TYPE),
-                ("X-Amz-Target", TARGET_PREFIX + operation),
-            ]
-            signer = sigv4signer.Signer(
-                "POST", "/", "", headers, c.access_key, c.secret_key, self.region, "dynamodb", c.session_token
-            )
-            signer.credentials = c
-            self._signers[operation] = signer
+        if signer is None or signer.credentials is not self.credentials:
+            if operation in _STREAMED:
+                call_with("iotsv_sigv4", self._new_streamed)
+            else:
+                self._new_signer(operation)
+            signer = self._signers[operation]
         return signer
+
+    def _new_streamed(self, _spec):
+        """PutItem's and BatchWriteItem's signers together (a device sends both), while the module
+        that prepares a signer (iotsv_sigv4) stays loaded: loaded once for the two, not once each
+        (at a device's start, when the heap is fullest)."""
+        for operation in _STREAMED:
+            self._new_signer(operation)
+
+    def _new_signer(self, operation):
+        c = self.credentials
+        headers = [
+            ("Host", self.host_header),
+            ("Content-Type", CONTENT_TYPE),
+            ("X-Amz-Target", TARGET_PREFIX + operation),
+        ]
+        signer = sigv4signer.Signer(
+            "POST", "/", "", headers, c.access_key, c.secret_key, self.region, "dynamodb", c.session_token
+        )
+        signer.credentials = c
+        self._signers[operation] = signer
 
     def prepare(self, operation):
         """Prepare the operation's signer and today's key before a body is built (see Sink.send)."""
@@ -303,7 +320,7 @@ class Sink:
         self.client.prepare("PutItem" if len(seqs) == 1 else "BatchWriteItem")
         if len(seqs) == 1:
             self.client.put_raw(self.table, payloads)
-            return []
+            return ()
         left, ignored = unprocessed(self.client.batch_write_raw(self.table, payloads), self.table, seqs)
         self.ignored += ignored
         return left
