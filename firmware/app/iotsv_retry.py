@@ -1,10 +1,9 @@
-# What to do after a failed request, decided as the AWS SDKs decide it for DynamoDB, and how
-# long to wait: capped exponential backoff with full jitter.
+# What to do after a failed request, decided as the AWS SDKs decide it for DynamoDB (the kinds of
+# failure here; which kind a failure is, iotsv_retrykind's), and how long to wait: capped
+# exponential backoff with full jitter, and the rate limiter's pacing after a throttle.
 import random
 from math import exp
 
-from iotsv_httpclient import HttpError
-from iotsv_refusal import Refusal
 from iotsv_transient import hold
 
 TRANSIENT = "transient"  # throttled, 5xx, 429, reset, timeout, truncated: back off and retry
@@ -12,52 +11,9 @@ CLOCK_SKEW = "clock"  # the request's time is too far from the server's: fix the
 ITEM_REFUSED = "item"  # this item can never be written: dead-letter it, go on with the rest
 BLOCKED = "blocked"  # credentials, permissions, table, certificate: keep everything, retry later
 
-SKEW_CODES = ("RequestTimeTooSkewed", "RequestExpired", "SignatureExpired", "InvalidSignatureException")
-ITEM_CODES = (
-    "ValidationException",
-    "ItemCollectionSizeLimitExceededException",
-    "ConditionalCheckFailedException",
-    "HTTP400",  # a plain HTTP endpoint refusing what it was sent
-    "HTTP413",
-    "HTTP422",
-)
-
-# Refusals of the credentials themselves: temporary ones may just have expired.
-AUTH_CODES = (
-    "ExpiredTokenException",
-    "ExpiredToken",
-    "UnrecognizedClientException",
-    "InvalidClientTokenId",
-    "SignatureDoesNotMatch",
-    "InvalidSignatureException",
-    "MissingAuthenticationTokenException",
-)
-
 # (base, cap) in milliseconds: the SDKs' DynamoDB backoff, and a slower one while blocked.
 TRANSIENT_BACKOFF = (50, 20000)
 BLOCKED_BACKOFF = (2000, 60000)
-
-
-def is_clock_skew(err):
-    if err.code not in SKEW_CODES:
-        return False
-    if err.code != "InvalidSignatureException":
-        return True
-    msg = err.message.lower()
-    return "expired" in msg or "not yet current" in msg
-
-
-def classify(err):
-    if isinstance(err, HttpError):
-        return TRANSIENT if err.retryable else BLOCKED
-    if isinstance(err, Refusal):
-        if is_clock_skew(err):
-            return CLOCK_SKEW
-        if err.retryable:
-            return TRANSIENT
-        if err.code in ITEM_CODES:
-            return ITEM_REFUSED
-    return BLOCKED
 
 
 def full_jitter(ceiling, rand16=None):
@@ -86,14 +42,6 @@ def spread_ms(ms, rand16=None):
     return full_jitter(ms * SPREAD, rand16)
 
 
-# Throttling refusals: the table (or the account) is over its capacity, not the request wrong.
-THROTTLE_CODES = ("ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded", "HTTP429")
-
-
-def is_throttling(err):
-    return isinstance(err, Refusal) and err.code in THROTTLE_CODES
-
-
 # Rate adaptation after throttling, in the spirit of botocore's adaptive retry mode (CUBIC): the
 # limiter measures the rates items are sent and readings taken at all the time (cheap: two sums);
 # how it paces once throttled, and why, is iotsv_ratecurve's, loaded at a throttle and held only
@@ -101,9 +49,16 @@ def is_throttling(err):
 TAU_MS = 5000  # botocore's 0.5 s buckets fit its many requests a second, not a device's few a minute
 
 
+# Read through this module (loaded when asked for, see __getattr__): what kind of failure it was
+# (iotsv_retrykind), asked only after a failure; the rest is iotsv_ratecurve's (the limiter's
+# constants, steepness()).
+_KINDS = ("classify", "is_throttling", "is_clock_skew", "SKEW_CODES", "ITEM_CODES", "AUTH_CODES", "THROTTLE_CODES")
+
+
 def __getattr__(name):
-    """iotsv_ratecurve's constants and steepness(), read through this module (loaded for it)."""
-    return getattr(hold("iotsv_ratecurve"), name)
+    """iotsv_retrykind's or iotsv_ratecurve's `name`: neither module is in the heap between
+    requests that succeed (what is read here keeps its module only while it is held)."""
+    return getattr(hold("iotsv_retrykind" if name in _KINDS else "iotsv_ratecurve"), name)
 
 
 class RateLimiter:

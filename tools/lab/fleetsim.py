@@ -35,6 +35,7 @@ sys.path[:0] = layout.source_path("lib") + [layout.APP]
 import iotsv_dynamodb as dynamodb  # noqa: E402
 import iotsv_ratecurve as ratecurve  # noqa: E402  # loaded here: every limiter paces with this one, --set included
 import iotsv_retry as retry  # noqa: E402
+import iotsv_retrykind  # noqa: E402, F401  # loaded here once, not at each failure a device meets
 import tooldoc  # noqa: E402
 from iotsv_clock import Clock  # noqa: E402
 from iotsv_delivery import Delivery  # noqa: E402
