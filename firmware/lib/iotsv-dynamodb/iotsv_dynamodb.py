@@ -65,12 +65,12 @@ _NOTHING: dict = {}
 
 
 def unprocessed(doc, table, sent):
-    """(seqs of `sent` left unprocessed (a sequence), count of listed items this batch did not send). The
+    """(seqs of `sent` left unprocessed, count of listed items this batch did not send). The
     answer must map tables to PutRequests; items never sent are counted, never taken as ours.
     Most answers leave nothing: the reading of a list is loaded only when there is one."""
     tables = doc.get("UnprocessedItems", _NOTHING)  # no dict made per answer for the default
     if type(tables) is dict and not tables:
-        return (), 0
+        return [], 0
     try:
         return run("iotsv_ddbanswer", "unprocessed_seqs", tables, table, sent)
     except ValueError as e:
@@ -320,7 +320,7 @@ class Sink:
         self.client.prepare("PutItem" if len(seqs) == 1 else "BatchWriteItem")
         if len(seqs) == 1:
             self.client.put_raw(self.table, payloads)
-            return ()
+            return []
         left, ignored = unprocessed(self.client.batch_write_raw(self.table, payloads), self.table, seqs)
         self.ignored += ignored
         return left
