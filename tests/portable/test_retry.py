@@ -1,4 +1,6 @@
 # The retry classifier for every error code we know, and the bounds of the backoff.
+import sys
+
 import iotsv_ratecurve as curve
 import iotsv_retry as retry
 from iotsv_dynamodb import DynamoDBError
@@ -279,3 +281,23 @@ def test_the_limiter_is_right_across_a_ticks_wrap():
         assert lim.wait_ms(25) == 0  # the refill counted across the wrap, not a negative interval
         send_at(lim, clock, 25, 100, 1)
         assert retry.MIN_RATE <= lim.rate < 100 and lim.enabled
+
+
+def test_the_pacing_code_is_in_the_heap_only_while_the_limiter_paces():
+    sys.modules.pop("iotsv_ratecurve", None)
+    clock = Clock()
+    lim = retry.RateLimiter(clock, 25)
+    send_at(lim, clock, 25, 1000, 5)
+    assert lim.curve is None and "iotsv_ratecurve" not in sys.modules  # never throttled: never loaded
+    send_at(lim, clock, 25, 1000, 1, throttled=True)
+    assert lim.curve is not None and lim.curve.BETA == retry.BETA  # held by the limiter alone
+    assert "iotsv_ratecurve" not in sys.modules
+    send_at(lim, clock, 1, retry.QUIET_MS + 1, 1)
+    assert lim.curve is None and not lim.enabled  # stepped aside: let go
+
+
+def test_which_kind_of_failure_is_read_through_retry_and_not_kept():
+    sys.modules.pop("iotsv_retrykind", None)
+    assert retry.classify(err("ValidationException")) == retry.ITEM_REFUSED
+    assert "ExpiredTokenException" in retry.AUTH_CODES and retry.is_throttling(err("HTTP429", 429))
+    assert "iotsv_retrykind" not in sys.modules

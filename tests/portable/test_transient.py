@@ -2,7 +2,7 @@
 # loaded (a rare path's code and what it alone needed), whether the call returns or raises.
 import sys
 
-from iotsv_transient import call_alone, call_with, run
+from iotsv_transient import call_alone, call_with, hold, run
 from portable import raises
 
 
@@ -52,3 +52,12 @@ def test_run_calls_the_named_function_with_its_module_loaded_for_the_call():
     assert "iotsv_ddbmarshal" not in sys.modules
     assert "not a decimal number" in str(raises(ValueError, run, "iotsv_ddbmarshal", "dynamodb_number", "x"))
     assert "iotsv_ddbmarshal" not in sys.modules
+
+
+def test_hold_keeps_a_module_only_in_the_hands_of_its_caller_unless_it_was_loaded_before():
+    _unload("iotsv_ddbmarshal")
+    held = hold("iotsv_ddbmarshal")
+    assert held.dynamodb_number("7") == "7" and "iotsv_ddbmarshal" not in sys.modules
+    import iotsv_utc
+
+    assert hold("iotsv_utc") is iotsv_utc and "iotsv_utc" in sys.modules  # loaded before: it stays
