@@ -50,15 +50,20 @@ TAU_MS = 5000  # botocore's 0.5 s buckets fit its many requests a second, not a 
 
 
 # Read through this module (loaded when asked for, see __getattr__): what kind of failure it was
-# (iotsv_retrykind), asked only after a failure; the rest is iotsv_ratecurve's (the limiter's
-# constants, steepness()).
+# (iotsv_retrykind), asked only after a failure, and the limiter's pacing constants and steepness()
+# (iotsv_ratecurve). Named here: a name neither has is no reason to load one.
 _KINDS = ("classify", "is_throttling", "is_clock_skew", "SKEW_CODES", "ITEM_CODES", "AUTH_CODES", "THROTTLE_CODES")
+_CURVE = ("BETA", "SCALE", "FLAT_SCALE", "STEEP_S", "FLAT_S", "MIN_RATE", "CAP", "QUIET_MS", "steepness")
 
 
 def __getattr__(name):
     """iotsv_retrykind's or iotsv_ratecurve's `name`: neither module is in the heap between
     requests that succeed (what is read here keeps its module only while it is held)."""
-    return getattr(hold("iotsv_retrykind" if name in _KINDS else "iotsv_ratecurve"), name)
+    if name in _KINDS:
+        return getattr(hold("iotsv_retrykind"), name)
+    if name in _CURVE:
+        return getattr(hold("iotsv_ratecurve"), name)
+    raise AttributeError(name)
 
 
 class RateLimiter:

@@ -301,3 +301,10 @@ def test_which_kind_of_failure_is_read_through_retry_and_not_kept():
     assert retry.classify(err("ValidationException")) == retry.ITEM_REFUSED
     assert "ExpiredTokenException" in retry.AUTH_CODES and retry.is_throttling(err("HTTP429", 429))
     assert "iotsv_retrykind" not in sys.modules
+
+
+def test_retry_reads_through_only_the_names_its_rare_modules_have():
+    import iotsv_retrykind as kind
+
+    assert all(hasattr(kind, n) for n in retry._KINDS) and all(hasattr(curve, n) for n in retry._CURVE)
+    assert not hasattr(retry, "NO_SUCH_NAME")  # answered without loading either module
