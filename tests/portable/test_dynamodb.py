@@ -309,3 +309,16 @@ def test_a_request_timeout_from_dynamodb_is_retried_like_any_other_service_s():
 def test_the_server_date_comes_with_the_refusal():
     e = error_from_response(400, b'{"__type":"x#InvalidSignatureException"}', "Mon, 30 Nov 2026 10:00:00 GMT")
     assert e.date == "Mon, 30 Nov 2026 10:00:00 GMT"
+
+
+def test_putitem_and_batchwriteitem_signers_are_prepared_under_one_load_of_sigv4():
+    # a device's start prepares both: iotsv_sigv4 (the canonicalization) loaded once, then dropped
+    sys.modules.pop("iotsv_sigv4", None)
+    sys.modules.pop("iotsv_sigv4presign", None)
+    client = _client(Recorder())
+    client.prepare("PutItem")
+    assert sorted(client._signers) == ["BatchWriteItem", "PutItem"]
+    assert "iotsv_sigv4" not in sys.modules and "iotsv_sigv4presign" not in sys.modules
+    put = client._signers["PutItem"]
+    client.prepare("BatchWriteItem")
+    assert client._signers["PutItem"] is put  # made once, kept while the credentials are the same

@@ -1,4 +1,7 @@
 # The retry classifier for every error code we know, and the bounds of the backoff.
+import sys
+
+import iotsv_ratecurve as curve
 import iotsv_retry as retry
 from iotsv_dynamodb import DynamoDBError
 from iotsv_httpclient import ConnectError, HttpTimeout, ProtocolError, ResponseTooLarge, TlsError
@@ -128,7 +131,7 @@ def test_a_throttle_cuts_the_rate_to_beta_of_the_measured_rate():
     clock = Clock()
     lim = retry.RateLimiter(clock, 25)
     send_at(lim, clock, 25, 5000, 20)  # 5 items/s for 100 s: the measured rate settles near it
-    sending = lim.measured(clock.ms)
+    sending = curve.measured(lim, clock.ms)
     assert 4 < sending < 8, sending
     send_at(lim, clock, 25, 5000, 1, throttled=True)
     assert lim.enabled
@@ -195,7 +198,7 @@ def test_it_never_climbs_past_cap_times_the_measured_rate():
     send_at(lim, clock, 25, 1000, 1, throttled=True)
     for _ in range(20):
         send_at(lim, clock, 1, 1000, 1)  # one item a second now, well after the plateau
-        assert lim.rate <= retry.CAP * lim.measured(clock.ms) + 1e-6
+        assert lim.rate <= retry.CAP * curve.measured(lim, clock.ms) + 1e-6
 
 
 def test_it_never_paces_below_the_rate_readings_are_taken_at():
@@ -214,7 +217,7 @@ def test_it_never_paces_below_the_rate_readings_are_taken_at():
     for _ in range(60):
         clock.advance(1000)
         lim.answered(25, True)
-    assert lim._floor(clock.ms) == retry.MIN_RATE and lim.rate < 10, lim.rate
+    assert curve.floor(lim, clock.ms) == retry.MIN_RATE and lim.rate < 10, lim.rate
 
 
 def test_a_device_restarted_a_second_ago_measures_its_rates_as_they_are():
@@ -227,12 +230,12 @@ def test_a_device_restarted_a_second_ago_measures_its_rates_as_they_are():
         clock.advance(100)
         lim.taken(10)  # 100 readings a second
         lim.answered(10, False)  # and as many items sent
-    assert 95 < lim._floor(clock.ms) < 105, lim._floor(clock.ms)
-    assert 95 < lim.measured(clock.ms) < 105, lim.measured(clock.ms)
+    assert 95 < curve.floor(lim, clock.ms) < 105, curve.floor(lim, clock.ms)
+    assert 95 < curve.measured(lim, clock.ms) < 105, curve.measured(lim, clock.ms)
     lim.answered(10, True, 300)  # 3 s behind at 100 items/s (not 15 s at the 20 of 5 s): botocore's climb
     assert lim.scale == retry.SCALE, lim.scale
     clock.advance(4 * retry.TAU_MS)
-    assert lim._floor(clock.ms) == retry.MIN_RATE  # stopped long ago: back to the least rate
+    assert curve.floor(lim, clock.ms) == retry.MIN_RATE  # stopped long ago: back to the least rate
 
 
 def test_the_climb_is_botocores_near_caught_up_and_flat_with_a_long_drain_ahead():
@@ -278,3 +281,30 @@ def test_the_limiter_is_right_across_a_ticks_wrap():
         assert lim.wait_ms(25) == 0  # the refill counted across the wrap, not a negative interval
         send_at(lim, clock, 25, 100, 1)
         assert retry.MIN_RATE <= lim.rate < 100 and lim.enabled
+
+
+def test_the_pacing_code_is_in_the_heap_only_while_the_limiter_paces():
+    sys.modules.pop("iotsv_ratecurve", None)
+    clock = Clock()
+    lim = retry.RateLimiter(clock, 25)
+    send_at(lim, clock, 25, 1000, 5)
+    assert lim.curve is None and "iotsv_ratecurve" not in sys.modules  # never throttled: never loaded
+    send_at(lim, clock, 25, 1000, 1, throttled=True)
+    assert lim.curve is not None and lim.curve.BETA == retry.BETA  # held by the limiter alone
+    assert "iotsv_ratecurve" not in sys.modules
+    send_at(lim, clock, 1, retry.QUIET_MS + 1, 1)
+    assert lim.curve is None and not lim.enabled  # stepped aside: let go
+
+
+def test_which_kind_of_failure_is_read_through_retry_and_not_kept():
+    sys.modules.pop("iotsv_retrykind", None)
+    assert retry.classify(err("ValidationException")) == retry.ITEM_REFUSED
+    assert "ExpiredTokenException" in retry.AUTH_CODES and retry.is_throttling(err("HTTP429", 429))
+    assert "iotsv_retrykind" not in sys.modules
+
+
+def test_retry_reads_through_only_the_names_its_rare_modules_have():
+    import iotsv_retrykind as kind
+
+    assert all(hasattr(kind, n) for n in retry._KINDS) and all(hasattr(curve, n) for n in retry._CURVE)
+    assert not hasattr(retry, "NO_SUCH_NAME")  # answered without loading either module

@@ -2,7 +2,7 @@
 # loaded (a rare path's code and what it alone needed), whether the call returns or raises.
 import sys
 
-from iotsv_transient import call_alone, call_with
+from iotsv_transient import call_alone, call_with, hold, run
 from portable import raises
 
 
@@ -44,3 +44,20 @@ def test_call_with_drops_only_the_module_it_names():
     assert call_with("iotsv_ed25519", lambda m: m.__name__) == "iotsv_ed25519"
     assert "iotsv_ed25519" not in sys.modules and "iotsv_sha512" in sys.modules
     _unload("iotsv_sha512")
+
+
+def test_run_calls_the_named_function_with_its_module_loaded_for_the_call():
+    _unload("iotsv_ddbmarshal")
+    assert run("iotsv_ddbmarshal", "dynamodb_number", "1.50") == "1.50"
+    assert "iotsv_ddbmarshal" not in sys.modules
+    assert "not a decimal number" in str(raises(ValueError, run, "iotsv_ddbmarshal", "dynamodb_number", "x"))
+    assert "iotsv_ddbmarshal" not in sys.modules
+
+
+def test_hold_keeps_a_module_only_in_the_hands_of_its_caller_unless_it_was_loaded_before():
+    _unload("iotsv_ddbmarshal")
+    held = hold("iotsv_ddbmarshal")
+    assert held.dynamodb_number("7") == "7" and "iotsv_ddbmarshal" not in sys.modules
+    import iotsv_utc
+
+    assert hold("iotsv_utc") is iotsv_utc and "iotsv_utc" in sys.modules  # loaded before: it stays

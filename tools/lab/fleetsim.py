@@ -33,7 +33,9 @@ import layout
 
 sys.path[:0] = layout.source_path("lib") + [layout.APP]
 import iotsv_dynamodb as dynamodb  # noqa: E402
+import iotsv_ratecurve as ratecurve  # noqa: E402  # loaded here: every limiter paces with this one, --set included
 import iotsv_retry as retry  # noqa: E402
+import iotsv_retrykind  # noqa: E402, F401  # loaded here once, not at each failure a device meets
 import tooldoc  # noqa: E402
 from iotsv_clock import Clock  # noqa: E402
 from iotsv_delivery import Delivery  # noqa: E402
@@ -254,10 +256,15 @@ def _row(label, r):
     )
 
 
+def _numbers(module):
+    return [n for n, v in vars(module).items() if n.isupper() and type(v) in (int, float)]
+
+
 def constants():
-    """The retry module's numeric constants (BETA, SPREAD, STEEP_S, ...): what --set may change,
-    read from the module so that a constant added there can be tried here."""
-    return sorted(n for n, v in vars(retry).items() if n.isupper() and type(v) in (int, float))
+    """The retry module's numeric constants (BETA, SPREAD, STEEP_S, ...) with its rate limiter's
+    pacing (iotsv_ratecurve, read through it): what --set may change, read from the modules so
+    that a constant added there can be tried here."""
+    return sorted(_numbers(retry) + _numbers(ratecurve))
 
 
 def number(text, kind):
@@ -285,7 +292,8 @@ def main():
         if name not in constants():
             parser.error("--set: %r is not one of the retry module's numeric constants" % name)
         try:
-            setattr(retry, name, number(value, type(getattr(retry, name))))
+            module = retry if name in vars(retry) else ratecurve  # where the code reads it
+            setattr(module, name, number(value, type(getattr(module, name))))
         except (ValueError, OverflowError):  # int(nan) and int(inf): not a constant's value either
             parser.error("--set: %s=%r is not a number" % (name, value))
     print("seed  old readings / floor  drain / floor  throttled  in part  batches  requests  newer  unused  together"

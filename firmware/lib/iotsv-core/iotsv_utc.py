@@ -44,9 +44,19 @@ def gmtime(epoch_s):
     return y, m, d, rem // 3600, (rem // 60) % 60, rem % 60
 
 
+# The last amz_date made, [whole seconds, text]: a request asks for it twice in one second (its
+# signer prepared, then the request signed), and each would be a tuple and a string made.
+_last_amz = [None, ""]
+
+
 def amz_date(epoch_s):
     """SigV4 timestamp, YYYYMMDDTHHMMSSZ."""
-    return "%04d%02d%02dT%02d%02d%02dZ" % gmtime(epoch_s)
+    secs = int(epoch_s)
+    last = _last_amz
+    if last[0] != secs:
+        last[1] = "%04d%02d%02dT%02d%02d%02dZ" % gmtime(secs)
+        last[0] = secs
+    return last[1]
 
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

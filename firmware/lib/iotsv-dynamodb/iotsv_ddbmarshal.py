@@ -1,8 +1,10 @@
-# Python values as DynamoDB AttributeValues ({"N": "1.5"}, {"M": {...}}) and DynamoDB's rule for a
-# number's text: what Client.put_item and Client.call send, and the odd value of a reading (bytes,
-# a map, a list, a number out of the everyday range). Loaded only for the call (iotsv_transient):
-# a reading's numbers and strings are judged and written without it (numtext.write_plain,
-# dynamodb.write_attribute), so a board's RAM does not hold it between readings.
+# Python values as DynamoDB AttributeValues ({"N": "1.5"}, {"M": {...}}) and back, and DynamoDB's
+# rule for a number's text: what Client.put_item and Client.call send, the odd value of a reading
+# (bytes, a map, a list, a number out of the everyday range) and a dead letter's reading. Loaded
+# only for the call (iotsv_transient): a reading's numbers and strings are judged and written
+# without it (numtext.write_plain, dynamodb.write_attribute), so a board's RAM does not hold it
+# between readings.
+import json
 from binascii import b2a_base64
 
 import iotsv_numtext as numtext
@@ -74,3 +76,21 @@ def marshal_item(item, prefix=""):
     for name in item:
         out[name] = marshal(item[name], prefix + name)
     return out
+
+
+def plain_item(payload):
+    """An item's AttributeValue JSON back as plain values (numbers stay in their text form)."""
+    item = json.loads(payload)
+    return dict((k, list(item[k].values())[0]) for k in item)
+
+
+def call(client, operation, payload):
+    """dynamodb.Client.call: one signed call of a JSON payload, its answer decoded."""
+    return client.call_body(operation, json.dumps(payload).encode())
+
+
+def put_item(client, table, item):
+    """dynamodb.Client.put_item: PutItem of a dict, marshalled here."""
+    from iotsv_dynamodb import PUT_ITEM, _expect  # loaded: the client is its
+
+    return _expect(call(client, "PutItem", {"TableName": table, "Item": marshal_item(item)}), PUT_ITEM, "PutItem")

@@ -9,15 +9,7 @@ from iotsv_hmac_sha256 import utf8 as _utf8
 from iotsv_httpclient import Answered, Pieces
 from iotsv_refusal import Refusal, retryable_status
 from iotsv_sigv4base import pieces_hash
-from iotsv_transient import call_with
-
-try:
-    from micropython import const
-except ImportError:  # CPython: the value itself (MicroPython's compiler puts it where the name is used)
-
-    def const(__value):  # positional only, as MicroPython's
-        return __value
-
+from iotsv_transient import call_with, hold, run
 
 TARGET_PREFIX = "DynamoDB_20120810."
 CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -51,7 +43,7 @@ def error_from_response(status, body, date=None):
     """One typed error from AWS's JSON error body ({"__type": "...#Code", "message": ...}) or
     the XML one that moto and AWS's front ends send (<Code>..</Code><Message>..</Message>);
     date: the response's Date header. The reading of it is loaded for the moment (an error path)."""
-    code, message, retryable = call_with("iotsv_ddbanswer", lambda a: a.error_parts(status, body))
+    code, message, retryable = run("iotsv_ddbanswer", "error_parts", status, body)
     return DynamoDBError(code, message, status, retryable, date)
 
 
@@ -69,15 +61,18 @@ def _expect(doc, keys, operation):
     return doc
 
 
+_NOTHING: dict = {}
+
+
 def unprocessed(doc, table, sent):
     """(seqs of `sent` left unprocessed, count of listed items this batch did not send). The
     answer must map tables to PutRequests; items never sent are counted, never taken as ours.
     Most answers leave nothing: the reading of a list is loaded only when there is one."""
-    tables = doc.get("UnprocessedItems", {})
-    if tables == {}:
+    tables = doc.get("UnprocessedItems", _NOTHING)  # no dict made per answer for the default
+    if type(tables) is dict and not tables:
         return [], 0
     try:
-        return call_with("iotsv_ddbanswer", lambda a: a.unprocessed_seqs(tables, table, sent))
+        return run("iotsv_ddbanswer", "unprocessed_seqs", tables, table, sent)
     except ValueError as e:
         raise malformed(str(e))
 
@@ -103,15 +98,14 @@ def _batch_pieces(head, items):
     yield b"]}}"
 
 
-def marshal(value, where="value"):
-    """A Python value as a DynamoDB AttributeValue. The marshaller (iotsv_ddbmarshal) is loaded
-    for the call: a reading's attributes are written by write_attribute without it."""
-    return call_with("iotsv_ddbmarshal", lambda m: m.marshal(value, where))
-
-
-def marshal_item(item, prefix=""):
-    """{name: AttributeValue} of a dict (see marshal)."""
-    return call_with("iotsv_ddbmarshal", lambda m: m.marshal_item(item, prefix))
+def __getattr__(name):
+    """marshal(value, where="value") (a Python value as a DynamoDB AttributeValue) and
+    marshal_item(item) ({name: AttributeValue} of a dict) are the marshaller's, iotsv_ddbmarshal:
+    loaded when one is asked for and dropped once it is let go, so a board's RAM holds neither
+    it nor a wrapper for it (a reading's attributes are written by write_attribute without it)."""
+    if name in ("marshal", "marshal_item"):
+        return getattr(hold("iotsv_ddbmarshal"), name)
+    raise AttributeError(name)
 
 
 def write_attribute(out, name, value):
@@ -136,7 +130,7 @@ def write_attribute(out, name, value):
         out += b':{"BOOL":true}' if value is True else b':{"BOOL":false}' if value is False else b':{"NULL":true}'
     else:
         out += b":"
-        out += _utf8(json.dumps(marshal(value, name), separators=(",", ":")))
+        out += _utf8(json.dumps(run("iotsv_ddbmarshal", "marshal", value, name), separators=(",", ":")))
 
 
 def item_json(item):
@@ -159,6 +153,9 @@ class Credentials:
         return "Credentials(%s, secret=***)" % self.access_key
 
 
+_STREAMED = ("PutItem", "BatchWriteItem")  # the operations Sink sends
+
+
 class Client:
     def __init__(self, connection, credentials, region, host_header, now):
         self.conn = connection
@@ -170,25 +167,40 @@ class Client:
         self._answered = Answered()
 
     def call(self, operation, payload):
-        """Make one signed call; return the decoded response or raise DynamoDBError/HttpError."""
-        return self.call_body(operation, json.dumps(payload).encode())
+        """Make one signed call of a JSON payload; return the decoded response or raise
+        DynamoDBError/HttpError (loaded for the call: iotsv_ddbmarshal.call)."""
+        return run("iotsv_ddbmarshal", "call", self, operation, payload)
 
     def _signer(self, operation):
         """One prepared signer per operation, made again when the credentials change."""
-        c = self.credentials
         signer = self._signers.get(operation)
-        if signer is None or signer.credentials is not c:
-            headers = [
-                ("Host", self.host_header),
-                ("Content-Type", CONTENT_TYPE),
-                ("X-Amz-Target", TARGET_PREFIX + operation),
-            ]
-            signer = sigv4signer.Signer(
-                "POST", "/", "", headers, c.access_key, c.secret_key, self.region, "dynamodb", c.session_token
-            )
-            signer.credentials = c
-            self._signers[operation] = signer
+        if signer is None or signer.credentials is not self.credentials:
+            if operation in _STREAMED:
+                call_with("iotsv_sigv4", self._new_streamed)
+            else:
+                self._new_signer(operation)
+            signer = self._signers[operation]
         return signer
+
+    def _new_streamed(self, _spec):
+        """PutItem's and BatchWriteItem's signers together (a device sends both), while the module
+        that prepares a signer (iotsv_sigv4) stays loaded: loaded once for the two, not once each
+        (at a device's start, when the heap is fullest)."""
+        for operation in _STREAMED:
+            self._new_signer(operation)
+
+    def _new_signer(self, operation):
+        c = self.credentials
+        headers = [
+            ("Host", self.host_header),
+            ("Content-Type", CONTENT_TYPE),
+            ("X-Amz-Target", TARGET_PREFIX + operation),
+        ]
+        signer = sigv4signer.Signer(
+            "POST", "/", "", headers, c.access_key, c.secret_key, self.region, "dynamodb", c.session_token
+        )
+        signer.credentials = c
+        self._signers[operation] = signer
 
     def prepare(self, operation):
         """Prepare the operation's signer and today's key before a body is built (see Sink.send)."""
@@ -229,7 +241,8 @@ class Client:
         return doc
 
     def put_item(self, table, item):
-        return _expect(self.call("PutItem", {"TableName": table, "Item": marshal_item(item)}), PUT_ITEM, "PutItem")
+        """PutItem of a dict, marshalled (loaded for the call: iotsv_ddbmarshal.put_item)."""
+        return run("iotsv_ddbmarshal", "put_item", self, table, item)
 
     def put_raw(self, table, item_json):
         """PutItem of an item already marshalled to AttributeValue JSON: bytes, or something
@@ -267,9 +280,9 @@ class Sink:
         """DynamoDB refused our credentials: True when fresh ones may be had."""
         return self.credentials is not None and self.credentials.refused()
 
-    def encode(self, item):
-        # compact: the spool, the heap and the network carry a tenth less
-        return item_json(item)
+    # encode(item): compact, the spool, the heap and the network carry a tenth less. A staticmethod
+    # (as item_field below): a board holds no method of its own for it.
+    encode = staticmethod(item_json)
 
     # An item written attribute by attribute (a reading: iotsv_app.ReadingPayload), with no dict
     # made for it: item_start(), item_field() for each attribute, item_end() gives what encode()
@@ -277,8 +290,7 @@ class Sink:
     def item_start(self):
         return bytearray(b"{")
 
-    def item_field(self, item, name, value):
-        write_attribute(item, name, value)
+    item_field = staticmethod(write_attribute)  # (item, name, value)
 
     def item_end(self, item):
         item += b"}"
@@ -292,9 +304,9 @@ class Sink:
         numtext.write_summary(payload, b'":{"N":"' if compact else b'": {"N": "', write)
 
     def decode(self, payload):
-        """The reading back as plain values (numbers stay in their text form)."""
-        item = json.loads(payload)
-        return dict((k, list(item[k].values())[0]) for k in item)
+        """The reading back as plain values (numbers stay in their text form): a dead letter's,
+        loaded for the call (iotsv_ddbmarshal.plain_item)."""
+        return run("iotsv_ddbmarshal", "plain_item", payload)
 
     def send(self, payloads, seqs):
         """Deliver the readings (seqs: theirs, in order; payloads: a list, or something that

@@ -4,7 +4,7 @@ import json
 import sys
 
 from iotsv_hmac_sha256 import utf8
-from iotsv_transient import call_with
+from iotsv_transient import run
 
 INF = float("inf")
 
@@ -53,13 +53,10 @@ def _everyday(x):
 
 def storable(x):
     """Whether DynamoDB stores the number x (an int or a float) as numtext writes it."""
-    return _everyday(x) or _judged(x)
-
-
-def _judged(x):
-    # apart from storable: a lambda there would make its x a cell, allocated at every call
+    if _everyday(x):
+        return True
     try:  # DynamoDB's whole rule, loaded for the call (a board's RAM does not hold it)
-        call_with("iotsv_ddbmarshal", lambda m: m.dynamodb_number(text(x)))
+        run("iotsv_ddbmarshal", "dynamodb_number", text(x))
         return True
     except ValueError:
         return False

@@ -6,18 +6,11 @@ from binascii import hexlify
 from iotsv_hmac_sha256 import utf8 as _utf8
 
 # Shared with the prepared signer, and part of this module's interface all the same.
-from iotsv_sigv4base import ALGORITHM, check_amz_date, payload_hash, signing_key  # noqa: F401
+from iotsv_sigv4base import ALGORITHM, STS_HEAD, check_amz_date, declared_payload_hash, payload_hash, signing_key  # noqa: F401
+from iotsv_transient import hold
 
 # Headers that proxies and HTTP stacks add, drop or rewrite; botocore never signs them and
 # servers that verify with botocore (moto) reject a signature that covers them.
-try:
-    from micropython import const
-except ImportError:  # CPython: the value itself (MicroPython's compiler puts it where the name is used)
-
-    def const(__value):  # positional only, as MicroPython's
-        return __value
-
-
 UNSIGNED_HEADERS = (
     "authorization",
     "baggage",
@@ -257,13 +250,10 @@ def credential_scope(amz_date, region, service):
     return "%.8s/%s/%s/aws4_request" % (amz_date, region, service)  # %.8s: the day, with no slice made
 
 
-_STS_HEAD = (ALGORITHM + "\n").encode()
-
-
 def _sts_parts(amz_date, scope, creq_hash):
     """The string to sign in its parts, for the HMAC to hash in turn (sign() never joins them);
     its text as it is where a hash takes a str (MicroPython: no copy), else encoded."""
-    return (_STS_HEAD, _utf8(amz_date), b"\n", _utf8(scope), b"\n", creq_hash)
+    return (STS_HEAD, _utf8(amz_date), b"\n", _utf8(scope), b"\n", creq_hash)
 
 
 def string_to_sign(amz_date, scope, creq_hash):
@@ -331,97 +321,40 @@ def sign(
     return out
 
 
-# Presigned URLs (query-string signing): the same canonical request, string to sign and signature,
-# with the credential, date, lifetime and signed header names in the query instead of headers.
-UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"  # S3's payload line of a presigned URL: the body is not known
-MAX_EXPIRES_S = const(604800)  # 7 days: the longest a SigV4 presigned URL may live
+def __getattr__(name):
+    """presign, presign_canonical, UNSIGNED_PAYLOAD and MAX_EXPIRES_S are iotsv_sigv4presign's,
+    read through this module: loaded when asked for, so a signer's preparation (which loads this
+    module at a device's start) does not load them too."""
+    if name in ("presign", "presign_canonical", "UNSIGNED_PAYLOAD", "MAX_EXPIRES_S"):
+        return getattr(hold("iotsv_sigv4presign"), name)
+    raise AttributeError(name)
 
 
-def _query_param(name, value):
-    return name + "=" + uri_encode(value.encode()).decode()
+_DATE_MARK = b"\x00" * 16
+_HASH_MARK = b"\x01" * 64
 
 
-def presign_canonical(
-    method,
-    path,
-    query,
-    headers,
-    access_key,
-    region,
-    service,
-    amz_date,
-    expires_s,
-    session_token=None,
-    s3=False,
-    payload_hash=UNSIGNED_PAYLOAD,
-    sign_token=True,
+def prepare_signer(
+    signer, method, path, query, headers, access_key, secret_key, region, service, session_token=None, s3=False
 ):
-    """The steps of presign() before the key: (canonical request lines, credential scope, the
-    target as sent without its X-Amz-Signature)."""
-    check_amz_date(amz_date)
-    if not isinstance(expires_s, int) or isinstance(expires_s, bool) or not 1 <= expires_s <= MAX_EXPIRES_S:
-        raise ValueError("expires_s must be 1 to %d seconds (7 days), got %r" % (MAX_EXPIRES_S, expires_s))
-    for name, _ in headers:
-        if name.lower() == "host":
-            break
-    else:
-        raise ValueError("a presigned request needs its Host header among the headers")
-    if isinstance(payload_hash, str):
-        payload_hash = payload_hash.encode()
-    lines = canonical_request_lines(method, path, "", headers, payload_hash, s3)
-    scope = credential_scope(amz_date, region, service)
-    auth = "&".join(
-        (
-            _query_param("X-Amz-Algorithm", ALGORITHM),
-            _query_param("X-Amz-Credential", access_key + "/" + scope),
-            _query_param("X-Amz-Date", amz_date),
-            _query_param("X-Amz-SignedHeaders", lines[4].decode()),
-            _query_param("X-Amz-Expires", str(expires_s)),
-        )
-    )
-    if query:
-        auth = query + "&" + auth
-    token = "&" + _query_param("X-Amz-Security-Token", session_token) if session_token else ""
-    lines = lines[:2] + (canonical_query(auth + token if sign_token else auth),) + lines[3:]
-    return lines, scope, path + "?" + auth + token
-
-
-def presign(
-    method,
-    path,
-    query,
-    headers,
-    access_key,
-    secret_key,
-    region,
-    service,
-    amz_date,
-    expires_s,
-    session_token=None,
-    s3=False,
-    payload_hash=UNSIGNED_PAYLOAD,
-    sign_token=True,
-):
-    """A presigned request target, `path?query&X-Amz-...&X-Amz-Signature=...`: the query given,
-    then X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date, X-Amz-SignedHeaders, X-Amz-Expires
-    (1 s to 7 days), X-Amz-Security-Token with a token and X-Amz-Signature, in the order of AWS's
-    test suite. `headers` (Host at least) are signed and must be sent with the URL; payload_hash
-    is the last line of the canonical request: UNSIGNED-PAYLOAD as S3 takes it, or the body's hex
-    SHA-256. sign_token=False appends the token unsigned (as AWS IoT's WebSocket URLs want)."""
-    lines, scope, target = presign_canonical(
-        method,
-        path,
-        query,
-        headers,
-        access_key,
-        region,
-        service,
-        amz_date,
-        expires_s,
-        session_token,
-        s3,
-        payload_hash,
-        sign_token,
-    )
-    sts = string_to_sign(amz_date, scope, canonical_request_hash(lines))
-    return target + "&X-Amz-Signature=" + signature(signing_key(secret_key, amz_date[:8], region, service), sts)
+    """Prepares an iotsv_sigv4signer.Signer (its __init__ calls this, with this module loaded for
+    the call): the canonical request computed once with marks where X-Amz-Date and the payload
+    hash go, split around them, and the Authorization header's fixed parts."""
+    headers = [h for h in headers if h[0].lower() not in ("authorization", "x-amz-date")]
+    if session_token and not any(h[0].lower() == "x-amz-security-token" for h in headers):
+        headers.append(("X-Amz-Security-Token", session_token))
+    signer.headers = headers
+    fixed_hash = declared_payload_hash(headers)
+    marked = headers + [("X-Amz-Date", _DATE_MARK.decode())]
+    creq, signed = canonical_request(method, path, query, marked, fixed_hash or _HASH_MARK, s3)
+    d = creq.find(_DATE_MARK)
+    signer._before_date = creq[:d]
+    signer._after_date = creq[d + len(_DATE_MARK) : -len(fixed_hash or _HASH_MARK)]
+    signer._fixed_hash = fixed_hash
+    signer._secret = secret_key
+    signer._region = region
+    signer._service = service
+    signer._auth_head = "%s Credential=%s/" % (ALGORITHM, access_key)
+    signer._auth_tail = "/%s/%s/aws4_request, SignedHeaders=%s, Signature=" % (region, service, signed.decode())
+    signer._scope_tail = ("/%s/%s/aws4_request\n" % (region, service)).encode()
+    signer._day = None

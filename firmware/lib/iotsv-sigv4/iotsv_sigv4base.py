@@ -6,6 +6,7 @@ from hashlib import sha256
 from iotsv_hmac_sha256 import HmacSha256
 
 ALGORITHM = "AWS4-HMAC-SHA256"
+STS_HEAD = b"AWS4-HMAC-SHA256\n"  # the string to sign's first line
 
 
 def check_amz_date(amz_date):

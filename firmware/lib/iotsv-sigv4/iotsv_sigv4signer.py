@@ -3,8 +3,9 @@
 from binascii import hexlify
 from hashlib import sha256
 
-from iotsv_sigv4base import ALGORITHM, body_hash, check_amz_date, declared_payload_hash, signing_key
-from iotsv_transient import call_with
+from iotsv_hmac_sha256 import utf8
+from iotsv_sigv4base import STS_HEAD, body_hash, check_amz_date, signing_key
+from iotsv_transient import run
 
 try:
     import micropython  # pyright: ignore[reportAssignmentType]  # the module here, the stand-in below on CPython
@@ -16,42 +17,47 @@ except ImportError:  # CPython: what MicroPython compiles to machine code runs a
             return fn
 
 
-_STS_HEAD = (ALGORITHM + "\n").encode()
-_DATE_MARK = b"\x00" * 16
-_HASH_MARK = b"\x01" * 64
-
-
 class Signer:
     """Signs many requests that differ only in body and time, as a device's client sends them:
     the canonical request is computed once with marks where X-Amz-Date and the payload hash go,
     so each request costs the hashes, the HMAC and a few joins. Gives what sigv4.sign() gives."""
 
     credentials: object  # not set here: a tag its owner may attach (dynamodb.Client: the credentials it signs with)
+    # set by sigv4.prepare_signer (the request's fixed parts around the marks; the day's key's inputs)
+    headers: list
+    _before_date: bytes
+    _after_date: bytes
+    _fixed_hash: "bytes | None"
+    _secret: str
+    _region: str
+    _service: str
+    _auth_head: str
+    _auth_tail: str
+    _scope_tail: bytes
+    _day: "str | None"
+    _state: tuple
 
     def __init__(
         self, method, path, query, headers, access_key, secret_key, region, service, session_token=None, s3=False
     ):
-        headers = [h for h in headers if h[0].lower() not in ("authorization", "x-amz-date")]
-        if session_token and not any(h[0].lower() == "x-amz-security-token" for h in headers):
-            headers.append(("X-Amz-Security-Token", session_token))
-        self.headers = headers
-        fixed_hash = declared_payload_hash(headers)
-        marked = headers + [("X-Amz-Date", _DATE_MARK.decode())]
-        creq, signed = call_with(  # the canonical request only to prepare: sigv4 is dropped after
+        # The canonical request with its marks is made once, by iotsv_sigv4 (its canonicalization),
+        # loaded for it and dropped after: it sets headers, _before_date, _after_date, _fixed_hash,
+        # _secret, _region, _service, _auth_head, _auth_tail, _scope_tail and _day.
+        run(
             "iotsv_sigv4",
-            lambda spec: spec.canonical_request(method, path, query, marked, fixed_hash or _HASH_MARK, s3),
+            "prepare_signer",
+            self,
+            method,
+            path,
+            query,
+            headers,
+            access_key,
+            secret_key,
+            region,
+            service,
+            session_token,
+            s3,
         )
-        d = creq.find(_DATE_MARK)
-        self._before_date = creq[:d]
-        self._after_date = creq[d + len(_DATE_MARK) : -len(fixed_hash or _HASH_MARK)]
-        self._fixed_hash = fixed_hash
-        self._secret = secret_key
-        self._region = region
-        self._service = service
-        self._auth_head = "%s Credential=%s/" % (ALGORITHM, access_key)
-        self._auth_tail = "/%s/%s/aws4_request, SignedHeaders=%s, Signature=" % (region, service, signed.decode())
-        self._scope_tail = ("/%s/%s/aws4_request\n" % (region, service)).encode()
-        self._day = None
 
     def prepare(self, amz_date):
         """Derive the day's signing key now (once a day), before the caller gathers a body."""
@@ -65,8 +71,8 @@ class Signer:
         has it (sigv4base.pieces_hash of a body made piece by piece); body is then not read."""
         if amz_date[:8] != self._day:
             self._new_day(amz_date)
-        before, after, ipad_head, opad, day_scope, auth_head, headers, fixed_hash = self._state
-        date = amz_date.encode()
+        before, after, ipad_head, opad, day_scope, auth_head, out, fixed_hash = self._state
+        date = utf8(amz_date)  # MicroPython's hashes take the str as it is: no bytes made
         # The pieces are hashed in place, not joined: the canonical request is never built.
         c = sha256(before)
         c.update(date)
@@ -79,7 +85,9 @@ class Signer:
         inner = h.digest()
         h = sha256(opad)
         h.update(inner)
-        out = headers + [("X-Amz-Date", amz_date), ("Authorization", auth_head + hexlify(h.digest()).decode())]
+        out = out[:]  # the headers and two places: a copy, and no list made to extend it
+        out[-2] = ("X-Amz-Date", amz_date)
+        out[-1] = ("Authorization", auth_head + hexlify(h.digest()).decode())
         return out
 
     def _new_day(self, amz_date):
@@ -91,10 +99,10 @@ class Signer:
         self._state = (
             self._before_date,
             self._after_date,
-            ipad + _STS_HEAD,
+            ipad + STS_HEAD,
             opad,
             b"\n" + day.encode() + self._scope_tail,
             self._auth_head + day + self._auth_tail,
-            self.headers,
+            self.headers + [None, None],  # X-Amz-Date and Authorization go last
             self._fixed_hash,
         )

@@ -25,3 +25,20 @@ def call_alone(use):
     finally:
         for name in [name for name in sys.modules if name not in before]:
             sys.modules.pop(name, None)
+
+
+def run(name, function, *args):
+    """module `name`'s `function`(*args), the module loaded for the call (see call_with): no
+    lambda in the caller, whose code (a function's worth of heap on a board) stays resident."""
+    return call_with(name, lambda module: getattr(module, function)(*args))
+
+
+def hold(name):
+    """The module `name`, loaded if need be and then left out of sys.modules when it was loaded
+    here: it stays in the heap only while the caller holds it (a rate limiter pacing after a
+    throttle holds its pacing code, and lets it go when it steps aside)."""
+    loaded_here = name not in sys.modules
+    module = __import__(name)
+    if loaded_here:
+        sys.modules.pop(name, None)
+    return module

@@ -7,5 +7,6 @@ require("iotsv-core")
 
 module("iotsv_sigv4base.py")
 module("iotsv_sigv4.py")
+module("iotsv_sigv4presign.py")
 module("iotsv_sigv4signer.py")
 module("iotsv_transient.py")

@@ -5,11 +5,14 @@ _CODE = ("function", "closure", "bound_method", "type", "module", "generator")
 
 
 def globals_of(module):
+    # its __dict__, not dir(): MicroPython's dir() asks the module for every interned name, and a
+    # module's __getattr__ (a name read through it from a module loaded when asked) would answer
+    g = module.__dict__
     held = {}
-    for key in dir(module):
+    for key in g:
         if key[:2] == "__":
             continue
-        value = getattr(module, key)
+        value = g[key]
         kind = type(value).__name__
         if kind in _CODE or value is None or isinstance(value, (bool, int, float, str)):
             continue
