@@ -32,6 +32,15 @@ def ensure_dir(path):
         raise OSError("cannot create directory %s" % path)
 
 
+def interned(path):
+    """path, its text interned (MicroPython: as a qstr, the way an attribute's name is): open()
+    copies the path it is given into a new string unless that text is interned, so a path opened
+    at every reading is interned once and then opened with no copy, and a path made again by
+    joining the same pieces is the interned one (the joined copy freed at once). CPython: as is."""
+    getattr(None, path, None)
+    return path
+
+
 def remove(path):
     try:
         os.remove(path)

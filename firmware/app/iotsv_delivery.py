@@ -178,10 +178,11 @@ class Delivery:
             used += r[2]
         cap = self.max_batch_bytes
         if len(self.pending) < MAX_BATCH and used < cap:
-            after = max(self.loaded_upto, self.spool.acked)
-            for seq, dropped, size in self.spool.records(MAX_BATCH - len(self.pending), cap - used, after, False):
-                self.pending.append((seq, dropped, size))
-                self.loaded_upto = seq
+            spool = self.spool
+            after = max(self.loaded_upto, spool.acked)
+            for size in spool.each(MAX_BATCH - len(self.pending), cap - used, after, False):
+                self.pending.append((spool.at_seq, spool.at_dropped, size))  # the one tuple a reading
+                self.loaded_upto = spool.at_seq
 
     def _ack(self):
         self.spool.ack(self.pending[0][0] - 1 if self.pending else self.loaded_upto)

@@ -30,6 +30,7 @@
 # What runs rarely (the scan at start, compaction, dropping the oldest for room) is
 # iotsv_spoolrare's, loaded only while it runs: between readings the heap holds the code above.
 import struct
+import sys
 from binascii import crc32
 
 import iotsv_atomicfile as atomicfile
@@ -63,6 +64,27 @@ _NAMES = (
     "/0.0", "/0.1", "/1.0", "/1.1", "/2.0", "/2.1", "/3.0", "/3.1",
     "/4.0", "/4.1", "/5.0", "/5.1", "/6.0", "/6.1", "/7.0", "/7.1",
 )  # fmt: skip
+
+
+if sys.implementation.name == "micropython":
+
+    def _put(f, buf, start, end):
+        """Write buf[start:end] to f from where it lies: MicroPython's streams take an offset and
+        a length, so no view is made."""
+        f.write(buf, start, end - start)  # pyright: ignore[reportCallIssue]
+
+    def _get(f, buf, n):
+        """Read up to n bytes into the start of buf (MicroPython's readinto takes a length); how
+        many came."""
+        return f.readinto(buf, n)  # pyright: ignore[reportCallIssue]
+
+else:
+
+    def _put(f, buf, start, end):
+        f.write(memoryview(buf)[start:end])
+
+    def _get(f, buf, n):
+        return f.readinto(memoryview(buf)[:n])
 
 
 # A record's head: magic(0) length(1) seq(3) dropped(7) crc(9). Read into (or packed in) a buffer
@@ -119,6 +141,8 @@ class Spool:
         if max_bytes < MIN_BUDGET:
             raise ValueError("spool budget must be at least %d bytes" % MIN_BUDGET)
         self.slot_dir = state_dir + "/new"
+        for name in _NAMES:  # interned at the start, not scattered through the heap as slots come in use
+            atomicfile.interned(self.slot_dir + name)
         self._buf = bytearray(PARTS * CHUNK)  # a record read from the small files
         self._view = memoryview(self._buf)
         self._fields, self._crc = _views(self._buf)  # of the record in _buf
@@ -127,10 +151,13 @@ class Spool:
         self._rec = bytearray(HEAD_SIZE)  # a record's head, read or written
         self._rec_fields, self._rec_crc = _views(self._rec)
         self._payload = None  # the payload _parse read last, till its caller takes it
+        self._held = 0  # the seq of the slot record self._buf holds, read and checked; 0: none
         self.at_seq = self.at_dropped = 0  # of the reading each() gave last
         atomicfile.ensure_dir(self.slot_dir)
-        self.path = state_dir + "/spool.dat"
-        self.ack_path = state_dir + "/spool.ack"
+        # interned: opened at every batch, with no copy of the path (see _part)
+        self.path = atomicfile.interned(state_dir + "/spool.dat")
+        self.ack_path = atomicfile.interned(state_dir + "/spool.ack")
+        atomicfile.interned(self.ack_path + ".1")
         self.max_bytes = max_bytes
         self.generation = 0  # changes whenever records are dropped (a sender re-reads then)
         self.skipped_bytes = 0  # torn or corrupt bytes found at start
@@ -174,6 +201,8 @@ class Spool:
                 if n <= MAX_PAYLOAD and pos + HEAD_SIZE + n <= end:
                     if payloads:
                         lend = lent and n <= len(self._buf)
+                        if lend:
+                            self._held = 0
                         payload = self._view[:n] if lend else f.read(n)
                         got = f.readinto(payload) if lend else len(payload)
                         ok = got == n and _checks(self._rec_crc, crc32(payload, crc32(self._rec_fields)))
@@ -191,25 +220,32 @@ class Spool:
     def _crc_of(self, f, n):
         """True if the n payload bytes f reads next, read a piece at a time, check out against
         the head in self._rec."""
+        self._held = 0
+        buf = self._buf
         c = crc32(self._rec_fields)
-        left = n
-        while left:
-            piece = self._view[: min(left, len(self._buf))]
-            got = f.readinto(piece)
+        while n:
+            got = _get(f, buf, min(n, len(buf)))
             if not got:
                 return False
-            c = crc32(piece if got == len(piece) else piece[:got], c)
-            left -= got
+            c = crc32(buf if got == len(buf) else self._view[:got], c)
+            n -= got
         return _checks(self._rec_crc, c)
 
     def _part(self, i, part):
+        """Slot i's part's path: interned (by __init__), so the join is freed at once and open()
+        copies nothing (see atomicfile.interned)."""
         return self.slot_dir + _NAMES[i * PARTS + part]
 
     def _slot_record(self, i):
         """The size of the whole record slot i holds, read into self._buf and checked (a part
         torn, missing or left from an older reading fails), else 0. One buffer for every read:
-        no allocation a record."""
+        no allocation a record. The record read last stays there till the buffer is used again:
+        asked for once more (a batch's passes over one reading: its size, hash, send, log line),
+        it is not read again (on littlefs each open allocates the file's cache)."""
         buf, head, view = self._buf, self._head, self._view
+        if self._held and self._held == self._seqs[i]:
+            return HEAD_SIZE + _rec_size(buf)
+        self._held = 0
         got = 0
         for part in range(PARTS):
             try:
@@ -226,7 +262,10 @@ class Spool:
                 return 0
             if got >= HEAD_SIZE + n:
                 crc = crc32(view[HEAD_SIZE:got], crc32(self._fields))
-                return got if got == HEAD_SIZE + n and _checks(self._crc, crc) else 0
+                if got != HEAD_SIZE + n or not _checks(self._crc, crc):
+                    return 0
+                self._held = _rec_seq(buf)
+                return got
             if got != CHUNK:
                 return 0  # a part short of CHUNK ends the record: this one is torn
         return 0
@@ -302,7 +341,7 @@ class Spool:
         """Write the record of seq into slot i, each part in place (on littlefs one metadata
         commit each), head and payload apart: no copy of the two joined. A part torn by a cut
         fails the record's CRC, and only this unreported reading goes."""
-        view = memoryview(payload)
+        n = len(payload)
         cut = CHUNK - HEAD_SIZE  # payload bytes in the first part
         head = self._head
         for k in range(4):
@@ -311,12 +350,12 @@ class Spool:
         with open(self._part(i, 0), "wb") as f:
             f.write(head)
             f.write(_pack(self._rec, self._rec_fields, seq, 0, payload))
-            f.write(view[:cut])
-        if len(payload) > cut:
+            _put(f, payload, 0, min(n, cut))
+        if n > cut:
             head[4] = 1
             with open(self._part(i, 1), "wb") as f:
                 f.write(head)
-                f.write(view[cut:])
+                _put(f, payload, cut, n)
 
     def _shrink_slots(self):
         """All delivered: remove the slots above the first two (a backlog filled them), as every
@@ -340,7 +379,7 @@ class Spool:
                 seq = self._seqs[i]
                 n = self._slot_record(i)
                 if n:
-                    f.write(self._view[:n])
+                    _put(f, self._buf, 0, n)
                     self._appended(seq, n)
                 else:
                     self._seqs[i] = 0  # spoiled on the flash since it was written: only that one is lost
