@@ -10,6 +10,7 @@ import sys
 import iotsv_retry as retry
 from iotsv_httpclient import HttpError
 from iotsv_refusal import Refusal
+from iotsv_transient import call_with
 
 try:
     from micropython import const
@@ -44,7 +45,6 @@ def _ts(sink, payload):
 
 MAX_BATCH = const(25)  # BatchWriteItem's limit
 MAX_BATCH_BYTES = const(8 * 1024)  # of items: what a sink that joins its body can hold (its MAX_BATCH_BYTES)
-MAX_SKEW_FIXES = const(3)  # clock corrections in a row before the refusal is treated as transient
 MAX_TAKEN = const(200)  # readings whose taking time is kept for the latency figure
 
 
@@ -250,65 +250,5 @@ class Delivery:
         return max(retry.spread_ms(self.limiter.wait_ms(cost)), retry.backoff_ms(0))
 
     def _failed(self, err, batch, started):
-        now = self.board.ticks_ms()
-        throttled = self.limiter is not None and retry.is_throttling(err)
-        if not throttled:  # a throttling answer came whole: its connection goes on
-            self.sink.conn.close()  # a failed connection is never reused
-        self.last_error = err
-        if self.failing_since is None:
-            self.failing_since = started
-        kind = retry.classify(err)
-        if kind == retry.CLOCK_SKEW and self.skew_fixes < MAX_SKEW_FIXES and self.clock.correct(err.date):
-            self.skew_fixes += 1
-            print(
-                "clock: refused as off by more than the server allows (%s); offset now %+ds, re-signing"
-                % (err.code, self.clock.offset)
-            )
-            self.next_at = now
-            return
-        self.retries += 1
-        if kind == retry.ITEM_REFUSED:
-            if len(batch) > 1:
-                self.single_until = batch[-1][0]
-                print("refused: %s; sending seq %d-%d one by one to find the item" % (err, batch[0][0], batch[-1][0]))
-            else:
-                self._dead_letter(batch[0], err)
-            self.next_at = now
-            return
-        if (
-            kind == retry.BLOCKED
-            and isinstance(err, Refusal)
-            and err.code in retry.AUTH_CODES
-            and self.sink.auth_refused()
-        ):
-            delay = retry.backoff_ms(self.attempt)
-            print("credentials: refused (%s); fetching new ones, retrying in %d ms" % (err.code, delay))
-        elif kind == retry.BLOCKED:
-            delay = retry.backoff_ms(self.attempt, retry.BLOCKED_BACKOFF)
-            print(
-                "blocked: %s; %d reading(s) kept in the spool; retrying in %d s"
-                % (err, self.spool.count, (delay + 999) // 1000)
-            )
-        elif throttled and self.limiter is not None:  # (throttled holds only with a limiter)
-            self.limiter.answered(len(batch), True, self.queued())
-            delay = self._throttled_ms(len(batch))
-            print("throttled: %s; sending at %.1f items/s, next in %d ms" % (err.code, self.limiter.rate, delay))
-        else:
-            delay = retry.backoff_ms(self.attempt)
-            print("retry: %s; in %d ms" % (err, delay))
-        self.attempt += 1
-        self.next_at = self.board.ticks_add(now, delay)
-
-    def _dead_letter(self, record, err):
-        seq, dropped, _ = record
-        if self.dead_letters is None:
-            from iotsv_deadletter import DeadLetters
-
-            self.dead_letters = DeadLetters(self.deadletter_path)
-        for payload in Payloads(self.spool, [record]):
-            self.dead_letters.add(seq, err, self.sink.decode(payload))
-        self.pending = self.pending[1:]
-        self.single_until = 0  # found it: batch the rest again (one more bad item repeats this)
-        self.dead += 1
-        self.dropped += dropped
-        self._ack()
+        """A request that failed: iotsv_deliveryrare's, loaded for the call (see there)."""
+        call_with("iotsv_deliveryrare", lambda rare: rare.failed(self, err, batch, started))
