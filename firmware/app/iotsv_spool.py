@@ -27,7 +27,8 @@
 # cut) counts as nothing acknowledged: readings may be sent twice, under the same key, but none
 # is lost and the device starts (ack_torn says so).
 #
-# What runs rarely (the scan at start, compaction, dropping the oldest for room) is
+# What runs rarely (the scan at start, a compaction that keeps unacknowledged records, dropping
+# the oldest for room, the wake's kept line, records as tuples for tests and tools) is
 # iotsv_spoolrare's, loaded only while it runs: between readings the heap holds the code above.
 import struct
 import sys
@@ -120,11 +121,6 @@ def _pack(head, fields, seq, dropped, payload):
 def _checks(crc, so_far):
     """True if so_far (the CRC of the fields and the payload) matches the stored CRC."""
     return crc32(crc, so_far) == _RESIDUE
-
-
-def encode(seq, dropped, payload):
-    head = bytearray(HEAD_SIZE)
-    return bytes(_pack(head, _views(head)[0], seq, dropped, payload)) + payload
 
 
 def _u32(b, i):
@@ -280,17 +276,9 @@ class Spool:
         return best
 
     def kept(self):
-        """The state a scan finds, as a line for the board to keep until the next wake."""
-        return "%d %d %d %d %d %d %s %s" % (
-            self.size,
-            self.read_pos,
-            self._dat_count,
-            self._dat_last,
-            self.last_pos,
-            self.acked,
-            ",".join("%d" % v for v in self._seqs),
-            ",".join("%d" % v for v in self._lens),
-        )
+        """The state a scan finds, as a line for the board to keep until the next wake (once a
+        wake: iotsv_spoolrare's)."""
+        return self._rare("kept")
 
     def _free_slot(self):
         """The lowest slot no undelivered reading holds, or None."""
@@ -436,14 +424,13 @@ class Spool:
             i = self._next_pending(seq)
 
     def records(self, max_items, max_bytes, after=0, payloads=True):
-        """each() as (seq, dropped, payload, or its size without `payloads`)."""
-        for got in self.each(max_items, max_bytes, after, payloads):
-            yield self.at_seq, self.at_dropped, got
-            got = None  # not held while the next is read
+        """each() as (seq, dropped, payload, or its size without `payloads`): a tuple a reading,
+        for tests and tools (iotsv_spoolrare's; delivery takes each())."""
+        return self._rare("records", max_items, max_bytes, after, payloads)
 
     def read(self, max_items, max_bytes, after=0):
         """records() as a list."""
-        return list(self.records(max_items, max_bytes, after))
+        return self._rare("read", max_items, max_bytes, after)
 
     def ack(self, seq):
         """Every reading up to seq is done with (delivered, dead-lettered or dropped)."""
@@ -480,7 +467,14 @@ class Spool:
         self.read_pos = pos
         if self.read_pos < COMPACT_AT:
             return
-        if not self._dat_count:
-            self._rare("restart", keep)
-        else:
+        if self._dat_count:
             self._rare("rewrite", [], None)
+            return
+        # Here, not in iotsv_spoolrare: with backlogs this runs every few dozen readings, and
+        # loading that module each time would cost more heap than these lines. The file is
+        # then the one record of keep, whose head rec still holds (or empty, as a scan finds).
+        atomicfile.replace(self.path, keep)
+        self.size = self.read_pos = len(keep)
+        self.last_pos = 0 if keep else -1
+        self._dat_last = _rec_seq(rec) if keep else 0
+        self.skipped_bytes = 0

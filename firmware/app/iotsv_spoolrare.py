@@ -1,5 +1,6 @@
-# The spool's rarely run code (iotsv_spool): the scan at start, compaction and dropping the
-# oldest for room. iotsv_spool loads this module for the call and drops it after
+# The spool's rarely run code (iotsv_spool): the scan at start, a compaction that keeps
+# unacknowledged records, dropping the oldest for room, the wake's kept line, and records as
+# tuples (for tests and tools). iotsv_spool loads this module for the call and drops it after
 # (iotsv_transient), so between readings its code is not in the heap. Each function works on the
 # Spool it is handed; the record's layout is iotsv_spool's.
 import os
@@ -10,14 +11,47 @@ from iotsv_spool import (
     HEAD_SIZE,
     PART_HEAD,
     SLOTS,
+    _pack,
     _rec_dropped,
     _rec_seq,
     _rec_size,
     _u32,
-    encode,
+    _views,
 )
 
 _COPY = 512  # bytes copied at a time by a rewrite
+
+
+def encode(seq, dropped, payload):
+    """The record of payload, head and payload joined."""
+    head = bytearray(HEAD_SIZE)
+    return bytes(_pack(head, _views(head)[0], seq, dropped, payload)) + payload
+
+
+def kept(sp):
+    """Spool.kept()'s line: the state a scan finds (adopt reads it back)."""
+    return "%d %d %d %d %d %d %s %s" % (
+        sp.size,
+        sp.read_pos,
+        sp._dat_count,
+        sp._dat_last,
+        sp.last_pos,
+        sp.acked,
+        ",".join("%d" % v for v in sp._seqs),
+        ",".join("%d" % v for v in sp._lens),
+    )
+
+
+def records(sp, max_items, max_bytes, after, payloads):
+    """Spool.records()."""
+    for got in sp.each(max_items, max_bytes, after, payloads):
+        yield sp.at_seq, sp.at_dropped, got
+        got = None  # not held while the next is read
+
+
+def read(sp, max_items, max_bytes, after):
+    """Spool.read()."""
+    return list(records(sp, max_items, max_bytes, after, True))
 
 
 def start(sp, kept):
@@ -30,12 +64,6 @@ def start(sp, kept):
         scan_slots(sp)
     if sp.skipped_bytes or sp.read_pos >= COMPACT_AT:
         rewrite(sp, [], None)  # garbage out, so no append ever lands behind a torn tail
-
-
-def restart(sp, keep):
-    """spool.dat replaced by keep (its last record, all delivered) and scanned again."""
-    atomicfile.replace(sp.path, keep)
-    scan(sp)
 
 
 def _size(path):
