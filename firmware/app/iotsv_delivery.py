@@ -189,9 +189,11 @@ class Delivery:
 
     def _succeeded(self, batch, left, started):
         now = self.board.ticks_ms()
-        sent = set(r[0] for r in batch)
-        self.pending = [r for r in self.pending if r[0] not in sent or r[0] in left]
-        done = [r for r in batch if r[0] not in left]
+        del self.pending[: len(batch)]  # the batch is pending's head: taken off in place
+        done = batch
+        if left:  # what the sink left goes first again, in order
+            self.pending = [r for r in batch if r[0] in left] + self.pending
+            done = [r for r in batch if r[0] not in left]
         read = Payloads(self.spool, done)  # read again: a batch's payloads are not kept
         for payload in read:
             self._print_delivered(read.last[0], payload, now)
