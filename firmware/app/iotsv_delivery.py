@@ -36,10 +36,16 @@ else:
 
 
 def _ts(sink, payload):
-    """The reading's ts, off the log line's pieces: "ts=", then its text (a rare path: a reading
-    taken before this start)."""
+    """The reading's ts, off the log line's pieces: "ts=", then its text (a reading taken before
+    this start: each of a deep-sleeping board's). Only those two are kept: a reading of many
+    fields writes hundreds of pieces."""
     parts = []
-    sink.write_summary(payload, lambda text, start=0, end=None: parts.append(text[start:end]))
+
+    def keep(text, start=0, end=None):
+        if len(parts) < 2:
+            parts.append(text[start:end])
+
+    sink.write_summary(payload, keep)
     return int(parts[1])
 
 
