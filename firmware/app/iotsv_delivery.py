@@ -61,8 +61,9 @@ class Payloads:
     many it has. `last`: the record of the payload last given. Every record from the first to the last
     is read, those between that are done with passed over; the count ends the read at the last.
     One generator, not a chain of them: each would keep a payload it passed on alive till the
-    next. `lent`: the payloads may be views of the spool's buffer, good only until the next is
-    taken (see Spool.each), for a sink whose send() only hashes and writes each in turn."""
+    next. `lent`: the payloads may be the spool's one bytearray, good only until the next is
+    taken (see Spool.each), for a sink whose send() only hashes and writes each in turn, and
+    for the log line."""
 
     def __init__(self, spool, records, lent=False):
         self.spool = spool
@@ -200,7 +201,7 @@ class Delivery:
         if left:  # what the sink left goes first again, in order
             self.pending = [r for r in batch if r[0] in left] + self.pending
             done = [r for r in batch if r[0] not in left]
-        read = Payloads(self.spool, done)  # read again: a batch's payloads are not kept
+        read = Payloads(self.spool, done, True)  # read again: a batch's payloads are not kept
         for payload in read:
             self._print_delivered(read.last[0], payload, now)
         for r in done:

@@ -144,6 +144,7 @@ class Spool:
     _rec: bytearray
     _rec_fields: memoryview
     _rec_crc: memoryview
+    _text: bytearray
     _seqs: list
     _lens: list
 
@@ -181,10 +182,10 @@ class Spool:
         """The offset of each valid record of spool.dat from pos, skipping garbage byte by byte
         until a record checks out again. While the caller has it, the record's head is in
         self._rec, and with `payloads` its payload in self._payload (the caller takes it and
-        clears it): with `lent` as a view of self._buf when it fits there (see each), else as
-        bytes. Offsets alone, no tuple; without `payloads` the CRC is taken through self._buf a
-        piece at a time: a scan of the whole file allocates nothing a record (in a small heap a
-        4 KB read may find no room)."""
+        clears it): with `lent` in self._text when it fits there (see each), else as bytes.
+        Offsets alone, no tuple; without `payloads` the CRC is taken through self._buf a piece
+        at a time: a scan of the whole file allocates nothing a record (in a small heap a 4 KB
+        read may find no room)."""
         rec = self._rec
         while pos < end:
             f.seek(pos)
@@ -193,9 +194,7 @@ class Spool:
                 if n <= MAX_PAYLOAD and pos + HEAD_SIZE + n <= end:
                     if payloads:
                         lend = lent and n <= len(self._buf)
-                        if lend:
-                            self._held = 0
-                        payload = self._view[:n] if lend else f.read(n)
+                        payload = self._lend(0, n) if lend else f.read(n)
                         got = f.readinto(payload) if lend else len(payload)
                         ok = got == n and _checks(self._rec_crc, crc32(payload, crc32(self._rec_fields)))
                         self._payload = payload if ok else None
@@ -208,6 +207,16 @@ class Spool:
                         continue
             self.skipped_bytes += 1
             pos += 1
+
+    def _lend(self, start, n):
+        """self._text sized to n and holding self._buf[start:start + n]: resized in place, within
+        what it was made with, so nothing is allocated."""
+        text = self._text
+        text[:] = self._buf
+        if start:
+            text[:start] = b""
+        text[n:] = b""
+        return text
 
     def _crc_of(self, f, n):
         """True if the n payload bytes f reads next, read a piece at a time, check out against
@@ -385,8 +394,9 @@ class Spool:
         first) max_bytes of payload; while the caller has one, its seq and dropped count are in
         self.at_seq and self.at_dropped (no tuple a reading). Without `payloads` each is the
         payload's size, and nothing is allocated a record (each still checked). `lent`: a
-        payload that fits the spool's record buffer comes as a memoryview of it, good only until
-        the next is asked for (no copy a reading: for a caller that only hashes or sends each).
+        payload that fits the spool's record buffer comes in one bytearray the spool keeps,
+        resized to it, good only until the next is asked for (nothing allocated a reading: for a
+        caller that hashes, sends or reads each in turn; a bytearray has bytes' find).
         The spool must not change while it runs."""
         after = max(after, self.acked)
         items = total = 0
@@ -414,9 +424,12 @@ class Spool:
                 items += 1
                 total += size
                 self.at_seq, self.at_dropped = seq, _rec_dropped(self._buf)
-                payload = self._view[HEAD_SIZE : HEAD_SIZE + size] if payloads else size
-                yield bytes(payload) if payloads and not lent else payload
-                payload = None
+                if not payloads:
+                    yield size
+                elif lent:
+                    yield self._lend(HEAD_SIZE, size)
+                else:
+                    yield bytes(self._view[HEAD_SIZE : HEAD_SIZE + size])
             i = self._next_pending(seq)
 
     def records(self, max_items, max_bytes, after=0, payloads=True):

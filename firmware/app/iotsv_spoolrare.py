@@ -68,6 +68,7 @@ def start(sp, state_dir, max_bytes, kept):
     for name in _NAMES:  # interned at the start, not scattered through the heap as slots come in use
         atomicfile.interned(sp.slot_dir + name)
     sp._buf = bytearray(PARTS * CHUNK)  # a record read from the small files
+    sp._text = bytearray(PARTS * CHUNK)  # a payload each() lends, sized to it in place
     sp._view = memoryview(sp._buf)
     sp._fields, sp._crc = _views(sp._buf)  # of the record in _buf
     sp._chunks = (sp._view[:CHUNK], sp._view[CHUNK:])  # where each part's bytes go

@@ -109,7 +109,7 @@ def test_records_yields_what_read_returns_one_at_a_time():
         assert [r[0] for r in sp.records(100, size)] == list(range(3, 3 + limit))
 
 
-def test_lent_payloads_are_views_of_one_buffer_with_the_same_bytes():
+def test_lent_payloads_are_one_bytearray_with_the_same_bytes():
     d = fresh("sp-lent")
     sp = Spool(d, BUDGET)
     big = b"x" * (3 * HEAD_SIZE + 300)  # larger than the record buffer: read as bytes
@@ -117,12 +117,15 @@ def test_lent_payloads_are_views_of_one_buffer_with_the_same_bytes():
         sp.append(reading if i != 2 else (lambda seq, dropped: big))
     sp.ack(1)
     want = sp.read(100, 1 << 30)
-    got, kinds = [], set()
+    got, kinds, lent = [], set(), []
     for payload in sp.each(100, 1 << 30, lent=True):
         kinds.add(type(payload).__name__)
-        got.append((sp.at_seq, sp.at_dropped, bytes(payload)))  # copied: the view is good till the next
+        if isinstance(payload, bytearray):
+            lent.append(payload)
+        got.append((sp.at_seq, sp.at_dropped, bytes(payload)))  # copied: it is good till the next
     assert got == want
-    assert kinds == {"memoryview", "bytes"}
+    assert kinds == {"bytearray", "bytes"}
+    assert len(lent) == spool.SLOTS + 1 and all(p is lent[0] for p in lent)  # one, resized to each
 
 
 def test_a_torn_small_file_loses_only_its_own_reading():
