@@ -129,37 +129,33 @@ def _u32(b, i):
 
 
 class Spool:
+    # made by the start (iotsv_spoolrare.start, where each is described): declared for the checker
+    # only (MicroPython compiles an annotation without a value to nothing)
+    slot_dir: str
+    path: str
+    ack_path: str
+    max_bytes: int
+    _view: memoryview
+    _fields: memoryview
+    _crc: memoryview
+    _chunks: tuple
+    _head: bytearray
+    _rec: bytearray
+    _rec_fields: memoryview
+    _rec_crc: memoryview
+    _seqs: list
+    _lens: list
+
     def __init__(self, state_dir, max_bytes, kept=None):
         """kept: what kept() said at the end of the last wake (in RTC memory, which deep sleep
         keeps): taken instead of a scan of spool.dat and the small files when spool.dat still
         ends in the record it names, the ack holds the same seq and the next small file is
         unwritten, else they are scanned."""
-        if max_bytes < MIN_BUDGET:
-            raise ValueError("spool budget must be at least %d bytes" % MIN_BUDGET)
-        self.slot_dir = state_dir + "/new"
-        for name in _NAMES:  # interned at the start, not scattered through the heap as slots come in use
-            atomicfile.interned(self.slot_dir + name)
+        # the buffers first, below the start's transient objects; the rest of the spool's state
+        # (each attribute described there) is set by the start, which runs once: iotsv_spoolrare's
         self._buf = bytearray(PARTS * CHUNK)  # a record read from the small files
         self._text = bytearray(PARTS * CHUNK)  # a payload each() lends, sized to it in place
-        self._view = memoryview(self._buf)
-        self._fields, self._crc = _views(self._buf)  # of the record in _buf
-        self._chunks = (self._view[:CHUNK], self._view[CHUNK:])  # where each part's bytes go
-        self._head = bytearray(PART_HEAD)  # a part's head, read or written
-        self._rec = bytearray(HEAD_SIZE)  # a record's head, read or written
-        self._rec_fields, self._rec_crc = _views(self._rec)
-        self._payload = None  # the payload _parse read last, till its caller takes it
-        self._held = 0  # the seq of the slot record self._buf holds, read and checked; 0: none
-        self.at_seq = self.at_dropped = 0  # of the reading each() gave last
-        atomicfile.ensure_dir(self.slot_dir)
-        # interned: opened at every batch, with no copy of the path (see _part)
-        self.path = atomicfile.interned(state_dir + "/spool.dat")
-        self.ack_path = atomicfile.interned(state_dir + "/spool.ack")
-        atomicfile.interned(self.ack_path + ".1")
-        self.max_bytes = max_bytes
-        self.generation = 0  # changes whenever records are dropped (a sender re-reads then)
-        self.skipped_bytes = 0  # torn or corrupt bytes found at start
-        self._seqs, self._lens = [0] * SLOTS, [0] * SLOTS  # each slot's seq and record size: start's
-        self._rare("start", kept)
+        self._rare("start", state_dir, max_bytes, kept)
 
     def _rare(self, name, *args):
         """iotsv_spoolrare's function `name` on this spool, the module loaded for the call only."""

@@ -7,8 +7,11 @@ import os
 
 import iotsv_atomicfile as atomicfile
 from iotsv_spool import (
+    _NAMES,
+    CHUNK,
     COMPACT_AT,
     HEAD_SIZE,
+    MIN_BUDGET,
     PART_HEAD,
     SLOTS,
     _pack,
@@ -54,9 +57,33 @@ def read(sp, max_items, max_bytes, after):
     return list(records(sp, max_items, max_bytes, after, True))
 
 
-def start(sp, kept):
-    """The spool's state from flash: a replace a cut interrupted finished, the ack read, then
-    kept (adopt) taken or spool.dat and the small files scanned; garbage found is rewritten out."""
+def start(sp, state_dir, max_bytes, kept):
+    """Spool.__init__ (which made its two buffers): the rest made, then its state from flash: a
+    replace a cut interrupted finished, the ack read, then kept (adopt) taken or spool.dat and
+    the small files scanned; garbage found is rewritten out."""
+    if max_bytes < MIN_BUDGET:
+        raise ValueError("spool budget must be at least %d bytes" % MIN_BUDGET)
+    sp.slot_dir = state_dir + "/new"
+    for name in _NAMES:  # interned at the start, not scattered through the heap as slots come in use
+        atomicfile.interned(sp.slot_dir + name)
+    sp._view = memoryview(sp._buf)
+    sp._fields, sp._crc = _views(sp._buf)  # of the record in _buf
+    sp._chunks = (sp._view[:CHUNK], sp._view[CHUNK:])  # where each part's bytes go
+    sp._head = bytearray(PART_HEAD)  # a part's head, read or written
+    sp._rec = bytearray(HEAD_SIZE)  # a record's head, read or written
+    sp._rec_fields, sp._rec_crc = _views(sp._rec)
+    sp._payload = None  # the payload _parse read last, till its caller takes it
+    sp._held = 0  # the seq of the slot record sp._buf holds, read and checked; 0: none
+    sp.at_seq = sp.at_dropped = 0  # of the reading each() gave last
+    atomicfile.ensure_dir(sp.slot_dir)
+    # interned: opened at every batch, with no copy of the path (see _part)
+    sp.path = atomicfile.interned(state_dir + "/spool.dat")
+    sp.ack_path = atomicfile.interned(state_dir + "/spool.ack")
+    atomicfile.interned(sp.ack_path + ".1")
+    sp.max_bytes = max_bytes
+    sp.generation = 0  # changes whenever records are dropped (a sender re-reads then)
+    sp.skipped_bytes = 0  # torn or corrupt bytes found at start
+    sp._seqs, sp._lens = [0] * SLOTS, [0] * SLOTS  # each slot's seq and record size: start's
     atomicfile.recover(sp.path)
     sp.acked, sp.ack_torn, sp._ack_turn = atomicfile.load_rising(sp.ack_path, 0)
     if not (kept and adopt(sp, kept)):
