@@ -233,7 +233,7 @@ class Spool:
         return _checks(self._rec_crc, c)
 
     def _part(self, i, part):
-        """Slot i's part's path: interned (by __init__), so the join is freed at once and open()
+        """Slot i's part's path: interned (by the start), so the join is freed at once and open()
         copies nothing (see atomicfile.interned)."""
         return self.slot_dir + _NAMES[i * PARTS + part]
 
