@@ -74,18 +74,10 @@ if sys.implementation.name == "micropython":
         a length, so no view is made."""
         f.write(buf, start, end - start)
 
-    def _get(f, buf, n):
-        """Read up to n bytes into the start of buf (MicroPython's readinto takes a length); how
-        many came."""
-        return f.readinto(buf, n)
-
 else:
 
     def _put(f, buf, start, end):
         f.write(memoryview(buf)[start:end])
-
-    def _get(f, buf, n):
-        return f.readinto(memoryview(buf)[:n])
 
 
 # A record's head: magic(0) length(1) seq(3) dropped(7) crc(9). Read into (or packed in) a buffer
@@ -135,7 +127,6 @@ class Spool:
     path: str
     ack_path: str
     max_bytes: int
-    _view: memoryview
     _fields: memoryview
     _crc: memoryview
     _chunks: tuple
@@ -154,7 +145,7 @@ class Spool:
         # the buffers first, below the start's transient objects; the rest of the spool's state
         # (each attribute described there) is set by the start, which runs once: iotsv_spoolrare's
         self._buf = bytearray(PARTS * CHUNK)  # a record read from the small files
-        self._text = bytearray(PARTS * CHUNK)  # a payload each() lends, sized to it in place
+        self._text = bytearray(PARTS * CHUNK)  # a payload each() lends or a piece checked, sized to it
         self._rare("start", state_dir, max_bytes, kept)
 
     def _rare(self, name, *args):
@@ -183,7 +174,7 @@ class Spool:
         until a record checks out again. While the caller has it, the record's head is in
         self._rec, and with `payloads` its payload in self._payload (the caller takes it and
         clears it): with `lent` in self._text when it fits there (see each), else as bytes.
-        Offsets alone, no tuple; without `payloads` the CRC is taken through self._buf a piece
+        Offsets alone, no tuple; without `payloads` the CRC is taken through self._text a piece
         at a time: a scan of the whole file allocates nothing a record (in a small heap a 4 KB
         read may find no room)."""
         rec = self._rec
@@ -219,16 +210,17 @@ class Spool:
         return text
 
     def _crc_of(self, f, n):
-        """True if the n payload bytes f reads next, read a piece at a time, check out against
-        the head in self._rec."""
-        self._held = 0
-        buf = self._buf
+        """True if the n payload bytes f reads next, read a piece at a time into self._text
+        (sized to each piece in place: nothing allocated), check out against the head in
+        self._rec."""
+        text = self._text
         c = crc32(self._rec_fields)
         while n:
-            got = _get(f, buf, min(n, len(buf)))
+            got = f.readinto(self._lend(0, min(n, len(self._buf))))
             if not got:
                 return False
-            c = crc32(buf if got == len(buf) else self._view[:got], c)
+            text[got:] = b""
+            c = crc32(text, c)
             n -= got
         return _checks(self._rec_crc, c)
 
@@ -243,7 +235,7 @@ class Spool:
         no allocation a record. The record read last stays there till the buffer is used again:
         asked for once more (a batch's passes over one reading: its size, hash, send, log line),
         it is not read again (on littlefs each open allocates the file's cache)."""
-        buf, head, view = self._buf, self._head, self._view
+        buf, head = self._buf, self._head
         if self._held and self._held == self._seqs[i]:
             return HEAD_SIZE + _rec_size(buf)
         self._held = 0
@@ -262,7 +254,7 @@ class Spool:
             if HEAD_SIZE + n > PARTS * CHUNK:
                 return 0
             if got >= HEAD_SIZE + n:
-                crc = crc32(view[HEAD_SIZE:got], crc32(self._fields))
+                crc = crc32(self._lend(HEAD_SIZE, got - HEAD_SIZE), crc32(self._fields))
                 if got != HEAD_SIZE + n or not _checks(self._crc, crc):
                     return 0
                 self._held = _rec_seq(buf)
@@ -429,7 +421,7 @@ class Spool:
                 elif lent:
                     yield self._lend(HEAD_SIZE, size)
                 else:
-                    yield bytes(self._view[HEAD_SIZE : HEAD_SIZE + size])
+                    yield bytes(self._lend(HEAD_SIZE, size))
             i = self._next_pending(seq)
 
     def records(self, max_items, max_bytes, after=0, payloads=True):

@@ -66,9 +66,9 @@ def start(sp, state_dir, max_bytes, kept):
     sp.slot_dir = state_dir + "/new"
     for name in _NAMES:  # interned at the start, not scattered through the heap as slots come in use
         atomicfile.interned(sp.slot_dir + name)
-    sp._view = memoryview(sp._buf)
+    view = memoryview(sp._buf)
     sp._fields, sp._crc = _views(sp._buf)  # of the record in _buf
-    sp._chunks = (sp._view[:CHUNK], sp._view[CHUNK:])  # where each part's bytes go
+    sp._chunks = (view[:CHUNK], view[CHUNK:])  # where each part's bytes go
     sp._head = bytearray(PART_HEAD)  # a part's head, read or written
     sp._rec = bytearray(HEAD_SIZE)  # a record's head, read or written
     sp._rec_fields, sp._rec_crc = _views(sp._rec)
