@@ -225,9 +225,15 @@ class Spool:
         return _checks(self._rec_crc, c)
 
     def _part(self, i, part):
-        """Slot i's part's path: interned (by the start), so the join is freed at once and open()
-        copies nothing (see atomicfile.interned)."""
-        return self.slot_dir + _NAMES[i * PARTS + part]
+        """Slot i's part's path, interned (atomicfile.interned) the first time: from then on the
+        join is freed at once and open() copies nothing. Interned at first use, not at the
+        start: there, among the start's passing objects, the interned names left holes too
+        small for the image's first sensor read."""
+        return atomicfile.interned(self.slot_dir + _NAMES[i * PARTS + part])
+
+    def _dat(self):
+        """spool.dat's path, interned the first time (see _part)."""
+        return atomicfile.interned(self.path)
 
     def _slot_record(self, i):
         """The size of the whole record slot i holds, read into self._buf and checked (a part
@@ -314,7 +320,7 @@ class Spool:
         if self.size + n > self.max_bytes:
             self._rare("append_dropping_oldest", seq, make_payload)
             return seq
-        with open(self.path, "ab") as f:
+        with open(self._dat(), "ab") as f:
             f.write(
                 _pack(self._rec, self._rec_fields, seq, 0, payload)
             )  # head and payload apart: no copy of the two joined
@@ -359,7 +365,7 @@ class Spool:
         i = self._next_pending(0)
         if i < 0:
             return
-        with open(self.path, "ab") as f:
+        with open(self._dat(), "ab") as f:
             while i >= 0:
                 seq = self._seqs[i]
                 n = self._slot_record(i)
@@ -394,7 +400,7 @@ class Spool:
         items = total = 0
         if self._dat_count:
             rec = self._rec
-            with open(self.path, "rb") as f:
+            with open(self._dat(), "rb") as f:
                 for _ in self._parse(f, self.read_pos, self.size, payloads, lent):
                     payload, self._payload = self._payload, None
                     seq, size = _rec_seq(rec), _rec_size(rec)
@@ -446,7 +452,7 @@ class Spool:
             return
         rec = self._rec  # read into: nothing allocated a record
         last = None  # offset of the last record acknowledged here
-        with open(self.path, "rb") as f:
+        with open(self._dat(), "rb") as f:
             pos = self.read_pos
             while pos < self.size:
                 f.seek(pos)

@@ -7,7 +7,6 @@ import os
 
 import iotsv_atomicfile as atomicfile
 from iotsv_spool import (
-    _NAMES,
     CHUNK,
     COMPACT_AT,
     HEAD_SIZE,
@@ -64,8 +63,6 @@ def start(sp, state_dir, max_bytes, kept):
     if max_bytes < MIN_BUDGET:
         raise ValueError("spool budget must be at least %d bytes" % MIN_BUDGET)
     sp.slot_dir = state_dir + "/new"
-    for name in _NAMES:  # interned at the start, not scattered through the heap as slots come in use
-        atomicfile.interned(sp.slot_dir + name)
     view = memoryview(sp._buf)
     sp._fields, sp._crc = _views(sp._buf)  # of the record in _buf
     sp._chunks = (view[:CHUNK], view[CHUNK:])  # where each part's bytes go
@@ -76,10 +73,8 @@ def start(sp, state_dir, max_bytes, kept):
     sp._held = 0  # the seq of the slot record sp._buf holds, read and checked; 0: none
     sp.at_seq = sp.at_dropped = 0  # of the reading each() gave last
     atomicfile.ensure_dir(sp.slot_dir)
-    # interned: opened at every batch, with no copy of the path (see _part)
-    sp.path = atomicfile.interned(state_dir + "/spool.dat")
-    sp.ack_path = atomicfile.interned(state_dir + "/spool.ack")
-    atomicfile.interned(sp.ack_path + ".1")
+    sp.path = state_dir + "/spool.dat"  # interned when first opened (see Spool._part)
+    sp.ack_path = state_dir + "/spool.ack"
     sp.max_bytes = max_bytes
     sp.generation = 0  # changes whenever records are dropped (a sender re-reads then)
     sp.skipped_bytes = 0  # torn or corrupt bytes found at start
