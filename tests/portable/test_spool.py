@@ -173,6 +173,9 @@ def test_spool_dat_starts_afresh_only_once_compact_at_is_reached():
     assert sum(sizes[:-1]) < spool.COMPACT_AT <= sum(sizes)  # once per COMPACT_AT bytes delivered
     # the file started afresh with only the last record, which holds the numbering
     assert raw(d) == encode(n, 0, big(n, 0)) and Spool(d, BUDGET).next_seq() == n + 1
+    # and the spool that did it goes on from there as a start would
+    assert sp.append(big) == n + 1 and seqs(sp) == [n + 1] and sp.count == 1
+    assert seqs(Spool(d, BUDGET)) == [n + 1] and raw(d) == encode(n, 0, big(n, 0)) + encode(n + 1, 0, big(n + 1, 0))
 
 
 def test_numbering_survives_an_empty_spool_whose_ack_is_lost():
