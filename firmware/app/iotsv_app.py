@@ -94,6 +94,12 @@ class ReadingPayload:
         self.device_id = device_id
         self.ts = 0
         self.values = {}
+        # A sink that writes its item into a bytearray (DynamoDB's) is given the same one for
+        # every reading, emptied to how its item_start() began it: grown once to a reading's
+        # size, it is not allocated again (the spool has written it by the next reading).
+        first = sink.item_start()
+        self.item = first if isinstance(first, bytearray) else None
+        self.start = bytes(first) if self.item is not None else b""
 
     def fill(self, ts, values):
         self.ts = ts
@@ -101,8 +107,11 @@ class ReadingPayload:
         return self
 
     def __call__(self, seq, dropped):
-        sink, values = self.sink, self.values
-        item = sink.item_start()  # written attribute by attribute: no dict of the reading made
+        sink, values, item = self.sink, self.values, self.item
+        if item is None:
+            item = sink.item_start()  # written attribute by attribute: no dict of the reading made
+        else:
+            item[:] = self.start  # resized in place: nothing allocated
         sink.item_field(item, "deviceId", self.device_id)
         sink.item_field(item, "seq", seq)
         sink.item_field(item, "ts", self.ts)

@@ -32,6 +32,16 @@ def ensure_dir(path):
         raise OSError("cannot create directory %s" % path)
 
 
+def interned(path):
+    """path, its text interned (MicroPython: as a qstr, the way an attribute's name is): open()
+    copies the path it is given into a new string unless that text is interned, so a path opened
+    at every reading is interned once and then opened with no copy, and a path made again by
+    joining the same pieces is the interned one (the joined copy freed at once). Called again on
+    text already interned it allocates nothing, so it may be called at each open. CPython: as is."""
+    getattr(None, path, None)
+    return path
+
+
 def remove(path):
     try:
         os.remove(path)
@@ -156,7 +166,8 @@ def load_rising(path, default=0):
 def write_rising(path, value, turn):
     """Write value in place into path (turn 0) or path.1 (turn 1). In place, not replaced: on
     littlefs a small file's new content is one metadata commit (no erase), where a replace adds
-    a new file and a rename; on POSIX and FAT the other file stands if this write is torn."""
-    with open(path + ".1" if turn else path, "wb") as f:
+    a new file and a rename; on POSIX and FAT the other file stands if this write is torn.
+    The path is interned (written at every batch: see interned)."""
+    with open(interned(path + ".1" if turn else path), "wb") as f:
         f.write(_int_bytes(value))
         sync(f)

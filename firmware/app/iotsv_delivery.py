@@ -10,6 +10,7 @@ import sys
 import iotsv_retry as retry
 from iotsv_httpclient import HttpError
 from iotsv_refusal import Refusal
+from iotsv_transient import call_with
 
 try:
     from micropython import const
@@ -35,16 +36,21 @@ else:
 
 
 def _ts(sink, payload):
-    """The reading's ts, off the log line's pieces: "ts=", then its text (a rare path: a reading
-    taken before this start)."""
+    """The reading's ts, off the log line's pieces: "ts=", then its text (a reading taken before
+    this start: each of a deep-sleeping board's). Only those two are kept: a reading of many
+    fields writes hundreds of pieces."""
     parts = []
-    sink.write_summary(payload, lambda text, start=0, end=None: parts.append(text[start:end]))
+
+    def keep(text, start=0, end=None):
+        if len(parts) < 2:
+            parts.append(text[start:end])
+
+    sink.write_summary(payload, keep)
     return int(parts[1])
 
 
 MAX_BATCH = const(25)  # BatchWriteItem's limit
 MAX_BATCH_BYTES = const(8 * 1024)  # of items: what a sink that joins its body can hold (its MAX_BATCH_BYTES)
-MAX_SKEW_FIXES = const(3)  # clock corrections in a row before the refusal is treated as transient
 MAX_TAKEN = const(200)  # readings whose taking time is kept for the latency figure
 
 
@@ -55,8 +61,9 @@ class Payloads:
     many it has. `last`: the record of the payload last given. Every record from the first to the last
     is read, those between that are done with passed over; the count ends the read at the last.
     One generator, not a chain of them: each would keep a payload it passed on alive till the
-    next. `lent`: the payloads may be views of the spool's buffer, good only until the next is
-    taken (see Spool.each), for a sink whose send() only hashes and writes each in turn."""
+    next. `lent`: the payloads may be the spool's one bytearray, good only until the next is
+    taken (see Spool.each), for a sink whose send() only hashes and writes each in turn, and
+    for the log line."""
 
     def __init__(self, spool, records, lent=False):
         self.spool = spool
@@ -178,20 +185,23 @@ class Delivery:
             used += r[2]
         cap = self.max_batch_bytes
         if len(self.pending) < MAX_BATCH and used < cap:
-            after = max(self.loaded_upto, self.spool.acked)
-            for seq, dropped, size in self.spool.records(MAX_BATCH - len(self.pending), cap - used, after, False):
-                self.pending.append((seq, dropped, size))
-                self.loaded_upto = seq
+            spool = self.spool
+            after = max(self.loaded_upto, spool.acked)
+            for size in spool.each(MAX_BATCH - len(self.pending), cap - used, after, False):
+                self.pending.append((spool.at_seq, spool.at_dropped, size))  # the one tuple a reading
+                self.loaded_upto = spool.at_seq
 
     def _ack(self):
         self.spool.ack(self.pending[0][0] - 1 if self.pending else self.loaded_upto)
 
     def _succeeded(self, batch, left, started):
         now = self.board.ticks_ms()
-        sent = set(r[0] for r in batch)
-        self.pending = [r for r in self.pending if r[0] not in sent or r[0] in left]
-        done = [r for r in batch if r[0] not in left]
-        read = Payloads(self.spool, done)  # read again: a batch's payloads are not kept
+        del self.pending[: len(batch)]  # the batch is pending's head: taken off in place
+        done = batch
+        if left:  # what the sink left goes first again, in order
+            self.pending = [r for r in batch if r[0] in left] + self.pending
+            done = [r for r in batch if r[0] not in left]
+        read = Payloads(self.spool, done, True)  # read again: a batch's payloads are not kept
         for payload in read:
             self._print_delivered(read.last[0], payload, now)
         for r in done:
@@ -249,65 +259,5 @@ class Delivery:
         return max(retry.spread_ms(self.limiter.wait_ms(cost)), retry.backoff_ms(0))
 
     def _failed(self, err, batch, started):
-        now = self.board.ticks_ms()
-        throttled = self.limiter is not None and retry.is_throttling(err)
-        if not throttled:  # a throttling answer came whole: its connection goes on
-            self.sink.conn.close()  # a failed connection is never reused
-        self.last_error = err
-        if self.failing_since is None:
-            self.failing_since = started
-        kind = retry.classify(err)
-        if kind == retry.CLOCK_SKEW and self.skew_fixes < MAX_SKEW_FIXES and self.clock.correct(err.date):
-            self.skew_fixes += 1
-            print(
-                "clock: refused as off by more than the server allows (%s); offset now %+ds, re-signing"
-                % (err.code, self.clock.offset)
-            )
-            self.next_at = now
-            return
-        self.retries += 1
-        if kind == retry.ITEM_REFUSED:
-            if len(batch) > 1:
-                self.single_until = batch[-1][0]
-                print("refused: %s; sending seq %d-%d one by one to find the item" % (err, batch[0][0], batch[-1][0]))
-            else:
-                self._dead_letter(batch[0], err)
-            self.next_at = now
-            return
-        if (
-            kind == retry.BLOCKED
-            and isinstance(err, Refusal)
-            and err.code in retry.AUTH_CODES
-            and self.sink.auth_refused()
-        ):
-            delay = retry.backoff_ms(self.attempt)
-            print("credentials: refused (%s); fetching new ones, retrying in %d ms" % (err.code, delay))
-        elif kind == retry.BLOCKED:
-            delay = retry.backoff_ms(self.attempt, retry.BLOCKED_BACKOFF)
-            print(
-                "blocked: %s; %d reading(s) kept in the spool; retrying in %d s"
-                % (err, self.spool.count, (delay + 999) // 1000)
-            )
-        elif throttled and self.limiter is not None:  # (throttled holds only with a limiter)
-            self.limiter.answered(len(batch), True, self.queued())
-            delay = self._throttled_ms(len(batch))
-            print("throttled: %s; sending at %.1f items/s, next in %d ms" % (err.code, self.limiter.rate, delay))
-        else:
-            delay = retry.backoff_ms(self.attempt)
-            print("retry: %s; in %d ms" % (err, delay))
-        self.attempt += 1
-        self.next_at = self.board.ticks_add(now, delay)
-
-    def _dead_letter(self, record, err):
-        seq, dropped, _ = record
-        if self.dead_letters is None:
-            from iotsv_deadletter import DeadLetters
-
-            self.dead_letters = DeadLetters(self.deadletter_path)
-        for payload in Payloads(self.spool, [record]):
-            self.dead_letters.add(seq, err, self.sink.decode(payload))
-        self.pending = self.pending[1:]
-        self.single_until = 0  # found it: batch the rest again (one more bad item repeats this)
-        self.dead += 1
-        self.dropped += dropped
-        self._ack()
+        """A request that failed: iotsv_deliveryrare's, loaded for the call (see there)."""
+        call_with("iotsv_deliveryrare", lambda rare: rare.failed(self, err, batch, started))

@@ -27,9 +27,11 @@
 # cut) counts as nothing acknowledged: readings may be sent twice, under the same key, but none
 # is lost and the device starts (ack_torn says so).
 #
-# What runs rarely (the scan at start, compaction, dropping the oldest for room) is
+# What runs rarely (the scan at start, a compaction that keeps unacknowledged records, dropping
+# the oldest for room, the wake's kept line, records as tuples for tests and tools) is
 # iotsv_spoolrare's, loaded only while it runs: between readings the heap holds the code above.
 import struct
+import sys
 from binascii import crc32
 
 import iotsv_atomicfile as atomicfile
@@ -63,6 +65,19 @@ _NAMES = (
     "/0.0", "/0.1", "/1.0", "/1.1", "/2.0", "/2.1", "/3.0", "/3.1",
     "/4.0", "/4.1", "/5.0", "/5.1", "/6.0", "/6.1", "/7.0", "/7.1",
 )  # fmt: skip
+
+
+if sys.implementation.name == "micropython":
+
+    def _put(f, buf, start, end):
+        """Write buf[start:end] to f from where it lies: MicroPython's streams take an offset and
+        a length, so no view is made."""
+        f.write(buf, start, end - start)
+
+else:
+
+    def _put(f, buf, start, end):
+        f.write(memoryview(buf)[start:end])
 
 
 # A record's head: magic(0) length(1) seq(3) dropped(7) crc(9). Read into (or packed in) a buffer
@@ -100,42 +115,38 @@ def _checks(crc, so_far):
     return crc32(crc, so_far) == _RESIDUE
 
 
-def encode(seq, dropped, payload):
-    head = bytearray(HEAD_SIZE)
-    return bytes(_pack(head, _views(head)[0], seq, dropped, payload)) + payload
-
-
 def _u32(b, i):
     """The little-endian 32-bit number at b[i:i + 4], taken byte by byte: no allocation."""
     return b[i] | b[i + 1] << 8 | b[i + 2] << 16 | b[i + 3] << 24
 
 
 class Spool:
+    # made by the start (iotsv_spoolrare.start, where each is described): declared for the checker
+    # only (MicroPython compiles an annotation without a value to nothing)
+    slot_dir: str
+    path: str
+    ack_path: str
+    max_bytes: int
+    _fields: memoryview
+    _crc: memoryview
+    _chunks: tuple
+    _head: bytearray
+    _rec: bytearray
+    _rec_fields: memoryview
+    _rec_crc: memoryview
+    _seqs: list
+    _lens: list
+
     def __init__(self, state_dir, max_bytes, kept=None):
         """kept: what kept() said at the end of the last wake (in RTC memory, which deep sleep
         keeps): taken instead of a scan of spool.dat and the small files when spool.dat still
         ends in the record it names, the ack holds the same seq and the next small file is
         unwritten, else they are scanned."""
-        if max_bytes < MIN_BUDGET:
-            raise ValueError("spool budget must be at least %d bytes" % MIN_BUDGET)
-        self.slot_dir = state_dir + "/new"
+        # the buffers first, below the start's transient objects; the rest of the spool's state
+        # (each attribute described there) is set by the start, which runs once: iotsv_spoolrare's
         self._buf = bytearray(PARTS * CHUNK)  # a record read from the small files
-        self._view = memoryview(self._buf)
-        self._fields, self._crc = _views(self._buf)  # of the record in _buf
-        self._chunks = (self._view[:CHUNK], self._view[CHUNK:])  # where each part's bytes go
-        self._head = bytearray(PART_HEAD)  # a part's head, read or written
-        self._rec = bytearray(HEAD_SIZE)  # a record's head, read or written
-        self._rec_fields, self._rec_crc = _views(self._rec)
-        self._payload = None  # the payload _parse read last, till its caller takes it
-        self.at_seq = self.at_dropped = 0  # of the reading each() gave last
-        atomicfile.ensure_dir(self.slot_dir)
-        self.path = state_dir + "/spool.dat"
-        self.ack_path = state_dir + "/spool.ack"
-        self.max_bytes = max_bytes
-        self.generation = 0  # changes whenever records are dropped (a sender re-reads then)
-        self.skipped_bytes = 0  # torn or corrupt bytes found at start
-        self._seqs, self._lens = [0] * SLOTS, [0] * SLOTS  # each slot's seq and record size: start's
-        self._rare("start", kept)
+        self._text = bytearray(PARTS * CHUNK)  # a payload each() lends or a piece checked, sized to it
+        self._rare("start", state_dir, max_bytes, kept)
 
     def _rare(self, name, *args):
         """iotsv_spoolrare's function `name` on this spool, the module loaded for the call only."""
@@ -162,10 +173,10 @@ class Spool:
         """The offset of each valid record of spool.dat from pos, skipping garbage byte by byte
         until a record checks out again. While the caller has it, the record's head is in
         self._rec, and with `payloads` its payload in self._payload (the caller takes it and
-        clears it): with `lent` as a view of self._buf when it fits there (see each), else as
-        bytes. Offsets alone, no tuple; without `payloads` the CRC is taken through self._buf a
-        piece at a time: a scan of the whole file allocates nothing a record (in a small heap a
-        4 KB read may find no room)."""
+        clears it): with `lent` in self._text when it fits there (see each), else as bytes.
+        Offsets alone, no tuple; without `payloads` the CRC is taken through self._text a piece
+        at a time: a scan of the whole file allocates nothing a record (in a small heap a 4 KB
+        read may find no room)."""
         rec = self._rec
         while pos < end:
             f.seek(pos)
@@ -174,7 +185,7 @@ class Spool:
                 if n <= MAX_PAYLOAD and pos + HEAD_SIZE + n <= end:
                     if payloads:
                         lend = lent and n <= len(self._buf)
-                        payload = self._view[:n] if lend else f.read(n)
+                        payload = self._lend(0, n) if lend else f.read(n)
                         got = f.readinto(payload) if lend else len(payload)
                         ok = got == n and _checks(self._rec_crc, crc32(payload, crc32(self._rec_fields)))
                         self._payload = payload if ok else None
@@ -188,28 +199,52 @@ class Spool:
             self.skipped_bytes += 1
             pos += 1
 
+    def _lend(self, start, n):
+        """self._text sized to n and holding self._buf[start:start + n]: resized in place, within
+        what it was made with, so nothing is allocated."""
+        text = self._text
+        text[:] = self._buf
+        if start:
+            text[:start] = b""
+        text[n:] = b""
+        return text
+
     def _crc_of(self, f, n):
-        """True if the n payload bytes f reads next, read a piece at a time, check out against
-        the head in self._rec."""
+        """True if the n payload bytes f reads next, read a piece at a time into self._text
+        (sized to each piece in place: nothing allocated), check out against the head in
+        self._rec."""
+        text = self._text
         c = crc32(self._rec_fields)
-        left = n
-        while left:
-            piece = self._view[: min(left, len(self._buf))]
-            got = f.readinto(piece)
+        while n:
+            got = f.readinto(self._lend(0, min(n, len(self._buf))))
             if not got:
                 return False
-            c = crc32(piece if got == len(piece) else piece[:got], c)
-            left -= got
+            text[got:] = b""
+            c = crc32(text, c)
+            n -= got
         return _checks(self._rec_crc, c)
 
     def _part(self, i, part):
-        return self.slot_dir + _NAMES[i * PARTS + part]
+        """Slot i's part's path, interned (atomicfile.interned) the first time: from then on the
+        join is freed at once and open() copies nothing. Interned at first use, not at the
+        start: there, among the start's passing objects, the interned names left holes too
+        small for the image's first sensor read."""
+        return atomicfile.interned(self.slot_dir + _NAMES[i * PARTS + part])
+
+    def _dat(self):
+        """spool.dat's path, interned the first time (see _part)."""
+        return atomicfile.interned(self.path)
 
     def _slot_record(self, i):
         """The size of the whole record slot i holds, read into self._buf and checked (a part
         torn, missing or left from an older reading fails), else 0. One buffer for every read:
-        no allocation a record."""
-        buf, head, view = self._buf, self._head, self._view
+        no allocation a record. The record read last stays there till the buffer is used again:
+        asked for once more (a batch's passes over one reading: its size, hash, send, log line),
+        it is not read again (on littlefs each open allocates the file's cache)."""
+        buf, head = self._buf, self._head
+        if self._held and self._held == self._seqs[i]:
+            return HEAD_SIZE + _rec_size(buf)
+        self._held = 0
         got = 0
         for part in range(PARTS):
             try:
@@ -225,8 +260,11 @@ class Spool:
             if HEAD_SIZE + n > PARTS * CHUNK:
                 return 0
             if got >= HEAD_SIZE + n:
-                crc = crc32(view[HEAD_SIZE:got], crc32(self._fields))
-                return got if got == HEAD_SIZE + n and _checks(self._crc, crc) else 0
+                crc = crc32(self._lend(HEAD_SIZE, got - HEAD_SIZE), crc32(self._fields))
+                if got != HEAD_SIZE + n or not _checks(self._crc, crc):
+                    return 0
+                self._held = _rec_seq(buf)
+                return got
             if got != CHUNK:
                 return 0  # a part short of CHUNK ends the record: this one is torn
         return 0
@@ -241,17 +279,9 @@ class Spool:
         return best
 
     def kept(self):
-        """The state a scan finds, as a line for the board to keep until the next wake."""
-        return "%d %d %d %d %d %d %s %s" % (
-            self.size,
-            self.read_pos,
-            self._dat_count,
-            self._dat_last,
-            self.last_pos,
-            self.acked,
-            ",".join("%d" % v for v in self._seqs),
-            ",".join("%d" % v for v in self._lens),
-        )
+        """The state a scan finds, as a line for the board to keep until the next wake (once a
+        wake: iotsv_spoolrare's)."""
+        return self._rare("kept")
 
     def _free_slot(self):
         """The lowest slot no undelivered reading holds, or None."""
@@ -290,7 +320,7 @@ class Spool:
         if self.size + n > self.max_bytes:
             self._rare("append_dropping_oldest", seq, make_payload)
             return seq
-        with open(self.path, "ab") as f:
+        with open(self._dat(), "ab") as f:
             f.write(
                 _pack(self._rec, self._rec_fields, seq, 0, payload)
             )  # head and payload apart: no copy of the two joined
@@ -302,7 +332,7 @@ class Spool:
         """Write the record of seq into slot i, each part in place (on littlefs one metadata
         commit each), head and payload apart: no copy of the two joined. A part torn by a cut
         fails the record's CRC, and only this unreported reading goes."""
-        view = memoryview(payload)
+        n = len(payload)
         cut = CHUNK - HEAD_SIZE  # payload bytes in the first part
         head = self._head
         for k in range(4):
@@ -311,12 +341,12 @@ class Spool:
         with open(self._part(i, 0), "wb") as f:
             f.write(head)
             f.write(_pack(self._rec, self._rec_fields, seq, 0, payload))
-            f.write(view[:cut])
-        if len(payload) > cut:
+            _put(f, payload, 0, min(n, cut))
+        if n > cut:
             head[4] = 1
             with open(self._part(i, 1), "wb") as f:
                 f.write(head)
-                f.write(view[cut:])
+                _put(f, payload, cut, n)
 
     def _shrink_slots(self):
         """All delivered: remove the slots above the first two (a backlog filled them), as every
@@ -335,12 +365,12 @@ class Spool:
         i = self._next_pending(0)
         if i < 0:
             return
-        with open(self.path, "ab") as f:
+        with open(self._dat(), "ab") as f:
             while i >= 0:
                 seq = self._seqs[i]
                 n = self._slot_record(i)
                 if n:
-                    f.write(self._view[:n])
+                    _put(f, self._buf, 0, n)
                     self._appended(seq, n)
                 else:
                     self._seqs[i] = 0  # spoiled on the flash since it was written: only that one is lost
@@ -362,14 +392,15 @@ class Spool:
         first) max_bytes of payload; while the caller has one, its seq and dropped count are in
         self.at_seq and self.at_dropped (no tuple a reading). Without `payloads` each is the
         payload's size, and nothing is allocated a record (each still checked). `lent`: a
-        payload that fits the spool's record buffer comes as a memoryview of it, good only until
-        the next is asked for (no copy a reading: for a caller that only hashes or sends each).
+        payload that fits the spool's record buffer comes in one bytearray the spool keeps,
+        resized to it, good only until the next is asked for (nothing allocated a reading: for a
+        caller that hashes, sends or reads each in turn; a bytearray has bytes' find).
         The spool must not change while it runs."""
         after = max(after, self.acked)
         items = total = 0
         if self._dat_count:
             rec = self._rec
-            with open(self.path, "rb") as f:
+            with open(self._dat(), "rb") as f:
                 for _ in self._parse(f, self.read_pos, self.size, payloads, lent):
                     payload, self._payload = self._payload, None
                     seq, size = _rec_seq(rec), _rec_size(rec)
@@ -391,20 +422,22 @@ class Spool:
                 items += 1
                 total += size
                 self.at_seq, self.at_dropped = seq, _rec_dropped(self._buf)
-                payload = self._view[HEAD_SIZE : HEAD_SIZE + size] if payloads else size
-                yield bytes(payload) if payloads and not lent else payload
-                payload = None
+                if not payloads:
+                    yield size
+                elif lent:
+                    yield self._lend(HEAD_SIZE, size)
+                else:
+                    yield bytes(self._lend(HEAD_SIZE, size))
             i = self._next_pending(seq)
 
     def records(self, max_items, max_bytes, after=0, payloads=True):
-        """each() as (seq, dropped, payload, or its size without `payloads`)."""
-        for got in self.each(max_items, max_bytes, after, payloads):
-            yield self.at_seq, self.at_dropped, got
-            got = None  # not held while the next is read
+        """each() as (seq, dropped, payload, or its size without `payloads`): a tuple a reading,
+        for tests and tools (iotsv_spoolrare's; delivery takes each())."""
+        return self._rare("records", max_items, max_bytes, after, payloads)
 
     def read(self, max_items, max_bytes, after=0):
         """records() as a list."""
-        return list(self.records(max_items, max_bytes, after))
+        return self._rare("read", max_items, max_bytes, after)
 
     def ack(self, seq):
         """Every reading up to seq is done with (delivered, dead-lettered or dropped)."""
@@ -419,7 +452,7 @@ class Spool:
             return
         rec = self._rec  # read into: nothing allocated a record
         last = None  # offset of the last record acknowledged here
-        with open(self.path, "rb") as f:
+        with open(self._dat(), "rb") as f:
             pos = self.read_pos
             while pos < self.size:
                 f.seek(pos)
@@ -441,7 +474,14 @@ class Spool:
         self.read_pos = pos
         if self.read_pos < COMPACT_AT:
             return
-        if not self._dat_count:
-            self._rare("restart", keep)
-        else:
+        if self._dat_count:
             self._rare("rewrite", [], None)
+            return
+        # Here, not in iotsv_spoolrare: with backlogs this runs every few dozen readings, and
+        # loading that module each time would cost more heap than these lines. The file is
+        # then the one record of keep, whose head rec still holds (or empty, as a scan finds).
+        atomicfile.replace(self.path, keep)
+        self.size = self.read_pos = len(keep)
+        self.last_pos = 0 if keep else -1
+        self._dat_last = _rec_seq(rec) if keep else 0
+        self.skipped_bytes = 0

@@ -1,28 +1,84 @@
-# The spool's rarely run code (iotsv_spool): the scan at start, compaction and dropping the
-# oldest for room. iotsv_spool loads this module for the call and drops it after
+# The spool's rarely run code (iotsv_spool): the scan at start, a compaction that keeps
+# unacknowledged records, dropping the oldest for room, the wake's kept line, and records as
+# tuples (for tests and tools). iotsv_spool loads this module for the call and drops it after
 # (iotsv_transient), so between readings its code is not in the heap. Each function works on the
 # Spool it is handed; the record's layout is iotsv_spool's.
 import os
 
 import iotsv_atomicfile as atomicfile
 from iotsv_spool import (
+    CHUNK,
     COMPACT_AT,
     HEAD_SIZE,
+    MIN_BUDGET,
     PART_HEAD,
     SLOTS,
+    _pack,
     _rec_dropped,
     _rec_seq,
     _rec_size,
     _u32,
-    encode,
+    _views,
 )
 
 _COPY = 512  # bytes copied at a time by a rewrite
 
 
-def start(sp, kept):
-    """The spool's state from flash: a replace a cut interrupted finished, the ack read, then
-    kept (adopt) taken or spool.dat and the small files scanned; garbage found is rewritten out."""
+def encode(seq, dropped, payload):
+    """The record of payload, head and payload joined."""
+    head = bytearray(HEAD_SIZE)
+    return bytes(_pack(head, _views(head)[0], seq, dropped, payload)) + payload
+
+
+def kept(sp):
+    """Spool.kept()'s line: the state a scan finds (adopt reads it back)."""
+    return "%d %d %d %d %d %d %s %s" % (
+        sp.size,
+        sp.read_pos,
+        sp._dat_count,
+        sp._dat_last,
+        sp.last_pos,
+        sp.acked,
+        ",".join("%d" % v for v in sp._seqs),
+        ",".join("%d" % v for v in sp._lens),
+    )
+
+
+def records(sp, max_items, max_bytes, after, payloads):
+    """Spool.records()."""
+    for got in sp.each(max_items, max_bytes, after, payloads):
+        yield sp.at_seq, sp.at_dropped, got
+        got = None  # not held while the next is read
+
+
+def read(sp, max_items, max_bytes, after):
+    """Spool.read()."""
+    return list(records(sp, max_items, max_bytes, after, True))
+
+
+def start(sp, state_dir, max_bytes, kept):
+    """Spool.__init__ (which made its two buffers): the rest made, then its state from flash: a
+    replace a cut interrupted finished, the ack read, then kept (adopt) taken or spool.dat and
+    the small files scanned; garbage found is rewritten out."""
+    if max_bytes < MIN_BUDGET:
+        raise ValueError("spool budget must be at least %d bytes" % MIN_BUDGET)
+    sp.slot_dir = state_dir + "/new"
+    view = memoryview(sp._buf)
+    sp._fields, sp._crc = _views(sp._buf)  # of the record in _buf
+    sp._chunks = (view[:CHUNK], view[CHUNK:])  # where each part's bytes go
+    sp._head = bytearray(PART_HEAD)  # a part's head, read or written
+    sp._rec = bytearray(HEAD_SIZE)  # a record's head, read or written
+    sp._rec_fields, sp._rec_crc = _views(sp._rec)
+    sp._payload = None  # the payload _parse read last, till its caller takes it
+    sp._held = 0  # the seq of the slot record sp._buf holds, read and checked; 0: none
+    sp.at_seq = sp.at_dropped = 0  # of the reading each() gave last
+    atomicfile.ensure_dir(sp.slot_dir)
+    sp.path = state_dir + "/spool.dat"  # interned when first opened (see Spool._part)
+    sp.ack_path = state_dir + "/spool.ack"
+    sp.max_bytes = max_bytes
+    sp.generation = 0  # changes whenever records are dropped (a sender re-reads then)
+    sp.skipped_bytes = 0  # torn or corrupt bytes found at start
+    sp._seqs, sp._lens = [0] * SLOTS, [0] * SLOTS  # each slot's seq and record size: start's
     atomicfile.recover(sp.path)
     sp.acked, sp.ack_torn, sp._ack_turn = atomicfile.load_rising(sp.ack_path, 0)
     if not (kept and adopt(sp, kept)):
@@ -30,12 +86,6 @@ def start(sp, kept):
         scan_slots(sp)
     if sp.skipped_bytes or sp.read_pos >= COMPACT_AT:
         rewrite(sp, [], None)  # garbage out, so no append ever lands behind a torn tail
-
-
-def restart(sp, keep):
-    """spool.dat replaced by keep (its last record, all delivered) and scanned again."""
-    atomicfile.replace(sp.path, keep)
-    scan(sp)
 
 
 def _size(path):

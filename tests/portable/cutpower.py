@@ -36,7 +36,9 @@ class _File:
     def __init__(self, cutter, f, path):
         self.cutter, self.f, self.path = cutter, f, path
 
-    def write(self, data):
+    def write(self, data, *span):  # MicroPython's (buf, offset, length) too
+        if span:
+            data = memoryview(data)[span[0] : span[0] + span[1]]
         if self.cutter._due("write", self.path):
             if self.cutter.variant == "half" and len(data) > 1:
                 self.f.write(data[: len(data) // 2])
@@ -46,8 +48,8 @@ class _File:
     def read(self, *n):
         return self.f.read(*n)
 
-    def readinto(self, buf):
-        return self.f.readinto(buf)
+    def readinto(self, buf, *n):
+        return self.f.readinto(buf, *n)
 
     def seek(self, *a):
         return self.f.seek(*a)

@@ -448,7 +448,10 @@ class Flash:
 
     def __init__(self, blocks=256, block_size=4096):
         self.block_size = block_size
-        self.data = bytearray(b"\xff" * (blocks * block_size))
+        self.data = bytearray(blocks * block_size)
+        erased = b"\xff" * block_size
+        for i in range(blocks):  # erased a block at a time: no second copy of the whole flash in the heap
+            self.data[i * block_size : (i + 1) * block_size] = erased
         self.erases = [0] * blocks
         self.progs = 0
         self.prog_bytes = 0

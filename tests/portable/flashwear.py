@@ -27,7 +27,7 @@ def measure(readings, batch, blocks=PARTITION_BLOCKS, payload=130):
 
     flash = fake_esp32.Flash(blocks, BLOCK)
     vfs.VfsLfs2.mkfs(flash)
-    mount = "/wear%d" % id(flash)  # pyright: ignore[reportArgumentType]
+    mount = "/wear"  # one name for every run: the spool interns its paths, which stay in the heap
     vfs.mount(vfs.VfsLfs2(flash), mount)  # pyright: ignore[reportAttributeAccessIssue]
     try:
         os.mkdir(mount + "/state")
@@ -57,7 +57,8 @@ def years(erases_per_reading, interval_s, blocks=PARTITION_BLOCKS, cycles=CYCLES
 def main():
     here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
     root = here + "/../.."
-    sys.path[:0] = [here, root + "/firmware/app", root + "/firmware/lib"]
+    lib = root + "/firmware/lib"  # its parts' folders: the library's modules are in them
+    sys.path[:0] = [here, root + "/firmware/app"] + [lib + "/" + name for name in os.listdir(lib)]
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
     spread_n = int(sys.argv[2]) if len(sys.argv) > 2 else SPREAD_READINGS
     print("the spool on littlefs as an ESP32 mounts it (vfs.VfsLfs2: 4 KB blocks, files up to 128 bytes inline)")

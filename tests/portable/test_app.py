@@ -45,6 +45,18 @@ class _Client:
     conn = None
 
 
+def test_the_devices_payload_maker_fills_one_bytearray_for_every_reading():
+    sink = dynamodb.Sink(_Client(), "t")
+    make = app.ReadingPayload(sink, "dev")
+    first = make.fill(1795412461, {"t": 21.5, "h": 40})(1, 0)
+    was = bytes(first)  # the spool writes it before the next reading is taken
+    second = make.fill(1795412462, {"t": 22})(2, 4)
+    assert second is first  # emptied and filled again: grown once, not made again
+    assert bytes(second) == bytes(app.reading_payload(sink, "dev", 1795412462, {"t": 22})(2, 4))
+    assert json.loads(was) == json.loads(app.reading_payload(sink, "dev", 1795412461, {"t": 21.5, "h": 40})(1, 0))
+    assert json.loads(bytes(second))["dropped"] == {"N": "4"} and "h" not in json.loads(bytes(second))
+
+
 def test_payload_is_the_item_with_seq_and_dropped_as_each_sink_sends_it():
     make = app.reading_payload(dynamodb.Sink(_Client(), "t"), "dev", 1795412461, {"t": 21.5})
     assert json.loads(make(7, 0)) == {

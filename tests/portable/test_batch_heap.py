@@ -106,7 +106,9 @@ def largest_reading():
 
 def peaks():
     """[live heap peak of delivering 1, 2 and MAX_BATCH of the largest readings, each in one
-    request after a first of each kind], and the bytes of the full batch's payloads."""
+    request after a first of each kind: the least of two runs], and the bytes of the full
+    batch's payloads. Two runs, as on MicroPython a stale pointer (its collector is
+    conservative) may keep garbage, a payload read, alive through one: that only ever adds."""
     d = fresh("batch-heap")
     conn = Conn()
     client = dynamodb.Client(conn, dynamodb.Credentials("AKIDEXAMPLE", "secret"), "eu-west-1", "ddb", lambda: NOW)
@@ -116,7 +118,7 @@ def peaks():
     dl = Delivery(sink, spool, Clock(board, d), board, d + "/deadletter.jsonl", adaptive=False)
     make = largest_reading()
     out = []
-    for n in (1, 2, 1, 2, MAX_BATCH):  # the first two make the signers and the day's key
+    for n in (1, 2, 1, 2, MAX_BATCH, 1, 2, MAX_BATCH):  # the first two make the signers and the day's key
         for _ in range(n):
             spool.append(make)
         METER[0] = Meter()
@@ -124,8 +126,8 @@ def peaks():
         out.append(METER[0].stop())
         METER[0] = None
         assert dl.queued() == 0 and conn.targets[-1] == ("PutItem" if n == 1 else "BatchWriteItem")
-    assert len(conn.targets) == 5 and dl.delivered == 6 + MAX_BATCH
-    return out[2:], MAX_BATCH * len(make(1, 0))
+    assert len(conn.targets) == 8 and dl.delivered == 9 + 2 * MAX_BATCH
+    return [min(a, b) for a, b in zip(out[2:5], out[5:])], MAX_BATCH * len(make(1, 0))
 
 
 def test_a_full_batch_of_the_largest_readings_peaks_as_one_does():

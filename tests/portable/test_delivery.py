@@ -413,3 +413,29 @@ def test_a_fleet_back_at_once_drains_near_its_table_not_at_the_floor_rate():
     adaptive_s, table = drain("dl-fleet-once", True, devices=16, apart_ms=0)
     assert adaptive_s < 4 * floor_s, adaptive_s
     assert table.accepted == 64
+
+
+def test_a_reading_delivered_as_it_comes_is_read_from_its_small_files_once():
+    # its size (the batch), the sink's read of it and the log line: one read of each part, as on
+    # littlefs each open allocates the file's cache
+    import iotsv_spool
+
+    dl, sink, sp, board = setup("dl-read-once", 0)
+    opened = []
+    real = open
+
+    def counting(path, mode="r"):
+        opened.append((tuple(path.rsplit("/", 2)[-2:]), mode))
+        return real(path, mode)
+
+    iotsv_spool.open = counting
+    try:
+        for n in (1, 2):
+            sp.append(reading)
+            del opened[:]
+            dl.step()
+            assert sink.calls[-1] == ("PutItem", [n]) and dl.delivered == n
+            reads = [name for name, mode in opened if mode == "rb" and name[0] == "new"]
+            assert reads and sorted(reads) == sorted(set(reads)), opened  # each part once
+    finally:
+        iotsv_spool.open = real

@@ -5,7 +5,8 @@ import sys
 import cutpower
 import iotsv_atomicfile as atomicfile
 import iotsv_spool as spool
-from iotsv_spool import HEAD_SIZE, MIN_BUDGET, Spool, encode
+from iotsv_spool import HEAD_SIZE, MIN_BUDGET, Spool
+from iotsv_spoolrare import encode
 from portable import fresh, reading, scratch
 
 BUDGET = 64 * 1024
@@ -108,7 +109,7 @@ def test_records_yields_what_read_returns_one_at_a_time():
         assert [r[0] for r in sp.records(100, size)] == list(range(3, 3 + limit))
 
 
-def test_lent_payloads_are_views_of_one_buffer_with_the_same_bytes():
+def test_lent_payloads_are_one_bytearray_with_the_same_bytes():
     d = fresh("sp-lent")
     sp = Spool(d, BUDGET)
     big = b"x" * (3 * HEAD_SIZE + 300)  # larger than the record buffer: read as bytes
@@ -116,12 +117,15 @@ def test_lent_payloads_are_views_of_one_buffer_with_the_same_bytes():
         sp.append(reading if i != 2 else (lambda seq, dropped: big))
     sp.ack(1)
     want = sp.read(100, 1 << 30)
-    got, kinds = [], set()
+    got, kinds, lent = [], set(), []
     for payload in sp.each(100, 1 << 30, lent=True):
         kinds.add(type(payload).__name__)
-        got.append((sp.at_seq, sp.at_dropped, bytes(payload)))  # copied: the view is good till the next
+        if isinstance(payload, bytearray):
+            lent.append(payload)
+        got.append((sp.at_seq, sp.at_dropped, bytes(payload)))  # copied: it is good till the next
     assert got == want
-    assert kinds == {"memoryview", "bytes"}
+    assert kinds == {"bytearray", "bytes"}
+    assert len(lent) == spool.SLOTS + 1 and all(p is lent[0] for p in lent)  # one, resized to each
 
 
 def test_a_torn_small_file_loses_only_its_own_reading():
@@ -169,6 +173,9 @@ def test_spool_dat_starts_afresh_only_once_compact_at_is_reached():
     assert sum(sizes[:-1]) < spool.COMPACT_AT <= sum(sizes)  # once per COMPACT_AT bytes delivered
     # the file started afresh with only the last record, which holds the numbering
     assert raw(d) == encode(n, 0, big(n, 0)) and Spool(d, BUDGET).next_seq() == n + 1
+    # and the spool that did it goes on from there as a start would
+    assert sp.append(big) == n + 1 and seqs(sp) == [n + 1] and sp.count == 1
+    assert seqs(Spool(d, BUDGET)) == [n + 1] and raw(d) == encode(n, 0, big(n, 0)) + encode(n + 1, 0, big(n + 1, 0))
 
 
 def test_numbering_survives_an_empty_spool_whose_ack_is_lost():
