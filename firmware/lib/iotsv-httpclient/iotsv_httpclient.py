@@ -1,7 +1,9 @@
 # A small HTTP/1.1 client over socket + ssl for MicroPython and CPython: TLS verified against a
 # DER CA with SNI, one connection kept alive across requests, Content-Length and chunked bodies,
 # socket timeouts, an overall deadline per request, and a bound on what a response may make us
-# hold in memory.
+# hold in memory. This module is the path of a request on an open connection; connecting
+# (iotsv_httpconnect) and what is rare (iotsv_httprare: odd framings, streamed bodies, most
+# errors' messages) are loaded only for the call that needs them and dropped after it.
 import select  # after connecting, MicroPython's sockets are non-blocking and each wait is a poll
 import socket
 import sys
@@ -28,7 +30,6 @@ LINE_PIECE = const(256)  # MicroPython's read(n) allocates n bytes up front: rea
 BODY_PIECE = const(1024)
 MAX_HEADERS = const(64)
 MAX_HEAD = const(8192)  # all header lines of one response together
-MAX_INTERIM = const(8)  # 1xx responses before the final one
 REMEMBERED = const(4)  # successful answers whose id a new answer must not repeat
 MAX_DIGITS = const(12)  # of a Content-Length: far past any body this client takes
 WRITE_BUFFER = const(1024)  # a body given in parts goes out in records of up to this size
@@ -140,14 +141,15 @@ class Response:
         return default
 
 
-def _reason(exc):
-    """A short, stable description of a socket error on either interpreter (errno values named
-    by oserror, which knows the ones MicroPython's errno does not, such as EPIPE)."""
-    if _is_timeout(exc):
-        return "timed out"
-    import iotsv_oserror as oserror  # an error path: the table of names is loaded once something went wrong
-
-    return oserror.describe(exc)
+def _call(module, name, *args):
+    """module.name(*args), the module loaded for the call: it and every module it loaded leave
+    sys.modules after it (unless loaded before), so their code is in the heap only while it runs."""
+    before = list(sys.modules)
+    try:
+        return getattr(__import__(module), name)(*args)
+    finally:
+        for loaded in [m for m in sys.modules if m not in before]:
+            sys.modules.pop(loaded, None)
 
 
 def _length(body):
@@ -161,12 +163,6 @@ def _length(body):
             n += len(part)
         return n
     return len(body)
-
-
-def _is_timeout(exc):
-    import iotsv_oserror as oserror
-
-    return oserror.code(exc) == oserror.number("ETIMEDOUT") or type(exc).__name__ in ("timeout", "TimeoutError")
 
 
 class Connection:
@@ -225,23 +221,19 @@ class Connection:
         self._rpos = 0
 
     # -- time: every wait is at most min(timeout_s, what is left of request_timeout_s) --------
+    def _rare(self, name, *args):
+        """iotsv_httprare.name(self, *args): a rare path's code, loaded for the call."""
+        return _call("iotsv_httprare", name, self, *args)
+
+    def _left_ms(self):
+        return int(self.request_timeout_s * 1000) - ticks_diff(ticks_ms(), self._started)
+
     def _wait_ms(self):
         """How long the next socket operation may wait; the deadline error once it has passed."""
-        left = int(self.request_timeout_s * 1000) - ticks_diff(ticks_ms(), self._started)
+        left = self._left_ms()
         if left <= 0:
-            raise self._deadline()
+            raise self._rare("deadline")
         return min(int(self.timeout_s * 1000), left)
-
-    def _deadline(self):
-        return HttpTimeout(
-            "response from %s not complete after %ss (REQUEST_TIMEOUT_S)" % (self.address(), self.request_timeout_s)
-        )
-
-    def _timed_out(self, wait_ms):
-        """The error of a wait that ran out: the deadline's when it was what shortened the wait."""
-        if wait_ms < int(self.timeout_s * 1000):
-            return self._deadline()
-        return HttpTimeout("no response from %s within %ss" % (self.address(), self.timeout_s))
 
     def _poll(self, event, wait_ms):
         self._poller.modify(self._sock, event)  # pyright: ignore[reportOptionalMemberAccess]
@@ -261,15 +253,13 @@ class Connection:
                 if got is not None:
                     return got
                 if not self._poll(select.POLLIN, wait):
-                    raise self._timed_out(wait)
+                    raise self._rare("timed_out", wait)
                 continue
             self._sock.settimeout(wait / 1000)  # pyright: ignore[reportOptionalMemberAccess, reportAttributeAccessIssue]  # CPython
             try:
                 return self._sock.recv_into(buf, n)  # pyright: ignore[reportOptionalMemberAccess, reportAttributeAccessIssue]
             except OSError as e:
-                if _is_timeout(e):
-                    raise self._timed_out(wait)
-                raise
+                raise self._rare("timed_out", wait, e)
 
     def _piece(self, n):
         """Up to n bytes as _recv_into receives them, a view of the write buffer: for a sink,
@@ -288,9 +278,7 @@ class Connection:
             try:
                 self._sock.sendall(data)  # pyright: ignore[reportOptionalMemberAccess]
             except OSError as e:
-                if _is_timeout(e):
-                    raise self._timed_out(wait)
-                raise
+                raise self._rare("timed_out", wait, e)
             return
         view = memoryview(data)
         done = 0
@@ -300,89 +288,18 @@ class Connection:
             if n:
                 done += n
             elif not self._poll(select.POLLOUT, wait):
-                raise self._timed_out(wait)
+                raise self._rare("timed_out", wait)
 
     def _connect(self):
-        try:
-            infos = self.resolve(self.host, self.port, 0, socket.SOCK_STREAM)
-        except OSError as e:
-            raise ConnectError("cannot resolve %s: %s" % (self.host, _reason(e)))
-        sock = None
-        last = None
-        for info in infos:
-            wait = self._wait_ms()
-            sock = socket.socket(info[0], socket.SOCK_STREAM)
-            sock.settimeout(wait / 1000)
-            try:
-                sock.connect(info[-1])
-                break
-            except OSError as e:
-                sock.close()
-                sock = None
-                last = e
-                if _is_timeout(e) and wait < int(self.timeout_s * 1000):
-                    raise self._deadline()
-        if sock is None:
-            raise ConnectError("cannot connect to %s: %s" % (self.address(), _reason(last)))
-        if self.tls:
-            # The handshake is one call: on MicroPython each of its reads waits at most this long
-            # (set on the plain socket: MicroPython's TLS socket has no settimeout); CPython bounds
-            # the whole handshake by it. The deadline is checked again when it returns.
-            sock.settimeout(self._wait_ms() / 1000)
-            sock = self._handshake(sock)
-        self.connects += 1
-        self._sock = sock
-        self._rbuf = b""
-        self._rpos = 0
-        if MICROPYTHON:
-            sock.setblocking(False)  # on a TLS socket this sets its plain socket
-            self._poller = select.poll()
-            self._poller.register(sock, select.POLLIN)
+        _call("iotsv_httpconnect", "connect", self)
 
     def tls_context(self):
         """The SSL context, made once per connection object and reused for every handshake: the
         CA is parsed once, and its few KB of heap are taken while the heap is young (the app asks
         for it at start) rather than looked for again in a fragmented heap at each reconnect."""
         if self._ctx is None:
-            assert ssl is not None  # the constructor refused TLS without it
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            ctx.verify_mode = ssl.CERT_REQUIRED  # MicroPython's default is CERT_NONE
-            try:
-                ctx.load_verify_locations(cadata=self.ca_der)
-            except (ValueError, OSError) as e:
-                raise TlsError("CA certificate is not a valid DER certificate: %s" % _reason(e))
-            if self.client_cert:
-                try:
-                    import iotsv_httprare  # mutual TLS only
-
-                    iotsv_httprare.load_client_cert(ctx, *self.client_cert)
-                except (ValueError, OSError) as e:
-                    raise TlsError("client certificate or key is not a valid DER certificate/key pair: %s" % _reason(e))
-            self._ctx = ctx
-            self.ca_der = self.client_cert = None  # parsed into the context: the DER copies can go
+            _call("iotsv_httpconnect", "tls_context", self)
         return self._ctx
-
-    def _handshake(self, sock):
-        try:
-            ctx = self.tls_context()
-        except TlsError:
-            sock.close()
-            raise
-        try:
-            return ctx.wrap_socket(sock, server_hostname=self.host)
-        except (ValueError, OSError) as e:
-            sock.close()
-            why = getattr(e, "verify_message", None) or _reason(e)
-            if _is_timeout(e):
-                left = int(self.request_timeout_s * 1000) - ticks_diff(ticks_ms(), self._started)
-                if left < int(self.timeout_s * 1000):
-                    raise self._deadline()
-                raise HttpTimeout("TLS handshake with %s timed out" % self.address())
-            import iotsv_oserror as oserror
-
-            if self.mutual and oserror.code(e) in (oserror.number("ECONNRESET"), oserror.number("EPIPE")):
-                why = "the server closed the connection: it did not accept the device certificate"
-            raise TlsError("TLS handshake with %s failed: %s" % (self.address(), why))
 
     def request(self, method, target, headers, body=b"", sink=None):
         """Send one request (headers as given, plus Content-Length when the body needs one) and return
@@ -414,21 +331,16 @@ class Connection:
             except _SinkFailed as e:
                 self.close()  # the rest of the body is still on its way
                 raise e.args[0]
-            except MemoryError:  # an answer within the bounds, but not within this heap
-                self.close()
-                raise ResponseTooLarge("response from %s too large for the free heap" % self.address())
             except _Stale:
                 self.close()
                 if not reused or attempt:
-                    raise ProtocolError("%s closed the connection without a response" % self.address())
+                    raise self._rare("closed")
             except HttpError:
                 self.close()
                 raise
-            except OSError as e:
+            except (MemoryError, OSError) as e:  # MemoryError: an answer within the bounds, not this heap's
                 self.close()
-                if _is_timeout(e):
-                    raise HttpTimeout("no response from %s within %ss" % (self.address(), self.timeout_s))
-                raise ProtocolError("connection to %s failed: %s" % (self.address(), _reason(e)))
+                raise self._rare("failed", e)
 
     def _idle(self):
         """True when the kept-alive connection has nothing to read: bytes that came unasked since
@@ -469,7 +381,7 @@ class Connection:
         try:
             if _is_stream(body):
                 self._send_parts(write, head, ())
-                self._send_stream(write, body)
+                self._rare("send_stream", write, body)
             else:  # a small request goes as one TLS record
                 sent = self._send_parts(write, head, body if isinstance(body, (list, Pieces)) else (body,))
                 if isinstance(body, Pieces) and sent != body.length:  # made otherwise than it was counted
@@ -477,9 +389,7 @@ class Connection:
                         "request body to %s was %d bytes, not the %d its Content-Length said", sent, body.length
                     )
         except OSError as e:
-            if _is_timeout(e):
-                raise
-            raise _Stale()
+            raise self._rare("send_failed", e)
 
     def _send_parts(self, write, head, parts):
         """The head's lines and the body's parts gathered into one small buffer, written each
@@ -507,19 +417,6 @@ class Connection:
             write(memoryview(buf)[:n])
         return sent
 
-    def _send_stream(self, write, source):
-        """A file's bytes through the write buffer, a buffer's worth at a time."""
-        buf = self._wbuf
-        view = memoryview(buf)
-        while True:
-            try:
-                n = source.readinto(buf)
-            except OSError as e:
-                raise ProtocolError("cannot read the request body: %s" % _reason(e))
-            if not n:
-                return
-            write(view[:n])
-
     def _readline(self, first=False):
         while True:
             buf, pos = self._rbuf, self._rpos
@@ -528,7 +425,7 @@ class Connection:
                 self._rpos = end + 1
                 return buf[pos : end + 1]
             if len(buf) - pos >= MAX_LINE:
-                raise ProtocolError("response line from %s longer than %d bytes" % (self.address(), MAX_LINE))
+                raise self._fail("response line from %s longer than %d bytes", MAX_LINE)
             try:
                 more = self._recv(LINE_PIECE)
             except OSError:
@@ -538,7 +435,7 @@ class Connection:
             if not more:
                 if first and pos == len(buf):
                     raise _Stale()
-                raise ProtocolError("response from %s truncated" % self.address())
+                raise self._fail("response from %s truncated")
             self._rbuf = buf[pos:] + more if pos < len(buf) else more
             self._rpos = 0
 
@@ -559,51 +456,21 @@ class Connection:
         while got < n:
             part = self._piece(min(n - got, BODY_PIECE))
             if not part:
-                raise ProtocolError("response body from %s truncated (%d of %d bytes)" % (self.address(), got, n))
+                raise self._fail("response body from %s truncated (%d of %d bytes)", got, n)
             body[got : got + len(part)] = part
             got += len(part)
         return body
-
-    def _stream_exact(self, n, sink):
-        """n bytes of the body to the sink, as they come (at most BODY_PIECE at a time, views of
-        the write buffer)."""
-        got = 0
-        part = self._buffered(n)
-        while True:
-            if part:
-                got += len(part)
-                self._feed(sink, part)
-            if got >= n:
-                return
-            part = self._piece(min(n - got, BODY_PIECE))
-            if not part:
-                raise self._fail("response body from %s truncated (%d of %d bytes)", got, n)
-
-    def _feed(self, sink, piece):
-        """A piece to the caller's sink; what the sink raises is passed on as it is."""
-        try:
-            sink(piece)
-        except Exception as e:
-            raise _SinkFailed(e)
 
     def _fail(self, what, *args):
         """A ProtocolError: `what` with the server's address and then args for its other %s."""
         return ProtocolError(what % ((self.address(),) + args))
 
-    def _too_large(self, n):
-        raise ResponseTooLarge("response from %s is larger than %d bytes (%d)" % (self.address(), self.max_response, n))
-
     def _read_response(self, method, sink=None):
         """One response, framed as RFC 9112 says; anything it forbids or leaves ambiguous is a
         ProtocolError (the connection is then closed), never a guess at where the body ends."""
         status, reason, version = self._status_line(self._readline(first=True))
-        interim = 0
-        while 100 <= status < 200:  # interim responses carry no body
-            interim += 1
-            if status == 101 or interim > MAX_INTERIM:  # never asked to switch protocols
-                raise ProtocolError("unexpected %d response from %s" % (status, self.address()))
-            self._headers()
-            status, reason, version = self._status_line(self._readline())
+        if status < 200:  # interim responses, then the final one
+            status, reason, version = self._rare("interim", status)
         headers = self._headers()
         resp = Response(status, reason, headers, b"")
         conn = _joined(headers, "connection").lower()
@@ -614,28 +481,14 @@ class Connection:
             sink = None  # an error's body is read whole (and bounded): the caller parses it
         if method == "HEAD" or status in (204, 304):
             pass
-        elif coding:
-            # a length beside a coding is how responses are smuggled; a coding other than chunked
-            # alone would need decoding (or reading to the end) that this client does not do
-            if length is not None:
-                raise ProtocolError("response from %s has both Content-Length and Transfer-Encoding" % self.address())
-            if coding.lower() != "chunked" or version != b"HTTP/1.1":
-                raise ProtocolError("unsupported Transfer-Encoding from %s: %r" % (self.address(), coding[:40]))
-            import iotsv_httprare  # AWS frames its answers with Content-Length
-
-            resp.body = iotsv_httprare.chunked_body(self, sink)
-        elif length is not None:
-            if sink is not None:
-                self._stream_exact(length, sink)
-            else:
-                if length > self.max_response:
-                    self._too_large(length)
-                resp.body = self._read_exact(length) if length else b""
+        elif coding or length is None or sink is not None:  # a framing AWS does not use, or a sink
+            resp.body = self._rare("odd_body", coding, length, version, sink)
+            if length is None and not coding:  # a body that ended where the server closed
+                keep_alive = False
+        elif length > self.max_response:
+            raise self._rare("too_large", length)
         else:
-            import iotsv_httprare
-
-            resp.body = iotsv_httprare.body_to_eof(self, sink)
-            keep_alive = False
+            resp.body = self._read_exact(length) if length else b""
         if self._rpos < len(self._rbuf):  # bytes past the response: nothing to read as the next one
             keep_alive = False
         if not keep_alive:
@@ -652,9 +505,9 @@ class Connection:
             for part in value.split(","):
                 part = part.strip()
                 if not part or len(part) > MAX_DIGITS or not part.isdigit():
-                    raise ProtocolError("bad Content-Length from %s: %r" % (self.address(), value[:40]))
+                    raise self._rare("bad_length", value)
                 if n is not None and int(part) != n:
-                    raise ProtocolError("conflicting Content-Length from %s: %r" % (self.address(), value[:40]))
+                    raise self._rare("conflicting_length", value)
                 n = int(part)
         return n
 
@@ -670,7 +523,7 @@ class Connection:
             or code[:1] not in b"12345"
             or (len(line) > 12 and line[12:13] != b" ")
         ):
-            raise ProtocolError("not an HTTP response from %s: %r" % (self.address(), line[:40]))
+            raise self._rare("not_http", line)
         return int(code), _text(reason), version
 
     def _headers(self):
@@ -683,20 +536,20 @@ class Connection:
                 return headers
             size += len(line)
             if size > MAX_HEAD:
-                raise ProtocolError("response headers from %s larger than %d bytes" % (self.address(), MAX_HEAD))
+                raise self._rare("head_too_large")
             line = line.rstrip(b"\r\n")
             if line[:1] in (b" ", b"\t"):  # obs-fold: a user agent unfolds it into one space
                 if not headers:
-                    raise ProtocolError("malformed response header from %s: %r" % (self.address(), line[:40]))
+                    raise self._rare("malformed", line)
                 name, value = headers[-1]
                 headers[-1] = (name, (value + " " + self._value(line)).strip())
                 continue
             if len(headers) >= MAX_HEADERS:
-                raise ProtocolError("more than %d response headers from %s" % (MAX_HEADERS, self.address()))
+                raise self._rare("too_many_headers")
             colon = line.find(b":")
             name = line[:colon]
             if colon <= 0 or not _is_token(name):
-                raise ProtocolError("malformed response header from %s: %r" % (self.address(), line[:40]))
+                raise self._rare("malformed", line)
             headers.append((_text(name).lower(), self._value(line[colon + 1 :])))
 
     def _value(self, raw):
@@ -706,5 +559,5 @@ class Connection:
         if raw and (min(raw) < 0x20 or 0x7F in raw):
             for c in raw:
                 if c == 0x7F or (c < 0x20 and c != 0x09):
-                    raise ProtocolError("control character in a response header from %s" % self.address())
+                    raise self._rare("control_char")
         return _text(raw)

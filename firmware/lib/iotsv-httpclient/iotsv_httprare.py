@@ -1,8 +1,20 @@
-# The HTTP client's rarely used paths, imported where first needed so that a board's RAM holds
-# them only if its server uses them: bodies framed by chunks or by the end of the stream (AWS
-# frames its answers with Content-Length), and a client certificate for mutual TLS. `conn` is an
-# iotsv_httpclient.Connection; its errors come from its own _fail, so nothing here imports it.
+# The HTTP client's rarely used paths, loaded by iotsv_httpclient (Connection._rare) only for the
+# call that needs them, so a board's RAM holds them only while they run: bodies framed by chunks
+# or by the end of the stream (AWS frames its answers with Content-Length), bodies streamed to a
+# sink or sent from a file (S3, an update's download), interim (1xx) responses, a client
+# certificate for mutual TLS, and the errors: most return the exception for the caller to raise.
+# `conn` is an iotsv_httpclient.Connection.
 import sys
+
+from iotsv_httpclient import (
+    BODY_PIECE,
+    MAX_HEAD,
+    MAX_HEADERS,
+    HttpTimeout,
+    ProtocolError,
+    ResponseTooLarge,
+    _SinkFailed,
+)
 
 try:
     from micropython import const
@@ -13,6 +25,7 @@ except ImportError:  # CPython: the value itself
 
 
 MAX_HEX = const(8)  # digits of a chunk size: far past any body the client takes
+MAX_INTERIM = const(8)  # 1xx responses before the final one
 
 
 def _is_hex(digits):
@@ -36,6 +49,75 @@ def _extend(conn, body, n):
             raise conn._fail("response body from %s truncated (%d of %d bytes)", got, n)
 
 
+def odd_body(conn, coding, length, version, sink):
+    """A body framed otherwise than by Content-Length alone, or one going to a sink."""
+    if coding:
+        # a length beside a coding is how responses are smuggled; a coding other than chunked
+        # alone would need decoding (or reading to the end) that this client does not do
+        if length is not None:
+            raise conn._fail("response from %s has both Content-Length and Transfer-Encoding")
+        if coding.lower() != "chunked" or version != b"HTTP/1.1":
+            raise conn._fail("unsupported Transfer-Encoding from %s: %r", coding[:40])
+        return chunked_body(conn, sink)
+    if length is None:
+        return body_to_eof(conn, sink)
+    stream_exact(conn, length, sink)
+    return b""
+
+
+def stream_exact(conn, n, sink):
+    """n bytes of the body to the sink, as they come (at most BODY_PIECE at a time, views of
+    the write buffer)."""
+    got = 0
+    part = conn._buffered(n)
+    while True:
+        if part:
+            got += len(part)
+            _feed(sink, part)
+        if got >= n:
+            return
+        part = conn._piece(min(n - got, BODY_PIECE))
+        if not part:
+            raise conn._fail("response body from %s truncated (%d of %d bytes)", got, n)
+
+
+def _feed(sink, piece):
+    """A piece to the caller's sink; what the sink raises is passed on as it is."""
+    try:
+        sink(piece)
+    except Exception as e:
+        raise _SinkFailed(e)
+
+
+def interim(conn, status):
+    """The interim (1xx) responses, which carry no body, read past: the final response's status
+    line, parsed."""
+    count = 0
+    while True:
+        count += 1
+        if status == 101 or count > MAX_INTERIM:  # never asked to switch protocols
+            raise ProtocolError("unexpected %d response from %s" % (status, conn.address()))
+        conn._headers()
+        final = conn._status_line(conn._readline())
+        status = final[0]
+        if status >= 200:
+            return final
+
+
+def send_stream(conn, write, source):
+    """A file's bytes through the write buffer, a buffer's worth at a time."""
+    buf = conn._wbuf
+    view = memoryview(buf)
+    while True:
+        try:
+            n = source.readinto(buf)
+        except OSError as e:
+            raise ProtocolError("cannot read the request body: %s" % reason(e))
+        if not n:
+            return
+        write(view[:n])
+
+
 def chunked_body(conn, sink=None):
     """A chunked body (RFC 9112 7.1): extensions allowed and ignored, trailers checked as headers
     are and ignored; a chunk size of anything but hex digits refused."""
@@ -50,10 +132,10 @@ def chunked_body(conn, sink=None):
         if size == 0:
             break
         if sink is not None:
-            conn._stream_exact(size, sink)
+            stream_exact(conn, size, sink)
         else:
             if len(body) + size > conn.max_response:
-                conn._too_large(len(body) + size)
+                raise too_large(conn, len(body) + size)
             _extend(conn, body, size)
         if conn._readline() not in (b"\r\n", b"\n"):
             raise conn._fail("chunk from %s not followed by CRLF")
@@ -71,10 +153,10 @@ def body_to_eof(conn, sink=None):
         if not chunk:
             return body
         if sink is not None:
-            conn._feed(sink, chunk)
+            _feed(sink, chunk)
         else:
             if len(body) + len(chunk) > conn.max_response:
-                conn._too_large(len(body) + len(chunk))
+                raise too_large(conn, len(body) + len(chunk))
             body.extend(chunk)
         chunk = b""
 
@@ -101,3 +183,86 @@ def load_client_cert(ctx, cert_der, key_der):
         ctx.load_cert_chain(path)
     finally:
         os.remove(path)
+
+
+def reason(exc):
+    import iotsv_oserror
+
+    return iotsv_oserror.reason(exc)
+
+
+def deadline(conn):
+    return HttpTimeout(
+        "response from %s not complete after %ss (REQUEST_TIMEOUT_S)" % (conn.address(), conn.request_timeout_s)
+    )
+
+
+def timed_out(conn, wait_ms, exc=None):
+    """The error of a wait that ran out: the deadline's when it was what shortened the wait. With
+    exc (CPython's socket error), that error itself unless it is a timeout."""
+    if exc is not None and not is_timeout(exc):
+        return exc
+    if wait_ms < int(conn.timeout_s * 1000):
+        return deadline(conn)
+    return HttpTimeout("no response from %s within %ss" % (conn.address(), conn.timeout_s))
+
+
+def is_timeout(exc):
+    import iotsv_oserror
+
+    return iotsv_oserror.is_timeout(exc)
+
+
+def send_failed(conn, exc):
+    """What a failed write means: a timeout is one; any other error is taken for a kept-alive
+    connection the server had closed (Connection.request opens it again)."""
+    if is_timeout(exc):
+        return exc
+    from iotsv_httpclient import _Stale
+
+    return _Stale()
+
+
+def failed(conn, exc):
+    """Connection.request's error for a MemoryError or an OSError out of a request."""
+    if isinstance(exc, MemoryError):  # an answer within the bounds, but not within this heap
+        return ResponseTooLarge("response from %s too large for the free heap" % conn.address())
+    if is_timeout(exc):
+        return HttpTimeout("no response from %s within %ss" % (conn.address(), conn.timeout_s))
+    return conn._fail("connection to %s failed: %s", reason(exc))
+
+
+def closed(conn):
+    return conn._fail("%s closed the connection without a response")
+
+
+def too_large(conn, n):
+    return ResponseTooLarge("response from %s is larger than %d bytes (%d)" % (conn.address(), conn.max_response, n))
+
+
+def not_http(conn, line):
+    return conn._fail("not an HTTP response from %s: %r", line[:40])
+
+
+def bad_length(conn, value):
+    return conn._fail("bad Content-Length from %s: %r", value[:40])
+
+
+def conflicting_length(conn, value):
+    return conn._fail("conflicting Content-Length from %s: %r", value[:40])
+
+
+def head_too_large(conn):
+    return conn._fail("response headers from %s larger than %d bytes", MAX_HEAD)
+
+
+def too_many_headers(conn):
+    return ProtocolError("more than %d response headers from %s" % (MAX_HEADERS, conn.address()))
+
+
+def malformed(conn, line):
+    return conn._fail("malformed response header from %s: %r", line[:40])
+
+
+def control_char(conn):
+    return conn._fail("control character in a response header from %s")
