@@ -8,8 +8,10 @@ import sys
 
 from iotsv_httpclient import (
     BODY_PIECE,
+    MAX_DIGITS,
     MAX_HEAD,
     MAX_HEADERS,
+    MAX_LINE,
     HttpTimeout,
     ProtocolError,
     ResponseTooLarge,
@@ -46,18 +48,46 @@ def _extend(conn, body, n):
             return
         part = conn._piece(n - got)  # at most a buffer's worth
         if not part:
-            raise conn._fail("response body from %s truncated (%d of %d bytes)", got, n)
+            raise body_truncated(conn, got, n)
 
 
-def odd_body(conn, coding, length, version, sink):
+def _fail(conn, what, *args):
+    """A ProtocolError: `what` with the server's address and then args for its other %s."""
+    return ProtocolError(what % ((conn.address(),) + args))
+
+
+def refuse_tls(ssl, ca_der):
+    """Connection's refusal of TLS it cannot do."""
+    if ssl is None:
+        raise ValueError("this build has no ssl module: TLS is not available")
+    raise ValueError("TLS needs a CA certificate (DER) to verify the server")
+
+
+def line_too_long(conn):
+    return _fail(conn, "response line from %s longer than %d bytes", MAX_LINE)
+
+
+def truncated(conn):
+    return _fail(conn, "response from %s truncated")
+
+
+def body_truncated(conn, got, n):
+    return _fail(conn, "response body from %s truncated (%d of %d bytes)", got, n)
+
+
+def wrong_length(conn, sent, body):
+    return _fail(conn, "request body to %s was %d bytes, not the %d its Content-Length said", sent, body.length)
+
+
+def odd_body(conn, coding, length, http11, sink):
     """A body framed otherwise than by Content-Length alone, or one going to a sink."""
     if coding:
         # a length beside a coding is how responses are smuggled; a coding other than chunked
         # alone would need decoding (or reading to the end) that this client does not do
         if length is not None:
-            raise conn._fail("response from %s has both Content-Length and Transfer-Encoding")
-        if coding.lower() != "chunked" or version != b"HTTP/1.1":
-            raise conn._fail("unsupported Transfer-Encoding from %s: %r", coding[:40])
+            raise _fail(conn, "response from %s has both Content-Length and Transfer-Encoding")
+        if coding.lower() != "chunked" or not http11:
+            raise _fail(conn, "unsupported Transfer-Encoding from %s: %r", coding[:40])
         return chunked_body(conn, sink)
     if length is None:
         return body_to_eof(conn, sink)
@@ -78,7 +108,7 @@ def stream_exact(conn, n, sink):
             return
         part = conn._piece(min(n - got, BODY_PIECE))
         if not part:
-            raise conn._fail("response body from %s truncated (%d of %d bytes)", got, n)
+            raise body_truncated(conn, got, n)
 
 
 def _feed(sink, piece):
@@ -98,7 +128,7 @@ def interim(conn, status):
         if status == 101 or count > MAX_INTERIM:  # never asked to switch protocols
             raise ProtocolError("unexpected %d response from %s" % (status, conn.address()))
         conn._headers()
-        final = conn._status_line(conn._readline())
+        final = conn._status_line()
         status = final[0]
         if status >= 200:
             return final
@@ -118,16 +148,49 @@ def send_stream(conn, write, source):
         write(view[:n])
 
 
+def _readline(conn):
+    """The next line, its line end included."""
+    end = conn._line()
+    pos = conn._rpos
+    conn._rpos = end + 1
+    return conn._rbuf[pos : end + 1]
+
+
+def content_length(conn, headers):
+    """The Content-Length as an int, None when absent. Repeats must agree; anything but
+    digits (a sign, spaces, underscores, which int() would take) is refused."""
+    n = None
+    for name, value in headers:
+        if name != "content-length":
+            continue
+        for part in value.split(","):
+            part = part.strip()
+            if not part or len(part) > MAX_DIGITS or not part.isdigit():
+                raise _fail(conn, "bad Content-Length from %s: %r", value[:40])
+            if n is not None and int(part) != n:
+                raise _fail(conn, "conflicting Content-Length from %s: %r", value[:40])
+            n = int(part)
+    return n
+
+
+def fold(conn, headers, line):
+    """An obs-fold line: a user agent unfolds it into one space after the previous value."""
+    if not headers:
+        raise malformed(conn, line)
+    name, value = headers[-1]
+    headers[-1] = (name, (value + " " + conn._value(line, 0, len(line))).strip())
+
+
 def chunked_body(conn, sink=None):
     """A chunked body (RFC 9112 7.1): extensions allowed and ignored, trailers checked as headers
     are and ignored; a chunk size of anything but hex digits refused."""
     body = bytearray()
     while True:
-        line = conn._readline().rstrip(b"\r\n")
+        line = _readline(conn).rstrip(b"\r\n")
         semi = line.find(b";")
         size_text = (line if semi < 0 else line[:semi]).rstrip(b" \t")
         if not size_text or len(size_text) > MAX_HEX or not _is_hex(size_text):
-            raise conn._fail("bad chunk size from %s: %r", line[:20])
+            raise _fail(conn, "bad chunk size from %s: %r", line[:20])
         size = int(size_text, 16)
         if size == 0:
             break
@@ -137,8 +200,8 @@ def chunked_body(conn, sink=None):
             if len(body) + size > conn.max_response:
                 raise too_large(conn, len(body) + size)
             _extend(conn, body, size)
-        if conn._readline() not in (b"\r\n", b"\n"):
-            raise conn._fail("chunk from %s not followed by CRLF")
+        if _readline(conn) not in (b"\r\n", b"\n"):
+            raise _fail(conn, "chunk from %s not followed by CRLF")
     conn._headers()
     return body
 
@@ -229,11 +292,11 @@ def failed(conn, exc):
         return ResponseTooLarge("response from %s too large for the free heap" % conn.address())
     if is_timeout(exc):
         return HttpTimeout("no response from %s within %ss" % (conn.address(), conn.timeout_s))
-    return conn._fail("connection to %s failed: %s", reason(exc))
+    return _fail(conn, "connection to %s failed: %s", reason(exc))
 
 
 def closed(conn):
-    return conn._fail("%s closed the connection without a response")
+    return _fail(conn, "%s closed the connection without a response")
 
 
 def too_large(conn, n):
@@ -241,19 +304,11 @@ def too_large(conn, n):
 
 
 def not_http(conn, line):
-    return conn._fail("not an HTTP response from %s: %r", line[:40])
-
-
-def bad_length(conn, value):
-    return conn._fail("bad Content-Length from %s: %r", value[:40])
-
-
-def conflicting_length(conn, value):
-    return conn._fail("conflicting Content-Length from %s: %r", value[:40])
+    return _fail(conn, "not an HTTP response from %s: %r", line[:40])
 
 
 def head_too_large(conn):
-    return conn._fail("response headers from %s larger than %d bytes", MAX_HEAD)
+    return _fail(conn, "response headers from %s larger than %d bytes", MAX_HEAD)
 
 
 def too_many_headers(conn):
@@ -261,8 +316,8 @@ def too_many_headers(conn):
 
 
 def malformed(conn, line):
-    return conn._fail("malformed response header from %s: %r", line[:40])
+    return _fail(conn, "malformed response header from %s: %r", line[:40])
 
 
 def control_char(conn):
-    return conn._fail("control character in a response header from %s")
+    return _fail(conn, "control character in a response header from %s")
