@@ -12,10 +12,13 @@ from iotsv_httpclient import (
     MAX_HEAD,
     MAX_HEADERS,
     MAX_LINE,
+    ConnectError,
     HttpTimeout,
     ProtocolError,
     ResponseTooLarge,
+    TlsError,
     _SinkFailed,
+    ssl,
 )
 
 try:
@@ -222,6 +225,52 @@ def body_to_eof(conn, sink=None):
                 raise too_large(conn, len(body) + len(chunk))
             body.extend(chunk)
         chunk = b""
+
+
+def unresolved(conn, exc):
+    return ConnectError("cannot resolve %s: %s" % (conn.host, reason(exc)))
+
+
+def check_deadline(conn, exc, wait_ms):
+    """A connect that timed out: the deadline's error when the deadline shortened its wait."""
+    if is_timeout(exc) and wait_ms < int(conn.timeout_s * 1000):
+        raise deadline(conn)
+
+
+def unconnected(conn, exc):
+    return ConnectError("cannot connect to %s: %s" % (conn.address(), reason(exc)))
+
+
+def handshake_failed(conn, exc):
+    why = getattr(exc, "verify_message", None) or reason(exc)
+    if is_timeout(exc):
+        if conn._left_ms() < int(conn.timeout_s * 1000):
+            return deadline(conn)
+        return HttpTimeout("TLS handshake with %s timed out" % conn.address())
+    import iotsv_oserror as oserror
+
+    if conn.mutual and oserror.code(exc) in (oserror.number("ECONNRESET"), oserror.number("EPIPE")):
+        why = "the server closed the connection: it did not accept the device certificate"
+    return TlsError("TLS handshake with %s failed: %s" % (conn.address(), why))
+
+
+def tls_context(conn):
+    """Connection.tls_context's work: the context made and kept on the connection."""
+    assert ssl is not None  # the constructor refused TLS without it
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.verify_mode = ssl.CERT_REQUIRED  # MicroPython's default is CERT_NONE
+    try:
+        ctx.load_verify_locations(cadata=conn.ca_der)
+    except (ValueError, OSError) as e:
+        raise TlsError("CA certificate is not a valid DER certificate: %s" % reason(e))
+    if conn.client_cert:
+        try:
+            load_client_cert(ctx, *conn.client_cert)  # mutual TLS
+        except (ValueError, OSError) as e:
+            raise TlsError("client certificate or key is not a valid DER certificate/key pair: %s" % reason(e))
+    conn._ctx = ctx
+    conn.ca_der = conn.client_cert = None  # parsed into the context: the DER copies can go
+    return ctx
 
 
 def load_client_cert(ctx, cert_der, key_der):
