@@ -87,14 +87,17 @@ def test_connection_is_kept_alive_across_requests():
 
 
 def test_connecting_and_rare_paths_leave_no_module_loaded_on_micropython():
-    # the steady path is iotsv_httpclient alone: a connect, a chunked body and a 404 load their
-    # modules for the call only (a host keeps them loaded: it has the memory)
+    # the steady path is iotsv_httpclient alone: a connect, a chunked body and an error load
+    # their modules for the call only (a host keeps them loaded: it has the memory)
     c = tls()
     assert c.request("GET", "/len", [("Host", "localhost")]).body == b"hello"
     assert c.request("GET", "/chunked", [("Host", "localhost")]).body == b"hello"
     assert c.request("GET", "/nothing-here", [("Host", "localhost")]).status == 404
     assert c.connects == 1
-    loaded = [m for m in ("iotsv_httpconnect", "iotsv_httprare", "iotsv_oserror") if m in sys.modules]
+    assert "4 of 10" in str(raises(ProtocolError, c.request, "GET", "/truncated", [("Host", "h")]))
+    loaded = [
+        m for m in ("iotsv_httpconnect", "iotsv_httprare", "iotsv_httperrors", "iotsv_oserror") if m in sys.modules
+    ]
     assert loaded == [] if sys.implementation.name == "micropython" else "iotsv_httpconnect" in loaded
     c.close()
 

@@ -218,7 +218,7 @@ class Connection:
         resolve=None,
     ):
         if tls and (ssl is None or not ca_der):
-            _call("iotsv_httprare", "refuse_tls", ssl, ca_der)
+            _call("iotsv_httperrors", "refuse_tls", ssl, ca_der)
         self.host = host
         self.port = port or (443 if tls else 80)
         self.tls = tls
@@ -261,6 +261,10 @@ class Connection:
         """iotsv_httprare.name(self, *args): a rare path's code, loaded for the call."""
         return _call("iotsv_httprare", name, self, *args)
 
+    def _error(self, name, *args):
+        """iotsv_httperrors.name(self, *args): the exception of a failure, loaded for the call."""
+        return _call("iotsv_httperrors", name, self, *args)
+
     def _left_ms(self):
         return int(self.request_timeout_s * 1000) - ticks_diff(ticks_ms(), self._started)
 
@@ -268,7 +272,7 @@ class Connection:
         """How long the next socket operation may wait; the deadline error once it has passed."""
         left = self._left_ms()
         if left <= 0:
-            raise self._rare("deadline")
+            raise self._error("deadline")
         return min(int(self.timeout_s * 1000), left)
 
     def _poll(self, event, wait_ms):
@@ -291,7 +295,7 @@ class Connection:
             if got is not None:
                 return got
             if not self._poll(select.POLLIN, wait):
-                raise self._rare("timed_out", wait)
+                raise self._error("timed_out", wait)
 
     def _piece(self, n):
         """Up to n bytes as _recv_into receives them, a view of the write buffer: for a sink,
@@ -314,7 +318,7 @@ class Connection:
             if n:
                 done += n
             elif not self._poll(select.POLLOUT, wait):
-                raise self._rare("timed_out", wait)
+                raise self._error("timed_out", wait)
 
     def _connect(self):
         _call("iotsv_httpconnect", "connect", self)
@@ -360,13 +364,16 @@ class Connection:
             except _Stale:
                 self.close()
                 if not reused or attempt:
-                    raise self._rare("closed")
+                    raise self._error("closed")
             except HttpError:
                 self.close()
                 raise
-            except (MemoryError, OSError) as e:  # MemoryError: an answer within the bounds, not this heap's
+            except MemoryError:  # an answer within the bounds, but not within this heap
                 self.close()
-                raise self._rare("failed", e)
+                raise ResponseTooLarge("response from %s too large for the free heap" % self.address())
+            except OSError as e:
+                self.close()
+                raise self._error("failed", e)
 
     def _idle(self):
         """True when the kept-alive connection has nothing to read: bytes that came unasked since
@@ -411,9 +418,9 @@ class Connection:
                 part = None  # not held while the next is made (it may be read from flash)
             self._flush(n)
             if isinstance(body, Pieces) and sent != body.length:  # made otherwise than it was counted
-                raise self._rare("wrong_length", sent, body)
+                raise self._error("wrong_length", sent, body)
         except OSError as e:
-            raise self._rare("send_failed", e)
+            raise self._error("send_failed", e)
 
     def _put(self, n, part):
         """part after the n bytes gathered in the write buffer, which is written first if part
@@ -442,7 +449,7 @@ class Connection:
             if end >= 0:
                 return end
             if len(buf) - pos >= MAX_LINE:
-                raise self._rare("line_too_long")
+                raise self._error("line_too_long")
             try:
                 more = self._recv(LINE_PIECE)
             except OSError:
@@ -452,7 +459,7 @@ class Connection:
             if not more:
                 if first and pos == len(buf):
                     raise _Stale()
-                raise self._rare("truncated")
+                raise self._error("truncated")
             self._rbuf = buf[pos:] + more if pos < len(buf) else more
             self._rpos = 0
 
@@ -477,7 +484,7 @@ class Connection:
         while got < n:
             part = self._piece(min(n - got, BODY_PIECE))
             if not part:
-                raise self._rare("body_truncated", got, n)
+                raise self._error("body_truncated", got, n)
             body[got : got + len(part)] = part
             got += len(part)
         return body
@@ -505,7 +512,7 @@ class Connection:
             if length is None and not coding:  # a body that ended where the server closed
                 keep_alive = False
         elif length > self.max_response:
-            raise self._rare("too_large", length)
+            raise self._error("too_large", length)
         else:
             resp.body = self._read_exact(length) if length else b""
         if self._rpos < len(self._rbuf):  # bytes past the response: nothing to read as the next one
@@ -541,7 +548,7 @@ class Connection:
             or not 0x30 <= buf[pos + 11] <= 0x39
             or (stop - pos > 12 and buf[pos + 12] != 0x20)
         ):
-            raise self._rare("not_http", buf[pos:stop])
+            raise self._error("not_http", buf[pos:stop])
         status = (buf[pos + 9] - 0x30) * 100 + (buf[pos + 10] - 0x30) * 10 + buf[pos + 11] - 0x30
         return status, _text(buf[pos + 13 : stop]), buf[pos + 7] == 0x31
 
@@ -558,15 +565,15 @@ class Connection:
             stop = _stop(buf, pos, end)
             size += end + 1 - pos
             if size > MAX_HEAD:
-                raise self._rare("head_too_large")
+                raise self._error("head_too_large")
             if buf[pos] in (0x20, 0x09):  # obs-fold: a user agent unfolds it into one space
                 self._rare("fold", headers, buf[pos:stop])
                 continue
             if len(headers) >= MAX_HEADERS:
-                raise self._rare("too_many_headers")
+                raise self._error("too_many_headers")
             colon = buf.find(b":", pos, stop)
             if colon <= pos or not _is_token(buf, pos, colon):
-                raise self._rare("malformed", buf[pos:stop])
+                raise self._error("malformed", buf[pos:stop])
             headers.append((_name(buf, pos, colon), self._value(buf, colon + 1, stop)))
 
     def _value(self, buf, start, stop):
@@ -581,5 +588,5 @@ class Connection:
         if raw and (min(raw) < 0x20 or 0x7F in raw):
             for c in raw:
                 if c == 0x7F or (c < 0x20 and c != 0x09):
-                    raise self._rare("control_char")
+                    raise self._error("control_char")
         return _text(raw)

@@ -2,7 +2,7 @@
 # made before, at start: iotsv_httprare.tls_context). Loaded by iotsv_httpclient only while it
 # connects (once per wake on a board that closes its connection between readings), so a
 # kept-alive connection's requests leave it out of the heap. `conn` is an
-# iotsv_httpclient.Connection; its errors are iotsv_httprare's.
+# iotsv_httpclient.Connection; its errors are iotsv_httperrors'.
 import select
 import socket
 
@@ -13,7 +13,7 @@ def connect(conn):
     try:
         infos = conn.resolve(conn.host, conn.port, 0, socket.SOCK_STREAM)
     except OSError as e:
-        raise conn._rare("unresolved", e)
+        raise conn._error("unresolved", e)
     sock = None
     last = None
     for info in infos:
@@ -27,9 +27,9 @@ def connect(conn):
             sock.close()
             sock = None
             last = e
-            conn._rare("check_deadline", e, wait)
+            conn._error("check_deadline", e, wait)
     if sock is None:
-        raise conn._rare("unconnected", last)
+        raise conn._error("unconnected", last)
     if conn.tls:
         # The handshake is one call: on MicroPython each of its reads waits at most this long
         # (set on the plain socket: MicroPython's TLS socket has no settimeout); CPython bounds
@@ -56,4 +56,4 @@ def _handshake(conn, sock):
         return ctx.wrap_socket(sock, server_hostname=conn.host)
     except (ValueError, OSError) as e:
         sock.close()
-        raise conn._rare("handshake_failed", e)
+        raise conn._error("handshake_failed", e)

@@ -10,7 +10,7 @@ def recv_into(conn, buf, n, wait):
     try:
         return sock.recv_into(buf, n)
     except OSError as e:
-        raise conn._rare("timed_out", wait, e)
+        raise conn._error("timed_out", wait, e)
 
 
 def write(conn, data):
@@ -21,7 +21,7 @@ def write(conn, data):
     try:
         sock.sendall(data)
     except OSError as e:
-        raise conn._rare("timed_out", wait, e)
+        raise conn._error("timed_out", wait, e)
 
 
 def idle(conn):

@@ -1,25 +1,13 @@
 # The HTTP client's rarely used paths, loaded by iotsv_httpclient (Connection._rare) only for the
 # call that needs them, so a board's RAM holds them only while they run: bodies framed by chunks
 # or by the end of the stream (AWS frames its answers with Content-Length), bodies streamed to a
-# sink or sent from a file (S3, an update's download), interim (1xx) responses, a client
-# certificate for mutual TLS, and the errors: most return the exception for the caller to raise.
-# `conn` is an iotsv_httpclient.Connection.
+# sink or sent from a file (S3, an update's download), interim (1xx) responses, odd
+# Content-Length and folded header values, and the SSL context (made once, at start), with a
+# client certificate for mutual TLS. `conn` is an iotsv_httpclient.Connection.
 import sys
 
-from iotsv_httpclient import (
-    BODY_PIECE,
-    MAX_DIGITS,
-    MAX_HEAD,
-    MAX_HEADERS,
-    MAX_LINE,
-    ConnectError,
-    HttpTimeout,
-    ProtocolError,
-    ResponseTooLarge,
-    TlsError,
-    _SinkFailed,
-    ssl,
-)
+from iotsv_httpclient import BODY_PIECE, MAX_DIGITS, ProtocolError, TlsError, _SinkFailed, ssl
+from iotsv_httperrors import body_truncated, fail, malformed, reason, too_large
 
 try:
     from micropython import const
@@ -54,43 +42,15 @@ def _extend(conn, body, n):
             raise body_truncated(conn, got, n)
 
 
-def _fail(conn, what, *args):
-    """A ProtocolError: `what` with the server's address and then args for its other %s."""
-    return ProtocolError(what % ((conn.address(),) + args))
-
-
-def refuse_tls(ssl, ca_der):
-    """Connection's refusal of TLS it cannot do."""
-    if ssl is None:
-        raise ValueError("this build has no ssl module: TLS is not available")
-    raise ValueError("TLS needs a CA certificate (DER) to verify the server")
-
-
-def line_too_long(conn):
-    return _fail(conn, "response line from %s longer than %d bytes", MAX_LINE)
-
-
-def truncated(conn):
-    return _fail(conn, "response from %s truncated")
-
-
-def body_truncated(conn, got, n):
-    return _fail(conn, "response body from %s truncated (%d of %d bytes)", got, n)
-
-
-def wrong_length(conn, sent, body):
-    return _fail(conn, "request body to %s was %d bytes, not the %d its Content-Length said", sent, body.length)
-
-
 def odd_body(conn, coding, length, http11, sink):
     """A body framed otherwise than by Content-Length alone, or one going to a sink."""
     if coding:
         # a length beside a coding is how responses are smuggled; a coding other than chunked
         # alone would need decoding (or reading to the end) that this client does not do
         if length is not None:
-            raise _fail(conn, "response from %s has both Content-Length and Transfer-Encoding")
+            raise fail(conn, "response from %s has both Content-Length and Transfer-Encoding")
         if coding.lower() != "chunked" or not http11:
-            raise _fail(conn, "unsupported Transfer-Encoding from %s: %r", coding[:40])
+            raise fail(conn, "unsupported Transfer-Encoding from %s: %r", coding[:40])
         return chunked_body(conn, sink)
     if length is None:
         return body_to_eof(conn, sink)
@@ -169,9 +129,9 @@ def content_length(conn, headers):
         for part in value.split(","):
             part = part.strip()
             if not part or len(part) > MAX_DIGITS or not part.isdigit():
-                raise _fail(conn, "bad Content-Length from %s: %r", value[:40])
+                raise fail(conn, "bad Content-Length from %s: %r", value[:40])
             if n is not None and int(part) != n:
-                raise _fail(conn, "conflicting Content-Length from %s: %r", value[:40])
+                raise fail(conn, "conflicting Content-Length from %s: %r", value[:40])
             n = int(part)
     return n
 
@@ -193,7 +153,7 @@ def chunked_body(conn, sink=None):
         semi = line.find(b";")
         size_text = (line if semi < 0 else line[:semi]).rstrip(b" \t")
         if not size_text or len(size_text) > MAX_HEX or not _is_hex(size_text):
-            raise _fail(conn, "bad chunk size from %s: %r", line[:20])
+            raise fail(conn, "bad chunk size from %s: %r", line[:20])
         size = int(size_text, 16)
         if size == 0:
             break
@@ -204,7 +164,7 @@ def chunked_body(conn, sink=None):
                 raise too_large(conn, len(body) + size)
             _extend(conn, body, size)
         if _readline(conn) not in (b"\r\n", b"\n"):
-            raise _fail(conn, "chunk from %s not followed by CRLF")
+            raise fail(conn, "chunk from %s not followed by CRLF")
     conn._headers()
     return body
 
@@ -225,33 +185,6 @@ def body_to_eof(conn, sink=None):
                 raise too_large(conn, len(body) + len(chunk))
             body.extend(chunk)
         chunk = b""
-
-
-def unresolved(conn, exc):
-    return ConnectError("cannot resolve %s: %s" % (conn.host, reason(exc)))
-
-
-def check_deadline(conn, exc, wait_ms):
-    """A connect that timed out: the deadline's error when the deadline shortened its wait."""
-    if is_timeout(exc) and wait_ms < int(conn.timeout_s * 1000):
-        raise deadline(conn)
-
-
-def unconnected(conn, exc):
-    return ConnectError("cannot connect to %s: %s" % (conn.address(), reason(exc)))
-
-
-def handshake_failed(conn, exc):
-    why = getattr(exc, "verify_message", None) or reason(exc)
-    if is_timeout(exc):
-        if conn._left_ms() < int(conn.timeout_s * 1000):
-            return deadline(conn)
-        return HttpTimeout("TLS handshake with %s timed out" % conn.address())
-    import iotsv_oserror as oserror
-
-    if conn.mutual and oserror.code(exc) in (oserror.number("ECONNRESET"), oserror.number("EPIPE")):
-        why = "the server closed the connection: it did not accept the device certificate"
-    return TlsError("TLS handshake with %s failed: %s" % (conn.address(), why))
 
 
 def tls_context(conn):
@@ -295,78 +228,3 @@ def load_client_cert(ctx, cert_der, key_der):
         ctx.load_cert_chain(path)
     finally:
         os.remove(path)
-
-
-def reason(exc):
-    import iotsv_oserror
-
-    return iotsv_oserror.reason(exc)
-
-
-def deadline(conn):
-    return HttpTimeout(
-        "response from %s not complete after %ss (REQUEST_TIMEOUT_S)" % (conn.address(), conn.request_timeout_s)
-    )
-
-
-def timed_out(conn, wait_ms, exc=None):
-    """The error of a wait that ran out: the deadline's when it was what shortened the wait. With
-    exc (CPython's socket error), that error itself unless it is a timeout."""
-    if exc is not None and not is_timeout(exc):
-        return exc
-    if wait_ms < int(conn.timeout_s * 1000):
-        return deadline(conn)
-    return HttpTimeout("no response from %s within %ss" % (conn.address(), conn.timeout_s))
-
-
-def is_timeout(exc):
-    import iotsv_oserror
-
-    return iotsv_oserror.is_timeout(exc)
-
-
-def send_failed(conn, exc):
-    """What a failed write means: a timeout is one; any other error is taken for a kept-alive
-    connection the server had closed (Connection.request opens it again)."""
-    if is_timeout(exc):
-        return exc
-    from iotsv_httpclient import _Stale
-
-    return _Stale()
-
-
-def failed(conn, exc):
-    """Connection.request's error for a MemoryError or an OSError out of a request."""
-    if isinstance(exc, MemoryError):  # an answer within the bounds, but not within this heap
-        return ResponseTooLarge("response from %s too large for the free heap" % conn.address())
-    if is_timeout(exc):
-        return HttpTimeout("no response from %s within %ss" % (conn.address(), conn.timeout_s))
-    return _fail(conn, "connection to %s failed: %s", reason(exc))
-
-
-def closed(conn):
-    return _fail(conn, "%s closed the connection without a response")
-
-
-def too_large(conn, n):
-    return ResponseTooLarge("response from %s is larger than %d bytes (%d)" % (conn.address(), conn.max_response, n))
-
-
-def not_http(conn, line):
-    return _fail(conn, "not an HTTP response from %s: %r", line[:40])
-
-
-def head_too_large(conn):
-    return _fail(conn, "response headers from %s larger than %d bytes", MAX_HEAD)
-
-
-def too_many_headers(conn):
-    return ProtocolError("more than %d response headers from %s" % (MAX_HEADERS, conn.address()))
-
-
-def malformed(conn, line):
-    return _fail(conn, "malformed response header from %s: %r", line[:40])
-
-
-def control_char(conn):
-    return _fail(conn, "control character in a response header from %s")
