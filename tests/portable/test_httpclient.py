@@ -96,7 +96,9 @@ def test_connecting_and_rare_paths_leave_no_module_loaded_on_micropython():
     assert c.connects == 1
     assert "4 of 10" in str(raises(ProtocolError, c.request, "GET", "/truncated", [("Host", "h")]))
     loaded = [
-        m for m in ("iotsv_httpconnect", "iotsv_httprare", "iotsv_httperrors", "iotsv_oserror") if m in sys.modules
+        m
+        for m in ("iotsv_httpconnect", "iotsv_httptls", "iotsv_httprare", "iotsv_httperrors", "iotsv_oserror")
+        if m in sys.modules
     ]
     assert loaded == [] if sys.implementation.name == "micropython" else "iotsv_httpconnect" in loaded
     c.close()

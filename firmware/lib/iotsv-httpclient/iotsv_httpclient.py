@@ -328,7 +328,7 @@ class Connection:
         CA is parsed once, and its few KB of heap are taken while the heap is young (the app asks
         for it at start) rather than looked for again in a fragmented heap at each reconnect."""
         if self._ctx is None:
-            self._rare("tls_context")
+            _call("iotsv_httptls", "tls_context", self)
         return self._ctx
 
     def request(self, method, target, headers, body=b"", sink=None):

@@ -1,5 +1,5 @@
 # Opening a connection: the lookup, the TCP connect and the TLS handshake (its SSL context is
-# made before, at start: iotsv_httprare.tls_context). Loaded by iotsv_httpclient only while it
+# made before, at start: iotsv_httptls). Loaded by iotsv_httpclient only while it
 # connects (once per wake on a board that closes its connection between readings), so a
 # kept-alive connection's requests leave it out of the heap. `conn` is an
 # iotsv_httpclient.Connection; its errors are iotsv_httperrors'.

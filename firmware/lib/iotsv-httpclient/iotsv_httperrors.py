@@ -108,6 +108,18 @@ def wrong_length(conn, sent, body):
     return fail(conn, "request body to %s was %d bytes, not the %d its Content-Length said", sent, body.length)
 
 
+def unreadable_body(conn, exc):
+    return ProtocolError("cannot read the request body: %s" % reason(exc))
+
+
+def bad_ca(conn, exc):
+    return TlsError("CA certificate is not a valid DER certificate: %s" % reason(exc))
+
+
+def bad_client_cert(conn, exc):
+    return TlsError("client certificate or key is not a valid DER certificate/key pair: %s" % reason(exc))
+
+
 def unresolved(conn, exc):
     return ConnectError("cannot resolve %s: %s" % (conn.host, reason(exc)))
 

@@ -2,12 +2,9 @@
 # call that needs them, so a board's RAM holds them only while they run: bodies framed by chunks
 # or by the end of the stream (AWS frames its answers with Content-Length), bodies streamed to a
 # sink or sent from a file (S3, an update's download), interim (1xx) responses, odd
-# Content-Length and folded header values, and the SSL context (made once, at start), with a
-# client certificate for mutual TLS. `conn` is an iotsv_httpclient.Connection.
-import sys
-
-from iotsv_httpclient import BODY_PIECE, MAX_DIGITS, ProtocolError, TlsError, _SinkFailed, ssl
-from iotsv_httperrors import body_truncated, fail, malformed, reason, too_large
+# Content-Length and folded header values. Their errors come from iotsv_httperrors, loaded only
+# when one happens. `conn` is an iotsv_httpclient.Connection.
+from iotsv_httpclient import BODY_PIECE, MAX_DIGITS, ProtocolError, _SinkFailed
 
 try:
     from micropython import const
@@ -39,7 +36,7 @@ def _extend(conn, body, n):
             return
         part = conn._piece(n - got)  # at most a buffer's worth
         if not part:
-            raise body_truncated(conn, got, n)
+            raise conn._error("body_truncated", got, n)
 
 
 def odd_body(conn, coding, length, http11, sink):
@@ -48,9 +45,9 @@ def odd_body(conn, coding, length, http11, sink):
         # a length beside a coding is how responses are smuggled; a coding other than chunked
         # alone would need decoding (or reading to the end) that this client does not do
         if length is not None:
-            raise fail(conn, "response from %s has both Content-Length and Transfer-Encoding")
+            raise conn._error("fail", "response from %s has both Content-Length and Transfer-Encoding")
         if coding.lower() != "chunked" or not http11:
-            raise fail(conn, "unsupported Transfer-Encoding from %s: %r", coding[:40])
+            raise conn._error("fail", "unsupported Transfer-Encoding from %s: %r", coding[:40])
         return chunked_body(conn, sink)
     if length is None:
         return body_to_eof(conn, sink)
@@ -71,7 +68,7 @@ def stream_exact(conn, n, sink):
             return
         part = conn._piece(min(n - got, BODY_PIECE))
         if not part:
-            raise body_truncated(conn, got, n)
+            raise conn._error("body_truncated", got, n)
 
 
 def _feed(sink, piece):
@@ -105,7 +102,7 @@ def send_stream(conn, write, source):
         try:
             n = source.readinto(buf)
         except OSError as e:
-            raise ProtocolError("cannot read the request body: %s" % reason(e))
+            raise conn._error("unreadable_body", e)
         if not n:
             return
         write(view[:n])
@@ -129,9 +126,9 @@ def content_length(conn, headers):
         for part in value.split(","):
             part = part.strip()
             if not part or len(part) > MAX_DIGITS or not part.isdigit():
-                raise fail(conn, "bad Content-Length from %s: %r", value[:40])
+                raise conn._error("fail", "bad Content-Length from %s: %r", value[:40])
             if n is not None and int(part) != n:
-                raise fail(conn, "conflicting Content-Length from %s: %r", value[:40])
+                raise conn._error("fail", "conflicting Content-Length from %s: %r", value[:40])
             n = int(part)
     return n
 
@@ -139,7 +136,7 @@ def content_length(conn, headers):
 def fold(conn, headers, line):
     """An obs-fold line: a user agent unfolds it into one space after the previous value."""
     if not headers:
-        raise malformed(conn, line)
+        raise conn._error("malformed", line)
     name, value = headers[-1]
     headers[-1] = (name, (value + " " + conn._value(line, 0, len(line))).strip())
 
@@ -153,7 +150,7 @@ def chunked_body(conn, sink=None):
         semi = line.find(b";")
         size_text = (line if semi < 0 else line[:semi]).rstrip(b" \t")
         if not size_text or len(size_text) > MAX_HEX or not _is_hex(size_text):
-            raise fail(conn, "bad chunk size from %s: %r", line[:20])
+            raise conn._error("fail", "bad chunk size from %s: %r", line[:20])
         size = int(size_text, 16)
         if size == 0:
             break
@@ -161,10 +158,10 @@ def chunked_body(conn, sink=None):
             stream_exact(conn, size, sink)
         else:
             if len(body) + size > conn.max_response:
-                raise too_large(conn, len(body) + size)
+                raise conn._error("too_large", len(body) + size)
             _extend(conn, body, size)
         if _readline(conn) not in (b"\r\n", b"\n"):
-            raise fail(conn, "chunk from %s not followed by CRLF")
+            raise conn._error("fail", "chunk from %s not followed by CRLF")
     conn._headers()
     return body
 
@@ -182,49 +179,6 @@ def body_to_eof(conn, sink=None):
             _feed(sink, chunk)
         else:
             if len(body) + len(chunk) > conn.max_response:
-                raise too_large(conn, len(body) + len(chunk))
+                raise conn._error("too_large", len(body) + len(chunk))
             body.extend(chunk)
         chunk = b""
-
-
-def tls_context(conn):
-    """Connection.tls_context's work: the context made and kept on the connection."""
-    assert ssl is not None  # the constructor refused TLS without it
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.verify_mode = ssl.CERT_REQUIRED  # MicroPython's default is CERT_NONE
-    try:
-        ctx.load_verify_locations(cadata=conn.ca_der)
-    except (ValueError, OSError) as e:
-        raise TlsError("CA certificate is not a valid DER certificate: %s" % reason(e))
-    if conn.client_cert:
-        try:
-            load_client_cert(ctx, *conn.client_cert)  # mutual TLS
-        except (ValueError, OSError) as e:
-            raise TlsError("client certificate or key is not a valid DER certificate/key pair: %s" % reason(e))
-    conn._ctx = ctx
-    conn.ca_der = conn.client_cert = None  # parsed into the context: the DER copies can go
-    return ctx
-
-
-def load_client_cert(ctx, cert_der, key_der):
-    """The device's certificate and key (DER) into an SSL context, for mutual TLS."""
-    if sys.implementation.name == "micropython":
-        ctx.load_cert_chain(cert_der, key_der)  # MicroPython takes DER bytes
-        return
-    # CPython loads PEM files only (host-side tools and tests): write them for the moment.
-    import os
-    import tempfile  # pyright: ignore[reportMissingImports]  # CPython only
-    from binascii import b2a_base64
-
-    def pem(kind, der):
-        b64 = b2a_base64(der, newline=False).decode()
-        lines = [b64[i : i + 64] for i in range(0, len(b64), 64)]
-        return "-----BEGIN %s-----\n%s\n-----END %s-----\n" % (kind, "\n".join(lines), kind)
-
-    fd, path = tempfile.mkstemp(suffix=".pem")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(pem("CERTIFICATE", cert_der) + pem("PRIVATE KEY", key_der))
-        ctx.load_cert_chain(path)
-    finally:
-        os.remove(path)
