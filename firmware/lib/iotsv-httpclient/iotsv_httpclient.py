@@ -169,7 +169,8 @@ class Response:
         self.body = body  # type: bytes | bytearray
 
     def header(self, name, default=None):
-        name = name.lower()
+        if not name.islower():  # callers mostly ask in lower case: no copy made then
+            name = name.lower()
         for n, v in self.headers:
             if n == name:
                 return v
