@@ -520,6 +520,8 @@ class Connection:
             keep_alive = False
         if not keep_alive:
             self.close()
+        self._rbuf = b""  # all of it parsed (the body a copy): not held until the next response
+        self._rpos = 0
         return resp
 
     def _content_length(self, headers):
