@@ -65,7 +65,7 @@ class Sink(dynamodb.Sink):
 
 
 class Conn:
-    """DynamoDB's side: takes the body piece by piece, as Connection._send_parts does, and
+    """DynamoDB's side: takes the body piece by piece, as Connection._send does, and
     answers each request with a success."""
 
     def __init__(self):

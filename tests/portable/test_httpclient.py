@@ -2,6 +2,7 @@
 # both interpreters: TLS verification, keep-alive, body framings, bounds, timeouts.
 import json
 import os
+import sys
 import time
 
 from iotsv_httpclient import (
@@ -82,6 +83,24 @@ def test_connection_is_kept_alive_across_requests():
     for _ in range(5):
         assert c.request("GET", "/len", [("Host", "localhost")]).body == b"hello"
     assert c.connects == 1
+    c.close()
+
+
+def test_connecting_and_rare_paths_leave_no_module_loaded_on_micropython():
+    # the steady path is iotsv_httpclient alone: a connect, a chunked body and an error load
+    # their modules for the call only (a host keeps them loaded: it has the memory)
+    c = tls()
+    assert c.request("GET", "/len", [("Host", "localhost")]).body == b"hello"
+    assert c.request("GET", "/chunked", [("Host", "localhost")]).body == b"hello"
+    assert c.request("GET", "/nothing-here", [("Host", "localhost")]).status == 404
+    assert c.connects == 1
+    assert "4 of 10" in str(raises(ProtocolError, c.request, "GET", "/truncated", [("Host", "h")]))
+    loaded = [
+        m
+        for m in ("iotsv_httpconnect", "iotsv_httptls", "iotsv_httprare", "iotsv_httperrors", "iotsv_oserror")
+        if m in sys.modules
+    ]
+    assert loaded == [] if sys.implementation.name == "micropython" else "iotsv_httpconnect" in loaded
     c.close()
 
 

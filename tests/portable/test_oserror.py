@@ -1,4 +1,4 @@
-# oserror.describe: the errno values a board meets named in words, on both interpreters (where
+# oserror.describe and reason: the errno values a board meets named in words, on both interpreters (where
 # MicroPython's OSError prints a bare "28").
 import errno
 
@@ -48,3 +48,12 @@ def test_a_real_failed_open_is_named():
         assert oserror.describe(e) == "no such file or directory (ENOENT)", oserror.describe(e)
     else:
         raise AssertionError("opened a file in a folder that does not exist")
+
+
+def test_a_socket_timeout_is_told_apart_in_a_few_words():
+    timeout = OSError(oserror.number("ETIMEDOUT"))
+    reset = OSError(oserror.number("ECONNRESET"))
+    assert oserror.is_timeout(timeout) and not oserror.is_timeout(reset)
+    assert not oserror.is_timeout(ValueError("timed out"))
+    assert oserror.reason(timeout) == "timed out"
+    assert oserror.reason(reset) == "connection reset (ECONNRESET)"

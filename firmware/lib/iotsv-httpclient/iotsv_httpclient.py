@@ -1,7 +1,9 @@
 # A small HTTP/1.1 client over socket + ssl for MicroPython and CPython: TLS verified against a
 # DER CA with SNI, one connection kept alive across requests, Content-Length and chunked bodies,
 # socket timeouts, an overall deadline per request, and a bound on what a response may make us
-# hold in memory.
+# hold in memory. This module is the path of a request on an open connection; connecting
+# (iotsv_httpconnect) and what is rare (iotsv_httprare: odd framings, streamed bodies, most
+# errors' messages) are loaded only for the call that needs them and dropped after it.
 import select  # after connecting, MicroPython's sockets are non-blocking and each wait is a poll
 import socket
 import sys
@@ -24,11 +26,10 @@ except ImportError:  # a build without TLS can still speak plain HTTP
 
 MICROPYTHON = sys.implementation.name == "micropython"
 MAX_LINE = const(4096)  # status and header lines
-LINE_PIECE = const(256)  # MicroPython's read(n) allocates n bytes up front: read lines in small pieces
+LINE_PIECE = const(512)  # received at once for the head: a short answer comes in one piece
 BODY_PIECE = const(1024)
 MAX_HEADERS = const(64)
 MAX_HEAD = const(8192)  # all header lines of one response together
-MAX_INTERIM = const(8)  # 1xx responses before the final one
 REMEMBERED = const(4)  # successful answers whose id a new answer must not repeat
 MAX_DIGITS = const(12)  # of a Content-Length: far past any body this client takes
 WRITE_BUFFER = const(1024)  # a body given in parts goes out in records of up to this size
@@ -69,13 +70,38 @@ class _SinkFailed(Exception):
 
 
 TCHAR = b"!#$%&'*+-.^_`|~"  # with digits and letters, what a header name is made of (RFC 9110)
+# Header names servers send in (nearly) every answer, lowercased: one read from the wire is the
+# constant here, not a string made for each response.
+NAMES = (
+    b"content-length",
+    b"content-type",
+    b"date",
+    b"connection",
+    b"x-amzn-requestid",
+    b"x-amz-crc32",
+)
 
 
-def _is_token(name):
-    for c in name:
+def _is_token(buf, start, stop):
+    for i in range(start, stop):
+        c = buf[i]
         if not (0x30 <= c <= 0x39 or 0x41 <= c <= 0x5A or 0x61 <= c <= 0x7A or c in TCHAR):
             return False
     return True
+
+
+def _name(buf, start, stop):
+    """The header name buf[start:stop] lowercased, as text."""
+    n = stop - start
+    for known in NAMES:
+        if len(known) == n:
+            for i in range(n):
+                c = buf[start + i]
+                if (c | 0x20 if 0x41 <= c <= 0x5A else c) != known[i]:
+                    break
+            else:
+                return known.decode()
+    return _text(buf[start:stop]).lower()
 
 
 def _text(raw):
@@ -87,9 +113,19 @@ def _text(raw):
 
 
 def _joined(headers, name):
-    """Every value of a header, joined as RFC 9110 joins repeated fields."""
-    values = [v for n, v in headers if n == name]
-    return ", ".join(values) if values else ""
+    """Every value of a header, joined as RFC 9110 joins repeated fields ("" when absent)."""
+    joined = ""
+    for n, v in headers:
+        if n == name:
+            joined = joined + ", " + v if joined else v
+    return joined
+
+
+def _stop(buf, start, end):
+    """Where the line buf[start:end] ends without its line end (CRs and LFs)."""
+    while end > start and buf[end - 1] in (10, 13):
+        end -= 1
+    return end
 
 
 def _is_stream(body):
@@ -133,21 +169,26 @@ class Response:
         self.body = body  # type: bytes | bytearray
 
     def header(self, name, default=None):
-        name = name.lower()
+        if not name.islower():  # callers mostly ask in lower case: no copy made then
+            name = name.lower()
         for n, v in self.headers:
             if n == name:
                 return v
         return default
 
 
-def _reason(exc):
-    """A short, stable description of a socket error on either interpreter (errno values named
-    by oserror, which knows the ones MicroPython's errno does not, such as EPIPE)."""
-    if _is_timeout(exc):
-        return "timed out"
-    import iotsv_oserror as oserror  # an error path: the table of names is loaded once something went wrong
-
-    return oserror.describe(exc)
+def _call(module, name, *args):
+    """module.name(*args), the module loaded for the call: on MicroPython it and every module it
+    loaded leave sys.modules after it (unless loaded before), so their code is in the heap only
+    while it runs; a host keeps them."""
+    if not MICROPYTHON:
+        return getattr(__import__(module), name)(*args)
+    before = list(sys.modules)
+    try:
+        return getattr(__import__(module), name)(*args)
+    finally:
+        for loaded in [m for m in sys.modules if m not in before]:
+            sys.modules.pop(loaded, None)
 
 
 def _length(body):
@@ -161,12 +202,6 @@ def _length(body):
             n += len(part)
         return n
     return len(body)
-
-
-def _is_timeout(exc):
-    import iotsv_oserror as oserror
-
-    return oserror.code(exc) == oserror.number("ETIMEDOUT") or type(exc).__name__ in ("timeout", "TimeoutError")
 
 
 class Connection:
@@ -183,10 +218,8 @@ class Connection:
         request_timeout_s=None,
         resolve=None,
     ):
-        if tls and ssl is None:
-            raise ValueError("this build has no ssl module: TLS is not available")
-        if tls and not ca_der:
-            raise ValueError("TLS needs a CA certificate (DER) to verify the server")
+        if tls and (ssl is None or not ca_der):
+            _call("iotsv_httperrors", "refuse_tls", ssl, ca_der)
         self.host = host
         self.port = port or (443 if tls else 80)
         self.tls = tls
@@ -225,27 +258,27 @@ class Connection:
         self._rpos = 0
 
     # -- time: every wait is at most min(timeout_s, what is left of request_timeout_s) --------
+    def _rare(self, name, *args):
+        """iotsv_httprare.name(self, *args): a rare path's code, loaded for the call."""
+        return _call("iotsv_httprare", name, self, *args)
+
+    def _error(self, name, *args):
+        """iotsv_httperrors.name(self, *args): the exception of a failure, loaded for the call."""
+        return _call("iotsv_httperrors", name, self, *args)
+
+    def _left_ms(self):
+        return int(self.request_timeout_s * 1000) - ticks_diff(ticks_ms(), self._started)
+
     def _wait_ms(self):
         """How long the next socket operation may wait; the deadline error once it has passed."""
-        left = int(self.request_timeout_s * 1000) - ticks_diff(ticks_ms(), self._started)
+        left = self._left_ms()
         if left <= 0:
-            raise self._deadline()
+            raise self._error("deadline")
         return min(int(self.timeout_s * 1000), left)
 
-    def _deadline(self):
-        return HttpTimeout(
-            "response from %s not complete after %ss (REQUEST_TIMEOUT_S)" % (self.address(), self.request_timeout_s)
-        )
-
-    def _timed_out(self, wait_ms):
-        """The error of a wait that ran out: the deadline's when it was what shortened the wait."""
-        if wait_ms < int(self.timeout_s * 1000):
-            return self._deadline()
-        return HttpTimeout("no response from %s within %ss" % (self.address(), self.timeout_s))
-
     def _poll(self, event, wait_ms):
-        self._poller.modify(self._sock, event)  # pyright: ignore[reportOptionalMemberAccess]
-        return self._poller.poll(wait_ms)  # pyright: ignore[reportOptionalMemberAccess]
+        self._poller.modify(self._sock, event)  # pyright: ignore[reportAttributeAccessIssue]
+        return self._poller.poll(wait_ms)  # pyright: ignore[reportAttributeAccessIssue]
 
     def _recv_into(self, n):
         """Up to n bytes (n <= WRITE_BUFFER), whatever came first, received into the write buffer
@@ -256,20 +289,14 @@ class Connection:
         buf = self._wbuf
         while True:
             wait = self._wait_ms()
-            if MICROPYTHON:  # non-blocking: what is there, None when nothing is
-                got = self._sock.readinto(buf, n)  # pyright: ignore[reportOptionalMemberAccess]
-                if got is not None:
-                    return got
-                if not self._poll(select.POLLIN, wait):
-                    raise self._timed_out(wait)
-                continue
-            self._sock.settimeout(wait / 1000)  # pyright: ignore[reportOptionalMemberAccess, reportAttributeAccessIssue]  # CPython
-            try:
-                return self._sock.recv_into(buf, n)  # pyright: ignore[reportOptionalMemberAccess, reportAttributeAccessIssue]
-            except OSError as e:
-                if _is_timeout(e):
-                    raise self._timed_out(wait)
-                raise
+            if not MICROPYTHON:
+                return _call("iotsv_httphost", "recv_into", self, buf, n, wait)
+            # non-blocking: what is there, None when nothing is
+            got = self._sock.readinto(buf, n)  # pyright: ignore[reportAttributeAccessIssue]
+            if got is not None:
+                return got
+            if not self._poll(select.POLLIN, wait):
+                raise self._error("timed_out", wait)
 
     def _piece(self, n):
         """Up to n bytes as _recv_into receives them, a view of the write buffer: for a sink,
@@ -283,106 +310,27 @@ class Connection:
     def _write(self, data):
         """All of data, each wait at most _wait_ms()."""
         if not MICROPYTHON:
-            wait = self._wait_ms()
-            self._sock.settimeout(wait / 1000)  # pyright: ignore[reportOptionalMemberAccess, reportAttributeAccessIssue]  # CPython
-            try:
-                self._sock.sendall(data)  # pyright: ignore[reportOptionalMemberAccess]
-            except OSError as e:
-                if _is_timeout(e):
-                    raise self._timed_out(wait)
-                raise
-            return
+            return _call("iotsv_httphost", "write", self, data)
         view = memoryview(data)
         done = 0
         while done < len(view):
             wait = self._wait_ms()
-            n = self._sock.write(view[done:])  # pyright: ignore[reportOptionalMemberAccess]
+            n = self._sock.write(view[done:])  # pyright: ignore[reportAttributeAccessIssue]
             if n:
                 done += n
             elif not self._poll(select.POLLOUT, wait):
-                raise self._timed_out(wait)
+                raise self._error("timed_out", wait)
 
     def _connect(self):
-        try:
-            infos = self.resolve(self.host, self.port, 0, socket.SOCK_STREAM)
-        except OSError as e:
-            raise ConnectError("cannot resolve %s: %s" % (self.host, _reason(e)))
-        sock = None
-        last = None
-        for info in infos:
-            wait = self._wait_ms()
-            sock = socket.socket(info[0], socket.SOCK_STREAM)
-            sock.settimeout(wait / 1000)
-            try:
-                sock.connect(info[-1])
-                break
-            except OSError as e:
-                sock.close()
-                sock = None
-                last = e
-                if _is_timeout(e) and wait < int(self.timeout_s * 1000):
-                    raise self._deadline()
-        if sock is None:
-            raise ConnectError("cannot connect to %s: %s" % (self.address(), _reason(last)))
-        if self.tls:
-            # The handshake is one call: on MicroPython each of its reads waits at most this long
-            # (set on the plain socket: MicroPython's TLS socket has no settimeout); CPython bounds
-            # the whole handshake by it. The deadline is checked again when it returns.
-            sock.settimeout(self._wait_ms() / 1000)
-            sock = self._handshake(sock)
-        self.connects += 1
-        self._sock = sock
-        self._rbuf = b""
-        self._rpos = 0
-        if MICROPYTHON:
-            sock.setblocking(False)  # on a TLS socket this sets its plain socket
-            self._poller = select.poll()
-            self._poller.register(sock, select.POLLIN)
+        _call("iotsv_httpconnect", "connect", self)
 
     def tls_context(self):
         """The SSL context, made once per connection object and reused for every handshake: the
         CA is parsed once, and its few KB of heap are taken while the heap is young (the app asks
         for it at start) rather than looked for again in a fragmented heap at each reconnect."""
         if self._ctx is None:
-            assert ssl is not None  # the constructor refused TLS without it
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            ctx.verify_mode = ssl.CERT_REQUIRED  # MicroPython's default is CERT_NONE
-            try:
-                ctx.load_verify_locations(cadata=self.ca_der)
-            except (ValueError, OSError) as e:
-                raise TlsError("CA certificate is not a valid DER certificate: %s" % _reason(e))
-            if self.client_cert:
-                try:
-                    import iotsv_httprare  # mutual TLS only
-
-                    iotsv_httprare.load_client_cert(ctx, *self.client_cert)
-                except (ValueError, OSError) as e:
-                    raise TlsError("client certificate or key is not a valid DER certificate/key pair: %s" % _reason(e))
-            self._ctx = ctx
-            self.ca_der = self.client_cert = None  # parsed into the context: the DER copies can go
+            _call("iotsv_httptls", "tls_context", self)
         return self._ctx
-
-    def _handshake(self, sock):
-        try:
-            ctx = self.tls_context()
-        except TlsError:
-            sock.close()
-            raise
-        try:
-            return ctx.wrap_socket(sock, server_hostname=self.host)
-        except (ValueError, OSError) as e:
-            sock.close()
-            why = getattr(e, "verify_message", None) or _reason(e)
-            if _is_timeout(e):
-                left = int(self.request_timeout_s * 1000) - ticks_diff(ticks_ms(), self._started)
-                if left < int(self.timeout_s * 1000):
-                    raise self._deadline()
-                raise HttpTimeout("TLS handshake with %s timed out" % self.address())
-            import iotsv_oserror as oserror
-
-            if self.mutual and oserror.code(e) in (oserror.number("ECONNRESET"), oserror.number("EPIPE")):
-                why = "the server closed the connection: it did not accept the device certificate"
-            raise TlsError("TLS handshake with %s failed: %s" % (self.address(), why))
 
     def request(self, method, target, headers, body=b"", sink=None):
         """Send one request (headers as given, plus Content-Length when the body needs one) and return
@@ -398,7 +346,7 @@ class Connection:
         server had closed is reopened once (a file body sent again from where it stood). All of it,
         reopening included, ends within request_timeout_s, or raises HttpTimeout saying so."""
         self._started = ticks_ms()
-        head = self._head(method, target, headers, body)
+        head = (method, target, headers, self._tail(method, headers, body))
         start = body.tell() if _is_stream(body) else None  # pyright: ignore[reportAttributeAccessIssue]  # a file
         for attempt in (0, 1):
             if self._sock is not None and not self._idle():
@@ -414,121 +362,95 @@ class Connection:
             except _SinkFailed as e:
                 self.close()  # the rest of the body is still on its way
                 raise e.args[0]
-            except MemoryError:  # an answer within the bounds, but not within this heap
-                self.close()
-                raise ResponseTooLarge("response from %s too large for the free heap" % self.address())
             except _Stale:
                 self.close()
                 if not reused or attempt:
-                    raise ProtocolError("%s closed the connection without a response" % self.address())
+                    raise self._error("closed")
             except HttpError:
                 self.close()
                 raise
+            except MemoryError:  # an answer within the bounds, but not within this heap
+                self.close()
+                raise ResponseTooLarge("response from %s too large for the free heap" % self.address())
             except OSError as e:
                 self.close()
-                if _is_timeout(e):
-                    raise HttpTimeout("no response from %s within %ss" % (self.address(), self.timeout_s))
-                raise ProtocolError("connection to %s failed: %s" % (self.address(), _reason(e)))
+                raise self._error("failed", e)
 
     def _idle(self):
         """True when the kept-alive connection has nothing to read: bytes that came unasked since
         the last response (junk, or a response to nothing) would otherwise be read as the next
         request's answer, and an end of stream means the server closed it."""
-        buf = self._wbuf
-        if MICROPYTHON:  # non-blocking already: None when nothing is there
-            try:
-                return self._sock.readinto(buf, 1) is None  # pyright: ignore[reportOptionalMemberAccess]
-            except OSError:
-                return False
-        sock = self._sock
-        sock.setblocking(False)  # pyright: ignore[reportOptionalMemberAccess]  # CPython
-        try:
-            sock.recv_into(buf, 1)  # pyright: ignore[reportOptionalMemberAccess, reportAttributeAccessIssue]
-            return False  # bytes, or the end of the stream
-        except OSError as e:  # BlockingIOError, or ssl's SSLWantReadError: nothing there
-            return type(e).__name__ in ("BlockingIOError", "SSLWantReadError")
-        finally:
-            sock.setblocking(True)  # pyright: ignore[reportOptionalMemberAccess]
+        if not MICROPYTHON:
+            return _call("iotsv_httphost", "idle", self)
+        try:  # non-blocking already: None when nothing is there
+            return self._sock.readinto(self._wbuf, 1) is None  # pyright: ignore[reportAttributeAccessIssue]
+        except OSError:
+            return False
 
-    def _head(self, method, target, headers, body):
-        """The request line and headers as a list of small bytes lines, never joined: they go
-        into the write buffer one by one, so no allocation is the size of the whole head."""
-        lines = [("%s %s HTTP/1.1\r\n" % (method, target)).encode()]
-        has_length = False
-        for name, value in headers:
-            if name.lower() == "content-length":
-                has_length = True
-            lines.append(("%s: %s\r\n" % (name, value)).encode())
-        if not has_length and (body or method in ("POST", "PUT", "PATCH")):
-            lines.append(b"Content-Length: %d\r\n" % _length(body))
-        lines.append(b"\r\n")
-        return lines
+    def _tail(self, method, headers, body):
+        """What ends the head: its blank line, after a Content-Length line when the body needs
+        one the caller did not give."""
+        for name, _ in headers:
+            if len(name) == 14 and name.lower() == "content-length":
+                return b"\r\n"
+        if body or method in ("POST", "PUT", "PATCH"):
+            return b"Content-Length: %d\r\n\r\n" % _length(body)
+        return b"\r\n"
 
     def _send(self, head, body):
-        write = self._write
+        """The request line, the headers and the body gathered into the write buffer, written
+        each time it fills: few TLS records, and no allocation the size of the head or the body
+        (each header's name and value are encoded, not formatted into a line)."""
+        method, target, headers, tail = head
+        put = self._put
         try:
+            n = put(put(put(put(0, method.encode()), b" "), target.encode()), b" HTTP/1.1\r\n")
+            for name, value in headers:
+                n = put(put(put(put(n, name.encode()), b": "), value.encode()), b"\r\n")
+            n = put(n, tail)
             if _is_stream(body):
-                self._send_parts(write, head, ())
-                self._send_stream(write, body)
-            else:  # a small request goes as one TLS record
-                sent = self._send_parts(write, head, body if isinstance(body, (list, Pieces)) else (body,))
-                if isinstance(body, Pieces) and sent != body.length:  # made otherwise than it was counted
-                    raise self._fail(
-                        "request body to %s was %d bytes, not the %d its Content-Length said", sent, body.length
-                    )
-        except OSError as e:
-            if _is_timeout(e):
-                raise
-            raise _Stale()
-
-    def _send_parts(self, write, head, parts):
-        """The head's lines and the body's parts gathered into one small buffer, written each
-        time it fills: few TLS records, and no allocation the size of the head or the body.
-        Returns the body's length as sent."""
-        buf = self._wbuf
-        n = sent = 0
-        for pieces in (head, parts):
-            sent = 0
-            for part in pieces:
-                size = len(part)
-                sent += size
-                if n + size > WRITE_BUFFER:
-                    if n:
-                        write(memoryview(buf)[:n])
-                        n = 0
-                    if size > WRITE_BUFFER:
-                        write(part)
-                        part = None
-                        continue
-                buf[n : n + size] = part
-                n += size
-                part = None  # not held while the next is made (it may be read from flash)
-        if n:
-            write(memoryview(buf)[:n])
-        return sent
-
-    def _send_stream(self, write, source):
-        """A file's bytes through the write buffer, a buffer's worth at a time."""
-        buf = self._wbuf
-        view = memoryview(buf)
-        while True:
-            try:
-                n = source.readinto(buf)
-            except OSError as e:
-                raise ProtocolError("cannot read the request body: %s" % _reason(e))
-            if not n:
+                self._flush(n)
+                self._rare("send_stream", self._write, body)
                 return
-            write(view[:n])
+            sent = 0
+            for part in body if isinstance(body, (list, Pieces)) else (body,):
+                sent += len(part)
+                n = put(n, part)
+                part = None  # not held while the next is made (it may be read from flash)
+            self._flush(n)
+            if isinstance(body, Pieces) and sent != body.length:  # made otherwise than it was counted
+                raise self._error("wrong_length", sent, body)
+        except OSError as e:
+            raise self._error("send_failed", e)
 
-    def _readline(self, first=False):
+    def _put(self, n, part):
+        """part after the n bytes gathered in the write buffer, which is written first if part
+        would overflow it (a part larger than the buffer goes as it is); the new count."""
+        size = len(part)
+        if n + size > WRITE_BUFFER:
+            self._flush(n)
+            n = 0
+            if size > WRITE_BUFFER:
+                self._write(part)
+                return 0
+        self._wbuf[n : n + size] = part
+        return n + size
+
+    def _flush(self, n):
+        if n:
+            self._write(memoryview(self._wbuf)[:n])
+
+    def _line(self, first=False):
+        """The index in self._rbuf of the b"\n" that ends the line at self._rpos, more received
+        as needed (first: the response's first line, where nothing at all means the kept-alive
+        connection was stale). The caller takes the line and moves self._rpos past it."""
         while True:
             buf, pos = self._rbuf, self._rpos
             end = buf.find(b"\n", pos)
             if end >= 0:
-                self._rpos = end + 1
-                return buf[pos : end + 1]
+                return end
             if len(buf) - pos >= MAX_LINE:
-                raise ProtocolError("response line from %s longer than %d bytes" % (self.address(), MAX_LINE))
+                raise self._error("line_too_long")
             try:
                 more = self._recv(LINE_PIECE)
             except OSError:
@@ -538,7 +460,7 @@ class Connection:
             if not more:
                 if first and pos == len(buf):
                     raise _Stale()
-                raise ProtocolError("response from %s truncated" % self.address())
+                raise self._error("truncated")
             self._rbuf = buf[pos:] + more if pos < len(buf) else more
             self._rpos = 0
 
@@ -550,8 +472,12 @@ class Connection:
         return data
 
     def _read_exact(self, n):
-        """The next n bytes, in one bytearray of exactly that size: no pieces joined, so a body
-        takes its own size of heap and no more."""
+        """The next n bytes: received with the head, a slice of the buffer; else in one bytearray
+        of exactly that size: no pieces joined, so a body takes its own size of heap and no more."""
+        pos = self._rpos
+        if len(self._rbuf) - pos >= n:
+            self._rpos = pos + n
+            return self._rbuf[pos : pos + n]
         body = bytearray(n)
         part = self._buffered(n)
         got = len(part)
@@ -559,152 +485,111 @@ class Connection:
         while got < n:
             part = self._piece(min(n - got, BODY_PIECE))
             if not part:
-                raise ProtocolError("response body from %s truncated (%d of %d bytes)" % (self.address(), got, n))
+                raise self._error("body_truncated", got, n)
             body[got : got + len(part)] = part
             got += len(part)
         return body
 
-    def _stream_exact(self, n, sink):
-        """n bytes of the body to the sink, as they come (at most BODY_PIECE at a time, views of
-        the write buffer)."""
-        got = 0
-        part = self._buffered(n)
-        while True:
-            if part:
-                got += len(part)
-                self._feed(sink, part)
-            if got >= n:
-                return
-            part = self._piece(min(n - got, BODY_PIECE))
-            if not part:
-                raise self._fail("response body from %s truncated (%d of %d bytes)", got, n)
-
-    def _feed(self, sink, piece):
-        """A piece to the caller's sink; what the sink raises is passed on as it is."""
-        try:
-            sink(piece)
-        except Exception as e:
-            raise _SinkFailed(e)
-
-    def _fail(self, what, *args):
-        """A ProtocolError: `what` with the server's address and then args for its other %s."""
-        return ProtocolError(what % ((self.address(),) + args))
-
-    def _too_large(self, n):
-        raise ResponseTooLarge("response from %s is larger than %d bytes (%d)" % (self.address(), self.max_response, n))
-
     def _read_response(self, method, sink=None):
         """One response, framed as RFC 9112 says; anything it forbids or leaves ambiguous is a
         ProtocolError (the connection is then closed), never a guess at where the body ends."""
-        status, reason, version = self._status_line(self._readline(first=True))
-        interim = 0
-        while 100 <= status < 200:  # interim responses carry no body
-            interim += 1
-            if status == 101 or interim > MAX_INTERIM:  # never asked to switch protocols
-                raise ProtocolError("unexpected %d response from %s" % (status, self.address()))
-            self._headers()
-            status, reason, version = self._status_line(self._readline())
+        status, reason, http11 = self._status_line(True)
+        if status < 200:  # interim responses, then the final one
+            status, reason, http11 = self._rare("interim", status)
         headers = self._headers()
         resp = Response(status, reason, headers, b"")
-        conn = _joined(headers, "connection").lower()
-        keep_alive = "close" not in conn and (version == b"HTTP/1.1" or "keep-alive" in conn)
+        conn = _joined(headers, "connection")
+        if conn:
+            conn = conn.lower()
+        keep_alive = "close" not in conn and (http11 or "keep-alive" in conn)
         coding = _joined(headers, "transfer-encoding")
         length = self._content_length(headers)
         if not 200 <= status < 300:
             sink = None  # an error's body is read whole (and bounded): the caller parses it
         if method == "HEAD" or status in (204, 304):
             pass
-        elif coding:
-            # a length beside a coding is how responses are smuggled; a coding other than chunked
-            # alone would need decoding (or reading to the end) that this client does not do
-            if length is not None:
-                raise ProtocolError("response from %s has both Content-Length and Transfer-Encoding" % self.address())
-            if coding.lower() != "chunked" or version != b"HTTP/1.1":
-                raise ProtocolError("unsupported Transfer-Encoding from %s: %r" % (self.address(), coding[:40]))
-            import iotsv_httprare  # AWS frames its answers with Content-Length
-
-            resp.body = iotsv_httprare.chunked_body(self, sink)
-        elif length is not None:
-            if sink is not None:
-                self._stream_exact(length, sink)
-            else:
-                if length > self.max_response:
-                    self._too_large(length)
-                resp.body = self._read_exact(length) if length else b""
+        elif coding or length is None or sink is not None:  # a framing AWS does not use, or a sink
+            resp.body = self._rare("odd_body", coding, length, http11, sink)
+            if length is None and not coding:  # a body that ended where the server closed
+                keep_alive = False
+        elif length > self.max_response:
+            raise self._error("too_large", length)
         else:
-            import iotsv_httprare
-
-            resp.body = iotsv_httprare.body_to_eof(self, sink)
-            keep_alive = False
+            resp.body = self._read_exact(length) if length else b""
         if self._rpos < len(self._rbuf):  # bytes past the response: nothing to read as the next one
             keep_alive = False
         if not keep_alive:
             self.close()
+        self._rbuf = b""  # all of it parsed (the body a copy): not held until the next response
+        self._rpos = 0
         return resp
 
     def _content_length(self, headers):
-        """The Content-Length as an int, None when absent. Repeats must agree; anything but
-        digits (a sign, spaces, underscores, which int() would take) is refused."""
+        """The Content-Length as an int, None when absent; a list, repeats or anything but
+        digits are iotsv_httprare.content_length's to judge."""
         n = None
         for name, value in headers:
-            if name != "content-length":
-                continue
-            for part in value.split(","):
-                part = part.strip()
-                if not part or len(part) > MAX_DIGITS or not part.isdigit():
-                    raise ProtocolError("bad Content-Length from %s: %r" % (self.address(), value[:40]))
-                if n is not None and int(part) != n:
-                    raise ProtocolError("conflicting Content-Length from %s: %r" % (self.address(), value[:40]))
-                n = int(part)
+            if name == "content-length":
+                if n is not None or len(value) > MAX_DIGITS or not value.isdigit():
+                    return self._rare("content_length", headers)
+                n = int(value)
         return n
 
-    def _status_line(self, line):
-        line = line.rstrip(b"\r\n")
-        version, code, reason = line[:8], line[9:12], line[13:]
+    def _status_line(self, first=False):
+        """(status, reason, whether HTTP/1.1) of the next line, a status line or a ProtocolError."""
+        end = self._line(first)
+        buf, pos = self._rbuf, self._rpos
+        self._rpos = end + 1
+        stop = _stop(buf, pos, end)
         if (
-            not version.startswith(b"HTTP/1.")
-            or not version[7:8].isdigit()
-            or line[8:9] != b" "
-            or len(code) != 3
-            or not code.isdigit()
-            or code[:1] not in b"12345"
-            or (len(line) > 12 and line[12:13] != b" ")
+            stop - pos < 12
+            or not buf.startswith(b"HTTP/1.", pos)
+            or not 0x30 <= buf[pos + 7] <= 0x39
+            or buf[pos + 8] != 0x20
+            or not 0x31 <= buf[pos + 9] <= 0x35
+            or not 0x30 <= buf[pos + 10] <= 0x39
+            or not 0x30 <= buf[pos + 11] <= 0x39
+            or (stop - pos > 12 and buf[pos + 12] != 0x20)
         ):
-            raise ProtocolError("not an HTTP response from %s: %r" % (self.address(), line[:40]))
-        return int(code), _text(reason), version
+            raise self._error("not_http", buf[pos:stop])
+        status = (buf[pos + 9] - 0x30) * 100 + (buf[pos + 10] - 0x30) * 10 + buf[pos + 11] - 0x30
+        return status, _text(buf[pos + 13 : stop]), buf[pos + 7] == 0x31
 
     def _headers(self):
         """The header (or trailer) section: (lowercased name, value) pairs, values as Latin-1 text."""
         headers = []
         size = 0
         while True:
-            line = self._readline()
-            if line in (b"\r\n", b"\n"):
+            end = self._line()
+            buf, pos = self._rbuf, self._rpos
+            self._rpos = end + 1
+            if end == pos or (end == pos + 1 and buf[pos] == 13):  # the blank line
                 return headers
-            size += len(line)
+            stop = _stop(buf, pos, end)
+            size += end + 1 - pos
             if size > MAX_HEAD:
-                raise ProtocolError("response headers from %s larger than %d bytes" % (self.address(), MAX_HEAD))
-            line = line.rstrip(b"\r\n")
-            if line[:1] in (b" ", b"\t"):  # obs-fold: a user agent unfolds it into one space
-                if not headers:
-                    raise ProtocolError("malformed response header from %s: %r" % (self.address(), line[:40]))
-                name, value = headers[-1]
-                headers[-1] = (name, (value + " " + self._value(line)).strip())
+                raise self._error("head_too_large")
+            if buf[pos] in (0x20, 0x09):  # obs-fold: a user agent unfolds it into one space
+                self._rare("fold", headers, buf[pos:stop])
                 continue
             if len(headers) >= MAX_HEADERS:
-                raise ProtocolError("more than %d response headers from %s" % (MAX_HEADERS, self.address()))
-            colon = line.find(b":")
-            name = line[:colon]
-            if colon <= 0 or not _is_token(name):
-                raise ProtocolError("malformed response header from %s: %r" % (self.address(), line[:40]))
-            headers.append((_text(name).lower(), self._value(line[colon + 1 :])))
+                raise self._error("too_many_headers")
+            colon = buf.find(b":", pos, stop)
+            if colon <= pos or not _is_token(buf, pos, colon):
+                raise self._error("malformed", buf[pos:stop])
+            headers.append((_name(buf, pos, colon), self._value(buf, colon + 1, stop)))
 
-    def _value(self, raw):
-        """A field value as text: obs-text bytes (RFC 9110) kept as Latin-1; control characters
-        other than tab refused (a bare CR or NUL is how header injection looks)."""
-        raw = raw.strip(b" \t")
+    def _value(self, buf, start, stop):
+        """The field value buf[start:stop], spaces and tabs around it left out, as text: obs-text
+        bytes (RFC 9110) kept as Latin-1; control characters other than tab refused (a bare CR
+        or NUL is how header injection looks)."""
+        while start < stop and buf[start] in (0x20, 0x09):
+            start += 1
+        while stop > start and buf[stop - 1] in (0x20, 0x09):
+            stop -= 1
+        raw = buf[start:stop]
         if raw and (min(raw) < 0x20 or 0x7F in raw):
             for c in raw:
                 if c == 0x7F or (c < 0x20 and c != 0x09):
-                    raise ProtocolError("control character in a response header from %s" % self.address())
+                    raise self._error("control_char")
         return _text(raw)

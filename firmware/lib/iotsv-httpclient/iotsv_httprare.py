@@ -1,8 +1,10 @@
-# The HTTP client's rarely used paths, imported where first needed so that a board's RAM holds
-# them only if its server uses them: bodies framed by chunks or by the end of the stream (AWS
-# frames its answers with Content-Length), and a client certificate for mutual TLS. `conn` is an
-# iotsv_httpclient.Connection; its errors come from its own _fail, so nothing here imports it.
-import sys
+# The HTTP client's rarely used paths, loaded by iotsv_httpclient (Connection._rare) only for the
+# call that needs them, so a board's RAM holds them only while they run: bodies framed by chunks
+# or by the end of the stream (AWS frames its answers with Content-Length), bodies streamed to a
+# sink or sent from a file (S3, an update's download), interim (1xx) responses, odd
+# Content-Length and folded header values. Their errors come from iotsv_httperrors, loaded only
+# when one happens. `conn` is an iotsv_httpclient.Connection.
+from iotsv_httpclient import BODY_PIECE, MAX_DIGITS, ProtocolError, _SinkFailed
 
 try:
     from micropython import const
@@ -13,6 +15,7 @@ except ImportError:  # CPython: the value itself
 
 
 MAX_HEX = const(8)  # digits of a chunk size: far past any body the client takes
+MAX_INTERIM = const(8)  # 1xx responses before the final one
 
 
 def _is_hex(digits):
@@ -33,7 +36,109 @@ def _extend(conn, body, n):
             return
         part = conn._piece(n - got)  # at most a buffer's worth
         if not part:
-            raise conn._fail("response body from %s truncated (%d of %d bytes)", got, n)
+            raise conn._error("body_truncated", got, n)
+
+
+def odd_body(conn, coding, length, http11, sink):
+    """A body framed otherwise than by Content-Length alone, or one going to a sink."""
+    if coding:
+        # a length beside a coding is how responses are smuggled; a coding other than chunked
+        # alone would need decoding (or reading to the end) that this client does not do
+        if length is not None:
+            raise conn._error("fail", "response from %s has both Content-Length and Transfer-Encoding")
+        if coding.lower() != "chunked" or not http11:
+            raise conn._error("fail", "unsupported Transfer-Encoding from %s: %r", coding[:40])
+        return chunked_body(conn, sink)
+    if length is None:
+        return body_to_eof(conn, sink)
+    stream_exact(conn, length, sink)
+    return b""
+
+
+def stream_exact(conn, n, sink):
+    """n bytes of the body to the sink, as they come (at most BODY_PIECE at a time, views of
+    the write buffer)."""
+    got = 0
+    part = conn._buffered(n)
+    while True:
+        if part:
+            got += len(part)
+            _feed(sink, part)
+        if got >= n:
+            return
+        part = conn._piece(min(n - got, BODY_PIECE))
+        if not part:
+            raise conn._error("body_truncated", got, n)
+
+
+def _feed(sink, piece):
+    """A piece to the caller's sink; what the sink raises is passed on as it is."""
+    try:
+        sink(piece)
+    except Exception as e:
+        raise _SinkFailed(e)
+
+
+def interim(conn, status):
+    """The interim (1xx) responses, which carry no body, read past: the final response's status
+    line, parsed."""
+    count = 0
+    while True:
+        count += 1
+        if status == 101 or count > MAX_INTERIM:  # never asked to switch protocols
+            raise ProtocolError("unexpected %d response from %s" % (status, conn.address()))
+        conn._headers()
+        final = conn._status_line()
+        status = final[0]
+        if status >= 200:
+            return final
+
+
+def send_stream(conn, write, source):
+    """A file's bytes through the write buffer, a buffer's worth at a time."""
+    buf = conn._wbuf
+    view = memoryview(buf)
+    while True:
+        try:
+            n = source.readinto(buf)
+        except OSError as e:
+            raise conn._error("unreadable_body", e)
+        if not n:
+            return
+        write(view[:n])
+
+
+def _readline(conn):
+    """The next line, its line end included."""
+    end = conn._line()
+    pos = conn._rpos
+    conn._rpos = end + 1
+    return conn._rbuf[pos : end + 1]
+
+
+def content_length(conn, headers):
+    """The Content-Length as an int, None when absent. Repeats must agree; anything but
+    digits (a sign, spaces, underscores, which int() would take) is refused."""
+    n = None
+    for name, value in headers:
+        if name != "content-length":
+            continue
+        for part in value.split(","):
+            part = part.strip()
+            if not part or len(part) > MAX_DIGITS or not part.isdigit():
+                raise conn._error("fail", "bad Content-Length from %s: %r", value[:40])
+            if n is not None and int(part) != n:
+                raise conn._error("fail", "conflicting Content-Length from %s: %r", value[:40])
+            n = int(part)
+    return n
+
+
+def fold(conn, headers, line):
+    """An obs-fold line: a user agent unfolds it into one space after the previous value."""
+    if not headers:
+        raise conn._error("malformed", line)
+    name, value = headers[-1]
+    headers[-1] = (name, (value + " " + conn._value(line, 0, len(line))).strip())
 
 
 def chunked_body(conn, sink=None):
@@ -41,22 +146,22 @@ def chunked_body(conn, sink=None):
     are and ignored; a chunk size of anything but hex digits refused."""
     body = bytearray()
     while True:
-        line = conn._readline().rstrip(b"\r\n")
+        line = _readline(conn).rstrip(b"\r\n")
         semi = line.find(b";")
         size_text = (line if semi < 0 else line[:semi]).rstrip(b" \t")
         if not size_text or len(size_text) > MAX_HEX or not _is_hex(size_text):
-            raise conn._fail("bad chunk size from %s: %r", line[:20])
+            raise conn._error("fail", "bad chunk size from %s: %r", line[:20])
         size = int(size_text, 16)
         if size == 0:
             break
         if sink is not None:
-            conn._stream_exact(size, sink)
+            stream_exact(conn, size, sink)
         else:
             if len(body) + size > conn.max_response:
-                conn._too_large(len(body) + size)
+                raise conn._error("too_large", len(body) + size)
             _extend(conn, body, size)
-        if conn._readline() not in (b"\r\n", b"\n"):
-            raise conn._fail("chunk from %s not followed by CRLF")
+        if _readline(conn) not in (b"\r\n", b"\n"):
+            raise conn._error("fail", "chunk from %s not followed by CRLF")
     conn._headers()
     return body
 
@@ -71,33 +176,9 @@ def body_to_eof(conn, sink=None):
         if not chunk:
             return body
         if sink is not None:
-            conn._feed(sink, chunk)
+            _feed(sink, chunk)
         else:
             if len(body) + len(chunk) > conn.max_response:
-                conn._too_large(len(body) + len(chunk))
+                raise conn._error("too_large", len(body) + len(chunk))
             body.extend(chunk)
         chunk = b""
-
-
-def load_client_cert(ctx, cert_der, key_der):
-    """The device's certificate and key (DER) into an SSL context, for mutual TLS."""
-    if sys.implementation.name == "micropython":
-        ctx.load_cert_chain(cert_der, key_der)  # MicroPython takes DER bytes
-        return
-    # CPython loads PEM files only (host-side tools and tests): write them for the moment.
-    import os
-    import tempfile  # pyright: ignore[reportMissingImports]  # CPython only
-    from binascii import b2a_base64
-
-    def pem(kind, der):
-        b64 = b2a_base64(der, newline=False).decode()
-        lines = [b64[i : i + 64] for i in range(0, len(b64), 64)]
-        return "-----BEGIN %s-----\n%s\n-----END %s-----\n" % (kind, "\n".join(lines), kind)
-
-    fd, path = tempfile.mkstemp(suffix=".pem")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(pem("CERTIFICATE", cert_der) + pem("PRIVATE KEY", key_der))
-        ctx.load_cert_chain(path)
-    finally:
-        os.remove(path)

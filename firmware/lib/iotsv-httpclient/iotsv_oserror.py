@@ -71,3 +71,13 @@ def describe(exc):
     if value is not None and text in ("", str(value)):  # MicroPython's bare number
         return "errno %d" % value
     return text or type(exc).__name__
+
+
+def is_timeout(exc):
+    """Whether a socket error is a timeout, on either interpreter."""
+    return code(exc) == number("ETIMEDOUT") or type(exc).__name__ in ("timeout", "TimeoutError")
+
+
+def reason(exc):
+    """A socket error in a few stable words: "timed out", or what describe says."""
+    return "timed out" if is_timeout(exc) else describe(exc)
