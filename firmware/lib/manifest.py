@@ -9,6 +9,7 @@ metadata(
 # require() finds a part by its folder's name in a library's folders: this one.
 add_library("iot-sigv4", ".")
 
+require("iotsv-transient")
 require("iotsv-core")
 require("iotsv-sigv4")
 require("iotsv-httpclient")

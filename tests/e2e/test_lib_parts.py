@@ -113,6 +113,7 @@ def settings_for(part, servers):
 
 # What each part must not bring: the point of parts (SigV4 alone has no HTTP client, no DynamoDB).
 NOT_WITH = {
+    "iotsv-transient": ("iotsv_sigv4", "iotsv_httpclient", "iotsv_utc"),
     "iotsv-core": ("iotsv_sigv4", "iotsv_httpclient"),
     "iotsv-sigv4": ("iotsv_httpclient", "iotsv_dynamodb", "iotsv_s3", "iotsv_httpsign"),
     "iotsv-httpclient": ("iotsv_sigv4", "iotsv_dynamodb", "iotsv_utc"),

@@ -10,6 +10,7 @@ import sys
 
 from iotsv_ticks import diff as ticks_diff
 from iotsv_ticks import ms as ticks_ms
+from iotsv_transient import call_alone
 
 try:
     from micropython import const
@@ -179,16 +180,11 @@ class Response:
 
 def _call(module, name, *args):
     """module.name(*args), the module loaded for the call: on MicroPython it and every module it
-    loaded leave sys.modules after it (unless loaded before), so their code is in the heap only
-    while it runs; a host keeps them."""
+    loaded leave the heap after it (iotsv_transient.call_alone); a host keeps them, as its
+    sockets' module is called at each read."""
     if not MICROPYTHON:
         return getattr(__import__(module), name)(*args)
-    before = list(sys.modules)
-    try:
-        return getattr(__import__(module), name)(*args)
-    finally:
-        for loaded in [m for m in sys.modules if m not in before]:
-            sys.modules.pop(loaded, None)
+    return call_alone(lambda: getattr(__import__(module), name)(*args))
 
 
 def _length(body):

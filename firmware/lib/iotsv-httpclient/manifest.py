@@ -3,6 +3,8 @@ metadata(
     description="HTTP/1.1 over verified TLS for MicroPython: keep-alive, chunked, bounded reads, deadlines",
 )
 
+require("iotsv-transient")
+
 module("iotsv_ticks.py")
 module("iotsv_oserror.py")
 module("iotsv_refusal.py")

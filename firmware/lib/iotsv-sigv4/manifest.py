@@ -4,9 +4,9 @@ metadata(
 )
 
 require("iotsv-core")
+require("iotsv-transient")
 
 module("iotsv_sigv4base.py")
 module("iotsv_sigv4.py")
 module("iotsv_sigv4presign.py")
 module("iotsv_sigv4signer.py")
-module("iotsv_transient.py")
