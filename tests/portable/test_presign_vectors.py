@@ -77,3 +77,21 @@ def test_token_is_signed_or_appended_unsigned():
     assert unsigned.split("X-Amz-Signature=")[0] == signed.split("X-Amz-Signature=")[0]
     assert unsigned.split("X-Amz-Signature=")[1] == _presign(60).split("X-Amz-Signature=")[1]
     assert signed.split("X-Amz-Signature=")[1] != unsigned.split("X-Amz-Signature=")[1]
+
+
+def test_presign_works_from_a_sigv4_dropped_from_sys_modules():
+    # iotsv_transient drops iotsv_sigv4 after a signer's preparation; the presigner it hands its
+    # steps to must still find them, and leave with the call
+    import sys
+
+    from iotsv_transient import hold
+
+    sys.modules.pop("iotsv_sigv4presign", None)
+    sys.modules.pop("iotsv_sigv4", None)
+    try:
+        dropped = hold("iotsv_sigv4")
+        assert "iotsv_sigv4" not in sys.modules
+        got = dropped.presign("GET", "/", "", HOST, ACCESS_KEY, SECRET_KEY, REGION, "s3", AMZ_DATE, 60)
+        assert got == _presign(60) and "iotsv_sigv4presign" not in sys.modules
+    finally:
+        sys.modules["iotsv_sigv4"] = sigv4

@@ -61,3 +61,14 @@ def test_hold_keeps_a_module_only_in_the_hands_of_its_caller_unless_it_was_loade
     import iotsv_utc
 
     assert hold("iotsv_utc") is iotsv_utc and "iotsv_utc" in sys.modules  # loaded before: it stays
+
+
+def test_numtext_judges_an_odd_number_by_dynamodb_s_rule_and_leaves_it_behind():
+    # the rule (iotsv_ddbnumber) is loaded for the call, or held by the marshaller and gone with it
+    import iotsv_numtext as numtext
+
+    _unload("iotsv_ddbmarshal", "iotsv_ddbnumber")
+    assert numtext.storable(10**38) and not numtext.storable(10**38 + 1)
+    assert "iotsv_ddbmarshal" not in sys.modules and "iotsv_ddbnumber" not in sys.modules
+    assert "39 significant digits" in str(raises(ValueError, run, "iotsv_ddbmarshal", "dynamodb_number", "1" * 39))
+    assert "iotsv_ddbmarshal" not in sys.modules and "iotsv_ddbnumber" not in sys.modules

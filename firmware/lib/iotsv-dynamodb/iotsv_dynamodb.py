@@ -242,7 +242,7 @@ class Client:
 
     def put_item(self, table, item):
         """PutItem of a dict, marshalled (loaded for the call: iotsv_ddbmarshal.put_item)."""
-        return run("iotsv_ddbmarshal", "put_item", self, table, item)
+        return _expect(run("iotsv_ddbmarshal", "put_item", self, table, item), PUT_ITEM, "PutItem")
 
     def put_raw(self, table, item_json):
         """PutItem of an item already marshalled to AttributeValue JSON: bytes, or something

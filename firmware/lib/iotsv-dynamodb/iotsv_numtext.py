@@ -25,7 +25,7 @@ def text(x):
     return "%d" % x
 
 
-MAX_DIGITS = 38  # significant digits DynamoDB keeps of a number (iotsv_ddbmarshal.dynamodb_number: its whole rule)
+MAX_DIGITS = 38  # significant digits DynamoDB keeps of a number (iotsv_ddbnumber.judge: its whole rule)
 
 
 class Number(str):
@@ -56,7 +56,7 @@ def storable(x):
     if _everyday(x):
         return True
     try:  # DynamoDB's whole rule, loaded for the call (a board's RAM does not hold it)
-        run("iotsv_ddbmarshal", "dynamodb_number", text(x))
+        run("iotsv_ddbnumber", "judge", text(x), MAX_DIGITS)
         return True
     except ValueError:
         return False

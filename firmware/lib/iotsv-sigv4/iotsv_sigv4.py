@@ -1,6 +1,7 @@
 # AWS Signature Version 4 for request headers, as specified in the AWS General Reference
 # ("Create a signed AWS API request") and as botocore computes it.
 import hashlib
+import sys
 from binascii import hexlify
 
 from iotsv_hmac_sha256 import utf8 as _utf8
@@ -321,14 +322,27 @@ def sign(
     return out
 
 
+def presign(*args, **kw):
+    """iotsv_sigv4presign.presign, loaded for the call and handed this module's steps."""
+    return hold("iotsv_sigv4presign").presign(_THIS, *args, **kw)
+
+
+def presign_canonical(*args, **kw):
+    """iotsv_sigv4presign.presign_canonical, loaded for the call and handed this module's steps."""
+    return hold("iotsv_sigv4presign").presign_canonical(_THIS, *args, **kw)
+
+
 def __getattr__(name):
-    """presign, presign_canonical, UNSIGNED_PAYLOAD and MAX_EXPIRES_S are iotsv_sigv4presign's,
-    read through this module: loaded when asked for, so a signer's preparation (which loads this
-    module at a device's start) does not load them too."""
-    if name in ("presign", "presign_canonical", "UNSIGNED_PAYLOAD", "MAX_EXPIRES_S"):
+    """UNSIGNED_PAYLOAD and MAX_EXPIRES_S are iotsv_sigv4presign's, read through this module: the
+    presigner is loaded when asked for, so a signer's preparation (which loads this module at a
+    device's start) does not load it too."""
+    if name in ("UNSIGNED_PAYLOAD", "MAX_EXPIRES_S"):
         return getattr(hold("iotsv_sigv4presign"), name)
     raise AttributeError(name)
 
+
+# This module itself, for the presigner: taken at import, as iotsv_transient may drop it from sys.modules.
+_THIS = sys.modules[__name__]
 
 _DATE_MARK = b"\x00" * 16
 _HASH_MARK = b"\x01" * 64

@@ -1,19 +1,8 @@
 # Presigned URLs (query-string signing): the same canonical request, string to sign and signature
 # as iotsv_sigv4's, with the credential, date, lifetime and signed header names in the query
-# instead of headers. Read through iotsv_sigv4 (sigv4.presign), which loads this module when asked.
-from iotsv_sigv4 import (
-    ALGORITHM,
-    canonical_query,
-    canonical_request_hash,
-    canonical_request_lines,
-    check_amz_date,
-    credential_scope,
-    signature,
-    signing_key,
-    string_to_sign,
-    uri_encode,
-)
-
+# instead of headers. Read through iotsv_sigv4 (sigv4.presign), which loads this module when asked
+# and hands it its own steps (the first argument, `sigv4`): importing them here would make each
+# module need the other.
 try:
     from micropython import const
 except ImportError:  # CPython: the value itself (MicroPython's compiler puts it where the name is used)
@@ -26,11 +15,12 @@ UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"  # S3's payload line of a presigned URL: t
 MAX_EXPIRES_S = const(604800)  # 7 days: the longest a SigV4 presigned URL may live
 
 
-def _query_param(name, value):
-    return name + "=" + uri_encode(value.encode()).decode()
+def _query_param(sigv4, name, value):
+    return name + "=" + sigv4.uri_encode(value.encode()).decode()
 
 
 def presign_canonical(
+    sigv4,
     method,
     path,
     query,
@@ -46,8 +36,9 @@ def presign_canonical(
     sign_token=True,
 ):
     """The steps of presign() before the key: (canonical request lines, credential scope, the
-    target as sent without its X-Amz-Signature)."""
-    check_amz_date(amz_date)
+    target as sent without its X-Amz-Signature). sigv4: the module iotsv_sigv4, whose steps these
+    are (sigv4.presign_canonical passes it)."""
+    sigv4.check_amz_date(amz_date)
     if not isinstance(expires_s, int) or isinstance(expires_s, bool) or not 1 <= expires_s <= MAX_EXPIRES_S:
         raise ValueError("expires_s must be 1 to %d seconds (7 days), got %r" % (MAX_EXPIRES_S, expires_s))
     for name, _ in headers:
@@ -57,25 +48,26 @@ def presign_canonical(
         raise ValueError("a presigned request needs its Host header among the headers")
     if isinstance(payload_hash, str):
         payload_hash = payload_hash.encode()
-    lines = canonical_request_lines(method, path, "", headers, payload_hash, s3)
-    scope = credential_scope(amz_date, region, service)
+    lines = sigv4.canonical_request_lines(method, path, "", headers, payload_hash, s3)
+    scope = sigv4.credential_scope(amz_date, region, service)
     auth = "&".join(
         (
-            _query_param("X-Amz-Algorithm", ALGORITHM),
-            _query_param("X-Amz-Credential", access_key + "/" + scope),
-            _query_param("X-Amz-Date", amz_date),
-            _query_param("X-Amz-SignedHeaders", lines[4].decode()),
-            _query_param("X-Amz-Expires", str(expires_s)),
+            _query_param(sigv4, "X-Amz-Algorithm", sigv4.ALGORITHM),
+            _query_param(sigv4, "X-Amz-Credential", access_key + "/" + scope),
+            _query_param(sigv4, "X-Amz-Date", amz_date),
+            _query_param(sigv4, "X-Amz-SignedHeaders", lines[4].decode()),
+            _query_param(sigv4, "X-Amz-Expires", str(expires_s)),
         )
     )
     if query:
         auth = query + "&" + auth
-    token = "&" + _query_param("X-Amz-Security-Token", session_token) if session_token else ""
-    lines = lines[:2] + (canonical_query(auth + token if sign_token else auth),) + lines[3:]
+    token = "&" + _query_param(sigv4, "X-Amz-Security-Token", session_token) if session_token else ""
+    lines = lines[:2] + (sigv4.canonical_query(auth + token if sign_token else auth),) + lines[3:]
     return lines, scope, path + "?" + auth + token
 
 
 def presign(
+    sigv4,
     method,
     path,
     query,
@@ -98,6 +90,7 @@ def presign(
     is the last line of the canonical request: UNSIGNED-PAYLOAD as S3 takes it, or the body's hex
     SHA-256. sign_token=False appends the token unsigned (as AWS IoT's WebSocket URLs want)."""
     lines, scope, target = presign_canonical(
+        sigv4,
         method,
         path,
         query,
@@ -112,5 +105,9 @@ def presign(
         payload_hash,
         sign_token,
     )
-    sts = string_to_sign(amz_date, scope, canonical_request_hash(lines))
-    return target + "&X-Amz-Signature=" + signature(signing_key(secret_key, amz_date[:8], region, service), sts)
+    sts = sigv4.string_to_sign(amz_date, scope, sigv4.canonical_request_hash(lines))
+    return (
+        target
+        + "&X-Amz-Signature="
+        + sigv4.signature(sigv4.signing_key(secret_key, amz_date[:8], region, service), sts)
+    )
