@@ -51,7 +51,9 @@ def _ts(sink, payload):
 
 MAX_BATCH = const(25)  # BatchWriteItem's limit
 MAX_BATCH_BYTES = const(8 * 1024)  # of items: what a sink that joins its body can hold (its MAX_BATCH_BYTES)
-MAX_TAKEN = const(200)  # readings whose taking time is kept for the latency figure
+# the last readings whose taking time is kept for the latency figure, in a ring by seq made once:
+# a dict grown to a backlog's size asked a board for kilobytes at once, and never shrank
+TAKEN_RING = const(128)
 
 
 class Payloads:
@@ -112,15 +114,23 @@ class Delivery:
         self.last_error = None
         self.skew_fixes = 0
         self.delivered = self.retries = self.dead = self.dropped = 0
-        self.taken = {}  # seq -> ticks_ms when taken in this run
+        self.taken = [0] * TAKEN_RING  # ticks_ms when taken, at seq % TAKEN_RING
+        self.first_taken = self.last_taken = 0  # seqs noted in this run (none while 0)
         self.limiter = retry.RateLimiter(board, MAX_BATCH) if adaptive else None
         self.seen_seq = spool.last_seq  # readings taken up to here are told to the limiter
         self.max_batch = getattr(sink, "MAX_BATCH", MAX_BATCH)  # SNS's Publish: one a request
         self.max_batch_bytes = getattr(sink, "MAX_BATCH_BYTES", MAX_BATCH_BYTES)  # DynamoDB's: streamed
 
     def note_taken(self, seq):
-        if len(self.taken) < MAX_TAKEN:
-            self.taken[seq] = self.board.ticks_ms()
+        self.taken[seq % TAKEN_RING] = self.board.ticks_ms()
+        self.first_taken = self.first_taken or seq
+        self.last_taken = seq
+
+    def _taken_at(self, seq):
+        """ticks_ms when seq was taken in this run, None if before it or out of the ring since."""
+        if self.first_taken and self.first_taken <= seq <= self.last_taken and self.last_taken - seq < TAKEN_RING:
+            return self.taken[seq % TAKEN_RING]
+        return None
 
     def has_work(self):
         return bool(self.pending) or self.spool.last_seq > max(self.loaded_upto, self.spool.acked)
@@ -237,8 +247,9 @@ class Delivery:
     def _print_delivered(self, seq, payload, now):
         """delivered seq=N ts=... name=value ... latency_ms=N, written in pieces: one line a
         reading, and formatted whole it would be a string per reading and one per piece."""
-        if seq in self.taken:
-            when, n = " latency_ms=", self.board.ticks_diff(now, self.taken.pop(seq))
+        taken = self._taken_at(seq)
+        if taken is not None:
+            when, n = " latency_ms=", self.board.ticks_diff(now, taken)
         else:  # taken before this start: only its age is known
             when, n = " age_s=", int(self.clock.now() - _ts(self.sink, payload))
         _write("delivered seq=")

@@ -101,6 +101,21 @@ def test_each_delivered_reading_is_one_log_line_written_in_pieces():
     ], out
 
 
+def test_the_latency_of_the_last_readings_taken_is_kept_in_a_ring_made_once():
+    dl, _, _, board = setup("dl-ring", 1)
+    ring = dl.taken
+    first = 5
+    last = first + delivery.TAKEN_RING + 9  # a backlog longer than the ring
+    for seq in range(first, last + 1):
+        dl.note_taken(seq)
+        board.ms += 1
+    assert dl.taken is ring and len(ring) == delivery.TAKEN_RING  # nothing grows with the backlog
+    assert dl._taken_at(last) == board.ms - 1
+    assert dl._taken_at(last - delivery.TAKEN_RING + 1) == board.ms - delivery.TAKEN_RING
+    assert dl._taken_at(last - delivery.TAKEN_RING) is None  # its slot holds a newer reading's time
+    assert dl._taken_at(first - 1) is None and dl._taken_at(last + 1) is None
+
+
 def test_one_waiting_reading_goes_as_put_item():
     dl, client, sp, board = setup("dl-one", 1)
     run_until_idle(dl, board)
