@@ -8,6 +8,14 @@ import select  # after connecting, MicroPython's sockets are non-blocking and ea
 import socket
 import sys
 
+from iotsv_refusal import (  # the errors' home, below the modules that raise them; users read them here
+    ConnectError,  # noqa: F401
+    HttpError,
+    HttpTimeout,  # noqa: F401
+    ProtocolError,  # noqa: F401
+    ResponseTooLarge,
+    TlsError,  # noqa: F401
+)
 from iotsv_ticks import diff as ticks_diff
 from iotsv_ticks import ms as ticks_ms
 from iotsv_transient import call_alone
@@ -26,40 +34,14 @@ except ImportError:  # a build without TLS can still speak plain HTTP
     ssl = None
 
 MICROPYTHON = sys.implementation.name == "micropython"
-MAX_LINE = const(4096)  # status and header lines
-LINE_PIECE = const(512)  # received at once for the head: a short answer comes in one piece
-BODY_PIECE = const(1024)
-MAX_HEADERS = const(64)
-MAX_HEAD = const(8192)  # all header lines of one response together
-REMEMBERED = const(4)  # successful answers whose id a new answer must not repeat
-MAX_DIGITS = const(12)  # of a Content-Length: far past any body this client takes
+_MAX_LINE = const(4096)  # status and header lines
+_LINE_PIECE = const(512)  # received at once for the head: a short answer comes in one piece
+BODY_PIECE = const(1024)  # at most WRITE_BUFFER: a piece of a body is received into that buffer
+_MAX_HEADERS = const(64)
+_MAX_HEAD = const(8192)  # all header lines of one response together
+_REMEMBERED = const(4)  # successful answers whose id a new answer must not repeat
+_MAX_DIGITS = const(12)  # of a Content-Length: far past any body this client takes
 WRITE_BUFFER = const(1024)  # a body given in parts goes out in records of up to this size
-
-
-class HttpError(Exception):
-    """The request did not get a complete HTTP response; the message names the cause."""
-
-    retryable = True
-
-
-class ConnectError(HttpError):
-    pass
-
-
-class TlsError(HttpError):
-    retryable = False  # a certificate problem does not go away by trying again
-
-
-class HttpTimeout(HttpError):
-    pass
-
-
-class ProtocolError(HttpError):
-    pass
-
-
-class ResponseTooLarge(ProtocolError):
-    retryable = False
 
 
 class _Stale(Exception):
@@ -159,7 +141,7 @@ class Answered:
         return answer_id in self.ids
 
     def add(self, answer_id):
-        self.ids = self.ids[1 - REMEMBERED :] + [answer_id]
+        self.ids = self.ids[1 - _REMEMBERED :] + [answer_id]
 
 
 class Response:
@@ -295,9 +277,9 @@ class Connection:
                 raise self._error("timed_out", wait)
 
     def _piece(self, n):
-        """Up to n bytes as _recv_into receives them, a view of the write buffer: for a sink,
-        which takes them before the next read."""
-        return memoryview(self._wbuf)[: self._recv_into(min(n, WRITE_BUFFER))]
+        """Up to n bytes (at most BODY_PIECE) as _recv_into receives them, a view of the write
+        buffer: for a sink, which takes them before the next read."""
+        return memoryview(self._wbuf)[: self._recv_into(min(n, BODY_PIECE))]
 
     def _recv(self, n):
         """Up to n bytes as _recv_into receives them (b"" at the end), in bytes of their own."""
@@ -417,7 +399,7 @@ class Connection:
             if isinstance(body, Pieces) and sent != body.length:  # made otherwise than it was counted
                 raise self._error("wrong_length", sent, body)
         except OSError as e:
-            raise self._error("send_failed", e)
+            raise self._error("send_failed", e) or _Stale()
 
     def _put(self, n, part):
         """part after the n bytes gathered in the write buffer, which is written first if part
@@ -445,10 +427,10 @@ class Connection:
             end = buf.find(b"\n", pos)
             if end >= 0:
                 return end
-            if len(buf) - pos >= MAX_LINE:
-                raise self._error("line_too_long")
+            if len(buf) - pos >= _MAX_LINE:
+                raise self._error("line_too_long", _MAX_LINE)
             try:
-                more = self._recv(LINE_PIECE)
+                more = self._recv(_LINE_PIECE)
             except OSError:
                 if first and pos == len(buf):
                     raise _Stale()
@@ -479,7 +461,7 @@ class Connection:
         got = len(part)
         body[:got] = part
         while got < n:
-            part = self._piece(min(n - got, BODY_PIECE))
+            part = self._piece(n - got)
             if not part:
                 raise self._error("body_truncated", got, n)
             body[got : got + len(part)] = part
@@ -505,7 +487,7 @@ class Connection:
         if method == "HEAD" or status in (204, 304):
             pass
         elif coding or length is None or sink is not None:  # a framing AWS does not use, or a sink
-            resp.body = self._rare("odd_body", coding, length, http11, sink)
+            resp.body = self._rare("odd_body", coding, length, http11, sink, _SinkFailed)
             if length is None and not coding:  # a body that ended where the server closed
                 keep_alive = False
         elif length > self.max_response:
@@ -526,8 +508,8 @@ class Connection:
         n = None
         for name, value in headers:
             if name == "content-length":
-                if n is not None or len(value) > MAX_DIGITS or not value.isdigit():
-                    return self._rare("content_length", headers)
+                if n is not None or len(value) > _MAX_DIGITS or not value.isdigit():
+                    return self._rare("content_length", headers, _MAX_DIGITS)
                 n = int(value)
         return n
 
@@ -563,13 +545,13 @@ class Connection:
                 return headers
             stop = _stop(buf, pos, end)
             size += end + 1 - pos
-            if size > MAX_HEAD:
-                raise self._error("head_too_large")
+            if size > _MAX_HEAD:
+                raise self._error("head_too_large", _MAX_HEAD)
             if buf[pos] in (0x20, 0x09):  # obs-fold: a user agent unfolds it into one space
                 self._rare("fold", headers, buf[pos:stop])
                 continue
-            if len(headers) >= MAX_HEADERS:
-                raise self._error("too_many_headers")
+            if len(headers) >= _MAX_HEADERS:
+                raise self._error("too_many_headers", _MAX_HEADERS)
             colon = buf.find(b":", pos, stop)
             if colon <= pos or not _is_token(buf, pos, colon):
                 raise self._error("malformed", buf[pos:stop])

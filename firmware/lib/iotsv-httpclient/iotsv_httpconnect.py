@@ -5,8 +5,11 @@
 # iotsv_httpclient.Connection; its errors are iotsv_httperrors'.
 import select
 import socket
+import sys
 
-from iotsv_httpclient import MICROPYTHON, TlsError
+from iotsv_refusal import TlsError
+
+MICROPYTHON = sys.implementation.name == "micropython"
 
 
 def connect(conn):

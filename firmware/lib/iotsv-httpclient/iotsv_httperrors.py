@@ -2,16 +2,8 @@
 # fail, with its one-line message. Loaded by iotsv_httpclient (Connection._error) only when one
 # happens, and small, so that even a nearly full heap has room for it; each function returns the
 # exception for the caller to raise. `conn` is an iotsv_httpclient.Connection.
-from iotsv_httpclient import (
-    MAX_HEAD,
-    MAX_HEADERS,
-    MAX_LINE,
-    ConnectError,
-    HttpTimeout,
-    ProtocolError,
-    ResponseTooLarge,
-    TlsError,
-)
+# The bounds a message names are the caller's, given as arguments.
+from iotsv_refusal import ConnectError, HttpTimeout, ProtocolError, ResponseTooLarge, TlsError
 
 
 def fail(conn, what, *args):
@@ -48,13 +40,11 @@ def timed_out(conn, wait_ms, exc=None):
 
 
 def send_failed(conn, exc):
-    """What a failed write means: a timeout is one; any other error is taken for a kept-alive
-    connection the server had closed (Connection.request opens it again)."""
+    """What a failed write means: a timeout is one (returned); any other error None, taken by the
+    caller for a kept-alive connection the server had closed (Connection.request opens it again)."""
     if is_timeout(exc):
         return exc
-    from iotsv_httpclient import _Stale
-
-    return _Stale()
+    return None
 
 
 def failed(conn, exc):
@@ -76,12 +66,12 @@ def not_http(conn, line):
     return fail(conn, "not an HTTP response from %s: %r", line[:40])
 
 
-def head_too_large(conn):
-    return fail(conn, "response headers from %s larger than %d bytes", MAX_HEAD)
+def head_too_large(conn, max_head):
+    return fail(conn, "response headers from %s larger than %d bytes", max_head)
 
 
-def too_many_headers(conn):
-    return ProtocolError("more than %d response headers from %s" % (MAX_HEADERS, conn.address()))
+def too_many_headers(conn, max_headers):
+    return ProtocolError("more than %d response headers from %s" % (max_headers, conn.address()))
 
 
 def malformed(conn, line):
@@ -92,8 +82,13 @@ def control_char(conn):
     return fail(conn, "control character in a response header from %s")
 
 
-def line_too_long(conn):
-    return fail(conn, "response line from %s longer than %d bytes", MAX_LINE)
+def line_too_long(conn, max_line):
+    return fail(conn, "response line from %s longer than %d bytes", max_line)
+
+
+def unexpected(conn, status):
+    """An interim response this client never asks for (101), or one too many."""
+    return ProtocolError("unexpected %d response from %s" % (status, conn.address()))
 
 
 def truncated(conn):

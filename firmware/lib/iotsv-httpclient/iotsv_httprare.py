@@ -3,8 +3,8 @@
 # or by the end of the stream (AWS frames its answers with Content-Length), bodies streamed to a
 # sink or sent from a file (S3, an update's download), interim (1xx) responses, odd
 # Content-Length and folded header values. Their errors come from iotsv_httperrors, loaded only
-# when one happens. `conn` is an iotsv_httpclient.Connection.
-from iotsv_httpclient import BODY_PIECE, MAX_DIGITS, ProtocolError, _SinkFailed
+# when one happens. `conn` is an iotsv_httpclient.Connection; what else of the client a call
+# needs is given as an argument.
 
 try:
     from micropython import const
@@ -34,13 +34,16 @@ def _extend(conn, body, n):
         got += len(part)
         if got >= n:
             return
-        part = conn._piece(n - got)  # at most a buffer's worth
+        part = conn._piece(n - got)  # at most a body piece (the client's BODY_PIECE)
         if not part:
             raise conn._error("body_truncated", got, n)
 
 
-def odd_body(conn, coding, length, http11, sink):
-    """A body framed otherwise than by Content-Length alone, or one going to a sink."""
+def odd_body(conn, coding, length, http11, sink, sink_failed):
+    """A body framed otherwise than by Content-Length alone, or one going to a sink, whose
+    exceptions are raised wrapped in sink_failed (the client's _SinkFailed)."""
+    if sink is not None:
+        sink = _guarded(sink, sink_failed)
     if coding:
         # a length beside a coding is how responses are smuggled; a coding other than chunked
         # alone would need decoding (or reading to the end) that this client does not do
@@ -56,27 +59,31 @@ def odd_body(conn, coding, length, http11, sink):
 
 
 def stream_exact(conn, n, sink):
-    """n bytes of the body to the sink, as they come (at most BODY_PIECE at a time, views of
+    """n bytes of the body to the sink, as they come (at most a body piece at a time, views of
     the write buffer)."""
     got = 0
     part = conn._buffered(n)
     while True:
         if part:
             got += len(part)
-            _feed(sink, part)
+            sink(part)
         if got >= n:
             return
-        part = conn._piece(min(n - got, BODY_PIECE))
+        part = conn._piece(n - got)
         if not part:
             raise conn._error("body_truncated", got, n)
 
 
-def _feed(sink, piece):
-    """A piece to the caller's sink; what the sink raises is passed on as it is."""
-    try:
-        sink(piece)
-    except Exception as e:
-        raise _SinkFailed(e)
+def _guarded(sink, failed):
+    """The caller's sink, what it raises wrapped in failed, to be passed on as it is."""
+
+    def feed(piece):
+        try:
+            sink(piece)
+        except Exception as e:
+            raise failed(e)
+
+    return feed
 
 
 def interim(conn, status):
@@ -86,7 +93,7 @@ def interim(conn, status):
     while True:
         count += 1
         if status == 101 or count > MAX_INTERIM:  # never asked to switch protocols
-            raise ProtocolError("unexpected %d response from %s" % (status, conn.address()))
+            raise conn._error("unexpected", status)
         conn._headers()
         final = conn._status_line()
         status = final[0]
@@ -116,16 +123,17 @@ def _readline(conn):
     return conn._rbuf[pos : end + 1]
 
 
-def content_length(conn, headers):
+def content_length(conn, headers, max_digits):
     """The Content-Length as an int, None when absent. Repeats must agree; anything but
-    digits (a sign, spaces, underscores, which int() would take) is refused."""
+    digits (a sign, spaces, underscores, which int() would take) or more than max_digits is
+    refused."""
     n = None
     for name, value in headers:
         if name != "content-length":
             continue
         for part in value.split(","):
             part = part.strip()
-            if not part or len(part) > MAX_DIGITS or not part.isdigit():
+            if not part or len(part) > max_digits or not part.isdigit():
                 raise conn._error("fail", "bad Content-Length from %s: %r", value[:40])
             if n is not None and int(part) != n:
                 raise conn._error("fail", "conflicting Content-Length from %s: %r", value[:40])
@@ -172,11 +180,11 @@ def body_to_eof(conn, sink=None):
     chunk = conn._buffered(conn.max_response + 1)
     while True:
         if not chunk:
-            chunk = conn._piece(conn.max_response)  # at most a buffer's worth
+            chunk = conn._piece(conn.max_response)  # at most a body piece (the client's BODY_PIECE)
         if not chunk:
             return body
         if sink is not None:
-            _feed(sink, chunk)
+            sink(chunk)
         else:
             if len(body) + len(chunk) > conn.max_response:
                 raise conn._error("too_large", len(body) + len(chunk))

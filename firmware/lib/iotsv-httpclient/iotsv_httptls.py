@@ -1,14 +1,12 @@
 # The SSL context of a Connection: its CA, and for mutual TLS the device's certificate and key.
 # Made once, at start (Connection.tls_context), by this module loaded for that call alone; its
 # errors come from iotsv_httperrors. `conn` is an iotsv_httpclient.Connection.
+import ssl  # the client refuses TLS where there is none: never loaded then
 import sys
-
-from iotsv_httpclient import ssl
 
 
 def tls_context(conn):
     """Connection.tls_context's work: the context made and kept on the connection."""
-    assert ssl is not None  # the constructor refused TLS without it
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.verify_mode = ssl.CERT_REQUIRED  # MicroPython's default is CERT_NONE
     try:

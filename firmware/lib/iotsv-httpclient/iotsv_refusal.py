@@ -1,4 +1,6 @@
-# A server's refusal of a request, whatever the service: what a retry policy decides on.
+# Why a request failed, whatever the service: a server's refusal (Refusal), or no complete answer
+# at all (HttpError and its kinds, raised by iotsv_httpclient and its rare modules, which all
+# import them from here): what a retry policy decides on.
 
 
 def retryable_status(status):
@@ -34,3 +36,29 @@ def xml_field(text, tag):
     i += len(start)
     j = text.find("</%s>" % tag, i)
     return text[i:j] if j >= 0 else None
+
+
+class HttpError(Exception):
+    """The request did not get a complete HTTP response; the message names the cause."""
+
+    retryable = True
+
+
+class ConnectError(HttpError):
+    pass
+
+
+class TlsError(HttpError):
+    retryable = False  # a certificate problem does not go away by trying again
+
+
+class HttpTimeout(HttpError):
+    pass
+
+
+class ProtocolError(HttpError):
+    pass
+
+
+class ResponseTooLarge(ProtocolError):
+    retryable = False
