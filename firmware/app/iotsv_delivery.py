@@ -10,7 +10,7 @@ import sys
 import iotsv_retry as retry
 from iotsv_httpclient import HttpError
 from iotsv_refusal import Refusal
-from iotsv_transient import call_with
+from iotsv_transient import run
 
 try:
     from micropython import const
@@ -270,5 +270,6 @@ class Delivery:
         return max(retry.spread_ms(self.limiter.wait_ms(cost)), retry.backoff_ms(0))
 
     def _failed(self, err, batch, started):
-        """A request that failed: iotsv_deliveryrare's, loaded for the call (see there)."""
-        call_with("iotsv_deliveryrare", lambda rare: rare.failed(self, err, batch, started))
+        """A request that failed: iotsv_deliveryrare's, loaded for the call (see there); handed
+        Payloads, as it may not import this module back."""
+        run("iotsv_deliveryrare", "failed", self, err, batch, started, Payloads)

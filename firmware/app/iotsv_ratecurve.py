@@ -24,8 +24,6 @@
 # changes nothing. How each of these was found: tools/lab/fleet.md, "The limiter, change by change".
 from math import exp
 
-from iotsv_retry import TAU_MS
-
 BETA = 0.7
 SCALE = 0.4  # the cubic's steepness: items/s per s^3
 FLAT_SCALE = 0.0001  # the steepness for a device with a long drain ahead
@@ -62,9 +60,10 @@ def sent(lim, cost):
 def _weights(lim, now):
     """What the weights of a steady rate sum to, in ms: TAU_MS, less in a run younger than it."""
     d = lim.board.ticks_diff(now, lim.young_at)
-    lim.young = lim.young * exp(-d / TAU_MS) if d >= 0 else 0.0  # (past a ticks wrap: old)
+    lim.young = lim.young * exp(-d / lim.TAU_MS) if d >= 0 else 0.0  # (past a ticks wrap: old)
     lim.young_at = now
-    return max(TAU_MS - lim.young, TAU_MS / 10.0)
+    tau = lim.TAU_MS
+    return max(tau - lim.young, tau / 10.0)
 
 
 def _rate(lim, weighted, since, now):
@@ -87,7 +86,7 @@ def answered(lim, now, throttled, backlog):
     False once the limiter has stepped aside (quiet for QUIET_MS), True while it paces."""
     # the cut and the ceiling are from the sum over TAU_MS, which is low in a young run: a device
     # restarted a moment ago cuts from low
-    sending = lim.sum * 1000.0 / TAU_MS
+    sending = lim.sum * 1000.0 / lim.TAU_MS
     if throttled:
         if not lim.enabled:
             lim.enabled, lim.rate, lim.tokens, lim.filled = True, sending, 0.0, now

@@ -1,15 +1,10 @@
 # What to do after a failed request, decided as the AWS SDKs decide it for DynamoDB (the kinds of
-# failure here; which kind a failure is, iotsv_retrykind's), and how long to wait: capped
-# exponential backoff with full jitter, and the rate limiter's pacing after a throttle.
+# failure and which kind a failure is, iotsv_retrykind's, read through here), and how long to
+# wait: capped exponential backoff with full jitter, and the rate limiter's pacing after a throttle.
 import random
 from math import exp
 
 from iotsv_transient import hold
-
-TRANSIENT = "transient"  # throttled, 5xx, 429, reset, timeout, truncated: back off and retry
-CLOCK_SKEW = "clock"  # the request's time is too far from the server's: fix the clock, re-sign
-ITEM_REFUSED = "item"  # this item can never be written: dead-letter it, go on with the rest
-BLOCKED = "blocked"  # credentials, permissions, table, certificate: keep everything, retry later
 
 # (base, cap) in milliseconds: the SDKs' DynamoDB backoff, and a slower one while blocked.
 TRANSIENT_BACKOFF = (50, 20000)
@@ -49,10 +44,22 @@ def spread_ms(ms, rand16=None):
 TAU_MS = 5000  # botocore's 0.5 s buckets fit its many requests a second, not a device's few a minute
 
 
-# Read through this module (loaded when asked for, see __getattr__): what kind of failure it was
-# (iotsv_retrykind), asked only after a failure, and the limiter's pacing constants and steepness()
-# (iotsv_ratecurve). Named here: a name neither has is no reason to load one.
-_KINDS = ("classify", "is_throttling", "is_clock_skew", "SKEW_CODES", "ITEM_CODES", "AUTH_CODES", "THROTTLE_CODES")
+# Read through this module (loaded when asked for, see __getattr__): the kinds of failure and what
+# kind one was (iotsv_retrykind), asked only after a failure, and the limiter's pacing constants
+# and steepness() (iotsv_ratecurve). Named here: a name neither has is no reason to load one.
+_KINDS = (
+    "TRANSIENT",
+    "CLOCK_SKEW",
+    "ITEM_REFUSED",
+    "BLOCKED",
+    "classify",
+    "is_throttling",
+    "is_clock_skew",
+    "SKEW_CODES",
+    "ITEM_CODES",
+    "AUTH_CODES",
+    "THROTTLE_CODES",
+)
 _CURVE = ("BETA", "SCALE", "FLAT_SCALE", "STEEP_S", "FLAT_S", "MIN_RATE", "CAP", "QUIET_MS", "steepness")
 
 
@@ -67,6 +74,8 @@ def __getattr__(name):
 
 
 class RateLimiter:
+    TAU_MS = TAU_MS  # for iotsv_ratecurve, which reads it off the limiter it is handed
+
     def __init__(self, board, burst=1):
         self.board = board
         self.burst = burst  # the bucket holds at least one request's items

@@ -1,9 +1,13 @@
-# What kind of failure a request met (iotsv_retry's TRANSIENT, CLOCK_SKEW, ITEM_REFUSED or
-# BLOCKED), decided as the AWS SDKs decide it for DynamoDB. Read through iotsv_retry
-# (retry.classify, retry.AUTH_CODES, ...), which loads this module only when a request has failed.
+# What kind of failure a request met, decided as the AWS SDKs decide it for DynamoDB. Read through
+# iotsv_retry (retry.classify, retry.BLOCKED, ...), which loads this module only when a request has
+# failed: the kinds are named here, not there, so none of this is in the heap while requests succeed.
 from iotsv_httpclient import HttpError
 from iotsv_refusal import Refusal
-from iotsv_retry import BLOCKED, CLOCK_SKEW, ITEM_REFUSED, TRANSIENT
+
+TRANSIENT = "transient"  # throttled, 5xx, 429, reset, timeout, truncated: back off and retry
+CLOCK_SKEW = "clock"  # the request's time is too far from the server's: fix the clock, re-sign
+ITEM_REFUSED = "item"  # this item can never be written: dead-letter it, go on with the rest
+BLOCKED = "blocked"  # credentials, permissions, table, certificate: keep everything, retry later
 
 SKEW_CODES = ("RequestTimeTooSkewed", "RequestExpired", "SignatureExpired", "InvalidSignatureException")
 ITEM_CODES = (
