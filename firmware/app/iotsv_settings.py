@@ -3,7 +3,7 @@
 # secret).
 
 
-from iotsv_spool import MIN_BUDGET as MIN_SPOOL_BYTES
+from iotsv_spoolrecord import MIN_BUDGET as MIN_SPOOL_BYTES
 from iotsv_transient import call_alone, call_with
 
 

@@ -117,7 +117,8 @@ def start(s, sink, clock, board, check_tls, connection):
     import iotsv_url as url
     from iotsv_delivery import Delivery
     from iotsv_dynamodb import Credentials
-    from iotsv_spool import MIN_BUDGET, Spool
+    from iotsv_spool import Spool
+    from iotsv_spoolrecord import MIN_BUDGET
 
     folder = s.STATE_DIR + "/alerts"
     spool = Spool(folder, 2 * MIN_BUDGET)  # some hundreds of alerts

@@ -30,11 +30,26 @@
 # What runs rarely (the scan at start, a compaction that keeps unacknowledged records, dropping
 # the oldest for room, the wake's kept line, records as tuples for tests and tools) is
 # iotsv_spoolrare's, loaded only while it runs: between readings the heap holds the code above.
-import struct
 import sys
 from binascii import crc32
 
 import iotsv_atomicfile as atomicfile
+from iotsv_spoolrecord import (
+    CHUNK,
+    COMPACT_AT,
+    HEAD_SIZE,
+    MAGIC,
+    MAX_PAYLOAD,
+    PART_HEAD,
+    PARTS,
+    SLOTS,
+    checks,
+    pack,
+    rec_dropped,
+    rec_seq,
+    rec_size,
+    u32,
+)
 from iotsv_transient import call_with
 
 try:
@@ -45,21 +60,6 @@ except ImportError:  # CPython: the value itself (MicroPython's compiler puts it
         return __value
 
 
-MAGIC = const(0xA5)
-HEAD_SIZE = const(13)
-MAX_PAYLOAD = const(4096)
-MIN_BUDGET = const(4 * (HEAD_SIZE + MAX_PAYLOAD))
-COMPACT_AT = const(8192)  # bytes of acknowledged records worth a rewrite of the file (flash wear: not per batch)
-SLOTS = const(8)  # readings kept as small files before they are moved into spool.dat
-SLOT_BYTES = const(128)  # littlefs's inline_max as MicroPython configures it: its cache_size, 4 x 32
-PART_HEAD = const(5)
-CHUNK = const(123)  # SLOT_BYTES - PART_HEAD: record bytes in one part
-PARTS = const(2)  # parts a record may take; a bigger one goes straight to spool.dat
-# The CRC-32 of any bytes followed by their own CRC-32, little-endian (a property of the CRC): a
-# record checks out when the CRC over its fields, payload and stored CRC gives this, so the stored
-# one is never made an int (on a 32-bit port a CRC above 2**30 is a heap int, and so is each step
-# of comparing it).
-_RESIDUE = const(0x2144DF1C)
 # a slot's part's file name, at i * PARTS + part: a constant, where "%d.%d" would be made each time
 _NAMES = (
     "/0.0", "/0.1", "/1.0", "/1.1", "/2.0", "/2.1", "/3.0", "/3.1",
@@ -78,46 +78,6 @@ else:
 
     def _put(f, buf, start, end):
         f.write(memoryview(buf)[start:end])
-
-
-# A record's head: magic(0) length(1) seq(3) dropped(7) crc(9). Read into (or packed in) a buffer
-# made once, its fields taken byte by byte: no tuple, no heap int for a seq below 2**30. `fields`
-# and `crc` are views of the buffer's bytes 1-9 and 9-13, made with it.
-
-
-def _rec_size(head):
-    """The payload's length."""
-    return head[1] | head[2] << 8
-
-
-def _rec_seq(head):
-    return _u32(head, 3)
-
-
-def _rec_dropped(head):
-    return head[7] | head[8] << 8
-
-
-def _views(head):
-    view = memoryview(head)
-    return view[1:9], view[9:HEAD_SIZE]
-
-
-def _pack(head, fields, seq, dropped, payload):
-    """The head of a record of payload, packed into head."""
-    struct.pack_into("<BHIH", head, 0, MAGIC, len(payload), seq, dropped)
-    struct.pack_into("<I", head, 9, crc32(payload, crc32(fields)))
-    return head
-
-
-def _checks(crc, so_far):
-    """True if so_far (the CRC of the fields and the payload) matches the stored CRC."""
-    return crc32(crc, so_far) == _RESIDUE
-
-
-def _u32(b, i):
-    """The little-endian 32-bit number at b[i:i + 4], taken byte by byte: no allocation."""
-    return b[i] | b[i + 1] << 8 | b[i + 2] << 16 | b[i + 3] << 24
 
 
 class Spool:
@@ -181,13 +141,13 @@ class Spool:
         while pos < end:
             f.seek(pos)
             if f.readinto(rec) == HEAD_SIZE and rec[0] == MAGIC:
-                n = _rec_size(rec)
+                n = rec_size(rec)
                 if n <= MAX_PAYLOAD and pos + HEAD_SIZE + n <= end:
                     if payloads:
                         lend = lent and n <= len(self._buf)
                         payload = self._lend(0, n) if lend else f.read(n)
                         got = f.readinto(payload) if lend else len(payload)
-                        ok = got == n and _checks(self._rec_crc, crc32(payload, crc32(self._rec_fields)))
+                        ok = got == n and checks(self._rec_crc, crc32(payload, crc32(self._rec_fields)))
                         self._payload = payload if ok else None
                         payload = None
                     else:
@@ -222,7 +182,7 @@ class Spool:
             text[got:] = b""
             c = crc32(text, c)
             n -= got
-        return _checks(self._rec_crc, c)
+        return checks(self._rec_crc, c)
 
     def _part(self, i, part):
         """Slot i's part's path, interned (atomicfile.interned) the first time: from then on the
@@ -243,7 +203,7 @@ class Spool:
         it is not read again (on littlefs each open allocates the file's cache)."""
         buf, head = self._buf, self._head
         if self._held and self._held == self._seqs[i]:
-            return HEAD_SIZE + _rec_size(buf)
+            return HEAD_SIZE + rec_size(buf)
         self._held = 0
         got = 0
         for part in range(PARTS):
@@ -254,16 +214,16 @@ class Spool:
                     got += f.readinto(self._chunks[part]) or 0
             except OSError:
                 return 0
-            n = _rec_size(buf)
-            if head[4] != part or got < HEAD_SIZE or buf[0] != MAGIC or _u32(head, 0) != _rec_seq(buf):
+            n = rec_size(buf)
+            if head[4] != part or got < HEAD_SIZE or buf[0] != MAGIC or u32(head, 0) != rec_seq(buf):
                 return 0
             if HEAD_SIZE + n > PARTS * CHUNK:
                 return 0
             if got >= HEAD_SIZE + n:
                 crc = crc32(self._lend(HEAD_SIZE, got - HEAD_SIZE), crc32(self._fields))
-                if got != HEAD_SIZE + n or not _checks(self._crc, crc):
+                if got != HEAD_SIZE + n or not checks(self._crc, crc):
                     return 0
-                self._held = _rec_seq(buf)
+                self._held = rec_seq(buf)
                 return got
             if got != CHUNK:
                 return 0  # a part short of CHUNK ends the record: this one is torn
@@ -322,7 +282,7 @@ class Spool:
             return seq
         with open(self._dat(), "ab") as f:
             f.write(
-                _pack(self._rec, self._rec_fields, seq, 0, payload)
+                pack(self._rec, self._rec_fields, seq, 0, payload)
             )  # head and payload apart: no copy of the two joined
             f.write(payload)
         self._appended(seq, n)
@@ -340,7 +300,7 @@ class Spool:
         head[4] = 0
         with open(self._part(i, 0), "wb") as f:
             f.write(head)
-            f.write(_pack(self._rec, self._rec_fields, seq, 0, payload))
+            f.write(pack(self._rec, self._rec_fields, seq, 0, payload))
             _put(f, payload, 0, min(n, cut))
         if n > cut:
             head[4] = 1
@@ -403,14 +363,14 @@ class Spool:
             with open(self._dat(), "rb") as f:
                 for _ in self._parse(f, self.read_pos, self.size, payloads, lent):
                     payload, self._payload = self._payload, None
-                    seq, size = _rec_seq(rec), _rec_size(rec)
+                    seq, size = rec_seq(rec), rec_size(rec)
                     if seq <= after:
                         continue
                     if items and (items >= max_items or total + size > max_bytes):
                         return
                     items += 1
                     total += size
-                    self.at_seq, self.at_dropped = seq, _rec_dropped(rec)
+                    self.at_seq, self.at_dropped = seq, rec_dropped(rec)
                     yield payload if payloads else size
                     payload = None  # a reading of 4 KB held while the next is read needs 8 KB free
         i = self._next_pending(after)
@@ -421,7 +381,7 @@ class Spool:
             if self._slot_record(i):  # else spoiled on the flash since it was written: skipped
                 items += 1
                 total += size
-                self.at_seq, self.at_dropped = seq, _rec_dropped(self._buf)
+                self.at_seq, self.at_dropped = seq, rec_dropped(self._buf)
                 if not payloads:
                     yield size
                 elif lent:
@@ -458,10 +418,10 @@ class Spool:
                 f.seek(pos)
                 if f.readinto(rec) < HEAD_SIZE:
                     break
-                if _rec_seq(rec) > seq:
+                if rec_seq(rec) > seq:
                     break
                 last = pos
-                pos += HEAD_SIZE + _rec_size(rec)
+                pos += HEAD_SIZE + rec_size(rec)
                 self._dat_count -= 1
             # All delivered and COMPACT_AT bytes done with: the file starts afresh with only the
             # last record, which keeps the numbering should the ack be lost (then it is sent once
@@ -483,5 +443,5 @@ class Spool:
         atomicfile.replace(self.path, keep)
         self.size = self.read_pos = len(keep)
         self.last_pos = 0 if keep else -1
-        self._dat_last = _rec_seq(rec) if keep else 0
+        self._dat_last = rec_seq(rec) if keep else 0
         self.skipped_bytes = 0

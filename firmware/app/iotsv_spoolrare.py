@@ -6,19 +6,19 @@
 import os
 
 import iotsv_atomicfile as atomicfile
-from iotsv_spool import (
+from iotsv_spoolrecord import (
     CHUNK,
     COMPACT_AT,
     HEAD_SIZE,
     MIN_BUDGET,
     PART_HEAD,
     SLOTS,
-    _pack,
-    _rec_dropped,
-    _rec_seq,
-    _rec_size,
-    _u32,
-    _views,
+    pack,
+    rec_dropped,
+    rec_seq,
+    rec_size,
+    u32,
+    views,
 )
 
 _COPY = 512  # bytes copied at a time by a rewrite
@@ -27,7 +27,7 @@ _COPY = 512  # bytes copied at a time by a rewrite
 def encode(seq, dropped, payload):
     """The record of payload, head and payload joined."""
     head = bytearray(HEAD_SIZE)
-    return bytes(_pack(head, _views(head)[0], seq, dropped, payload)) + payload
+    return bytes(pack(head, views(head)[0], seq, dropped, payload)) + payload
 
 
 def kept(sp):
@@ -64,11 +64,11 @@ def start(sp, state_dir, max_bytes, kept):
         raise ValueError("spool budget must be at least %d bytes" % MIN_BUDGET)
     sp.slot_dir = state_dir + "/new"
     view = memoryview(sp._buf)
-    sp._fields, sp._crc = _views(sp._buf)  # of the record in _buf
+    sp._fields, sp._crc = views(sp._buf)  # of the record in _buf
     sp._chunks = (view[:CHUNK], view[CHUNK:])  # where each part's bytes go
     sp._head = bytearray(PART_HEAD)  # a part's head, read or written
     sp._rec = bytearray(HEAD_SIZE)  # a record's head, read or written
-    sp._rec_fields, sp._rec_crc = _views(sp._rec)
+    sp._rec_fields, sp._rec_crc = views(sp._rec)
     sp._payload = None  # the payload _parse read last, till its caller takes it
     sp._held = 0  # the seq of the slot record sp._buf holds, read and checked; 0: none
     sp.at_seq = sp.at_dropped = 0  # of the reading each() gave last
@@ -107,7 +107,7 @@ def scan(sp):
         return
     with open(sp.path, "rb") as f:
         for pos in sp._parse(f, 0, sp.size):
-            seq = _rec_seq(sp._rec)
+            seq = rec_seq(sp._rec)
             sp.last_pos = pos
             if seq > sp.acked:
                 if not sp._dat_count:
@@ -125,7 +125,7 @@ def slot_seq(sp, i):
                 return -1
     except OSError:
         return 0
-    return _u32(sp._head, 0)
+    return u32(sp._head, 0)
 
 
 def scan_slots(sp):
@@ -136,7 +136,7 @@ def scan_slots(sp):
     for i in range(SLOTS):
         n = sp._slot_record(i)
         if n:
-            sp._seqs[i] = _rec_seq(sp._buf)
+            sp._seqs[i] = rec_seq(sp._buf)
             sp._lens[i] = n
 
 
@@ -163,7 +163,7 @@ def adopt(sp, kept):
         with open(sp.path, "rb") as f:
             last = None
             for pos in sp._parse(f, last_pos, size):
-                last = (pos + HEAD_SIZE + _rec_size(sp._rec), _rec_seq(sp._rec))
+                last = (pos + HEAD_SIZE + rec_size(sp._rec), rec_seq(sp._rec))
                 break
         if last != (size, dat_last) or sp.skipped_bytes:
             sp.skipped_bytes = 0
@@ -184,7 +184,7 @@ def append_dropping_oldest(sp, seq, make_payload):
     sizes = []  # (record size, dropped count) of the unacknowledged records, oldest first
     with open(sp.path, "rb") as f:
         for _ in sp._parse(f, sp.read_pos, sp.size):
-            sizes.append((HEAD_SIZE + _rec_size(sp._rec), _rec_dropped(sp._rec)))
+            sizes.append((HEAD_SIZE + rec_size(sp._rec), rec_dropped(sp._rec)))
     kept_bytes = sp.size - sp.read_pos
     k = dropped = 0
     while True:
@@ -207,9 +207,9 @@ def rewrite(sp, drop, record):
         if sp.skipped_bytes:
             with open(sp.path, "rb") as f:
                 for pos in sp._parse(f, start, sp.size):
-                    if _rec_seq(sp._rec) > sp.acked:
+                    if rec_seq(sp._rec) > sp.acked:
                         f.seek(pos)
-                        out.write(f.read(HEAD_SIZE + _rec_size(sp._rec)))
+                        out.write(f.read(HEAD_SIZE + rec_size(sp._rec)))
         elif start < sp.size:
             buf = bytearray(_COPY)  # one buffer for the copy: read(n) would allocate n + 1 each time
             view = memoryview(buf)

@@ -44,10 +44,10 @@ def test_a_heap_far_too_small_is_a_memory_error_not_a_hang(site):
 
 def test_rare_paths_leave_no_module_behind(site):
     """An update check (the updater, S3, the log upload) and a release's signature check (Ed25519,
-    SHA-512) drop every module they load; validation leaves only the spool's, which the app uses."""
+    SHA-512) drop every module they load; validation leaves only the spool's format, which the app uses."""
     layout.build_mpy(unixport.MPY_DIR)
     rows = {path.split(" (")[0]: (left, names) for path, left, names in membudget.rare_paths(site, "mpy")}
-    assert rows["config validation"][1] == ["iotsv_atomicfile", "iotsv_spool"]
+    assert rows["config validation"][1] == ["iotsv_spoolrecord"]
     assert "iotsv_updates" in rows["the start"][1] and "iotsv_appstart" not in rows["the start"][1]
     for path in ("an update check", "a release's signature checked"):
         left, names = rows[path]

@@ -7,7 +7,7 @@ import os
 import pytest
 
 import unixport
-from iotsv_spool import PARTS, SLOTS
+from iotsv_spoolrecord import PARTS, SLOTS
 from local.localddb import LocalDynamoDB
 
 

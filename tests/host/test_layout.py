@@ -14,17 +14,17 @@ HARDWARE = {"machine", "network", "esp32", "ntptime", "esp", "rp2", "pyb"}
 MISSING_ON_MICROPYTHON = {"hmac", "logging", "datetime", "functools", "typing"}
 
 
-def imports(path, by_name=True):
+def imports(path):
     """The top-level names a module imports, anywhere in it (a function's lazy import counts), and
-    with by_name the modules it loads by name: a call whose first argument is a module's name as
-    a literal (__import__, iotsv_transient's call_with, run and hold, the HTTP client's _call)."""
+    the modules it loads by name: a call whose first argument is a module's name as a literal
+    (__import__, iotsv_transient's call_with, run and hold, the HTTP client's _call)."""
     tree = ast.parse(open(path).read(), path)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             yield from (a.name.split(".")[0] for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
             yield node.module.split(".")[0]
-        elif by_name and isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
             name = node.args[0].value
             if isinstance(name, str) and name in MODULES:
                 yield name
@@ -41,8 +41,8 @@ def every_module():
 MODULES = every_module()
 
 
-def graph(modules, by_name=True):
-    return {name: set(imports(path, by_name)) & set(modules) for name, path in modules.items()}
+def graph(modules):
+    return {name: set(imports(path)) & set(modules) for name, path in modules.items()}
 
 
 def part(name):
@@ -118,9 +118,9 @@ def test_the_circle_finder_finds_circles():
 
 
 def test_no_import_circle_in_the_firmware():
-    # import statements only, for now: a rare module loaded by name still imports its loader back
-    # (iotsv_spoolrare, iotsv_httprare and others), a circle to take apart
-    assert cycles(graph(MODULES, by_name=False)) == []
+    """A rare module loaded by name (iotsv_spoolrare, iotsv_httprare...) counts: it must not import
+    its loader back."""
+    assert cycles(graph(MODULES)) == []
 
 
 TOOL_PACKAGES = ("iotsig", "local", "lab")

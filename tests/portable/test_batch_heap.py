@@ -9,7 +9,8 @@ import iotsv_dynamodb as dynamodb
 from iotsv_clock import Clock
 from iotsv_delivery import MAX_BATCH, Delivery
 from iotsv_httpclient import Response
-from iotsv_spool import HEAD_SIZE, MAX_PAYLOAD, Spool
+from iotsv_spool import Spool
+from iotsv_spoolrecord import HEAD_SIZE, MAX_PAYLOAD
 from portable import NOW, Board, fresh
 
 try:

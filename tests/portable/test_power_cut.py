@@ -9,8 +9,9 @@ import iotsv_atomicfile as atomicfile
 import iotsv_supervisor as supervisor
 from cutpower import VARIANTS, Cutter
 from iotsv_clock import Clock
-from iotsv_spool import MIN_BUDGET, SLOTS, Spool
+from iotsv_spool import Spool
 from iotsv_spoolrare import encode
+from iotsv_spoolrecord import MIN_BUDGET, SLOTS
 from portable import fresh, is_dir, scratch
 
 BUDGET = 64 * 1024

@@ -5,8 +5,9 @@ import sys
 import cutpower
 import iotsv_atomicfile as atomicfile
 import iotsv_spool as spool
-from iotsv_spool import HEAD_SIZE, MIN_BUDGET, Spool
+from iotsv_spool import Spool
 from iotsv_spoolrare import encode
+from iotsv_spoolrecord import HEAD_SIZE, MIN_BUDGET
 from portable import fresh, reading, scratch
 
 BUDGET = 64 * 1024

@@ -55,7 +55,8 @@ def test_the_rtc_line_round_trips_and_anything_torn_or_garbled_is_no_state():
 
 def test_the_spool_takes_its_state_back_from_the_line_instead_of_a_scan():
     import iotsv_spoolrare as spoolrare
-    from iotsv_spool import MIN_BUDGET, Spool
+    from iotsv_spool import Spool
+    from iotsv_spoolrecord import MIN_BUDGET
 
     d = fresh("wake-spool")
     spool = Spool(d, MIN_BUDGET)
