@@ -96,6 +96,10 @@ class Proxy:
                             client.sendall(data[:left])
                             self.cuts += 1
                             if mode == "reset":  # closed with an RST
+                                # once the firmware has read what was sent: an RST discards what the
+                                # receiver has not read yet, and a response cut before its first byte
+                                # is a stale connection, which the client rightly asks again
+                                time.sleep(0.5)
                                 client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                             else:  # a FIN after part of the body
                                 client.shutdown(socket.SHUT_RDWR)
