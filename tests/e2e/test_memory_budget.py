@@ -17,14 +17,14 @@ def site(tmp_path_factory):
 
 
 @pytest.mark.image
-def test_the_image_delivers_200_readings_in_48K(site):
+def test_the_image_delivers_200_readings_in_44K(site):
     """The 32-bit image, firmware frozen in (bytecode out of the heap, as on a production ESP32)."""
     ok, out = membudget.delivers(site, membudget.BUDGETS["image"], membudget.READINGS, "image")
-    assert membudget.BUDGETS["image"] == "48K"
+    assert membudget.BUDGETS["image"] == "44K"
     assert ok, out[-3000:]
     assert "0 dropped" in out and "1 connection(s)" in out
     peak = membudget.peak_live_heap(site, membudget.READINGS, "image")
-    assert 8 * 1024 < peak < 48 * 1024
+    assert 8 * 1024 < peak < 44 * 1024
 
 
 def test_64bit_mpy_delivers_200_readings_in_its_budget(site):
@@ -33,7 +33,7 @@ def test_64bit_mpy_delivers_200_readings_in_its_budget(site):
     assert ok, out[-3000:]
     assert "0 dropped" in out and "1 connection(s)" in out  # batched over one kept-alive TLS connection
     peak = membudget.peak_live_heap(site, membudget.READINGS, "mpy")
-    assert 16 * 1024 < peak < 156 * 1024
+    assert 16 * 1024 < peak < 140 * 1024
 
 
 def test_a_heap_far_too_small_is_a_memory_error_not_a_hang(site):
@@ -51,5 +51,7 @@ def test_rare_paths_leave_no_module_behind(site):
     assert "iotsv_updates" in rows["the start"][1] and "iotsv_appstart" not in rows["the start"][1]
     for path in ("an update check", "a release's signature checked"):
         left, names = rows[path]
-        assert names == [] and left < 2048, (path, left, names)  # names it interned stay, no code
+        # names it interned stay, no code: on 64-bit about 2 KB, as the HTTP client's rare code is now
+        # four modules loaded by name (each a module's names, interned once)
+        assert names == [] and left < 2560, (path, left, names)
     assert rows["another update check"] == (0, [])  # nothing grows from one check to the next
