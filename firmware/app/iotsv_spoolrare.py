@@ -2,7 +2,7 @@
 # unacknowledged records, dropping the oldest for room, the wake's kept line, and records as
 # tuples (for tests and tools). iotsv_spool loads this module for the call and drops it after
 # (iotsv_transient), so between readings its code is not in the heap. Each function works on the
-# Spool it is handed; the record's layout is iotsv_spool's.
+# Spool it is handed; the record's layout is iotsv_spoolrecord's.
 import os
 
 import iotsv_atomicfile as atomicfile
@@ -20,8 +20,6 @@ from iotsv_spoolrecord import (
     u32,
     views,
 )
-
-_COPY = 512  # bytes copied at a time by a rewrite
 
 
 def encode(seq, dropped, payload):
@@ -211,7 +209,10 @@ def rewrite(sp, drop, record):
                         f.seek(pos)
                         out.write(f.read(HEAD_SIZE + rec_size(sp._rec)))
         elif start < sp.size:
-            buf = bytearray(_COPY)  # one buffer for the copy: read(n) would allocate n + 1 each time
+            # the spool's record buffer, not one of the copy's own: a compaction comes when the heap
+            # is fullest (a batch acknowledged), where 512 free bytes in one piece may be missing;
+            # read(n) would allocate n + 1 each time
+            buf, sp._held = sp._buf, 0  # the slot record it held is read again when asked for
             view = memoryview(buf)
             with open(sp.path, "rb") as f:
                 f.seek(start)
