@@ -10,9 +10,9 @@ import gc
 import iotsv_dynamodb  # noqa: F401
 import iotsv_httpclient  # noqa: F401
 import iotsv_numtext as numtext
+import iotsv_transient as transient
 from iotsv_clock import Clock  # noqa: F401
 from iotsv_spool import Spool  # noqa: F401
-from iotsv_transient import call_with
 
 RESERVED = ("deviceId", "seq", "ts", "dropped")
 
@@ -42,7 +42,7 @@ def start(settings, board, trial=False):
     heap): it makes the device's parts and is gone before the signers are prepared and the device
     loads the delivery engine, the start's two fullest moments; then it comes back for the few
     checks that the device is ready."""
-    parts = call_with("iotsv_appstart", lambda start: start.start(settings, board, trial))
+    parts = transient.run("iotsv_appstart", "start", settings, board, trial)
     if isinstance(parts, int):
         return None, parts
     gc.collect()  # now: what comes next fills the holes the start's code and garbage leave
@@ -53,7 +53,7 @@ def start(settings, board, trial=False):
         gc.collect()
     device = Device(settings, board, *parts[:6])
     try:
-        return device, call_with("iotsv_appstart", lambda start: start.ready(settings, board, device))
+        return device, transient.run("iotsv_appstart", "ready", settings, board, device)
     except BaseException:  # Ctrl-C too: the connections made go with it
         device.close()
         raise

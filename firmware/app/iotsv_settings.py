@@ -4,13 +4,13 @@
 
 
 from iotsv_spoolrecord import MIN_BUDGET as MIN_SPOOL_BYTES
-from iotsv_transient import call_alone, call_with
+from iotsv_transient import call_alone, run
 
 
 def _url(name, *args):
     """iotsv_url's function `name` of args, the module loaded for the call: it stays out of the
     heap after validation unless a sink of the app needs it."""
-    return call_with("iotsv_url", lambda url: getattr(url, name)(*args))
+    return run("iotsv_url", name, *args)
 
 
 def _http_schemes():

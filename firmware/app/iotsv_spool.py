@@ -50,7 +50,7 @@ from iotsv_spoolrecord import (
     rec_size,
     u32,
 )
-from iotsv_transient import call_with
+from iotsv_transient import run
 
 try:
     from micropython import const
@@ -110,7 +110,7 @@ class Spool:
 
     def _rare(self, name, *args):
         """iotsv_spoolrare's function `name` on this spool, the module loaded for the call only."""
-        return call_with("iotsv_spoolrare", lambda rare: getattr(rare, name)(self, *args))
+        return run("iotsv_spoolrare", name, self, *args)
 
     @property
     def count(self):
