@@ -128,7 +128,8 @@ class Delivery:
 
     def _taken_at(self, seq):
         """ticks_ms when seq was taken in this run, None if before it or out of the ring since."""
-        if self.first_taken and self.first_taken <= seq <= self.last_taken and self.last_taken - seq < TAKEN_RING:
+        # with none noted last_taken is 0, below every seq
+        if self.first_taken <= seq <= self.last_taken and self.last_taken - seq < TAKEN_RING:
             return self.taken[seq % TAKEN_RING]
         return None
 
