@@ -28,10 +28,13 @@ except ImportError:  # CPython: the value itself (MicroPython's compiler puts it
         return __value
 
 
-try:
-    import ssl
-except ImportError:  # a build without TLS can still speak plain HTTP
-    ssl = None
+try:  # MicroPython's TLS itself: its ssl module is a Python wrapper of it (a KB resident, not loaded)
+    import tls as ssl
+except ImportError:
+    try:
+        import ssl
+    except ImportError:  # a build without TLS can still speak plain HTTP
+        ssl = None
 
 MICROPYTHON = sys.implementation.name == "micropython"
 _MAX_LINE = const(4096)  # status and header lines

@@ -1,16 +1,26 @@
 # The SSL context of a Connection: its CA, and for mutual TLS the device's certificate and key.
 # Made once, at start (Connection.tls_context), by this module loaded for that call alone; its
 # errors come from iotsv_httperrors. `conn` is an iotsv_httpclient.Connection.
-import ssl  # the client refuses TLS where there is none: never loaded then
 import sys
+
+MICROPYTHON = sys.implementation.name == "micropython"
+# the client refuses TLS where there is none: never loaded then
+if MICROPYTHON:
+    import tls as ssl  # the context itself, not micropython-lib's ssl wrapper around it
+else:
+    import ssl
 
 
 def tls_context(conn):
     """Connection.tls_context's work: the context made and kept on the connection."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.verify_mode = ssl.CERT_REQUIRED  # MicroPython's default is CERT_NONE
+    # required whatever the default (micropython-lib's ssl wrapper makes it CERT_NONE)
+    ctx.verify_mode = ssl.CERT_REQUIRED  # pyright: ignore[reportAttributeAccessIssue]  # tls's is an int
     try:
-        ctx.load_verify_locations(cadata=conn.ca_der)
+        if MICROPYTHON:
+            ctx.load_verify_locations(conn.ca_der)  # DER bytes, positional only
+        else:
+            ctx.load_verify_locations(cadata=conn.ca_der)
     except (ValueError, OSError) as e:
         raise conn._error("bad_ca", e)
     if conn.client_cert:
@@ -25,7 +35,7 @@ def tls_context(conn):
 
 def load_client_cert(ctx, cert_der, key_der):
     """The device's certificate and key (DER) into an SSL context, for mutual TLS."""
-    if sys.implementation.name == "micropython":
+    if MICROPYTHON:
         ctx.load_cert_chain(cert_der, key_der)  # MicroPython takes DER bytes
         return
     # CPython loads PEM files only (host-side tools and tests): write them for the moment.
