@@ -136,6 +136,8 @@ class StubServer:
             return False
         elif path == "/long-header":
             conn.sendall(_ok(b"ok", b"X-Long: " + b"a" * 1000 + b"\r\n"))
+        elif path == "/longer-header":  # longer than the client's buffer, among short ones
+            conn.sendall(_ok(b"ok", b"X-A: 1\r\nX-Longer: " + b"b" * 3000 + b"\r\nX-B: 2\r\n"))
         elif path == "/huge-header":
             conn.sendall(_ok(b"ok", b"X-Huge: " + b"a" * 5000 + b"\r\n"))
             return False

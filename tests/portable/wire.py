@@ -63,7 +63,7 @@ class PlaybackConnection(Connection):
         data = self.answers.pop(0) if self.answers else b""
         self._sock = PlaybackSocket(data, self.rand)
         self._rbuf = b""
-        self._rpos = 0
+        self._rpos = self._rend = 0
         self.connects += 1
 
 

@@ -38,7 +38,7 @@ except ImportError:
 
 MICROPYTHON = sys.implementation.name == "micropython"
 _MAX_LINE = const(4096)  # status and header lines
-_LINE_PIECE = const(512)  # received at once for the head: a short answer comes in one piece
+_LINE_PIECE = const(512)  # received at once for a line longer than the write buffer
 BODY_PIECE = const(1024)  # at most WRITE_BUFFER: a piece of a body is received into that buffer
 _MAX_HEADERS = const(64)
 _MAX_HEAD = const(8192)  # all header lines of one response together
@@ -221,8 +221,11 @@ class Connection:
         # made with the connection object, at start, while the heap is young: asked for at the
         # first request, a KB in one piece may no longer be there
         self._wbuf = bytearray(WRITE_BUFFER)
-        self._rbuf = b""  # received and not yet parsed: self._rbuf[self._rpos:]
-        self._rpos = 0
+        # received and not yet parsed: self._rbuf[self._rpos : self._rend], where _rbuf is the
+        # write buffer itself (a head is parsed where it was received), or bytes of their own
+        # while a line longer than that buffer is read
+        self._rbuf = b""
+        self._rpos = self._rend = 0
         self._started = 0  # ticks_ms when the request began
 
     def address(self):
@@ -236,7 +239,7 @@ class Connection:
                 pass
         self._sock = self._poller = None
         self._rbuf = b""
-        self._rpos = 0
+        self._rpos = self._rend = 0
 
     # -- time: every wait is at most min(timeout_s, what is left of request_timeout_s) --------
     def _rare(self, name, *args):
@@ -261,13 +264,13 @@ class Connection:
         self._poller.modify(self._sock, event)  # pyright: ignore[reportAttributeAccessIssue]
         return self._poller.poll(wait_ms)  # pyright: ignore[reportAttributeAccessIssue]
 
-    def _recv_into(self, n):
-        """Up to n bytes (n <= WRITE_BUFFER), whatever came first, received into the write buffer
-        (a request goes whole before its response is read); their count, 0 at the end of the
-        stream. One wait of at most _wait_ms(): a trickling server cannot stretch a read, and the
+    def _recv_into(self, n, at=0):
+        """Up to n bytes (n <= WRITE_BUFFER - at), whatever came first, received into the write
+        buffer from index at (a request goes whole before its response is read); their count, 0
+        at the end of the stream. One wait of at most _wait_ms(): a trickling server cannot stretch a read, and the
         deadline is checked between reads. Not read(n): MicroPython's allocates n + 1 bytes at
         every call, which a fragmented heap may not have in one piece."""
-        buf = self._wbuf
+        buf = memoryview(self._wbuf)[at:] if at else self._wbuf
         while True:
             wait = self._wait_ms()
             if not MICROPYTHON:
@@ -426,29 +429,47 @@ class Connection:
         as needed (first: the response's first line, where nothing at all means the kept-alive
         connection was stale). The caller takes the line and moves self._rpos past it."""
         while True:
-            buf, pos = self._rbuf, self._rpos
-            end = buf.find(b"\n", pos)
+            end = self._rbuf.find(b"\n", self._rpos, self._rend)
             if end >= 0:
                 return end
-            if len(buf) - pos >= _MAX_LINE:
+            if self._rend - self._rpos >= _MAX_LINE:
                 raise self._error("line_too_long", _MAX_LINE)
-            try:
+            self._more(first)
+
+    def _more(self, first):
+        """More of the response after what is not yet parsed, received in place: that part is
+        moved to the front of the write buffer and the rest received after it, so a head is
+        parsed where it came and no copy of it is made. Only a line longer than the buffer is
+        gathered in bytes of its own."""
+        buf, pos, end = self._rbuf, self._rpos, self._rend
+        kept = end - pos
+        wbuf = self._wbuf
+        try:
+            if not kept or (buf is wbuf and kept < WRITE_BUFFER):
+                if kept and pos:
+                    wbuf[:kept] = buf[pos:end]  # a line cut by the last receive
+                self._rbuf, self._rpos, self._rend = wbuf, 0, kept
+                got = self._recv_into(WRITE_BUFFER - kept, kept)
+                self._rend = kept + got
+            else:
+                self._rbuf, self._rpos, self._rend = buf[pos:end], 0, kept  # out of the buffer the next receive fills
                 more = self._recv(_LINE_PIECE)
-            except OSError:
-                if first and pos == len(buf):
-                    raise _Stale()
-                raise
-            if not more:
-                if first and pos == len(buf):
-                    raise _Stale()
-                raise self._error("truncated")
-            self._rbuf = buf[pos:] + more if pos < len(buf) else more
-            self._rpos = 0
+                got = len(more)
+                self._rbuf += more
+                self._rend = len(self._rbuf)
+        except OSError:
+            if first and not kept:
+                raise _Stale()
+            raise
+        if not got:
+            if first and not kept:
+                raise _Stale()
+            raise self._error("truncated")
 
     def _buffered(self, n):
         """Up to n bytes already received, taken out of the buffer."""
         pos = self._rpos
-        data = self._rbuf[pos : pos + n]
+        data = self._rbuf[pos : min(pos + n, self._rend)]
         self._rpos = pos + len(data)
         return data
 
@@ -456,7 +477,7 @@ class Connection:
         """The next n bytes: received with the head, a slice of the buffer; else in one bytearray
         of exactly that size: no pieces joined, so a body takes its own size of heap and no more."""
         pos = self._rpos
-        if len(self._rbuf) - pos >= n:
+        if self._rend - pos >= n:
             self._rpos = pos + n
             return self._rbuf[pos : pos + n]
         body = bytearray(n)
@@ -497,12 +518,12 @@ class Connection:
             raise self._error("too_large", length)
         else:
             resp.body = self._read_exact(length) if length else b""
-        if self._rpos < len(self._rbuf):  # bytes past the response: nothing to read as the next one
+        if self._rpos < self._rend:  # bytes past the response: nothing to read as the next one
             keep_alive = False
         if not keep_alive:
             self.close()
         self._rbuf = b""  # all of it parsed (the body a copy): not held until the next response
-        self._rpos = 0
+        self._rpos = self._rend = 0
         return resp
 
     def _content_length(self, headers):
@@ -532,7 +553,7 @@ class Connection:
             or not 0x30 <= buf[pos + 11] <= 0x39
             or (stop - pos > 12 and buf[pos + 12] != 0x20)
         ):
-            raise self._error("not_http", buf[pos:stop])
+            raise self._error("not_http", bytes(buf[pos:stop]))
         status = (buf[pos + 9] - 0x30) * 100 + (buf[pos + 10] - 0x30) * 10 + buf[pos + 11] - 0x30
         return status, _text(buf[pos + 13 : stop]), buf[pos + 7] == 0x31
 
@@ -551,13 +572,13 @@ class Connection:
             if size > _MAX_HEAD:
                 raise self._error("head_too_large", _MAX_HEAD)
             if buf[pos] in (0x20, 0x09):  # obs-fold: a user agent unfolds it into one space
-                self._rare("fold", headers, buf[pos:stop])
+                self._rare("fold", headers, bytes(buf[pos:stop]))
                 continue
             if len(headers) >= _MAX_HEADERS:
                 raise self._error("too_many_headers", _MAX_HEADERS)
             colon = buf.find(b":", pos, stop)
             if colon <= pos or not _is_token(buf, pos, colon):
-                raise self._error("malformed", buf[pos:stop])
+                raise self._error("malformed", bytes(buf[pos:stop]))
             headers.append((_name(buf, pos, colon), self._value(buf, colon + 1, stop)))
 
     def _value(self, buf, start, stop):
@@ -569,7 +590,7 @@ class Connection:
         while stop > start and buf[stop - 1] in (0x20, 0x09):
             stop -= 1
         raw = buf[start:stop]
-        if raw and (min(raw) < 0x20 or 0x7F in raw):
+        if raw and (min(raw) < 0x20 or raw.find(b"\x7f") >= 0):
             for c in raw:
                 if c == 0x7F or (c < 0x20 and c != 0x09):
                     raise self._error("control_char")

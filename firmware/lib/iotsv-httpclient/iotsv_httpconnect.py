@@ -42,7 +42,7 @@ def connect(conn):
     conn.connects += 1
     conn._sock = sock
     conn._rbuf = b""
-    conn._rpos = 0
+    conn._rpos = conn._rend = 0
     if MICROPYTHON:
         sock.setblocking(False)  # on a TLS socket this sets its plain socket
         conn._poller = select.poll()

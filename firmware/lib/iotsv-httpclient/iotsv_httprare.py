@@ -116,11 +116,11 @@ def send_stream(conn, write, source):
 
 
 def _readline(conn):
-    """The next line, its line end included."""
+    """The next line, its line end included, as bytes (the client's buffer is a bytearray)."""
     end = conn._line()
     pos = conn._rpos
     conn._rpos = end + 1
-    return conn._rbuf[pos : end + 1]
+    return bytes(conn._rbuf[pos : end + 1])
 
 
 def content_length(conn, headers, max_digits):
