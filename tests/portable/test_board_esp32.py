@@ -5,6 +5,7 @@ import fake_esp32
 import iotsv_settings as settings
 import iotsv_utc as utc
 import iotsv_wakestate as wakestate
+from iotsv_wakecycle import wake_cycle
 from portable import _DROP, _good, capture, raises
 
 ESP32_EPOCH = 946684800
@@ -186,7 +187,7 @@ class _Sleepy:
 
 
 def _wake(board, settings=_Sleepy, reading_ms=0):
-    """A deep-sleep wake's Device with only what wake_cycle uses: a reading taken (in
+    """A deep-sleep wake's Device with only what iotsv_wakecycle uses: a reading taken (in
     reading_ms), 4 waiting."""
     import iotsv_app as app
 
@@ -219,8 +220,8 @@ def test_a_sending_wake_with_no_network_gives_up_within_wifi_timeout_s_and_sleep
     for timeout_s in (5, 12):
         mod, board = fresh_board(type("C", (Config,), {"WIFI_TIMEOUT_S": timeout_s}), ntp_now=0)
         fake_esp32.RTC.kept = b""
-        cycle = _wake(board).wake_cycle
-        slept, out = capture(lambda: raises(fake_esp32.DeepSleep, cycle))  # noqa: B023  (called here, at once)
+        wake = _wake(board)
+        slept, out = capture(lambda: raises(fake_esp32.DeepSleep, wake_cycle, wake))  # noqa: B023  (called here, at once)
         awake = fake_esp32.CLOCK.ticks  # ticks count from the wake, as the port's
         assert "deliver later: no network; 4 reading(s) wait in the spool; next try at wake 3" in out, out
         assert timeout_s * 1000 <= awake <= timeout_s * 1000 + 100, awake  # the bound the config sets
@@ -237,7 +238,7 @@ def test_wakes_with_no_network_put_the_next_try_off_and_one_that_finds_it_resets
             fake_esp32.WLAN.ap = ("field-ap", "pw")  # the access point is back
         fake_esp32.CLOCK.ticks = 0
         wake = _wake(mod.Board(config))  # each wake a boot: a board (and a station) afresh
-        e, out = capture(lambda: raises(fake_esp32.DeepSleep, wake.wake_cycle))  # noqa: B023  (called at once)
+        e, out = capture(lambda: raises(fake_esp32.DeepSleep, wake_cycle, wake))  # noqa: B023  (called at once)
         if "(sending)" in out:
             tried.append(n)
         assert "wake %d " % n in out, out
@@ -259,7 +260,7 @@ def test_sending_wakes_set_the_clock_by_ntp_every_3_hours_not_at_every_wake():
         now[0] = n
         fake_esp32.CLOCK.ticks = 0
         wake = _wake(mod.Board(Config), Every10Minutes)  # each wake a boot: no sync of its own yet
-        e = capture(lambda: raises(fake_esp32.DeepSleep, wake.wake_cycle))[0]  # noqa: B023  (called at once)
+        e = capture(lambda: raises(fake_esp32.DeepSleep, wake_cycle, wake))[0]  # noqa: B023  (called at once)
         fake_esp32.CLOCK.advance(e.ms)
     assert synced == [1, 20, 39]  # 3 h is 18 wakes of 10 minutes: the first past it syncs
 
@@ -277,7 +278,7 @@ def test_deep_sleep_wakes_keep_their_slots_though_the_ticks_miss_the_boot():
         boot = 180 + 40 * (n % 2)  # ROM and bootloader: before the ticks start
         clock.advance(boot)
         clock.ticks = 0
-        e = capture(lambda: raises(fake_esp32.DeepSleep, _wake(board, Reading, 35).wake_cycle))[0]
+        e = capture(lambda: raises(fake_esp32.DeepSleep, wake_cycle, _wake(board, Reading, 35)))[0]
         # the interval less the ticks (35 ms), and, once a slot is kept, less the boot too
         assert e.ms == 60000 - 35 - (boot if n else 0), (n, e.ms)
         clock.advance(e.ms)
