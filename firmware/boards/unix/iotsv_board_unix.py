@@ -23,16 +23,31 @@ _WRAP_IN = int(os.getenv("UNIX_TICKS_WRAP_IN_MS") or -1)
 TICKS_OFFSET = ticks.diff(ticks.add(0, -_WRAP_IN), WOKE) if _WRAP_IN >= 0 else 0
 
 
+def _yes(self, *args):
+    return True
+
+
+def _nothing(self, *args):
+    pass
+
+
 class Board:
     FIELDS = ()  # no config fields of its own (board_esp32.Board.FIELDS says what one declares)
+
+    # What the OS does for a process here, and what the unix port lacks (a watchdog, a status LED,
+    # image updates), answered by two functions shared by all of them: a board holds no code of
+    # its own for each. The network is up and the clock set (network_up(wait_ms=None),
+    # sync_time(), time_is_set()); the OS supervises a process (start_watchdog(timeout_s),
+    # feed_watchdog()); led(on); an update is a folder of files (ota_confirm(), ota_revert()).
+    network_up = sync_time = time_is_set = _yes
+    start_watchdog = feed_watchdog = led = ota_confirm = ota_revert = _nothing
+    ticks_diff = staticmethod(ticks.diff)
+    ticks_add = staticmethod(ticks.add)  # a + delta_ms on the ticks circle (a plain + grows past the wrap)
 
     def __init__(self, config=None):
         self.skew = SKEW
         self.ticks_offset = TICKS_OFFSET
         self.booted = WOKE
-
-    def network_up(self, wait_ms=None):
-        return True
 
     def resolve(self, host, port, family=0, kind=0):
         return socket.getaddrinfo(host, port, family, kind)  # the host's resolver, bounded by its OS
@@ -45,34 +60,12 @@ class Board:
         """Milliseconds of the clock a board keeps through deep sleep (here the host's)."""
         return time.time_ns() // 1000000 + self.skew * 1000
 
-    def sync_time(self):
-        return True  # the host's clock is kept by its OS
-
-    def time_is_set(self):
-        return True
-
-    def start_watchdog(self, timeout_s):
-        pass  # no watchdog: the OS supervises a process
-
-    def feed_watchdog(self):
-        pass
-
     def time(self):
         """Unix epoch seconds, UTC (the unix port's epoch is already 1970)."""
         return time.time() + self.skew
 
     def ticks_ms(self):
         return ticks.add(ticks.ms(), self.ticks_offset) if self.ticks_offset else ticks.ms()
-
-    def ticks_diff(self, a, b):
-        return ticks.diff(a, b)
-
-    def ticks_add(self, a, delta_ms):
-        """a + delta_ms on the ticks circle (a plain + grows past the wrap into a big int)."""
-        return ticks.add(a, delta_ms)
-
-    def led(self, on):
-        pass  # no status LED on the unix port
 
     def sleep_ms(self, ms):
         if ms > 0:
@@ -110,12 +103,6 @@ class Board:
     # -- updates: a release's files go into a folder (iotsv_versions.py); no image, no partitions --------
     def update_kind(self):
         return "files"
-
-    def ota_confirm(self):
-        pass
-
-    def ota_revert(self):
-        pass
 
     def ota_writer(self, size):
         raise ValueError("the unix port takes releases of files, not images")
