@@ -46,7 +46,7 @@ def _load_boot_modules(booted):
         print(versions.rolled_back_line(booted, why))
         versions.rollback(booted, why)
         for name in list(sys.modules):  # what the failed version loaded goes with it
-            if name not in ("iotsv_boot", "iotsv_versions", "iotsv_atomicfile", "__main__"):
+            if name not in ("iotsv_boot", "iotsv_versions", "iotsv_atomicfile", "iotsv_atomicload", "__main__"):
                 sys.modules.pop(name, None)
         folder = booted.folder()
         if folder is not None and folder in sys.path:
@@ -66,6 +66,7 @@ def settings(config, the_board, key, kept=None):
     finally:
         modules = sys.modules
         modules.pop("config", None)  # not emptied: a board may keep it for its own fields
+        modules.pop("iotsv_atomicload", None)  # versions' reading of state: a holder keeps it, unemptied
         for name in ("iotsv_settings", "iotsv_versions", "iotsv_boot"):  # this one's globals last
             module = modules.pop(name, None)
             if module is not None:

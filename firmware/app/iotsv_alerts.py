@@ -5,6 +5,7 @@
 # cut while a value stays over the line sends no second alert.
 import iotsv_atomicfile as atomicfile
 import iotsv_numtext as numtext
+from iotsv_transient import hold
 
 COMPARISONS = (">", ">=", "<", "<=")
 DEFAULT_HYSTERESIS = 0
@@ -69,12 +70,13 @@ class Rule:
 class Alerts:
     def __init__(self, specs, state_dir, delivery=None):
         """delivery: the Delivery that publishes the alerts' spool (start() makes it)."""
-        atomicfile.ensure_dir(state_dir)
+        load = hold("iotsv_atomicload")  # the start's only: gone with this call
+        load.ensure_dir(state_dir)
         self.delivery = delivery
         self.state_dir = state_dir
         self.rules = [Rule(i + 1, spec) for i, spec in enumerate(specs)]
         for r in self.rules:
-            saved, _ = atomicfile.load_int(self._path(r), -1)
+            saved, _ = load.load_int(self._path(r), -1)
             if saved >= 0:  # ts * 2 + active
                 r.active, r.last_ts = bool(saved & 1), saved >> 1
 

@@ -3,6 +3,7 @@
 # kept in STATE_DIR, so a restarted device signs with the corrected time at once.
 import iotsv_atomicfile as atomicfile
 import iotsv_utc as utc
+from iotsv_transient import run
 
 
 class Clock:
@@ -10,7 +11,7 @@ class Clock:
         self.board = board
         self.path = state_dir + "/clock_offset"
         # a torn file (a write cut by power loss) means no offset: a server corrects it again
-        self.offset, self.torn = atomicfile.load_int(self.path, 0)
+        self.offset, self.torn = run("iotsv_atomicload", "load_int", self.path, 0)
 
     def now(self):
         return self.board.time() + self.offset

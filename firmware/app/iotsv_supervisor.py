@@ -7,6 +7,7 @@
 import gc
 
 import iotsv_atomicfile as atomicfile
+from iotsv_transient import run
 
 BACKOFF_MS = (1000, 300000)
 
@@ -16,7 +17,7 @@ class CannotStart(Exception):
 
 
 def crashes(count_path):
-    return atomicfile.read_int(count_path, 0)  # a torn count reads 0: the backoff starts over
+    return run("iotsv_atomicload", "read_int", count_path, 0)  # a torn count reads 0: the backoff starts over
 
 
 def backoff_ms(crash_count):

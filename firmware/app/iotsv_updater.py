@@ -36,6 +36,7 @@ from binascii import hexlify, unhexlify
 from hashlib import sha256
 
 import iotsv_atomicfile as atomicfile
+import iotsv_atomicload as atomicload
 import iotsv_httpclient as httpclient
 import iotsv_s3 as s3
 import iotsv_utc as utc
@@ -175,8 +176,8 @@ def release_key(s):
     """(the key releases must be signed by, its name): the one adopted from a release, else
     UPDATE_PUBLIC_KEY. A torn or garbled ota/key (never the only copy: written aside, renamed)
     falls back to the config's, which then refuses the new key's releases in one line."""
-    atomicfile.recover(KEY, lambda data: _key_line(data) is not None)
-    adopted = _key_line(atomicfile.read_bytes(KEY))
+    atomicload.recover(KEY, lambda data: _key_line(data) is not None)
+    adopted = _key_line(atomicload.read_bytes(KEY))
     if adopted:
         return unhexlify(adopted), "the release key adopted in " + KEY
     return s.update_key, "UPDATE_PUBLIC_KEY"
@@ -196,8 +197,8 @@ def _key_line(data):
 def _adopt(u):
     """The next key of the running version into ota/key once it is good (a check runs only
     then); one of a version rolled back is dropped."""
-    atomicfile.recover(NEXT_KEY, lambda data: _key_line(data) is not None)  # a torn one is dropped: the
-    data = atomicfile.read_bytes(NEXT_KEY)  # cut came before the switch, and its release brings it again
+    atomicload.recover(NEXT_KEY, lambda data: _key_line(data) is not None)  # a torn one is dropped: the
+    data = atomicload.read_bytes(NEXT_KEY)  # cut came before the switch, and its release brings it again
     key = _key_line(data)
     if data is None or key is None:
         return
@@ -315,14 +316,14 @@ def _pointer(c):
     try:
         path = c.small(c.key("latest"), versions.ROOT + "/latest.tmp", MAX_POINTER)
     except (s3.S3Error, httpclient.HttpError, OSError, Refused):  # withheld (deleted, blocked): still judged
-        _judge_age(c, _signed(atomicfile.read_bytes(POINTER)))
+        _judge_age(c, _signed(atomicload.read_bytes(POINTER)))
         raise
     try:
         with open(path, "rb") as f:
             data = f.read()
     finally:
         atomicfile.remove(path)
-    known = atomicfile.read_bytes(POINTER)
+    known = atomicload.read_bytes(POINTER)
     newest = _signed(known)
     if data == known:
         name, number, _ = parse_pointer(data)
@@ -364,7 +365,7 @@ def _judge_age(c, signed):
         return
     age = int(c.u.clock.now()) - signed
     mark = ("%d" % signed).encode()
-    if age <= limit or atomicfile.read_bytes(STALE) == mark:
+    if age <= limit or atomicload.read_bytes(STALE) == mark:
         return
     line = "latest is stale: signed %d s ago, more than UPDATE_MAX_AGE_S=%s (held back?)" % (age, limit)
     print("update: " + line)
@@ -374,7 +375,7 @@ def _judge_age(c, signed):
 
 def _check(c):
     u, s = c.u, c.s
-    atomicfile.ensure_dir(versions.ROOT)
+    atomicload.ensure_dir(versions.ROOT)
     _adopt(u)
     name, pointed = _pointer(c)
     running = u.version.version
@@ -433,7 +434,7 @@ def _check(c):
 
 def _floor():
     """The highest release number accepted; 0 before the first (or when the file is garbled: said)."""
-    floor, lost = atomicfile.load_int(FLOOR, 0)
+    floor, lost = atomicload.load_int(FLOOR, 0)
     if lost:
         print("update: %s was torn or garbled: any signed release is taken until the next install" % FLOOR)
     return floor
@@ -444,7 +445,7 @@ def _refuse_old(name, number, floor):
     ota/refused keeps the last one reported, so a device that restarts often reports it once."""
     line = "%s refused: release %d is older than release %d already installed" % (name, number, floor)
     print("update: " + line)
-    if atomicfile.read_bytes(REFUSED) == name.encode():
+    if atomicload.read_bytes(REFUSED) == name.encode():
         return
     _report(line)
     atomicfile.replace(REFUSED, name.encode())
@@ -452,7 +453,7 @@ def _refuse_old(name, number, floor):
 
 def _report(line):
     """A line into ota/report, which the next check uploads (the newest MAX_FAILED bytes kept)."""
-    old = atomicfile.read_bytes(versions.REPORT) or b""
+    old = atomicload.read_bytes(versions.REPORT) or b""
     atomicfile.replace(versions.REPORT, (old + line.encode() + b"\n")[-versions.MAX_FAILED :])
 
 
@@ -461,17 +462,17 @@ def _install_files(c, name, manifest, body):
     current: versions.write makes it so). Files a cut download left whole are kept."""
     staging = versions.ROOT + "/" + name + ".new"
     final = versions.ROOT + "/" + name
-    if atomicfile.exists(final):  # renamed but never made current (a cut before the switch)
-        if atomicfile.exists(staging):
+    if atomicload.exists(final):  # renamed but never made current (a cut before the switch)
+        if atomicload.exists(staging):
             versions.remove_tree(final)
         else:
             import os
 
             os.rename(final, staging)
-    atomicfile.ensure_dir(staging)
+    atomicload.ensure_dir(staging)
     for fname, size, digest in manifest_files(manifest, body):
         path = staging + "/" + fname
-        if atomicfile.exists(path) and s3.file_sha256(path) == (size, digest):
+        if atomicload.exists(path) and s3.file_sha256(path) == (size, digest):
             continue  # from an earlier check that was cut off later
         try:
             got = c.get(c.key(name, fname), path)
@@ -553,7 +554,7 @@ def upload_logs(c):
         return
     when = int(c.u.board.time())
     for path, name in ((versions.REPORT, "rollback"), ("crash.log", "crash")):
-        if not atomicfile.exists(path):
+        if not atomicload.exists(path):
             continue
         key = "%s/%s/%s-%d.txt" % (s.UPDATE_LOG_PREFIX, s.DEVICE_ID, name, when)
         c.u.board.feed_watchdog()

@@ -4,6 +4,7 @@
 import gc
 
 import iotsv_atomicfile as atomicfile
+import iotsv_atomicload as atomicload
 import iotsv_versions as versions
 from iotsv_transient import call_alone
 
@@ -62,7 +63,7 @@ class Updates:
             return None
         now = board.ticks_ms()
         if sending_wake:
-            due = board.time() - atomicfile.read_int(versions.ROOT + "/checked", 0) >= s.UPDATE_CHECK_S
+            due = board.time() - atomicload.read_int(versions.ROOT + "/checked", 0) >= s.UPDATE_CHECK_S
         else:
             due = self.next_check is None or board.ticks_diff(now, self.next_check) >= 0
         if not due:
@@ -73,7 +74,7 @@ class Updates:
         finally:
             gc.collect()
             if sending_wake:
-                atomicfile.ensure_dir(versions.ROOT)
+                atomicload.ensure_dir(versions.ROOT)
                 atomicfile.write_int(versions.ROOT + "/checked", int(board.time()))
 
     def probation(self, delivered):
@@ -81,7 +82,7 @@ class Updates:
         new = delivered - self.seen
         if new > 0:
             self.seen = delivered
-            count = atomicfile.read_int(versions.PROBATION, 0) + new
+            count = atomicload.read_int(versions.PROBATION, 0) + new
             if count >= s.UPDATE_PROBATION_READINGS:
                 versions.mark_good(v)
                 if v.kind == "image":
@@ -90,7 +91,7 @@ class Updates:
                 return None
             atomicfile.write_int(versions.PROBATION, count)
         if self.board.time() - v.since > s.UPDATE_PROBATION_S:
-            count = atomicfile.read_int(versions.PROBATION, 0)
+            count = atomicload.read_int(versions.PROBATION, 0)
             why = "delivered %d of UPDATE_PROBATION_READINGS=%d within UPDATE_PROBATION_S=%s" % (
                 count,
                 s.UPDATE_PROBATION_READINGS,

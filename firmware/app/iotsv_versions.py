@@ -16,6 +16,7 @@ import sys
 from binascii import crc32
 
 import iotsv_atomicfile as atomicfile
+import iotsv_atomicload as atomicload
 
 ROOT = "ota"
 BASE = "base"  # the code flashed onto the board (its files or its frozen image)
@@ -66,13 +67,13 @@ class State:
 def state():
     """The State of ota/current; the base's when there is none (or a torn one: a switch is
     written aside and renamed, so a torn file is never the only copy of a decision)."""
-    atomicfile.recover(CURRENT, lambda data: _parse(data) is not None)
-    fields = _parse(atomicfile.read_bytes(CURRENT))
+    atomicload.recover(CURRENT, lambda data: _parse(data) is not None)
+    fields = _parse(atomicload.read_bytes(CURRENT))
     return State(*fields) if fields else State()
 
 
 def write(s):
-    atomicfile.ensure_dir(ROOT)
+    atomicload.ensure_dir(ROOT)
     text = "%s %s %s %d %s" % (s.version, s.status, s.previous, s.since, s.kind)
     atomicfile.replace(CURRENT, ("%s %s\n" % (text, _crc(text))).encode())
 
@@ -83,7 +84,7 @@ def boot(path=None):
     s = state()
     folder = s.folder()
     if folder is not None:
-        if atomicfile.exists(folder):
+        if atomicload.exists(folder):
             path.insert(0, folder)
         else:  # named but gone (a person removed it): the base runs, said once
             print("update: %s is current but %s is missing: running the base" % (s.version, folder))
@@ -116,12 +117,12 @@ def config_key(s, path=None):
 
 def failed():
     """The versions rolled back, never to be installed again."""
-    data = atomicfile.read_bytes(FAILED) or b""
+    data = atomicload.read_bytes(FAILED) or b""
     return [line.split(" ", 1)[0] for line in data.decode().split("\n") if line]
 
 
 def _append(path, line):
-    old = atomicfile.read_bytes(path) or b""
+    old = atomicload.read_bytes(path) or b""
     atomicfile.replace(path, (old + line.encode() + b"\n")[-MAX_FAILED:])
 
 
@@ -129,7 +130,7 @@ def rollback(s, why):
     """Record s.version as failed (and why, for the report), and make the previous good version
     current again; the State now current. The board's restart loads it."""
     line = "%s %s" % (s.version, " ".join(str(why).split())[:200])
-    atomicfile.ensure_dir(ROOT)
+    atomicload.ensure_dir(ROOT)
     _append(FAILED, line)
     _append(REPORT, line)
     back = State(s.previous, "good", s.previous, s.since, "files" if s.previous == BASE else s.kind)

@@ -12,6 +12,7 @@
 from binascii import crc32, hexlify, unhexlify
 
 import iotsv_atomicfile as atomicfile
+import iotsv_atomicload as atomicload
 
 FORMAT = "2"
 SETTINGS_FILE = "wake.settings"
@@ -128,7 +129,7 @@ def save_settings(settings, key, path=SETTINGS_FILE):
     """Keep the validated settings of the config with this key for the reading wakes to come;
     written only when they differ from what the file holds."""
     data = _text(settings, key)
-    if atomicfile.read_bytes(path) != data:
+    if atomicload.read_bytes(path) != data:
         atomicfile.replace(path, data)
 
 
@@ -147,7 +148,7 @@ def _value(v):
     if isinstance(v, dict):
         if "hex" in v:
             return unhexlify(v["hex"])
-        data = atomicfile.read_bytes(v["file"])
+        data = atomicload.read_bytes(v["file"])
         if data is None:
             raise ValueError("cannot read %s" % v["file"])
         return data
@@ -159,7 +160,7 @@ def load_settings(key, path=SETTINGS_FILE):
     else None (validate in full)."""
     import json
 
-    data = atomicfile.read_bytes(path)
+    data = atomicload.read_bytes(path)
     if not data or key is None:
         return None
     head, _, body = data.partition(b"\n")

@@ -1,15 +1,16 @@
-# Power cuts on demand, on both interpreters: install() swaps the `open` and `os` that atomicfile
-# and spool (with its rare code, loaded here so it stays) see for stand-ins that count every
+# Power cuts on demand, on both interpreters: install() swaps the `open` and `os` that atomicfile,
+# atomicload and spool (with its rare code, loaded here so it stays) see for stand-ins that count every
 # write, rename and remove, and at the Nth one cut the power: raise PowerCut after leaving the
 # files as a SIGKILL there would (a write: none or half of its bytes; a rename: nothing done, or
 # on FAT the target unlinked but not renamed).
 import os
 
 import iotsv_atomicfile as atomicfile
+import iotsv_atomicload as atomicload
 import iotsv_spool as spool
 import iotsv_spoolrare as spoolrare
 
-MODULES = (atomicfile, spool, spoolrare)
+MODULES = (atomicfile, atomicload, spool, spoolrare)
 VARIANTS = {"write": ("none", "half"), "rename": ("before", "fat"), "remove": ("before",)}
 _open = open
 
@@ -79,7 +80,7 @@ class _Os:
 
     def rename(self, old, new):
         if self.cutter._due("rename", new):
-            if self.cutter.variant == "fat" and atomicfile.exists(new):
+            if self.cutter.variant == "fat" and atomicload.exists(new):
                 os.remove(new)
             raise PowerCut("rename %d to %s" % (len(self.cutter.ops), new))
         os.rename(old, new)

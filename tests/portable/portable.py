@@ -90,12 +90,12 @@ def capture(fn):
 
 def fresh(name):
     """An empty scratch folder for this name (a STATE_DIR)."""
-    import iotsv_atomicfile as atomicfile
+    import iotsv_atomicload as atomicload
 
     d = scratch(name)
-    if atomicfile.exists(d):
+    if atomicload.exists(d):
         _remove_tree(d)
-    atomicfile.ensure_dir(d)
+    atomicload.ensure_dir(d)
     return d
 
 

@@ -6,6 +6,7 @@ import os
 
 import cutpower
 import iotsv_atomicfile as atomicfile
+import iotsv_atomicload as atomicload
 import iotsv_supervisor as supervisor
 from cutpower import VARIANTS, Cutter
 from iotsv_clock import Clock
@@ -267,11 +268,11 @@ def test_cut_at_every_step_of_a_small_state_file():
                 if old is not None:
                     atomicfile.write_int(path, old)
                 _, cut = cutpower.run(Cutter(n, variant), atomicfile.write_int, path, -7200)
-                value, lost = atomicfile.load_int(path, 0)
+                value, lost = atomicload.load_int(path, 0)
                 assert value in (-7200, 0 if old is None else old), (old, n, variant, value)
                 assert lost == (old is None and cut and n == 1), (old, n, variant)
-                assert atomicfile.load_int(path, 0) == (value, False)
-                assert not atomicfile.exists(path + ".tmp")
+                assert atomicload.load_int(path, 0) == (value, False)
+                assert not atomicload.exists(path + ".tmp")
 
 
 def test_torn_clock_offset_and_crash_count_do_not_stop_a_start():

@@ -4,6 +4,7 @@ import sys
 
 import cutpower
 import iotsv_atomicfile as atomicfile
+import iotsv_atomicload as atomicload
 import iotsv_spool as spool
 from iotsv_spool import Spool
 from iotsv_spoolrare import encode
@@ -73,7 +74,7 @@ def test_a_reading_delivered_as_it_comes_is_small_writes_in_place_and_no_replace
     n = sp.next_seq()
     assert ops_of(sp.append, two) == [("write", "1.0")] * 3 + [("write", "1.1")] * 2
     sp.ack(n - 1)
-    assert not atomicfile.exists(d + "/spool.dat")  # never a block copy
+    assert not atomicload.exists(d + "/spool.dat")  # never a block copy
     assert Spool(d, BUDGET).read(5, 1 << 20) == [(n, 0, two(n, 0))] and Spool(d, BUDGET).next_seq() == n + 1
 
 
@@ -82,7 +83,7 @@ def test_undelivered_readings_move_to_spool_dat_in_one_append_when_the_small_fil
     sp = Spool(d, BUDGET)
     for _ in range(spool.SLOTS):
         sp.append(reading)
-    assert not atomicfile.exists(d + "/spool.dat")
+    assert not atomicload.exists(d + "/spool.dat")
     moved = ops_of(sp.append, reading)
     assert moved[: spool.SLOTS] == [("write", "spool.dat")] * spool.SLOTS, moved  # one open, one append
     assert raw(d) == b"".join(encode(s, 0, reading(s, 0)) for s in range(1, spool.SLOTS + 1))
@@ -248,7 +249,7 @@ def test_compaction_cut_at_every_byte_keeps_every_record():
         write_raw(d, compacted[:cut], "spool.dat.tmp")  # cut while writing the new file
         sp = Spool(d, BUDGET)
         assert seqs(sp) == [3, 4, 5, 6] and sp.next_seq() == 7, cut
-        assert not atomicfile.exists(d + "/spool.dat.tmp")
+        assert not atomicload.exists(d + "/spool.dat.tmp")
     # FAT's rename unlinks the target first: a cut there leaves a complete .tmp and no file
     os.remove(d + "/spool.dat")
     write_raw(d, compacted, "spool.dat.tmp")
@@ -270,14 +271,14 @@ def test_torn_ack_keeps_the_previous_ack():
         write_raw(d, partial, "spool.ack.tmp")  # an older firmware cut before its rename: the old ack stands
         sp = Spool(d, BUDGET)
         assert seqs(sp) == [2, 3, 4] and not sp.ack_torn, partial
-        assert not atomicfile.exists(d + "/spool.ack.tmp")
+        assert not atomicload.exists(d + "/spool.ack.tmp")
     sp.ack(2)  # into spool.ack.1, in place; the next into spool.ack
     for partial in [new[:cut] for cut in range(len(new))]:
         write_raw(d, partial, "spool.ack")  # cut while writing the next ack in place: spool.ack.1 stands
         sp = Spool(d, BUDGET)
         assert seqs(sp) == [3, 4] and not sp.ack_torn, partial
         sp.ack(3)  # the spoiled file is the one written next
-        assert seqs(Spool(d, BUDGET)) == [4] and atomicfile.read_int(d + "/spool.ack.1") == 2
+        assert seqs(Spool(d, BUDGET)) == [4] and atomicload.read_int(d + "/spool.ack.1") == 2
 
 
 def test_unreadable_ack_means_nothing_acknowledged_and_is_said_once():

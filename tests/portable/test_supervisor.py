@@ -89,13 +89,13 @@ def test_a_crash_that_cannot_be_logged_still_restarts():
 
 
 def test_the_crash_count_is_written_only_when_it_changes():
-    import iotsv_atomicfile as atomicfile
+    import iotsv_atomicload as atomicload
 
     log, count = paths("sv-clean")
     board = Board()
     for _ in range(3):  # clean starts, as a board's every wake is: no flash write for the count
         assert supervisor.supervise(lambda: 0, board, log, count) == 0
-    assert not atomicfile.exists(count)
+    assert not atomicload.exists(count)
     supervisor.supervise(boom, board, log, count)
     assert supervisor.crashes(count) == 1
     supervisor.supervise(lambda: 0, board, log, count)  # cleared once

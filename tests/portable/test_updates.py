@@ -7,6 +7,7 @@ import sys
 
 import fake_esp32
 import iotsv_atomicfile as atomicfile
+import iotsv_atomicload as atomicload
 import iotsv_supervisor as supervisor
 import iotsv_updates as updates
 import iotsv_versions as versions
@@ -47,7 +48,7 @@ def in_root(name):
     here = os.getcwd()
     root = scratch(name)
     for sub in ("/ota", ""):  # an earlier run's (the other interpreter's) folders first: fresh() removes files
-        if atomicfile.exists(root + sub):
+        if atomicload.exists(root + sub):
             for entry in os.listdir(root + sub):
                 versions.remove_tree(root + sub + "/" + entry)
     os.chdir(fresh(name))
@@ -58,7 +59,7 @@ def test_the_switch_point_and_a_torn_one():
     here = in_root("versions-a")
     try:
         assert versions.state().version == versions.BASE and versions.boot([]).folder() is None
-        atomicfile.ensure_dir("ota/v2")
+        atomicload.ensure_dir("ota/v2")
         versions.write(versions.State("v2", "trial", "base", 100, "files"))
         path = []
         s = versions.boot(path)
@@ -73,7 +74,7 @@ def test_the_switch_point_and_a_torn_one():
             f.write(good)
         with open("ota/current.tmp", "wb") as f:
             f.write(b"v3 tri")  # cut while writing the next switch: the old one stands
-        assert versions.state().version == "v2" and not atomicfile.exists("ota/current.tmp")
+        assert versions.state().version == "v2" and not atomicload.exists("ota/current.tmp")
     finally:
         os.chdir(here)
 
@@ -81,7 +82,7 @@ def test_the_switch_point_and_a_torn_one():
 def test_a_version_that_cannot_start_is_rolled_back_and_recorded():
     here = in_root("versions-b")
     try:
-        atomicfile.ensure_dir("ota/v3")
+        atomicload.ensure_dir("ota/v3")
         versions.write(versions.State("v3", "trial", "v2", 100, "files"))
         board = Board()
         e = supervisor.CannotStart("cannot start: ImportError: no module named 'x'")
@@ -89,7 +90,7 @@ def test_a_version_that_cannot_start_is_rolled_back_and_recorded():
         assert code == 4 and board.restarts == [4]
         s = versions.state()
         assert (s.version, s.trial) == ("v2", False) and versions.failed() == ["v3"]
-        assert not atomicfile.exists("ota/v3") and supervisor.crashes("crash.count") == 0
+        assert not atomicload.exists("ota/v3") and supervisor.crashes("crash.count") == 0
         with open("ota/report") as f:
             assert f.read() == "v3 cannot start: ImportError: no module named 'x'\n"
     finally:
@@ -116,7 +117,7 @@ def test_a_version_judged_good_after_it_booted_is_not_rolled_back_for_a_crash():
     here = in_root("versions-f")
     try:
         versions.write(versions.State("v8", "trial", "base", 100, "files"))
-        atomicfile.ensure_dir("ota/v8")
+        atomicload.ensure_dir("ota/v8")
         board = Board()
 
         def boom():
@@ -134,7 +135,7 @@ def test_a_version_on_trial_whose_crash_code_cannot_load_is_still_rolled_back():
     here = in_root("versions-e")
     saved = sys.modules.pop("iotsv_crash", None)
     try:
-        atomicfile.ensure_dir("ota/v7")
+        atomicload.ensure_dir("ota/v7")
         with open("ota/v7/iotsv_crash.py", "w") as f:  # the release's crash module is broken
             f.write('raise SyntaxError("broken release")\n')
         versions.write(versions.State("v7", "trial", "base", 100, "files"))
@@ -323,11 +324,11 @@ def raise_(e):
 
 
 def floor():
-    return atomicfile.read_int("ota/release", -1)
+    return atomicload.read_int("ota/release", -1)
 
 
 def on_v2():
-    atomicfile.ensure_dir("ota/v2")
+    atomicload.ensure_dir("ota/v2")
     versions.write(versions.State("v2", "good", "v2", 100, "files"))
     atomicfile.write_int("ota/release", 2)
 
@@ -468,10 +469,10 @@ def test_a_key_change_waits_for_probation_and_is_dropped_with_its_release():
         on_v2()
         handover()
         with open("ota/nextkey") as f:
-            assert f.read() == "v3 %s\n" % NEXT and not atomicfile.exists("ota/key")
+            assert f.read() == "v3 %s\n" % NEXT and not atomicload.exists("ota/key")
         versions.rollback(versions.state(), "crashed three times")
         assert Bucket(versions.state()).check(V2) == ("", None)
-        assert not atomicfile.exists("ota/nextkey") and not atomicfile.exists("ota/key")
+        assert not atomicload.exists("ota/nextkey") and not atomicload.exists("ota/key")
     finally:
         os.chdir(here)
 
@@ -489,7 +490,7 @@ def test_a_key_change_once_good_and_the_old_key_refused_after():
             == "update: v3 passed probation: its release key %s... is the only one accepted from now on\n" % (NEXT[:16])
         )
         with open("ota/key") as f:
-            assert f.read() == NEXT + "\n" and not atomicfile.exists("ota/nextkey")
+            assert f.read() == NEXT + "\n" and not atomicload.exists("ota/nextkey")
         out = Bucket(versions.state()).check(("v9", 9, T2))[0]  # signed with the old key
         assert out == (
             "update: latest refused: latest's signature does not verify with the release key adopted in ota/key\n"
@@ -519,12 +520,12 @@ def test_a_power_cut_at_any_write_of_a_key_change():
                 versions.mark_good(versions.state())
                 cutter = cutpower.Cutter(cut, variant)
                 went = cutpower.run(cutter, Bucket(versions.state()).check, V3)[1]
-                key = atomicfile.read_bytes("ota/key")
+                key = atomicload.read_bytes("ota/key")
                 assert key in (None, (NEXT + "\n").encode()), (cut, variant, key)
-                assert key is not None or atomicfile.exists("ota/nextkey"), (cut, variant)
+                assert key is not None or atomicload.exists("ota/nextkey"), (cut, variant)
                 Bucket(versions.state()).check(V3)
                 with open("ota/key") as f:
-                    assert f.read() == NEXT + "\n" and not atomicfile.exists("ota/nextkey")
+                    assert f.read() == NEXT + "\n" and not atomicload.exists("ota/nextkey")
             finally:
                 os.chdir(here)
         if not went:

@@ -56,6 +56,7 @@ BOOT_STAGE = (
     "iotsv_boot",
     "iotsv_versions",
     "iotsv_atomicfile",
+    "iotsv_atomicload",
 )  # loaded before a version is chosen: never in a bundle
 MAGIC = "iot-sigv4 release 1"
 POINTER_MAGIC = "iot-sigv4 latest 1"
