@@ -33,6 +33,16 @@ def start(settings, board, trial=False):
     signers to prepare: (the DynamoDB client, its operations) or None); or the exit code (2) of a
     STATE_DIR, CA or device key that cannot be used. trial: the version running is on trial."""
     s = settings
+    conn = connection(s, board, s.host, s.port)
+    check_tls = not reading_wake(s, board)  # a wake that only reads makes no request
+    try:
+        if s.USE_TLS and check_tls:
+            # first, in the youngest heap: a few KB in one piece (3 on the 64-bit port), where the
+            # spool's and clock's start leave holes; a CA that does not load is a config error
+            conn.tls_context()
+    except httpclient.TlsError as e:
+        print("config error: %s" % e)
+        return 2
     try:
         kept = None
         if s.POWER_MODE == "deep_sleep" and board.woke_from_deep_sleep():
@@ -47,11 +57,7 @@ def start(settings, board, trial=False):
         print("state error: STATE_DIR: %s" % oserror.describe(e))
         return 2
     report_recovery(spool, clock)
-    conn = connection(s, board, s.host, s.port)
     try:
-        check_tls = not reading_wake(s, board)  # a wake that only reads makes no request
-        if s.USE_TLS and check_tls:
-            conn.tls_context()  # made while the heap is young; a CA that does not load is a config error
         later = []
         sink = make_sink(s, conn, clock, board, check_tls, later)
     except httpclient.TlsError as e:
