@@ -6,7 +6,6 @@
 import os
 
 import iotsv_atomicfile as atomicfile
-import iotsv_atomicload as atomicload
 from iotsv_spoolrecord import (
     CHUNK,
     COMPACT_AT,
@@ -21,6 +20,7 @@ from iotsv_spoolrecord import (
     u32,
     views,
 )
+from iotsv_transient import hold
 
 
 def encode(seq, dropped, payload):
@@ -71,15 +71,16 @@ def start(sp, state_dir, max_bytes, kept):
     sp._payload = None  # the payload _parse read last, till its caller takes it
     sp._held = 0  # the seq of the slot record sp._buf holds, read and checked; 0: none
     sp.at_seq = sp.at_dropped = 0  # of the reading each() gave last
-    atomicload.ensure_dir(sp.slot_dir)
+    load = hold("iotsv_atomicload")  # the start's only: iotsv_spool drops this module, not its imports
+    load.ensure_dir(sp.slot_dir)
     sp.path = state_dir + "/spool.dat"  # interned when first opened (see Spool._part)
     sp.ack_path = state_dir + "/spool.ack"
     sp.max_bytes = max_bytes
     sp.generation = 0  # changes whenever records are dropped (a sender re-reads then)
     sp.skipped_bytes = 0  # torn or corrupt bytes found at start
     sp._seqs, sp._lens = [0] * SLOTS, [0] * SLOTS  # each slot's seq and record size: start's
-    atomicload.recover(sp.path)
-    sp.acked, sp.ack_torn, sp._ack_turn = atomicload.load_rising(sp.ack_path, 0)
+    load.recover(sp.path)
+    sp.acked, sp.ack_torn, sp._ack_turn = load.load_rising(sp.ack_path, 0)
     if not (kept and adopt(sp, kept)):
         scan(sp)
         scan_slots(sp)

@@ -36,6 +36,18 @@ def test_64bit_mpy_delivers_200_readings_in_its_budget(site):
     assert 16 * 1024 < peak < 140 * 1024
 
 
+def test_between_readings_the_heap_holds_the_delivery_path_alone(site):
+    """No module of the start, the boot stage or a rare path is loaded when a request is sent: each
+    is dropped after the call that loads it, and with it what it alone imported."""
+    layout.build_mpy(unixport.MPY_DIR)
+    loaded = set(membudget.peak_live_heap(site, 50, "mpy", modules=True)[1])
+    start_only = {"iotsv_boot", "iotsv_versions", "iotsv_settings", "iotsv_appstart", "iotsv_spoolrare",
+                  "iotsv_atomicload", "iotsv_httpconnect", "iotsv_httptls", "iotsv_sigv4", "config"}  # fmt: skip
+    rare = {"iotsv_deliveryrare", "iotsv_httprare", "iotsv_httperrors", "iotsv_wakecycle", "iotsv_oserror"}
+    assert {"iotsv_app", "iotsv_delivery", "iotsv_spool", "iotsv_httpclient"} <= loaded, loaded
+    assert not (start_only | rare) & loaded, (start_only | rare) & loaded
+
+
 def test_a_heap_far_too_small_is_a_memory_error_not_a_hang(site):
     layout.build_mpy(unixport.MPY_DIR)  # this worker's own folder: another test may not have built it
     ok, out = membudget.delivers(site, "48K", 20, "mpy")
