@@ -2,7 +2,6 @@
 # a server that refused a request as too far off in time (AWS allows 5 minutes). The offset is
 # kept in STATE_DIR, so a restarted device signs with the corrected time at once.
 import iotsv_atomicfile as atomicfile
-import iotsv_utc as utc
 from iotsv_transient import run
 
 
@@ -18,7 +17,7 @@ class Clock:
 
     def correct(self, date_header):
         """Take the offset from a response's Date header; True if the clock changed."""
-        server = utc.parse_http_date(date_header)
+        server = run("iotsv_httpdate", "parse_http_date", date_header)  # a skew's only: loaded for it
         if server is None:
             return False
         offset = int(round(server - self.board.time()))

@@ -3,6 +3,7 @@
 # no provider: the DynamoDB client holds them, and this module is not loaded.)
 import json
 
+import iotsv_httpdate as httpdate
 import iotsv_url as url
 import iotsv_utc as utc
 from iotsv_dynamodb import Credentials
@@ -55,7 +56,7 @@ class IotCredentials:
             resp = self.conn.request("GET", self.path, headers)
         finally:
             self.conn.close()  # a request an hour: no connection kept for it
-        server_time = utc.parse_http_date(resp.header("date"))
+        server_time = httpdate.parse_http_date(resp.header("date"))
         if server_time is not None and abs(server_time - self.clock.now()) > CLOCK_TOLERANCE_S:
             self.clock.correct(resp.header("date"))
             print("clock: the credentials provider's Date differs; offset now %+ds" % self.clock.offset)

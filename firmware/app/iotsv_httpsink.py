@@ -1,8 +1,8 @@
 # Readings to an HTTP(S) endpoint as JSON, each request signed with HTTP Signatures: draft-cavage,
 # CyberSource's profile of it, or RFC 9421. Used by the delivery engine like the DynamoDB sink; the
 # body and the success it takes are iotsv_jsonsink's.
+import iotsv_httpdate as httpdate
 import iotsv_httpsign as httpsign
-import iotsv_utc as utc
 from iotsv_jsonsink import JsonSink, accepted  # noqa: F401  # accepted: the success this sink takes
 
 CAVAGE_NAMES = ["(request-target)", "host", "date", "digest", "content-type"]
@@ -36,12 +36,12 @@ class Sink(JsonSink):
                 self.merchant_id,
                 self.key_id,
                 self.secret_b64,
-                date=utc.http_date(now),
+                date=httpdate.http_date(now),
             )
             return out + [("Content-Type", "application/json")]
         out = [("Host", self.authority), ("Content-Type", "application/json")]
         if self.scheme == "cavage":
-            out.append(("Date", utc.http_date(now)))
+            out.append(("Date", httpdate.http_date(now)))
             out.append(("Digest", httpsign.digest(body)))
             out.append(
                 ("Signature", httpsign.sign_cavage("POST", self.target, out, self.key_id, self.secret, CAVAGE_NAMES))

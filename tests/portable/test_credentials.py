@@ -4,8 +4,8 @@ import json
 
 from iotsv_credentials import IotCredentials, parse_iso8601
 from iotsv_httpclient import Response
+from iotsv_httpdate import http_date
 from iotsv_refusal import Refusal
-from iotsv_utc import http_date
 from portable import raises
 
 NOW = 1795412461  # 2026-11-23T05:41:01Z
@@ -20,7 +20,7 @@ class Clock:
         return self.t + self.offset
 
     def correct(self, date):
-        from iotsv_utc import parse_http_date
+        from iotsv_httpdate import parse_http_date
 
         self.offset = parse_http_date(date) - self.t
         return True

@@ -9,8 +9,8 @@ from iotsv_clock import Clock
 from iotsv_delivery import Delivery
 from iotsv_dynamodb import DynamoDBError
 from iotsv_httpclient import ConnectError
+from iotsv_httpdate import http_date
 from iotsv_spool import Spool
-from iotsv_utc import http_date
 from portable import NOW, Board, fresh, reading
 
 

@@ -1,5 +1,6 @@
 # Calendar arithmetic against known instants, including leap days and the ESP32's 2000 epoch.
-from iotsv_utc import amz_date, civil_from_days, days_from_civil, gmtime, http_date, parse_http_date
+from iotsv_httpdate import http_date, parse_http_date
+from iotsv_utc import amz_date, civil_from_days, days_from_civil, gmtime
 
 KNOWN = (
     (0, "19700101T000000Z"),

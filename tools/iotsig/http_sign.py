@@ -14,6 +14,7 @@ import os
 import shlex
 import sys
 
+import iotsv_httpdate as httpdate
 import iotsv_httpsign as httpsign
 import iotsv_httpverify as httpverify
 import iotsv_utc as utc
@@ -100,7 +101,7 @@ def sign(args):
             out.append(("Content-Type", "application/json"))
         if args.scheme == "cavage":
             if not _has(out, "date"):
-                out.append(("Date", args.date or utc.http_date(utc.now())))
+                out.append(("Date", args.date or httpdate.http_date(utc.now())))
             if body or method in ("POST", "PUT", "PATCH"):
                 out.append(("Digest", httpsign.digest(body)))
             names = [n for n in (args.names or CAVAGE_DEFAULT).split() if n.startswith("(") or _has(out, n)]

@@ -5,6 +5,7 @@
 import hashlib
 from binascii import a2b_base64, b2a_base64
 
+import iotsv_httpdate as httpdate
 import iotsv_structfield as sf
 import iotsv_utc as utc
 from iotsv_hmac_sha256 import HmacSha256
@@ -146,7 +147,7 @@ def sign_cybersource(method, host, target, body, merchant_id, key_id, secret_b64
     PATCH (of the body, empty or not), v-c-merchant-id and Signature (keyid,
     algorithm="HmacSHA256", headers, signature) with the base64 shared secret. legacy=True signs
     "(request-target)" instead of "request-target"."""
-    date = date or utc.http_date(utc.now())
+    date = date or httpdate.http_date(utc.now())
     out = [("Host", host), ("Date", date)]
     names = ["host", "date", "(request-target)" if legacy else "request-target"]
     if method.upper() in CYBERSOURCE_DIGEST_METHODS:

@@ -2,6 +2,7 @@
 # signatures checked, with RFC 9530 Content-Digest and the signature's age. For the host (tools,
 # tests, a server); a board only signs, with httpsign, and never loads this, the RFC 8941 parser or
 # SHA-512. The signing strings and bases are httpsign's, so both sides build them alike.
+import iotsv_httpdate as httpdate
 import iotsv_structfield as sf
 import iotsv_structparse as structparse
 import iotsv_utc as utc
@@ -152,7 +153,7 @@ def verify_cavage(
     if expires is not None and now > expires + skew_s:
         raise SignatureError("signature expired %ds ago" % (now - expires))
     if "date" in names:
-        date = utc.parse_http_date(field_value(headers, "date"))
+        date = httpdate.parse_http_date(field_value(headers, "date"))
         if date is None:
             raise SignatureError("Date header is not an HTTP date")
         _check_age("Date", date, now, max_age_s, skew_s)
