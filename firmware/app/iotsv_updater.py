@@ -7,7 +7,7 @@
 # renamed file) and restart. An image release (an ESP32 running frozen code) is streamed into the
 # board's next OTA partition instead, hashed as it goes, and set to boot only when it matches.
 # Every request is signed with SigV4 by whatever credentials the device has; everything streams
-# through the connection's 1 KB pieces, so a check runs in the heap a delivery does.
+# through the connection's 512-byte pieces, so a check runs in the heap a delivery does.
 #
 # The manifest, as iotsig release writes it (text; the signature signs every byte before its
 # line; read from its file a piece and a line at a time, never whole):

@@ -39,12 +39,14 @@ except ImportError:
 MICROPYTHON = sys.implementation.name == "micropython"
 _MAX_LINE = const(4096)  # status and header lines
 _LINE_PIECE = const(512)  # received at once for a line longer than the write buffer
-BODY_PIECE = const(1024)  # at most WRITE_BUFFER: a piece of a body is received into that buffer
+BODY_PIECE = const(512)  # at most WRITE_BUFFER: a piece of a body is received into that buffer
 _MAX_HEADERS = const(64)
 _MAX_HEAD = const(8192)  # all header lines of one response together
 _REMEMBERED = const(4)  # successful answers whose id a new answer must not repeat
 _MAX_DIGITS = const(12)  # of a Content-Length: far past any body this client takes
-WRITE_BUFFER = const(1024)  # a body given in parts goes out in records of up to this size
+# A body given in parts goes out in records of up to this size, and a response is received into it:
+# half a KB of heap for good (a 25-item batch goes in 10 records instead of 5, at the same speed).
+WRITE_BUFFER = const(512)
 
 
 class _Stale(Exception):
@@ -219,7 +221,7 @@ class Connection:
         self._poller = None
         self._ctx = None
         # made with the connection object, at start, while the heap is young: asked for at the
-        # first request, a KB in one piece may no longer be there
+        # first request, half a KB in one piece may no longer be there
         self._wbuf = bytearray(WRITE_BUFFER)
         # received and not yet parsed: self._rbuf[self._rpos : self._rend], where _rbuf is the
         # write buffer itself (a head is parsed where it was received), or bytes of their own

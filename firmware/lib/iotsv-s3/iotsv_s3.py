@@ -1,5 +1,5 @@
 # S3 from a device in bounded memory: an object streamed into a file and a file streamed into an
-# object, a piece of at most a KB at a time, the SHA-256 computed as the bytes pass; requests
+# object, a piece of at most 512 bytes at a time, the SHA-256 computed as the bytes pass; requests
 # signed with SigV4 under S3's path rules, addressed path-style (/bucket/key) or virtual-hosted
 # (bucket.s3.<region>.amazonaws.com/key). sigv4 (10 KB of heap from .mpy on a 64-bit port) is
 # loaded to sign a request and dropped again unless it was loaded before, as sigv4signer does:

@@ -1,6 +1,6 @@
 metadata(
     version="0.3.0",
-    description="Amazon S3 objects to and from files for MicroPython, in 1 KB pieces, SigV4-signed",
+    description="Amazon S3 objects to and from files for MicroPython, in 512-byte pieces, SigV4-signed",
 )
 
 require("iotsv-core")
