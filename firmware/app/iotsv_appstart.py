@@ -10,7 +10,7 @@ import iotsv_httpclient as httpclient
 from iotsv_clock import Clock
 from iotsv_spool import Spool
 
-PREPARED = ("PutItem", "BatchWriteItem")  # what an always-on device's DynamoDB sink sends
+PREPARED = ("BatchWriteItem",)  # what an always-on device's DynamoDB sink sends
 
 
 def ready(settings, board, device):

@@ -1,4 +1,4 @@
-# Delivery of spooled readings to a sink (DynamoDB: BatchWriteItem of up to 25, PutItem when one
+# Delivery of spooled readings to a sink (DynamoDB: a BatchWriteItem of up to 25, one when one
 # waits; or an HTTP endpoint): items left unprocessed re-sent with backoff, failures handled as
 # retry.classify says, an item the sink will never accept dead-lettered, and the spool
 # acknowledged only for what the sink accepted. Once the sink throttles, requests are paced by

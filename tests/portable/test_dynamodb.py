@@ -11,6 +11,7 @@ from iotsv_dynamodb import (
     Client,
     Credentials,
     DynamoDBError,
+    Sink,
     error_from_response,
     item_json,
     marshal,
@@ -311,14 +312,29 @@ def test_the_server_date_comes_with_the_refusal():
     assert e.date == "Mon, 30 Nov 2026 10:00:00 GMT"
 
 
-def test_putitem_and_batchwriteitem_signers_are_prepared_under_one_load_of_sigv4():
-    # a device's start prepares both: iotsv_sigv4 (the canonicalization) loaded once, then dropped
+def test_a_signer_is_prepared_once_per_credentials_and_sigv4_is_dropped_after():
+    # a device's start prepares its one: iotsv_sigv4 (the canonicalization) loaded for it, then dropped
     sys.modules.pop("iotsv_sigv4", None)
     sys.modules.pop("iotsv_sigv4presign", None)
     client = _client(Recorder())
-    client.prepare("PutItem")
-    assert sorted(client._signers) == ["BatchWriteItem", "PutItem"]
-    assert "iotsv_sigv4" not in sys.modules and "iotsv_sigv4presign" not in sys.modules
-    put = client._signers["PutItem"]
     client.prepare("BatchWriteItem")
-    assert client._signers["PutItem"] is put  # made once, kept while the credentials are the same
+    assert sorted(client._signers) == ["BatchWriteItem"]
+    assert "iotsv_sigv4" not in sys.modules and "iotsv_sigv4presign" not in sys.modules
+    batch = client._signers["BatchWriteItem"]
+    client.prepare("BatchWriteItem")
+    assert client._signers["BatchWriteItem"] is batch  # made once, kept while the credentials are the same
+    client.credentials = Credentials("AKIDEXAMPLE", SECRET, "a-session-token")
+    client.prepare("BatchWriteItem")
+    assert client._signers["BatchWriteItem"] is not batch  # refreshed credentials: signed with them
+
+
+def test_the_sink_sends_a_lone_reading_as_a_batch_of_one_under_its_one_signer():
+    conn = Recorder(body=b'{"UnprocessedItems":{}}')
+    sink = Sink(_client(conn), "readings")
+    item = b'{"deviceId":{"S":"d"},"seq":{"N":"1"}}'
+    assert sink.send([item], [1]) == []
+    assert dict(conn.sent[2])["X-Amz-Target"] == "DynamoDB_20120810.BatchWriteItem"
+    one = {"PutRequest": {"Item": {"deviceId": {"S": "d"}, "seq": {"N": "1"}}}}
+    assert json.loads(conn.sent[3]) == {"RequestItems": {"readings": [one]}}
+    assert sink.send([item, item], [1, 2]) == [] and len(json.loads(conn.sent[3])["RequestItems"]["readings"]) == 2
+    assert sorted(sink.client._signers) == ["BatchWriteItem"]

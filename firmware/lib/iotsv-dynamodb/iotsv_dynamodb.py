@@ -9,7 +9,7 @@ from iotsv_hmac_sha256 import utf8 as _utf8
 from iotsv_httpclient import Answered, Pieces
 from iotsv_refusal import Refusal, retryable_status
 from iotsv_sigv4base import pieces_hash
-from iotsv_transient import call_with, hold, run
+from iotsv_transient import hold, run
 
 TARGET_PREFIX = "DynamoDB_20120810."
 CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -153,9 +153,6 @@ class Credentials:
         return "Credentials(%s, secret=***)" % self.access_key
 
 
-_STREAMED = ("PutItem", "BatchWriteItem")  # the operations Sink sends
-
-
 class Client:
     def __init__(self, connection, credentials, region, host_header, now):
         self.conn = connection
@@ -175,19 +172,9 @@ class Client:
         """One prepared signer per operation, made again when the credentials change."""
         signer = self._signers.get(operation)
         if signer is None or signer.credentials is not self.credentials:
-            if operation in _STREAMED:
-                call_with("iotsv_sigv4", self._new_streamed)
-            else:
-                self._new_signer(operation)
+            self._new_signer(operation)
             signer = self._signers[operation]
         return signer
-
-    def _new_streamed(self, _spec):
-        """PutItem's and BatchWriteItem's signers together (a device sends both), while the module
-        that prepares a signer (iotsv_sigv4) stays loaded: loaded once for the two, not once each
-        (at a device's start, when the heap is fullest)."""
-        for operation in _STREAMED:
-            self._new_signer(operation)
 
     def _new_signer(self, operation):
         c = self.credentials
@@ -262,7 +249,8 @@ class Client:
 
 
 class Sink:
-    """Readings to a table: PutItem when one is sent, BatchWriteItem for more."""
+    """Readings to a table, in BatchWriteItems of 1 to 25: one operation, so one prepared signer
+    (PutItem's for a single reading would be a second, over a KB with its day's key)."""
 
     # of items a request: bodies are made piece by piece as they are sent (payloads read from the
     # spool one at a time), so what bounds a batch is the time a request may take, not the heap
@@ -316,10 +304,7 @@ class Sink:
             self.client.credentials = self.credentials.ensure_fresh()  # between requests only
         # The signer is prepared first: its one-off work (a module loaded for it) and the body
         # are then never in a small heap at the same time.
-        self.client.prepare("PutItem" if len(seqs) == 1 else "BatchWriteItem")
-        if len(seqs) == 1:
-            self.client.put_raw(self.table, payloads)
-            return []
+        self.client.prepare("BatchWriteItem")
         left, ignored = unprocessed(self.client.batch_write_raw(self.table, payloads), self.table, seqs)
         self.ignored += ignored
         return left
