@@ -6,6 +6,7 @@ import sys
 import time
 
 from iotsv_httpclient import (
+    Answered,
     ConnectError,
     Connection,
     HttpTimeout,
@@ -232,3 +233,16 @@ def test_refused_connection_names_the_address():
     port = _env("STUB_CLOSED_PORT")
     msg = str(raises(ConnectError, Connection("127.0.0.1", int(port), tls=False).request, "GET", "/", []))
     assert msg == "cannot connect to 127.0.0.1:%s: connection refused (ECONNREFUSED)" % port, msg
+
+
+def test_answered_remembers_the_last_four_ids_and_keeps_no_string_of_them():
+    seen = Answered()
+    ids = ["%08d-0000-4000-8000-%012d" % (i, i) for i in range(6)]  # as x-amzn-RequestId looks
+    for i in range(4):
+        seen.add(ids[i])
+    assert [seen.repeats(i) for i in ids] == [True, True, True, True, False, False]
+    seen.add(ids[4])  # the oldest is forgotten, in its slot
+    assert [seen.repeats(i) for i in ids] == [False, True, True, True, True, False]
+    assert not seen.repeats(ids[4][:-1] + "9")  # a different id, however like the one kept
+    # small ints in a list made once: nothing of an answer's is kept to split a small heap
+    assert len(seen.ids) == 4 and all(type(k) is int and 0 <= k < 2**30 for k in seen.ids)

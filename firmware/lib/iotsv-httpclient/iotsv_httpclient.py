@@ -7,6 +7,7 @@
 import select  # after connecting, MicroPython's sockets are non-blocking and each wait is a poll
 import socket
 import sys
+from binascii import crc32
 
 from iotsv_refusal import (  # the errors' home, below the modules that raise them; users read them here
     ConnectError,  # noqa: F401
@@ -137,16 +138,24 @@ class Pieces:
 class Answered:
     """The ids of the last few successful answers (x-amzn-RequestId, SNS's MessageId): a new
     answer naming one of them is a replay, or bytes left from an earlier answer, and proves
-    nothing about the request it came after."""
+    nothing about the request it came after. Kept as 30 bits of each id's CRC-32, in slots
+    written in turn: small ints, so a device's answers leave no object of theirs in the heap
+    (strings and lists made at each answer and kept, scattered over a small heap, split it)."""
 
     def __init__(self):
-        self.ids = []
+        self.ids = [-1] * _REMEMBERED
+        self.next = 0
 
     def repeats(self, answer_id):
-        return answer_id in self.ids
+        return _answer_key(answer_id) in self.ids
 
     def add(self, answer_id):
-        self.ids = self.ids[1 - _REMEMBERED :] + [answer_id]
+        self.ids[self.next] = _answer_key(answer_id)
+        self.next = (self.next + 1) % _REMEMBERED
+
+
+def _answer_key(answer_id):
+    return crc32(answer_id.encode()) & 0x3FFFFFFF  # a small int on a 32-bit build too
 
 
 class Response:
