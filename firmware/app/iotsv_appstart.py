@@ -5,6 +5,8 @@
 # drops it after (iotsv_transient): its code is not in the heap while the device loads its
 # delivery engine, nor while readings are taken and delivered. It is handed the device rather
 # than importing the module that imports it.
+import gc
+
 import iotsv_dynamodb as dynamodb
 import iotsv_httpclient as httpclient
 from iotsv_clock import Clock
@@ -57,6 +59,10 @@ def start(settings, board, trial=False):
         print("state error: STATE_DIR: %s" % oserror.describe(e))
         return 2
     report_recovery(spool, clock)
+    # now: the sink's objects, kept for good, then fill the holes the spool's start leaves (code
+    # loaded and dropped, a scan's garbage) rather than the heap's top, where they would split
+    # its free space for the rest of the run
+    gc.collect()
     try:
         later = []
         sink = make_sink(s, conn, clock, board, check_tls, later)
