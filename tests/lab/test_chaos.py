@@ -30,7 +30,7 @@ def test_broken_answers_never_lose_a_reading(tmp_path, code):
     # the image in its budget heap, as a board runs it; the source in the port's default heap
     heap = membudget.BUDGETS["image"] if code == "image" else None
     lines = []
-    # readings 40 ms apart: single PutItems and small batches, dozens of answers to break
+    # readings 40 ms apart: batches of one and small batches, dozens of answers to break
     r = chaos(250, 0.5, 0, 0, str(tmp_path / "broken"), 3, 0.04, code=code, out=lines.append, kinds=BROKEN, heap=heap)
     report = "\n".join(lines)
     assert r["exit_code"] == 0 and r["runs"] == 1, report  # no crash, no restart
