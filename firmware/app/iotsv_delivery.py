@@ -53,7 +53,7 @@ MAX_BATCH = const(25)  # BatchWriteItem's limit
 MAX_BATCH_BYTES = const(8 * 1024)  # of items: what a sink that joins its body can hold (its MAX_BATCH_BYTES)
 # the last readings whose taking time is kept for the latency figure, in a ring by seq made once:
 # a dict grown to a backlog's size asked a board for kilobytes at once, and never shrank
-TAKEN_RING = const(128)
+TAKEN_RING = const(64)  # two and a half full batches behind: older ones print their age
 
 
 class Payloads:
