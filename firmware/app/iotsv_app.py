@@ -48,10 +48,8 @@ def start(settings, board, trial=False):
     if isinstance(parts, int):
         return None, parts
     gc.collect()  # now: what comes next fills the holes the start's code and garbage leave
-    if parts[6] is not None:  # (client, operations): preparing loads SigV4's canonicalization for a moment
-        client, operations = parts[6]
-        for operation in operations:
-            client.prepare(operation)
+    if parts[6] is not None:  # the sink to prepare: that loads SigV4's canonicalization for a moment
+        parts[6].prepare()
         gc.collect()
     device = Device(settings, board, *parts[:6])
     try:

@@ -12,8 +12,6 @@ import iotsv_httpclient as httpclient
 from iotsv_clock import Clock
 from iotsv_spool import Spool
 
-PREPARED = ("BatchWriteItem",)  # what an always-on device's DynamoDB sink sends
-
 
 def ready(settings, board, device):
     """None when the loop may run, else the exit code."""
@@ -32,7 +30,7 @@ def ready(settings, board, device):
 
 def start(settings, board, trial=False):
     """The device's parts: (spool, clock, conn, sink, alert rules or None, updates or None, the
-    signers to prepare: (the DynamoDB client, its operations) or None); or the exit code (2) of a
+    sink again when its signer is still to prepare, else None); or the exit code (2) of a
     STATE_DIR, CA or device key that cannot be used. trial: the version running is on trial."""
     s = settings
     conn = connection(s, board, s.host, s.port)
@@ -89,7 +87,7 @@ def start(settings, board, trial=False):
         import iotsv_versions
 
         updates = iotsv_updates.updates_for(s, board, iotsv_versions.state(), clock, sink)
-    return spool, clock, conn, sink, rules, updates, (later[0], PREPARED) if later else None
+    return spool, clock, conn, sink, rules, updates, later[0] if later else None
 
 
 def clock_is_set(settings, board):
@@ -110,8 +108,8 @@ def prepares(settings):
 
 
 def make_sink(settings, conn, clock, board, check_tls=True, later=None):
-    """The sink of the settings, its signers prepared now (see prepares); later: a list that
-    takes the client instead, for start's caller to prepare once this module is dropped."""
+    """The sink of the settings, its signer prepared now (see prepares); later: a list that
+    takes the sink instead, for start's caller to prepare once this module is dropped."""
     s = settings
     if s.SINK == "http":
         import iotsv_httpsink as httpsink
@@ -131,12 +129,12 @@ def make_sink(settings, conn, clock, board, check_tls=True, later=None):
     if s.CREDENTIALS != "iot":  # static keys: the client holds them, no provider module in RAM
         keys = dynamodb.Credentials(s.AWS_ACCESS_KEY, s.AWS_SECRET_KEY, s.AWS_SESSION_TOKEN)
         client = dynamodb.Client(conn, keys, s.AWS_REGION, s.AWS_HOST, clock.now)
+        sink = dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE)
         if prepares(s) and later is not None:
-            later.append(client)
+            later.append(sink)
         elif prepares(s):
-            for operation in PREPARED:
-                client.prepare(operation)
-        return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE)
+            sink.prepare()
+        return sink
     provider = iot_provider(s, clock, board, check_tls)
     client = dynamodb.Client(conn, None, s.AWS_REGION, s.AWS_HOST, clock.now)
     return dynamodb.Sink(client, s.AWS_DYNAMODB_TABLE, provider)

@@ -296,6 +296,10 @@ class Sink:
         loaded for the call (iotsv_ddbmarshal.plain_item)."""
         return run("iotsv_ddbmarshal", "plain_item", payload)
 
+    def prepare(self):
+        """Its one signer and today's key made now, if they are not yet (a device's start)."""
+        self.client.prepare("BatchWriteItem")
+
     def send(self, payloads, seqs):
         """Deliver the readings (seqs: theirs, in order; payloads: a list, or something that
         yields them afresh at each iteration); return the seqs DynamoDB left unprocessed. Items
@@ -304,7 +308,7 @@ class Sink:
             self.client.credentials = self.credentials.ensure_fresh()  # between requests only
         # The signer is prepared first: its one-off work (a module loaded for it) and the body
         # are then never in a small heap at the same time.
-        self.client.prepare("BatchWriteItem")
+        self.prepare()
         left, ignored = unprocessed(self.client.batch_write_raw(self.table, payloads), self.table, seqs)
         self.ignored += ignored
         return left
