@@ -278,8 +278,8 @@ class Connection:
     def _recv_into(self, n, at=0):
         """Up to n bytes (n <= WRITE_BUFFER - at), whatever came first, received into the write
         buffer from index at (a request goes whole before its response is read); their count, 0
-        at the end of the stream. One wait of at most _wait_ms(): a trickling server cannot stretch a read, and the
-        deadline is checked between reads. Not read(n): MicroPython's allocates n + 1 bytes at
+        at the end of the stream. One wait of at most _wait_ms(): a trickling server cannot
+        stretch a read, and the deadline is checked between reads. Not read(n): MicroPython's allocates n + 1 bytes at
         every call, which a fragmented heap may not have in one piece."""
         buf = memoryview(self._wbuf)[at:] if at else self._wbuf
         while True:
@@ -324,7 +324,7 @@ class Connection:
         CA is parsed once, and its few KB of heap are taken while the heap is young (the app asks
         for it at start) rather than looked for again in a fragmented heap at each reconnect."""
         if self._ctx is None:
-            _call("iotsv_httptls", "tls_context", self)
+            _call("iotsv_httptls", "tls_context", self, ssl)
         return self._ctx
 
     def request(self, method, target, headers, body=b"", sink=None):

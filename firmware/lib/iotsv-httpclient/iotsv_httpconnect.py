@@ -40,9 +40,7 @@ def connect(conn):
         sock.settimeout(conn._wait_ms() / 1000)
         sock = _handshake(conn, sock)
     conn.connects += 1
-    conn._sock = sock
-    conn._rbuf = b""
-    conn._rpos = conn._rend = 0
+    conn._sock = sock  # nothing is buffered: a Connection connects when new or after close(), which empty it
     if MICROPYTHON:
         sock.setblocking(False)  # on a TLS socket this sets its plain socket
         conn._poller = select.poll()

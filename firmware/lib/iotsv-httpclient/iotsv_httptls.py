@@ -4,22 +4,19 @@
 import sys
 
 MICROPYTHON = sys.implementation.name == "micropython"
-# the client refuses TLS where there is none: never loaded then
-if MICROPYTHON:
-    import tls as ssl  # the context itself, not micropython-lib's ssl wrapper around it
-else:
-    import ssl
 
 
-def tls_context(conn):
-    """Connection.tls_context's work: the context made and kept on the connection."""
+def tls_context(conn, ssl):
+    """Connection.tls_context's work: the context made and kept on the connection. ssl: the TLS
+    module the client chose (MicroPython's tls itself, else ssl; never None: the client refuses
+    TLS where there is none)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     # required whatever the default (micropython-lib's ssl wrapper makes it CERT_NONE)
-    ctx.verify_mode = ssl.CERT_REQUIRED  # pyright: ignore[reportAttributeAccessIssue]  # tls's is an int
+    ctx.verify_mode = ssl.CERT_REQUIRED
     try:
-        if MICROPYTHON:
+        if ssl.__name__ == "tls":
             ctx.load_verify_locations(conn.ca_der)  # DER bytes, positional only
-        else:
+        else:  # CPython's ssl, or micropython-lib's wrapper where a port has no tls
             ctx.load_verify_locations(cadata=conn.ca_der)
     except (ValueError, OSError) as e:
         raise conn._error("bad_ca", e)
