@@ -29,14 +29,23 @@ def deadline(conn):
     )
 
 
+def _cut_by_deadline(conn, wait_ms):
+    """Whether a wait of wait_ms was shorter than timeout_s because the deadline was near."""
+    return wait_ms < int(conn.timeout_s * 1000)
+
+
+def _no_response(conn):
+    return HttpTimeout("no response from %s within %ss" % (conn.address(), conn.timeout_s))
+
+
 def timed_out(conn, wait_ms, exc=None):
     """The error of a wait that ran out: the deadline's when it was what shortened the wait. With
     exc (CPython's socket error), that error itself unless it is a timeout."""
     if exc is not None and not is_timeout(exc):
         return exc
-    if wait_ms < int(conn.timeout_s * 1000):
+    if _cut_by_deadline(conn, wait_ms):
         return deadline(conn)
-    return HttpTimeout("no response from %s within %ss" % (conn.address(), conn.timeout_s))
+    return _no_response(conn)
 
 
 def send_failed(conn, exc):
@@ -50,7 +59,7 @@ def send_failed(conn, exc):
 def failed(conn, exc):
     """Connection.request's error for an OSError out of a request."""
     if is_timeout(exc):
-        return HttpTimeout("no response from %s within %ss" % (conn.address(), conn.timeout_s))
+        return _no_response(conn)
     return fail(conn, "connection to %s failed: %s", reason(exc))
 
 
@@ -121,7 +130,7 @@ def unresolved(conn, exc):
 
 def check_deadline(conn, exc, wait_ms):
     """A connect that timed out: the deadline's error when the deadline shortened its wait."""
-    if is_timeout(exc) and wait_ms < int(conn.timeout_s * 1000):
+    if is_timeout(exc) and _cut_by_deadline(conn, wait_ms):
         raise deadline(conn)
 
 
@@ -132,7 +141,7 @@ def unconnected(conn, exc):
 def handshake_failed(conn, exc):
     why = getattr(exc, "verify_message", None) or reason(exc)
     if is_timeout(exc):
-        if conn._left_ms() < int(conn.timeout_s * 1000):
+        if _cut_by_deadline(conn, conn._left_ms()):
             return deadline(conn)
         return HttpTimeout("TLS handshake with %s timed out" % conn.address())
     import iotsv_oserror as oserror
