@@ -61,6 +61,7 @@ def start(sp, state_dir, max_bytes, kept):
     the small files scanned; garbage found is rewritten out."""
     if max_bytes < MIN_BUDGET:
         raise ValueError("spool budget must be at least %d bytes" % MIN_BUDGET)
+    state_dir = _within_cwd(state_dir)
     sp.slot_dir = state_dir + "/new"
     view = memoryview(sp._buf)
     sp._fields, sp._crc = views(sp._buf)  # of the record in _buf
@@ -86,6 +87,14 @@ def start(sp, state_dir, max_bytes, kept):
         scan_slots(sp)
     if sp.skipped_bytes or sp.read_pos >= COMPACT_AT:
         rewrite(sp, [], None)  # garbage out, so no append ever lands behind a torn tail
+
+
+def _within_cwd(path):
+    """path relative to the working directory when it lies inside it: the spool's paths are
+    interned (Spool._part), each for good, so a long absolute prefix would cost its length in
+    every one of them."""
+    cwd = os.getcwd().rstrip("/") + "/"
+    return (path[len(cwd) :] or ".") if path.startswith(cwd) else path
 
 
 def _size(path):
