@@ -3,8 +3,9 @@
 # retry.classify says, an item the sink will never accept dead-lettered, and the spool
 # acknowledged only for what the sink accepted. Once the sink throttles, requests are paced by
 # retry.RateLimiter (adaptive=False: each request backs off alone). A batch in RAM is its records'
-# (seq, dropped, size); their payloads stay in the spool and are read from it, one at a time, by
-# whatever needs them (a sink hashing, then sending its body; the log line; a dead letter).
+# seqs, with each one's dropped count and size beside it (Delivery.pending); their payloads stay
+# in the spool and are read from it, one at a time, by whatever needs them (a sink hashing, then
+# sending its body; the log line; a dead letter).
 import sys
 
 import iotsv_retry as retry
@@ -57,38 +58,38 @@ TAKEN_RING = const(64)  # two and a half full batches behind: older ones print t
 
 
 class Payloads:
-    """The payloads of spooled records ([(seq, dropped, size)] in seq order), as a sink's send()
+    """The payloads of spooled records (their seqs, in order), as a sink's send()
     takes them: read from the spool afresh each time they are iterated, one at a time, so a
     batch holds one reading's payload (each let go before the spool reads the next), however
-    many it has. `last`: the record of the payload last given. Every record from the first to the last
+    many it has. `last`: the seq of the payload last given. Every record from the first to the last
     is read, those between that are done with passed over; the count ends the read at the last.
     One generator, not a chain of them: each would keep a payload it passed on alive till the
     next. `lent`: the payloads may be the spool's one bytearray, good only until the next is
     taken (see Spool.each), for a sink whose send() only hashes and writes each in turn, and
     for the log line."""
 
-    def __init__(self, spool, records, lent=False):
+    def __init__(self, spool, seqs, lent=False):
         self.spool = spool
-        self.records = records
+        self.seqs = seqs
         self.lent = lent
-        self.last = (0, 0, 0)  # none given yet
+        self.last = 0  # none given yet
 
     def __len__(self):
-        return len(self.records)
+        return len(self.seqs)
 
     def __iter__(self):
-        records = self.records
-        if not records:
+        seqs = self.seqs
+        if not seqs:
             return
         i = 0
-        first, last = records[0][0], records[-1][0]
+        first, last = seqs[0], seqs[-1]
         spool = self.spool
         for payload in spool.each(last - first + 1, spool.max_bytes, first - 1, True, self.lent):
             seq = spool.at_seq
-            while i < len(records) and records[i][0] < seq:
+            while i < len(seqs) and seqs[i] < seq:
                 i += 1  # not in the spool (cannot be, unless its flash failed): nothing to read
-            if i < len(records) and records[i][0] == seq:
-                self.last = records[i]
+            if i < len(seqs) and seqs[i] == seq:
+                self.last = seq
                 i += 1
                 yield payload
             payload = None  # dropped before the spool reads the next: one payload in RAM, not two
@@ -104,7 +105,12 @@ class Delivery:
         self.dead_letters = (
             None  # deadletter.DeadLetters, loaded at the first: its code stays out of the heap till then
         )
-        self.pending = []  # [(seq, dropped, size of its payload)] loaded from the spool and not yet done
+        # The records loaded from the spool and not yet done: their seqs in order, and beside
+        # each its dropped count and payload size. Ints in three lists made once at the batch's
+        # size, not a tuple a reading: those, made among a batch's takes and freed together,
+        # left 800 bytes of holes across a small heap, where the first request found no room.
+        self.pending, self.drops, self.sizes = [0] * MAX_BATCH, [0] * MAX_BATCH, [0] * MAX_BATCH
+        self._forget(MAX_BATCH, ())
         self.loaded_upto = spool.acked
         self.generation = spool.generation
         self.single_until = 0  # send one at a time up to this seq, to find a refused item
@@ -161,7 +167,7 @@ class Delivery:
         """Make at most one request."""
         if self.spool.generation != self.generation:  # readings were dropped for room
             self.generation = self.spool.generation
-            self.pending = []
+            self._forget(len(self.pending), ())
             self.loaded_upto = self.spool.acked
         self._refill()
         if self.limiter is not None and self.spool.last_seq > self.seen_seq:
@@ -169,7 +175,7 @@ class Delivery:
             self.seen_seq = self.spool.last_seq
         if not self.pending:
             return
-        first = self.pending[0][0]
+        first = self.pending[0]
         one = len(self.pending) == 1 or first <= self.single_until
         batch = self.pending[:1] if one else self.pending[: self.max_batch]
         if self.limiter is not None:  # paced after throttling: the batch waits for its items' tokens
@@ -182,7 +188,7 @@ class Delivery:
         try:
             ignored = self.sink.ignored
             lent = getattr(self.sink, "STREAMS_PAYLOADS", False)
-            left = self.sink.send(Payloads(self.spool, batch, lent), [r[0] for r in batch])
+            left = self.sink.send(Payloads(self.spool, batch, lent), batch)
         except (Refusal, HttpError) as e:
             self._failed(e, batch, started)
             return
@@ -192,31 +198,44 @@ class Delivery:
 
     def _refill(self):
         used = 0
-        for r in self.pending:
-            used += r[2]
+        for size in self.sizes:
+            used += size
         cap = self.max_batch_bytes
         if len(self.pending) < MAX_BATCH and used < cap:
             spool = self.spool
             after = max(self.loaded_upto, spool.acked)
             for size in spool.each(MAX_BATCH - len(self.pending), cap - used, after, False):
-                self.pending.append((spool.at_seq, spool.at_dropped, size))  # the one tuple a reading
+                self.pending.append(spool.at_seq)
+                self.drops.append(spool.at_dropped)
+                self.sizes.append(size)
                 self.loaded_upto = spool.at_seq
 
+    def _forget(self, n, kept):
+        """The first n records done with, but for those whose seqs are in `kept`, which stay
+        first in their order; returns the dropped count of those that went. In place: each list
+        keeps its room (del of a slice does not shrink it)."""
+        pending, drops, sizes = self.pending, self.drops, self.sizes
+        k = dropped = 0
+        for i in range(n):
+            if pending[i] in kept:
+                pending[k], drops[k], sizes[k] = pending[i], drops[i], sizes[i]
+                k += 1
+            else:
+                dropped += drops[i]
+        del pending[k:n], drops[k:n], sizes[k:n]
+        return dropped
+
     def _ack(self):
-        self.spool.ack(self.pending[0][0] - 1 if self.pending else self.loaded_upto)
+        self.spool.ack(self.pending[0] - 1 if self.pending else self.loaded_upto)
 
     def _succeeded(self, batch, left, started):
         now = self.board.ticks_ms()
-        del self.pending[: len(batch)]  # the batch is pending's head: taken off in place
-        done = batch
-        if left:  # what the sink left goes first again, in order
-            self.pending = [r for r in batch if r[0] in left] + self.pending
-            done = [r for r in batch if r[0] not in left]
+        # the batch is pending's head: what the sink left stays first, in order; the rest goes
+        self.dropped += self._forget(len(batch), left)
+        done = [seq for seq in batch if seq not in left] if left else batch
         read = Payloads(self.spool, done, True)  # read again: a batch's payloads are not kept
         for payload in read:
-            self._print_delivered(read.last[0], payload, now)
-        for r in done:
-            self.dropped += r[1]
+            self._print_delivered(read.last, payload, now)
         self.delivered += len(done)
         self._ack()
         if done:
@@ -238,7 +257,7 @@ class Delivery:
         if done:
             print(
                 "batch: delivered %d (seq %d-%d) queued %d retries %d dropped %d clock_offset_s %+d"
-                % (len(done), done[0][0], done[-1][0], self.queued(), self.retries, self.dropped, self.clock.offset)
+                % (len(done), done[0], done[-1], self.queued(), self.retries, self.dropped, self.clock.offset)
             )
 
     def queued(self):

@@ -33,8 +33,8 @@ def failed(d, err, batch, started, payloads):
     d.retries += 1
     if kind == kinds.ITEM_REFUSED:
         if len(batch) > 1:
-            d.single_until = batch[-1][0]
-            print("refused: %s; sending seq %d-%d one by one to find the item" % (err, batch[0][0], batch[-1][0]))
+            d.single_until = batch[-1]
+            print("refused: %s; sending seq %d-%d one by one to find the item" % (err, batch[0], batch[-1]))
         else:
             dead_letter(d, batch[0], err, payloads)
         d.next_at = now
@@ -59,18 +59,16 @@ def failed(d, err, batch, started, payloads):
     d.next_at = d.board.ticks_add(now, delay)
 
 
-def dead_letter(d, record, err, payloads):
-    """record (seq, dropped, size) refused for good: kept in the dead letters, acknowledged
-    (its payload read by `payloads`, iotsv_delivery's Payloads)."""
-    seq, dropped, _ = record
+def dead_letter(d, seq, err, payloads):
+    """The reading seq (pending's first) refused for good: kept in the dead letters,
+    acknowledged (its payload read by `payloads`, iotsv_delivery's Payloads)."""
     if d.dead_letters is None:
         from iotsv_deadletter import DeadLetters
 
         d.dead_letters = DeadLetters(d.deadletter_path)
-    for payload in payloads(d.spool, [record]):
+    for payload in payloads(d.spool, [seq]):
         d.dead_letters.add(seq, err, d.sink.decode(payload))
-    d.pending = d.pending[1:]
+    d.dropped += d._forget(1, ())
     d.single_until = 0  # found it: batch the rest again (one more bad item repeats this)
     d.dead += 1
-    d.dropped += dropped
     d._ack()

@@ -126,7 +126,7 @@ def test_unprocessed_items_are_resent_after_a_backoff_and_ack_waits_for_them():
     dl, client, sp, board = setup("dl-unproc", 5, script=[[2, 4]])
     dl.limiter = None  # without adaptation; with it, see test_unprocessed_items_are_paced_by_the_limiter
     dl.step()
-    assert sp.acked == 1 and [r[0] for r in dl.pending] == [2, 4]
+    assert sp.acked == 1 and dl.pending == [2, 4]
     assert dl.retries == 1 and 0 <= dl.wait_ms() <= retry.TRANSIENT_BACKOFF[0]
     run_until_idle(dl, board)
     assert client.calls[1] == ("BatchWriteItem", [2, 4])
@@ -280,7 +280,7 @@ def test_unthrottled_the_limiter_sends_exactly_as_without_it():
 def test_unprocessed_items_are_paced_by_the_limiter():
     dl, client, sp, board = setup("dl-unproc-paced", 5, script=[[2, 4]])
     dl.step()
-    assert sp.acked == 1 and [r[0] for r in dl.pending] == [2, 4]
+    assert sp.acked == 1 and dl.pending == [2, 4]
     assert dl.limiter.enabled and dl.retries == 1
     tokens_ms = 2000 / dl.limiter.rate
     assert abs(dl.limiter.wait_ms(2) - tokens_ms) <= 2  # the tokens for the 2 items left
