@@ -19,7 +19,7 @@ from local.localddb import free_port
 
 # The heap each code must run in (make test holds the image and the 64-bit port to theirs), and
 # the goal it is measured against (the 32-bit .mpy's is the heap an ESP32 starts MicroPython with).
-BUDGETS = {"mpy": "128K", "mpy32": "66K", "image": "36K"}
+BUDGETS = {"mpy": "128K", "mpy32": "64K", "image": "32K"}  # the goals: only ever lowered
 GOALS = {"mpy": 128, "mpy32": 64, "image": 32}
 READINGS = 200
 WHAT = {
