@@ -55,6 +55,23 @@ def test_append_read_ack_and_restart():
     assert sp.next_seq() == 6 and seqs(sp) == []  # numbering survives an empty spool
 
 
+def test_a_state_dir_inside_the_working_directory_is_opened_by_its_relative_path():
+    """Its paths are interned for good (Spool._part): a long absolute prefix would cost its
+    length in each of them."""
+    d = fresh("sp-relative")
+    parent, name = d.rsplit("/", 1)
+    cwd = os.getcwd()
+    os.chdir(parent)
+    try:
+        sp = Spool(d, BUDGET)
+        assert sp.append(reading) == 1 and sp.slot_dir == name + "/new" and sp.path == name + "/spool.dat"
+        assert seqs(sp) == [1]
+    finally:
+        os.chdir(cwd)
+    sp = Spool(d, BUDGET)  # elsewhere: as given, and the reading is there
+    assert sp.slot_dir == d + "/new" and seqs(sp) == [1]
+
+
 def ops_of(fn, *args):
     """The writes, renames and removes fn(*args) makes: [(kind, file name)]."""
     cutter = cutpower.Cutter()
