@@ -11,6 +11,7 @@ from iotsv_dynamodb import DynamoDBError
 from iotsv_httpclient import ConnectError
 from iotsv_httpdate import http_date
 from iotsv_spool import Spool
+from iotsv_spoolrecord import MIN_BUDGET
 from portable import NOW, Board, fresh, reading
 
 
@@ -202,6 +203,29 @@ def test_readings_dropped_for_room_are_not_sent():
     board.ms += 10000
     dl.step()
     assert client.calls[-1] == ("PutItem", [3])
+
+
+def test_readings_dropped_for_room_are_counted_once_through_a_partial_batch_and_a_dead_letter():
+    """Each record carries the count dropped just before it: counted when it is done with,
+    whether delivered or dead-lettered, and not while the sink has left it to send again."""
+    d = fresh("dl-dropped")
+    sp = Spool(d, MIN_BUDGET)
+    for _ in range(40):
+        sp.append(
+            lambda seq, dropped: (
+                '{"seq":{"N":"%d"},"ts":{"N":"%d"},"pad":{"S":"%s"}}' % (seq, NOW, "x" * 900)
+            ).encode()
+        )
+    records = [(seq, dropped) for seq, dropped, _ in sp.read(100, 1 << 30)]
+    carriers = [seq for seq, dropped in records if dropped]
+    assert len(carriers) > 1 and sum(dropped for _, dropped in records) == 40 - len(records)
+    board = Board()
+    sink = Sink(script=[[carriers[0]]], refuse=(carriers[-1],))  # left once, then refused for good
+    dl = Delivery(sink, sp, Clock(board, d), board, d + "/deadletter.jsonl")
+    run_until_idle(dl, board)
+    assert [s for _, seqs in sink.calls for s in seqs].count(carriers[0]) >= 2  # it was left, then sent
+    assert sp.count == 0 and dl.dead == 1 and dl.delivered == len(records) - 1
+    assert dl.dropped == 40 - len(records)
 
 
 class SlowSink(Sink):
