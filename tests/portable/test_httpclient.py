@@ -43,6 +43,14 @@ def test_tls_request_is_sent_as_given_with_content_length_added():
     c.close()
 
 
+def test_a_header_value_in_parts_is_sent_as_one_value():
+    c = tls()
+    value = ("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, ", "Signature=abc")
+    r = c.request("GET", "/echo", [("Host", "localhost"), ("Authorization", value), ("X-A", ("b",))])
+    assert json.loads(r.body)["headers"] == [["Host", "localhost"], ["Authorization", "".join(value)], ["X-A", "b"]]
+    c.close()
+
+
 def test_body_in_parts_is_sent_whole_without_being_joined():
     # small parts gathered, one part larger than the write buffer sent as it is
     parts = [b'{"a":"', b"x" * 1500, b'","b":"'] + [b"y" * 100] * 30 + [b'"}']

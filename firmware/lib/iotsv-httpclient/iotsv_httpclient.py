@@ -329,17 +329,19 @@ class Connection:
 
     def request(self, method, target, headers, body=b"", sink=None):
         """Send one request (headers as given, plus Content-Length when the body needs one) and return
-        its Response. body: bytes, or a list of bytes parts, sent without joining them (no
-        allocation the size of the body), or Pieces (made afresh for each sending, and refused as a
-        ProtocolError should they not make the length they declared), or a file opened "rb"
-        (anything with readinto and seek: sent from where it stands to its end through the write
-        buffer, with the Content-Length header the caller gives). sink: a function that takes the
-        body of a 2xx response piece by piece (up to BODY_PIECE bytes each, bytes or a memoryview of
-        the connection's buffer, valid only during the call: copy what is kept) instead of its being
-        gathered (resp.body is then b"" and max_response does not bound it; other statuses are read
-        as usual); what the sink raises ends the request as it is. A kept-alive connection the
-        server had closed is reopened once (a file body sent again from where it stood). All of it,
-        reopening included, ends within request_timeout_s, or raises HttpTimeout saying so."""
+        its Response. A header's value is a str, or a tuple of str parts written one after the
+        other (a signature after its fixed head: no joined copy). body: bytes, or a list of bytes
+        parts, sent without joining them (no allocation the size of the body), or Pieces (made
+        afresh for each sending, and refused as a ProtocolError should they not make the length
+        they declared), or a file opened "rb" (anything with readinto and seek: sent from where it
+        stands to its end through the write buffer, with the Content-Length header the caller
+        gives). sink: a function that takes the body of a 2xx response piece by piece (up to
+        BODY_PIECE bytes each, bytes or a memoryview of the connection's buffer, valid only during
+        the call: copy what is kept) instead of its being gathered (resp.body is then b"" and
+        max_response does not bound it; other statuses are read as usual); what the sink raises
+        ends the request as it is. A kept-alive connection the server had closed is reopened once
+        (a file body sent again from where it stood). All of it, reopening included, ends within
+        request_timeout_s, or raises HttpTimeout saying so."""
         self._started = ticks_ms()
         head = (method, target, headers, self._tail(method, headers, body))
         start = body.tell() if _is_stream(body) else None  # pyright: ignore[reportAttributeAccessIssue]  # a file
@@ -401,7 +403,13 @@ class Connection:
         try:
             n = put(put(put(put(0, method.encode()), b" "), target.encode()), b" HTTP/1.1\r\n")
             for name, value in headers:
-                n = put(put(put(put(n, name.encode()), b": "), value.encode()), b"\r\n")
+                n = put(put(n, name.encode()), b": ")
+                if isinstance(value, tuple):  # a value in parts, written one after the other
+                    for part in value:
+                        n = put(n, part.encode())
+                else:
+                    n = put(n, value.encode())
+                n = put(n, b"\r\n")
             n = put(n, tail)
             if _is_stream(body):
                 self._flush(n)

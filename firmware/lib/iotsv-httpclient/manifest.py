@@ -1,5 +1,5 @@
 metadata(
-    version="0.3.0",
+    version="0.4.0",
     description="HTTP/1.1 over verified TLS for MicroPython: keep-alive, chunked, bounded reads, deadlines",
 )
 
