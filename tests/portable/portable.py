@@ -109,6 +109,12 @@ def _remove_tree(d):
     os.rmdir(d)
 
 
+def on_the_wire(headers):
+    """headers as a connection writes them: a value given in parts (a tuple: a signature after
+    its fixed head, as the signing clients give Authorization) joined."""
+    return [(name, "".join(value) if isinstance(value, tuple) else value) for name, value in headers]
+
+
 def summary(sink, payload):
     """(ts, "name=value ...") of the log line's text a sink writes for a payload."""
     parts = []

@@ -1,6 +1,7 @@
-# Signs the requests in a JSON file (argv[1]) with sigv4.sign, with sigv4signer.Signer, and with the
-# Signer given the hash of the body taken piece by piece (sigv4base.pieces_hash), and prints the three
-# Authorization headers, a line each; the botocore differential test runs it on MicroPython.
+# Signs the requests in a JSON file (argv[1]) with sigv4.sign, with sigv4signer.Signer, with the
+# Signer given the hash of the body taken piece by piece (sigv4base.pieces_hash), and with that
+# Signer giving the value in parts (head, signature; joined here), and prints the four Authorization
+# headers, a line each; the botocore differential test runs it on MicroPython.
 import json
 import sys
 from binascii import unhexlify
@@ -41,3 +42,5 @@ for c in cases:
     print([v for n, v in fast.sign(body, c["amz_date"]) if n == "Authorization"][0])
     digest = pieces_hash([body[:3], body[3:]])[0]
     print([v for n, v in fast.sign(None, c["amz_date"], digest) if n == "Authorization"][0])
+    head, signature = [v for n, v in fast.sign(None, c["amz_date"], digest, True) if n == "Authorization"][0]
+    print(head + signature)

@@ -9,7 +9,7 @@ from iotsv_alerts import Alerts, message, topic_region
 from iotsv_dynamodb import Credentials
 from iotsv_httpclient import Response
 from iotsv_refusal import Refusal
-from portable import _DROP, _error, _good, raises, scratch, summary
+from portable import _DROP, _error, _good, on_the_wire, raises, scratch, summary
 
 ARN = "arn:aws:sns:eu-central-1:123456789012:freezer-alerts"
 KEYS = Credentials("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
@@ -82,7 +82,7 @@ class FakeConn:
         self.answers, self.requests = list(answers), []
 
     def request(self, method, target, headers, body):
-        self.requests.append((method, target, headers, body))
+        self.requests.append((method, target, on_the_wire(headers), body))
         return self.answers.pop(0)
 
 

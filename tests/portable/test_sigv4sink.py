@@ -10,7 +10,7 @@ import iotsv_utc as utc
 from iotsv_dynamodb import Credentials
 from iotsv_httpclient import Response
 from iotsv_refusal import Refusal
-from portable import _DROP, _error, _good, raises
+from portable import _DROP, _error, _good, on_the_wire, raises
 
 URL = "https://abc123.execute-api.eu-west-1.amazonaws.com/prod/readings?source=device"
 NOW = 1795412909
@@ -26,7 +26,8 @@ class FakeConn:
         self.requests = []
 
     def request(self, method, target, headers, body):
-        self.requests.append((method, target, headers, body))
+        assert isinstance(dict(headers)["Authorization"], tuple)  # in parts, as the client writes them
+        self.requests.append((method, target, on_the_wire(headers), body))
         return self.answers.pop(0)
 
 

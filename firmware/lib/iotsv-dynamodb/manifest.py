@@ -1,5 +1,5 @@
 metadata(
-    version="0.3.0",
+    version="0.4.0",
     description="Amazon DynamoDB's JSON 1.0 protocol for MicroPython: marshalling, SigV4-signed calls, typed errors",
 )
 

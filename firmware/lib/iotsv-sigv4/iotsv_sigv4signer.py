@@ -65,10 +65,12 @@ class Signer:
             self._new_day(amz_date)
 
     @micropython.native
-    def sign(self, body, amz_date, payload_hash=None):
+    def sign(self, body, amz_date, payload_hash=None, parts=False):
         """The headers to send for this body (bytes, or a list of parts) at this time (X-Amz-Date
         and Authorization last). payload_hash: the body's hex SHA-256 (bytes) when the caller
-        has it (sigv4base.pieces_hash of a body made piece by piece); body is then not read."""
+        has it (sigv4base.pieces_hash of a body made piece by piece); body is then not read.
+        parts: Authorization's value as (its day's fixed head, the signature), for a client that
+        writes a value in parts (iotsv_httpclient): the 220-byte string is never made."""
         if amz_date[:8] != self._day:
             self._new_day(amz_date)
         before, after, ipad_head, opad, day_scope, auth_head, out, fixed_hash = self._state
@@ -87,7 +89,8 @@ class Signer:
         h.update(inner)
         out = out[:]  # the headers and two places: a copy, and no list made to extend it
         out[-2] = ("X-Amz-Date", amz_date)
-        out[-1] = ("Authorization", auth_head + hexlify(h.digest()).decode())
+        signature = hexlify(h.digest()).decode()
+        out[-1] = ("Authorization", (auth_head, signature) if parts else auth_head + signature)
         return out
 
     def _new_day(self, amz_date):

@@ -1,5 +1,5 @@
 metadata(
-    version="0.3.0",
+    version="0.4.0",
     description="AWS Signature Version 4 for MicroPython: sign a request in headers, presign a URL, a prepared signer",
 )
 
