@@ -279,8 +279,8 @@ class Connection:
         """Up to n bytes (n <= WRITE_BUFFER - at), whatever came first, received into the write
         buffer from index at (a request goes whole before its response is read); their count, 0
         at the end of the stream. One wait of at most _wait_ms(): a trickling server cannot
-        stretch a read, and the deadline is checked between reads. Not read(n): MicroPython's allocates n + 1 bytes at
-        every call, which a fragmented heap may not have in one piece."""
+        stretch a read, and the deadline is checked between reads. Not read(n): MicroPython's
+        allocates n + 1 bytes at every call, which a fragmented heap may not have in one piece."""
         buf = memoryview(self._wbuf)[at:] if at else self._wbuf
         while True:
             wait = self._wait_ms()
